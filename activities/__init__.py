@@ -1,0 +1,1 @@
+"""Temporal activities: thin, idempotent adapters around persistence, adapters and the domain."""

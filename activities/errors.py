@@ -1,0 +1,19 @@
+"""How activities report failures to Temporal.
+
+Business refusals become non-retryable ``ApplicationError``s whose ``type`` names the refusal, so the
+workflow (and ops in the UI) can tell them apart; anything else is a technical fault and is retried.
+"""
+
+from __future__ import annotations
+
+from temporalio.exceptions import ApplicationError
+
+from domain.errors import DomainError
+
+AUTHORISATION_REFUSED = "AuthorisationRefused"
+CPO_PROTOCOL_ERROR = "CpoProtocolError"
+NON_RETRYABLE_TYPES = (AUTHORISATION_REFUSED, CPO_PROTOCOL_ERROR)
+
+
+def refusal(error: DomainError, type_: str, *details: object) -> ApplicationError:
+    return ApplicationError(str(error), *details, type=type_, non_retryable=True)

@@ -1,0 +1,207 @@
+"""Activities of the charging-session workflow (stages 1-4).
+
+Each one is idempotent: keyed by the session id (the workflow id), re-running it after a retry, a
+worker crash or a reset writes the same rows again and never a second copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.errors import AUTHORISATION_REFUSED, CPO_PROTOCOL_ERROR, refusal
+from adapters.cpo import CpoAdapter, CpoEndpoint, CpoProtocolError
+from domain.errors import AuthorisationRefused, RefusalReason
+from domain.sessions.authorisation import DemandPartnerFacts, EvseFacts, authorise
+from messages.ocpi import (
+    CommandResponse,
+    CommandResponseType,
+    CommandType,
+    StartSession,
+    StopSession,
+    Token,
+    TokenType,
+    WhitelistType,
+)
+from messages.sessions import (
+    AuthoriseSessionInput,
+    CommandOutcome,
+    SessionAuthorised,
+    StageOutcome,
+    StartCommandInput,
+    StopCommandInput,
+)
+from persistence import repositories as repo
+from persistence.tables import CpoRow, DemandPartnerRow, SessionRow
+
+OCPI_EMSP_PATH = "/ocpi/emsp/2.2.1"
+
+
+@dataclass(frozen=True, slots=True)
+class OcpiIdentity:
+    """Who we are towards CPOs, and where they call us back."""
+
+    country_code: str
+    party_id: str
+    public_base_url: str
+
+    def command_response_url(self, command: CommandType, session_id: str) -> str:
+        return f"{self.public_base_url}{OCPI_EMSP_PATH}/commands/{command.value}/{session_id}"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SessionActivities:
+    def __init__(
+        self, sessions: sessionmaker[Session], cpo_adapter: CpoAdapter, identity: OcpiIdentity
+    ) -> None:
+        self._sessions = sessions
+        self._cpo = cpo_adapter
+        self._identity = identity
+
+    # --- stage 1 ----------------------------------------------------------------------------------
+
+    @activity.defn
+    def authorise_session(self, request: AuthoriseSessionInput) -> SessionAuthorised:
+        """Decide at the session's request time (not now: a retry must reach the same decision)."""
+        with self._sessions.begin() as db:
+            try:
+                authorised = self._authorise(db, request)
+            except AuthorisationRefused as refused:
+                raise refusal(refused, AUTHORISATION_REFUSED, refused.reason.value) from refused
+            row = db.get_one(SessionRow, request.session_id)
+            row.cpo_id = authorised.cpo_id
+            row.country = authorised.country
+            row.location_id = authorised.location_id
+            row.evse_uid = authorised.evse_uid
+            row.tariff_version_key = authorised.tariff_version_key
+            row.currency = authorised.currency
+            row.demand_partner_contract_key = authorised.demand_partner_contract_key
+            row.cpo_contract_key = authorised.cpo_contract_key
+            row.updated_at = _utcnow()
+        return authorised
+
+    def _authorise(self, db: Session, request: AuthoriseSessionInput) -> SessionAuthorised:
+        partner = db.get(DemandPartnerRow, request.demand_partner_id)
+        charger = repo.charger_by_evse_id(db, request.evse_id)
+        decision = authorise(
+            demand_partner=None if partner is None else DemandPartnerFacts(partner.id, partner.active),
+            evse=None
+            if charger is None
+            else EvseFacts(charger.evse.evse_id, charger.evse.status, charger.cpo.id, charger.cpo.active),
+            demand_partner_contracts=repo.contract_versions(db, "DEMAND_PARTNER", request.demand_partner_id),
+            cpo_contracts=[] if charger is None else repo.contract_versions(db, "CPO", charger.cpo.id),
+            tariffs=[]
+            if charger is None
+            else repo.tariff_versions(db, charger.cpo.id, charger.evse.tariff_id),
+            at=request.at,
+        )
+        assert charger is not None  # authorise() refuses an unknown EVSE
+        tariff = repo.tariff_version(db, decision.tariff.key)
+        return SessionAuthorised(
+            session_id=request.session_id,
+            cpo_id=charger.cpo.id,
+            cpo_country_code=charger.cpo.country_code,
+            cpo_party_id=charger.cpo.party_id,
+            country=charger.location.country,
+            location_id=charger.location.location_id,
+            evse_uid=charger.evse.evse_uid,
+            evse_id=charger.evse.evse_id,
+            connector_id=charger.evse.connector_id,
+            time_zone=charger.location.time_zone,
+            tariff_version_key=tariff.key,
+            tariff_id=tariff.tariff_id,
+            currency=tariff.currency,
+            demand_partner_contract_key=decision.demand_partner_contract.key,
+            cpo_contract_key=decision.cpo_contract.key,
+        )
+
+    # --- stage 2 and 3: commands to the CPO ------------------------------------------------------
+
+    @activity.defn
+    async def send_start_command(self, request: StartCommandInput) -> CommandOutcome:
+        """OCPI START_SESSION. ``authorization_reference`` is the session id, so a CPO that sees the
+        same command twice (our retry) can recognise it, and its Session and CDR point back to us."""
+        endpoint = await asyncio.to_thread(self._endpoint, request.cpo_id)
+        command = StartSession(
+            response_url=self._identity.command_response_url(CommandType.START_SESSION, request.session_id),
+            token=Token(
+                country_code=self._identity.country_code,
+                party_id=self._identity.party_id,
+                uid=request.driver_reference,
+                type=TokenType.APP_USER,
+                contract_id=f"{self._identity.country_code}-{self._identity.party_id}-{request.driver_reference}"[
+                    :36
+                ],
+                issuer=request.demand_partner_id[:64],
+                valid=True,
+                whitelist=WhitelistType.NEVER,
+                last_updated=_utcnow(),
+            ),
+            location_id=request.location_id,
+            evse_uid=request.evse_uid,
+            connector_id=request.connector_id,
+            authorization_reference=request.session_id,
+        )
+        return await self._command(self._cpo.start_session(endpoint, command))
+
+    @activity.defn
+    async def send_stop_command(self, request: StopCommandInput) -> CommandOutcome:
+        endpoint = await asyncio.to_thread(self._endpoint, request.cpo_id)
+        command = StopSession(
+            response_url=self._identity.command_response_url(CommandType.STOP_SESSION, request.session_id),
+            session_id=request.cpo_session_id,
+        )
+        return await self._command(self._cpo.stop_session(endpoint, command))
+
+    @staticmethod
+    async def _command(sending: Awaitable[CommandResponse]) -> CommandOutcome:
+        try:
+            response = await sending
+        except CpoProtocolError as error:
+            # The CPO answered with something we cannot use; retrying the same request won't help.
+            raise ApplicationError(str(error), type=CPO_PROTOCOL_ERROR, non_retryable=True) from error
+        message = "; ".join(m.get("text", "") for m in response.message or []) or None
+        return CommandOutcome(
+            accepted=response.result == CommandResponseType.ACCEPTED,
+            result=response.result.value,
+            message=message,
+            timeout_s=response.timeout,
+        )
+
+    def _endpoint(self, cpo_id: str) -> CpoEndpoint:
+        with self._sessions() as db:
+            cpo = db.get_one(CpoRow, cpo_id)
+            return CpoEndpoint(cpo.id, cpo.country_code, cpo.party_id, cpo.commands_url, cpo.outbound_token)
+
+    # --- the read model ---------------------------------------------------------------------------
+
+    @activity.defn
+    def record_stage(self, outcome: StageOutcome) -> None:
+        """Write what the workflow decided into the read model (forward-only, so replays are harmless)."""
+        with self._sessions.begin() as db:
+            repo.move_session_stage(
+                db,
+                outcome.session_id,
+                outcome.stage,
+                now=_utcnow(),
+                reason=outcome.reason,
+                needs_attention=outcome.needs_attention,
+            )
+            if outcome.cdr_key is not None:
+                db.get_one(SessionRow, outcome.session_id).cdr_key = outcome.cdr_key
+
+
+def refusal_reason(error: ApplicationError) -> RefusalReason | None:
+    """The refusal carried by an ``AuthorisationRefused`` activity error, if that is what it is."""
+    if error.type != AUTHORISATION_REFUSED or not error.details:
+        return None
+    return RefusalReason(str(error.details[0]))

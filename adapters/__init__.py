@@ -1,0 +1,1 @@
+"""Outbound systems: CPOs over OCPI 2.2.1."""

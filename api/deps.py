@@ -1,0 +1,84 @@
+"""FastAPI dependencies: the context, and who is calling (a demand partner or a CPO)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
+
+from api.context import ApiContext
+from persistence import repositories as repo
+from persistence.tables import CpoRow, DemandPartnerRow
+
+
+def sha256_hex(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def get_context(request: Request) -> ApiContext:
+    context: ApiContext = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[ApiContext, Depends(get_context)]
+
+
+async def current_demand_partner(
+    context: ContextDep, authorization: Annotated[str | None, Header()] = None
+) -> DemandPartnerRow:
+    scheme, _, key = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not key:
+        raise HTTPException(
+            401, "send your API key as 'Authorization: Bearer <key>'", {"WWW-Authenticate": "Bearer"}
+        )
+
+    def lookup() -> DemandPartnerRow | None:
+        with context.sessions() as db:
+            return repo.demand_partner_for_api_key(db, sha256_hex(key.strip()))
+
+    partner = await run_in_threadpool(lookup)
+    if partner is None:
+        raise HTTPException(401, "unknown or revoked API key", {"WWW-Authenticate": "Bearer"})
+    return partner
+
+
+DemandPartnerDep = Annotated[DemandPartnerRow, Depends(current_demand_partner)]
+
+
+def ocpi_token(authorization: str | None) -> str | None:
+    """The credentials token from ``Authorization: Token ...``: Base64 as 2.2.1 asks, or raw as older
+    peers send it."""
+    scheme, _, value = (authorization or "").partition(" ")
+    if scheme.lower() != "token" or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        decoded = base64.b64decode(value, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return value
+    return decoded if decoded.isprintable() else value
+
+
+async def current_cpo(context: ContextDep, authorization: Annotated[str | None, Header()] = None) -> CpoRow:
+    token = ocpi_token(authorization)
+    if token is None:
+        raise HTTPException(401, "send your OCPI credentials as 'Authorization: Token <base64 token>'")
+
+    def lookup(candidate: str) -> CpoRow | None:
+        with context.sessions() as db:
+            return repo.cpo_for_token(db, sha256_hex(candidate))
+
+    cpo = await run_in_threadpool(lookup, token)
+    if cpo is None and authorization is not None:
+        # A raw token that happens to be valid Base64 decodes to garbage: try it as sent.
+        cpo = await run_in_threadpool(lookup, authorization.partition(" ")[2].strip())
+    if cpo is None or not cpo.active:
+        raise HTTPException(401, "unknown OCPI credentials token")
+    return cpo
+
+
+CpoDep = Annotated[CpoRow, Depends(current_cpo)]

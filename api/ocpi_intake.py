@@ -1,0 +1,446 @@
+"""What we make of each OCPI message a CPO sends: stored verbatim first, then applied, then (when the
+workflow must know) forwarded as a signal. Only status changes are forwarded; meter updates stay here.
+
+Every function runs in one database transaction and returns an ``IntakeResult`` saying how to answer
+and which signal is owed. Nothing a CPO sends is ever dropped: refused and unmatched messages are in
+``ocpi_inbox`` with the answer they got.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+
+from domain.errors import CdrRejected
+from domain.sessions.cdr_checks import CdrFacts, CdrPeriod, ExpectedSession, check_cdr
+from domain.sessions.lifecycle import (
+    CpoSessionStatus,
+    SessionStage,
+    cpo_status_advances,
+    stage_for_cpo_status,
+)
+from messages.ocpi import (
+    Cdr,
+    CommandResult,
+    CommandResultType,
+    CommandType,
+    OcpiStatus,
+    SessionPatch,
+)
+from messages.ocpi import (
+    Session as OcpiSession,
+)
+from messages.sessions import CdrArrived, CommandResultReported, CpoSessionReported
+from persistence import repositories as repo
+from persistence.tables import CdrRow, CpoRow, OcpiInboxRow, OcpiSessionRow, SessionRow
+
+# The statuses the workflow acts on; PENDING and RESERVATION change nothing for it.
+FORWARDED_STATUSES = frozenset(
+    {CpoSessionStatus.ACTIVE, CpoSessionStatus.COMPLETED, CpoSessionStatus.INVALID}
+)
+
+Signal = CpoSessionReported | CommandResultReported | CdrArrived
+
+
+@dataclass
+class IntakeResult:
+    status: OcpiStatus
+    message: str
+    http_status: int = 200
+    our_session_id: str | None = None
+    signal: Signal | None = None
+    location: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _inbox(
+    db: Session, cpo: CpoRow, kind: str, object_id: str, body: bytes, result: IntakeResult, outcome: str
+) -> IntakeResult:
+    repo.record_inbox(
+        db,
+        OcpiInboxRow(
+            received_at=_now(),
+            cpo_id=cpo.id,
+            kind=kind,
+            object_id=object_id[:64],
+            our_session_id=result.our_session_id,
+            outcome=outcome,
+            status_code=int(result.status),
+            message=result.message,
+            body=body.decode("utf-8", errors="replace"),
+        ),
+    )
+    return result
+
+
+def _invalid(error: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors())[
+        :2000
+    ]
+
+
+def _parse(model: type[BaseModel], body: bytes) -> tuple[Any, str | None]:
+    try:
+        return model.model_validate_json(body), None
+    except ValidationError as error:
+        return None, _invalid(error)
+
+
+def _our_session(db: Session, cpo: CpoRow, authorization_reference: str | None) -> SessionRow | None:
+    if authorization_reference is None:
+        return None
+    row = repo.session_by_id(db, authorization_reference)
+    return row if row is not None and row.cpo_id == cpo.id else None
+
+
+# --- Sessions ---------------------------------------------------------------------------------------
+
+
+def _report(stored: OcpiSessionRow) -> CpoSessionReported:
+    body = stored.body
+    return CpoSessionReported(
+        cpo_session_id=stored.session_id,
+        status=CpoSessionStatus(stored.status),
+        start_date_time=body["start_date_time"],
+        end_date_time=body.get("end_date_time"),
+        kwh=str(body.get("kwh", "0")),
+        last_updated=stored.last_updated,
+    )
+
+
+def _apply_to_read_model(db: Session, stored: OcpiSessionRow) -> None:
+    body = OcpiSession.model_validate(stored.body)
+    now = _now()
+    repo.update_cpo_progress(
+        db,
+        stored.our_session_id,
+        cpo_session_id=stored.session_id,
+        cpo_status=stored.status,
+        kwh=body.kwh,
+        started_at=body.start_date_time if body.status != CpoSessionStatus.PENDING else None,
+        ended_at=body.end_date_time,
+        now=now,
+    )
+    row = db.get_one(SessionRow, stored.our_session_id)
+    target = stage_for_cpo_status(SessionStage(row.stage), CpoSessionStatus(stored.status))
+    # The read model follows the CPO into CHARGING and AWAITING_CDR; final stages are the workflow's.
+    if target in (SessionStage.CHARGING, SessionStage.AWAITING_CDR):
+        repo.move_session_stage(db, row.id, target, now=now)
+
+
+def _owed_signal(stored: OcpiSessionRow) -> CpoSessionReported | None:
+    status = CpoSessionStatus(stored.status)
+    previous = None if stored.forwarded_status is None else CpoSessionStatus(stored.forwarded_status)
+    if status in FORWARDED_STATUSES and cpo_status_advances(previous, status):
+        return _report(stored)
+    return None
+
+
+def put_session(db: Session, cpo: CpoRow, path: tuple[str, str, str], body: bytes) -> IntakeResult:
+    country_code, party_id, session_id = path
+    kind = "SESSION_PUT"
+    session, problem = _parse(OcpiSession, body)
+    if session is None:
+        return _inbox(
+            db,
+            cpo,
+            kind,
+            session_id,
+            body,
+            IntakeResult(OcpiStatus.INVALID_PARAMETERS, problem or ""),
+            "REJECTED",
+        )
+    if (session.country_code, session.party_id, session.id) != (country_code, party_id, session_id):
+        result = IntakeResult(
+            OcpiStatus.INVALID_PARAMETERS, "country_code/party_id/id in the body differ from the URL"
+        )
+        return _inbox(db, cpo, kind, session_id, body, result, "REJECTED")
+    if (country_code.upper(), party_id.upper()) != (cpo.country_code.upper(), cpo.party_id.upper()):
+        result = IntakeResult(
+            OcpiStatus.INVALID_PARAMETERS,
+            f"you are {cpo.country_code}*{cpo.party_id}, not {country_code}*{party_id}",
+        )
+        return _inbox(db, cpo, kind, session_id, body, result, "REJECTED")
+    stored = repo.ocpi_session(db, country_code, party_id, session_id)
+    ours = (
+        _our_session(db, cpo, session.authorization_reference)
+        if stored is None
+        else db.get(SessionRow, stored.our_session_id)
+    )
+    if ours is None:
+        result = IntakeResult(
+            OcpiStatus.INVALID_PARAMETERS,
+            "unknown session: authorization_reference does not name a session we asked you to start",
+        )
+        return _inbox(db, cpo, kind, session_id, body, result, "UNKNOWN_SESSION")
+    result = IntakeResult(OcpiStatus.SUCCESS, "Success", our_session_id=ours.id)
+    if stored is not None and session.last_updated < stored.last_updated:
+        result.message = "older than what we hold; stored, not applied"
+        return _inbox(db, cpo, kind, session_id, body, result, "STALE")
+    document = session.model_dump(mode="json", exclude_none=True)
+    if stored is None:
+        stored = OcpiSessionRow(
+            country_code=country_code,
+            party_id=party_id,
+            session_id=session_id,
+            our_session_id=ours.id,
+            status=session.status.value,
+            forwarded_status=None,
+            last_updated=session.last_updated,
+            body=document,
+        )
+        db.add(stored)
+        result.http_status = 201
+    else:
+        # PUT replaces the object, but a status never goes back (messages may arrive out of order).
+        if (
+            not cpo_status_advances(CpoSessionStatus(stored.status), session.status)
+            and stored.status != session.status.value
+        ):
+            document["status"] = stored.status
+        stored.body = document
+        stored.status = document["status"]
+        stored.last_updated = session.last_updated
+    db.flush()
+    _apply_to_read_model(db, stored)
+    result.signal = _owed_signal(stored)
+    return _inbox(db, cpo, kind, session_id, body, result, "APPLIED")
+
+
+def patch_session(db: Session, cpo: CpoRow, path: tuple[str, str, str], body: bytes) -> IntakeResult:
+    country_code, party_id, session_id = path
+    kind = "SESSION_PATCH"
+    patch, problem = _parse(SessionPatch, body)
+    if patch is None:
+        return _inbox(
+            db,
+            cpo,
+            kind,
+            session_id,
+            body,
+            IntakeResult(OcpiStatus.INVALID_PARAMETERS, problem or ""),
+            "REJECTED",
+        )
+    stored = repo.ocpi_session(db, country_code, party_id, session_id)
+    if stored is None or (country_code.upper(), party_id.upper()) != (
+        cpo.country_code.upper(),
+        cpo.party_id.upper(),
+    ):
+        result = IntakeResult(
+            OcpiStatus.INVALID_PARAMETERS, "unknown session: PUT the whole Session before patching it"
+        )
+        return _inbox(db, cpo, kind, session_id, body, result, "UNKNOWN_SESSION")
+    result = IntakeResult(OcpiStatus.SUCCESS, "Success", our_session_id=stored.our_session_id)
+    if patch.last_updated < stored.last_updated:
+        result.message = "older than what we hold; stored, not applied"
+        return _inbox(db, cpo, kind, session_id, body, result, "STALE")
+    changes = patch.model_dump(mode="json", exclude_none=True, exclude={"charging_periods"})
+    document = {**stored.body, **changes}
+    # PATCH appends charging periods; only a PUT replaces them.
+    document["charging_periods"] = stored.body.get("charging_periods", []) + [
+        p.model_dump(mode="json", exclude_none=True) for p in patch.charging_periods or []
+    ]
+    if patch.status is not None and not cpo_status_advances(CpoSessionStatus(stored.status), patch.status):
+        document["status"] = stored.status
+    stored.body = document
+    stored.status = document["status"]
+    stored.last_updated = patch.last_updated
+    db.flush()
+    _apply_to_read_model(db, stored)
+    result.signal = _owed_signal(stored)
+    return _inbox(db, cpo, kind, session_id, body, result, "APPLIED")
+
+
+def mark_forwarded(db: Session, path: tuple[str, str, str], status: CpoSessionStatus) -> None:
+    stored = repo.ocpi_session(db, *path)
+    assert stored is not None
+    assert stored.our_session_id is not None
+    previous = None if stored.forwarded_status is None else CpoSessionStatus(stored.forwarded_status)
+    if cpo_status_advances(previous, status):
+        stored.forwarded_status = status.value
+
+
+# --- CDRs -------------------------------------------------------------------------------------------
+
+
+def _cdr_facts(cdr: Cdr) -> CdrFacts:
+    return CdrFacts(
+        cdr_id=cdr.id,
+        country_code=cdr.country_code,
+        party_id=cdr.party_id,
+        session_id=cdr.session_id,
+        authorization_reference=cdr.authorization_reference,
+        evse_uid=cdr.cdr_location.evse_uid,
+        currency=cdr.currency,
+        start=cdr.start_date_time,
+        end=cdr.end_date_time,
+        total_energy_kwh=cdr.total_energy,
+        total_time_h=cdr.total_time,
+        total_parking_time_h=cdr.total_parking_time,
+        periods=tuple(
+            CdrPeriod(p.start_date_time, tuple((d.type, d.volume) for d in p.dimensions))
+            for p in cdr.charging_periods
+        ),
+    )
+
+
+def _expected(session: SessionRow, cpo: CpoRow) -> ExpectedSession:
+    return ExpectedSession(
+        session_id=session.id,
+        cpo_country_code=cpo.country_code,
+        cpo_party_id=cpo.party_id,
+        evse_uid=session.evse_uid or "",
+        currency=session.currency or "",
+        requested_at=session.created_at,
+        cpo_session_id=session.cpo_session_id,
+    )
+
+
+def cdr_location(public_base_url: str, key: int) -> str:
+    return f"{public_base_url}/ocpi/emsp/2.2.1/cdrs/{key}"
+
+
+def post_cdr(db: Session, cpo: CpoRow, body: bytes, public_base_url: str) -> IntakeResult:
+    kind = "CDR"
+    cdr, problem = _parse(Cdr, body)
+    if cdr is None:
+        return _inbox(
+            db, cpo, kind, "?", body, IntakeResult(OcpiStatus.INVALID_PARAMETERS, problem or ""), "REJECTED"
+        )
+    if (cdr.country_code.upper(), cdr.party_id.upper()) != (cpo.country_code.upper(), cpo.party_id.upper()):
+        result = IntakeResult(
+            OcpiStatus.INVALID_PARAMETERS,
+            f"you are {cpo.country_code}*{cpo.party_id}, not {cdr.country_code}*{cdr.party_id}",
+        )
+        return _inbox(db, cpo, kind, cdr.id, body, result, "REJECTED")
+    digest = hashlib.sha256(body).hexdigest()
+    existing = repo.cdr_by_id(db, cdr.country_code, cdr.party_id, cdr.id)
+    if existing is not None:
+        if existing.body_sha256 != digest and Cdr.model_validate_json(existing.body) != cdr:
+            result = IntakeResult(
+                OcpiStatus.INVALID_PARAMETERS,
+                f"CDR {cdr.id} was already received with other content; CDRs are immutable, "
+                "send a credit CDR",
+                our_session_id=existing.our_session_id,
+            )
+            return _inbox(db, cpo, kind, cdr.id, body, result, "REJECTED")
+        # A repeat of a CDR we hold: same answer, and the signal again in case the first one was lost.
+        result = IntakeResult(
+            OcpiStatus.SUCCESS,
+            "Success (already received)",
+            our_session_id=existing.our_session_id,
+            location=cdr_location(public_base_url, existing.key),
+        )
+        result.signal = CdrArrived(cdr_key=existing.key, cdr_id=existing.cdr_id)
+        return _inbox(db, cpo, kind, cdr.id, body, result, "DUPLICATE")
+    ours = _our_session(db, cpo, cdr.authorization_reference)
+    if ours is None and cdr.session_id is not None:
+        stored = repo.ocpi_session(db, cdr.country_code, cdr.party_id, cdr.session_id)
+        ours = None if stored is None else db.get(SessionRow, stored.our_session_id)
+    if ours is None:
+        result = IntakeResult(
+            OcpiStatus.INVALID_PARAMETERS,
+            "unknown session: neither authorization_reference nor session_id names a session of ours",
+        )
+        return _inbox(db, cpo, kind, cdr.id, body, result, "UNKNOWN_SESSION")
+    settled = repo.cdrs_for_session(db, ours.id)
+    if settled:
+        result = IntakeResult(
+            OcpiStatus.INVALID_PARAMETERS,
+            f"session already has CDR {settled[0].cdr_id}; correct it with a credit CDR",
+            our_session_id=ours.id,
+        )
+        return _inbox(db, cpo, kind, cdr.id, body, result, "REJECTED")
+    try:
+        check_cdr(_cdr_facts(cdr), _expected(ours, cpo))
+    except CdrRejected as rejected:
+        result = IntakeResult(
+            OcpiStatus.INVALID_PARAMETERS,
+            f"CDR does not fit session {ours.id}: {rejected}",
+            our_session_id=ours.id,
+        )
+        return _inbox(db, cpo, kind, cdr.id, body, result, "REJECTED")
+    row = CdrRow(
+        country_code=cdr.country_code,
+        party_id=cdr.party_id,
+        cdr_id=cdr.id,
+        our_session_id=ours.id,
+        currency=cdr.currency,
+        total_energy_kwh=cdr.total_energy,
+        body_sha256=digest,
+        body=body.decode(),
+        received_at=_now(),
+    )
+    db.add(row)
+    db.flush()
+    ours.kwh = cdr.total_energy
+    ours.ended_at = ours.ended_at or cdr.end_date_time
+    ours.started_at = ours.started_at or cdr.start_date_time
+    result = IntakeResult(
+        OcpiStatus.SUCCESS,
+        "Success",
+        http_status=201,
+        our_session_id=ours.id,
+        location=cdr_location(public_base_url, row.key),
+    )
+    result.signal = CdrArrived(cdr_key=row.key, cdr_id=row.cdr_id)
+    return _inbox(db, cpo, kind, cdr.id, body, result, "ACCEPTED")
+
+
+# --- Commands ---------------------------------------------------------------------------------------
+
+
+def post_command_result(db: Session, cpo: CpoRow, command: str, session_id: str, body: bytes) -> IntakeResult:
+    kind = "COMMAND_RESULT"
+    object_id = f"{command}/{session_id}"
+    parsed, problem = _parse(CommandResult, body)
+    if parsed is None:
+        return _inbox(
+            db,
+            cpo,
+            kind,
+            object_id,
+            body,
+            IntakeResult(OcpiStatus.INVALID_PARAMETERS, problem or ""),
+            "REJECTED",
+        )
+    try:
+        command_type = CommandType(command)
+    except ValueError:
+        result = IntakeResult(OcpiStatus.INVALID_PARAMETERS, f"unknown command {command}")
+        return _inbox(db, cpo, kind, object_id, body, result, "REJECTED")
+    ours = _our_session(db, cpo, session_id)
+    if ours is None:
+        result = IntakeResult(
+            OcpiStatus.INVALID_PARAMETERS, "unknown session: this is not a response_url we gave you"
+        )
+        return _inbox(db, cpo, kind, object_id, body, result, "UNKNOWN_SESSION")
+    result = IntakeResult(OcpiStatus.SUCCESS, "Success", our_session_id=ours.id)
+    if command_type == CommandType.START_SESSION and parsed.result != CommandResultType.ACCEPTED:
+        text = "; ".join(m.get("text", "") for m in parsed.message or []) or None
+        result.signal = CommandResultReported(command=command_type, result=parsed.result, message=text)
+    return _inbox(db, cpo, kind, object_id, body, result, "APPLIED")
+
+
+def flag_closed_session(db: Session, session_id: str, what: str) -> None:
+    """A CPO message arrived for a session whose workflow has ended: keep it in front of ops."""
+    row = db.get_one(SessionRow, session_id)
+    if row.stage == SessionStage.CDR_RECEIVED.value and what.startswith("Session"):
+        return  # late status reports after the CDR change nothing
+    repo.move_session_stage(
+        db,
+        session_id,
+        SessionStage(row.stage),
+        now=_now(),
+        needs_attention=True,
+        reason=f"{what} arrived after the session closed as {row.stage}; review it",
+    )

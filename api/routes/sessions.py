@@ -1,0 +1,296 @@
+"""Demand partners start, follow and stop their sessions. A partner never sees another's (404, not 403)."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Query, Response
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.context import ApiContext, workflow_id
+from api.deps import ContextDep, DemandPartnerDep
+from api.schemas import Problem, SessionAccepted, SessionCreate, SessionPage, SessionRead, StopAccepted
+from domain.sessions.lifecycle import SessionStage
+from messages.sessions import ChargingSessionInput, StopRequest
+from persistence import repositories as repo
+from persistence.tables import CdrRow, DemandPartnerRow, SessionRow
+from workflows import search_attributes as sa
+from workflows.sessions import ChargingSessionWorkflow
+
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+
+# Idempotency keys map to session ids deterministically, so a retried start can never make two.
+SESSION_NAMESPACE = uuid.UUID("6f1c3d52-7f43-4f0e-9a43-2d8a4e1c9b10")
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "No such session among yours"}
+}
+
+
+def _fingerprint(body: SessionCreate) -> str:
+    return hashlib.sha256(json.dumps(body.model_dump(), sort_keys=True).encode()).hexdigest()
+
+
+def _register(
+    context: ApiContext, partner: DemandPartnerRow, body: SessionCreate, key: str | None
+) -> tuple[SessionRow, str | None, str | None, bool]:
+    """Store the session (or find the one this idempotency key already made). Returns the row, the
+    charger's CPO and country for the search attributes, and whether the row is new."""
+    fingerprint = _fingerprint(body)
+    session_id = str(uuid.uuid5(SESSION_NAMESPACE, f"{partner.id}\n{key}") if key else uuid.uuid4())
+    with context.sessions() as db:
+        charger = repo.charger_by_evse_id(db, body.evse_id)
+        cpo_id = None if charger is None else charger.cpo.id
+        country = None if charger is None else charger.location.country
+        existing = repo.session_by_idempotency_key(db, partner.id, key) if key else None
+        if existing is None:
+            now = datetime.now(UTC)
+            row = SessionRow(
+                id=session_id,
+                demand_partner_id=partner.id,
+                idempotency_key=key,
+                request_fingerprint=fingerprint,
+                evse_id=body.evse_id,
+                driver_reference=body.driver_reference,
+                stage=SessionStage.STARTING.value,
+                needs_attention=False,
+                kwh=0,
+                created_at=now,
+                updated_at=now,
+            )
+            db.add(row)
+            try:
+                db.commit()
+                return row, cpo_id, country, True
+            except IntegrityError:
+                db.rollback()  # the same key raced us: theirs is the session
+                existing = repo.session_by_idempotency_key(db, partner.id, key) if key else None
+                if existing is None:
+                    raise
+        if existing.request_fingerprint != fingerprint:
+            raise HTTPException(409, "this Idempotency-Key was already used with a different request body")
+        return existing, cpo_id, country, False
+
+
+async def _start_workflow(
+    context: ApiContext, row: SessionRow, cpo_id: str | None, country: str | None
+) -> None:
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(sa.DEMAND_PARTNER, row.demand_partner_id),
+        SearchAttributePair(sa.SESSION_STAGE, SessionStage.STARTING.value),
+        SearchAttributePair(sa.NEEDS_ATTENTION, False),
+    ]
+    if cpo_id is not None and country is not None:
+        pairs += [SearchAttributePair(sa.CPO, cpo_id), SearchAttributePair(sa.CHARGER_COUNTRY, country)]
+    # Already started (and maybe finished): the retry is answered with the same session.
+    with contextlib.suppress(WorkflowAlreadyStartedError):
+        await context.temporal.start_workflow(
+            ChargingSessionWorkflow.run,
+            ChargingSessionInput(
+                session_id=row.id,
+                demand_partner_id=row.demand_partner_id,
+                evse_id=row.evse_id,
+                driver_reference=row.driver_reference,
+                requested_at=row.created_at,
+                timeouts=context.timeouts,
+            ),
+            id=workflow_id(row.id),
+            task_queue=context.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            # A finished session is never run again; re-processing goes through reset.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes(pairs),
+            static_summary=f"Session {row.id} · {row.demand_partner_id} · EVSE {row.evse_id}"
+            + (f" · {cpo_id} ({country})" if cpo_id else ""),
+        )
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=SessionAccepted,
+    responses={409: {"model": Problem, "description": "Idempotency-Key reused with a different body"}},
+    summary="Start a charging session",
+)
+async def create_session(
+    body: SessionCreate,
+    partner: DemandPartnerDep,
+    context: ContextDep,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> SessionAccepted:
+    """Authorisation and the start run in the session's workflow; follow it with GET. Retrying with the
+    same ``Idempotency-Key`` returns the same session and never starts a second one."""
+    row, cpo_id, country, created = await run_in_threadpool(
+        _register, context, partner, body, idempotency_key
+    )
+    await _start_workflow(context, row, cpo_id, country)
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return SessionAccepted(
+        id=row.id,
+        stage=SessionStage(row.stage),
+        links={"self": f"/v1/sessions/{row.id}", "stop": f"/v1/sessions/{row.id}/stop"},
+    )
+
+
+def _read(
+    row: SessionRow, cdr: CdrRow | None, *, live_stage: str | None, live_attention: bool | None
+) -> SessionRead:
+    return SessionRead(
+        id=row.id,
+        stage=SessionStage(live_stage or row.stage),
+        needs_attention=row.needs_attention
+        if live_attention is None
+        else (live_attention or row.needs_attention),
+        reason=row.reason,
+        evse_id=row.evse_id,
+        driver_reference=row.driver_reference,
+        cpo_id=row.cpo_id,
+        country=row.country,
+        location_id=row.location_id,
+        currency=row.currency,
+        cpo_session_id=row.cpo_session_id,
+        cpo_status=row.cpo_status,
+        kwh=row.kwh,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        cdr_id=None if cdr is None else cdr.cdr_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        live=live_stage is not None,
+    )
+
+
+@router.get("/{session_id}", response_model=SessionRead, responses=NOT_FOUND, summary="A session, live")
+async def get_session(session_id: str, partner: DemandPartnerDep, context: ContextDep) -> SessionRead:
+    def load() -> tuple[SessionRow | None, CdrRow | None]:
+        with context.sessions() as db:
+            row = repo.session_for_demand_partner(db, partner.id, session_id)
+            cdr = None if row is None or row.cdr_key is None else db.get(CdrRow, row.cdr_key)
+            return row, cdr
+
+    row, cdr = await run_in_threadpool(load)
+    if row is None:
+        raise HTTPException(404, "no such session")
+    try:
+        # describe() reads the workflow's search attributes: current, free, and needs no worker.
+        description = await context.temporal.get_workflow_handle(workflow_id(row.id)).describe()
+    except RPCError:
+        return _read(row, cdr, live_stage=None, live_attention=None)
+    attributes = description.typed_search_attributes
+    return _read(
+        row,
+        cdr,
+        live_stage=attributes.get(sa.SESSION_STAGE),
+        live_attention=attributes.get(sa.NEEDS_ATTENTION),
+    )
+
+
+def _cursor(created_at: datetime, session_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{session_id}".encode()).decode()
+
+
+def _parse_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created_at, session_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(created_at), session_id
+    except ValueError as error:
+        raise HTTPException(400, "cursor is not one we issued") from error
+
+
+@router.get("", response_model=SessionPage, summary="Your sessions, newest first")
+async def list_sessions(
+    partner: DemandPartnerDep,
+    context: ContextDep,
+    stage: SessionStage | None = None,
+    evse_id: str | None = None,
+    needs_attention: bool | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> SessionPage:
+    after = None if cursor is None else _parse_cursor(cursor)
+    where = repo.SessionFilter(
+        demand_partner_id=partner.id,
+        stage=None if stage is None else stage.value,
+        evse_id=evse_id,
+        needs_attention=needs_attention,
+        created_from=created_from,
+        created_to=created_to,
+    )
+
+    def load() -> list[SessionRead]:
+        with context.sessions() as db:
+            rows = repo.list_sessions(db, where, limit=limit + 1, after=after)
+            return [
+                _read(
+                    r,
+                    None if r.cdr_key is None else db.get(CdrRow, r.cdr_key),
+                    live_stage=None,
+                    live_attention=None,
+                )
+                for r in rows
+            ]
+
+    items = await run_in_threadpool(load)
+    page, more = items[:limit], len(items) > limit
+    next_cursor = None
+    if more:
+        next_cursor = _cursor(page[-1].created_at, page[-1].id)
+    return SessionPage(data=page, next_cursor=next_cursor)
+
+
+@router.post(
+    "/{session_id}/stop",
+    status_code=202,
+    response_model=StopAccepted,
+    responses={**NOT_FOUND, 409: {"model": Problem, "description": "The session cannot be stopped now"}},
+    summary="Stop a charging session",
+)
+async def stop_session(session_id: str, partner: DemandPartnerDep, context: ContextDep) -> StopAccepted:
+    """Asks the CPO to stop (OCPI STOP_SESSION). Accepted means the request is recorded in the session;
+    the CDR follows as usual."""
+
+    def load() -> SessionRow | None:
+        with context.sessions() as db:
+            return repo.session_for_demand_partner(db, partner.id, session_id)
+
+    row = await run_in_threadpool(load)
+    if row is None:
+        raise HTTPException(404, "no such session")
+    handle = context.temporal.get_workflow_handle(workflow_id(row.id))
+    try:
+        await handle.start_update(
+            ChargingSessionWorkflow.stop,
+            StopRequest(requested_by=partner.id),
+            id=f"stop-{row.id}",  # one stop per session: a retried stop is de-duplicated
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        detail = cause.message if isinstance(cause, ApplicationError) else str(error)
+        raise HTTPException(409, detail) from error
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(409, "the session has already ended") from error
+        raise
+    description = await handle.describe()
+    stage = description.typed_search_attributes.get(sa.SESSION_STAGE) or row.stage
+    return StopAccepted(id=row.id, stage=SessionStage(stage), stop_requested=True)

@@ -1,0 +1,1 @@
+"""``networkcore``: the operators' command line (dev stack, API, worker, migrations, demo, bench)."""

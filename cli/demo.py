@@ -1,0 +1,257 @@
+"""``networkcore demo``: sessions end to end through the real API, the real OCPI endpoints and the CPO
+simulator, with a progress bar and a summary of what happened."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cli.devstack import DevStack
+from cli.processes import http_ok
+from cli.seed import CPOS, PARTNERS, all_evse_ids
+from config.settings import Settings
+from domain.sessions.lifecycle import SessionStage, is_final
+
+FINISH_TIMEOUT_S = 300.0
+POLL_INTERVAL_S = 0.5
+
+
+@dataclass
+class DemoSession:
+    label: str
+    partner_id: str
+    api_key: str
+    evse_id: str
+    driver_reference: str
+    expected: SessionStage
+    stop_after_s: float | None = None
+    id: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def stage(self) -> SessionStage | None:
+        stage = self.detail.get("stage")
+        return None if stage is None else SessionStage(stage)
+
+
+def plan(count: int) -> list[DemoSession]:
+    """``count`` regular sessions spread over every charger and both active partners, plus three edge
+    cases a real network meets every day."""
+    active = [p for p in PARTNERS if p.active]
+    evses = all_evse_ids()
+    sessions = [
+        DemoSession(
+            label="regular",
+            partner_id=active[i % len(active)].id,
+            api_key=active[i % len(active)].api_key,
+            evse_id=evses[i % len(evses)],
+            driver_reference=f"driver-{i:04d}",
+            expected=SessionStage.CDR_RECEIVED,
+        )
+        for i in range(count)
+    ]
+    dormant = next(p for p in PARTNERS if not p.active)
+    sessions += [
+        DemoSession(
+            "edge: stopped by the demand partner",
+            active[0].id,
+            active[0].api_key,
+            evses[0],
+            "sim-until-stop-demo",
+            SessionStage.CDR_RECEIVED,
+            stop_after_s=2.0,
+        ),
+        DemoSession(
+            "edge: CPO refuses the start",
+            active[1].id,
+            active[1].api_key,
+            evses[1],
+            "sim-reject-demo",
+            SessionStage.START_FAILED,
+        ),
+        DemoSession(
+            "edge: inactive demand partner",
+            dormant.id,
+            dormant.api_key,
+            evses[2],
+            "driver-dormant",
+            SessionStage.REJECTED,
+        ),
+    ]
+    return sessions
+
+
+async def _start(http: httpx.AsyncClient, session: DemoSession, run_id: str, index: int) -> None:
+    reply = await http.post(
+        "/v1/sessions",
+        json={"evse_id": session.evse_id, "driver_reference": session.driver_reference},
+        headers={"Authorization": f"Bearer {session.api_key}", "Idempotency-Key": f"demo-{run_id}-{index}"},
+    )
+    reply.raise_for_status()
+    session.id = reply.json()["id"]
+
+
+async def _refresh(http: httpx.AsyncClient, session: DemoSession) -> None:
+    reply = await http.get(
+        f"/v1/sessions/{session.id}", headers={"Authorization": f"Bearer {session.api_key}"}
+    )
+    reply.raise_for_status()
+    session.detail = reply.json()
+
+
+async def _stop_later(http: httpx.AsyncClient, session: DemoSession) -> None:
+    assert session.stop_after_s is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        await asyncio.sleep(session.stop_after_s)
+        reply = await http.post(
+            f"/v1/sessions/{session.id}/stop", headers={"Authorization": f"Bearer {session.api_key}"}
+        )
+        if reply.status_code == 202:
+            return
+
+
+async def drive(api_url: str, sessions: list[DemoSession], *, show_progress: bool) -> float:
+    run_id = uuid.uuid4().hex[:8]
+    started = time.monotonic()
+    limits = httpx.Limits(max_connections=20)
+    async with httpx.AsyncClient(base_url=api_url, timeout=30, limits=limits) as http:
+        with Progress(
+            TextColumn("[bold]sessions[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            disable=not show_progress,
+            transient=False,
+        ) as progress:
+            task = progress.add_task("run", total=len(sessions))
+            gate = asyncio.Semaphore(10)
+
+            async def start(index: int, session: DemoSession) -> None:
+                async with gate:
+                    await _start(http, session, run_id, index)
+
+            await asyncio.gather(*(start(i, s) for i, s in enumerate(sessions)))
+            stoppers = [
+                asyncio.create_task(_stop_later(http, s)) for s in sessions if s.stop_after_s is not None
+            ]
+            deadline = time.monotonic() + FINISH_TIMEOUT_S
+            pending = list(sessions)
+            while pending and time.monotonic() < deadline:
+                await asyncio.sleep(POLL_INTERVAL_S)
+                await asyncio.gather(*(_refresh(http, s) for s in pending))
+                pending = [s for s in pending if s.stage is None or not is_final(s.stage)]
+                progress.update(task, completed=len(sessions) - len(pending))
+            for stopper in stoppers:
+                stopper.cancel()
+    return time.monotonic() - started
+
+
+def summary(sessions: list[DemoSession], elapsed_s: float, stack: DevStack) -> dict[str, Any]:
+    kwh_by_cpo: dict[str, Decimal] = {}
+    for s in sessions:
+        if s.detail.get("cpo_id") and s.stage == SessionStage.CDR_RECEIVED:
+            cpo_id = s.detail["cpo_id"]
+            kwh_by_cpo[cpo_id] = kwh_by_cpo.get(cpo_id, Decimal(0)) + Decimal(str(s.detail.get("kwh", "0")))
+    return {
+        "elapsed_s": round(elapsed_s, 1),
+        "sessions": len(sessions),
+        "final_states": dict(Counter(s.stage.value if s.stage else "UNFINISHED" for s in sessions)),
+        "as_expected": sum(1 for s in sessions if s.stage == s.expected),
+        "sessions_by_cpo": dict(Counter(s.detail["cpo_id"] for s in sessions if s.detail.get("cpo_id"))),
+        "kwh_by_cpo": {cpo_id: str(kwh) for cpo_id, kwh in sorted(kwh_by_cpo.items())},
+        "links": {
+            "api_docs": f"{stack.api_url}/docs",
+            "temporal_ui": stack.ui_url,
+            "temporal_ui_by_cpo": {c.id: ui_query(stack.ui_url, f'Cpo="{c.id}"') for c in CPOS},
+        },
+        "ids": [
+            {
+                "id": s.id,
+                "label": s.label,
+                "stage": s.stage.value if s.stage else None,
+                "expected": s.expected.value,
+                "cpo": s.detail.get("cpo_id"),
+                "reason": s.detail.get("reason"),
+            }
+            for s in sessions
+        ],
+    }
+
+
+def ui_query(ui_url: str, query: str) -> str:
+    return f"{ui_url}/namespaces/default/workflows?query={quote(query)}"
+
+
+def print_summary(console: Console, report: dict[str, Any]) -> None:
+    states = Table(title=f"{report['sessions']} sessions in {report['elapsed_s']} s")
+    states.add_column("final state")
+    states.add_column("sessions", justify="right")
+    for state, count in sorted(report["final_states"].items()):
+        states.add_row(state, str(count))
+    console.print(states)
+    cpos = Table(title="Delivered energy by CPO (sessions with a CDR)")
+    cpos.add_column("CPO")
+    cpos.add_column("sessions", justify="right")
+    cpos.add_column("kWh", justify="right")
+    for cpo_id, count in sorted(report["sessions_by_cpo"].items()):
+        cpos.add_row(cpo_id, str(count), report["kwh_by_cpo"].get(cpo_id, "0"))
+    console.print(cpos)
+    for row in report["ids"]:
+        if row["label"] != "regular":
+            console.print(f"  {row['label']}: {row['stage']} [dim]{row['id']}[/] {row['reason'] or ''}")
+    links = report["links"]
+    console.print(f"\nAPI docs     {links['api_docs']}")
+    console.print(f"Temporal UI  {links['temporal_ui']}")
+    for cpo_id, url in links["temporal_ui_by_cpo"].items():
+        console.print(f"  sessions of {cpo_id}: {url}")
+    console.print(
+        "Try the API:  curl -H 'Authorization: Bearer nc_dev_roamly_4c1f0a9e7b2d44e8' "
+        f"{links['api_docs'].removesuffix('/docs')}/v1/sessions?limit=5"
+    )
+
+
+def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: bool | None) -> int:
+    console = Console(stderr=as_json)
+    stack = DevStack(settings)
+    reuse = http_ok(f"{stack.api_url}/health") and http_ok(f"{settings.simulator_url}/health")
+    if reuse:
+        console.print("Using the NetworkCore stack that is already running.")
+    else:
+        console.print("Starting the embedded stack (Temporal dev server, worker, API, CPO simulator)...")
+        stack.start()
+    try:
+        planned = plan(sessions)
+        elapsed = asyncio.run(
+            drive(stack.api_url, planned, show_progress=not as_json and sys.stderr.isatty())
+        )
+        report = summary(planned, elapsed, stack)
+        if as_json:
+            print(json.dumps(report, indent=2))
+        else:
+            print_summary(console, report)
+        ok = report["as_expected"] == len(planned)
+        if not ok:
+            console.print("[red]some sessions did not end as expected; see .data/logs/[/]")
+        stay = keep_running if keep_running is not None else (sys.stdin.isatty() and not as_json)
+        if stay and not reuse:
+            console.print("\nThe stack keeps running for you to look around. Press Ctrl-C to stop it.")
+            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        return 0 if ok else 1
+    finally:
+        if not reuse:
+            stack.stop()

@@ -1,0 +1,113 @@
+"""The embedded stack for a fresh machine: Temporal dev server (SQLite file, WAL, our search attributes,
+Web UI), migrations, the demo network, then the worker, the API and the CPO simulator as child processes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass, field
+
+from cli.processes import http_ok, port_open, python_module, spawn, stop, venv_binary, wait_until
+from cli.seed import seed_database, simulator_config
+from config.settings import DATA_DIR, Settings
+from persistence.db import make_engine, make_session_factory
+from persistence.migrate import upgrade
+from workflows.search_attributes import cli_flags
+
+LOG_DIR = DATA_DIR / "logs"
+SIMULATOR_CONFIG = DATA_DIR / "simulator.json"
+
+
+def temporal_command(settings: Settings) -> list[str]:
+    host, _, port = settings.temporal_address.rpartition(":")
+    return [
+        venv_binary("temporal"),
+        "server",
+        "start-dev",
+        "--ip",
+        host or "127.0.0.1",
+        "--port",
+        port,
+        "--ui-port",
+        str(settings.temporal_ui_port),
+        "--db-filename",
+        str(settings.temporal_db_file),
+        # WAL keeps the file-backed server close to in-memory speed (temporal.md §3.2).
+        "--sqlite-pragma",
+        "journal_mode=WAL",
+        "--sqlite-pragma",
+        "synchronous=NORMAL",
+        "--log-level",
+        "warn",
+        *cli_flags(),
+    ]
+
+
+@dataclass
+class DevStack:
+    settings: Settings
+    with_simulator: bool = True
+    charge_duration_s: float = 2.0
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.settings.api_host}:{self.settings.api_port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.temporal_ui_port}"
+
+    def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        settings = self.settings
+        host, _, port = settings.temporal_address.rpartition(":")
+        for what, (h, p) in {
+            "Temporal": (host, int(port)),
+            "the API": (settings.api_host, settings.api_port),
+            "the simulator": (settings.simulator_host, settings.simulator_port),
+        }.items():
+            if port_open(h, p):
+                raise SystemExit(f"port {p} for {what} is taken: is another `networkcore dev` running?")
+        settings.temporal_db_file.parent.mkdir(parents=True, exist_ok=True)
+        temporal = spawn(temporal_command(settings), log_file=LOG_DIR / "temporal.log")
+        self.processes.append(temporal)
+        upgrade(settings.database_url)
+        engine = make_engine(settings.database_url)
+        seed_database(make_session_factory(engine), settings.simulator_url)
+        engine.dispose()
+        SIMULATOR_CONFIG.write_text(
+            json.dumps(
+                simulator_config(settings.public_base_url, charge_duration_s=self.charge_duration_s), indent=2
+            )
+        )
+        wait_until(
+            lambda: port_open(host, int(port)), "the Temporal dev server", timeout_s=60, process=temporal
+        )
+        self.processes.append(spawn(python_module("cli.main", "worker"), log_file=LOG_DIR / "worker.log"))
+        api = spawn(python_module("cli.main", "api"), log_file=LOG_DIR / "api.log")
+        self.processes.append(api)
+        if self.with_simulator:
+            simulator = spawn(
+                python_module("cli.main", "simulator", "--config", str(SIMULATOR_CONFIG)),
+                log_file=LOG_DIR / "simulator.log",
+            )
+            self.processes.append(simulator)
+            wait_until(
+                lambda: http_ok(f"{settings.simulator_url}/health"),
+                "the CPO simulator",
+                timeout_s=60,
+                process=simulator,
+            )
+        wait_until(lambda: http_ok(f"{self.api_url}/health"), "the API", timeout_s=60, process=api)
+
+    def stop(self) -> None:
+        stop(self.processes)
+        self.processes.clear()

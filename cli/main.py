@@ -1,0 +1,183 @@
+"""``networkcore``: run the stack, its parts, and the operators' tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+import httpx
+
+from config.settings import Settings
+
+log = logging.getLogger("networkcore")
+
+
+def _exit(code: int) -> None:
+    """Leave without interpreter teardown: the Temporal SDK can crash at exit (sdk-python#300)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.main import app_from_settings
+
+    uvicorn.run(
+        app_from_settings(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
+    )
+    return 0
+
+
+def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
+    from workers.main import run_worker
+
+    asyncio.run(run_worker(settings))
+    return 0
+
+
+def cmd_simulator(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+    from simulator.app import create_app
+    from simulator.config import load_config
+
+    uvicorn.run(
+        create_app(load_config(args.config)),
+        host=settings.simulator_host,
+        port=settings.simulator_port,
+        log_level="warning",
+    )
+    return 0
+
+
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
+    from persistence.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print(f"database at {settings.database_url.rpartition('@')[2]} is at the newest schema")
+    return 0
+
+
+def cmd_setup(settings: Settings, _: argparse.Namespace) -> int:
+    """Migrations plus the search attributes on a running Temporal cluster (idempotent)."""
+    from cli.temporal_admin import register_search_attributes
+    from persistence.migrate import upgrade
+
+    upgrade(settings.database_url)
+    added = asyncio.run(register_search_attributes(settings.temporal_address, settings.temporal_namespace))
+    print(f"migrations applied; search attributes added: {', '.join(added) or 'none (all present)'}")
+    return 0
+
+
+def cmd_seed(settings: Settings, _: argparse.Namespace) -> int:
+    from cli.seed import seed_database
+    from persistence.db import make_engine, make_session_factory
+
+    engine = make_engine(settings.database_url)
+    seed_database(make_session_factory(engine), settings.simulator_url)
+    print("demo network seeded")
+    return 0
+
+
+def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
+    from cli.devstack import DevStack
+
+    stack = DevStack(settings, with_simulator=not args.no_simulator)
+    stack.start()
+    print(f"NetworkCore is running.\n  API docs    {stack.api_url}/docs\n  Temporal UI {stack.ui_url}")
+    print("  logs        .data/logs/\nPress Ctrl-C to stop.")
+    try:
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        print("\nstopping...")
+        stack.stop()
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from cli.demo import run_demo
+
+    return run_demo(settings, sessions=args.sessions, as_json=args.json, keep_running=args.keep_running)
+
+
+def cmd_healthcheck(settings: Settings, args: argparse.Namespace) -> int:
+    if args.component == "api":
+        try:
+            ok = httpx.get(f"http://127.0.0.1:{settings.api_port}/health", timeout=3).status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        return 0 if ok else 1
+    from cli.temporal_admin import task_queue_has_pollers
+
+    return 0 if asyncio.run(task_queue_has_pollers(settings)) else 1
+
+
+def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
+    from cli.bench import run_bench
+
+    return run_bench(sessions=args.sessions, concurrency=args.concurrency)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="networkcore", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "dev", help="embedded stack: Temporal dev server + UI, worker, API, CPO simulator"
+    ).add_argument("--no-simulator", action="store_true", help="do not start the built-in CPO simulator")
+    commands.add_parser("api", help="run the HTTP API")
+    commands.add_parser("worker", help="run the session worker")
+    commands.add_parser("simulator", help="run the built-in CPO simulator").add_argument(
+        "--config", required=True, help="simulator JSON config (written by `networkcore dev` to .data/)"
+    )
+    commands.add_parser("migrate", help="bring the database to the newest schema")
+    commands.add_parser("setup", help="migrate and register search attributes on a running Temporal")
+    commands.add_parser("seed", help="insert the demo network (idempotent)")
+    demo = commands.add_parser("demo", help="start the stack, drive sessions end to end, print what happened")
+    demo.add_argument("--sessions", type=int, default=50, help="regular sessions to run (default 50)")
+    demo.add_argument("--json", action="store_true", help="print the summary as JSON")
+    demo.add_argument(
+        "--keep-running",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep the stack up afterwards (default: yes on a terminal)",
+    )
+    health = commands.add_parser("healthcheck", help="exit 0 when a component is healthy")
+    health.add_argument("component", choices=["api", "worker"])
+    bench = commands.add_parser("bench", help="sessions/s vs bare Temporal workflows, billable actions")
+    bench.add_argument("--sessions", type=int, default=200)
+    bench.add_argument("--concurrency", type=int, default=20)
+    return root
+
+
+HANDLERS = {
+    "api": cmd_api,
+    "worker": cmd_worker,
+    "simulator": cmd_simulator,
+    "migrate": cmd_migrate,
+    "setup": cmd_setup,
+    "seed": cmd_seed,
+    "dev": cmd_dev,
+    "demo": cmd_demo,
+    "healthcheck": cmd_healthcheck,
+    "bench": cmd_bench,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    try:
+        code = HANDLERS[args.command](Settings(), args)
+    except KeyboardInterrupt:
+        code = 130
+    _exit(code)
+
+
+if __name__ == "__main__":
+    main()

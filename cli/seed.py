@@ -1,0 +1,447 @@
+"""The demo network: CPOs in CH, DE and FR (CHF and EUR tariffs, real time zones), demand partners
+billing in EUR and GBP. Seeding is idempotent: rows that exist are left as they are.
+
+The API keys and OCPI tokens below are development credentials for the local demo database only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from persistence.tables import (
+    ApiKeyRow,
+    ContractRow,
+    CpoRow,
+    DemandPartnerRow,
+    EvseRow,
+    LocationRow,
+    TariffRow,
+)
+
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+TARIFF_PUBLISHED = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class DemoPartner:
+    id: str
+    name: str
+    country: str
+    vat_id: str
+    currency: str
+    api_key: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class DemoEvse:
+    uid: str
+    evse_id: str
+    max_power_kw: Decimal
+    connector_standard: str = "IEC_62196_T2_COMBO"
+    connector_format: str = "CABLE"
+    power_type: str = "DC"
+
+
+@dataclass(frozen=True)
+class DemoLocation:
+    id: str
+    name: str
+    address: str
+    city: str
+    postal_code: str
+    country: str  # alpha-2
+    country_alpha3: str
+    latitude: str
+    longitude: str
+    time_zone: str
+    evses: tuple[DemoEvse, ...]
+
+
+@dataclass(frozen=True)
+class DemoCpo:
+    id: str
+    name: str
+    country_code: str
+    party_id: str
+    vat_id: str
+    currency: str
+    token_to_emsp: str  # what the CPO presents to us
+    token_from_emsp: str  # what we present to the CPO
+    tariff: dict[str, Any]
+    locations: tuple[DemoLocation, ...] = field(default_factory=tuple)
+
+
+def _tariff(
+    country_code: str, party_id: str, tariff_id: str, currency: str, elements: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "country_code": country_code,
+        "party_id": party_id,
+        "id": tariff_id,
+        "currency": currency,
+        "type": "AD_HOC_PAYMENT",
+        "elements": elements,
+        "last_updated": TARIFF_PUBLISHED.isoformat().replace("+00:00", "Z"),
+    }
+
+
+PARTNERS = (
+    DemoPartner(
+        "dp-roamly", "Roamly Charging App", "NL", "NL123456789B01", "EUR", "nc_dev_roamly_4c1f0a9e7b2d44e8"
+    ),
+    DemoPartner(
+        "dp-motorbrit", "MotorBrit Fleet", "GB", "GB123456789", "GBP", "nc_dev_motorbrit_9e2b7c31d04a4f55"
+    ),
+    DemoPartner(
+        "dp-dormant",
+        "Dormant Wallet Ltd",
+        "IE",
+        "IE1234567T",
+        "EUR",
+        "nc_dev_dormant_0d7e5a2f66c14b3a",
+        active=False,
+    ),
+)
+
+CPOS = (
+    DemoCpo(
+        id="cpo-ch-voltaswiss",
+        name="VoltaSwiss AG",
+        country_code="CH",
+        party_id="VSW",
+        vat_id="CHE-123.456.788 MWST",
+        currency="CHF",
+        token_to_emsp="ocpi-dev-voltaswiss-to-nc-5b8e",
+        token_from_emsp="ocpi-dev-nc-to-voltaswiss-2d4a",
+        tariff=_tariff(
+            "CH",
+            "VSW",
+            "VSW-DC-STANDARD",
+            "CHF",
+            [
+                {"price_components": [{"type": "ENERGY", "price": 0.62, "vat": 8.1, "step_size": 1}]},
+                {"price_components": [{"type": "PARKING_TIME", "price": 6.00, "vat": 8.1, "step_size": 60}]},
+            ],
+        ),
+        locations=(
+            DemoLocation(
+                "ZRH-HB",
+                "Zürich Hauptbahnhof P+R",
+                "Museumstrasse 1",
+                "Zürich",
+                "8001",
+                "CH",
+                "CHE",
+                "47.378177",
+                "8.540192",
+                "Europe/Zurich",
+                (
+                    DemoEvse("ZRH-HB-1", "CH*VSW*E1001", Decimal("150")),
+                    DemoEvse("ZRH-HB-2", "CH*VSW*E1002", Decimal("150")),
+                ),
+            ),
+            DemoLocation(
+                "GVA-AIR",
+                "Genève Aéroport P51",
+                "Route de l'Aéroport 21",
+                "Genève",
+                "1215",
+                "CH",
+                "CHE",
+                "46.229217",
+                "6.108960",
+                "Europe/Zurich",
+                (DemoEvse("GVA-AIR-1", "CH*VSW*E2001", Decimal("50")),),
+            ),
+        ),
+    ),
+    DemoCpo(
+        id="cpo-de-stromnetz",
+        name="Stromnetz Laden GmbH",
+        country_code="DE",
+        party_id="STN",
+        vat_id="DE123456789",
+        currency="EUR",
+        token_to_emsp="ocpi-dev-stromnetz-to-nc-7c1d",
+        token_from_emsp="ocpi-dev-nc-to-stromnetz-8e3f",
+        tariff=_tariff(
+            "DE",
+            "STN",
+            "STN-AC-DC",
+            "EUR",
+            [
+                {"price_components": [{"type": "ENERGY", "price": 0.59, "vat": 19.0, "step_size": 1}]},
+                {
+                    "price_components": [
+                        {"type": "PARKING_TIME", "price": 6.00, "vat": 19.0, "step_size": 60}
+                    ],
+                    "restrictions": {"min_duration": 14400},
+                },
+            ],
+        ),
+        locations=(
+            DemoLocation(
+                "BER-ALEX",
+                "Berlin Alexanderplatz Parkhaus",
+                "Alexanderstraße 7",
+                "Berlin",
+                "10178",
+                "DE",
+                "DEU",
+                "52.521918",
+                "13.413215",
+                "Europe/Berlin",
+                (
+                    DemoEvse("BER-ALEX-1", "DE*STN*E3001", Decimal("300")),
+                    DemoEvse("BER-ALEX-2", "DE*STN*E3002", Decimal("300")),
+                ),
+            ),
+            DemoLocation(
+                "MUC-OST",
+                "München Ostbahnhof",
+                "Friedenstraße 10",
+                "München",
+                "81671",
+                "DE",
+                "DEU",
+                "48.127357",
+                "11.604587",
+                "Europe/Berlin",
+                (
+                    DemoEvse(
+                        "MUC-OST-1", "DE*STN*E4001", Decimal("22"), "IEC_62196_T2", "SOCKET", "AC_3_PHASE"
+                    ),
+                ),
+            ),
+        ),
+    ),
+    DemoCpo(
+        id="cpo-fr-borneo",
+        name="Borneo Recharge SAS",
+        country_code="FR",
+        party_id="BRN",
+        vat_id="FR40303265045",
+        currency="EUR",
+        token_to_emsp="ocpi-dev-borneo-to-nc-3a9b",
+        token_from_emsp="ocpi-dev-nc-to-borneo-6f0c",
+        tariff=_tariff(
+            "FR",
+            "BRN",
+            "BRN-RAPIDE",
+            "EUR",
+            [
+                {
+                    "price_components": [
+                        {"type": "FLAT", "price": 0.50, "vat": 20.0, "step_size": 1},
+                        {"type": "ENERGY", "price": 0.49, "vat": 20.0, "step_size": 1},
+                    ]
+                },
+            ],
+        ),
+        locations=(
+            DemoLocation(
+                "PAR-BERCY",
+                "Paris Bercy Village",
+                "28 Rue François Truffaut",
+                "Paris",
+                "75012",
+                "FR",
+                "FRA",
+                "48.832670",
+                "2.386720",
+                "Europe/Paris",
+                (
+                    DemoEvse("PAR-BERCY-1", "FR*BRN*E5001", Decimal("100")),
+                    DemoEvse("PAR-BERCY-2", "FR*BRN*E5002", Decimal("100")),
+                ),
+            ),
+            DemoLocation(
+                "LYS-PD",
+                "Lyon Part-Dieu",
+                "17 Rue du Docteur Bouchut",
+                "Lyon",
+                "69003",
+                "FR",
+                "FRA",
+                "45.760570",
+                "4.859500",
+                "Europe/Paris",
+                (DemoEvse("LYS-PD-1", "FR*BRN*E6001", Decimal("50")),),
+            ),
+        ),
+    ),
+)
+
+
+def all_evse_ids() -> list[str]:
+    return [evse.evse_id for cpo in CPOS for location in cpo.locations for evse in location.evses]
+
+
+def _sha256(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def seed_database(sessions: sessionmaker[Session], simulator_url: str) -> None:
+    """Insert the demo network where it is missing (safe to run again)."""
+    with sessions.begin() as db:
+        for partner in PARTNERS:
+            if db.get(DemandPartnerRow, partner.id) is not None:
+                continue
+            db.add(
+                DemandPartnerRow(
+                    id=partner.id,
+                    name=partner.name,
+                    legal_entity=partner.name,
+                    country=partner.country,
+                    vat_id=partner.vat_id,
+                    billing_currency=partner.currency,
+                    active=partner.active,
+                    created_at=EPOCH,
+                )
+            )
+            db.add(
+                ApiKeyRow(
+                    demand_partner_id=partner.id,
+                    key_sha256=_sha256(partner.api_key),
+                    key_prefix=partner.api_key[:12],
+                    created_at=EPOCH,
+                    revoked_at=None,
+                )
+            )
+            db.add(
+                ContractRow(
+                    party_kind="DEMAND_PARTNER",
+                    party_id=partner.id,
+                    version=1,
+                    effective_from=EPOCH,
+                    effective_to=None,
+                    terms={"revenue_share_pct": "15", "billing_currency": partner.currency},
+                )
+            )
+        for cpo in CPOS:
+            if db.get(CpoRow, cpo.id) is not None:
+                continue
+            db.add(
+                CpoRow(
+                    id=cpo.id,
+                    name=cpo.name,
+                    legal_entity=cpo.name,
+                    country_code=cpo.country_code,
+                    party_id=cpo.party_id,
+                    country=cpo.country_code,
+                    vat_id=cpo.vat_id,
+                    payout_currency=cpo.currency,
+                    active=True,
+                    inbound_token_sha256=_sha256(cpo.token_to_emsp),
+                    commands_url=f"{simulator_url}/ocpi/cpo/2.2.1/commands/",
+                    outbound_token=cpo.token_from_emsp,
+                )
+            )
+            db.add(
+                ContractRow(
+                    party_kind="CPO",
+                    party_id=cpo.id,
+                    version=1,
+                    effective_from=EPOCH,
+                    effective_to=None,
+                    terms={"commission_pct": "8"},
+                )
+            )
+            db.add(
+                TariffRow(
+                    cpo_id=cpo.id,
+                    tariff_id=cpo.tariff["id"],
+                    currency=cpo.currency,
+                    last_updated=TARIFF_PUBLISHED,
+                    start_date_time=None,
+                    end_date_time=None,
+                    body=json.dumps(cpo.tariff),
+                )
+            )
+            db.flush()
+            for location in cpo.locations:
+                row = LocationRow(
+                    cpo_id=cpo.id,
+                    location_id=location.id,
+                    name=location.name,
+                    address=location.address,
+                    city=location.city,
+                    postal_code=location.postal_code,
+                    country=location.country,
+                    latitude=location.latitude,
+                    longitude=location.longitude,
+                    time_zone=location.time_zone,
+                )
+                db.add(row)
+                db.flush()
+                for evse in location.evses:
+                    db.add(
+                        EvseRow(
+                            location_key=row.key,
+                            evse_uid=evse.uid,
+                            evse_id=evse.evse_id,
+                            connector_id="1",
+                            connector_standard=evse.connector_standard,
+                            connector_format=evse.connector_format,
+                            power_type=evse.power_type,
+                            max_power_kw=evse.max_power_kw,
+                            status="AVAILABLE",
+                            tariff_id=cpo.tariff["id"],
+                        )
+                    )
+
+
+def simulator_config(
+    emsp_base_url: str, *, charge_duration_s: float = 2.0, patch_interval_s: float = 0.5
+) -> dict[str, Any]:
+    """The simulator's view of the same network: it plays all three CPOs."""
+    return {
+        "emsp_base_url": emsp_base_url,
+        "charge_duration_s": charge_duration_s,
+        "patch_interval_s": patch_interval_s,
+        "cpos": [
+            {
+                "country_code": cpo.country_code,
+                "party_id": cpo.party_id,
+                "name": cpo.name,
+                "token_to_emsp": cpo.token_to_emsp,
+                "token_from_emsp": cpo.token_from_emsp,
+                "locations": [
+                    {
+                        "id": loc.id,
+                        "name": loc.name,
+                        "address": loc.address,
+                        "city": loc.city,
+                        "postal_code": loc.postal_code,
+                        "country_alpha3": loc.country_alpha3,
+                        "latitude": loc.latitude,
+                        "longitude": loc.longitude,
+                        "time_zone": loc.time_zone,
+                        "evses": [
+                            {
+                                "uid": evse.uid,
+                                "evse_id": evse.evse_id,
+                                "connector_id": "1",
+                                "connector_standard": evse.connector_standard,
+                                "connector_format": evse.connector_format,
+                                "power_type": evse.power_type,
+                                "max_power_kw": str(evse.max_power_kw),
+                                "tariff": cpo.tariff,
+                            }
+                            for evse in loc.evses
+                        ],
+                    }
+                    for loc in cpo.locations
+                ],
+            }
+            for cpo in CPOS
+        ],
+    }

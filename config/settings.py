@@ -1,0 +1,46 @@
+"""Settings, read only by the entry points (api, workers, cli) and passed down as plain values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATA_DIR = Path(".data")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NETWORKCORE_", env_file=".env", extra="ignore")
+
+    # DATABASE_URL (no prefix) is the conventional name; SQLite file by default.
+    database_url: str = Field(
+        default=f"sqlite:///{DATA_DIR / 'networkcore.db'}",
+        validation_alias="DATABASE_URL",
+    )
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "charging-sessions"
+    temporal_ui_port: int = 8233
+    temporal_db_file: Path = DATA_DIR / "temporal.db"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    # Where CPOs reach our OCPI endpoints (response_url of commands is built from it).
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    simulator_host: str = "127.0.0.1"
+    simulator_port: int = 8100
+
+    # Our own OCPI identity (the eMSP role towards CPOs).
+    ocpi_country_code: str = "CH"
+    ocpi_party_id: str = "NWC"
+
+    start_confirmation_s: int = 180
+    max_duration_s: int = 24 * 3600
+    cdr_wait_s: int = 3600
+
+    @property
+    def simulator_url(self) -> str:
+        return f"http://{self.simulator_host}:{self.simulator_port}"

@@ -1,0 +1,258 @@
+"""OCPI 2.2.1 objects we send and receive (Sessions, CDRs, Commands, Tokens), as pydantic models.
+
+Numbers are ``Decimal`` (parse raw JSON with ``model_validate_json`` so no float ever happens);
+date-times are timezone-aware UTC. Unknown extra fields are kept (``extra="allow"``) because peers
+send newer or custom fields and CDRs are stored verbatim anyway.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import IntEnum, StrEnum
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_serializer
+
+from domain.sessions.lifecycle import CpoSessionStatus
+
+
+def _as_utc(value: datetime) -> datetime:
+    # OCPI DateTime is always UTC; a missing offset still means UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+NonNegative = Annotated[Decimal, Field(ge=0)]
+
+
+def format_ocpi_datetime(value: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``, as OCPI asks (``+00:00`` is not accepted by every peer)."""
+    return _as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+class OcpiModel(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    @field_serializer("*", when_used="json")
+    def _serialise(self, value: Any) -> Any:
+        if isinstance(value, datetime):
+            return format_ocpi_datetime(value)
+        return value
+
+
+class OcpiStatus(IntEnum):
+    SUCCESS = 1000
+    CLIENT_ERROR = 2000
+    INVALID_PARAMETERS = 2001
+    NOT_ENOUGH_INFORMATION = 2002
+    UNKNOWN_LOCATION = 2003
+    UNKNOWN_TOKEN = 2004
+    SERVER_ERROR = 3000
+    UNABLE_TO_USE_CLIENT_API = 3001
+
+
+DataT = TypeVar("DataT")
+
+
+class OcpiResponse(BaseModel, Generic[DataT]):
+    data: DataT | None = None
+    status_code: int
+    status_message: str | None = None
+    timestamp: str
+
+
+class Price(OcpiModel):
+    excl_vat: Decimal
+    incl_vat: Decimal | None = None
+
+
+class CdrDimension(OcpiModel):
+    type: str
+    volume: Decimal
+
+
+class ChargingPeriod(OcpiModel):
+    start_date_time: UtcDateTime
+    dimensions: list[CdrDimension] = Field(min_length=1)
+    tariff_id: str | None = None
+
+
+class TokenType(StrEnum):
+    AD_HOC_USER = "AD_HOC_USER"
+    APP_USER = "APP_USER"
+    OTHER = "OTHER"
+    RFID = "RFID"
+
+
+class CdrToken(OcpiModel):
+    country_code: str = Field(min_length=2, max_length=2)
+    party_id: str = Field(min_length=3, max_length=3)
+    uid: str = Field(max_length=36)
+    type: TokenType
+    contract_id: str = Field(max_length=36)
+
+
+class AuthMethod(StrEnum):
+    AUTH_REQUEST = "AUTH_REQUEST"
+    COMMAND = "COMMAND"
+    WHITELIST = "WHITELIST"
+
+
+class Session(OcpiModel):
+    country_code: str = Field(min_length=2, max_length=2)
+    party_id: str = Field(min_length=3, max_length=3)
+    id: str = Field(max_length=36)
+    start_date_time: UtcDateTime
+    end_date_time: UtcDateTime | None = None
+    kwh: NonNegative
+    cdr_token: CdrToken
+    auth_method: AuthMethod
+    authorization_reference: str | None = Field(default=None, max_length=36)
+    location_id: str = Field(max_length=36)
+    evse_uid: str = Field(max_length=36)
+    connector_id: str = Field(max_length=36)
+    meter_id: str | None = None
+    currency: str = Field(min_length=3, max_length=3)
+    charging_periods: list[ChargingPeriod] = Field(default_factory=list)
+    total_cost: Price | None = None
+    status: CpoSessionStatus
+    last_updated: UtcDateTime
+
+
+class SessionPatch(OcpiModel):
+    """A PATCH carries any subset of Session fields, but always ``last_updated``."""
+
+    start_date_time: UtcDateTime | None = None
+    end_date_time: UtcDateTime | None = None
+    kwh: NonNegative | None = None
+    authorization_reference: str | None = Field(default=None, max_length=36)
+    charging_periods: list[ChargingPeriod] | None = None
+    total_cost: Price | None = None
+    status: CpoSessionStatus | None = None
+    last_updated: UtcDateTime
+
+
+class GeoLocation(OcpiModel):
+    latitude: str
+    longitude: str
+
+
+class CdrLocation(OcpiModel):
+    id: str = Field(max_length=36)
+    name: str | None = None
+    address: str = Field(max_length=255)
+    city: str
+    postal_code: str | None = None
+    state: str | None = None
+    country: str = Field(min_length=3, max_length=3)
+    coordinates: GeoLocation
+    evse_uid: str = Field(max_length=36)
+    evse_id: str = Field(max_length=48)
+    connector_id: str = Field(max_length=36)
+    connector_standard: str
+    connector_format: str
+    connector_power_type: str
+
+
+class Cdr(OcpiModel):
+    country_code: str = Field(min_length=2, max_length=2)
+    party_id: str = Field(min_length=3, max_length=3)
+    id: str = Field(max_length=39)
+    start_date_time: UtcDateTime
+    end_date_time: UtcDateTime
+    session_id: str | None = Field(default=None, max_length=36)
+    cdr_token: CdrToken
+    auth_method: AuthMethod
+    authorization_reference: str | None = Field(default=None, max_length=36)
+    cdr_location: CdrLocation
+    meter_id: str | None = None
+    currency: str = Field(min_length=3, max_length=3)
+    tariffs: list[dict[str, Any]] = Field(default_factory=list)
+    charging_periods: list[ChargingPeriod] = Field(min_length=1)
+    total_cost: Price
+    total_fixed_cost: Price | None = None
+    total_energy: Decimal
+    total_energy_cost: Price | None = None
+    total_time: Decimal
+    total_time_cost: Price | None = None
+    total_parking_time: Decimal | None = None
+    total_parking_cost: Price | None = None
+    total_reservation_cost: Price | None = None
+    remark: str | None = None
+    invoice_reference_id: str | None = None
+    credit: bool | None = None
+    credit_reference_id: str | None = Field(default=None, max_length=39)
+    home_charging_compensation: bool | None = None
+    last_updated: UtcDateTime
+
+
+class WhitelistType(StrEnum):
+    ALWAYS = "ALWAYS"
+    ALLOWED = "ALLOWED"
+    ALLOWED_OFFLINE = "ALLOWED_OFFLINE"
+    NEVER = "NEVER"
+
+
+class Token(OcpiModel):
+    country_code: str = Field(min_length=2, max_length=2)
+    party_id: str = Field(min_length=3, max_length=3)
+    uid: str = Field(max_length=36)
+    type: TokenType
+    contract_id: str = Field(max_length=36)
+    issuer: str = Field(max_length=64)
+    valid: bool
+    whitelist: WhitelistType
+    last_updated: UtcDateTime
+
+
+class CommandType(StrEnum):
+    CANCEL_RESERVATION = "CANCEL_RESERVATION"
+    RESERVE_NOW = "RESERVE_NOW"
+    START_SESSION = "START_SESSION"
+    STOP_SESSION = "STOP_SESSION"
+    UNLOCK_CONNECTOR = "UNLOCK_CONNECTOR"
+
+
+class StartSession(OcpiModel):
+    response_url: str = Field(max_length=255)
+    token: Token
+    location_id: str = Field(max_length=36)
+    evse_uid: str | None = Field(default=None, max_length=36)
+    connector_id: str | None = Field(default=None, max_length=36)
+    authorization_reference: str | None = Field(default=None, max_length=36)
+
+
+class StopSession(OcpiModel):
+    response_url: str = Field(max_length=255)
+    session_id: str = Field(max_length=36)
+
+
+class CommandResponseType(StrEnum):
+    ACCEPTED = "ACCEPTED"
+    NOT_SUPPORTED = "NOT_SUPPORTED"
+    REJECTED = "REJECTED"
+    UNKNOWN_SESSION = "UNKNOWN_SESSION"
+
+
+class CommandResponse(OcpiModel):
+    result: CommandResponseType
+    timeout: int = Field(ge=0)
+    message: list[dict[str, str]] | None = None
+
+
+class CommandResultType(StrEnum):
+    ACCEPTED = "ACCEPTED"
+    CANCELED_RESERVATION = "CANCELED_RESERVATION"
+    EVSE_OCCUPIED = "EVSE_OCCUPIED"
+    EVSE_INOPERATIVE = "EVSE_INOPERATIVE"
+    FAILED = "FAILED"
+    NOT_SUPPORTED = "NOT_SUPPORTED"
+    REJECTED = "REJECTED"
+    TIMEOUT = "TIMEOUT"
+    UNKNOWN_RESERVATION = "UNKNOWN_RESERVATION"
+
+
+class CommandResult(OcpiModel):
+    result: CommandResultType
+    message: list[dict[str, str]] | None = None

@@ -1,0 +1,150 @@
+"""The charging-session workflow's payloads: one model per input, signal, update and result.
+
+Fields added later must have defaults, so histories recorded today still decode tomorrow.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.errors import RefusalReason
+from domain.sessions.lifecycle import CpoSessionStatus, SessionStage
+from messages.ocpi import CommandResultType, CommandType
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class SessionTimeouts(Payload):
+    """Business deadlines, in seconds; inputs rather than constants so tests can shorten them."""
+
+    start_confirmation_s: int = Field(default=180, gt=0)
+    max_duration_s: int = Field(default=24 * 3600, gt=0)
+    cdr_wait_s: int = Field(default=3600, gt=0)
+
+
+class ChargingSessionInput(Payload):
+    session_id: str
+    demand_partner_id: str
+    evse_id: str
+    driver_reference: str = Field(min_length=1, max_length=36)
+    requested_at: datetime
+    timeouts: SessionTimeouts = SessionTimeouts()
+
+
+class AuthoriseSessionInput(Payload):
+    session_id: str
+    demand_partner_id: str
+    evse_id: str
+    at: datetime
+
+
+class SessionAuthorised(Payload):
+    """The facts a session is held to from authorisation on (versions in force at start)."""
+
+    session_id: str
+    cpo_id: str
+    cpo_country_code: str
+    cpo_party_id: str
+    country: str  # ISO 3166-1 alpha-2 of the charger
+    location_id: str
+    evse_uid: str
+    evse_id: str
+    connector_id: str
+    time_zone: str
+    tariff_version_key: int
+    tariff_id: str
+    currency: str
+    demand_partner_contract_key: int
+    cpo_contract_key: int
+
+
+class StartCommandInput(Payload):
+    session_id: str
+    cpo_id: str
+    location_id: str
+    evse_uid: str
+    connector_id: str
+    driver_reference: str
+    demand_partner_id: str
+
+
+class StopCommandInput(Payload):
+    session_id: str
+    cpo_id: str
+    cpo_session_id: str
+
+
+class CommandOutcome(Payload):
+    """The CPO's synchronous answer to a command."""
+
+    accepted: bool
+    result: str
+    message: str | None = None
+    timeout_s: int = 0
+
+
+class CpoSessionReported(Payload):
+    """Signal: the CPO's Session moved to a new status (repeats are filtered before they get here)."""
+
+    cpo_session_id: str
+    status: CpoSessionStatus
+    start_date_time: datetime
+    end_date_time: datetime | None = None
+    kwh: str = "0"  # decimal as text: live state only, never money
+    last_updated: datetime
+
+
+class CommandResultReported(Payload):
+    """Signal: the CPO's asynchronous CommandResult for a command we sent (failures only)."""
+
+    command: CommandType
+    result: CommandResultType
+    message: str | None = None
+
+
+class CdrArrived(Payload):
+    """Signal: a CDR that passed intake checks is stored under ``cdr_key``."""
+
+    cdr_key: int
+    cdr_id: str
+
+
+class StopRequest(Payload):
+    requested_by: str = "demand_partner"
+    reason: str | None = None
+
+
+class StageOutcome(Payload):
+    """What the projection should say about a session when it reaches a stage."""
+
+    session_id: str
+    stage: SessionStage
+    reason: str | None = None
+    refusal: RefusalReason | None = None
+    cdr_key: int | None = None
+    needs_attention: bool = False
+
+
+class SessionView(Payload):
+    """Query result: the workflow's live view of the session."""
+
+    session_id: str
+    stage: SessionStage
+    needs_attention: bool
+    reason: str | None
+    cpo_session_id: str | None
+    cpo_status: CpoSessionStatus | None
+    kwh: str
+    stop_requested: bool
+    cdr_id: str | None
+
+
+class ChargingSessionResult(Payload):
+    session_id: str
+    stage: SessionStage
+    reason: str | None = None
+    cdr_id: str | None = None

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy 2 tables, repositories and Alembic migrations (SQLite and PostgreSQL)."""

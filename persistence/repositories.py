@@ -1,0 +1,231 @@
+"""All SQL lives here. Functions take the caller's SQLAlchemy session and never commit:
+the caller owns the transaction (one unit of work per activity or request)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from domain.sessions.authorisation import EffectiveVersion
+from domain.sessions.lifecycle import SessionStage, can_move
+from persistence.tables import (
+    ApiKeyRow,
+    CdrRow,
+    ContractRow,
+    CpoRow,
+    DemandPartnerRow,
+    EvseRow,
+    LocationRow,
+    OcpiInboxRow,
+    OcpiSessionRow,
+    SessionRow,
+    TariffRow,
+)
+
+# --- parties -------------------------------------------------------------------------------------
+
+
+def demand_partner_for_api_key(db: Session, key_sha256: str) -> DemandPartnerRow | None:
+    return db.scalars(
+        select(DemandPartnerRow)
+        .join(ApiKeyRow, ApiKeyRow.demand_partner_id == DemandPartnerRow.id)
+        .where(ApiKeyRow.key_sha256 == key_sha256, ApiKeyRow.revoked_at.is_(None))
+    ).first()
+
+
+def cpo_for_token(db: Session, token_sha256: str) -> CpoRow | None:
+    return db.scalars(select(CpoRow).where(CpoRow.inbound_token_sha256 == token_sha256)).first()
+
+
+def contract_versions(db: Session, party_kind: str, party_id: str) -> list[EffectiveVersion]:
+    rows = db.scalars(
+        select(ContractRow).where(ContractRow.party_kind == party_kind, ContractRow.party_id == party_id)
+    ).all()
+    return [EffectiveVersion(r.key, r.version, r.effective_from, r.effective_to) for r in rows]
+
+
+# --- network -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Charger:
+    evse: EvseRow
+    location: LocationRow
+    cpo: CpoRow
+
+
+def charger_by_evse_id(db: Session, evse_id: str) -> Charger | None:
+    row = db.execute(
+        select(EvseRow, LocationRow, CpoRow)
+        .join(LocationRow, LocationRow.key == EvseRow.location_key)
+        .join(CpoRow, CpoRow.id == LocationRow.cpo_id)
+        .where(EvseRow.evse_id == evse_id)
+    ).first()
+    return None if row is None else Charger(*row)
+
+
+def tariff_versions(db: Session, cpo_id: str, tariff_id: str) -> list[EffectiveVersion]:
+    """Each version is in force from its ``last_updated`` (or later start) until its end, if any;
+    the newest version in force wins (see ``domain.sessions.authorisation.in_force``)."""
+    rows = db.scalars(
+        select(TariffRow)
+        .where(TariffRow.cpo_id == cpo_id, TariffRow.tariff_id == tariff_id)
+        .order_by(TariffRow.last_updated)
+    ).all()
+    return [
+        EffectiveVersion(
+            key=r.key,
+            version=index,
+            effective_from=max(r.last_updated, r.start_date_time or r.last_updated),
+            effective_to=r.end_date_time,
+        )
+        for index, r in enumerate(rows, start=1)
+    ]
+
+
+def tariff_version(db: Session, key: int) -> TariffRow:
+    return db.get_one(TariffRow, key)
+
+
+# --- sessions (read model) -----------------------------------------------------------------------
+
+
+def session_by_id(db: Session, session_id: str) -> SessionRow | None:
+    return db.get(SessionRow, session_id)
+
+
+def session_for_demand_partner(db: Session, demand_partner_id: str, session_id: str) -> SessionRow | None:
+    return db.scalars(
+        select(SessionRow).where(
+            SessionRow.id == session_id, SessionRow.demand_partner_id == demand_partner_id
+        )
+    ).first()
+
+
+def session_by_idempotency_key(db: Session, demand_partner_id: str, key: str) -> SessionRow | None:
+    return db.scalars(
+        select(SessionRow).where(
+            SessionRow.demand_partner_id == demand_partner_id, SessionRow.idempotency_key == key
+        )
+    ).first()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFilter:
+    demand_partner_id: str
+    stage: str | None = None
+    evse_id: str | None = None
+    needs_attention: bool | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+def list_sessions(
+    db: Session, where: SessionFilter, *, limit: int, after: tuple[datetime, str] | None
+) -> Sequence[SessionRow]:
+    """Newest first, keyset-paginated on (created_at, id) so pages stay stable while sessions arrive."""
+    query = select(SessionRow).where(SessionRow.demand_partner_id == where.demand_partner_id)
+    if where.stage is not None:
+        query = query.where(SessionRow.stage == where.stage)
+    if where.evse_id is not None:
+        query = query.where(SessionRow.evse_id == where.evse_id)
+    if where.needs_attention is not None:
+        query = query.where(SessionRow.needs_attention == where.needs_attention)
+    if where.created_from is not None:
+        query = query.where(SessionRow.created_at >= where.created_from)
+    if where.created_to is not None:
+        query = query.where(SessionRow.created_at < where.created_to)
+    if after is not None:
+        created_at, session_id = after
+        query = query.where(
+            or_(
+                SessionRow.created_at < created_at,
+                and_(SessionRow.created_at == created_at, SessionRow.id < session_id),
+            )
+        )
+    return db.scalars(query.order_by(SessionRow.created_at.desc(), SessionRow.id.desc()).limit(limit)).all()
+
+
+def move_session_stage(
+    db: Session,
+    session_id: str,
+    stage: SessionStage,
+    *,
+    now: datetime,
+    reason: str | None = None,
+    needs_attention: bool | None = None,
+) -> bool:
+    """Move the read model forward (never back); returns whether the stage moved."""
+    row = db.get_one(SessionRow, session_id, with_for_update=True)
+    moved = can_move(SessionStage(row.stage), stage)
+    if moved:
+        row.stage = stage.value
+        if reason is not None:
+            row.reason = reason
+    if needs_attention is not None:
+        row.needs_attention = needs_attention
+        if needs_attention and reason is not None:
+            row.reason = reason
+    row.updated_at = now
+    return moved
+
+
+def update_cpo_progress(
+    db: Session,
+    session_id: str,
+    *,
+    cpo_session_id: str,
+    cpo_status: str,
+    kwh: Decimal,
+    started_at: datetime | None,
+    ended_at: datetime | None,
+    now: datetime,
+) -> None:
+    db.execute(
+        update(SessionRow)
+        .where(SessionRow.id == session_id)
+        .values(
+            cpo_session_id=cpo_session_id,
+            cpo_status=cpo_status,
+            kwh=kwh,
+            started_at=started_at,
+            ended_at=ended_at,
+            updated_at=now,
+        )
+    )
+
+
+# --- OCPI intake ---------------------------------------------------------------------------------
+
+
+def ocpi_session(db: Session, country_code: str, party_id: str, session_id: str) -> OcpiSessionRow | None:
+    return db.scalars(
+        select(OcpiSessionRow)
+        .where(
+            OcpiSessionRow.country_code == country_code,
+            OcpiSessionRow.party_id == party_id,
+            OcpiSessionRow.session_id == session_id,
+        )
+        .with_for_update()
+    ).first()
+
+
+def record_inbox(db: Session, row: OcpiInboxRow) -> None:
+    db.add(row)
+
+
+def cdr_by_id(db: Session, country_code: str, party_id: str, cdr_id: str) -> CdrRow | None:
+    return db.scalars(
+        select(CdrRow).where(
+            CdrRow.country_code == country_code, CdrRow.party_id == party_id, CdrRow.cdr_id == cdr_id
+        )
+    ).first()
+
+
+def cdrs_for_session(db: Session, session_id: str) -> Sequence[CdrRow]:
+    return db.scalars(select(CdrRow).where(CdrRow.our_session_id == session_id).order_by(CdrRow.key)).all()

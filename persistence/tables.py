@@ -1,0 +1,249 @@
+"""Table definitions (SQLAlchemy 2 declarative). Alembic migrations in ``migrations/`` own the schema.
+
+Money and energy are NUMERIC, never float. Verbatim OCPI bodies are TEXT exactly as received, so what a
+CPO sent can always be shown back to it byte for byte.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Integer keys that are BIGINT on PostgreSQL and autoincrementing INTEGER on SQLite.
+Key = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {
+        datetime: DateTime(timezone=True),
+        dict[str, Any]: JSON,
+    }
+
+
+class DemandPartnerRow(Base):
+    __tablename__ = "demand_partners"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    legal_entity: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    vat_id: Mapped[str | None] = mapped_column(String(32))
+    billing_currency: Mapped[str] = mapped_column(String(3))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class ApiKeyRow(Base):
+    """Demand partners' API keys, stored as SHA-256 digests (keys are random, so no salt is needed)."""
+
+    __tablename__ = "api_keys"
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    demand_partner_id: Mapped[str] = mapped_column(ForeignKey("demand_partners.id"))
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    key_prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class CpoRow(Base):
+    __tablename__ = "cpos"
+    __table_args__ = (UniqueConstraint("country_code", "party_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    legal_entity: Mapped[str] = mapped_column(String(200))
+    country_code: Mapped[str] = mapped_column(String(2))  # OCPI party country
+    party_id: Mapped[str] = mapped_column(String(3))
+    country: Mapped[str] = mapped_column(String(2))
+    vat_id: Mapped[str | None] = mapped_column(String(32))
+    payout_currency: Mapped[str] = mapped_column(String(3))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The token the CPO presents to us, as a SHA-256 digest.
+    inbound_token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # The CPO's Commands receiver and the token we present to it.
+    commands_url: Mapped[str] = mapped_column(String(255))
+    outbound_token: Mapped[str] = mapped_column(String(255))
+
+
+class ContractRow(Base):
+    """A versioned, effective-dated contract of one party (terms as JSON until the money issues)."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (UniqueConstraint("party_kind", "party_id", "version"),)
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    party_kind: Mapped[str] = mapped_column(String(16))  # DEMAND_PARTNER | CPO
+    party_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    effective_from: Mapped[datetime]
+    effective_to: Mapped[datetime | None]
+    terms: Mapped[dict[str, Any]]
+
+
+class LocationRow(Base):
+    __tablename__ = "locations"
+    __table_args__ = (UniqueConstraint("cpo_id", "location_id"),)
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    cpo_id: Mapped[str] = mapped_column(ForeignKey("cpos.id"))
+    location_id: Mapped[str] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(255))
+    address: Mapped[str] = mapped_column(String(255))
+    city: Mapped[str] = mapped_column(String(45))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    country: Mapped[str] = mapped_column(String(2))  # ISO 3166-1 alpha-2
+    latitude: Mapped[str] = mapped_column(String(16))
+    longitude: Mapped[str] = mapped_column(String(16))
+    time_zone: Mapped[str] = mapped_column(String(64))
+
+
+class EvseRow(Base):
+    __tablename__ = "evses"
+    __table_args__ = (UniqueConstraint("location_key", "evse_uid"),)
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    location_key: Mapped[int] = mapped_column(ForeignKey("locations.key"))
+    evse_uid: Mapped[str] = mapped_column(String(36))
+    evse_id: Mapped[str] = mapped_column(String(48), unique=True)  # eMI3 id, what drivers and DPs see
+    connector_id: Mapped[str] = mapped_column(String(36))
+    connector_standard: Mapped[str] = mapped_column(String(32))
+    connector_format: Mapped[str] = mapped_column(String(16))
+    power_type: Mapped[str] = mapped_column(String(16))
+    max_power_kw: Mapped[Decimal] = mapped_column(Numeric(10, 3))
+    status: Mapped[str] = mapped_column(String(16))
+    tariff_id: Mapped[str] = mapped_column(String(36))
+
+
+class TariffRow(Base):
+    """One version of a CPO tariff, as OCPI 2.2.1 JSON, versioned by ``last_updated``."""
+
+    __tablename__ = "tariffs"
+    __table_args__ = (UniqueConstraint("cpo_id", "tariff_id", "last_updated"),)
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    cpo_id: Mapped[str] = mapped_column(ForeignKey("cpos.id"))
+    tariff_id: Mapped[str] = mapped_column(String(36))
+    currency: Mapped[str] = mapped_column(String(3))
+    last_updated: Mapped[datetime]
+    start_date_time: Mapped[datetime | None]
+    end_date_time: Mapped[datetime | None]
+    body: Mapped[str] = mapped_column(Text)
+
+
+class SessionRow(Base):
+    """The read model of charging sessions (the workflow is the source of truth)."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        UniqueConstraint("demand_partner_id", "idempotency_key"),
+        Index(None, "demand_partner_id", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    demand_partner_id: Mapped[str] = mapped_column(ForeignKey("demand_partners.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_fingerprint: Mapped[str] = mapped_column(String(64))
+    evse_id: Mapped[str] = mapped_column(String(48))
+    driver_reference: Mapped[str] = mapped_column(String(36))
+    stage: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
+    cpo_id: Mapped[str | None] = mapped_column(String(64))
+    country: Mapped[str | None] = mapped_column(String(2))
+    location_id: Mapped[str | None] = mapped_column(String(36))
+    evse_uid: Mapped[str | None] = mapped_column(String(36))
+    tariff_version_key: Mapped[int | None] = mapped_column(ForeignKey("tariffs.key"))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    demand_partner_contract_key: Mapped[int | None] = mapped_column(ForeignKey("contracts.key"))
+    cpo_contract_key: Mapped[int | None] = mapped_column(ForeignKey("contracts.key"))
+    cpo_session_id: Mapped[str | None] = mapped_column(String(36))
+    cpo_status: Mapped[str | None] = mapped_column(String(16))
+    kwh: Mapped[Decimal] = mapped_column(Numeric(14, 4), default=Decimal(0))
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    cdr_key: Mapped[int | None] = mapped_column(Key)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class OcpiSessionRow(Base):
+    """The CPO's Session object as it stands after every PUT/PATCH applied in order."""
+
+    __tablename__ = "ocpi_sessions"
+    __table_args__ = (UniqueConstraint("country_code", "party_id", "session_id"),)
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    country_code: Mapped[str] = mapped_column(String(2))
+    party_id: Mapped[str] = mapped_column(String(3))
+    session_id: Mapped[str] = mapped_column(String(36))
+    our_session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    # The last status the workflow was told about; behind ``status`` means a signal is still owed.
+    forwarded_status: Mapped[str | None] = mapped_column(String(16))
+    last_updated: Mapped[datetime]
+    body: Mapped[dict[str, Any]]
+
+
+class OcpiInboxRow(Base):
+    """Every OCPI message a CPO sent us, verbatim, with what we made of it. Never changed."""
+
+    __tablename__ = "ocpi_inbox"
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime]
+    cpo_id: Mapped[str] = mapped_column(ForeignKey("cpos.id"))
+    kind: Mapped[str] = mapped_column(String(24))  # SESSION_PUT | SESSION_PATCH | CDR | COMMAND_RESULT
+    object_id: Mapped[str] = mapped_column(String(64))
+    our_session_id: Mapped[str | None] = mapped_column(String(36))
+    outcome: Mapped[str] = mapped_column(String(24))
+    status_code: Mapped[int] = mapped_column(Integer)
+    message: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class CdrRow(Base):
+    """An accepted CDR, verbatim. CDRs are final in OCPI: the database refuses UPDATE and DELETE."""
+
+    __tablename__ = "cdrs"
+    __table_args__ = (UniqueConstraint("country_code", "party_id", "cdr_id"),)
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    country_code: Mapped[str] = mapped_column(String(2))
+    party_id: Mapped[str] = mapped_column(String(3))
+    cdr_id: Mapped[str] = mapped_column(String(39))
+    our_session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    total_energy_kwh: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+
+
+IMMUTABLE_TABLES = ("cdrs", "ocpi_inbox")

@@ -1,0 +1,1 @@
+"""Worker processes: the composition root that wires activities to their dependencies."""

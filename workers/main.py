@@ -1,0 +1,82 @@
+"""The session worker: polls the charging-session task queue and runs workflows and activities."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.sessions import OcpiIdentity, SessionActivities
+from adapters.cpo import CpoAdapter, OcpiCpoAdapter
+from adapters.temporal_client import connect_temporal
+from config.settings import Settings
+from persistence.db import make_engine, make_session_factory
+from workflows.sessions import ChargingSessionWorkflow
+
+log = logging.getLogger(__name__)
+
+# Database activities are synchronous and run on these threads; local activities share the pool.
+ACTIVITY_THREADS = 32
+
+
+def build_worker(
+    client: Client,
+    *,
+    task_queue: str,
+    sessions: sessionmaker[Session],
+    cpo_adapter: CpoAdapter,
+    identity: OcpiIdentity,
+    executor: ThreadPoolExecutor,
+) -> Worker:
+    activities = SessionActivities(sessions, cpo_adapter, identity)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[ChargingSessionWorkflow],
+        activities=[
+            activities.authorise_session,
+            activities.send_start_command,
+            activities.send_stop_command,
+            activities.record_stage,
+        ],
+        activity_executor=executor,
+        max_concurrent_activities=ACTIVITY_THREADS,
+        max_concurrent_local_activities=ACTIVITY_THREADS,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM, then let running activities finish (graceful shutdown)."""
+    engine = make_engine(settings.database_url)
+    client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+    identity = OcpiIdentity(settings.ocpi_country_code, settings.ocpi_party_id, settings.public_base_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(10.0)) as http:
+        adapter = OcpiCpoAdapter(
+            http, from_country_code=identity.country_code, from_party_id=identity.party_id
+        )
+        with ThreadPoolExecutor(ACTIVITY_THREADS) as executor:
+            worker = build_worker(
+                client,
+                task_queue=settings.task_queue,
+                sessions=make_session_factory(engine),
+                cpo_adapter=adapter,
+                identity=identity,
+                executor=executor,
+            )
+            async with worker:
+                log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
+                await stop.wait()
+                log.info("worker stopping")
+    engine.dispose()

@@ -1,0 +1,1 @@
+"""Orchestration only: durable workflows, no I/O."""

@@ -1,0 +1,347 @@
+"""ChargingSessionWorkflow: one charging session, durable from authorisation to its CDR (stages 1-4).
+
+Billable actions are counted (``make bench``): the happy path costs one start, one workflow task of
+local activities per burst of work, three CPO signals, one timer per wait with a deadline, and one
+search-attribute upsert per stage the session rests in, at most 12 in all. Stages are therefore
+published only when the workflow is about to wait, never for a stage it passes straight through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.errors import NON_RETRYABLE_TYPES
+    from activities.sessions import SessionActivities, refusal_reason
+    from domain.sessions.lifecycle import CpoSessionStatus, SessionStage, cpo_status_advances, is_final
+    from messages.ocpi import CommandResultType, CommandType
+    from messages.sessions import (
+        AuthoriseSessionInput,
+        CdrArrived,
+        ChargingSessionInput,
+        ChargingSessionResult,
+        CommandOutcome,
+        CommandResultReported,
+        CpoSessionReported,
+        SessionAuthorised,
+        SessionView,
+        StageOutcome,
+        StartCommandInput,
+        StopCommandInput,
+        StopRequest,
+    )
+    from workflows import search_attributes as sa
+
+# Database steps: retried until the database is back, however long that takes; nothing is dropped.
+DATABASE_STEP_TIMEOUT = timedelta(seconds=10)
+DATABASE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=list(NON_RETRYABLE_TYPES),
+)
+COMMAND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=15),
+    non_retryable_error_types=list(NON_RETRYABLE_TYPES),
+)
+STOP_NOT_POSSIBLE = "SessionNotStoppable"
+STOP_REFUSED = "StopRefused"
+
+
+def _cause_message(failure: ActivityError) -> str:
+    cause = failure.cause
+    return str(cause) if cause is not None else str(failure)
+
+
+@workflow.defn
+class ChargingSessionWorkflow:
+    @workflow.init
+    def __init__(self, request: ChargingSessionInput) -> None:
+        self._request = request
+        self._stage = SessionStage.STARTING
+        self._reason: str | None = None
+        self._needs_attention = False
+        # What the search attributes say now: STARTING and no attention are set at start, for free.
+        self._published = (SessionStage.STARTING, False)
+        self._authorised: SessionAuthorised | None = None
+        self._cpo: CpoSessionReported | None = None
+        self._start_failure: CommandResultReported | None = None
+        self._cdr: CdrArrived | None = None
+        self._stop_request: StopRequest | None = None
+        self._stop_outcome: CommandOutcome | None = None
+
+    @workflow.run
+    async def run(self, request: ChargingSessionInput) -> ChargingSessionResult:
+        try:
+            self._authorised = await workflow.execute_local_activity_method(
+                SessionActivities.authorise_session,
+                AuthoriseSessionInput(
+                    session_id=request.session_id,
+                    demand_partner_id=request.demand_partner_id,
+                    evse_id=request.evse_id,
+                    at=request.requested_at,
+                ),
+                start_to_close_timeout=DATABASE_STEP_TIMEOUT,
+                retry_policy=DATABASE_RETRY,
+            )
+        except ActivityError as failure:
+            if not isinstance(failure.cause, ApplicationError) or refusal_reason(failure.cause) is None:
+                raise
+            return await self._finish(SessionStage.REJECTED, _cause_message(failure))
+        # Stage 1, credit hold: the ledger places the DP's hold here, and voids it on every exit below.
+        if not await self._start(self._authorised):
+            return await self._finish(SessionStage.START_FAILED, self._reason)
+        await self._charge(self._authorised)
+        if self._cdr is None and self._cpo is not None and self._cpo.status == CpoSessionStatus.INVALID:
+            return await self._finish(SessionStage.INVALID, "the CPO declared the session invalid")
+        cdr = await self._await_cdr()
+        return await self._finish(SessionStage.CDR_RECEIVED, None, cdr=cdr)
+
+    # --- stage 2: start ---------------------------------------------------------------------------
+
+    async def _start(self, authorised: SessionAuthorised) -> bool:
+        timeout = timedelta(seconds=self._request.timeouts.start_confirmation_s)
+        try:
+            outcome = await workflow.execute_local_activity_method(
+                SessionActivities.send_start_command,
+                StartCommandInput(
+                    session_id=self._request.session_id,
+                    cpo_id=authorised.cpo_id,
+                    location_id=authorised.location_id,
+                    evse_uid=authorised.evse_uid,
+                    connector_id=authorised.connector_id,
+                    driver_reference=self._request.driver_reference,
+                    demand_partner_id=self._request.demand_partner_id,
+                ),
+                start_to_close_timeout=timedelta(seconds=15),
+                # Past the confirmation deadline a start is pointless: give up with the deadline.
+                schedule_to_close_timeout=timeout,
+                retry_policy=COMMAND_RETRY,
+            )
+        except ActivityError as failure:
+            self._reason = f"START_SESSION could not be delivered: {_cause_message(failure)}"
+            return False
+        if not outcome.accepted:
+            self._reason = f"the CPO refused START_SESSION: {outcome.result}" + (
+                f" ({outcome.message})" if outcome.message else ""
+            )
+            return False
+        confirmed = await self._wait_for(
+            lambda: self._cpo is not None or self._cdr is not None or self._start_failure is not None, timeout
+        )
+        if self._cpo is not None or self._cdr is not None:
+            return True
+        if self._start_failure is not None:
+            reported = self._start_failure
+            self._reason = f"the charge point reported {reported.result.value}" + (
+                f" ({reported.message})" if reported.message else ""
+            )
+        else:
+            assert not confirmed
+            self._reason = f"the CPO did not confirm the start within {timeout.total_seconds():.0f} s"
+        return False
+
+    # --- stage 3: charging ------------------------------------------------------------------------
+
+    def _ended(self) -> bool:
+        return self._cdr is not None or (
+            self._cpo is not None
+            and self._cpo.status in (CpoSessionStatus.COMPLETED, CpoSessionStatus.INVALID)
+        )
+
+    def _stop_pending(self) -> bool:
+        return self._stop_request is not None and self._stop_outcome is None
+
+    async def _charge(self, authorised: SessionAuthorised) -> None:
+        self._stage = SessionStage.CHARGING
+        deadline = self._request.requested_at + timedelta(seconds=self._request.timeouts.max_duration_s)
+        while not self._ended():
+            if self._stop_pending():
+                self._stop_outcome = await self._send_stop(authorised)
+                continue
+            remaining = deadline - workflow.now()
+            if remaining > timedelta(0) and await self._wait_for(
+                lambda: self._ended() or self._stop_pending(), remaining
+            ):
+                continue
+            # The maximum duration guard: stop it ourselves, then wait for the CDR as usual.
+            self._reason = "maximum session duration reached; STOP_SESSION sent"
+            await self._send_stop(authorised)
+            return
+
+    async def _send_stop(self, authorised: SessionAuthorised) -> CommandOutcome:
+        assert self._cpo is not None
+        try:
+            return await workflow.execute_local_activity_method(
+                SessionActivities.send_stop_command,
+                StopCommandInput(
+                    session_id=self._request.session_id,
+                    cpo_id=authorised.cpo_id,
+                    cpo_session_id=self._cpo.cpo_session_id,
+                ),
+                start_to_close_timeout=timedelta(seconds=15),
+                schedule_to_close_timeout=timedelta(minutes=5),
+                retry_policy=COMMAND_RETRY,
+            )
+        except ActivityError as failure:
+            return CommandOutcome(accepted=False, result="NOT_DELIVERED", message=_cause_message(failure))
+
+    # --- stage 4: CDR receipt ---------------------------------------------------------------------
+
+    async def _await_cdr(self) -> CdrArrived:
+        self._stage = SessionStage.AWAITING_CDR
+        overdue_after = timedelta(seconds=self._request.timeouts.cdr_wait_s)
+        if not await self._wait_for(lambda: self._cdr is not None, overdue_after):
+            # Overdue: tell ops, and keep waiting. A CDR is never given up on.
+            self._needs_attention = True
+            self._reason = (
+                f"CDR overdue: none within {overdue_after.total_seconds():.0f} s of the session's end"
+            )
+            await self._record(
+                StageOutcome(
+                    session_id=self._request.session_id,
+                    stage=SessionStage.AWAITING_CDR,
+                    reason=self._reason,
+                    needs_attention=True,
+                )
+            )
+            await self._wait_for(lambda: self._cdr is not None)
+            self._needs_attention = False
+        assert self._cdr is not None
+        return self._cdr
+
+    # --- messages ---------------------------------------------------------------------------------
+
+    @workflow.signal
+    def cpo_session_reported(self, report: CpoSessionReported) -> None:
+        # Signals arrive at least once and possibly out of order: keep only news.
+        if self._cpo is None or cpo_status_advances(self._cpo.status, report.status):
+            self._cpo = report
+
+    @workflow.signal
+    def command_result_reported(self, report: CommandResultReported) -> None:
+        if (
+            report.command == CommandType.START_SESSION
+            and report.result != CommandResultType.ACCEPTED
+            and self._start_failure is None
+        ):
+            self._start_failure = report
+
+    @workflow.signal
+    def cdr_arrived(self, cdr: CdrArrived) -> None:
+        if self._cdr is None:
+            self._cdr = cdr
+        elif self._cdr.cdr_key != cdr.cdr_key:
+            workflow.logger.warning("second CDR %s ignored; %s is settling", cdr.cdr_id, self._cdr.cdr_id)
+
+    @workflow.update
+    async def stop(self, request: StopRequest) -> SessionView:
+        if self._stop_request is None:
+            self._stop_request = request
+        await workflow.wait_condition(
+            lambda: (
+                self._stop_outcome is not None
+                or self._stage == SessionStage.AWAITING_CDR
+                or is_final(self._stage)
+            )
+        )
+        if self._stop_outcome is not None and not self._stop_outcome.accepted:
+            raise ApplicationError(
+                f"the CPO did not accept STOP_SESSION: {self._stop_outcome.result}", type=STOP_REFUSED
+            )
+        return self.view()
+
+    @stop.validator
+    def _stop_allowed(self, request: StopRequest) -> None:
+        if self._stage == SessionStage.AWAITING_CDR or is_final(self._stage):
+            raise ApplicationError(
+                f"the session is {self._stage.value}; there is nothing to stop", type=STOP_NOT_POSSIBLE
+            )
+
+    @workflow.query
+    def view(self) -> SessionView:
+        return SessionView(
+            session_id=self._request.session_id,
+            stage=self._stage,
+            needs_attention=self._needs_attention,
+            reason=self._reason,
+            cpo_session_id=None if self._cpo is None else self._cpo.cpo_session_id,
+            cpo_status=None if self._cpo is None else self._cpo.status,
+            kwh="0" if self._cpo is None else self._cpo.kwh,
+            stop_requested=self._stop_request is not None,
+            cdr_id=None if self._cdr is None else self._cdr.cdr_id,
+        )
+
+    # --- plumbing ---------------------------------------------------------------------------------
+
+    async def _wait_for(self, condition: Callable[[], bool], within: timedelta | None = None) -> bool:
+        """Wait until ``condition`` holds (True) or ``within`` passes (False); publish the stage first."""
+        if condition():
+            return True
+        self._publish()
+        try:
+            await workflow.wait_condition(condition, timeout=within)
+        except TimeoutError:
+            return False
+        return True
+
+    def _publish(self) -> None:
+        """One upsert per resting stage: the Temporal UI filters on these."""
+        state = (self._stage, self._needs_attention)
+        if state != self._published:
+            workflow.upsert_search_attributes(
+                [
+                    sa.SESSION_STAGE.value_set(self._stage.value),
+                    sa.NEEDS_ATTENTION.value_set(self._needs_attention),
+                ]
+            )
+            self._published = state
+        workflow.set_current_details(self._details())
+
+    def _details(self) -> str:
+        lines = [f"**Stage:** {self._stage.value}"]
+        if self._cpo is not None:
+            lines.append(
+                f"**CPO session:** {self._cpo.cpo_session_id} ({self._cpo.status.value}, {self._cpo.kwh} kWh)"
+            )
+        if self._cdr is not None:
+            lines.append(f"**CDR:** {self._cdr.cdr_id}")
+        if self._reason:
+            lines.append(f"**Note:** {self._reason}")
+        return "\n\n".join(lines)
+
+    async def _record(self, outcome: StageOutcome) -> None:
+        await workflow.execute_local_activity_method(
+            SessionActivities.record_stage,
+            outcome,
+            start_to_close_timeout=DATABASE_STEP_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
+        )
+
+    async def _finish(
+        self, stage: SessionStage, reason: str | None, *, cdr: CdrArrived | None = None
+    ) -> ChargingSessionResult:
+        self._stage = stage
+        self._reason = reason
+        await self._record(
+            StageOutcome(
+                session_id=self._request.session_id,
+                stage=stage,
+                reason=reason,
+                cdr_key=None if cdr is None else cdr.cdr_key,
+                needs_attention=self._needs_attention,
+            )
+        )
+        self._publish()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return ChargingSessionResult(
+            session_id=self._request.session_id,
+            stage=stage,
+            reason=reason,
+            cdr_id=None if cdr is None else cdr.cdr_id,
+        )
