@@ -307,6 +307,7 @@ def seed_database(sessions: sessionmaker[Session], simulator_url: str) -> None:
                     created_at=EPOCH,
                 )
             )
+            db.flush()
             db.add(
                 ApiKeyRow(
                     demand_partner_id=partner.id,
@@ -345,6 +346,7 @@ def seed_database(sessions: sessionmaker[Session], simulator_url: str) -> None:
                     outbound_token=cpo.token_from_emsp,
                 )
             )
+            db.flush()
             db.add(
                 ContractRow(
                     party_kind="CPO",

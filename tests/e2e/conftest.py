@@ -1,0 +1,149 @@
+"""The whole stack for real, in this process: Temporal dev server, the worker, the API and the CPO
+simulator served by uvicorn on loopback ports, and a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest_asyncio
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.sessions import OcpiIdentity
+from adapters.cpo import OcpiCpoAdapter
+from api.app import create_app
+from api.context import ApiContext, workflow_id
+from cli.processes import free_port
+from cli.seed import PARTNERS, seed_database, simulator_config
+from domain.sessions.lifecycle import SessionStage, is_final
+from messages.sessions import SessionTimeouts
+from simulator.app import create_app as create_simulator_app
+from simulator.config import SimulatorConfig
+from workers.main import build_worker
+
+TIMEOUTS = SessionTimeouts(start_confirmation_s=4, max_duration_s=300, cdr_wait_s=3)
+ROAMLY, MOTORBRIT, DORMANT = PARTNERS
+
+
+async def serve(app: FastAPI, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    return server, task
+
+
+@dataclass
+class Stack:
+    api_url: str
+    temporal: Client
+    sessions: sessionmaker[Session]
+    task_queue: str
+    http: httpx.AsyncClient
+    make_worker: Any
+    worker: Worker | None = None
+    running: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def restart_worker(self) -> None:
+        await self.stop_worker()
+        await self.start_worker()
+
+    async def start_worker(self) -> None:
+        self.worker = self.make_worker()
+        assert self.worker is not None
+        self.running.append(asyncio.create_task(self.worker.run()))
+
+    async def stop_worker(self) -> None:
+        if self.worker is not None:
+            await self.worker.shutdown()
+            self.worker = None
+
+    def headers(self, api_key: str = ROAMLY.api_key, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {api_key}", **extra}
+
+    async def start(
+        self,
+        evse_id: str = "DE*STN*E3001",
+        driver: str = "driver-1",
+        *,
+        api_key: str = ROAMLY.api_key,
+        key: str | None = None,
+    ) -> str:
+        headers = self.headers(api_key, **({"Idempotency-Key": key} if key else {}))
+        reply = await self.http.post("/v1/sessions", json={"evse_id": evse_id, "driver_reference": driver}, headers=headers)
+        assert reply.status_code == 202, reply.text
+        session_id: str = reply.json()["id"]
+        return session_id
+
+    async def get(self, session_id: str, api_key: str = ROAMLY.api_key) -> dict[str, Any]:
+        reply = await self.http.get(f"/v1/sessions/{session_id}", headers=self.headers(api_key))
+        assert reply.status_code == 200, reply.text
+        body: dict[str, Any] = reply.json()
+        return body
+
+    async def wait_for(
+        self, session_id: str, *stages: SessionStage, api_key: str = ROAMLY.api_key, timeout_s: float = 30
+    ) -> dict[str, Any]:
+        """Poll the API until the session is in one of ``stages`` (or any final stage, which then fails)."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            session = await self.get(session_id, api_key)
+            stage = SessionStage(session["stage"])
+            if stage in stages:
+                return session
+            assert not is_final(stage), f"session ended {stage}: {session.get('reason')}"
+            assert asyncio.get_running_loop().time() < deadline, f"still {stage} after {timeout_s} s"
+            await asyncio.sleep(0.1)
+
+    async def result(self, session_id: str) -> Any:
+        return await self.temporal.get_workflow_handle(workflow_id(session_id)).result()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def stack(dev_env: WorkflowEnvironment, sessions: sessionmaker[Session]) -> AsyncIterator[Stack]:
+    api_port, simulator_port = free_port(), free_port()
+    api_url, simulator_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{simulator_port}"
+    seed_database(sessions, simulator_url)
+    task_queue = f"sessions-{uuid.uuid4()}"
+    context = ApiContext(sessions, dev_env.client, task_queue, TIMEOUTS, api_url)
+    simulator = SimulatorConfig.model_validate(simulator_config(api_url, charge_duration_s=0.3, patch_interval_s=0.1))
+    servers = [await serve(create_app(context), api_port), await serve(create_simulator_app(simulator), simulator_port)]
+    executor = ThreadPoolExecutor(16)
+    identity = OcpiIdentity("CH", "NWC", api_url)
+    async with httpx.AsyncClient(timeout=10) as outbound, httpx.AsyncClient(base_url=api_url, timeout=10) as http:
+        adapter = OcpiCpoAdapter(outbound, from_country_code="CH", from_party_id="NWC")
+
+        def make_worker() -> Worker:
+            return build_worker(
+                dev_env.client,
+                task_queue=task_queue,
+                sessions=sessions,
+                cpo_adapter=adapter,
+                identity=identity,
+                executor=executor,
+            )
+
+        stack = Stack(api_url, dev_env.client, sessions, task_queue, http, make_worker)
+        await stack.start_worker()
+        try:
+            yield stack
+        finally:
+            await stack.stop_worker()
+            for server, task in servers:
+                server.should_exit = True
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,101 @@
+"""The schema on both databases: migrations apply, CDRs and received messages are immutable."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import delete, text, update
+from sqlalchemy.exc import DatabaseError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from cli.seed import PARTNERS, seed_database
+from persistence import repositories as repo
+from persistence.tables import CdrRow, OcpiInboxRow, SessionRow
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def seeded(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    seed_database(sessions, "http://127.0.0.1:1")
+    seed_database(sessions, "http://127.0.0.1:1")  # idempotent
+    return sessions
+
+
+def _session(db: Session, key: str | None = None) -> SessionRow:
+    row = SessionRow(
+        id=str(uuid.uuid4()), demand_partner_id=PARTNERS[0].id, idempotency_key=key, request_fingerprint="f",
+        evse_id="DE*STN*E3001", driver_reference="d", stage="STARTING", needs_attention=False, kwh=Decimal(0),
+        created_at=NOW, updated_at=NOW,
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def _cdr(session_id: str) -> CdrRow:
+    return CdrRow(
+        country_code="DE", party_id="STN", cdr_id=str(uuid.uuid4()), our_session_id=session_id, currency="EUR",
+        total_energy_kwh=Decimal("12.3456"), body_sha256="0" * 64, body="{}", received_at=NOW,
+    )
+
+
+def test_seeding_twice_leaves_one_network(seeded: sessionmaker[Session]) -> None:
+    with seeded() as db:
+        assert db.execute(text("select count(*) from cpos")).scalar_one() == 3
+        assert db.execute(text("select count(*) from demand_partners")).scalar_one() == len(PARTNERS)
+        charger = repo.charger_by_evse_id(db, "CH*VSW*E1001")
+        assert charger is not None
+        assert charger.location.time_zone == "Europe/Zurich"
+        assert charger.cpo.payout_currency == "CHF"
+
+
+def test_a_stored_cdr_can_be_neither_changed_nor_deleted(seeded: sessionmaker[Session]) -> None:
+    with seeded.begin() as db:
+        session = _session(db)
+        db.add(_cdr(session.id))
+    with seeded() as db, pytest.raises(DatabaseError, match="immutable"):
+        db.execute(update(CdrRow).where(CdrRow.our_session_id == session.id).values(currency="CHF"))
+        db.commit()
+    with seeded() as db, pytest.raises(DatabaseError, match="immutable"):
+        db.execute(delete(CdrRow).where(CdrRow.our_session_id == session.id))
+        db.commit()
+    with seeded() as db:
+        kept = repo.cdrs_for_session(db, session.id)
+        assert [c.currency for c in kept] == ["EUR"]
+        assert kept[0].total_energy_kwh == Decimal("12.3456")
+
+
+def test_the_inbox_is_append_only(seeded: sessionmaker[Session]) -> None:
+    with seeded.begin() as db:
+        db.add(OcpiInboxRow(received_at=NOW, cpo_id="cpo-de-stromnetz", kind="CDR", object_id="x",
+                            our_session_id=None, outcome="UNKNOWN_SESSION", status_code=2001, message="m", body="{}"))
+    with seeded() as db, pytest.raises(DatabaseError, match="immutable"):
+        db.execute(delete(OcpiInboxRow))
+        db.commit()
+
+
+def test_one_idempotency_key_makes_one_session(seeded: sessionmaker[Session]) -> None:
+    with seeded.begin() as db:
+        _session(db, key="same-key")
+    with seeded() as db, pytest.raises(IntegrityError):
+        _session(db, key="same-key")
+        db.commit()
+
+
+def test_a_stage_never_moves_back(seeded: sessionmaker[Session]) -> None:
+    from domain.sessions.lifecycle import SessionStage
+
+    with seeded.begin() as db:
+        session = _session(db)
+        assert repo.move_session_stage(db, session.id, SessionStage.AWAITING_CDR, now=NOW)
+        assert not repo.move_session_stage(db, session.id, SessionStage.CHARGING, now=NOW)
+        assert repo.move_session_stage(db, session.id, SessionStage.CDR_RECEIVED, now=NOW)
+        assert not repo.move_session_stage(db, session.id, SessionStage.REJECTED, now=NOW, needs_attention=True)
+    with seeded() as db:
+        row = db.get_one(SessionRow, session.id)
+        assert row.stage == "CDR_RECEIVED"
+        assert row.needs_attention is True
