@@ -1,0 +1,204 @@
+"""The OCPI receiver under the bad cases CPOs produce: unknown sessions, duplicates, messages out of order,
+CDRs that do not fit, CDRs that never come. Nothing is ever dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from adapters.cpo import ocpi_token_header
+from api.context import workflow_id
+from cli.seed import CPOS
+from domain.sessions.lifecycle import SessionStage
+from persistence.tables import CdrRow, OcpiInboxRow, OcpiSessionRow
+from tests.e2e.conftest import Stack
+from workflows import search_attributes as sa
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+STROMNETZ = next(c for c in CPOS if c.id == "cpo-de-stromnetz")
+BORNEO = next(c for c in CPOS if c.id == "cpo-fr-borneo")
+OCPI = "/ocpi/emsp/2.2.1"
+
+
+def cpo_headers(token: str = STROMNETZ.token_to_emsp) -> dict[str, str]:
+    return {"Authorization": ocpi_token_header(token), "Content-Type": "application/json"}
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def cdr_for(session: dict[str, Any], *, currency: str = "EUR", cdr_id: str | None = None) -> dict[str, Any]:
+    start = datetime.fromisoformat(session["created_at"]) + timedelta(seconds=1)
+    end = start + timedelta(minutes=40)
+    return {
+        "country_code": "DE",
+        "party_id": "STN",
+        "id": cdr_id or str(uuid.uuid4()),
+        "start_date_time": stamp(start),
+        "end_date_time": stamp(end),
+        "session_id": session["cpo_session_id"],
+        "cdr_token": {"country_code": "CH", "party_id": "NWC", "uid": "d", "type": "APP_USER", "contract_id": "c"},
+        "auth_method": "COMMAND",
+        "authorization_reference": session["id"],
+        "cdr_location": {
+            "id": "BER-ALEX", "address": "Alexanderstraße 7", "city": "Berlin", "country": "DEU",
+            "coordinates": {"latitude": "52.521918", "longitude": "13.413215"}, "evse_uid": "BER-ALEX-1",
+            "evse_id": "DE*STN*E3001", "connector_id": "1", "connector_standard": "IEC_62196_T2_COMBO",
+            "connector_format": "CABLE", "connector_power_type": "DC",
+        },
+        "currency": currency,
+        "charging_periods": [
+            {"start_date_time": stamp(start), "dimensions": [{"type": "ENERGY", "volume": 20.5}, {"type": "TIME", "volume": 0.6667}]}
+        ],
+        "total_cost": {"excl_vat": 12.10, "incl_vat": 14.40},
+        "total_energy": 20.5,
+        "total_time": 0.6667,
+        "last_updated": stamp(end),
+    }
+
+
+async def post_cdr(stack: Stack, cdr: dict[str, Any], token: str = STROMNETZ.token_to_emsp) -> Any:
+    return await stack.http.post(f"{OCPI}/cdrs", content=json.dumps(cdr), headers=cpo_headers(token))
+
+
+async def test_a_cdr_that_never_comes_flags_the_session_and_one_that_comes_late_settles_it(stack: Stack) -> None:
+    session_id = await stack.start("DE*STN*E3001", "sim-no-cdr-1")
+    await stack.wait_for(session_id, SessionStage.AWAITING_CDR)
+    handle = stack.temporal.get_workflow_handle(workflow_id(session_id))
+    for _ in range(100):
+        session = await stack.get(session_id)
+        if session["needs_attention"]:
+            break
+        await asyncio.sleep(0.1)
+    assert session["needs_attention"] is True
+    assert session["stage"] == "AWAITING_CDR"
+    assert "CDR overdue" in session["reason"]
+    assert (await handle.describe()).typed_search_attributes.get(sa.NEEDS_ATTENTION) is True
+    # Still waiting, never given up: the CDR that finally comes settles the session.
+    reply = await post_cdr(stack, cdr_for(session))
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["status_code"] == 1000
+    assert reply.headers["Location"].startswith(f"{stack.api_url}{OCPI}/cdrs/")
+    result = await handle.result()
+    assert result.stage == SessionStage.CDR_RECEIVED
+    assert (await handle.describe()).typed_search_attributes.get(sa.NEEDS_ATTENTION) is False
+    read_back = await stack.http.get(reply.headers["Location"].removeprefix(stack.api_url), headers=cpo_headers())
+    assert read_back.json()["data"]["id"] == result.cdr_id
+
+
+async def test_a_cdr_for_an_unknown_session_is_stored_and_refused(stack: Stack) -> None:
+    cdr = cdr_for({"created_at": stamp(datetime.now(UTC)), "cpo_session_id": "nope", "id": str(uuid.uuid4())})
+    reply = await post_cdr(stack, cdr)
+    assert reply.status_code == 200
+    assert reply.json()["status_code"] == 2001
+    assert "unknown session" in reply.json()["status_message"]
+    with stack.sessions() as db:
+        kept = db.scalars(select(OcpiInboxRow).where(OcpiInboxRow.object_id == cdr["id"])).one()
+        assert kept.outcome == "UNKNOWN_SESSION"
+        assert json.loads(kept.body) == cdr
+
+
+async def test_a_repeated_cdr_is_accepted_once_and_a_conflicting_one_refused(stack: Stack) -> None:
+    session_id = await stack.start("DE*STN*E3001", "sim-no-cdr-2")
+    session = await stack.wait_for(session_id, SessionStage.AWAITING_CDR)
+    cdr = cdr_for(session)
+    first, second = await post_cdr(stack, cdr), await post_cdr(stack, cdr)
+    assert (first.status_code, first.json()["status_code"]) == (201, 1000)
+    assert (second.status_code, second.json()["status_code"]) == (200, 1000)
+    assert first.headers["Location"] == second.headers["Location"]
+    changed = await post_cdr(stack, {**cdr, "total_energy": 99})
+    assert changed.json()["status_code"] == 2001
+    another = await post_cdr(stack, cdr_for(session))
+    assert another.json()["status_code"] == 2001
+    assert "already has CDR" in another.json()["status_message"]
+    await stack.wait_for(session_id, SessionStage.CDR_RECEIVED)
+    with stack.sessions() as db:
+        assert len(db.scalars(select(CdrRow).where(CdrRow.our_session_id == session_id)).all()) == 1
+
+
+async def test_a_cdr_that_does_not_fit_its_session_is_refused_with_reasons(stack: Stack) -> None:
+    session_id = await stack.start("DE*STN*E3001", "sim-no-cdr-3")
+    session = await stack.wait_for(session_id, SessionStage.AWAITING_CDR)
+    reply = await post_cdr(stack, cdr_for(session, currency="CHF"))
+    assert reply.json()["status_code"] == 2001
+    assert "currency CHF is not the tariff currency EUR" in reply.json()["status_message"]
+    assert (await stack.get(session_id))["stage"] == "AWAITING_CDR"
+    # Another CPO cannot settle this session.
+    foreign = cdr_for(session)
+    foreign.update(country_code="FR", party_id="BRN")
+    assert (await post_cdr(stack, foreign, BORNEO.token_to_emsp)).json()["status_code"] == 2001
+    good = await post_cdr(stack, cdr_for(session))
+    assert good.json()["status_code"] == 1000
+    await stack.wait_for(session_id, SessionStage.CDR_RECEIVED)
+
+
+async def test_session_messages_out_of_order_never_move_a_session_back(stack: Stack) -> None:
+    session_id = await stack.start("DE*STN*E3002", "sim-until-stop-order")
+    session = await stack.wait_for(session_id, SessionStage.CHARGING)
+    url = f"{OCPI}/sessions/DE/STN/{session['cpo_session_id']}"
+    with stack.sessions() as db:
+        stored = db.scalars(select(OcpiSessionRow).where(OcpiSessionRow.our_session_id == session_id)).one()
+        current = stored.body
+    stale = {**current, "status": "PENDING", "kwh": 0, "last_updated": "2020-01-01T00:00:00Z"}
+    reply = await stack.http.put(url, content=json.dumps(stale), headers=cpo_headers())
+    assert reply.json()["status_code"] == 1000
+    assert reply.json()["status_message"].startswith("older than what we hold")
+    regress = {**current, "status": "PENDING", "last_updated": stamp(datetime.now(UTC) + timedelta(hours=1))}
+    assert (await stack.http.put(url, content=json.dumps(regress), headers=cpo_headers())).json()["status_code"] == 1000
+    with stack.sessions() as db:
+        stored = db.scalars(select(OcpiSessionRow).where(OcpiSessionRow.our_session_id == session_id)).one()
+        assert stored.status == "ACTIVE"
+    assert (await stack.get(session_id))["stage"] == "CHARGING"
+    missing_timestamp = await stack.http.patch(url, content=json.dumps({"kwh": 3}), headers=cpo_headers())
+    assert missing_timestamp.json()["status_code"] == 2001
+    assert "last_updated" in missing_timestamp.json()["status_message"]
+    await stack.http.post(f"/v1/sessions/{session_id}/stop", headers=stack.headers())
+    await stack.wait_for(session_id, SessionStage.CDR_RECEIVED)
+
+
+async def test_a_patch_for_a_session_never_put_is_stored_and_refused(stack: Stack) -> None:
+    body = {"kwh": 1.5, "last_updated": stamp(datetime.now(UTC))}
+    reply = await stack.http.patch(f"{OCPI}/sessions/DE/STN/never-put", content=json.dumps(body), headers=cpo_headers())
+    assert reply.json()["status_code"] == 2001
+    with stack.sessions() as db:
+        kept = db.scalars(select(OcpiInboxRow).where(OcpiInboxRow.object_id == "never-put")).one()
+        assert kept.outcome == "UNKNOWN_SESSION"
+
+
+async def test_ocpi_transport_errors(stack: Stack) -> None:
+    no_token = await stack.http.post(f"{OCPI}/cdrs", content="{}")
+    assert no_token.status_code == 401
+    wrong = await stack.http.post(f"{OCPI}/cdrs", content="{}", headers=cpo_headers("not-a-token"))
+    assert wrong.status_code == 401
+    garbled = await stack.http.post(f"{OCPI}/cdrs", content="{not json", headers=cpo_headers())
+    assert garbled.status_code == 400
+    assert garbled.json()["status_code"] == 2000
+    incomplete = await stack.http.post(f"{OCPI}/cdrs", content="{}", headers=cpo_headers())
+    assert (incomplete.status_code, incomplete.json()["status_code"]) == (200, 2001)
+    raw_token = await stack.http.post(
+        f"{OCPI}/cdrs", content="{}", headers={"Authorization": f"Token {STROMNETZ.token_to_emsp}"}
+    )
+    assert raw_token.json()["status_code"] == 2001  # an unencoded token from an older peer is accepted
+
+
+async def test_demand_partner_api_errors_are_4xx_with_a_message(stack: Stack) -> None:
+    assert (await stack.http.post("/v1/sessions", json={"evse_id": "x", "driver_reference": "d"})).status_code == 401
+    bad_key = await stack.http.get("/v1/sessions", headers=stack.headers("nc_wrong"))
+    assert bad_key.status_code == 401
+    for body in ({}, {"evse_id": "x"}, {"evse_id": "x", "driver_reference": "d" * 37}, {"evse_id": "", "driver_reference": "d"},
+                 {"evse_id": "x", "driver_reference": "d", "extra": 1}):
+        reply = await stack.http.post("/v1/sessions", json=body, headers=stack.headers())
+        assert reply.status_code == 422, body
+        assert reply.json()["detail"]
+    garbled = await stack.http.post("/v1/sessions", content="{oops", headers={**stack.headers(), "Content-Type": "application/json"})
+    assert garbled.status_code == 422
+    assert (await stack.http.get(f"/v1/sessions/{uuid.uuid4()}", headers=stack.headers())).status_code == 404
+    assert (await stack.http.get("/v1/sessions?limit=0", headers=stack.headers())).status_code == 422
