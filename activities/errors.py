@@ -15,5 +15,5 @@ CPO_PROTOCOL_ERROR = "CpoProtocolError"
 NON_RETRYABLE_TYPES = (AUTHORISATION_REFUSED, CPO_PROTOCOL_ERROR)
 
 
-def refusal(error: DomainError, type_: str, *details: object) -> ApplicationError:
-    return ApplicationError(str(error), *details, type=type_, non_retryable=True)
+def refusal(error: DomainError, type_: str) -> ApplicationError:
+    return ApplicationError(str(error), type=type_, non_retryable=True)

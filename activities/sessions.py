@@ -60,9 +60,7 @@ def _utcnow() -> datetime:
 
 
 class SessionActivities:
-    def __init__(
-        self, sessions: sessionmaker[Session], cpo_adapter: CpoAdapter, identity: OcpiIdentity
-    ) -> None:
+    def __init__(self, sessions: sessionmaker[Session], cpo_adapter: CpoAdapter, identity: OcpiIdentity) -> None:
         self._sessions = sessions
         self._cpo = cpo_adapter
         self._identity = identity
@@ -76,7 +74,7 @@ class SessionActivities:
             try:
                 authorised = self._authorise(db, request)
             except AuthorisationRefused as refused:
-                raise refusal(refused, AUTHORISATION_REFUSED, refused.reason.value) from refused
+                raise refusal(refused, AUTHORISATION_REFUSED) from refused
             row = db.get_one(SessionRow, request.session_id)
             row.cpo_id = authorised.cpo_id
             row.country = authorised.country
@@ -99,9 +97,7 @@ class SessionActivities:
             else EvseFacts(charger.evse.evse_id, charger.evse.status, charger.cpo.id, charger.cpo.active),
             demand_partner_contracts=repo.contract_versions(db, "DEMAND_PARTNER", request.demand_partner_id),
             cpo_contracts=[] if charger is None else repo.contract_versions(db, "CPO", charger.cpo.id),
-            tariffs=[]
-            if charger is None
-            else repo.tariff_versions(db, charger.cpo.id, charger.evse.tariff_id),
+            tariffs=[] if charger is None else repo.tariff_versions(db, charger.cpo.id, charger.evse.tariff_id),
             at=request.at,
         )
         assert charger is not None  # authorise() refuses an unknown EVSE
@@ -138,9 +134,7 @@ class SessionActivities:
                 party_id=self._identity.party_id,
                 uid=request.driver_reference,
                 type=TokenType.APP_USER,
-                contract_id=f"{self._identity.country_code}-{self._identity.party_id}-{request.driver_reference}"[
-                    :36
-                ],
+                contract_id=f"{self._identity.country_code}-{self._identity.party_id}-{request.driver_reference}"[:36],
                 issuer=request.demand_partner_id[:64],
                 valid=True,
                 whitelist=WhitelistType.NEVER,
@@ -201,7 +195,12 @@ class SessionActivities:
 
 
 def refusal_reason(error: ApplicationError) -> RefusalReason | None:
-    """The refusal carried by an ``AuthorisationRefused`` activity error, if that is what it is."""
-    if error.type != AUTHORISATION_REFUSED or not error.details:
+    """The refusal carried by an ``AuthorisationRefused`` activity error, if that is what it is.
+    Its message carries the reason (``AuthorisationRefused.__str__``); the failure converter may prefix
+    the error type, so the first part that names a reason is it."""
+    if error.type != AUTHORISATION_REFUSED:
         return None
-    return RefusalReason(str(error.details[0]))
+    for part in error.message.split(":"):
+        if part.strip() in RefusalReason.__members__:
+            return RefusalReason(part.strip())
+    return None

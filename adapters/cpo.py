@@ -88,9 +88,7 @@ class OcpiCpoAdapter:
                 f"{command_type} to {cpo.cpo_id}: HTTP {reply.status_code}, no OCPI envelope"
             ) from error
         if status_code >= 3000:
-            raise CpoUnreachable(
-                f"{command_type} to {cpo.cpo_id}: OCPI {status_code} {envelope.get('status_message')}"
-            )
+            raise CpoUnreachable(f"{command_type} to {cpo.cpo_id}: OCPI {status_code} {envelope.get('status_message')}")
         if status_code >= 2000 or reply.status_code >= 400:
             raise CpoProtocolError(
                 f"{command_type} to {cpo.cpo_id}: HTTP {reply.status_code}, OCPI {status_code} "

@@ -32,9 +32,7 @@ async def current_demand_partner(
 ) -> DemandPartnerRow:
     scheme, _, key = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not key:
-        raise HTTPException(
-            401, "send your API key as 'Authorization: Bearer <key>'", {"WWW-Authenticate": "Bearer"}
-        )
+        raise HTTPException(401, "send your API key as 'Authorization: Bearer <key>'", {"WWW-Authenticate": "Bearer"})
 
     def lookup() -> DemandPartnerRow | None:
         with context.sessions() as db:

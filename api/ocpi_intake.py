@@ -40,9 +40,7 @@ from persistence import repositories as repo
 from persistence.tables import CdrRow, CpoRow, OcpiInboxRow, OcpiSessionRow, SessionRow
 
 # The statuses the workflow acts on; PENDING and RESERVATION change nothing for it.
-FORWARDED_STATUSES = frozenset(
-    {CpoSessionStatus.ACTIVE, CpoSessionStatus.COMPLETED, CpoSessionStatus.INVALID}
-)
+FORWARDED_STATUSES = frozenset({CpoSessionStatus.ACTIVE, CpoSessionStatus.COMPLETED, CpoSessionStatus.INVALID})
 
 Signal = CpoSessionReported | CommandResultReported | CdrArrived
 
@@ -83,9 +81,7 @@ def _inbox(
 
 
 def _invalid(error: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors())[
-        :2000
-    ]
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors())[:2000]
 
 
 def _parse(model: type[BaseModel], body: bytes) -> tuple[Any, str | None]:
@@ -160,9 +156,7 @@ def put_session(db: Session, cpo: CpoRow, path: tuple[str, str, str], body: byte
             "REJECTED",
         )
     if (session.country_code, session.party_id, session.id) != (country_code, party_id, session_id):
-        result = IntakeResult(
-            OcpiStatus.INVALID_PARAMETERS, "country_code/party_id/id in the body differ from the URL"
-        )
+        result = IntakeResult(OcpiStatus.INVALID_PARAMETERS, "country_code/party_id/id in the body differ from the URL")
         return _inbox(db, cpo, kind, session_id, body, result, "REJECTED")
     if (country_code.upper(), party_id.upper()) != (cpo.country_code.upper(), cpo.party_id.upper()):
         result = IntakeResult(
@@ -287,8 +281,7 @@ def _cdr_facts(cdr: Cdr) -> CdrFacts:
         total_time_h=cdr.total_time,
         total_parking_time_h=cdr.total_parking_time,
         periods=tuple(
-            CdrPeriod(p.start_date_time, tuple((d.type, d.volume) for d in p.dimensions))
-            for p in cdr.charging_periods
+            CdrPeriod(p.start_date_time, tuple((d.type, d.volume) for d in p.dimensions)) for p in cdr.charging_periods
         ),
     )
 
@@ -313,9 +306,7 @@ def post_cdr(db: Session, cpo: CpoRow, body: bytes, public_base_url: str) -> Int
     kind = "CDR"
     cdr, problem = _parse(Cdr, body)
     if cdr is None:
-        return _inbox(
-            db, cpo, kind, "?", body, IntakeResult(OcpiStatus.INVALID_PARAMETERS, problem or ""), "REJECTED"
-        )
+        return _inbox(db, cpo, kind, "?", body, IntakeResult(OcpiStatus.INVALID_PARAMETERS, problem or ""), "REJECTED")
     if (cdr.country_code.upper(), cdr.party_id.upper()) != (cpo.country_code.upper(), cpo.party_id.upper()):
         result = IntakeResult(
             OcpiStatus.INVALID_PARAMETERS,
@@ -328,8 +319,7 @@ def post_cdr(db: Session, cpo: CpoRow, body: bytes, public_base_url: str) -> Int
         if existing.body_sha256 != digest and Cdr.model_validate_json(existing.body) != cdr:
             result = IntakeResult(
                 OcpiStatus.INVALID_PARAMETERS,
-                f"CDR {cdr.id} was already received with other content; CDRs are immutable, "
-                "send a credit CDR",
+                f"CDR {cdr.id} was already received with other content; CDRs are immutable, send a credit CDR",
                 our_session_id=existing.our_session_id,
             )
             return _inbox(db, cpo, kind, cdr.id, body, result, "REJECTED")
@@ -420,9 +410,7 @@ def post_command_result(db: Session, cpo: CpoRow, command: str, session_id: str,
         return _inbox(db, cpo, kind, object_id, body, result, "REJECTED")
     ours = _our_session(db, cpo, session_id)
     if ours is None:
-        result = IntakeResult(
-            OcpiStatus.INVALID_PARAMETERS, "unknown session: this is not a response_url we gave you"
-        )
+        result = IntakeResult(OcpiStatus.INVALID_PARAMETERS, "unknown session: this is not a response_url we gave you")
         return _inbox(db, cpo, kind, object_id, body, result, "UNKNOWN_SESSION")
     result = IntakeResult(OcpiStatus.SUCCESS, "Success", our_session_id=ours.id)
     if command_type == CommandType.START_SESSION and parsed.result != CommandResultType.ACCEPTED:

@@ -106,9 +106,7 @@ async def _start(http: httpx.AsyncClient, session: DemoSession, run_id: str, ind
 
 
 async def _refresh(http: httpx.AsyncClient, session: DemoSession) -> None:
-    reply = await http.get(
-        f"/v1/sessions/{session.id}", headers={"Authorization": f"Bearer {session.api_key}"}
-    )
+    reply = await http.get(f"/v1/sessions/{session.id}", headers={"Authorization": f"Bearer {session.api_key}"})
     reply.raise_for_status()
     session.detail = reply.json()
 
@@ -146,9 +144,7 @@ async def drive(api_url: str, sessions: list[DemoSession], *, show_progress: boo
                     await _start(http, session, run_id, index)
 
             await asyncio.gather(*(start(i, s) for i, s in enumerate(sessions)))
-            stoppers = [
-                asyncio.create_task(_stop_later(http, s)) for s in sessions if s.stop_after_s is not None
-            ]
+            stoppers = [asyncio.create_task(_stop_later(http, s)) for s in sessions if s.stop_after_s is not None]
             deadline = time.monotonic() + FINISH_TIMEOUT_S
             pending = list(sessions)
             while pending and time.monotonic() < deadline:
@@ -213,15 +209,16 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
     console.print(cpos)
     for row in report["ids"]:
         if row["label"] != "regular":
-            console.print(f"  {row['label']}: {row['stage']} [dim]{row['id']}[/] {row['reason'] or ''}")
+            console.print(f"  {row['label']}: {row['stage']} [dim]{row['id']}[/] {row['reason'] or ''}", soft_wrap=True)
     links = report["links"]
     console.print(f"\nAPI docs     {links['api_docs']}")
     console.print(f"Temporal UI  {links['temporal_ui']}")
     for cpo_id, url in links["temporal_ui_by_cpo"].items():
-        console.print(f"  sessions of {cpo_id}: {url}")
+        console.print(f"  sessions of {cpo_id}: {url}", soft_wrap=True)
     console.print(
         "Try the API:  curl -H 'Authorization: Bearer nc_dev_roamly_4c1f0a9e7b2d44e8' "
-        f"{links['api_docs'].removesuffix('/docs')}/v1/sessions?limit=5"
+        f"{links['api_docs'].removesuffix('/docs')}/v1/sessions?limit=5",
+        soft_wrap=True,
     )
 
 
@@ -236,9 +233,7 @@ def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: 
         stack.start()
     try:
         planned = plan(sessions)
-        elapsed = asyncio.run(
-            drive(stack.api_url, planned, show_progress=not as_json and sys.stderr.isatty())
-        )
+        elapsed = asyncio.run(drive(stack.api_url, planned, show_progress=not as_json and sys.stderr.isatty()))
         report = summary(planned, elapsed, stack)
         if as_json:
             print(json.dumps(report, indent=2))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cli.processes import http_ok, port_open, python_module, spawn, stop, venv_binary, wait_until
 from cli.seed import seed_database, simulator_config
@@ -44,11 +45,21 @@ def temporal_command(settings: Settings) -> list[str]:
     ]
 
 
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives child processes these same settings."""
+    env = {"DATABASE_URL": settings.database_url}
+    for name, value in settings.model_dump(exclude={"database_url"}).items():
+        env[f"NETWORKCORE_{name.upper()}"] = str(value)
+    return env
+
+
 @dataclass
 class DevStack:
     settings: Settings
     with_simulator: bool = True
     charge_duration_s: float = 2.0
+    patch_interval_s: float = 0.5
+    log_dir: Path = LOG_DIR
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
@@ -77,27 +88,33 @@ class DevStack:
             if port_open(h, p):
                 raise SystemExit(f"port {p} for {what} is taken: is another `networkcore dev` running?")
         settings.temporal_db_file.parent.mkdir(parents=True, exist_ok=True)
-        temporal = spawn(temporal_command(settings), log_file=LOG_DIR / "temporal.log")
+        env = settings_env(settings)
+        temporal = spawn(temporal_command(settings), log_file=self.log_dir / "temporal.log")
         self.processes.append(temporal)
         upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
         seed_database(make_session_factory(engine), settings.simulator_url)
         engine.dispose()
-        SIMULATOR_CONFIG.write_text(
+        simulator_file = self.log_dir.parent / SIMULATOR_CONFIG.name
+        simulator_file.write_text(
             json.dumps(
-                simulator_config(settings.public_base_url, charge_duration_s=self.charge_duration_s), indent=2
+                simulator_config(
+                    settings.public_base_url,
+                    charge_duration_s=self.charge_duration_s,
+                    patch_interval_s=self.patch_interval_s,
+                ),
+                indent=2,
             )
         )
-        wait_until(
-            lambda: port_open(host, int(port)), "the Temporal dev server", timeout_s=60, process=temporal
-        )
-        self.processes.append(spawn(python_module("cli.main", "worker"), log_file=LOG_DIR / "worker.log"))
-        api = spawn(python_module("cli.main", "api"), log_file=LOG_DIR / "api.log")
+        wait_until(lambda: port_open(host, int(port)), "the Temporal dev server", timeout_s=60, process=temporal)
+        self.processes.append(spawn(python_module("cli.main", "worker"), log_file=self.log_dir / "worker.log", env=env))
+        api = spawn(python_module("cli.main", "api"), log_file=self.log_dir / "api.log", env=env)
         self.processes.append(api)
         if self.with_simulator:
             simulator = spawn(
-                python_module("cli.main", "simulator", "--config", str(SIMULATOR_CONFIG)),
-                log_file=LOG_DIR / "simulator.log",
+                python_module("cli.main", "simulator", "--config", str(simulator_file)),
+                log_file=self.log_dir / "simulator.log",
+                env=env,
             )
             self.processes.append(simulator)
             wait_until(

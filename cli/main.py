@@ -29,9 +29,7 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
 
     from api.main import app_from_settings
 
-    uvicorn.run(
-        app_from_settings(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
-    )
+    uvicorn.run(app_from_settings(settings), host=settings.api_host, port=settings.api_port, log_level="warning")
     return 0
 
 
@@ -44,6 +42,7 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
 
 def cmd_simulator(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
+
     from simulator.app import create_app
     from simulator.config import load_config
 
@@ -171,6 +170,7 @@ HANDLERS = {
 
 def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     try:
         code = HANDLERS[args.command](Settings(), args)

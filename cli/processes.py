@@ -24,9 +24,7 @@ def _die_with_parent() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def spawn(
-    args: Sequence[str], *, log_file: Path, env: dict[str, str] | None = None
-) -> subprocess.Popen[bytes]:
+def spawn(args: Sequence[str], *, log_file: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
         return subprocess.Popen(

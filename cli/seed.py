@@ -94,12 +94,8 @@ def _tariff(
 
 
 PARTNERS = (
-    DemoPartner(
-        "dp-roamly", "Roamly Charging App", "NL", "NL123456789B01", "EUR", "nc_dev_roamly_4c1f0a9e7b2d44e8"
-    ),
-    DemoPartner(
-        "dp-motorbrit", "MotorBrit Fleet", "GB", "GB123456789", "GBP", "nc_dev_motorbrit_9e2b7c31d04a4f55"
-    ),
+    DemoPartner("dp-roamly", "Roamly Charging App", "NL", "NL123456789B01", "EUR", "nc_dev_roamly_4c1f0a9e7b2d44e8"),
+    DemoPartner("dp-motorbrit", "MotorBrit Fleet", "GB", "GB123456789", "GBP", "nc_dev_motorbrit_9e2b7c31d04a4f55"),
     DemoPartner(
         "dp-dormant",
         "Dormant Wallet Ltd",
@@ -180,9 +176,7 @@ CPOS = (
             [
                 {"price_components": [{"type": "ENERGY", "price": 0.59, "vat": 19.0, "step_size": 1}]},
                 {
-                    "price_components": [
-                        {"type": "PARKING_TIME", "price": 6.00, "vat": 19.0, "step_size": 60}
-                    ],
+                    "price_components": [{"type": "PARKING_TIME", "price": 6.00, "vat": 19.0, "step_size": 60}],
                     "restrictions": {"min_duration": 14400},
                 },
             ],
@@ -215,11 +209,7 @@ CPOS = (
                 "48.127357",
                 "11.604587",
                 "Europe/Berlin",
-                (
-                    DemoEvse(
-                        "MUC-OST-1", "DE*STN*E4001", Decimal("22"), "IEC_62196_T2", "SOCKET", "AC_3_PHASE"
-                    ),
-                ),
+                (DemoEvse("MUC-OST-1", "DE*STN*E4001", Decimal("22"), "IEC_62196_T2", "SOCKET", "AC_3_PHASE"),),
             ),
         ),
     ),

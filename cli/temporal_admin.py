@@ -15,12 +15,10 @@ from workflows.search_attributes import ALL
 async def register_search_attributes(address: str, namespace: str) -> list[str]:
     """Add the custom search attributes that are missing; refuse a type clash. Returns what was added."""
     client = await connect_temporal(address, namespace)
-    listed = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=namespace)
-    )
+    listed = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
     missing: dict[str, IndexedValueType.ValueType] = {}
     for key in ALL:
-        wanted = key.indexed_value_type
+        wanted = IndexedValueType.ValueType(int(key.indexed_value_type))
         present = listed.custom_attributes.get(key.name)
         if present is None:
             missing[key.name] = wanted
@@ -39,8 +37,6 @@ async def register_search_attributes(address: str, namespace: str) -> list[str]:
 async def task_queue_has_pollers(settings: Settings) -> bool:
     client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
     described = await client.workflow_service.describe_task_queue(
-        DescribeTaskQueueRequest(
-            namespace=settings.temporal_namespace, task_queue=TaskQueue(name=settings.task_queue)
-        )
+        DescribeTaskQueueRequest(namespace=settings.temporal_namespace, task_queue=TaskQueue(name=settings.task_queue))
     )
     return len(described.pollers) > 0

@@ -101,17 +101,13 @@ def session_by_id(db: Session, session_id: str) -> SessionRow | None:
 
 def session_for_demand_partner(db: Session, demand_partner_id: str, session_id: str) -> SessionRow | None:
     return db.scalars(
-        select(SessionRow).where(
-            SessionRow.id == session_id, SessionRow.demand_partner_id == demand_partner_id
-        )
+        select(SessionRow).where(SessionRow.id == session_id, SessionRow.demand_partner_id == demand_partner_id)
     ).first()
 
 
 def session_by_idempotency_key(db: Session, demand_partner_id: str, key: str) -> SessionRow | None:
     return db.scalars(
-        select(SessionRow).where(
-            SessionRow.demand_partner_id == demand_partner_id, SessionRow.idempotency_key == key
-        )
+        select(SessionRow).where(SessionRow.demand_partner_id == demand_partner_id, SessionRow.idempotency_key == key)
     ).first()
 
 
@@ -221,9 +217,7 @@ def record_inbox(db: Session, row: OcpiInboxRow) -> None:
 
 def cdr_by_id(db: Session, country_code: str, party_id: str, cdr_id: str) -> CdrRow | None:
     return db.scalars(
-        select(CdrRow).where(
-            CdrRow.country_code == country_code, CdrRow.party_id == party_id, CdrRow.cdr_id == cdr_id
-        )
+        select(CdrRow).where(CdrRow.country_code == country_code, CdrRow.party_id == party_id, CdrRow.cdr_id == cdr_id)
     ).first()
 
 

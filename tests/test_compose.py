@@ -77,9 +77,7 @@ def interpolate(value: str) -> str:
 
     def default(match: re.Match[str]) -> str:
         if match["op"] not in (":-", "-"):
-            raise AssertionError(
-                f"${{{match['name']}}} has no default, so compose would need a .env: {value!r}"
-            )
+            raise AssertionError(f"${{{match['name']}}} has no default, so compose would need a .env: {value!r}")
         return match["arg"]
 
     return INTERPOLATION.sub(default, value).replace("$$", "$")
@@ -165,9 +163,7 @@ def settings_env_names() -> set[str]:
 def search_attribute_names_in(text: str) -> set[str]:
     """Names given to `temporal operator search-attribute create --name X` (or tctl add-search-attributes)."""
     names: set[str] = set()
-    for command in re.findall(
-        r"(?:search-attribute create|add-search-attributes?)\b[^\n]*(?:\n\s+--[^\n]*)*", text
-    ):
+    for command in re.findall(r"(?:search-attribute create|add-search-attributes?)\b[^\n]*(?:\n\s+--[^\n]*)*", text):
         names.update(re.findall(r"--name[= ]+\"?([A-Za-z_][A-Za-z0-9_]*)", command))
     return names
 
@@ -246,9 +242,7 @@ def test_start_order_schemas_server_namespace_setup_app() -> None:
     assert setup.get("postgresql") == "service_healthy"
     assert setup.get("temporal") == "service_healthy"
     assert setup.get("temporal-create-namespace") == "service_completed_successfully"
-    assert (
-        depends_on(all_services["temporal"]).get("temporal-admin-tools") == "service_completed_successfully"
-    )
+    assert depends_on(all_services["temporal"]).get("temporal-admin-tools") == "service_completed_successfully"
 
 
 # -- variables, versions, images -----------------------------------------------------------------------------
@@ -272,11 +266,7 @@ def test_image_versions_default_to_the_samples_server_ones() -> None:
     images = {name: interpolate(str(service.get("image", ""))) for name, service in all_services.items()}
     assert images["postgresql"] == "postgres:16"
     assert images["temporal"] == "temporalio/server:1.30.1"
-    assert (
-        images["temporal-admin-tools"]
-        == images["temporal-create-namespace"]
-        == "temporalio/admin-tools:1.30.1"
-    )
+    assert images["temporal-admin-tools"] == images["temporal-create-namespace"] == "temporalio/admin-tools:1.30.1"
     assert images["temporal-ui"] == "temporalio/ui:2.34.0"
     # The schema the admin tools apply must be the one the server expects.
     assert images["temporal"].rpartition(":")[2] == images["temporal-admin-tools"].rpartition(":")[2]
@@ -349,9 +339,7 @@ def test_temporal_credentials_match_postgres() -> None:
         assert env["POSTGRES_SEEDS"] == "postgresql"
         assert env["POSTGRES_USER"] == postgres_env["POSTGRES_USER"]
         assert env["POSTGRES_PWD"] == postgres_env["POSTGRES_PASSWORD"]
-    assert (
-        environment(all_services["temporal-admin-tools"])["SQL_PASSWORD"] == postgres_env["POSTGRES_PASSWORD"]
-    )
+    assert environment(all_services["temporal-admin-tools"])["SQL_PASSWORD"] == postgres_env["POSTGRES_PASSWORD"]
 
 
 def test_namespace_created_is_the_one_the_app_uses(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -556,9 +544,7 @@ def test_dynamic_config_is_production_safe() -> None:
     assert "system.forceSearchAttributesCacheRefreshOnRead" not in config
     env = environment(services()["temporal"])
     assert env["DYNAMIC_CONFIG_FILE_PATH"] == f"config/dynamicconfig/{DYNAMIC_CONFIG.name}"
-    assert (DYNAMIC_CONFIG.parent, "/etc/temporal/config/dynamicconfig") in bind_mounts(
-        services()["temporal"]
-    )
+    assert (DYNAMIC_CONFIG.parent, "/etc/temporal/config/dynamicconfig") in bind_mounts(services()["temporal"])
 
 
 # -- image ---------------------------------------------------------------------------------------------------

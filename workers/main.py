@@ -63,9 +63,7 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with httpx.AsyncClient(timeout=httpx.Timeout(10.0)) as http:
-        adapter = OcpiCpoAdapter(
-            http, from_country_code=identity.country_code, from_party_id=identity.party_id
-        )
+        adapter = OcpiCpoAdapter(http, from_country_code=identity.country_code, from_party_id=identity.party_id)
         with ThreadPoolExecutor(ACTIVITY_THREADS) as executor:
             worker = build_worker(
                 client,

@@ -53,9 +53,25 @@ STOP_NOT_POSSIBLE = "SessionNotStoppable"
 STOP_REFUSED = "StopRefused"
 
 
-def _cause_message(failure: ActivityError) -> str:
-    cause = failure.cause
-    return str(cause) if cause is not None else str(failure)
+# A failed local activity surfaces as an ActivityError or, depending on the SDK path, directly as the
+# activity's ApplicationError; both are handled the same way.
+ActivityFailure = (ActivityError, ApplicationError)
+
+
+def _application_error(failure: BaseException) -> ApplicationError | None:
+    """The activity's own ApplicationError inside ``failure`` (the innermost one that has a type)."""
+    found = None
+    current: BaseException | None = failure
+    while current is not None:
+        if isinstance(current, ApplicationError) and current.type:
+            found = current
+        current = current.__cause__ or getattr(current, "cause", None)
+    return found
+
+
+def _cause_message(failure: BaseException) -> str:
+    cause = _application_error(failure)
+    return cause.message if cause is not None else str(failure)
 
 
 @workflow.defn
@@ -89,8 +105,9 @@ class ChargingSessionWorkflow:
                 start_to_close_timeout=DATABASE_STEP_TIMEOUT,
                 retry_policy=DATABASE_RETRY,
             )
-        except ActivityError as failure:
-            if not isinstance(failure.cause, ApplicationError) or refusal_reason(failure.cause) is None:
+        except ActivityFailure as failure:
+            refused = _application_error(failure)
+            if refused is None or refusal_reason(refused) is None:
                 raise
             return await self._finish(SessionStage.REJECTED, _cause_message(failure))
         # Stage 1, credit hold: the ledger places the DP's hold here, and voids it on every exit below.
@@ -123,7 +140,7 @@ class ChargingSessionWorkflow:
                 schedule_to_close_timeout=timeout,
                 retry_policy=COMMAND_RETRY,
             )
-        except ActivityError as failure:
+        except ActivityFailure as failure:
             self._reason = f"START_SESSION could not be delivered: {_cause_message(failure)}"
             return False
         if not outcome.accepted:
@@ -150,8 +167,7 @@ class ChargingSessionWorkflow:
 
     def _ended(self) -> bool:
         return self._cdr is not None or (
-            self._cpo is not None
-            and self._cpo.status in (CpoSessionStatus.COMPLETED, CpoSessionStatus.INVALID)
+            self._cpo is not None and self._cpo.status in (CpoSessionStatus.COMPLETED, CpoSessionStatus.INVALID)
         )
 
     def _stop_pending(self) -> bool:
@@ -188,7 +204,7 @@ class ChargingSessionWorkflow:
                 schedule_to_close_timeout=timedelta(minutes=5),
                 retry_policy=COMMAND_RETRY,
             )
-        except ActivityError as failure:
+        except ActivityFailure as failure:
             return CommandOutcome(accepted=False, result="NOT_DELIVERED", message=_cause_message(failure))
 
     # --- stage 4: CDR receipt ---------------------------------------------------------------------
@@ -199,9 +215,7 @@ class ChargingSessionWorkflow:
         if not await self._wait_for(lambda: self._cdr is not None, overdue_after):
             # Overdue: tell ops, and keep waiting. A CDR is never given up on.
             self._needs_attention = True
-            self._reason = (
-                f"CDR overdue: none within {overdue_after.total_seconds():.0f} s of the session's end"
-            )
+            self._reason = f"CDR overdue: none within {overdue_after.total_seconds():.0f} s of the session's end"
             await self._record(
                 StageOutcome(
                     session_id=self._request.session_id,
@@ -244,11 +258,7 @@ class ChargingSessionWorkflow:
         if self._stop_request is None:
             self._stop_request = request
         await workflow.wait_condition(
-            lambda: (
-                self._stop_outcome is not None
-                or self._stage == SessionStage.AWAITING_CDR
-                or is_final(self._stage)
-            )
+            lambda: self._stop_outcome is not None or self._stage == SessionStage.AWAITING_CDR or is_final(self._stage)
         )
         if self._stop_outcome is not None and not self._stop_outcome.accepted:
             raise ApplicationError(
@@ -306,9 +316,7 @@ class ChargingSessionWorkflow:
     def _details(self) -> str:
         lines = [f"**Stage:** {self._stage.value}"]
         if self._cpo is not None:
-            lines.append(
-                f"**CPO session:** {self._cpo.cpo_session_id} ({self._cpo.status.value}, {self._cpo.kwh} kWh)"
-            )
+            lines.append(f"**CPO session:** {self._cpo.cpo_session_id} ({self._cpo.status.value}, {self._cpo.kwh} kWh)")
         if self._cdr is not None:
             lines.append(f"**CDR:** {self._cdr.cdr_id}")
         if self._reason:

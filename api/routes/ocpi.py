@@ -35,9 +35,7 @@ from workflows.sessions import ChargingSessionWorkflow
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/ocpi/emsp/2.2.1", tags=["OCPI 2.2.1 (for CPOs)"])
 
-OCPI_BODY = {
-    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
-}
+OCPI_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}}
 
 
 def envelope(
@@ -127,9 +125,7 @@ async def _handle(
     return envelope(result.status, result.message, http_status=result.http_status, headers=headers)
 
 
-@router.put(
-    "/sessions/{country_code}/{party_id}/{session_id}", openapi_extra=OCPI_BODY, summary="Session PUT"
-)
+@router.put("/sessions/{country_code}/{party_id}/{session_id}", openapi_extra=OCPI_BODY, summary="Session PUT")
 async def put_ocpi_session(
     country_code: str, party_id: str, session_id: str, request: Request, cpo: CpoDep, context: ContextDep
 ) -> Response:
@@ -151,9 +147,7 @@ async def put_ocpi_session(
     return await _handle(context, intake, what="Session", after_signal=forwarded)
 
 
-@router.patch(
-    "/sessions/{country_code}/{party_id}/{session_id}", openapi_extra=OCPI_BODY, summary="Session PATCH"
-)
+@router.patch("/sessions/{country_code}/{party_id}/{session_id}", openapi_extra=OCPI_BODY, summary="Session PATCH")
 async def patch_ocpi_session(
     country_code: str, party_id: str, session_id: str, request: Request, cpo: CpoDep, context: ContextDep
 ) -> Response:

@@ -37,9 +37,7 @@ router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
 # Idempotency keys map to session ids deterministically, so a retried start can never make two.
 SESSION_NAMESPACE = uuid.UUID("6f1c3d52-7f43-4f0e-9a43-2d8a4e1c9b10")
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": Problem, "description": "No such session among yours"}
-}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "No such session among yours"}}
 
 
 def _fingerprint(body: SessionCreate) -> str:
@@ -87,9 +85,7 @@ def _register(
         return existing, cpo_id, country, False
 
 
-async def _start_workflow(
-    context: ApiContext, row: SessionRow, cpo_id: str | None, country: str | None
-) -> None:
+async def _start_workflow(context: ApiContext, row: SessionRow, cpo_id: str | None, country: str | None) -> None:
     pairs: list[SearchAttributePair[Any]] = [
         SearchAttributePair(sa.DEMAND_PARTNER, row.demand_partner_id),
         SearchAttributePair(sa.SESSION_STAGE, SessionStage.STARTING.value),
@@ -136,9 +132,7 @@ async def create_session(
 ) -> SessionAccepted:
     """Authorisation and the start run in the session's workflow; follow it with GET. Retrying with the
     same ``Idempotency-Key`` returns the same session and never starts a second one."""
-    row, cpo_id, country, created = await run_in_threadpool(
-        _register, context, partner, body, idempotency_key
-    )
+    row, cpo_id, country, created = await run_in_threadpool(_register, context, partner, body, idempotency_key)
     await _start_workflow(context, row, cpo_id, country)
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
@@ -149,15 +143,11 @@ async def create_session(
     )
 
 
-def _read(
-    row: SessionRow, cdr: CdrRow | None, *, live_stage: str | None, live_attention: bool | None
-) -> SessionRead:
+def _read(row: SessionRow, cdr: CdrRow | None, *, live_stage: str | None, live_attention: bool | None) -> SessionRead:
     return SessionRead(
         id=row.id,
         stage=SessionStage(live_stage or row.stage),
-        needs_attention=row.needs_attention
-        if live_attention is None
-        else (live_attention or row.needs_attention),
+        needs_attention=row.needs_attention if live_attention is None else (live_attention or row.needs_attention),
         reason=row.reason,
         evse_id=row.evse_id,
         driver_reference=row.driver_reference,

@@ -38,9 +38,7 @@ class EffectiveVersion:
 
 def in_force(versions: Sequence[EffectiveVersion], at: datetime) -> EffectiveVersion | None:
     """The version in force at ``at``: effective then, and the latest version among those that are."""
-    candidates = [
-        v for v in versions if v.effective_from <= at and (v.effective_to is None or at < v.effective_to)
-    ]
+    candidates = [v for v in versions if v.effective_from <= at and (v.effective_to is None or at < v.effective_to)]
     return max(candidates, key=lambda v: (v.version, v.effective_from), default=None)
 
 
@@ -78,9 +76,7 @@ def authorise(
     if evse is None:
         raise AuthorisationRefused(RefusalReason.UNKNOWN_EVSE, "no such EVSE on the network")
     if not evse.cpo_active:
-        raise AuthorisationRefused(
-            RefusalReason.CPO_INACTIVE, f"the operator of {evse.evse_id} is not active"
-        )
+        raise AuthorisationRefused(RefusalReason.CPO_INACTIVE, f"the operator of {evse.evse_id} is not active")
     if evse.status not in STARTABLE_EVSE_STATUSES:
         raise AuthorisationRefused(
             RefusalReason.EVSE_UNAVAILABLE, f"EVSE {evse.evse_id} is {evse.status}, not available"

@@ -60,9 +60,7 @@ def cdr_problems(cdr: CdrFacts, expected: ExpectedSession) -> list[str]:
             f"{expected.cpo_country_code}*{expected.cpo_party_id}"
         )
     if cdr.authorization_reference is not None and cdr.authorization_reference != expected.session_id:
-        problems.append(
-            f"authorization_reference {cdr.authorization_reference} is not session {expected.session_id}"
-        )
+        problems.append(f"authorization_reference {cdr.authorization_reference} is not session {expected.session_id}")
     if expected.cpo_session_id is not None and cdr.session_id not in (None, expected.cpo_session_id):
         problems.append(f"session_id {cdr.session_id} is not the CPO session {expected.cpo_session_id}")
     if cdr.evse_uid != expected.evse_uid:

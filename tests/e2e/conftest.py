@@ -16,7 +16,7 @@ import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -27,17 +27,22 @@ from api.context import ApiContext, workflow_id
 from cli.processes import free_port
 from cli.seed import PARTNERS, seed_database, simulator_config
 from domain.sessions.lifecycle import SessionStage, is_final
-from messages.sessions import SessionTimeouts
+from messages.sessions import ChargingSessionResult, SessionTimeouts
 from simulator.app import create_app as create_simulator_app
 from simulator.config import SimulatorConfig
-from workers.main import build_worker
+from workers.main import ACTIVITY_THREADS, build_worker
+from workflows.sessions import ChargingSessionWorkflow
 
 TIMEOUTS = SessionTimeouts(start_confirmation_s=4, max_duration_s=300, cdr_wait_s=3)
 ROAMLY, MOTORBRIT, DORMANT = PARTNERS
 
 
 async def serve(app: FastAPI, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
+        )
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -83,7 +88,9 @@ class Stack:
         key: str | None = None,
     ) -> str:
         headers = self.headers(api_key, **({"Idempotency-Key": key} if key else {}))
-        reply = await self.http.post("/v1/sessions", json={"evse_id": evse_id, "driver_reference": driver}, headers=headers)
+        reply = await self.http.post(
+            "/v1/sessions", json={"evse_id": evse_id, "driver_reference": driver}, headers=headers
+        )
         assert reply.status_code == 202, reply.text
         session_id: str = reply.json()["id"]
         return session_id
@@ -108,8 +115,11 @@ class Stack:
             assert asyncio.get_running_loop().time() < deadline, f"still {stage} after {timeout_s} s"
             await asyncio.sleep(0.1)
 
-    async def result(self, session_id: str) -> Any:
-        return await self.temporal.get_workflow_handle(workflow_id(session_id)).result()
+    def handle(self, session_id: str) -> WorkflowHandle[ChargingSessionWorkflow, ChargingSessionResult]:
+        return self.temporal.get_workflow_handle_for(ChargingSessionWorkflow.run, workflow_id(session_id))
+
+    async def result(self, session_id: str) -> ChargingSessionResult:
+        return await self.handle(session_id).result()
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -121,7 +131,7 @@ async def stack(dev_env: WorkflowEnvironment, sessions: sessionmaker[Session]) -
     context = ApiContext(sessions, dev_env.client, task_queue, TIMEOUTS, api_url)
     simulator = SimulatorConfig.model_validate(simulator_config(api_url, charge_duration_s=0.3, patch_interval_s=0.1))
     servers = [await serve(create_app(context), api_port), await serve(create_simulator_app(simulator), simulator_port)]
-    executor = ThreadPoolExecutor(16)
+    executor = ThreadPoolExecutor(ACTIVITY_THREADS)
     identity = OcpiIdentity("CH", "NWC", api_url)
     async with httpx.AsyncClient(timeout=10) as outbound, httpx.AsyncClient(base_url=api_url, timeout=10) as http:
         adapter = OcpiCpoAdapter(outbound, from_country_code="CH", from_party_id="NWC")

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select
 
 from adapters.cpo import ocpi_token_header
-from api.context import workflow_id
 from cli.seed import CPOS
 from domain.sessions.lifecycle import SessionStage
 from persistence.tables import CdrRow, OcpiInboxRow, OcpiSessionRow
@@ -49,14 +48,24 @@ def cdr_for(session: dict[str, Any], *, currency: str = "EUR", cdr_id: str | Non
         "auth_method": "COMMAND",
         "authorization_reference": session["id"],
         "cdr_location": {
-            "id": "BER-ALEX", "address": "Alexanderstraße 7", "city": "Berlin", "country": "DEU",
-            "coordinates": {"latitude": "52.521918", "longitude": "13.413215"}, "evse_uid": "BER-ALEX-1",
-            "evse_id": "DE*STN*E3001", "connector_id": "1", "connector_standard": "IEC_62196_T2_COMBO",
-            "connector_format": "CABLE", "connector_power_type": "DC",
+            "id": "BER-ALEX",
+            "address": "Alexanderstraße 7",
+            "city": "Berlin",
+            "country": "DEU",
+            "coordinates": {"latitude": "52.521918", "longitude": "13.413215"},
+            "evse_uid": "BER-ALEX-1",
+            "evse_id": "DE*STN*E3001",
+            "connector_id": "1",
+            "connector_standard": "IEC_62196_T2_COMBO",
+            "connector_format": "CABLE",
+            "connector_power_type": "DC",
         },
         "currency": currency,
         "charging_periods": [
-            {"start_date_time": stamp(start), "dimensions": [{"type": "ENERGY", "volume": 20.5}, {"type": "TIME", "volume": 0.6667}]}
+            {
+                "start_date_time": stamp(start),
+                "dimensions": [{"type": "ENERGY", "volume": 20.5}, {"type": "TIME", "volume": 0.6667}],
+            }
         ],
         "total_cost": {"excl_vat": 12.10, "incl_vat": 14.40},
         "total_energy": 20.5,
@@ -72,7 +81,7 @@ async def post_cdr(stack: Stack, cdr: dict[str, Any], token: str = STROMNETZ.tok
 async def test_a_cdr_that_never_comes_flags_the_session_and_one_that_comes_late_settles_it(stack: Stack) -> None:
     session_id = await stack.start("DE*STN*E3001", "sim-no-cdr-1")
     await stack.wait_for(session_id, SessionStage.AWAITING_CDR)
-    handle = stack.temporal.get_workflow_handle(workflow_id(session_id))
+    handle = stack.handle(session_id)
     for _ in range(100):
         session = await stack.get(session_id)
         if session["needs_attention"]:
@@ -193,12 +202,19 @@ async def test_demand_partner_api_errors_are_4xx_with_a_message(stack: Stack) ->
     assert (await stack.http.post("/v1/sessions", json={"evse_id": "x", "driver_reference": "d"})).status_code == 401
     bad_key = await stack.http.get("/v1/sessions", headers=stack.headers("nc_wrong"))
     assert bad_key.status_code == 401
-    for body in ({}, {"evse_id": "x"}, {"evse_id": "x", "driver_reference": "d" * 37}, {"evse_id": "", "driver_reference": "d"},
-                 {"evse_id": "x", "driver_reference": "d", "extra": 1}):
+    for body in (
+        {},
+        {"evse_id": "x"},
+        {"evse_id": "x", "driver_reference": "d" * 37},
+        {"evse_id": "", "driver_reference": "d"},
+        {"evse_id": "x", "driver_reference": "d", "extra": 1},
+    ):
         reply = await stack.http.post("/v1/sessions", json=body, headers=stack.headers())
         assert reply.status_code == 422, body
         assert reply.json()["detail"]
-    garbled = await stack.http.post("/v1/sessions", content="{oops", headers={**stack.headers(), "Content-Type": "application/json"})
+    garbled = await stack.http.post(
+        "/v1/sessions", content="{oops", headers={**stack.headers(), "Content-Type": "application/json"}
+    )
     assert garbled.status_code == 422
     assert (await stack.http.get(f"/v1/sessions/{uuid.uuid4()}", headers=stack.headers())).status_code == 404
     assert (await stack.http.get("/v1/sessions?limit=0", headers=stack.headers())).status_code == 422

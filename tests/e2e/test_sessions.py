@@ -35,7 +35,7 @@ async def test_a_session_runs_from_request_to_cdr(stack: Stack) -> None:
     assert result.stage == SessionStage.CDR_RECEIVED
     assert result.cdr_id == session["cdr_id"]
 
-    description = await stack.temporal.get_workflow_handle(workflow_id(session_id)).describe()
+    description = await stack.handle(session_id).describe()
     attributes = description.typed_search_attributes
     assert attributes.get(sa.SESSION_STAGE) == "CDR_RECEIVED"
     assert attributes.get(sa.CPO) == "cpo-de-stromnetz"
@@ -55,7 +55,7 @@ async def test_a_session_runs_from_request_to_cdr(stack: Stack) -> None:
 async def test_the_happy_path_stays_within_the_billable_action_budget(stack: Stack) -> None:
     session_id = await stack.start("CH*VSW*E1001", "driver-budget")
     await stack.wait_for(session_id, SessionStage.CDR_RECEIVED)
-    history = await stack.temporal.get_workflow_handle(workflow_id(session_id)).fetch_history()
+    history = await stack.handle(session_id).fetch_history()
     actions = count_actions(history)
     assert actions["start"] == 1
     assert actions["signal"] <= 3  # ACTIVE, COMPLETED, CDR: meter PATCHes never become signals
@@ -153,8 +153,17 @@ async def test_the_demand_partner_stops_a_session(stack: Stack) -> None:
     assert reply.json()["stop_requested"] is True
     session = await stack.wait_for(session_id, SessionStage.CDR_RECEIVED)
     assert Decimal(session["kwh"]) > 0
+    # A retried stop is the same stop (one update id per session), answered the same way.
     again = await stack.http.post(f"/v1/sessions/{session_id}/stop", headers=stack.headers())
-    assert again.status_code == 409
+    assert again.status_code == 202
+
+
+async def test_a_session_that_already_ended_cannot_be_stopped(stack: Stack) -> None:
+    session_id = await stack.start("FR*BRN*E5002", "driver-ended")
+    await stack.wait_for(session_id, SessionStage.CDR_RECEIVED)
+    reply = await stack.http.post(f"/v1/sessions/{session_id}/stop", headers=stack.headers())
+    assert reply.status_code == 409
+    assert reply.json()["detail"]
 
 
 async def test_a_cpo_that_declares_the_session_invalid_ends_it_unbilled(stack: Stack) -> None:
@@ -190,7 +199,9 @@ async def test_sessions_list_pages_and_filters(stack: Stack) -> None:
             break
     assert sorted(seen) == sorted(ids)
     assert len(seen) == len(set(seen))
-    finished = (await stack.http.get("/v1/sessions?stage=CDR_RECEIVED&limit=200", headers=stack.headers(MOTORBRIT.api_key))).json()
+    finished = (
+        await stack.http.get("/v1/sessions?stage=CDR_RECEIVED&limit=200", headers=stack.headers(MOTORBRIT.api_key))
+    ).json()
     assert set(ids) <= {s["id"] for s in finished["data"]}
     assert all(s["stage"] == "CDR_RECEIVED" for s in finished["data"])
     bad = await stack.http.get("/v1/sessions?cursor=not-ours", headers=stack.headers(MOTORBRIT.api_key))

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import delete, text, update
 from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Executable
 
 from cli.seed import PARTNERS, seed_database
 from persistence import repositories as repo
@@ -27,9 +28,17 @@ def seeded(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
 
 def _session(db: Session, key: str | None = None) -> SessionRow:
     row = SessionRow(
-        id=str(uuid.uuid4()), demand_partner_id=PARTNERS[0].id, idempotency_key=key, request_fingerprint="f",
-        evse_id="DE*STN*E3001", driver_reference="d", stage="STARTING", needs_attention=False, kwh=Decimal(0),
-        created_at=NOW, updated_at=NOW,
+        id=str(uuid.uuid4()),
+        demand_partner_id=PARTNERS[0].id,
+        idempotency_key=key,
+        request_fingerprint="f",
+        evse_id="DE*STN*E3001",
+        driver_reference="d",
+        stage="STARTING",
+        needs_attention=False,
+        kwh=Decimal(0),
+        created_at=NOW,
+        updated_at=NOW,
     )
     db.add(row)
     db.flush()
@@ -38,9 +47,21 @@ def _session(db: Session, key: str | None = None) -> SessionRow:
 
 def _cdr(session_id: str) -> CdrRow:
     return CdrRow(
-        country_code="DE", party_id="STN", cdr_id=str(uuid.uuid4()), our_session_id=session_id, currency="EUR",
-        total_energy_kwh=Decimal("12.3456"), body_sha256="0" * 64, body="{}", received_at=NOW,
+        country_code="DE",
+        party_id="STN",
+        cdr_id=str(uuid.uuid4()),
+        our_session_id=session_id,
+        currency="EUR",
+        total_energy_kwh=Decimal("12.3456"),
+        body_sha256="0" * 64,
+        body="{}",
+        received_at=NOW,
     )
+
+
+def _commit(sessions: sessionmaker[Session], statement: Executable) -> None:
+    with sessions.begin() as db:
+        db.execute(statement)
 
 
 def test_seeding_twice_leaves_one_network(seeded: sessionmaker[Session]) -> None:
@@ -57,12 +78,10 @@ def test_a_stored_cdr_can_be_neither_changed_nor_deleted(seeded: sessionmaker[Se
     with seeded.begin() as db:
         session = _session(db)
         db.add(_cdr(session.id))
-    with seeded() as db, pytest.raises(DatabaseError, match="immutable"):
-        db.execute(update(CdrRow).where(CdrRow.our_session_id == session.id).values(currency="CHF"))
-        db.commit()
-    with seeded() as db, pytest.raises(DatabaseError, match="immutable"):
-        db.execute(delete(CdrRow).where(CdrRow.our_session_id == session.id))
-        db.commit()
+    with pytest.raises(DatabaseError, match="immutable"):
+        _commit(seeded, update(CdrRow).where(CdrRow.our_session_id == session.id).values(currency="CHF"))
+    with pytest.raises(DatabaseError, match="immutable"):
+        _commit(seeded, delete(CdrRow).where(CdrRow.our_session_id == session.id))
     with seeded() as db:
         kept = repo.cdrs_for_session(db, session.id)
         assert [c.currency for c in kept] == ["EUR"]
@@ -71,19 +90,43 @@ def test_a_stored_cdr_can_be_neither_changed_nor_deleted(seeded: sessionmaker[Se
 
 def test_the_inbox_is_append_only(seeded: sessionmaker[Session]) -> None:
     with seeded.begin() as db:
-        db.add(OcpiInboxRow(received_at=NOW, cpo_id="cpo-de-stromnetz", kind="CDR", object_id="x",
-                            our_session_id=None, outcome="UNKNOWN_SESSION", status_code=2001, message="m", body="{}"))
-    with seeded() as db, pytest.raises(DatabaseError, match="immutable"):
-        db.execute(delete(OcpiInboxRow))
-        db.commit()
+        db.add(
+            OcpiInboxRow(
+                received_at=NOW,
+                cpo_id="cpo-de-stromnetz",
+                kind="CDR",
+                object_id="x",
+                our_session_id=None,
+                outcome="UNKNOWN_SESSION",
+                status_code=2001,
+                message="m",
+                body="{}",
+            )
+        )
+    with pytest.raises(DatabaseError, match="immutable"):
+        _commit(seeded, delete(OcpiInboxRow))
 
 
 def test_one_idempotency_key_makes_one_session(seeded: sessionmaker[Session]) -> None:
     with seeded.begin() as db:
         _session(db, key="same-key")
-    with seeded() as db, pytest.raises(IntegrityError):
-        _session(db, key="same-key")
-        db.commit()
+    with seeded() as db:
+        _session_later = SessionRow(
+            id=str(uuid.uuid4()),
+            demand_partner_id=PARTNERS[0].id,
+            idempotency_key="same-key",
+            request_fingerprint="g",
+            evse_id="DE*STN*E3001",
+            driver_reference="d",
+            stage="STARTING",
+            needs_attention=False,
+            kwh=Decimal(0),
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        db.add(_session_later)
+        with pytest.raises(IntegrityError):
+            db.commit()
 
 
 def test_a_stage_never_moves_back(seeded: sessionmaker[Session]) -> None:

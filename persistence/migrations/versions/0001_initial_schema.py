@@ -50,9 +50,7 @@ def _forbid_changes(tables: tuple[str, ...]) -> None:
 def upgrade() -> None:
     op.create_table(
         "contracts",
-        sa.Column(
-            "key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("party_kind", sa.String(length=16), nullable=False),
         sa.Column("party_id", sa.String(length=64), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -60,9 +58,7 @@ def upgrade() -> None:
         sa.Column("effective_to", sa.DateTime(timezone=True), nullable=True),
         sa.Column("terms", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_contracts")),
-        sa.UniqueConstraint(
-            "party_kind", "party_id", "version", name=op.f("uq_contracts_party_kind_party_id_version")
-        ),
+        sa.UniqueConstraint("party_kind", "party_id", "version", name=op.f("uq_contracts_party_kind_party_id_version")),
     )
     op.create_table(
         "cpos",
@@ -96,9 +92,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "api_keys",
-        sa.Column(
-            "key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("demand_partner_id", sa.String(length=64), nullable=False),
         sa.Column("key_sha256", sa.String(length=64), nullable=False),
         sa.Column("key_prefix", sa.String(length=16), nullable=False),
@@ -114,9 +108,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "locations",
-        sa.Column(
-            "key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("cpo_id", sa.String(length=64), nullable=False),
         sa.Column("location_id", sa.String(length=36), nullable=False),
         sa.Column("name", sa.String(length=255), nullable=False),
@@ -133,9 +125,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "ocpi_inbox",
-        sa.Column(
-            "key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("cpo_id", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=24), nullable=False),
@@ -150,9 +140,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "tariffs",
-        sa.Column(
-            "key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("cpo_id", sa.String(length=64), nullable=False),
         sa.Column("tariff_id", sa.String(length=36), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
@@ -168,9 +156,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "evses",
-        sa.Column(
-            "key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("location_key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("evse_uid", sa.String(length=36), nullable=False),
         sa.Column("evse_id", sa.String(length=48), nullable=False),
@@ -181,9 +167,7 @@ def upgrade() -> None:
         sa.Column("max_power_kw", sa.Numeric(precision=10, scale=3), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("tariff_id", sa.String(length=36), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["location_key"], ["locations.key"], name=op.f("fk_evses_location_key_locations")
-        ),
+        sa.ForeignKeyConstraint(["location_key"], ["locations.key"], name=op.f("fk_evses_location_key_locations")),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_evses")),
         sa.UniqueConstraint("evse_id", name=op.f("uq_evses_evse_id")),
         sa.UniqueConstraint("location_key", "evse_uid", name=op.f("uq_evses_location_key_evse_uid")),
@@ -205,9 +189,7 @@ def upgrade() -> None:
         sa.Column("evse_uid", sa.String(length=36), nullable=True),
         sa.Column("tariff_version_key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("currency", sa.String(length=3), nullable=True),
-        sa.Column(
-            "demand_partner_contract_key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
-        ),
+        sa.Column("demand_partner_contract_key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("cpo_contract_key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("cpo_session_id", sa.String(length=36), nullable=True),
         sa.Column("cpo_status", sa.String(length=16), nullable=True),
@@ -247,9 +229,7 @@ def upgrade() -> None:
 
     op.create_table(
         "cdrs",
-        sa.Column(
-            "key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("country_code", sa.String(length=2), nullable=False),
         sa.Column("party_id", sa.String(length=3), nullable=False),
         sa.Column("cdr_id", sa.String(length=39), nullable=False),
@@ -259,22 +239,16 @@ def upgrade() -> None:
         sa.Column("body_sha256", sa.String(length=64), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["our_session_id"], ["sessions.id"], name=op.f("fk_cdrs_our_session_id_sessions")
-        ),
+        sa.ForeignKeyConstraint(["our_session_id"], ["sessions.id"], name=op.f("fk_cdrs_our_session_id_sessions")),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_cdrs")),
-        sa.UniqueConstraint(
-            "country_code", "party_id", "cdr_id", name=op.f("uq_cdrs_country_code_party_id_cdr_id")
-        ),
+        sa.UniqueConstraint("country_code", "party_id", "cdr_id", name=op.f("uq_cdrs_country_code_party_id_cdr_id")),
     )
     with op.batch_alter_table("cdrs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_cdrs_our_session_id"), ["our_session_id"], unique=False)
 
     op.create_table(
         "ocpi_sessions",
-        sa.Column(
-            "key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("country_code", sa.String(length=2), nullable=False),
         sa.Column("party_id", sa.String(length=3), nullable=False),
         sa.Column("session_id", sa.String(length=36), nullable=False),

@@ -85,7 +85,9 @@ def test_in_force_returns_only_versions_effective_at_that_moment(
 ) -> None:
     base = datetime(2026, 1, 1, tzinfo=UTC)
     versions = [
-        EffectiveVersion(i, i, base + timedelta(days=start), None if open_ended else base + timedelta(days=start + length))
+        EffectiveVersion(
+            i, i, base + timedelta(days=start), None if open_ended else base + timedelta(days=start + length)
+        )
         for i, (start, length, open_ended) in enumerate(spans)
     ]
     at = base + timedelta(days=at_day)

@@ -1,3 +1,5 @@
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,7 +18,7 @@ statuses = st.sampled_from(list(CpoSessionStatus))
 
 def test_a_session_moves_forward_through_the_happy_path() -> None:
     path = [SessionStage.STARTING, SessionStage.CHARGING, SessionStage.AWAITING_CDR, SessionStage.CDR_RECEIVED]
-    for current, following in zip(path, path[1:], strict=False):
+    for current, following in itertools.pairwise(path):
         assert can_move(current, following)
         assert not can_move(following, current)
 

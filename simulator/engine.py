@@ -1,0 +1,343 @@
+"""The simulated CPO back end. It answers commands at once and then, like a real CPO, reports the
+session over OCPI: CommandResult, Session PUT (PENDING), PATCHes (ACTIVE, energy, COMPLETED), and the CDR.
+
+Driver references (the token uid) starting with these prefixes select what goes wrong:
+``sim-reject`` (start refused), ``sim-fail`` (CommandResult FAILED), ``sim-no-show`` (accepted, no
+session), ``sim-no-cdr`` (session but no CDR), ``sim-until-stop`` (charges until STOP_SESSION),
+``sim-invalid`` (session declared INVALID).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+import httpx
+
+from adapters.cpo import ocpi_token_header
+from domain.sessions.lifecycle import CpoSessionStatus
+from messages.ocpi import (
+    AuthMethod,
+    Cdr,
+    CdrDimension,
+    CdrLocation,
+    CdrToken,
+    ChargingPeriod,
+    CommandResponse,
+    CommandResponseType,
+    CommandResult,
+    CommandResultType,
+    GeoLocation,
+    OcpiModel,
+    Session,
+    SessionPatch,
+    StartSession,
+    StopSession,
+)
+from simulator.config import SimCpo, SimEvse, SimLocation, SimulatorConfig
+from simulator.pricing import price_cdr
+
+log = logging.getLogger(__name__)
+
+COMMAND_TIMEOUT_S = 30
+UNTIL_STOP_CAP_S = 3600.0
+MAX_SIMULATED_KW = Decimal(50)
+KWH = Decimal("0.0001")
+HOURS = Decimal("0.0001")
+PARKING = timedelta(minutes=4)
+Party = tuple[str, str]
+
+
+@dataclass
+class RunningSession:
+    id: str
+    cpo: SimCpo
+    location: SimLocation
+    evse: SimEvse
+    command: StartSession
+    started_real: float
+    started_at: datetime
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class CpoSimulator:
+    def __init__(self, config: SimulatorConfig, http: httpx.AsyncClient) -> None:
+        self._config = config
+        self._http = http
+        self._cpos = {(c.country_code, c.party_id): c for c in config.cpos}
+        self._sessions: dict[str, RunningSession] = {}
+        self._by_reference: dict[str, str] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def emsp_url(self) -> str:
+        return f"{self._config.emsp_base_url}/ocpi/emsp/2.2.1"
+
+    # --- commands ----------------------------------------------------------------------------------
+
+    async def start_session(self, party: Party, command: StartSession) -> CommandResponse:
+        cpo = self._cpos.get(party)
+        found = None if cpo is None else self._find_evse(cpo, command)
+        driver = command.token.uid
+        if cpo is None or found is None or driver.startswith("sim-reject"):
+            return CommandResponse(result=CommandResponseType.REJECTED, timeout=COMMAND_TIMEOUT_S)
+        reference = command.authorization_reference
+        if reference is not None and reference in self._by_reference:
+            # The eMSP retried a command we already acted on: same answer, no second session.
+            return CommandResponse(result=CommandResponseType.ACCEPTED, timeout=COMMAND_TIMEOUT_S)
+        location, evse = found
+        session = RunningSession(
+            id=str(uuid.uuid4()),
+            cpo=cpo,
+            location=location,
+            evse=evse,
+            command=command,
+            started_real=asyncio.get_running_loop().time(),
+            started_at=datetime.now(UTC),
+        )
+        if reference is not None:
+            self._by_reference[reference] = session.id
+        self._spawn(self._run(session))
+        return CommandResponse(result=CommandResponseType.ACCEPTED, timeout=COMMAND_TIMEOUT_S)
+
+    async def stop_session(self, party: Party, command: StopSession) -> CommandResponse:
+        session = self._sessions.get(command.session_id)
+        if session is None or (session.cpo.country_code, session.cpo.party_id) != party:
+            return CommandResponse(result=CommandResponseType.UNKNOWN_SESSION, timeout=COMMAND_TIMEOUT_S)
+        self._spawn(
+            self._push(session.cpo, "POST", command.response_url, CommandResult(result=CommandResultType.ACCEPTED))
+        )
+        session.stop.set()
+        return CommandResponse(result=CommandResponseType.ACCEPTED, timeout=COMMAND_TIMEOUT_S)
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    async def wait_idle(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _spawn(self, work: object) -> None:
+        assert asyncio.iscoroutine(work)
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    def _find_evse(cpo: SimCpo, command: StartSession) -> tuple[SimLocation, SimEvse] | None:
+        for location in cpo.locations:
+            if location.id != command.location_id:
+                continue
+            for evse in location.evses:
+                if command.evse_uid in (None, evse.uid):
+                    return location, evse
+        return None
+
+    def _simulated_now(self, session: RunningSession) -> datetime:
+        elapsed = Decimal(str(asyncio.get_running_loop().time() - session.started_real))
+        return session.started_at + timedelta(seconds=float(elapsed * self._config.time_scale))
+
+    def _kwh(self, session: RunningSession, until: datetime) -> Decimal:
+        power = min(session.evse.max_power_kw, MAX_SIMULATED_KW)
+        seconds = Decimal(str((until - session.started_at).total_seconds()))
+        return (power * seconds / 3600).quantize(KWH, ROUND_HALF_UP)
+
+    async def _run(self, session: RunningSession) -> None:
+        driver = session.command.token.uid
+        cpo = session.cpo
+        if driver.startswith("sim-fail"):
+            await self._push(cpo, "POST", session.command.response_url, CommandResult(result=CommandResultType.FAILED))
+            return
+        await self._push(cpo, "POST", session.command.response_url, CommandResult(result=CommandResultType.ACCEPTED))
+        if driver.startswith("sim-no-show"):
+            return
+        self._sessions[session.id] = session
+        url = f"{self.emsp_url}/sessions/{cpo.country_code}/{cpo.party_id}/{session.id}"
+        await self._push(cpo, "PUT", url, self._session_object(session))
+        await self._push(
+            cpo,
+            "PATCH",
+            url,
+            SessionPatch(status=CpoSessionStatus.ACTIVE, last_updated=self._simulated_now(session)),
+        )
+        if driver.startswith("sim-invalid"):
+            await self._push(
+                cpo,
+                "PATCH",
+                url,
+                SessionPatch(status=CpoSessionStatus.INVALID, last_updated=self._simulated_now(session)),
+            )
+            return
+        duration = UNTIL_STOP_CAP_S if driver.startswith("sim-until-stop") else self._config.charge_duration_s
+        deadline = asyncio.get_running_loop().time() + duration
+        while not session.stop.is_set() and asyncio.get_running_loop().time() < deadline:
+            remaining = deadline - asyncio.get_running_loop().time()
+            try:
+                await asyncio.wait_for(session.stop.wait(), min(self._config.patch_interval_s, max(remaining, 0)))
+            except TimeoutError:
+                now = self._simulated_now(session)
+                await self._push(cpo, "PATCH", url, SessionPatch(kwh=self._kwh(session, now), last_updated=now))
+        charging_end = self._simulated_now(session)
+        end = charging_end + PARKING
+        await self._push(
+            cpo,
+            "PATCH",
+            url,
+            SessionPatch(
+                status=CpoSessionStatus.COMPLETED,
+                end_date_time=end,
+                kwh=self._kwh(session, charging_end),
+                last_updated=end,
+            ),
+        )
+        if not driver.startswith("sim-no-cdr"):
+            await self._push(cpo, "POST", f"{self.emsp_url}/cdrs", self._cdr(session, charging_end, end))
+
+    # --- OCPI objects ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _token(session: RunningSession) -> CdrToken:
+        token = session.command.token
+        return CdrToken(
+            country_code=token.country_code,
+            party_id=token.party_id,
+            uid=token.uid,
+            type=token.type,
+            contract_id=token.contract_id,
+        )
+
+    def _session_object(self, session: RunningSession) -> Session:
+        return Session(
+            country_code=session.cpo.country_code,
+            party_id=session.cpo.party_id,
+            id=session.id,
+            start_date_time=session.started_at,
+            kwh=Decimal(0),
+            cdr_token=self._token(session),
+            auth_method=AuthMethod.COMMAND,
+            authorization_reference=session.command.authorization_reference,
+            location_id=session.location.id,
+            evse_uid=session.evse.uid,
+            connector_id=session.evse.connector_id,
+            currency=session.evse.tariff["currency"],
+            status=CpoSessionStatus.PENDING,
+            last_updated=session.started_at,
+        )
+
+    def _periods(self, session: RunningSession, charging_end: datetime, end: datetime) -> list[ChargingPeriod]:
+        """Charging split at quarter hours (as a tariff clock would), then parking."""
+        cuts = [session.started_at]
+        quarter = session.started_at.replace(minute=(session.started_at.minute // 15) * 15, second=0, microsecond=0)
+        while (quarter := quarter + timedelta(minutes=15)) < charging_end and len(cuts) < 3:
+            cuts.append(quarter)
+        bounds = [*cuts, charging_end]
+        periods = []
+        for start, stop in itertools.pairwise(bounds):
+            hours = Decimal(str((stop - start).total_seconds() / 3600)).quantize(HOURS, ROUND_HALF_UP)
+            energy = self._kwh(session, stop) - self._kwh(session, start)
+            periods.append(
+                ChargingPeriod(
+                    start_date_time=start,
+                    dimensions=[
+                        CdrDimension(type="ENERGY", volume=energy),
+                        CdrDimension(type="TIME", volume=hours),
+                    ],
+                )
+            )
+        parking = Decimal(str((end - charging_end).total_seconds() / 3600)).quantize(HOURS, ROUND_HALF_UP)
+        periods.append(
+            ChargingPeriod(
+                start_date_time=charging_end,
+                dimensions=[
+                    CdrDimension(type="PARKING_TIME", volume=parking),
+                ],
+            )
+        )
+        return periods
+
+    def _cdr(self, session: RunningSession, charging_end: datetime, end: datetime) -> Cdr:
+        periods = self._periods(session, charging_end, end)
+        location, evse = session.location, session.evse
+        return Cdr(
+            country_code=session.cpo.country_code,
+            party_id=session.cpo.party_id,
+            id=str(uuid.uuid4()),
+            start_date_time=session.started_at,
+            end_date_time=end,
+            session_id=session.id,
+            cdr_token=self._token(session),
+            auth_method=AuthMethod.COMMAND,
+            authorization_reference=session.command.authorization_reference,
+            cdr_location=CdrLocation(
+                id=location.id,
+                name=location.name,
+                address=location.address,
+                city=location.city,
+                postal_code=location.postal_code,
+                country=location.country_alpha3,
+                coordinates=GeoLocation(latitude=location.latitude, longitude=location.longitude),
+                evse_uid=evse.uid,
+                evse_id=evse.evse_id,
+                connector_id=evse.connector_id,
+                connector_standard=evse.connector_standard,
+                connector_format=evse.connector_format,
+                connector_power_type=evse.power_type,
+            ),
+            currency=evse.tariff["currency"],
+            tariffs=[evse.tariff],
+            charging_periods=periods,
+            total_cost=price_cdr(evse.tariff, periods),
+            total_energy=sum((d.volume for p in periods for d in p.dimensions if d.type == "ENERGY"), Decimal(0)),
+            total_time=Decimal(str((end - session.started_at).total_seconds() / 3600)).quantize(HOURS, ROUND_HALF_UP),
+            total_parking_time=sum(
+                (d.volume for p in periods for d in p.dimensions if d.type == "PARKING_TIME"), Decimal(0)
+            ),
+            last_updated=end,
+        )
+
+    # --- transport ---------------------------------------------------------------------------------
+
+    async def _push(self, cpo: SimCpo, method: str, url: str, body: OcpiModel) -> None:
+        """Send like a CPO does: retry technical failures with backoff, log and drop client errors."""
+        request_id = str(uuid.uuid4())
+        headers = {
+            "Authorization": ocpi_token_header(cpo.token_to_emsp),
+            "Content-Type": "application/json",
+            "X-Request-ID": request_id,
+            "X-Correlation-ID": request_id,
+            "OCPI-from-country-code": cpo.country_code,
+            "OCPI-from-party-id": cpo.party_id,
+        }
+        content = body.model_dump_json(exclude_none=True)
+        for attempt in range(self._config.push_retries + 1):
+            try:
+                reply = await self._http.request(method, url, content=content, headers=headers)
+                status = (
+                    reply.json().get("status_code", 0)
+                    if reply.headers.get("content-type", "").startswith("application/json")
+                    else 0
+                )
+                if reply.status_code < 500 and status < 3000:
+                    if status != 1000:
+                        log.warning(
+                            "%s %s answered HTTP %s OCPI %s: %s",
+                            method,
+                            url,
+                            reply.status_code,
+                            status,
+                            reply.text[:300],
+                        )
+                    return
+            except (httpx.HTTPError, ValueError) as error:
+                log.info("%s %s failed (%r), attempt %d", method, url, error, attempt + 1)
+            await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
+        log.error("%s %s given up after %d attempts", method, url, self._config.push_retries + 1)
