@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
+from api.credentials import CredentialCache
 from messages.sessions import SessionTimeouts
+from persistence.tables import CpoRow, DemandPartnerRow
 
 
 @dataclass(frozen=True, slots=True)
 class ApiContext:
     sessions: sessionmaker[Session]
+    reads: sessionmaker[Session]  # read-only: never takes SQLite's write lock
     temporal: Client
     task_queue: str
     timeouts: SessionTimeouts
     public_base_url: str
+    partners: CredentialCache[DemandPartnerRow] = field(default_factory=CredentialCache)
+    cpos: CredentialCache[CpoRow] = field(default_factory=CredentialCache)
 
 
 def workflow_id(session_id: str) -> str:

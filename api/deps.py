@@ -34,13 +34,18 @@ async def current_demand_partner(
     if scheme.lower() != "bearer" or not key:
         raise HTTPException(401, "send your API key as 'Authorization: Bearer <key>'", {"WWW-Authenticate": "Bearer"})
 
-    def lookup() -> DemandPartnerRow | None:
-        with context.sessions() as db:
-            return repo.demand_partner_for_api_key(db, sha256_hex(key.strip()))
-
-    partner = await run_in_threadpool(lookup)
+    digest = sha256_hex(key.strip())
+    partner = context.partners.get(digest)
     if partner is None:
-        raise HTTPException(401, "unknown or revoked API key", {"WWW-Authenticate": "Bearer"})
+
+        def lookup() -> DemandPartnerRow | None:
+            with context.reads() as db:
+                return repo.demand_partner_for_api_key(db, digest)
+
+        partner = await run_in_threadpool(lookup)
+        if partner is None:
+            raise HTTPException(401, "unknown or revoked API key", {"WWW-Authenticate": "Bearer"})
+        context.partners.put(digest, partner)
     return partner
 
 
@@ -67,10 +72,17 @@ async def current_cpo(context: ContextDep, authorization: Annotated[str | None, 
         raise HTTPException(401, "send your OCPI credentials as 'Authorization: Token <base64 token>'")
 
     def lookup(candidate: str) -> CpoRow | None:
-        with context.sessions() as db:
-            return repo.cpo_for_token(db, sha256_hex(candidate))
+        digest = sha256_hex(candidate)
+        cached = context.cpos.get(digest)
+        if cached is not None:
+            return cached
+        with context.reads() as db:
+            found = repo.cpo_for_token(db, digest)
+        if found is not None:
+            context.cpos.put(digest, found)
+        return found
 
-    cpo = await run_in_threadpool(lookup, token)
+    cpo = context.cpos.get(sha256_hex(token)) or await run_in_threadpool(lookup, token)
     if cpo is None and authorization is not None:
         # A raw token that happens to be valid Base64 decodes to garbage: try it as sent.
         cpo = await run_in_threadpool(lookup, authorization.partition(" ")[2].strip())

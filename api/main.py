@@ -11,7 +11,7 @@ from api.app import create_app
 from api.context import ApiContext
 from config.settings import Settings
 from messages.sessions import SessionTimeouts
-from persistence.db import make_engine, make_session_factory
+from persistence.db import make_engine, make_read_session_factory, make_session_factory
 
 
 def timeouts_from(settings: Settings) -> SessionTimeouts:
@@ -28,6 +28,7 @@ def app_from_settings(settings: Settings) -> FastAPI:
         client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
         context = ApiContext(
             sessions=make_session_factory(engine),
+            reads=make_read_session_factory(engine),
             temporal=client,
             task_queue=settings.task_queue,
             timeouts=timeouts_from(settings),

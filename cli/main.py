@@ -150,7 +150,7 @@ def parser() -> argparse.ArgumentParser:
     health.add_argument("component", choices=["api", "worker"])
     bench = commands.add_parser("bench", help="sessions/s vs bare Temporal workflows, billable actions")
     bench.add_argument("--sessions", type=int, default=200)
-    bench.add_argument("--concurrency", type=int, default=20)
+    bench.add_argument("--concurrency", type=int, default=50)
     return root
 
 

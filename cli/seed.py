@@ -280,7 +280,8 @@ def _sha256(secret: str) -> str:
 
 
 def seed_database(sessions: sessionmaker[Session], simulator_url: str) -> None:
-    """Insert the demo network where it is missing (safe to run again)."""
+    """Insert the demo network where it is missing (safe to run again); the demo CPOs' commands URL
+    always points at ``simulator_url``."""
     with sessions.begin() as db:
         for partner in PARTNERS:
             if db.get(DemandPartnerRow, partner.id) is not None:
@@ -318,7 +319,10 @@ def seed_database(sessions: sessionmaker[Session], simulator_url: str) -> None:
                 )
             )
         for cpo in CPOS:
-            if db.get(CpoRow, cpo.id) is not None:
+            existing = db.get(CpoRow, cpo.id)
+            if existing is not None:
+                # The simulator may listen elsewhere this time: point the demo CPOs at it.
+                existing.commands_url = f"{simulator_url}/ocpi/cpo/2.2.1/commands/"
                 continue
             db.add(
                 CpoRow(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 # WAL lets the API and the worker read while one of them writes; NORMAL is durable across app crashes.
+READ_ONLY = "networkcore_read_only"
+HOLDS_WRITER = "networkcore_holds_writer"
+
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
@@ -43,10 +47,33 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                 cursor.execute(pragma)
             cursor.close()
 
+        # SQLite has one writer at a time. Writers of this process queue on a lock (instant hand-over)
+        # rather than in SQLite's busy handler, which sleeps up to 100 ms between tries.
+        writer = threading.Lock()
+
         @event.listens_for(engine, "begin")
         def _begin(connection: Any) -> None:
-            # Take the write lock up front: no deadlock-prone read-then-upgrade between processes.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers take the write lock up front (no deadlock-prone read-then-upgrade between
+            # processes); read-only sessions (``make_read_session_factory``) don't block anyone.
+            if connection.get_execution_options().get(READ_ONLY, False):
+                connection.exec_driver_sql("BEGIN")
+                return
+            writer.acquire()
+            connection.info[HOLDS_WRITER] = True
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _release(connection)
+                raise
+
+        def _release(connection: Any) -> None:
+            if connection.info.pop(HOLDS_WRITER, False):
+                writer.release()
+
+        @event.listens_for(engine, "checkin")
+        def _checkin(_dbapi_connection: Any, record: Any) -> None:
+            # Back in the pool means committed or rolled back, whatever path the caller took.
+            _release(record)
 
         return engine
     kwargs.setdefault("pool_size", 10)
@@ -57,3 +84,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reading only: on SQLite they don't take the write lock."""
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)

@@ -180,7 +180,7 @@ async def post_ocpi_cdr(request: Request, cpo: CpoDep, context: ContextDep) -> R
 @router.get("/cdrs/{key}", summary="A CDR we accepted, as received")
 async def get_ocpi_cdr(key: int, cpo: CpoDep, context: ContextDep) -> Response:
     def load() -> CdrRow | None:
-        with context.sessions() as db:
+        with context.reads() as db:
             row = db.get(CdrRow, key)
             return (
                 row

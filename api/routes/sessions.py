@@ -170,7 +170,7 @@ def _read(row: SessionRow, cdr: CdrRow | None, *, live_stage: str | None, live_a
 @router.get("/{session_id}", response_model=SessionRead, responses=NOT_FOUND, summary="A session, live")
 async def get_session(session_id: str, partner: DemandPartnerDep, context: ContextDep) -> SessionRead:
     def load() -> tuple[SessionRow | None, CdrRow | None]:
-        with context.sessions() as db:
+        with context.reads() as db:
             row = repo.session_for_demand_partner(db, partner.id, session_id)
             cdr = None if row is None or row.cdr_key is None else db.get(CdrRow, row.cdr_key)
             return row, cdr
@@ -227,7 +227,7 @@ async def list_sessions(
     )
 
     def load() -> list[SessionRead]:
-        with context.sessions() as db:
+        with context.reads() as db:
             rows = repo.list_sessions(db, where, limit=limit + 1, after=after)
             return [
                 _read(
@@ -259,7 +259,7 @@ async def stop_session(session_id: str, partner: DemandPartnerDep, context: Cont
     the CDR follows as usual."""
 
     def load() -> SessionRow | None:
-        with context.sessions() as db:
+        with context.reads() as db:
             return repo.session_for_demand_partner(db, partner.id, session_id)
 
     row = await run_in_threadpool(load)

@@ -15,6 +15,7 @@ import httpx
 import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -28,6 +29,7 @@ from cli.processes import free_port
 from cli.seed import PARTNERS, seed_database, simulator_config
 from domain.sessions.lifecycle import SessionStage, is_final
 from messages.sessions import ChargingSessionResult, SessionTimeouts
+from persistence.db import make_read_session_factory
 from simulator.app import create_app as create_simulator_app
 from simulator.config import SimulatorConfig
 from workers.main import ACTIVITY_THREADS, build_worker
@@ -123,12 +125,12 @@ class Stack:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def stack(dev_env: WorkflowEnvironment, sessions: sessionmaker[Session]) -> AsyncIterator[Stack]:
+async def stack(dev_env: WorkflowEnvironment, engine: Engine, sessions: sessionmaker[Session]) -> AsyncIterator[Stack]:
     api_port, simulator_port = free_port(), free_port()
     api_url, simulator_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{simulator_port}"
     seed_database(sessions, simulator_url)
     task_queue = f"sessions-{uuid.uuid4()}"
-    context = ApiContext(sessions, dev_env.client, task_queue, TIMEOUTS, api_url)
+    context = ApiContext(sessions, make_read_session_factory(engine), dev_env.client, task_queue, TIMEOUTS, api_url)
     simulator = SimulatorConfig.model_validate(simulator_config(api_url, charge_duration_s=0.3, patch_interval_s=0.1))
     servers = [await serve(create_app(context), api_port), await serve(create_simulator_app(simulator), simulator_port)]
     executor = ThreadPoolExecutor(ACTIVITY_THREADS)
@@ -151,7 +153,8 @@ async def stack(dev_env: WorkflowEnvironment, sessions: sessionmaker[Session]) -
         try:
             yield stack
         finally:
-            await stack.stop_worker()
+            # A session stuck retrying must not hang the run: give shutdown a bound.
+            await asyncio.wait_for(stack.stop_worker(), timeout=30)
             for server, task in servers:
                 server.should_exit = True
                 with contextlib.suppress(asyncio.CancelledError):

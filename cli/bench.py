@@ -1,0 +1,187 @@
+"""``networkcore bench``: sessions per second end to end on the embedded default (stages 1-4), against
+bare Temporal workflows with the same number of activities in the same run, plus the API's latency and
+the billable actions per session counted from the histories."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from adapters.temporal_client import connect_temporal
+from api.context import workflow_id
+from cli.actions import LOCAL_ACTIVITY_MARKER, count_actions
+from cli.bench_workflows import BareLocalWorkflow, BareRemoteWorkflow, bare_step
+from cli.devstack import DevStack
+from cli.processes import free_port
+from cli.seed import PARTNERS, all_evse_ids
+from config.settings import Settings
+from domain.sessions.lifecycle import SessionStage, is_final
+
+# Local activities a happy-path session runs: authorise, start command, record the final stage.
+SESSION_ACTIVITIES = 3
+TARGET_ACTIONS = 12
+TARGET_POST_P99_MS = 50.0
+
+
+def _settings(workdir: Path) -> Settings:
+    return Settings(
+        database_url=f"sqlite:///{workdir / 'networkcore.db'}",
+        temporal_address=f"127.0.0.1:{free_port()}",
+        temporal_ui_port=free_port(),
+        temporal_db_file=workdir / "temporal.db",
+        api_port=(api_port := free_port()),
+        public_base_url=f"http://127.0.0.1:{api_port}",
+        simulator_port=free_port(),
+    )
+
+
+async def _sessions(api_url: str, count: int, concurrency: int) -> tuple[float, list[float], list[str], Counter[str]]:
+    partner = next(p for p in PARTNERS if p.active)
+    evses = all_evse_ids()
+    post_ms: list[float] = []
+    ids: list[str] = []
+    finals: Counter[str] = Counter()
+    gate = asyncio.Semaphore(concurrency)
+    limits = httpx.Limits(max_connections=concurrency + 10, max_keepalive_connections=concurrency + 10)
+    async with httpx.AsyncClient(base_url=api_url, timeout=60, limits=limits) as http:
+        headers = {"Authorization": f"Bearer {partner.api_key}"}
+
+        async def one(index: int) -> None:
+            async with gate:
+                began = time.perf_counter()
+                reply = await http.post(
+                    "/v1/sessions",
+                    json={"evse_id": evses[index % len(evses)], "driver_reference": f"bench-{index}"},
+                    headers={**headers, "Idempotency-Key": f"bench-{uuid.uuid4()}"},
+                )
+                post_ms.append((time.perf_counter() - began) * 1000)
+                reply.raise_for_status()
+                session_id = reply.json()["id"]
+                ids.append(session_id)
+                while True:
+                    await asyncio.sleep(1.0)
+                    stage = SessionStage(
+                        (await http.get(f"/v1/sessions/{session_id}", headers=headers)).json()["stage"]
+                    )
+                    if is_final(stage):
+                        finals[stage.value] += 1
+                        return
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(count)))
+        return time.perf_counter() - started, post_ms, ids, finals
+
+
+async def _bare(
+    client: Client, workflow: type[BareLocalWorkflow] | type[BareRemoteWorkflow], count: int, concurrency: int
+) -> float:
+    task_queue = f"bench-{uuid.uuid4()}"
+    gate = asyncio.Semaphore(concurrency)
+    with ThreadPoolExecutor(8) as executor:
+        async with Worker(
+            client, task_queue=task_queue, workflows=[workflow], activities=[bare_step], activity_executor=executor
+        ):
+
+            async def one(index: int) -> None:
+                async with gate:
+                    await client.execute_workflow(
+                        workflow.run, SESSION_ACTIVITIES, id=f"bare-{task_queue}-{index}", task_queue=task_queue
+                    )
+
+            started = time.perf_counter()
+            await asyncio.gather(*(one(i) for i in range(count)))
+            return time.perf_counter() - started
+
+
+async def _actions(client: Client, ids: list[str]) -> tuple[list[int], Counter[str]]:
+    totals: list[int] = []
+    kinds: Counter[str] = Counter()
+    local_activities = 0
+    for session_id in ids:
+        history = await client.get_workflow_handle(workflow_id(session_id)).fetch_history()
+        actions = count_actions(history)
+        totals.append(sum(actions.values()))
+        kinds.update(actions)
+        local_activities = max(
+            local_activities,
+            sum(1 for e in history.events if e.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER),
+        )
+    assert local_activities == SESSION_ACTIVITIES, f"sessions ran {local_activities} local activities"
+    return totals, kinds
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def _measure(stack: DevStack, sessions: int, concurrency: int) -> dict[str, object]:
+    client = await connect_temporal(stack.settings.temporal_address)
+    elapsed, post_ms, ids, finals = await _sessions(stack.api_url, sessions, concurrency)
+    remote_s = await _bare(client, BareRemoteWorkflow, sessions, concurrency)
+    local_s = await _bare(client, BareLocalWorkflow, sessions, concurrency)
+    totals, kinds = await _actions(client, ids)
+    return {
+        "sessions": sessions,
+        "concurrency": concurrency,
+        "finals": dict(finals),
+        "sessions_per_s": sessions / elapsed,
+        "bare_remote_per_s": sessions / remote_s,
+        "bare_local_per_s": sessions / local_s,
+        "post_p50_ms": statistics.median(post_ms),
+        "post_p99_ms": _percentile(post_ms, 0.99),
+        "actions_mean": statistics.mean(totals),
+        "actions_max": max(totals),
+        "actions_by_kind": {k: round(v / len(ids), 2) for k, v in sorted(kinds.items())},
+    }
+
+
+def run_bench(*, sessions: int, concurrency: int) -> int:
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="networkcore-bench-") as workdir:
+        settings = _settings(Path(workdir))
+        stack = DevStack(settings, charge_duration_s=0.2, patch_interval_s=0.5, log_dir=Path(workdir) / "logs")
+        console.print(f"Embedded stack in {workdir} (Temporal on SQLite with WAL, app DB on SQLite)...")
+        stack.start()
+        try:
+            result = asyncio.run(_measure(stack, sessions, concurrency))
+        finally:
+            stack.stop()
+    table = Table(
+        title=f"networkcore bench: {sessions} sessions, {concurrency} at a time, 2 cores shared by everything"
+    )
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("target", justify="right")
+    rate = float(str(result["sessions_per_s"]))
+    remote = float(str(result["bare_remote_per_s"]))
+    local = float(str(result["bare_local_per_s"]))
+    table.add_row("sessions/s, stages 1-4 end to end (API + OCPI + simulator)", f"{rate:.1f}", f">= {remote:.1f}")
+    table.add_row(f"bare workflows/s, {SESSION_ACTIVITIES} remote activities", f"{remote:.1f}", "")
+    table.add_row(f"bare workflows/s, {SESSION_ACTIVITIES} local activities", f"{local:.1f}", "")
+    table.add_row("ratio sessions / bare (remote activities)", f"{rate / remote:.2f}", ">= 1.00")
+    table.add_row("ratio sessions / bare (local activities)", f"{rate / local:.2f}", "")
+    table.add_row(f"POST /v1/sessions p50 ms ({concurrency} clients)", f"{result['post_p50_ms']:.1f}", "")
+    table.add_row(
+        f"POST /v1/sessions p99 ms ({concurrency} clients)",
+        f"{result['post_p99_ms']:.1f}",
+        f"<= {TARGET_POST_P99_MS:.0f}",
+    )
+    table.add_row("billable actions per session, mean", f"{result['actions_mean']:.2f}", f"<= {TARGET_ACTIONS}")
+    table.add_row("billable actions per session, max", str(result["actions_max"]), f"<= {TARGET_ACTIONS}")
+    console.print(table)
+    console.print(f"actions per session by kind: {result['actions_by_kind']}")
+    console.print(f"final states: {result['finals']}")
+    return 0 if result["finals"] == {"CDR_RECEIVED": sessions} else 1
