@@ -52,6 +52,16 @@ class OcpiStatus(IntEnum):
     UNABLE_TO_USE_CLIENT_API = 3001
 
 
+def ocpi_envelope(status: int, message: str, data: Any = None) -> dict[str, Any]:
+    """The body of every OCPI response: data, a four-digit status code, a message and the time."""
+    return {
+        "data": data,
+        "status_code": int(status),
+        "status_message": message,
+        "timestamp": format_ocpi_datetime(datetime.now(UTC)),
+    }
+
+
 DataT = TypeVar("DataT")
 
 

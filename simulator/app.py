@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import httpx
@@ -13,21 +12,13 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from adapters.cpo import ocpi_token_header
-from messages.ocpi import CommandType, OcpiStatus, StartSession, StopSession, format_ocpi_datetime
+from messages.ocpi import CommandType, OcpiStatus, StartSession, StopSession, ocpi_envelope
 from simulator.config import SimulatorConfig
 from simulator.engine import CpoSimulator
 
 
 def _envelope(status: OcpiStatus, message: str, data: Any = None, http_status: int = 200) -> JSONResponse:
-    return JSONResponse(
-        {
-            "data": data,
-            "status_code": int(status),
-            "status_message": message,
-            "timestamp": format_ocpi_datetime(datetime.now(UTC)),
-        },
-        status_code=http_status,
-    )
+    return JSONResponse(ocpi_envelope(status, message, data), status_code=http_status)
 
 
 def create_app(config: SimulatorConfig) -> FastAPI:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -27,9 +26,9 @@ from api.ocpi_intake import (
     post_command_result,
     put_session,
 )
-from messages.ocpi import OcpiStatus, format_ocpi_datetime
+from messages.ocpi import OcpiStatus, ocpi_envelope
 from messages.sessions import CdrArrived, CommandResultReported, CpoSessionReported
-from persistence.tables import CdrRow
+from persistence.tables import CdrRow, CpoRow
 from workflows.sessions import ChargingSessionWorkflow
 
 log = logging.getLogger(__name__)
@@ -45,16 +44,7 @@ def envelope(
     http_status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    return JSONResponse(
-        {
-            "data": data,
-            "status_code": int(status),
-            "status_message": message,
-            "timestamp": format_ocpi_datetime(datetime.now(UTC)),
-        },
-        status_code=http_status,
-        headers=headers,
-    )
+    return JSONResponse(ocpi_envelope(status, message, data), status_code=http_status, headers=headers)
 
 
 async def _body(request: Request) -> bytes | JSONResponse:
@@ -125,18 +115,20 @@ async def _handle(
     return envelope(result.status, result.message, http_status=result.http_status, headers=headers)
 
 
-@router.put("/sessions/{country_code}/{party_id}/{session_id}", openapi_extra=OCPI_BODY, summary="Session PUT")
-async def put_ocpi_session(
-    country_code: str, party_id: str, session_id: str, request: Request, cpo: CpoDep, context: ContextDep
+async def _session_message(
+    intake_fn: Callable[[Session, CpoRow, tuple[str, str, str], bytes], IntakeResult],
+    path: tuple[str, str, str],
+    request: Request,
+    cpo: CpoRow,
+    context: ApiContext,
 ) -> Response:
     body = await _body(request)
     if isinstance(body, JSONResponse):
         return body
-    path = (country_code, party_id, session_id)
     holder: dict[str, IntakeResult] = {}
 
     def intake(db: Session) -> IntakeResult:
-        holder["result"] = put_session(db, cpo, path, body)
+        holder["result"] = intake_fn(db, cpo, path, body)
         return holder["result"]
 
     def forwarded(db: Session) -> None:
@@ -145,28 +137,20 @@ async def put_ocpi_session(
         mark_forwarded(db, path, signal.status)
 
     return await _handle(context, intake, what="Session", after_signal=forwarded)
+
+
+@router.put("/sessions/{country_code}/{party_id}/{session_id}", openapi_extra=OCPI_BODY, summary="Session PUT")
+async def put_ocpi_session(
+    country_code: str, party_id: str, session_id: str, request: Request, cpo: CpoDep, context: ContextDep
+) -> Response:
+    return await _session_message(put_session, (country_code, party_id, session_id), request, cpo, context)
 
 
 @router.patch("/sessions/{country_code}/{party_id}/{session_id}", openapi_extra=OCPI_BODY, summary="Session PATCH")
 async def patch_ocpi_session(
     country_code: str, party_id: str, session_id: str, request: Request, cpo: CpoDep, context: ContextDep
 ) -> Response:
-    body = await _body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    path = (country_code, party_id, session_id)
-    holder: dict[str, IntakeResult] = {}
-
-    def intake(db: Session) -> IntakeResult:
-        holder["result"] = patch_session(db, cpo, path, body)
-        return holder["result"]
-
-    def forwarded(db: Session) -> None:
-        signal = holder["result"].signal
-        assert isinstance(signal, CpoSessionReported)
-        mark_forwarded(db, path, signal.status)
-
-    return await _handle(context, intake, what="Session", after_signal=forwarded)
+    return await _session_message(patch_session, (country_code, party_id, session_id), request, cpo, context)
 
 
 @router.post("/cdrs", openapi_extra=OCPI_BODY, summary="CDR POST")

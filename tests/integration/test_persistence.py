@@ -26,8 +26,8 @@ def seeded(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
     return sessions
 
 
-def _session(db: Session, key: str | None = None) -> SessionRow:
-    row = SessionRow(
+def _session_row(key: str | None = None) -> SessionRow:
+    return SessionRow(
         id=str(uuid.uuid4()),
         demand_partner_id=PARTNERS[0].id,
         idempotency_key=key,
@@ -40,6 +40,10 @@ def _session(db: Session, key: str | None = None) -> SessionRow:
         created_at=NOW,
         updated_at=NOW,
     )
+
+
+def _session(db: Session, key: str | None = None) -> SessionRow:
+    row = _session_row(key)
     db.add(row)
     db.flush()
     return row
@@ -111,20 +115,7 @@ def test_one_idempotency_key_makes_one_session(seeded: sessionmaker[Session]) ->
     with seeded.begin() as db:
         _session(db, key="same-key")
     with seeded() as db:
-        _session_later = SessionRow(
-            id=str(uuid.uuid4()),
-            demand_partner_id=PARTNERS[0].id,
-            idempotency_key="same-key",
-            request_fingerprint="g",
-            evse_id="DE*STN*E3001",
-            driver_reference="d",
-            stage="STARTING",
-            needs_attention=False,
-            kwh=Decimal(0),
-            created_at=NOW,
-            updated_at=NOW,
-        )
-        db.add(_session_later)
+        db.add(_session_row("same-key"))
         with pytest.raises(IntegrityError):
             db.commit()
 
