@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import sys
 import time
 import uuid
@@ -21,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.devstack import DevStack
-from cli.processes import http_ok
+from cli.processes import http_ok, wait_for_interrupt
 from cli.seed import CPOS, PARTNERS, all_evse_ids
 from config.settings import Settings
 from domain.sessions.lifecycle import SessionStage, is_final
@@ -245,7 +244,7 @@ def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: 
         stay = keep_running if keep_running is not None else (sys.stdin.isatty() and not as_json)
         if stay and not reuse:
             console.print("\nThe stack keeps running for you to look around. Press Ctrl-C to stop it.")
-            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+            wait_for_interrupt()
         return 0 if ok else 1
     finally:
         if not reuse:

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 
@@ -86,13 +85,14 @@ def cmd_seed(settings: Settings, _: argparse.Namespace) -> int:
 
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
     from cli.devstack import DevStack
+    from cli.processes import wait_for_interrupt
 
     stack = DevStack(settings, with_simulator=not args.no_simulator)
     stack.start()
     print(f"NetworkCore is running.\n  API docs    {stack.api_url}/docs\n  Temporal UI {stack.ui_url}")
     print("  logs        .data/logs/\nPress Ctrl-C to stop.")
     try:
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        wait_for_interrupt()
     finally:
         print("\nstopping...")
         stack.stop()

@@ -97,3 +97,14 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def wait_for_interrupt() -> None:
+    """Block until Ctrl-C or SIGTERM. The signals are blocked first so ``sigwait`` receives them rather
+    than Python's handler (which would only note them while this thread sleeps in C)."""
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    try:
+        signal.sigwait(stop_signals)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
