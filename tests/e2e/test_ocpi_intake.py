@@ -218,3 +218,17 @@ async def test_demand_partner_api_errors_are_4xx_with_a_message(stack: Stack) ->
     assert garbled.status_code == 422
     assert (await stack.http.get(f"/v1/sessions/{uuid.uuid4()}", headers=stack.headers())).status_code == 404
     assert (await stack.http.get("/v1/sessions?limit=0", headers=stack.headers())).status_code == 422
+
+
+async def test_a_cdr_for_a_session_that_already_failed_is_kept_and_flagged_for_ops(stack: Stack) -> None:
+    session_id = await stack.start("DE*STN*E3001", "sim-no-show-late-cdr")
+    assert (await stack.result(session_id)).stage == SessionStage.START_FAILED
+    # The charge point did charge after all: the CDR is money, so it is kept and put in front of ops.
+    reply = await post_cdr(stack, cdr_for(await stack.get(session_id)))
+    assert (reply.status_code, reply.json()["status_code"]) == (201, 1000)
+    session = await stack.get(session_id)
+    assert session["stage"] == "START_FAILED"
+    assert session["needs_attention"] is True
+    assert "CDR arrived after the session closed as START_FAILED" in session["reason"]
+    with stack.sessions() as db:
+        assert len(db.scalars(select(CdrRow).where(CdrRow.our_session_id == session_id)).all()) == 1
