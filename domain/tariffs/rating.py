@@ -1,0 +1,343 @@
+"""Rating a charging session against an OCPI 2.2.1 tariff (ocpi.md §2-§3), pure and exact.
+
+Choices where the spec is silent or contradicts itself (each is tested):
+- Restrictions are evaluated at each period's start, in the Location's time zone, against energy and
+  duration accumulated before the period; a missing current/power dimension passes (as ocpi-tariffs).
+- One active component per dimension: the first element, in list order, that has the dimension and
+  whose restrictions all hold. Reservation elements apply only to RESERVATION_TIME periods (EXPIRES ones
+  only when the reservation expired), and other elements only outside them.
+- FLAT: each distinct FLAT component is charged at most once per session (reading B, §3.7).
+- step_size: once per session, on the billable part only, with the step of the last active component:
+  ENERGY alone; PARKING_TIME if any parking was billable, else TIME (charging time is then not rounded);
+  RESERVATION_TIME on its own (§3.5, bugfix-branch errata).
+- min_price/max_price clamp excl. and incl. VAT independently. Rounding happens once, on output, as the
+  policy says (default: half-up to the currency's minor unit).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from moneyed import get_currency
+
+from domain.tariffs.model import WEEKDAYS, Dimension, PriceComponent, Reservation, Restrictions, Tariff
+
+HOUR_S = Decimal(3600)
+WH_PER_KWH = Decimal(1000)
+ZERO = Decimal(0)
+TIME_DIMENSIONS = ("TIME", "PARKING_TIME", "RESERVATION_TIME")
+
+
+@dataclass(frozen=True, slots=True)
+class RatingPeriod:
+    start: datetime
+    volumes: tuple[tuple[str, Decimal], ...]  # CdrDimensionType, volume
+
+    def volume(self, dimension: str) -> Decimal | None:
+        found = [v for d, v in self.volumes if d == dimension]
+        return sum(found, ZERO) if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class RoundingPolicy:
+    """Where the one rounding of a rated session happens: each output field, to ``places`` decimals
+    (None = the currency's minor unit), with ``mode``."""
+
+    places: int | None = None
+    mode: str = ROUND_HALF_UP
+
+
+MINOR_UNITS = RoundingPolicy()
+FOUR_DECIMALS = RoundingPolicy(places=4)
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    excl_vat: Decimal
+    incl_vat: Decimal
+
+    def __add__(self, other: Amount) -> Amount:
+        return Amount(self.excl_vat + other.excl_vat, self.incl_vat + other.incl_vat)
+
+
+NO_AMOUNT = Amount(ZERO, ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class RatedLine:
+    """One priced quantity: why a session costs what it costs."""
+
+    period_index: int
+    dimension: str  # ENERGY, FLAT, TIME, PARKING_TIME, RESERVATION_TIME
+    volume: Decimal  # consumed (kWh or h; 1 for FLAT)
+    billed_volume: Decimal  # after step_size
+    price: Decimal
+    vat: Decimal | None
+    element_index: int
+    cost: Amount
+
+
+@dataclass(frozen=True, slots=True)
+class RatedSession:
+    currency: str
+    total_cost: Amount
+    total_fixed_cost: Amount
+    total_energy_cost: Amount
+    total_time_cost: Amount
+    total_parking_cost: Amount
+    total_reservation_cost: Amount
+    total_energy: Decimal
+    total_time: Decimal
+    total_parking_time: Decimal
+    lines: tuple[RatedLine, ...]
+    min_price_applied: bool = False
+    max_price_applied: bool = False
+
+
+@dataclass
+class _Active:
+    component: PriceComponent
+    element_index: int
+
+
+@dataclass
+class _Billable:
+    period_index: int
+    dimension: str
+    volume: Decimal
+    active: _Active
+    extra: Decimal = ZERO  # added by step_size
+
+
+@dataclass
+class _Facts:
+    local: datetime
+    energy_before: Decimal
+    duration_before_s: Decimal
+    current: Decimal | None
+    power: Decimal | None
+    reservation: bool
+    reservation_expired: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def _time_ok(r: Restrictions, at: time) -> bool:
+    start, end = r.start_time, r.end_time
+    if start is None and end is None:
+        return True
+    midnight = time(0, 0)
+    if end is None or end == midnight:
+        return start is None or at >= start
+    if start is None:
+        return at < end
+    if start < end:
+        return start <= at < end
+    return at >= start or at < end  # wraps past midnight
+
+
+def _holds(r: Restrictions, facts: _Facts) -> bool:
+    if (r.reservation is not None) != facts.reservation:
+        return False
+    if r.reservation == Reservation.RESERVATION_EXPIRES and not facts.reservation_expired:
+        return False
+    local_date = facts.local.date()
+    checks = (
+        _time_ok(r, facts.local.time().replace(tzinfo=None)),
+        r.start_date is None or local_date >= r.start_date,
+        r.end_date is None or local_date < r.end_date,
+        r.min_kwh is None or facts.energy_before >= r.min_kwh,
+        r.max_kwh is None or facts.energy_before < r.max_kwh,
+        r.min_duration is None or facts.duration_before_s >= r.min_duration,
+        r.max_duration is None or facts.duration_before_s < r.max_duration,
+        r.day_of_week is None or WEEKDAYS[facts.local.weekday()] in r.day_of_week,
+        r.min_current is None or facts.current is None or facts.current >= r.min_current,
+        r.max_current is None or facts.current is None or facts.current < r.max_current,
+        r.min_power is None or facts.power is None or facts.power >= r.min_power,
+        r.max_power is None or facts.power is None or facts.power < r.max_power,
+    )
+    return all(checks)
+
+
+def _active(tariff: Tariff, facts: _Facts, dimension: Dimension) -> list[_Active]:
+    """The active component for ``dimension`` (for FLAT: every matching element's FLAT components)."""
+    found: list[_Active] = []
+    for index, element in enumerate(tariff.elements):
+        components = [c for c in element.components if c.type == dimension]
+        if components and _holds(element.restrictions, facts):
+            found += [_Active(c, index) for c in components]
+            if dimension != Dimension.FLAT:
+                return found[:1]
+    return found
+
+
+def _cost(component: PriceComponent, quantity: Decimal) -> Amount:
+    excl = component.price * quantity
+    incl = excl if component.vat is None else excl * (1 + component.vat / 100)
+    return Amount(excl, incl)
+
+
+def _step(billables: list[_Billable], unit: Decimal) -> None:
+    """Round the total billable volume up to the last active component's step, surplus to that one."""
+    if not billables:
+        return
+    last = billables[-1]
+    step = last.active.component.step_size
+    total = sum((b.volume for b in billables), ZERO)
+    if step <= 0 or total <= 0:
+        return
+    units = total * unit
+    billed = Decimal(math.ceil(units / step)) * step
+    last.extra = (billed - units) / unit
+
+
+def _seconds(span: timedelta) -> Decimal:
+    """Exact seconds of a timedelta (no float on the way)."""
+    return Decimal(span // timedelta(microseconds=1)) / 1_000_000
+
+
+def _round(value: Decimal, places: int, mode: str) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-places), rounding=mode)
+
+
+def rate(
+    tariff: Tariff,
+    periods: Sequence[RatingPeriod],
+    *,
+    start: datetime,
+    end: datetime,
+    time_zone: ZoneInfo,
+    policy: RoundingPolicy = MINOR_UNITS,
+    reservation_expired: bool = False,
+) -> RatedSession:
+    """Price ``periods`` (each running to the next one's start, the last to ``end``) under ``tariff``."""
+    assert all(p.start.tzinfo is not None for p in periods), "periods need aware timestamps"
+    billables: list[_Billable] = []
+    flat_charged: dict[tuple[int, int], _Active] = {}
+    flat_buckets: dict[tuple[int, int], str] = {}
+    energy_before = ZERO
+    for index, period in enumerate(periods):
+        current = (
+            period.volume("MAX_CURRENT") if period.volume("MAX_CURRENT") is not None else period.volume("MIN_CURRENT")
+        )
+        power = period.volume("MAX_POWER") if period.volume("MAX_POWER") is not None else period.volume("MIN_POWER")
+        facts = _Facts(
+            local=period.start.astimezone(time_zone),
+            energy_before=energy_before,
+            duration_before_s=_seconds(period.start - start),
+            current=current,
+            power=power,
+            reservation=period.volume("RESERVATION_TIME") is not None,
+            reservation_expired=reservation_expired,
+        )
+        for dimension, priced_as in (
+            ("ENERGY", Dimension.ENERGY),
+            ("TIME", Dimension.TIME),
+            ("PARKING_TIME", Dimension.PARKING_TIME),
+            ("RESERVATION_TIME", Dimension.TIME),
+        ):
+            volume = period.volume(dimension)
+            if volume is None:
+                continue
+            active = _active(tariff, facts, priced_as)
+            if active:
+                billables.append(_Billable(index, dimension, volume, active[0]))
+        for flat in _active(tariff, facts, Dimension.FLAT):
+            key = (flat.element_index, tariff.elements[flat.element_index].components.index(flat.component))
+            if key not in flat_charged:
+                flat_charged[key] = flat
+                element = tariff.elements[flat.element_index]
+                if element.restrictions.reservation is not None:
+                    flat_buckets[key] = "reservation"
+                elif any(c.type == Dimension.PARKING_TIME for c in element.components) and not any(
+                    c.type in (Dimension.ENERGY, Dimension.TIME) for c in element.components
+                ):
+                    flat_buckets[key] = "parking"
+                else:
+                    flat_buckets[key] = "fixed"
+                billables.append(_Billable(index, "FLAT", Decimal(1), flat))
+        energy_before += period.volume("ENERGY") or ZERO
+
+    def of(dimension: str) -> list[_Billable]:
+        return [b for b in billables if b.dimension == dimension]
+
+    _step(of("ENERGY"), WH_PER_KWH)
+    if of("PARKING_TIME"):
+        _step(of("PARKING_TIME"), HOUR_S)
+    else:
+        _step(of("TIME"), HOUR_S)
+    _step(of("RESERVATION_TIME"), HOUR_S)
+
+    lines: list[RatedLine] = []
+    buckets = {
+        "fixed": NO_AMOUNT,
+        "energy": NO_AMOUNT,
+        "time": NO_AMOUNT,
+        "parking": NO_AMOUNT,
+        "reservation": NO_AMOUNT,
+    }
+    bucket_of = {"ENERGY": "energy", "TIME": "time", "PARKING_TIME": "parking", "RESERVATION_TIME": "reservation"}
+    for b in billables:
+        billed = b.volume + b.extra
+        cost = _cost(b.active.component, billed)
+        if b.dimension == "FLAT":
+            key = (b.active.element_index, tariff.elements[b.active.element_index].components.index(b.active.component))
+            bucket = flat_buckets[key]
+        else:
+            bucket = bucket_of[b.dimension]
+        buckets[bucket] = buckets[bucket] + cost
+        lines.append(
+            RatedLine(
+                b.period_index,
+                b.dimension,
+                b.volume,
+                billed,
+                b.active.component.price,
+                b.active.component.vat,
+                b.active.element_index,
+                cost,
+            )
+        )
+    total = sum(buckets.values(), NO_AMOUNT)
+    excl, incl = total.excl_vat, total.incl_vat
+    min_applied = max_applied = False
+    if tariff.min_price is not None:
+        if excl < tariff.min_price.excl_vat:
+            excl, min_applied = tariff.min_price.excl_vat, True
+        if tariff.min_price.incl_vat is not None and incl < tariff.min_price.incl_vat:
+            incl, min_applied = tariff.min_price.incl_vat, True
+    if tariff.max_price is not None:
+        if excl > tariff.max_price.excl_vat:
+            excl, max_applied = tariff.max_price.excl_vat, True
+        if tariff.max_price.incl_vat is not None and incl > tariff.max_price.incl_vat:
+            incl, max_applied = tariff.max_price.incl_vat, True
+
+    places = policy.places
+    if places is None:
+        places = round(math.log10(get_currency(tariff.currency).sub_unit))
+
+    def money(amount: Amount) -> Amount:
+        return Amount(_round(amount.excl_vat, places, policy.mode), _round(amount.incl_vat, places, policy.mode))
+
+    def quantity(value: Decimal) -> Decimal:
+        return _round(value, 4, ROUND_HALF_UP)
+
+    return RatedSession(
+        currency=tariff.currency,
+        total_cost=money(Amount(excl, incl)),
+        total_fixed_cost=money(buckets["fixed"]),
+        total_energy_cost=money(buckets["energy"]),
+        total_time_cost=money(buckets["time"]),
+        total_parking_cost=money(buckets["parking"]),
+        total_reservation_cost=money(buckets["reservation"]),
+        total_energy=quantity(sum((p.volume("ENERGY") or ZERO for p in periods), ZERO)),
+        total_time=quantity(_seconds(end - start) / HOUR_S),
+        total_parking_time=quantity(sum((p.volume("PARKING_TIME") or ZERO for p in periods), ZERO)),
+        lines=tuple(lines),
+        min_price_applied=min_applied,
+        max_price_applied=max_applied,
+    )
