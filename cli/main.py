@@ -117,6 +117,30 @@ def cmd_healthcheck(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if asyncio.run(task_queue_has_pollers(settings)) else 1
 
 
+def cmd_rate(settings: Settings, args: argparse.Namespace) -> int:
+    """Price a CDR against a tariff, independently of everything else: for CPOs and partners to check."""
+    import json
+    from decimal import Decimal
+    from pathlib import Path
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from domain.tariffs.model import TariffInvalid, parse_tariff
+    from domain.tariffs.rating import FOUR_DECIMALS, MINOR_UNITS, rate
+    from domain.tariffs.report import rated_report, rating_input
+
+    try:
+        tariff = parse_tariff(json.loads(Path(args.tariff).read_text(), parse_float=Decimal))
+        start, end, periods = rating_input(json.loads(Path(args.cdr).read_text(), parse_float=Decimal))
+        zone = ZoneInfo(args.time_zone)
+    except (OSError, ValueError, TariffInvalid, ZoneInfoNotFoundError) as error:
+        print(f"networkcore rate: {error}", file=sys.stderr)
+        return 2
+    policy = FOUR_DECIMALS if args.four_decimals else MINOR_UNITS
+    rated = rate(tariff, periods, start=start, end=end, time_zone=zone, policy=policy)
+    print(json.dumps(rated_report(rated), indent=2))
+    return 0
+
+
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     from cli.bench import run_bench
 
@@ -146,6 +170,13 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="keep the stack up afterwards (default: yes on a terminal)",
     )
+    rate = commands.add_parser("rate", help="price a CDR against an OCPI 2.2.1 tariff and print the breakdown")
+    rate.add_argument("--tariff", required=True, help="OCPI Tariff JSON file")
+    rate.add_argument(
+        "--cdr", required=True, help="OCPI CDR JSON (or start_date_time, end_date_time, charging_periods)"
+    )
+    rate.add_argument("--time-zone", default="UTC", help="the Location's IANA time zone (default UTC)")
+    rate.add_argument("--four-decimals", action="store_true", help="round to 4 decimals, not the minor unit")
     health = commands.add_parser("healthcheck", help="exit 0 when a component is healthy")
     health.add_argument("component", choices=["api", "worker"])
     bench = commands.add_parser("bench", help="sessions/s vs bare Temporal workflows, billable actions")
@@ -165,6 +196,7 @@ HANDLERS = {
     "demo": cmd_demo,
     "healthcheck": cmd_healthcheck,
     "bench": cmd_bench,
+    "rate": cmd_rate,
 }
 
 

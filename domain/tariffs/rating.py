@@ -38,9 +38,11 @@ class RatingPeriod:
     start: datetime
     volumes: tuple[tuple[str, Decimal], ...]  # CdrDimensionType, volume
 
-    def volume(self, dimension: str) -> Decimal | None:
-        found = [v for d, v in self.volumes if d == dimension]
-        return sum(found, ZERO) if found else None
+    def by_dimension(self) -> dict[str, Decimal]:
+        totals: dict[str, Decimal] = {}
+        for dimension, volume in self.volumes:
+            totals[dimension] = totals.get(dimension, ZERO) + volume
+        return totals
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,8 +202,11 @@ def _seconds(span: timedelta) -> Decimal:
     return Decimal(span // timedelta(microseconds=1)) / 1_000_000
 
 
+QUANTA = {places: Decimal(1).scaleb(-places) for places in range(9)}
+
+
 def _round(value: Decimal, places: int, mode: str) -> Decimal:
-    return value.quantize(Decimal(1).scaleb(-places), rounding=mode)
+    return value.quantize(QUANTA[places], rounding=mode)
 
 
 def rate(
@@ -220,18 +225,18 @@ def rate(
     flat_charged: dict[tuple[int, int], _Active] = {}
     flat_buckets: dict[tuple[int, int], str] = {}
     energy_before = ZERO
+    volumes_by_period = [period.by_dimension() for period in periods]
     for index, period in enumerate(periods):
-        current = (
-            period.volume("MAX_CURRENT") if period.volume("MAX_CURRENT") is not None else period.volume("MIN_CURRENT")
-        )
-        power = period.volume("MAX_POWER") if period.volume("MAX_POWER") is not None else period.volume("MIN_POWER")
+        volumes = volumes_by_period[index]
+        current = volumes.get("MAX_CURRENT", volumes.get("MIN_CURRENT"))
+        power = volumes.get("MAX_POWER", volumes.get("MIN_POWER"))
         facts = _Facts(
             local=period.start.astimezone(time_zone),
             energy_before=energy_before,
             duration_before_s=_seconds(period.start - start),
             current=current,
             power=power,
-            reservation=period.volume("RESERVATION_TIME") is not None,
+            reservation="RESERVATION_TIME" in volumes,
             reservation_expired=reservation_expired,
         )
         for dimension, priced_as in (
@@ -240,7 +245,7 @@ def rate(
             ("PARKING_TIME", Dimension.PARKING_TIME),
             ("RESERVATION_TIME", Dimension.TIME),
         ):
-            volume = period.volume(dimension)
+            volume = volumes.get(dimension)
             if volume is None:
                 continue
             active = _active(tariff, facts, priced_as)
@@ -260,7 +265,7 @@ def rate(
                 else:
                     flat_buckets[key] = "fixed"
                 billables.append(_Billable(index, "FLAT", Decimal(1), flat))
-        energy_before += period.volume("ENERGY") or ZERO
+        energy_before += volumes.get("ENERGY", ZERO)
 
     def of(dimension: str) -> list[_Billable]:
         return [b for b in billables if b.dimension == dimension]
@@ -334,9 +339,9 @@ def rate(
         total_time_cost=money(buckets["time"]),
         total_parking_cost=money(buckets["parking"]),
         total_reservation_cost=money(buckets["reservation"]),
-        total_energy=quantity(sum((p.volume("ENERGY") or ZERO for p in periods), ZERO)),
+        total_energy=quantity(sum((v.get("ENERGY", ZERO) for v in volumes_by_period), ZERO)),
         total_time=quantity(_seconds(end - start) / HOUR_S),
-        total_parking_time=quantity(sum((p.volume("PARKING_TIME") or ZERO for p in periods), ZERO)),
+        total_parking_time=quantity(sum((v.get("PARKING_TIME", ZERO) for v in volumes_by_period), ZERO)),
         lines=tuple(lines),
         min_price_applied=min_applied,
         max_price_applied=max_applied,

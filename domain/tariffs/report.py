@@ -1,0 +1,78 @@
+"""Rating input from an OCPI CDR (or just the fields rating needs) and the rated result as plain JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from domain.tariffs.model import TariffInvalid
+from domain.tariffs.rating import Amount, RatedSession, RatingPeriod
+
+
+def _when(value: Any, field: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as error:
+        raise TariffInvalid(field, "must be an RFC 3339 date-time") from error
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def rating_input(cdr: Mapping[str, Any]) -> tuple[datetime, datetime, list[RatingPeriod]]:
+    """``start_date_time``, ``end_date_time`` and ``charging_periods`` of a CDR, checked."""
+    for field in ("start_date_time", "end_date_time", "charging_periods"):
+        if field not in cdr:
+            raise TariffInvalid(f"cdr.{field}", "is required")
+    start, end = _when(cdr["start_date_time"], "cdr.start_date_time"), _when(cdr["end_date_time"], "cdr.end_date_time")
+    if end < start:
+        raise TariffInvalid("cdr.end_date_time", "is before start_date_time")
+    periods = []
+    for i, period in enumerate(cdr["charging_periods"]):
+        where = f"cdr.charging_periods[{i}]"
+        volumes = []
+        for j, dimension in enumerate(period.get("dimensions", [])):
+            try:
+                volumes.append((str(dimension["type"]), Decimal(str(dimension["volume"]))))
+            except (KeyError, ArithmeticError) as error:
+                raise TariffInvalid(f"{where}.dimensions[{j}]", "needs a type and a numeric volume") from error
+        periods.append(RatingPeriod(_when(period.get("start_date_time"), f"{where}.start_date_time"), tuple(volumes)))
+    if not periods:
+        raise TariffInvalid("cdr.charging_periods", "must not be empty")
+    return start, end, periods
+
+
+def _price(amount: Amount) -> dict[str, str]:
+    return {"excl_vat": str(amount.excl_vat), "incl_vat": str(amount.incl_vat)}
+
+
+def rated_report(rated: RatedSession) -> dict[str, Any]:
+    """Totals in OCPI CDR field names, plus the breakdown per period and dimension. Numbers as strings."""
+    return {
+        "currency": rated.currency,
+        "total_cost": _price(rated.total_cost),
+        "total_fixed_cost": _price(rated.total_fixed_cost),
+        "total_energy": str(rated.total_energy),
+        "total_energy_cost": _price(rated.total_energy_cost),
+        "total_time": str(rated.total_time),
+        "total_time_cost": _price(rated.total_time_cost),
+        "total_parking_time": str(rated.total_parking_time),
+        "total_parking_cost": _price(rated.total_parking_cost),
+        "total_reservation_cost": _price(rated.total_reservation_cost),
+        "min_price_applied": rated.min_price_applied,
+        "max_price_applied": rated.max_price_applied,
+        "breakdown": [
+            {
+                "period": line.period_index,
+                "dimension": line.dimension,
+                "volume": str(line.volume),
+                "billed_volume": str(line.billed_volume),
+                "price": str(line.price),
+                "vat": None if line.vat is None else str(line.vat),
+                "tariff_element": line.element_index,
+                "cost_excl_vat": str(line.cost.excl_vat),
+                "cost_incl_vat": str(line.cost.incl_vat),
+            }
+            for line in rated.lines
+        ],
+    }
