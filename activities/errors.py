@@ -12,7 +12,8 @@ from domain.errors import DomainError
 
 AUTHORISATION_REFUSED = "AuthorisationRefused"
 CPO_PROTOCOL_ERROR = "CpoProtocolError"
-NON_RETRYABLE_TYPES = (AUTHORISATION_REFUSED, CPO_PROTOCOL_ERROR)
+TARIFF_INVALID = "TariffInvalid"
+NON_RETRYABLE_TYPES = (AUTHORISATION_REFUSED, CPO_PROTOCOL_ERROR, TARIFF_INVALID)
 
 
 def refusal(error: DomainError, type_: str) -> ApplicationError:

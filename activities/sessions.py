@@ -7,18 +7,26 @@ worker crash or a reset writes the same rows again and never a second copy.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import AUTHORISATION_REFUSED, CPO_PROTOCOL_ERROR, refusal
+from activities.errors import AUTHORISATION_REFUSED, CPO_PROTOCOL_ERROR, TARIFF_INVALID, refusal
 from adapters.cpo import CpoAdapter, CpoEndpoint, CpoProtocolError
 from domain.errors import AuthorisationRefused, RefusalReason
 from domain.sessions.authorisation import DemandPartnerFacts, EvseFacts, authorise
+from domain.tariffs.clearing import DEFAULT_TOLERANCE, compare
+from domain.tariffs.model import TariffInvalid, parse_tariff
+from domain.tariffs.rating import Amount, rate
+from domain.tariffs.report import rated_report, rating_input
 from messages.ocpi import (
     CommandResponse,
     CommandResponseType,
@@ -31,6 +39,8 @@ from messages.ocpi import (
 )
 from messages.sessions import (
     AuthoriseSessionInput,
+    ClearingInput,
+    ClearingOutcome,
     CommandOutcome,
     SessionAuthorised,
     StageOutcome,
@@ -38,7 +48,7 @@ from messages.sessions import (
     StopCommandInput,
 )
 from persistence import repositories as repo
-from persistence.tables import CpoRow, DemandPartnerRow, SessionRow
+from persistence.tables import CdrRow, ClearingRow, ContractRow, CpoRow, DemandPartnerRow, SessionRow
 
 OCPI_EMSP_PATH = "/ocpi/emsp/2.2.1"
 
@@ -175,6 +185,66 @@ class SessionActivities:
         with self._sessions() as db:
             cpo = db.get_one(CpoRow, cpo_id)
             return CpoEndpoint(cpo.id, cpo.country_code, cpo.party_id, cpo.commands_url, cpo.outbound_token)
+
+    # --- stage 5: clearing -----------------------------------------------------------------------
+
+    @activity.defn
+    def clear_session(self, request: ClearingInput) -> ClearingOutcome:
+        """Rate the CDR against the tariff in force at session start, in the location's time zone, and
+        compare with the CPO's claim. One clearing per session: a retry returns the stored one."""
+        with self._sessions.begin() as db:
+            existing = db.scalars(select(ClearingRow).where(ClearingRow.session_id == request.session_id)).first()
+            if existing is None:
+                existing = self._rate(db, request)
+            return ClearingOutcome(
+                currency=existing.currency,
+                total_excl_vat=existing.total_excl_vat,
+                total_incl_vat=existing.total_incl_vat,
+                claimed_excl_vat=existing.claimed_excl_vat,
+                claimed_incl_vat=existing.claimed_incl_vat,
+                discrepancy=existing.discrepancy,
+                note=str(existing.report["note"]),
+            )
+
+    def _rate(self, db: Session, request: ClearingInput) -> ClearingRow:
+        session = db.get_one(SessionRow, request.session_id)
+        assert session.tariff_version_key is not None, "an authorised session holds its tariff"
+        cdr_row = db.get_one(CdrRow, request.cdr_key)
+        cdr = json.loads(cdr_row.body, parse_float=Decimal)
+        tariff_row = repo.tariff_version(db, session.tariff_version_key)
+        charger = repo.charger_by_evse_id(db, session.evse_id)
+        assert charger is not None
+        terms = db.get_one(ContractRow, session.cpo_contract_key).terms if session.cpo_contract_key else {}
+        tolerance = Decimal(str(terms.get("clearing_tolerance", DEFAULT_TOLERANCE)))
+        try:
+            tariff = parse_tariff(json.loads(tariff_row.body, parse_float=Decimal))
+            start, end, periods = rating_input(cdr)
+        except TariffInvalid as invalid:
+            raise refusal(invalid, TARIFF_INVALID) from invalid
+        rated = rate(tariff, periods, start=start, end=end, time_zone=ZoneInfo(charger.location.time_zone))
+        claimed = Amount(
+            Decimal(str(cdr["total_cost"]["excl_vat"])),
+            Decimal(str(cdr["total_cost"].get("incl_vat", cdr["total_cost"]["excl_vat"]))),
+        )
+        comparison = compare(rated.total_cost, claimed, tolerance)
+        report = rated_report(rated) | {"note": comparison.describe(rated.currency)}
+        row = ClearingRow(
+            session_id=session.id,
+            cdr_key=cdr_row.key,
+            tariff_version_key=tariff_row.key,
+            currency=rated.currency,
+            total_excl_vat=rated.total_cost.excl_vat,
+            total_incl_vat=rated.total_cost.incl_vat,
+            claimed_excl_vat=claimed.excl_vat,
+            claimed_incl_vat=claimed.incl_vat,
+            tolerance=tolerance,
+            discrepancy=comparison.discrepancy,
+            report=report,
+            rated_at=_utcnow(),
+        )
+        db.add(row)
+        db.flush()
+        return row
 
     # --- the read model ---------------------------------------------------------------------------
 

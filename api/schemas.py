@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,6 +49,19 @@ class SessionRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     live: bool = Field(description="True when stage and attention come straight from the running workflow")
+    clearing: Clearing | None = Field(default=None, description="Stage 5: the session rated at the official price")
+
+
+class Clearing(BaseModel):
+    currency: str
+    total_cost: dict[str, Decimal] = Field(description="What the demand partner pays: the official tariff price")
+    cpo_claimed: dict[str, Decimal] = Field(description="The CPO's own total_cost from its CDR")
+    discrepancy: bool
+    tolerance: Decimal
+    rating: dict[str, Any] = Field(description="Totals per dimension and the breakdown per period (OCPI names)")
+
+
+SessionRead.model_rebuild()
 
 
 class SessionPage(BaseModel):

@@ -216,4 +216,4 @@ def run_bench(*, sessions: int, concurrency: int) -> int:
     console.print(table)
     console.print(f"actions per session by kind: {result['actions_by_kind']}")
     console.print(f"final states: {result['finals']}")
-    return 0 if result["finals"] == {"CDR_RECEIVED": sessions} else 1
+    return 0 if result["finals"] == {"CLEARED": sessions} else 1

@@ -59,7 +59,7 @@ def plan(count: int) -> list[DemoSession]:
             api_key=active[i % len(active)].api_key,
             evse_id=evses[i % len(evses)],
             driver_reference=f"driver-{i:04d}",
-            expected=SessionStage.CDR_RECEIVED,
+            expected=SessionStage.CLEARED,
         )
         for i in range(count)
     ]
@@ -71,7 +71,7 @@ def plan(count: int) -> list[DemoSession]:
             active[0].api_key,
             evses[0],
             "sim-until-stop-demo",
-            SessionStage.CDR_RECEIVED,
+            SessionStage.CLEARED,
             stop_after_s=2.0,
         ),
         DemoSession(
@@ -159,7 +159,7 @@ async def drive(api_url: str, sessions: list[DemoSession], *, show_progress: boo
 def summary(sessions: list[DemoSession], elapsed_s: float, stack: DevStack) -> dict[str, Any]:
     kwh_by_cpo: dict[str, Decimal] = {}
     for s in sessions:
-        if s.detail.get("cpo_id") and s.stage == SessionStage.CDR_RECEIVED:
+        if s.detail.get("cpo_id") and s.stage == SessionStage.CLEARED:
             cpo_id = s.detail["cpo_id"]
             kwh_by_cpo[cpo_id] = kwh_by_cpo.get(cpo_id, Decimal(0)) + Decimal(str(s.detail.get("kwh", "0")))
     return {

@@ -6,6 +6,7 @@ Fields added later must have defaults, so histories recorded today still decode 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,6 +34,9 @@ class ChargingSessionInput(Payload):
     driver_reference: str = Field(min_length=1, max_length=36)
     requested_at: datetime
     timeouts: SessionTimeouts = SessionTimeouts()
+    # Sessions started before stage 5 existed decode as False and replay unchanged. (workflow.patched
+    # would do it too, but it upserts TemporalChangeVersion: one more billable action per session.)
+    clearing: bool = False
 
 
 class AuthoriseSessionInput(Payload):
@@ -148,3 +152,24 @@ class ChargingSessionResult(Payload):
     stage: SessionStage
     reason: str | None = None
     cdr_id: str | None = None
+    clearing: ClearingOutcome | None = None
+
+
+class ClearingInput(Payload):
+    session_id: str
+    cdr_key: int
+
+
+class ClearingOutcome(Payload):
+    """Stage 5: the official price (what the demand partner pays) and how the CPO's claim compares."""
+
+    currency: str
+    total_excl_vat: Decimal
+    total_incl_vat: Decimal
+    claimed_excl_vat: Decimal
+    claimed_incl_vat: Decimal
+    discrepancy: bool
+    note: str
+
+
+ChargingSessionResult.model_rebuild()

@@ -16,6 +16,7 @@ from domain.sessions.lifecycle import SessionStage, can_move
 from persistence.tables import (
     ApiKeyRow,
     CdrRow,
+    ClearingRow,
     ContractRow,
     CpoRow,
     DemandPartnerRow,
@@ -223,3 +224,7 @@ def cdr_by_id(db: Session, country_code: str, party_id: str, cdr_id: str) -> Cdr
 
 def cdrs_for_session(db: Session, session_id: str) -> Sequence[CdrRow]:
     return db.scalars(select(CdrRow).where(CdrRow.our_session_id == session_id).order_by(CdrRow.key)).all()
+
+
+def clearing_for_session(db: Session, session_id: str) -> ClearingRow | None:
+    return db.scalars(select(ClearingRow).where(ClearingRow.session_id == session_id)).first()

@@ -267,3 +267,23 @@ class CdrRow(Base):
 
 
 IMMUTABLE_TABLES = ("cdrs", "ocpi_inbox")
+
+
+class ClearingRow(Base):
+    """Stage 5: the session rated at the official price, and how the CPO's claim compares."""
+
+    __tablename__ = "clearings"
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), unique=True)
+    cdr_key: Mapped[int] = mapped_column(ForeignKey("cdrs.key"))
+    tariff_version_key: Mapped[int] = mapped_column(ForeignKey("tariffs.key"))
+    currency: Mapped[str] = mapped_column(String(3))
+    total_excl_vat: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    total_incl_vat: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    claimed_excl_vat: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    claimed_incl_vat: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    tolerance: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    discrepancy: Mapped[bool] = mapped_column(Boolean)
+    report: Mapped[dict[str, Any]]
+    rated_at: Mapped[datetime]

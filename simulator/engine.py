@@ -4,7 +4,7 @@ session over OCPI: CommandResult, Session PUT (PENDING), PATCHes (ACTIVE, energy
 Driver references (the token uid) starting with these prefixes select what goes wrong:
 ``sim-reject`` (start refused), ``sim-fail`` (CommandResult FAILED), ``sim-no-show`` (accepted, no
 session), ``sim-no-cdr`` (session but no CDR), ``sim-until-stop`` (charges until STOP_SESSION),
-``sim-invalid`` (session declared INVALID).
+``sim-invalid`` (session declared INVALID), ``sim-overcharge`` (CDR priced 10 % above the tariff).
 """
 
 from __future__ import annotations
@@ -295,7 +295,13 @@ class CpoSimulator:
             currency=evse.tariff["currency"],
             tariffs=[evse.tariff],
             charging_periods=periods,
-            total_cost=price_cdr(evse.tariff, periods),
+            total_cost=price_cdr(
+                evse.tariff,
+                periods,
+                end=end,
+                time_zone=location.time_zone,
+                overcharge=session.command.token.uid.startswith("sim-overcharge"),
+            ),
             total_energy=sum((d.volume for p in periods for d in p.dimensions if d.type == "ENERGY"), Decimal(0)),
             total_time=Decimal(str((end - session.started_at).total_seconds() / 3600)).quantize(HOURS, ROUND_HALF_UP),
             total_parking_time=sum(

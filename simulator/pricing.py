@@ -1,38 +1,32 @@
-"""How the simulated CPO prices its own CDRs: the first element's components, applied naively, as many
-real back ends do. Our own rating engine (clearing) is the authority; this is the CPO's claim."""
+"""How the simulated CPO prices its own CDRs: with the same OCPI rating rules as the platform, so a
+well-behaved simulated CPO agrees with clearing to the cent (``sim-overcharge`` drivers make it not)."""
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from domain.tariffs.model import parse_tariff
+from domain.tariffs.rating import RatingPeriod, rate
 from messages.ocpi import ChargingPeriod, Price
 
 CENT = Decimal("0.01")
+OVERCHARGE = Decimal("1.10")
 
 
-def _volume(periods: list[ChargingPeriod], dimension: str) -> Decimal:
-    return sum((d.volume for p in periods for d in p.dimensions if d.type == dimension), Decimal(0))
-
-
-def price_cdr(tariff: dict[str, Any], periods: list[ChargingPeriod]) -> Price:
-    """ENERGY * kWh + TIME * charging hours + PARKING_TIME * parking hours + FLAT once, rounded half-up."""
-    volumes = {
-        "ENERGY": _volume(periods, "ENERGY"),
-        "TIME": _volume(periods, "TIME"),
-        "PARKING_TIME": _volume(periods, "PARKING_TIME"),
-        "FLAT": Decimal(1),
-    }
-    excl, incl = Decimal(0), Decimal(0)
-    seen: set[str] = set()
-    for element in tariff["elements"]:
-        for component in element["price_components"]:
-            kind = component["type"]
-            if kind in seen:
-                continue
-            seen.add(kind)
-            amount = Decimal(str(component["price"])) * volumes[kind]
-            vat = component.get("vat")
-            excl += amount
-            incl += amount if vat is None else amount * (1 + Decimal(str(vat)) / 100)
-    return Price(excl_vat=excl.quantize(CENT, ROUND_HALF_UP), incl_vat=incl.quantize(CENT, ROUND_HALF_UP))
+def price_cdr(
+    tariff: dict[str, Any], periods: list[ChargingPeriod], *, end: Any, time_zone: str, overcharge: bool = False
+) -> Price:
+    rated = rate(
+        parse_tariff(tariff),
+        [RatingPeriod(p.start_date_time, tuple((d.type, d.volume) for d in p.dimensions)) for p in periods],
+        start=periods[0].start_date_time,
+        end=end,
+        time_zone=ZoneInfo(time_zone),
+    )
+    factor = OVERCHARGE if overcharge else Decimal(1)
+    return Price(
+        excl_vat=(rated.total_cost.excl_vat * factor).quantize(CENT, ROUND_HALF_UP),
+        incl_vat=(rated.total_cost.incl_vat * factor).quantize(CENT, ROUND_HALF_UP),
+    )

@@ -45,6 +45,7 @@ def build_worker(
             activities.send_start_command,
             activities.send_stop_command,
             activities.record_stage,
+            activities.clear_session,
         ],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,

@@ -25,6 +25,8 @@ with workflow.unsafe.imports_passed_through():
         CdrArrived,
         ChargingSessionInput,
         ChargingSessionResult,
+        ClearingInput,
+        ClearingOutcome,
         CommandOutcome,
         CommandResultReported,
         CpoSessionReported,
@@ -117,7 +119,30 @@ class ChargingSessionWorkflow:
         if self._cdr is None and self._cpo is not None and self._cpo.status == CpoSessionStatus.INVALID:
             return await self._finish(SessionStage.INVALID, "the CPO declared the session invalid")
         cdr = await self._await_cdr()
-        return await self._finish(SessionStage.CDR_RECEIVED, None, cdr=cdr)
+        if not request.clearing:
+            return await self._finish(SessionStage.CDR_RECEIVED, None, cdr=cdr)
+        return await self._clear(cdr)
+
+    # --- stage 5: clearing ------------------------------------------------------------------------
+
+    async def _clear(self, cdr: CdrArrived) -> ChargingSessionResult:
+        """Rate at the official price (in the same workflow task as the final bookkeeping, so it costs
+        no extra action) and compare with the CPO's claim; a discrepancy is flagged, never blocking."""
+        try:
+            clearing = await workflow.execute_local_activity_method(
+                SessionActivities.clear_session,
+                ClearingInput(session_id=self._request.session_id, cdr_key=cdr.cdr_key),
+                start_to_close_timeout=DATABASE_STEP_TIMEOUT,
+                retry_policy=DATABASE_RETRY,
+            )
+        except ActivityFailure as failure:
+            self._needs_attention = True
+            return await self._finish(SessionStage.CDR_RECEIVED, f"clearing failed: {_cause_message(failure)}", cdr=cdr)
+        reason = None
+        if clearing.discrepancy:
+            self._needs_attention = True
+            reason = f"price discrepancy: {clearing.note}"
+        return await self._finish(SessionStage.CLEARED, reason, cdr=cdr, clearing=clearing)
 
     # --- stage 2: start ---------------------------------------------------------------------------
 
@@ -332,7 +357,12 @@ class ChargingSessionWorkflow:
         )
 
     async def _finish(
-        self, stage: SessionStage, reason: str | None, *, cdr: CdrArrived | None = None
+        self,
+        stage: SessionStage,
+        reason: str | None,
+        *,
+        cdr: CdrArrived | None = None,
+        clearing: ClearingOutcome | None = None,
     ) -> ChargingSessionResult:
         self._stage = stage
         self._reason = reason
@@ -352,4 +382,5 @@ class ChargingSessionWorkflow:
             stage=stage,
             reason=reason,
             cdr_id=None if cdr is None else cdr.cdr_id,
+            clearing=clearing,
         )

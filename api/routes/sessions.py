@@ -25,11 +25,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.context import ApiContext, workflow_id
 from api.deps import ContextDep, DemandPartnerDep
-from api.schemas import Problem, SessionAccepted, SessionCreate, SessionPage, SessionRead, StopAccepted
+from api.schemas import Clearing, Problem, SessionAccepted, SessionCreate, SessionPage, SessionRead, StopAccepted
 from domain.sessions.lifecycle import SessionStage
 from messages.sessions import ChargingSessionInput, StopRequest
 from persistence import repositories as repo
-from persistence.tables import CdrRow, DemandPartnerRow, SessionRow
+from persistence.tables import CdrRow, ClearingRow, DemandPartnerRow, SessionRow
 from workflows import search_attributes as sa
 from workflows.sessions import ChargingSessionWorkflow
 
@@ -104,6 +104,7 @@ async def _start_workflow(context: ApiContext, row: SessionRow, cpo_id: str | No
                 driver_reference=row.driver_reference,
                 requested_at=row.created_at,
                 timeouts=context.timeouts,
+                clearing=True,
             ),
             id=workflow_id(row.id),
             task_queue=context.task_queue,
@@ -143,7 +144,27 @@ async def create_session(
     )
 
 
-def _read(row: SessionRow, cdr: CdrRow | None, *, live_stage: str | None, live_attention: bool | None) -> SessionRead:
+def _clearing(row: ClearingRow | None) -> Clearing | None:
+    if row is None:
+        return None
+    return Clearing(
+        currency=row.currency,
+        total_cost={"excl_vat": row.total_excl_vat, "incl_vat": row.total_incl_vat},
+        cpo_claimed={"excl_vat": row.claimed_excl_vat, "incl_vat": row.claimed_incl_vat},
+        discrepancy=row.discrepancy,
+        tolerance=row.tolerance,
+        rating=row.report,
+    )
+
+
+def _read(
+    row: SessionRow,
+    cdr: CdrRow | None,
+    *,
+    live_stage: str | None,
+    live_attention: bool | None,
+    clearing: ClearingRow | None = None,
+) -> SessionRead:
     return SessionRead(
         id=row.id,
         stage=SessionStage(live_stage or row.stage),
@@ -164,31 +185,34 @@ def _read(row: SessionRow, cdr: CdrRow | None, *, live_stage: str | None, live_a
         created_at=row.created_at,
         updated_at=row.updated_at,
         live=live_stage is not None,
+        clearing=_clearing(clearing),
     )
 
 
 @router.get("/{session_id}", response_model=SessionRead, responses=NOT_FOUND, summary="A session, live")
 async def get_session(session_id: str, partner: DemandPartnerDep, context: ContextDep) -> SessionRead:
-    def load() -> tuple[SessionRow | None, CdrRow | None]:
+    def load() -> tuple[SessionRow | None, CdrRow | None, ClearingRow | None]:
         with context.reads() as db:
             row = repo.session_for_demand_partner(db, partner.id, session_id)
             cdr = None if row is None or row.cdr_key is None else db.get(CdrRow, row.cdr_key)
-            return row, cdr
+            clearing = None if row is None else repo.clearing_for_session(db, row.id)
+            return row, cdr, clearing
 
-    row, cdr = await run_in_threadpool(load)
+    row, cdr, clearing = await run_in_threadpool(load)
     if row is None:
         raise HTTPException(404, "no such session")
     try:
         # describe() reads the workflow's search attributes: current, free, and needs no worker.
         description = await context.temporal.get_workflow_handle(workflow_id(row.id)).describe()
     except RPCError:
-        return _read(row, cdr, live_stage=None, live_attention=None)
+        return _read(row, cdr, live_stage=None, live_attention=None, clearing=clearing)
     attributes = description.typed_search_attributes
     return _read(
         row,
         cdr,
         live_stage=attributes.get(sa.SESSION_STAGE),
         live_attention=attributes.get(sa.NEEDS_ATTENTION),
+        clearing=clearing,
     )
 
 

@@ -13,24 +13,24 @@ class SessionStage(StrEnum):
     STARTING = "STARTING"  # authorising, then asking the CPO to start and waiting for its confirmation
     CHARGING = "CHARGING"  # the CPO reported the session ACTIVE
     AWAITING_CDR = "AWAITING_CDR"  # the session ended; waiting for the CPO's CDR
-    CDR_RECEIVED = "CDR_RECEIVED"  # final until settlement lands: a valid CDR is in hand
+    CDR_RECEIVED = "CDR_RECEIVED"  # a valid CDR is in hand (final for sessions from before clearing)
+    CLEARED = "CLEARED"  # final until settlement lands: rated at the official price, CPO's claim compared
     REJECTED = "REJECTED"  # final: authorisation refused, nothing was asked of the CPO
     START_FAILED = "START_FAILED"  # final: the CPO refused or never confirmed the start
     INVALID = "INVALID"  # final: the CPO declared the session invalid; it will not be billed
 
 
-FINAL_STAGES = frozenset(
-    {SessionStage.CDR_RECEIVED, SessionStage.REJECTED, SessionStage.START_FAILED, SessionStage.INVALID}
-)
+FINAL_STAGES = frozenset({SessionStage.CLEARED, SessionStage.REJECTED, SessionStage.START_FAILED, SessionStage.INVALID})
 
 _RANK: dict[SessionStage, int] = {
     SessionStage.STARTING: 0,
     SessionStage.CHARGING: 1,
     SessionStage.AWAITING_CDR: 2,
     SessionStage.CDR_RECEIVED: 3,
-    SessionStage.REJECTED: 3,
-    SessionStage.START_FAILED: 3,
-    SessionStage.INVALID: 3,
+    SessionStage.CLEARED: 4,
+    SessionStage.REJECTED: 4,
+    SessionStage.START_FAILED: 4,
+    SessionStage.INVALID: 4,
 }
 
 
@@ -80,6 +80,7 @@ def stage_for_cpo_status(current: SessionStage, status: CpoSessionStatus) -> Ses
         CpoSessionStatus.COMPLETED: SessionStage.AWAITING_CDR,
         CpoSessionStatus.INVALID: SessionStage.INVALID,
     }.get(status)
-    if target is None or not can_move(current, target):
+    # Once a CDR is in hand the CPO's Session reports no longer decide anything.
+    if target is None or _RANK[current] >= _RANK[SessionStage.CDR_RECEIVED] or not can_move(current, target):
         return current
     return target

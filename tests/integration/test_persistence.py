@@ -128,8 +128,9 @@ def test_a_stage_never_moves_back(seeded: sessionmaker[Session]) -> None:
         assert repo.move_session_stage(db, session.id, SessionStage.AWAITING_CDR, now=NOW)
         assert not repo.move_session_stage(db, session.id, SessionStage.CHARGING, now=NOW)
         assert repo.move_session_stage(db, session.id, SessionStage.CDR_RECEIVED, now=NOW)
+        assert repo.move_session_stage(db, session.id, SessionStage.CLEARED, now=NOW)
         assert not repo.move_session_stage(db, session.id, SessionStage.REJECTED, now=NOW, needs_attention=True)
     with seeded() as db:
         row = db.get_one(SessionRow, session.id)
-        assert row.stage == "CDR_RECEIVED"
+        assert row.stage == "CLEARED"
         assert row.needs_attention is True

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -26,6 +27,8 @@ from messages.sessions import (
     CdrArrived,
     ChargingSessionInput,
     ChargingSessionResult,
+    ClearingInput,
+    ClearingOutcome,
     CommandOutcome,
     CpoSessionReported,
     SessionAuthorised,
@@ -97,7 +100,20 @@ def stand_ins(recorded: Recorded) -> list[Callable[..., Any]]:
     def record_stage(outcome: StageOutcome) -> None:
         recorded.stages.append(outcome)
 
-    return [authorise_session, send_start_command, send_stop_command, record_stage]
+    @activity.defn(name="clear_session")
+    def clear_session(request: ClearingInput) -> ClearingOutcome:
+        d = Decimal("12.34")
+        return ClearingOutcome(
+            currency="EUR",
+            total_excl_vat=d,
+            total_incl_vat=d,
+            claimed_excl_vat=d,
+            claimed_incl_vat=d,
+            discrepancy=False,
+            note="agrees",
+        )
+
+    return [authorise_session, send_start_command, send_stop_command, record_stage, clear_session]
 
 
 async def start(
@@ -113,6 +129,7 @@ async def start(
             driver_reference="d",
             requested_at=await env.get_current_time(),
             timeouts=REAL_TIMEOUTS,
+            clearing=True,
         ),
         id=f"session-{session_id}",
         task_queue=task_queue,
@@ -165,7 +182,7 @@ async def test_a_cdr_overdue_for_an_hour_needs_attention_and_is_still_awaited(ti
         await time_env.sleep(timedelta(days=3))  # days later it is still waiting, not dropped
         await handle.signal(ChargingSessionWorkflow.cdr_arrived, CdrArrived(cdr_key=7, cdr_id="cdr-7"))
         result = await handle.result()
-    assert result.stage == SessionStage.CDR_RECEIVED
+    assert result.stage == SessionStage.CLEARED
     assert result.cdr_id == "cdr-7"
     final = recorded.stages[-1]
     assert final.needs_attention is False
@@ -185,7 +202,7 @@ async def test_a_session_that_never_ends_is_stopped_after_the_maximum_duration(t
         assert (await handle.query(ChargingSessionWorkflow.view)).stage == SessionStage.AWAITING_CDR
         await handle.signal(ChargingSessionWorkflow.cdr_arrived, CdrArrived(cdr_key=8, cdr_id="cdr-8"))
         result = await handle.result()
-    assert result.stage == SessionStage.CDR_RECEIVED
+    assert result.stage == SessionStage.CLEARED
     assert result.reason is None
 
 

@@ -17,7 +17,13 @@ statuses = st.sampled_from(list(CpoSessionStatus))
 
 
 def test_a_session_moves_forward_through_the_happy_path() -> None:
-    path = [SessionStage.STARTING, SessionStage.CHARGING, SessionStage.AWAITING_CDR, SessionStage.CDR_RECEIVED]
+    path = [
+        SessionStage.STARTING,
+        SessionStage.CHARGING,
+        SessionStage.AWAITING_CDR,
+        SessionStage.CDR_RECEIVED,
+        SessionStage.CLEARED,
+    ]
     for current, following in itertools.pairwise(path):
         assert can_move(current, following)
         assert not can_move(following, current)
