@@ -158,10 +158,17 @@ async def drive(api_url: str, sessions: list[DemoSession], *, show_progress: boo
 
 def summary(sessions: list[DemoSession], elapsed_s: float, stack: DevStack) -> dict[str, Any]:
     kwh_by_cpo: dict[str, Decimal] = {}
+    cleared_by_cpo: dict[str, Decimal] = {}
+    currency_by_cpo: dict[str, str] = {}
     for s in sessions:
         if s.detail.get("cpo_id") and s.stage == SessionStage.CLEARED:
             cpo_id = s.detail["cpo_id"]
             kwh_by_cpo[cpo_id] = kwh_by_cpo.get(cpo_id, Decimal(0)) + Decimal(str(s.detail.get("kwh", "0")))
+            clearing = s.detail.get("clearing") or {}
+            if clearing:
+                paid = Decimal(str(clearing["total_cost"]["incl_vat"]))
+                cleared_by_cpo[cpo_id] = cleared_by_cpo.get(cpo_id, Decimal(0)) + paid
+                currency_by_cpo[cpo_id] = clearing["currency"]
     return {
         "elapsed_s": round(elapsed_s, 1),
         "sessions": len(sessions),
@@ -169,6 +176,11 @@ def summary(sessions: list[DemoSession], elapsed_s: float, stack: DevStack) -> d
         "as_expected": sum(1 for s in sessions if s.stage == s.expected),
         "sessions_by_cpo": dict(Counter(s.detail["cpo_id"] for s in sessions if s.detail.get("cpo_id"))),
         "kwh_by_cpo": {cpo_id: str(kwh) for cpo_id, kwh in sorted(kwh_by_cpo.items())},
+        "cleared_incl_vat_by_cpo": {
+            cpo_id: f"{amount.quantize(Decimal('0.01'))} {currency_by_cpo[cpo_id]}"
+            for cpo_id, amount in sorted(cleared_by_cpo.items())
+        },
+        "price_discrepancies": sum(1 for s in sessions if (s.detail.get("clearing") or {}).get("discrepancy")),
         "links": {
             "api_docs": f"{stack.api_url}/docs",
             "temporal_ui": stack.ui_url,
@@ -199,12 +211,18 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
     for state, count in sorted(report["final_states"].items()):
         states.add_row(state, str(count))
     console.print(states)
-    cpos = Table(title="Delivered energy by CPO (sessions with a CDR)")
+    cpos = Table(title="Cleared sessions by CPO, at the official tariff")
     cpos.add_column("CPO")
     cpos.add_column("sessions", justify="right")
     cpos.add_column("kWh", justify="right")
+    cpos.add_column("cleared incl. VAT", justify="right")
     for cpo_id, count in sorted(report["sessions_by_cpo"].items()):
-        cpos.add_row(cpo_id, str(count), report["kwh_by_cpo"].get(cpo_id, "0"))
+        cpos.add_row(
+            cpo_id,
+            str(count),
+            report["kwh_by_cpo"].get(cpo_id, "0"),
+            report["cleared_incl_vat_by_cpo"].get(cpo_id, "-"),
+        )
     console.print(cpos)
     for row in report["ids"]:
         if row["label"] != "regular":

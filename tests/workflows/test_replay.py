@@ -24,6 +24,8 @@ def test_every_representative_path_is_recorded() -> None:
         "start_failed",
         "stopped_by_partner",
         "cdr_overdue",
+        "cleared",
+        "cleared_with_discrepancy",
     }
 
 
