@@ -9,8 +9,10 @@ and which signal is owed. Nothing a CPO sends is ever dropped: refused and unmat
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -24,6 +26,7 @@ from domain.sessions.lifecycle import (
     cpo_status_advances,
     stage_for_cpo_status,
 )
+from domain.tariffs.model import TariffInvalid, parse_tariff
 from messages.ocpi import (
     Cdr,
     CommandResult,
@@ -37,7 +40,7 @@ from messages.ocpi import (
 )
 from messages.sessions import CdrArrived, CommandResultReported, CpoSessionReported
 from persistence import repositories as repo
-from persistence.tables import CdrRow, CpoRow, OcpiInboxRow, OcpiSessionRow, SessionRow
+from persistence.tables import CdrRow, CpoRow, OcpiInboxRow, OcpiSessionRow, SessionRow, TariffRow
 
 # The statuses the workflow acts on; PENDING and RESERVATION change nothing for it.
 FORWARDED_STATUSES = frozenset({CpoSessionStatus.ACTIVE, CpoSessionStatus.COMPLETED, CpoSessionStatus.INVALID})
@@ -432,3 +435,86 @@ def flag_closed_session(db: Session, session_id: str, what: str) -> None:
         needs_attention=True,
         reason=f"{what} arrived after the session closed as {row.stage}; review it",
     )
+
+
+# --- Tariffs ----------------------------------------------------------------------------------------
+
+
+def put_tariff(db: Session, cpo: CpoRow, path: tuple[str, str, str], body: bytes) -> IntakeResult:
+    """A new version of a CPO tariff. A bad one is refused naming the field; the version in force stays."""
+    country_code, party_id, tariff_id = path
+    kind = "TARIFF_PUT"
+    refuse = IntakeResult(OcpiStatus.INVALID_PARAMETERS, "")
+    try:
+        document = json.loads(body, parse_float=Decimal)
+        if not isinstance(document, dict):
+            raise TariffInvalid("tariff", "must be an object")
+        tariff = parse_tariff(document)
+        if (document.get("country_code"), document.get("party_id"), document.get("id")) != path:
+            raise TariffInvalid("tariff.id", "country_code/party_id/id in the body differ from the URL")
+        if (country_code.upper(), party_id.upper()) != (cpo.country_code.upper(), cpo.party_id.upper()):
+            raise TariffInvalid("tariff.party_id", f"you are {cpo.country_code}*{cpo.party_id}")
+        if "last_updated" not in document:
+            raise TariffInvalid("tariff.last_updated", "is required")
+        last_updated = _utc(document["last_updated"])
+    except TariffInvalid as invalid:
+        refuse.message = str(invalid)
+        return _inbox(db, cpo, kind, tariff_id, body, refuse, "REJECTED")
+    except ValueError as error:
+        refuse.message = f"tariff: {error}"
+        return _inbox(db, cpo, kind, tariff_id, body, refuse, "REJECTED")
+    existing = repo.tariff_by_version(db, cpo.id, tariff_id, last_updated)
+    if existing is not None:
+        if json.loads(existing.body, parse_float=Decimal) != document:
+            refuse.message = "this last_updated already names another version: send a new last_updated"
+            return _inbox(db, cpo, kind, tariff_id, body, refuse, "REJECTED")
+        return _inbox(
+            db, cpo, kind, tariff_id, body, IntakeResult(OcpiStatus.SUCCESS, "Success (already held)"), "DUPLICATE"
+        )
+    latest = repo.latest_tariff(db, cpo.id, tariff_id)
+    if latest is not None and last_updated < latest.last_updated:
+        refuse.message = "older than the version we hold; stored, not applied"
+        return _inbox(db, cpo, kind, tariff_id, body, IntakeResult(OcpiStatus.SUCCESS, refuse.message), "STALE")
+    db.add(
+        TariffRow(
+            cpo_id=cpo.id,
+            tariff_id=tariff_id,
+            currency=tariff.currency,
+            last_updated=last_updated,
+            start_date_time=tariff.start_date_time,
+            end_date_time=tariff.end_date_time,
+            body=body.decode(),
+            deleted=False,
+        )
+    )
+    return _inbox(
+        db, cpo, kind, tariff_id, body, IntakeResult(OcpiStatus.SUCCESS, "Success", http_status=201), "APPLIED"
+    )
+
+
+def delete_tariff(db: Session, cpo: CpoRow, path: tuple[str, str, str], now: datetime) -> IntakeResult:
+    """The tariff is no longer offered from now on; sessions that started under it keep their version."""
+    country_code, party_id, tariff_id = path
+    latest = repo.latest_tariff(db, cpo.id, tariff_id)
+    if latest is None or (country_code.upper(), party_id.upper()) != (cpo.country_code.upper(), cpo.party_id.upper()):
+        result = IntakeResult(OcpiStatus.INVALID_PARAMETERS, "unknown tariff")
+        return _inbox(db, cpo, "TARIFF_DELETE", tariff_id, b"", result, "UNKNOWN_TARIFF")
+    if not latest.deleted:
+        db.add(
+            TariffRow(
+                cpo_id=cpo.id,
+                tariff_id=tariff_id,
+                currency=latest.currency,
+                last_updated=max(now, latest.last_updated),
+                start_date_time=None,
+                end_date_time=None,
+                body=latest.body,
+                deleted=True,
+            )
+        )
+    return _inbox(db, cpo, "TARIFF_DELETE", tariff_id, b"", IntakeResult(OcpiStatus.SUCCESS, "Success"), "APPLIED")
+
+
+def _utc(value: object) -> datetime:
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

@@ -71,22 +71,40 @@ def charger_by_evse_id(db: Session, evse_id: str) -> Charger | None:
 
 
 def tariff_versions(db: Session, cpo_id: str, tariff_id: str) -> list[EffectiveVersion]:
-    """Each version is in force from its ``last_updated`` (or later start) until its end, if any;
-    the newest version in force wins (see ``domain.sessions.authorisation.in_force``)."""
+    """Each version is in force from its ``last_updated`` (or later start) until its own end or until
+    the next version takes over; a deleted version is never in force (see ``in_force``)."""
     rows = db.scalars(
         select(TariffRow)
         .where(TariffRow.cpo_id == cpo_id, TariffRow.tariff_id == tariff_id)
         .order_by(TariffRow.last_updated)
     ).all()
-    return [
-        EffectiveVersion(
-            key=r.key,
-            version=index,
-            effective_from=max(r.last_updated, r.start_date_time or r.last_updated),
-            effective_to=r.end_date_time,
+
+    def begins(r: TariffRow) -> datetime:
+        return r.last_updated if r.deleted else max(r.last_updated, r.start_date_time or r.last_updated)
+
+    versions = []
+    for index, r in enumerate(rows, start=1):
+        if r.deleted:
+            continue
+        ends = [e for e in (r.end_date_time, begins(rows[index]) if index < len(rows) else None) if e is not None]
+        versions.append(EffectiveVersion(r.key, index, begins(r), min(ends) if ends else None))
+    return versions
+
+
+def tariff_by_version(db: Session, cpo_id: str, tariff_id: str, last_updated: datetime) -> TariffRow | None:
+    return db.scalars(
+        select(TariffRow).where(
+            TariffRow.cpo_id == cpo_id, TariffRow.tariff_id == tariff_id, TariffRow.last_updated == last_updated
         )
-        for index, r in enumerate(rows, start=1)
-    ]
+    ).first()
+
+
+def latest_tariff(db: Session, cpo_id: str, tariff_id: str) -> TariffRow | None:
+    return db.scalars(
+        select(TariffRow)
+        .where(TariffRow.cpo_id == cpo_id, TariffRow.tariff_id == tariff_id)
+        .order_by(TariffRow.last_updated.desc())
+    ).first()
 
 
 def tariff_version(db: Session, key: int) -> TariffRow:

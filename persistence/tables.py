@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 # Integer keys that are BIGINT on PostgreSQL and autoincrementing INTEGER on SQLite.
 Key = BigInteger().with_variant(Integer(), "sqlite")
@@ -175,6 +176,7 @@ class TariffRow(Base):
     start_date_time: Mapped[datetime | None]
     end_date_time: Mapped[datetime | None]
     body: Mapped[str] = mapped_column(Text)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class SessionRow(Base):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,12 +20,14 @@ from api.context import ApiContext, workflow_id
 from api.deps import ContextDep, CpoDep
 from api.ocpi_intake import (
     IntakeResult,
+    delete_tariff,
     flag_closed_session,
     mark_forwarded,
     patch_session,
     post_cdr,
     post_command_result,
     put_session,
+    put_tariff,
 )
 from messages.ocpi import OcpiStatus, ocpi_envelope
 from messages.sessions import CdrArrived, CommandResultReported, CpoSessionReported
@@ -151,6 +154,26 @@ async def patch_ocpi_session(
     country_code: str, party_id: str, session_id: str, request: Request, cpo: CpoDep, context: ContextDep
 ) -> Response:
     return await _session_message(patch_session, (country_code, party_id, session_id), request, cpo, context)
+
+
+@router.put("/tariffs/{country_code}/{party_id}/{tariff_id}", openapi_extra=OCPI_BODY, summary="Tariff PUT")
+async def put_ocpi_tariff(
+    country_code: str, party_id: str, tariff_id: str, request: Request, cpo: CpoDep, context: ContextDep
+) -> Response:
+    """A new version of the CPO's official public price, validated strictly (2001 names the field)."""
+    body = await _body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    path = (country_code, party_id, tariff_id)
+    return await _handle(context, lambda db: put_tariff(db, cpo, path, body), what="Tariff")
+
+
+@router.delete("/tariffs/{country_code}/{party_id}/{tariff_id}", summary="Tariff DELETE")
+async def delete_ocpi_tariff(
+    country_code: str, party_id: str, tariff_id: str, cpo: CpoDep, context: ContextDep
+) -> Response:
+    path = (country_code, party_id, tariff_id)
+    return await _handle(context, lambda db: delete_tariff(db, cpo, path, datetime.now(UTC)), what="Tariff")
 
 
 @router.post("/cdrs", openapi_extra=OCPI_BODY, summary="CDR POST")

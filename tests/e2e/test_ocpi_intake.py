@@ -232,3 +232,51 @@ async def test_a_cdr_for_a_session_that_already_failed_is_kept_and_flagged_for_o
     assert "CDR arrived after the session closed as START_FAILED" in session["reason"]
     with stack.sessions() as db:
         assert len(db.scalars(select(CdrRow).where(CdrRow.our_session_id == session_id)).all()) == 1
+
+
+def extra_tariff(last_updated: str, energy_price: object = 0.45) -> dict[str, Any]:
+    return {
+        "country_code": "DE",
+        "party_id": "STN",
+        "id": "STN-TEST-TARIFF",
+        "currency": "EUR",
+        "elements": [{"price_components": [{"type": "ENERGY", "price": energy_price, "vat": 19.0, "step_size": 1}]}],
+        "last_updated": last_updated,
+    }
+
+
+def in_force_now(stack: Stack) -> Any:
+    from domain.sessions.authorisation import in_force
+    from persistence import repositories as repo
+
+    with stack.sessions() as db:
+        return in_force(repo.tariff_versions(db, "cpo-de-stromnetz", "STN-TEST-TARIFF"), datetime.now(UTC))
+
+
+async def test_tariffs_are_versioned_validated_and_deleted(stack: Stack) -> None:
+    url = f"{OCPI}/tariffs/DE/STN/STN-TEST-TARIFF"
+    first = await stack.http.put(url, content=json.dumps(extra_tariff("2026-01-01T00:00:00Z")), headers=cpo_headers())
+    assert (first.status_code, first.json()["status_code"]) == (201, 1000)
+    version = in_force_now(stack)
+    assert version is not None
+    # A bad tariff names the field and changes nothing.
+    bad = extra_tariff("2026-02-01T00:00:00Z")
+    bad["elements"][0]["restrictions"] = {"dayOfWeek": ["MONDAY"]}
+    refused = await stack.http.put(url, content=json.dumps(bad), headers=cpo_headers())
+    assert refused.json()["status_code"] == 2001
+    assert "tariff.elements[0].restrictions.dayOfWeek" in refused.json()["status_message"]
+    negative = await stack.http.put(
+        url, content=json.dumps(extra_tariff("2026-02-01T00:00:00Z", -1)), headers=cpo_headers()
+    )
+    assert "price" in negative.json()["status_message"]
+    assert in_force_now(stack) == version
+    # A newer version supersedes; the same version again is idempotent.
+    newer = extra_tariff("2026-03-01T00:00:00Z", 0.49)
+    assert (await stack.http.put(url, content=json.dumps(newer), headers=cpo_headers())).status_code == 201
+    again = await stack.http.put(url, content=json.dumps(newer), headers=cpo_headers())
+    assert (again.status_code, again.json()["status_code"]) == (200, 1000)
+    assert in_force_now(stack).key != version.key
+    # DELETE: nothing is in force any more.
+    deleted = await stack.http.delete(url, headers=cpo_headers())
+    assert deleted.json()["status_code"] == 1000
+    assert in_force_now(stack) is None
