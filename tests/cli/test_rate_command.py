@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-VECTORS = Path(__file__).parents[3] / "shared" / "vectors" / "ocpi-tariffs"
+from tests.vectors import OCPI_TARIFFS
+
+VECTORS = OCPI_TARIFFS
 
 
 def networkcore(*args: str) -> subprocess.CompletedProcess[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,8 +12,9 @@ import pytest
 
 from domain.tariffs.model import TariffInvalid, parse_tariff
 from domain.tariffs.rating import FOUR_DECIMALS, MINOR_UNITS, RatedSession, RatingPeriod, RoundingPolicy, rate
+from tests.vectors import OCPI_TARIFFS
 
-VECTORS = Path(__file__).parents[4] / "shared" / "vectors" / "ocpi-tariffs"
+VECTORS = OCPI_TARIFFS
 UTC = ZoneInfo("UTC")
 D = Decimal
 

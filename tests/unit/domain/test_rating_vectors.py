@@ -14,8 +14,9 @@ import pytest
 
 from domain.tariffs.model import parse_tariff
 from domain.tariffs.rating import FOUR_DECIMALS, RatedSession, RatingPeriod, rate
+from tests.vectors import OCPI_TARIFFS
 
-VECTORS = Path(__file__).parents[4] / "shared" / "vectors" / "ocpi-tariffs"
+VECTORS = OCPI_TARIFFS
 CDRS = sorted(VECTORS.glob("*/cdr*.json"))
 UTC = ZoneInfo("UTC")
 
