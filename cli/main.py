@@ -124,13 +124,18 @@ def cmd_rate(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from domain.tariffs.model import TariffInvalid, parse_tariff
+    from domain.tariffs.model import TariffInvalid, parse_tariff, tariff_in_force
     from domain.tariffs.rating import FOUR_DECIMALS, MINOR_UNITS, rate
     from domain.tariffs.report import rated_report, rating_input
 
     try:
-        tariff = parse_tariff(json.loads(Path(args.tariff).read_text(), parse_float=Decimal))
+        document = json.loads(Path(args.tariff).read_text(), parse_float=Decimal)
         start, end, periods = rating_input(json.loads(Path(args.cdr).read_text(), parse_float=Decimal))
+        # A list of tariffs (as in a CDR's ``tariffs``): the one in force at session start.
+        candidates = [parse_tariff(t) for t in (document if isinstance(document, list) else [document])]
+        tariff = tariff_in_force(candidates, start)
+        if tariff is None:
+            raise TariffInvalid("tariff", f"none of the tariffs is in force at {start.isoformat()}")
         zone = ZoneInfo(args.time_zone)
     except (OSError, ValueError, TariffInvalid, ZoneInfoNotFoundError) as error:
         print(f"networkcore rate: {error}", file=sys.stderr)
@@ -171,7 +176,7 @@ def parser() -> argparse.ArgumentParser:
         help="keep the stack up afterwards (default: yes on a terminal)",
     )
     rate = commands.add_parser("rate", help="price a CDR against an OCPI 2.2.1 tariff and print the breakdown")
-    rate.add_argument("--tariff", required=True, help="OCPI Tariff JSON file")
+    rate.add_argument("--tariff", required=True, help="OCPI Tariff JSON file (or a list: the one in force is used)")
     rate.add_argument(
         "--cdr", required=True, help="OCPI CDR JSON (or start_date_time, end_date_time, charging_periods)"
     )

@@ -260,3 +260,14 @@ def parse_tariff(obj: Mapping[str, Any]) -> Tariff:
         if obj.get("end_date_time") is None
         else _datetime(obj["end_date_time"], "tariff.end_date_time"),
     )
+
+
+def tariff_in_force(tariffs: list[Tariff], at: datetime) -> Tariff | None:
+    """When a CDR lists several tariffs: the first one valid at session start (OCPI defines no priority
+    among overlapping tariffs, ocpi/ocpi#519; this is the reference calculator's rule)."""
+    for tariff in tariffs:
+        if (tariff.start_date_time is None or tariff.start_date_time <= at) and (
+            tariff.end_date_time is None or at < tariff.end_date_time
+        ):
+            return tariff
+    return None

@@ -237,3 +237,51 @@ def test_negative_prices_and_unknown_dimensions_are_refused() -> None:
         parse_tariff({"currency": "EUR", "elements": [{"price_components": [{"type": "KWH", "price": 1}]}]})
     with pytest.raises(TariffInvalid, match="currency"):
         parse_tariff({"currency": "EU", "elements": [{"price_components": [{"type": "ENERGY", "price": 1}]}]})
+
+
+def test_cdr_example_rounds_charging_time_up_to_five_minutes() -> None:
+    body = {
+        "currency": "EUR",
+        "elements": [{"price_components": [{"type": "TIME", "price": 2, "vat": 10, "step_size": 300}]}],
+    }
+    rated = run(body, MONDAY, [(119, {"TIME": D("1.973")})])
+    assert total(rated) == (D("4.00"), D("4.40"))
+    assert rated.lines[-1].billed_volume == D(2)
+
+
+def test_step_size_prose_of_the_cdrs_module() -> None:
+    energy = {
+        "currency": "EUR",
+        "elements": [
+            {
+                "price_components": [{"type": "ENERGY", "price": 0.20, "step_size": 500}],
+                "restrictions": {"max_kwh": 4.3},
+            },
+            {"price_components": [{"type": "ENERGY", "price": 0.27, "step_size": 500}]},
+        ],
+    }
+    rated = run(energy, MONDAY, [(30, {"ENERGY": D("4.3")}), (10, {"ENERGY": D("1.1")})], policy=FOUR_DECIMALS)
+    assert [line.billed_volume for line in rated.lines] == [D("4.3"), D("1.2")]  # 5.4 kWh billed as 5.5
+    charging_then_parking = {
+        "currency": "EUR",
+        "elements": [
+            {
+                "price_components": [
+                    {"type": "TIME", "price": 1, "step_size": 600},
+                    {"type": "PARKING_TIME", "price": 1, "step_size": 600},
+                ]
+            }
+        ],
+    }
+    lines = run(charging_then_parking, MONDAY, [(21, {"TIME": hours(21)}), (16, {"PARKING_TIME": hours(16)})]).lines
+    assert [line.billed_volume * 60 for line in lines] == [D(21), D(20)]  # TIME not rounded, parking 16 -> 20
+
+
+def test_the_tariff_in_force_at_session_start_is_picked_from_several() -> None:
+    from domain.tariffs.model import tariff_in_force
+
+    old = parse_tariff({**tariff("simple_025kwh"), "end_date_time": "2026-06-01T00:00:00Z"})
+    new = parse_tariff({**tariff("025kwh_start"), "start_date_time": "2026-06-01T00:00:00Z"})
+    assert tariff_in_force([old, new], MONDAY) is new
+    assert tariff_in_force([old, new], MONDAY - timedelta(days=2)) is old
+    assert tariff_in_force([old], MONDAY) is None
