@@ -26,7 +26,7 @@ from domain.sessions.lifecycle import (
     cpo_status_advances,
     stage_for_cpo_status,
 )
-from domain.tariffs.model import TariffInvalid, parse_tariff
+from domain.tariffs.model import TariffInvalid, parse_datetime, parse_tariff
 from messages.ocpi import (
     Cdr,
     CommandResult,
@@ -456,7 +456,7 @@ def put_tariff(db: Session, cpo: CpoRow, path: tuple[str, str, str], body: bytes
             raise TariffInvalid("tariff.party_id", f"you are {cpo.country_code}*{cpo.party_id}")
         if "last_updated" not in document:
             raise TariffInvalid("tariff.last_updated", "is required")
-        last_updated = _utc(document["last_updated"])
+        last_updated = parse_datetime(document["last_updated"], "tariff.last_updated")
     except TariffInvalid as invalid:
         refuse.message = str(invalid)
         return _inbox(db, cpo, kind, tariff_id, body, refuse, "REJECTED")
@@ -513,8 +513,3 @@ def delete_tariff(db: Session, cpo: CpoRow, path: tuple[str, str, str], now: dat
             )
         )
     return _inbox(db, cpo, "TARIFF_DELETE", tariff_id, b"", IntakeResult(OcpiStatus.SUCCESS, "Success"), "APPLIED")
-
-
-def _utc(value: object) -> datetime:
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

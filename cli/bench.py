@@ -30,8 +30,8 @@ from cli.seed import PARTNERS, all_evse_ids
 from config.settings import Settings
 from domain.sessions.lifecycle import SessionStage, is_final
 
-# Local activities a happy-path session runs: authorise, start command, record the final stage.
-SESSION_ACTIVITIES = 3
+# Local activities a happy-path session runs: authorise, start command, clear, record the final stage.
+SESSION_ACTIVITIES = 4
 TARGET_ACTIONS = 12
 TARGET_POST_P99_MS = 50.0
 

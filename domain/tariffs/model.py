@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
@@ -144,14 +144,13 @@ def _date(value: Any, field: str) -> date:
         raise TariffInvalid(field, "must be YYYY-MM-DD") from error
 
 
-def _datetime(value: Any, field: str) -> datetime:
+def parse_datetime(value: Any, field: str) -> datetime:
+    """An OCPI DateTime: RFC 3339, UTC when no offset is given (as OCPI says)."""
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError as error:
         raise TariffInvalid(field, "must be an RFC 3339 date-time") from error
-    from datetime import UTC
-
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _int(value: Any, field: str) -> int:
@@ -255,10 +254,10 @@ def parse_tariff(obj: Mapping[str, Any]) -> Tariff:
         max_price=_limit(obj.get("max_price"), "tariff.max_price"),
         start_date_time=None
         if obj.get("start_date_time") is None
-        else _datetime(obj["start_date_time"], "tariff.start_date_time"),
+        else parse_datetime(obj["start_date_time"], "tariff.start_date_time"),
         end_date_time=None
         if obj.get("end_date_time") is None
-        else _datetime(obj["end_date_time"], "tariff.end_date_time"),
+        else parse_datetime(obj["end_date_time"], "tariff.end_date_time"),
     )
 
 

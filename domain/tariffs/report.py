@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from domain.tariffs.model import TariffInvalid
+from domain.tariffs.model import TariffInvalid, parse_datetime
 from domain.tariffs.rating import Amount, RatedSession, RatingPeriod
-
-
-def _when(value: Any, field: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as error:
-        raise TariffInvalid(field, "must be an RFC 3339 date-time") from error
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
 def rating_input(cdr: Mapping[str, Any]) -> tuple[datetime, datetime, list[RatingPeriod]]:
@@ -24,7 +16,10 @@ def rating_input(cdr: Mapping[str, Any]) -> tuple[datetime, datetime, list[Ratin
     for field in ("start_date_time", "end_date_time", "charging_periods"):
         if field not in cdr:
             raise TariffInvalid(f"cdr.{field}", "is required")
-    start, end = _when(cdr["start_date_time"], "cdr.start_date_time"), _when(cdr["end_date_time"], "cdr.end_date_time")
+    start, end = (
+        parse_datetime(cdr["start_date_time"], "cdr.start_date_time"),
+        parse_datetime(cdr["end_date_time"], "cdr.end_date_time"),
+    )
     if end < start:
         raise TariffInvalid("cdr.end_date_time", "is before start_date_time")
     periods = []
@@ -36,7 +31,9 @@ def rating_input(cdr: Mapping[str, Any]) -> tuple[datetime, datetime, list[Ratin
                 volumes.append((str(dimension["type"]), Decimal(str(dimension["volume"]))))
             except (KeyError, ArithmeticError) as error:
                 raise TariffInvalid(f"{where}.dimensions[{j}]", "needs a type and a numeric volume") from error
-        periods.append(RatingPeriod(_when(period.get("start_date_time"), f"{where}.start_date_time"), tuple(volumes)))
+        periods.append(
+            RatingPeriod(parse_datetime(period.get("start_date_time"), f"{where}.start_date_time"), tuple(volumes))
+        )
     if not periods:
         raise TariffInvalid("cdr.charging_periods", "must not be empty")
     return start, end, periods
