@@ -3,15 +3,15 @@ well-behaved simulated CPO agrees with clearing to the cent (``sim-overcharge`` 
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain.money import quantize
 from domain.tariffs.model import parse_tariff
 from domain.tariffs.rating import RatingPeriod, rate
 from messages.ocpi import ChargingPeriod, Price
 
-CENT = Decimal("0.01")
 OVERCHARGE = Decimal("1.10")
 
 
@@ -27,6 +27,6 @@ def price_cdr(
     )
     factor = OVERCHARGE if overcharge else Decimal(1)
     return Price(
-        excl_vat=(rated.total_cost.excl_vat * factor).quantize(CENT, ROUND_HALF_UP),
-        incl_vat=(rated.total_cost.incl_vat * factor).quantize(CENT, ROUND_HALF_UP),
+        excl_vat=quantize(rated.total_cost.excl_vat * factor, rated.currency),
+        incl_vat=quantize(rated.total_cost.incl_vat * factor, rated.currency),
     )

@@ -23,8 +23,7 @@ from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from moneyed import get_currency
-
+from domain.money import minor_unit_places, round_to
 from domain.tariffs.model import WEEKDAYS, Dimension, PriceComponent, Reservation, Restrictions, Tariff
 
 HOUR_S = Decimal(3600)
@@ -202,13 +201,6 @@ def _seconds(span: timedelta) -> Decimal:
     return Decimal(span // timedelta(microseconds=1)) / 1_000_000
 
 
-QUANTA = {places: Decimal(1).scaleb(-places) for places in range(9)}
-
-
-def _round(value: Decimal, places: int, mode: str) -> Decimal:
-    return value.quantize(QUANTA[places], rounding=mode)
-
-
 def rate(
     tariff: Tariff,
     periods: Sequence[RatingPeriod],
@@ -321,15 +313,13 @@ def rate(
         if tariff.max_price.incl_vat is not None and incl > tariff.max_price.incl_vat:
             incl, max_applied = tariff.max_price.incl_vat, True
 
-    places = policy.places
-    if places is None:
-        places = round(math.log10(get_currency(tariff.currency).sub_unit))
+    places = minor_unit_places(tariff.currency) if policy.places is None else policy.places
 
     def money(amount: Amount) -> Amount:
-        return Amount(_round(amount.excl_vat, places, policy.mode), _round(amount.incl_vat, places, policy.mode))
+        return Amount(round_to(amount.excl_vat, places, policy.mode), round_to(amount.incl_vat, places, policy.mode))
 
     def quantity(value: Decimal) -> Decimal:
-        return _round(value, 4, ROUND_HALF_UP)
+        return round_to(value, 4, ROUND_HALF_UP)
 
     return RatedSession(
         currency=tariff.currency,
