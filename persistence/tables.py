@@ -289,3 +289,35 @@ class ClearingRow(Base):
     discrepancy: Mapped[bool] = mapped_column(Boolean)
     report: Mapped[dict[str, Any]]
     rated_at: Mapped[datetime]
+
+
+class LedgerAccountRow(Base):
+    """One account per code (party, kind) and currency: a ledger holds one currency."""
+
+    __tablename__ = "ledger_accounts"
+    __table_args__ = (UniqueConstraint("code", "currency"),)
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(160))
+    currency: Mapped[str] = mapped_column(String(3))
+
+
+class LedgerEntryRow(Base):
+    """An immutable journal entry; its postings balance per currency (checked by the database too)."""
+
+    __tablename__ = "ledger_entries"
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    posting_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
+class LedgerPostingRow(Base):
+    __tablename__ = "ledger_postings"
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    entry_key: Mapped[int] = mapped_column(ForeignKey("ledger_entries.key"), index=True)
+    account_key: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.key"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,99 @@
+"""The ledger on both databases: balanced or refused, booked once per idempotency key, never changed."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, insert, update
+from sqlalchemy.exc import DatabaseError
+from sqlalchemy.orm import Session, sessionmaker
+
+from domain.ledger.entries import JournalEntry, Posting
+from persistence import ledger
+from persistence.tables import LedgerAccountRow, LedgerEntryRow, LedgerPostingRow
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def capture(key: str, amount: int = 1250) -> JournalEntry:
+    return JournalEntry(
+        key,
+        (
+            Posting("dp:dp-roamly:receivable", "EUR", amount),
+            Posting("cpo:cpo-de-stromnetz:payable", "EUR", -(amount - 100)),
+            Posting("platform:commission", "EUR", -100),
+        ),
+    )
+
+
+def test_an_entry_is_booked_once_per_idempotency_key(sessions: sessionmaker[Session]) -> None:
+    key = f"session-{uuid.uuid4()}:revenue-share"
+    with sessions.begin() as db:
+        first, booked = ledger.post(db, capture(key), now=NOW)
+        assert booked
+    with sessions.begin() as db:
+        again, booked_again = ledger.post(db, capture(key), now=NOW)
+    assert (again, booked_again) == (first, False)
+    with sessions() as db:
+        assert all(total == 0 for total in ledger.currency_totals(db).values())
+    with sessions.begin() as db, pytest.raises(ledger.IdempotencyConflict):
+        ledger.post(db, capture(key, amount=9999), now=NOW)
+
+
+def test_the_database_refuses_an_unbalanced_entry_at_commit(sessions: sessionmaker[Session]) -> None:
+    def book_unbalanced() -> None:
+        with sessions.begin() as db:
+            account = LedgerAccountRow(code=f"probe-{uuid.uuid4()}", currency="EUR")
+            entry = LedgerEntryRow(idempotency_key=f"raw-{uuid.uuid4()}", posting_count=2, created_at=NOW)
+            db.add_all([account, entry])
+            db.flush()
+            db.execute(
+                insert(LedgerPostingRow),
+                [
+                    {"entry_key": entry.key, "account_key": account.key, "currency": "EUR", "amount_minor": 100},
+                    {"entry_key": entry.key, "account_key": account.key, "currency": "EUR", "amount_minor": -99},
+                ],
+            )
+
+    with pytest.raises(DatabaseError, match="does not balance"):
+        book_unbalanced()
+    with sessions() as db:
+        assert all(total == 0 for total in ledger.currency_totals(db).values())
+
+
+def test_postings_are_never_changed(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as db:
+        ledger.post(db, capture(f"session-{uuid.uuid4()}:capture"), now=NOW)
+    with pytest.raises(DatabaseError, match="immutable"), sessions.begin() as db:
+        db.execute(update(LedgerPostingRow).values(amount_minor=1))
+
+
+def test_two_workers_posting_the_same_key_at_once_book_one_entry(
+    engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    key = f"session-{uuid.uuid4()}:race"
+    start = threading.Barrier(2)
+    results: list[tuple[int, bool]] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            start.wait()
+            with sessions.begin() as db:
+                results.append(ledger.post(db, capture(key), now=NOW))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(booked for _, booked in results) == [False, True]
+    assert len({entry for entry, _ in results}) == 1
+    with sessions() as db:
+        assert ledger.account_balance(db, "platform:commission", "EUR") % 100 == 0
