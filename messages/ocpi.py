@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import IntEnum, StrEnum
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_serializer
 
@@ -60,16 +60,6 @@ def ocpi_envelope(status: int, message: str, data: Any = None) -> dict[str, Any]
         "status_message": message,
         "timestamp": format_ocpi_datetime(datetime.now(UTC)),
     }
-
-
-DataT = TypeVar("DataT")
-
-
-class OcpiResponse(BaseModel, Generic[DataT]):
-    data: DataT | None = None
-    status_code: int
-    status_message: str | None = None
-    timestamp: str
 
 
 class Price(OcpiModel):

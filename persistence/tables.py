@@ -269,9 +269,6 @@ class CdrRow(Base):
     received_at: Mapped[datetime]
 
 
-IMMUTABLE_TABLES = ("cdrs", "ocpi_inbox")
-
-
 class ClearingRow(Base):
     """Stage 5: the session rated at the official price, and how the CPO's claim compares."""
 
