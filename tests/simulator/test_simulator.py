@@ -139,7 +139,7 @@ async def test_stop_ends_a_session_that_charges_until_stopped() -> None:
     for _ in range(200):  # the session reports ACTIVE within a few loop turns
         if "PATCH ACTIVE" in emsp.kinds():
             break
-        await asyncio.sleep(0.02)  # noqa: ASYNC110 - polling a recorder, not waiting on our own event
+        await asyncio.sleep(0.02)
     session_id = emsp.requests[1][2]["id"]
     unknown = await sim.stop_session(("DE", "STN"), StopSession(response_url="http://emsp/x", session_id="nope"))
     assert unknown.result == CommandResponseType.UNKNOWN_SESSION
