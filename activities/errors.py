@@ -13,7 +13,14 @@ from domain.errors import DomainError
 AUTHORISATION_REFUSED = "AuthorisationRefused"
 CPO_PROTOCOL_ERROR = "CpoProtocolError"
 TARIFF_INVALID = "TariffInvalid"
-NON_RETRYABLE_TYPES = (AUTHORISATION_REFUSED, CPO_PROTOCOL_ERROR, TARIFF_INVALID)
+FX_RATE_MISSING = "FxRateMissing"
+FX_RATE_STALE = "FxRateStale"
+NEGATIVE_VAT = "NegativeVat"
+CONTRACT_TERMS_INVALID = "ContractTermsInvalid"
+IDEMPOTENCY_CONFLICT = "IdempotencyConflict"
+# Refusals that stop a settlement until ops fix the cause (a rate, a contract) and retry it.
+SETTLEMENT_REFUSALS = (FX_RATE_MISSING, FX_RATE_STALE, NEGATIVE_VAT, CONTRACT_TERMS_INVALID, IDEMPOTENCY_CONFLICT)
+NON_RETRYABLE_TYPES = (AUTHORISATION_REFUSED, CPO_PROTOCOL_ERROR, TARIFF_INVALID, *SETTLEMENT_REFUSALS)
 
 
 def refusal(error: DomainError, type_: str) -> ApplicationError:

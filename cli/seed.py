@@ -9,12 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.fx_ecb import embedded_history
+from persistence.fx import store_rates
 from persistence.tables import (
     ApiKeyRow,
     ContractRow,
@@ -279,10 +282,59 @@ def _sha256(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def demand_partner_terms(partner: DemoPartner) -> dict[str, Any]:
+    return {
+        "billing_currency": partner.currency,
+        "revenue_share": {"percent": "15", "basis": "COMMISSION"},
+        "credit": {"limit": "50000.00", "session_cap": "80.00", "hold_days": 7},
+    }
+
+
+CPO_TERMS: dict[str, Any] = {"commission": {"percent": "8", "minimum": "0.20", "maximum": "5.00"}}
+
+
+def ensure_contract(db: Session, party_kind: str, party_id: str, terms: dict[str, Any], *, now: datetime) -> None:
+    """The party's contract says ``terms``: version 1 if it has none, a new version from ``now`` (the old
+    one ending there) if its terms differ. Sessions keep the version in force when they started."""
+    latest = db.scalar(
+        select(ContractRow)
+        .where(ContractRow.party_kind == party_kind, ContractRow.party_id == party_id)
+        .order_by(ContractRow.version.desc())
+        .limit(1)
+    )
+    if latest is not None and latest.terms == terms:
+        return
+    if latest is not None:
+        latest.effective_to = now
+    db.add(
+        ContractRow(
+            party_kind=party_kind,
+            party_id=party_id,
+            version=1 if latest is None else latest.version + 1,
+            effective_from=EPOCH if latest is None else now,
+            effective_to=None,
+            terms=terms,
+        )
+    )
+
+
+def seed_fx_rates(db: Session) -> int:
+    """The embedded ECB history's last two years (what sessions can need), where not yet stored."""
+    rates = list(embedded_history())
+    since = max(r.as_of for r in rates) - timedelta(days=730)
+    return store_rates(db, (r for r in rates if r.as_of >= since))
+
+
 def seed_database(sessions: sessionmaker[Session], simulator_url: str) -> None:
     """Insert the demo network where it is missing (safe to run again); the demo CPOs' commands URL
-    always points at ``simulator_url``."""
+    always points at ``simulator_url``; contracts move to the terms below as new versions."""
+    now = datetime.now(UTC)
     with sessions.begin() as db:
+        seed_fx_rates(db)
+        for partner in PARTNERS:
+            ensure_contract(db, "DEMAND_PARTNER", partner.id, demand_partner_terms(partner), now=now)
+        for cpo in CPOS:
+            ensure_contract(db, "CPO", cpo.id, CPO_TERMS, now=now)
         for partner in PARTNERS:
             if db.get(DemandPartnerRow, partner.id) is not None:
                 continue
@@ -308,16 +360,6 @@ def seed_database(sessions: sessionmaker[Session], simulator_url: str) -> None:
                     revoked_at=None,
                 )
             )
-            db.add(
-                ContractRow(
-                    party_kind="DEMAND_PARTNER",
-                    party_id=partner.id,
-                    version=1,
-                    effective_from=EPOCH,
-                    effective_to=None,
-                    terms={"revenue_share_pct": "15", "billing_currency": partner.currency},
-                )
-            )
         for cpo in CPOS:
             existing = db.get(CpoRow, cpo.id)
             if existing is not None:
@@ -341,16 +383,6 @@ def seed_database(sessions: sessionmaker[Session], simulator_url: str) -> None:
                 )
             )
             db.flush()
-            db.add(
-                ContractRow(
-                    party_kind="CPO",
-                    party_id=cpo.id,
-                    version=1,
-                    effective_from=EPOCH,
-                    effective_to=None,
-                    terms={"commission_pct": "8"},
-                )
-            )
             db.add(
                 TariffRow(
                     cpo_id=cpo.id,

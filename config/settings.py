@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     max_duration_s: int = 24 * 3600
     cdr_wait_s: int = 3600
 
+    # A reference rate older than this (days before the charging day) parks the settlement for ops.
+    # Five days cover a weekend plus the TARGET Easter holidays.
+    fx_max_age_days: int = 5
+
     @property
     def simulator_url(self) -> str:
         return f"http://{self.simulator_host}:{self.simulator_port}"

@@ -29,8 +29,8 @@ class RefusalReason(StrEnum):
     CPO_INACTIVE = "CPO_INACTIVE"
     NO_CPO_CONTRACT = "NO_CPO_CONTRACT"
     NO_TARIFF_IN_FORCE = "NO_TARIFF_IN_FORCE"
-    # Reserved for the credit hold (ledger issue): the DP's credit limit would be exceeded.
-    CREDIT_LIMIT_EXCEEDED = "CREDIT_LIMIT_EXCEEDED"
+    CONTRACT_TERMS_INVALID = "CONTRACT_TERMS_INVALID"  # the partner's contract lacks usable credit terms
+    CREDIT_LIMIT_EXCEEDED = "CREDIT_LIMIT_EXCEEDED"  # the session's hold would pass the partner's credit limit
 
 
 class AuthorisationRefused(DomainError):

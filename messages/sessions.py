@@ -5,7 +5,7 @@ Fields added later must have defaults, so histories recorded today still decode 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +37,10 @@ class ChargingSessionInput(Payload):
     # Sessions started before stage 5 existed decode as False and replay unchanged. (workflow.patched
     # would do it too, but it upserts TemporalChangeVersion: one more billable action per session.)
     clearing: bool = False
+    # Stages 6 and 8 (FX, ledger) follow clearing; False for sessions started before they existed.
+    settlement: bool = False
+    # The partner's cap for this session, in its billing currency (the contract's default without it).
+    max_amount: Decimal | None = Field(default=None, gt=0)
 
 
 class AuthoriseSessionInput(Payload):
@@ -44,6 +48,7 @@ class AuthoriseSessionInput(Payload):
     demand_partner_id: str
     evse_id: str
     at: datetime
+    max_amount: Decimal | None = None
 
 
 class SessionAuthorised(Payload):
@@ -64,6 +69,9 @@ class SessionAuthorised(Payload):
     currency: str
     demand_partner_contract_key: int
     cpo_contract_key: int
+    # The credit hold placed for the session (None for sessions from before holds existed).
+    hold: Decimal | None = None
+    billing_currency: str | None = None
 
 
 class StartCommandInput(Payload):
@@ -153,6 +161,8 @@ class ChargingSessionResult(Payload):
     reason: str | None = None
     cdr_id: str | None = None
     clearing: ClearingOutcome | None = None
+    fx: FxOutcome | None = None
+    settlement: SettlementOutcome | None = None
 
 
 class ClearingInput(Payload):
@@ -170,6 +180,43 @@ class ClearingOutcome(Payload):
     claimed_incl_vat: Decimal
     discrepancy: bool
     note: str
+
+
+class SettlementInput(Payload):
+    session_id: str
+
+
+class FxOutcome(Payload):
+    """Stage 6: the gross price in the partner's billing currency, and the reference rate used."""
+
+    from_currency: str
+    to_currency: str
+    amount: Decimal
+    converted: Decimal
+    reference_rate: Decimal | None = None  # None: same currency, nothing converted
+    rate_source: str | None = None
+    rate_as_of: date | None = None
+
+
+class SettlementOutcome(Payload):
+    """Stage 8: how the session's price was split (tariff currency) and what the partner owes (billing)."""
+
+    currency: str
+    vat: Decimal
+    cpo_payable: Decimal
+    commission: Decimal
+    demand_partner_share: Decimal
+    billing_currency: str
+    billed: Decimal
+    entry_id: int | None  # None: the session cost nothing, nothing was booked
+    hold: str | None  # the hold's state after capture; None for sessions without a hold
+
+
+class SettlementRetry(Payload):
+    """Signal: the cause of a failed settlement was fixed (a rate imported, a contract corrected)."""
+
+    requested_by: str = "ops"
+    note: str | None = None
 
 
 ChargingSessionResult.model_rebuild()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.fx.rates import FxRate, RateTable
@@ -38,3 +38,7 @@ def rate_table(db: Session, quotes: Iterable[str], on: date, max_age: timedelta)
         )
     ).all()
     return RateTable(FxRate(r.base, r.quote, r.rate, r.as_of, r.source) for r in rows)
+
+
+def latest_publication(db: Session) -> date | None:
+    return db.scalar(select(func.max(FxRateRow.as_of)))

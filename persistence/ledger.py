@@ -16,7 +16,8 @@ class IdempotencyConflict(Exception):
     """The idempotency key was already used for different postings: a bug upstream, never retried away."""
 
 
-def _account(db: Session, code: str, currency: str) -> int:
+def account_key(db: Session, code: str, currency: str) -> int:
+    """The account of ``code`` in ``currency``, opened on first use."""
     found = db.scalar(
         select(LedgerAccountRow.key).where(LedgerAccountRow.code == code, LedgerAccountRow.currency == currency)
     )
@@ -58,7 +59,7 @@ def post(db: Session, entry: JournalEntry, *, now: datetime) -> tuple[int, bool]
                     [
                         {
                             "entry_key": row.key,
-                            "account_key": _account(db, p.account, p.currency),
+                            "account_key": account_key(db, p.account, p.currency),
                             "currency": p.currency,
                             "amount_minor": p.amount_minor,
                         }
@@ -92,3 +93,37 @@ def currency_totals(db: Session) -> dict[str, int]:
         select(LedgerPostingRow.currency, func.sum(LedgerPostingRow.amount_minor)).group_by(LedgerPostingRow.currency)
     ).all()
     return {currency: int(total) for currency, total in rows}
+
+
+def balances(db: Session, party: str | None = None) -> list[tuple[str, str, int]]:
+    """(account code, currency, balance) of every account with postings, or of one party's (``dp:<id>``)."""
+    query = (
+        select(LedgerAccountRow.code, LedgerAccountRow.currency, func.sum(LedgerPostingRow.amount_minor))
+        .join(LedgerPostingRow, LedgerPostingRow.account_key == LedgerAccountRow.key)
+        .group_by(LedgerAccountRow.code, LedgerAccountRow.currency)
+        .order_by(LedgerAccountRow.code, LedgerAccountRow.currency)
+    )
+    if party is not None:
+        query = query.where(LedgerAccountRow.code.startswith(f"{party}:", autoescape=True))
+    return [(code, currency, int(total)) for code, currency, total in db.execute(query)]
+
+
+def unbalanced_entries(db: Session) -> list[tuple[str, str, int]]:
+    """(idempotency key, currency, sum) of every entry that does not balance: none, if the triggers held."""
+    rows = db.execute(
+        select(LedgerEntryRow.idempotency_key, LedgerPostingRow.currency, func.sum(LedgerPostingRow.amount_minor))
+        .join(LedgerPostingRow, LedgerPostingRow.entry_key == LedgerEntryRow.key)
+        .group_by(LedgerEntryRow.idempotency_key, LedgerPostingRow.currency)
+        .having(func.sum(LedgerPostingRow.amount_minor) != 0)
+    ).all()
+    return [(key, currency, int(total)) for key, currency, total in rows]
+
+
+def entry_postings(db: Session, idempotency_key: str) -> list[tuple[str, str, int]] | None:
+    """The (account code, currency, amount) postings of the entry booked under the key, or None."""
+    entry = db.scalar(select(LedgerEntryRow.key).where(LedgerEntryRow.idempotency_key == idempotency_key))
+    return None if entry is None else _postings_of(db, entry)
+
+
+def entry_count(db: Session) -> int:
+    return int(db.scalar(select(func.count()).select_from(LedgerEntryRow)) or 0)

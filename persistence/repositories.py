@@ -21,6 +21,7 @@ from persistence.tables import (
     CpoRow,
     DemandPartnerRow,
     EvseRow,
+    FxConversionRow,
     LocationRow,
     OcpiInboxRow,
     OcpiSessionRow,
@@ -180,8 +181,7 @@ def move_session_stage(
     moved = can_move(SessionStage(row.stage), stage)
     if moved:
         row.stage = stage.value
-        if reason is not None:
-            row.reason = reason
+        row.reason = reason  # the reason belongs to the stage: a new stage drops the old one's
     if needs_attention is not None:
         row.needs_attention = needs_attention
         if needs_attention and reason is not None:
@@ -246,3 +246,7 @@ def cdrs_for_session(db: Session, session_id: str) -> Sequence[CdrRow]:
 
 def clearing_for_session(db: Session, session_id: str) -> ClearingRow | None:
     return db.scalars(select(ClearingRow).where(ClearingRow.session_id == session_id)).first()
+
+
+def conversion_for_session(db: Session, session_id: str) -> FxConversionRow | None:
+    return db.scalars(select(FxConversionRow).where(FxConversionRow.session_id == session_id)).first()

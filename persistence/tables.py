@@ -212,6 +212,7 @@ class SessionRow(Base):
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     cdr_key: Mapped[int | None] = mapped_column(Key)
+    max_amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))  # the partner's cap, billing currency
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -331,3 +332,50 @@ class FxRateRow(Base):
     as_of: Mapped[date] = mapped_column(Date, primary_key=True)
     rate: Mapped[Decimal] = mapped_column(Numeric(24, 10))
     source: Mapped[str] = mapped_column(String(120))
+
+
+class LedgerHoldRow(Base):
+    """A pending two-phase transfer reserving a demand partner's credit for one session. Immutable: how
+    it ended is a ``LedgerHoldResolutionRow``, at most one per hold."""
+
+    __tablename__ = "ledger_holds"
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), unique=True)
+    account_key: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.key"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class LedgerHoldResolutionRow(Base):
+    """A hold posted (for its captured amount, with the entry that booked it), voided or expired."""
+
+    __tablename__ = "ledger_hold_resolutions"
+
+    hold_key: Mapped[int] = mapped_column(ForeignKey("ledger_holds.key"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(8))
+    posted_minor: Mapped[int] = mapped_column(BigInteger)
+    entry_key: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.key"))
+    resolved_at: Mapped[datetime]
+
+
+class FxConversionRow(Base):
+    """Stage 6: what the partner is billed in its currency, at which reference rate, from which source and
+    date. ``executed_rate`` is for the rate money actually moved at, once a rail reports one."""
+
+    __tablename__ = "fx_conversions"
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), unique=True)
+    from_currency: Mapped[str] = mapped_column(String(3))
+    to_currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    converted_minor: Mapped[int] = mapped_column(BigInteger)
+    reference_rate: Mapped[Decimal | None] = mapped_column(Numeric(24, 10))
+    rate_source: Mapped[str | None] = mapped_column(String(120))
+    rate_as_of: Mapped[date | None] = mapped_column(Date)
+    executed_rate: Mapped[Decimal | None] = mapped_column(Numeric(24, 10))
+    converted_at: Mapped[datetime]

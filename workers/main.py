@@ -14,6 +14,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.sessions import OcpiIdentity, SessionActivities
+from activities.settlement import SettlementActivities
 from adapters.cpo import CpoAdapter, OcpiCpoAdapter
 from adapters.temporal_client import connect_temporal
 from config.settings import Settings
@@ -34,8 +35,10 @@ def build_worker(
     cpo_adapter: CpoAdapter,
     identity: OcpiIdentity,
     executor: ThreadPoolExecutor,
+    fx_max_age: timedelta,
 ) -> Worker:
     activities = SessionActivities(sessions, cpo_adapter, identity)
+    settlement = SettlementActivities(sessions, fx_max_age=fx_max_age)
     return Worker(
         client,
         task_queue=task_queue,
@@ -46,6 +49,8 @@ def build_worker(
             activities.send_stop_command,
             activities.record_stage,
             activities.clear_session,
+            settlement.convert_to_billing_currency,
+            settlement.post_settlement,
         ],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
@@ -73,6 +78,7 @@ async def run_worker(settings: Settings) -> None:
                 cpo_adapter=adapter,
                 identity=identity,
                 executor=executor,
+                fx_max_age=timedelta(days=settings.fx_max_age_days),
             )
             async with worker:
                 log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)

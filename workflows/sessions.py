@@ -1,4 +1,4 @@
-"""ChargingSessionWorkflow: one charging session, durable from authorisation to its CDR (stages 1-4).
+"""ChargingSessionWorkflow: one charging session, durable from authorisation to the ledger (stages 1-6, 8).
 
 Billable actions are counted (``make bench``): the happy path costs one start, one workflow task of
 local activities per burst of work, three CPO signals, one timer per wait with a deadline, and one
@@ -16,8 +16,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.errors import NON_RETRYABLE_TYPES
+    from activities.errors import NON_RETRYABLE_TYPES, SETTLEMENT_REFUSALS
     from activities.sessions import SessionActivities, refusal_reason
+    from activities.settlement import SettlementActivities
     from domain.sessions.lifecycle import CpoSessionStatus, SessionStage, cpo_status_advances, is_final
     from messages.ocpi import CommandResultType, CommandType
     from messages.sessions import (
@@ -30,8 +31,12 @@ with workflow.unsafe.imports_passed_through():
         CommandOutcome,
         CommandResultReported,
         CpoSessionReported,
+        FxOutcome,
         SessionAuthorised,
         SessionView,
+        SettlementInput,
+        SettlementOutcome,
+        SettlementRetry,
         StageOutcome,
         StartCommandInput,
         StopCommandInput,
@@ -92,6 +97,7 @@ class ChargingSessionWorkflow:
         self._cdr: CdrArrived | None = None
         self._stop_request: StopRequest | None = None
         self._stop_outcome: CommandOutcome | None = None
+        self._retry_requested = False
 
     @workflow.run
     async def run(self, request: ChargingSessionInput) -> ChargingSessionResult:
@@ -103,6 +109,7 @@ class ChargingSessionWorkflow:
                     demand_partner_id=request.demand_partner_id,
                     evse_id=request.evse_id,
                     at=request.requested_at,
+                    max_amount=request.max_amount,
                 ),
                 start_to_close_timeout=DATABASE_STEP_TIMEOUT,
                 retry_policy=DATABASE_RETRY,
@@ -112,7 +119,7 @@ class ChargingSessionWorkflow:
             if refused is None or refusal_reason(refused) is None:
                 raise
             return await self._finish(SessionStage.REJECTED, _cause_message(failure))
-        # Stage 1, credit hold: the ledger places the DP's hold here, and voids it on every exit below.
+        # Stage 1's credit hold was placed with the authorisation; every unbilled exit below voids it.
         if not await self._start(self._authorised):
             return await self._finish(SessionStage.START_FAILED, self._reason)
         await self._charge(self._authorised)
@@ -142,7 +149,60 @@ class ChargingSessionWorkflow:
         if clearing.discrepancy:
             self._needs_attention = True
             reason = f"price discrepancy: {clearing.note}"
-        return await self._finish(SessionStage.CLEARED, reason, cdr=cdr, clearing=clearing)
+        if not self._request.settlement:
+            return await self._finish(SessionStage.CLEARED, reason, cdr=cdr, clearing=clearing)
+        self._stage = SessionStage.CLEARED
+        self._reason = reason
+        return await self._settle(cdr, clearing)
+
+    # --- stages 6 and 8: FX and the ledger --------------------------------------------------------
+
+    async def _settle(self, cdr: CdrArrived, clearing: ClearingOutcome) -> ChargingSessionResult:
+        """Convert, then book. Both run in the clearing's workflow task (no extra action). A business
+        refusal (a missing or stale rate, broken contract terms) parks the session in CLEARED with
+        needs-attention until ops fix the cause and send ``retry_settlement``; nothing is booked twice
+        because both steps are idempotent per session."""
+        settlement_input = SettlementInput(session_id=self._request.session_id)
+        discrepancy = self._reason
+        while True:
+            try:
+                fx = await workflow.execute_local_activity_method(
+                    SettlementActivities.convert_to_billing_currency,
+                    settlement_input,
+                    start_to_close_timeout=DATABASE_STEP_TIMEOUT,
+                    retry_policy=DATABASE_RETRY,
+                )
+                booked = await workflow.execute_local_activity_method(
+                    SettlementActivities.post_settlement,
+                    settlement_input,
+                    start_to_close_timeout=DATABASE_STEP_TIMEOUT,
+                    retry_policy=DATABASE_RETRY,
+                )
+            except ActivityFailure as failure:
+                refused = _application_error(failure)
+                if refused is None or refused.type not in SETTLEMENT_REFUSALS:
+                    raise
+                await self._await_settlement_fix(f"settlement stopped ({refused.type}): {refused.message}", cdr)
+                continue
+            self._needs_attention = discrepancy is not None
+            return await self._finish(
+                SessionStage.SETTLED, discrepancy, cdr=cdr, clearing=clearing, fx=fx, settlement=booked
+            )
+
+    async def _await_settlement_fix(self, reason: str, cdr: CdrArrived) -> None:
+        self._needs_attention = True
+        self._reason = reason
+        self._retry_requested = False
+        await self._record(
+            StageOutcome(
+                session_id=self._request.session_id,
+                stage=SessionStage.CLEARED,
+                reason=reason,
+                cdr_key=cdr.cdr_key,
+                needs_attention=True,
+            )
+        )
+        await self._wait_for(lambda: self._retry_requested)
 
     # --- stage 2: start ---------------------------------------------------------------------------
 
@@ -278,6 +338,11 @@ class ChargingSessionWorkflow:
         elif self._cdr.cdr_key != cdr.cdr_key:
             workflow.logger.warning("second CDR %s ignored; %s is settling", cdr.cdr_id, self._cdr.cdr_id)
 
+    @workflow.signal
+    def retry_settlement(self, request: SettlementRetry) -> None:
+        workflow.logger.info("settlement retry requested by %s", request.requested_by)
+        self._retry_requested = True
+
     @workflow.update
     async def stop(self, request: StopRequest) -> SessionView:
         if self._stop_request is None:
@@ -363,6 +428,8 @@ class ChargingSessionWorkflow:
         *,
         cdr: CdrArrived | None = None,
         clearing: ClearingOutcome | None = None,
+        fx: FxOutcome | None = None,
+        settlement: SettlementOutcome | None = None,
     ) -> ChargingSessionResult:
         self._stage = stage
         self._reason = reason
@@ -383,4 +450,6 @@ class ChargingSessionWorkflow:
             reason=reason,
             cdr_id=None if cdr is None else cdr.cdr_id,
             clearing=clearing,
+            fx=fx,
+            settlement=settlement,
         )

@@ -25,11 +25,21 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.context import ApiContext, workflow_id
 from api.deps import ContextDep, DemandPartnerDep
-from api.schemas import Clearing, Problem, SessionAccepted, SessionCreate, SessionPage, SessionRead, StopAccepted
+from api.schemas import (
+    Billing,
+    Clearing,
+    Problem,
+    SessionAccepted,
+    SessionCreate,
+    SessionPage,
+    SessionRead,
+    StopAccepted,
+)
+from domain.money import from_minor
 from domain.sessions.lifecycle import SessionStage
 from messages.sessions import ChargingSessionInput, StopRequest
 from persistence import repositories as repo
-from persistence.tables import CdrRow, ClearingRow, DemandPartnerRow, SessionRow
+from persistence.tables import CdrRow, ClearingRow, DemandPartnerRow, FxConversionRow, SessionRow
 from workflows import search_attributes as sa
 from workflows.sessions import ChargingSessionWorkflow
 
@@ -41,7 +51,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "descripti
 
 
 def _fingerprint(body: SessionCreate) -> str:
-    return hashlib.sha256(json.dumps(body.model_dump(), sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
 def _register(
@@ -65,6 +75,7 @@ def _register(
                 request_fingerprint=fingerprint,
                 evse_id=body.evse_id,
                 driver_reference=body.driver_reference,
+                max_amount=body.max_amount,
                 stage=SessionStage.STARTING.value,
                 needs_attention=False,
                 kwh=0,
@@ -105,6 +116,8 @@ async def _start_workflow(context: ApiContext, row: SessionRow, cpo_id: str | No
                 requested_at=row.created_at,
                 timeouts=context.timeouts,
                 clearing=True,
+                settlement=True,
+                max_amount=row.max_amount,
             ),
             id=workflow_id(row.id),
             task_queue=context.task_queue,
@@ -157,6 +170,20 @@ def _clearing(row: ClearingRow | None) -> Clearing | None:
     )
 
 
+def _billing(row: FxConversionRow | None) -> Billing | None:
+    if row is None:
+        return None
+    return Billing(
+        currency=row.to_currency,
+        amount=from_minor(row.converted_minor, row.to_currency),
+        tariff_currency=row.from_currency,
+        tariff_amount=from_minor(row.amount_minor, row.from_currency),
+        reference_rate=row.reference_rate,
+        rate_source=row.rate_source,
+        rate_as_of=row.rate_as_of,
+    )
+
+
 def _read(
     row: SessionRow,
     cdr: CdrRow | None,
@@ -164,6 +191,7 @@ def _read(
     live_stage: str | None,
     live_attention: bool | None,
     clearing: ClearingRow | None = None,
+    conversion: FxConversionRow | None = None,
 ) -> SessionRead:
     return SessionRead(
         id=row.id,
@@ -186,26 +214,28 @@ def _read(
         updated_at=row.updated_at,
         live=live_stage is not None,
         clearing=_clearing(clearing),
+        billing=_billing(conversion),
     )
 
 
 @router.get("/{session_id}", response_model=SessionRead, responses=NOT_FOUND, summary="A session, live")
 async def get_session(session_id: str, partner: DemandPartnerDep, context: ContextDep) -> SessionRead:
-    def load() -> tuple[SessionRow | None, CdrRow | None, ClearingRow | None]:
+    def load() -> tuple[SessionRow | None, CdrRow | None, ClearingRow | None, FxConversionRow | None]:
         with context.reads() as db:
             row = repo.session_for_demand_partner(db, partner.id, session_id)
-            cdr = None if row is None or row.cdr_key is None else db.get(CdrRow, row.cdr_key)
-            clearing = None if row is None else repo.clearing_for_session(db, row.id)
-            return row, cdr, clearing
+            if row is None:
+                return None, None, None, None
+            cdr = None if row.cdr_key is None else db.get(CdrRow, row.cdr_key)
+            return row, cdr, repo.clearing_for_session(db, row.id), repo.conversion_for_session(db, row.id)
 
-    row, cdr, clearing = await run_in_threadpool(load)
+    row, cdr, clearing, conversion = await run_in_threadpool(load)
     if row is None:
         raise HTTPException(404, "no such session")
     try:
         # describe() reads the workflow's search attributes: current, free, and needs no worker.
         description = await context.temporal.get_workflow_handle(workflow_id(row.id)).describe()
     except RPCError:
-        return _read(row, cdr, live_stage=None, live_attention=None, clearing=clearing)
+        return _read(row, cdr, live_stage=None, live_attention=None, clearing=clearing, conversion=conversion)
     attributes = description.typed_search_attributes
     return _read(
         row,
@@ -213,6 +243,7 @@ async def get_session(session_id: str, partner: DemandPartnerDep, context: Conte
         live_stage=attributes.get(sa.SESSION_STAGE),
         live_attention=attributes.get(sa.NEEDS_ATTENTION),
         clearing=clearing,
+        conversion=conversion,
     )
 
 

@@ -14,13 +14,14 @@ class SessionStage(StrEnum):
     CHARGING = "CHARGING"  # the CPO reported the session ACTIVE
     AWAITING_CDR = "AWAITING_CDR"  # the session ended; waiting for the CPO's CDR
     CDR_RECEIVED = "CDR_RECEIVED"  # a valid CDR is in hand (final for sessions from before clearing)
-    CLEARED = "CLEARED"  # final until settlement lands: rated at the official price, CPO's claim compared
+    CLEARED = "CLEARED"  # rated at the official price, CPO's claim compared (final for pre-settlement sessions)
+    SETTLED = "SETTLED"  # final: converted to the DP's currency and booked in the ledger, hold captured
     REJECTED = "REJECTED"  # final: authorisation refused, nothing was asked of the CPO
     START_FAILED = "START_FAILED"  # final: the CPO refused or never confirmed the start
     INVALID = "INVALID"  # final: the CPO declared the session invalid; it will not be billed
 
 
-FINAL_STAGES = frozenset({SessionStage.CLEARED, SessionStage.REJECTED, SessionStage.START_FAILED, SessionStage.INVALID})
+FINAL_STAGES = frozenset({SessionStage.SETTLED, SessionStage.REJECTED, SessionStage.START_FAILED, SessionStage.INVALID})
 
 _RANK: dict[SessionStage, int] = {
     SessionStage.STARTING: 0,
@@ -28,10 +29,14 @@ _RANK: dict[SessionStage, int] = {
     SessionStage.AWAITING_CDR: 2,
     SessionStage.CDR_RECEIVED: 3,
     SessionStage.CLEARED: 4,
-    SessionStage.REJECTED: 4,
-    SessionStage.START_FAILED: 4,
-    SessionStage.INVALID: 4,
+    SessionStage.SETTLED: 5,
+    SessionStage.REJECTED: 5,
+    SessionStage.START_FAILED: 5,
+    SessionStage.INVALID: 5,
 }
+
+
+_SETTLEMENT_PATH = frozenset({SessionStage.CDR_RECEIVED, SessionStage.CLEARED, SessionStage.SETTLED})
 
 
 def is_final(stage: SessionStage) -> bool:
@@ -39,8 +44,11 @@ def is_final(stage: SessionStage) -> bool:
 
 
 def can_move(current: SessionStage, new: SessionStage) -> bool:
-    """A stage may only move forward, and nothing leaves a final stage."""
+    """A stage may only move forward, nothing leaves a final stage, and once a CDR is in hand only
+    settlement follows (a billed session cannot turn into a rejected or invalid one)."""
     if is_final(current):
+        return False
+    if _RANK[current] >= _RANK[SessionStage.CDR_RECEIVED] and new not in _SETTLEMENT_PATH:
         return False
     return _RANK[new] > _RANK[current]
 

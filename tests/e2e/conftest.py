@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -146,6 +147,8 @@ async def stack(dev_env: WorkflowEnvironment, engine: Engine, sessions: sessionm
                 cpo_adapter=adapter,
                 identity=identity,
                 executor=executor,
+                # Sessions are dated today; the embedded ECB history ends when its package was built.
+                fx_max_age=timedelta(days=3650),
             )
 
         stack = Stack(api_url, dev_env.client, sessions, task_queue, http, make_worker)

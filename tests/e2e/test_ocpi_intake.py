@@ -97,7 +97,7 @@ async def test_a_cdr_that_never_comes_flags_the_session_and_one_that_comes_late_
     assert reply.json()["status_code"] == 1000
     assert reply.headers["Location"].startswith(f"{stack.api_url}{OCPI}/cdrs/")
     result = await handle.result()
-    assert result.stage == SessionStage.CLEARED
+    assert result.stage == SessionStage.SETTLED
     assert (await handle.describe()).typed_search_attributes.get(sa.NEEDS_ATTENTION) is False
     read_back = await stack.http.get(reply.headers["Location"].removeprefix(stack.api_url), headers=cpo_headers())
     assert read_back.json()["data"]["id"] == result.cdr_id
@@ -128,7 +128,7 @@ async def test_a_repeated_cdr_is_accepted_once_and_a_conflicting_one_refused(sta
     another = await post_cdr(stack, cdr_for(session))
     assert another.json()["status_code"] == 2001
     assert "already has CDR" in another.json()["status_message"]
-    await stack.wait_for(session_id, SessionStage.CLEARED)
+    await stack.wait_for(session_id, SessionStage.SETTLED)
     with stack.sessions() as db:
         assert len(db.scalars(select(CdrRow).where(CdrRow.our_session_id == session_id)).all()) == 1
 
@@ -146,7 +146,7 @@ async def test_a_cdr_that_does_not_fit_its_session_is_refused_with_reasons(stack
     assert (await post_cdr(stack, foreign, BORNEO.token_to_emsp)).json()["status_code"] == 2001
     good = await post_cdr(stack, cdr_for(session))
     assert good.json()["status_code"] == 1000
-    await stack.wait_for(session_id, SessionStage.CLEARED)
+    await stack.wait_for(session_id, SessionStage.SETTLED)
 
 
 async def test_session_messages_out_of_order_never_move_a_session_back(stack: Stack) -> None:
@@ -170,7 +170,7 @@ async def test_session_messages_out_of_order_never_move_a_session_back(stack: St
     assert missing_timestamp.json()["status_code"] == 2001
     assert "last_updated" in missing_timestamp.json()["status_message"]
     await stack.http.post(f"/v1/sessions/{session_id}/stop", headers=stack.headers())
-    await stack.wait_for(session_id, SessionStage.CLEARED)
+    await stack.wait_for(session_id, SessionStage.SETTLED)
 
 
 async def test_a_patch_for_a_session_never_put_is_stored_and_refused(stack: Stack) -> None:

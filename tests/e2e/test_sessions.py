@@ -21,7 +21,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 async def test_a_session_runs_from_request_to_cdr(stack: Stack) -> None:
     session_id = await stack.start("DE*STN*E3001", "driver-happy")
-    session = await stack.wait_for(session_id, SessionStage.CLEARED)
+    session = await stack.wait_for(session_id, SessionStage.SETTLED)
     assert session["cpo_id"] == "cpo-de-stromnetz"
     assert session["country"] == "DE"
     assert session["currency"] == "EUR"
@@ -32,7 +32,7 @@ async def test_a_session_runs_from_request_to_cdr(stack: Stack) -> None:
     assert session["started_at"] is not None
     assert session["ended_at"] is not None
     result = await stack.result(session_id)
-    assert result.stage == SessionStage.CLEARED
+    assert result.stage == SessionStage.SETTLED
     assert result.cdr_id == session["cdr_id"]
     # Stage 5: rated at the official tariff in force at start; the simulated CPO agrees to the cent.
     clearing = session["clearing"]
@@ -47,7 +47,7 @@ async def test_a_session_runs_from_request_to_cdr(stack: Stack) -> None:
 
     description = await stack.handle(session_id).describe()
     attributes = description.typed_search_attributes
-    assert attributes.get(sa.SESSION_STAGE) == "CLEARED"
+    assert attributes.get(sa.SESSION_STAGE) == "SETTLED"
     assert attributes.get(sa.CPO) == "cpo-de-stromnetz"
     assert attributes.get(sa.CHARGER_COUNTRY) == "DE"
     assert attributes.get(sa.DEMAND_PARTNER) == ROAMLY.id
@@ -55,7 +55,7 @@ async def test_a_session_runs_from_request_to_cdr(stack: Stack) -> None:
 
     with stack.sessions() as db:
         row = db.get_one(SessionRow, session_id)
-        assert row.stage == "CLEARED"
+        assert row.stage == "SETTLED"
         cdr = db.get_one(CdrRow, row.cdr_key)
         assert cdr.total_energy_kwh == Decimal(session["kwh"])
         kinds = db.scalars(select(OcpiInboxRow.kind).where(OcpiInboxRow.our_session_id == session_id)).all()
@@ -64,7 +64,7 @@ async def test_a_session_runs_from_request_to_cdr(stack: Stack) -> None:
 
 async def test_the_happy_path_stays_within_the_billable_action_budget(stack: Stack) -> None:
     session_id = await stack.start("CH*VSW*E1001", "driver-budget")
-    await stack.wait_for(session_id, SessionStage.CLEARED)
+    await stack.wait_for(session_id, SessionStage.SETTLED)
     history = await stack.handle(session_id).fetch_history()
     actions = count_actions(history)
     assert actions["start"] == 1
@@ -75,8 +75,8 @@ async def test_the_happy_path_stays_within_the_billable_action_budget(stack: Sta
 
 async def test_ops_find_sessions_by_cpo_and_stage_in_visibility(stack: Stack) -> None:
     session_id = await stack.start("FR*BRN*E5001", "driver-visible")
-    await stack.wait_for(session_id, SessionStage.CLEARED)
-    query = f'Cpo="cpo-fr-borneo" AND SessionStage="CLEARED" AND WorkflowId="{workflow_id(session_id)}"'
+    await stack.wait_for(session_id, SessionStage.SETTLED)
+    query = f'Cpo="cpo-fr-borneo" AND SessionStage="SETTLED" AND WorkflowId="{workflow_id(session_id)}"'
     for _ in range(100):  # visibility is eventually consistent
         found = [w.id async for w in stack.temporal.list_workflows(query)]
         if found:
@@ -101,21 +101,21 @@ async def test_the_same_idempotency_key_never_makes_two_sessions(stack: Stack) -
         headers=stack.headers(**{"Idempotency-Key": "idem-1"}),
     )
     assert conflict.status_code == 409
-    await stack.wait_for(first, SessionStage.CLEARED)
+    await stack.wait_for(first, SessionStage.SETTLED)
     # The key belongs to the partner: another partner's identical key is another session.
     other = await stack.start("DE*STN*E3002", "driver-idem", api_key=MOTORBRIT.api_key, key="idem-1")
     assert other != first
     with stack.sessions() as db:
         assert len(db.scalars(select(SessionRow).where(SessionRow.idempotency_key == "idem-1")).all()) == 2
-    await stack.wait_for(other, SessionStage.CLEARED, api_key=MOTORBRIT.api_key)
+    await stack.wait_for(other, SessionStage.SETTLED, api_key=MOTORBRIT.api_key)
 
 
 async def test_a_retried_start_after_the_session_finished_returns_it(stack: Stack) -> None:
     first = await stack.start("DE*STN*E3002", "driver-late-retry", key="idem-late")
-    await stack.wait_for(first, SessionStage.CLEARED)
+    await stack.wait_for(first, SessionStage.SETTLED)
     again = await stack.start("DE*STN*E3002", "driver-late-retry", key="idem-late")
     assert again == first
-    assert (await stack.get(first))["stage"] == "CLEARED"
+    assert (await stack.get(first))["stage"] == "SETTLED"
 
 
 @pytest.mark.parametrize(
@@ -161,7 +161,7 @@ async def test_the_demand_partner_stops_a_session(stack: Stack) -> None:
     reply = await stack.http.post(f"/v1/sessions/{session_id}/stop", headers=stack.headers())
     assert reply.status_code == 202, reply.text
     assert reply.json()["stop_requested"] is True
-    session = await stack.wait_for(session_id, SessionStage.CLEARED)
+    session = await stack.wait_for(session_id, SessionStage.SETTLED)
     assert Decimal(session["kwh"]) > 0
     # A retried stop is the same stop (one update id per session), answered the same way.
     again = await stack.http.post(f"/v1/sessions/{session_id}/stop", headers=stack.headers())
@@ -170,7 +170,7 @@ async def test_the_demand_partner_stops_a_session(stack: Stack) -> None:
 
 async def test_a_session_that_already_ended_cannot_be_stopped(stack: Stack) -> None:
     session_id = await stack.start("FR*BRN*E5002", "driver-ended")
-    await stack.wait_for(session_id, SessionStage.CLEARED)
+    await stack.wait_for(session_id, SessionStage.SETTLED)
     reply = await stack.http.post(f"/v1/sessions/{session_id}/stop", headers=stack.headers())
     assert reply.status_code == 409
     assert reply.json()["detail"]
@@ -190,13 +190,13 @@ async def test_a_partner_never_sees_another_partners_session(stack: Stack) -> No
     assert (await stack.http.post(f"/v1/sessions/{session_id}/stop", headers=other)).status_code == 404
     listed = (await stack.http.get("/v1/sessions?limit=200", headers=other)).json()["data"]
     assert session_id not in {s["id"] for s in listed}
-    await stack.wait_for(session_id, SessionStage.CLEARED)
+    await stack.wait_for(session_id, SessionStage.SETTLED)
 
 
 async def test_sessions_list_pages_and_filters(stack: Stack) -> None:
     ids = [await stack.start("CH*VSW*E1002", f"driver-page-{i}", api_key=MOTORBRIT.api_key) for i in range(5)]
     for session_id in ids:
-        await stack.wait_for(session_id, SessionStage.CLEARED, api_key=MOTORBRIT.api_key)
+        await stack.wait_for(session_id, SessionStage.SETTLED, api_key=MOTORBRIT.api_key)
     seen: list[str] = []
     cursor = None
     while True:
@@ -210,10 +210,10 @@ async def test_sessions_list_pages_and_filters(stack: Stack) -> None:
     assert sorted(seen) == sorted(ids)
     assert len(seen) == len(set(seen))
     finished = (
-        await stack.http.get("/v1/sessions?stage=CLEARED&limit=200", headers=stack.headers(MOTORBRIT.api_key))
+        await stack.http.get("/v1/sessions?stage=SETTLED&limit=200", headers=stack.headers(MOTORBRIT.api_key))
     ).json()
     assert set(ids) <= {s["id"] for s in finished["data"]}
-    assert all(s["stage"] == "CLEARED" for s in finished["data"])
+    assert all(s["stage"] == "SETTLED" for s in finished["data"])
     bad = await stack.http.get("/v1/sessions?cursor=not-ours", headers=stack.headers(MOTORBRIT.api_key))
     assert bad.status_code == 400
 
@@ -226,9 +226,9 @@ async def test_a_session_survives_a_worker_restart(stack: Stack) -> None:
     await stack.start_worker()
     reply = await stack.http.post(f"/v1/sessions/{session_id}/stop", headers=stack.headers())
     assert reply.status_code == 202, reply.text
-    await stack.wait_for(session_id, SessionStage.CLEARED)
+    await stack.wait_for(session_id, SessionStage.SETTLED)
     result = await stack.result(session_id)
-    assert result.stage == SessionStage.CLEARED
+    assert result.stage == SessionStage.SETTLED
 
 
 async def test_a_session_requested_while_no_worker_runs_starts_when_one_returns(stack: Stack) -> None:
@@ -239,13 +239,13 @@ async def test_a_session_requested_while_no_worker_runs_starts_when_one_returns(
         assert (await stack.get(session_id))["stage"] == "STARTING"
     finally:
         await stack.start_worker()
-    await stack.wait_for(session_id, SessionStage.CLEARED)
+    await stack.wait_for(session_id, SessionStage.SETTLED)
 
 
 async def test_a_cpo_claim_beyond_tolerance_is_cleared_at_the_official_price_and_flagged(stack: Stack) -> None:
     session_id = await stack.start("CH*VSW*E1002", "sim-overcharge-1")
     result = await stack.result(session_id)
-    assert result.stage == SessionStage.CLEARED
+    assert result.stage == SessionStage.SETTLED
     session = await stack.get(session_id)
     clearing = session["clearing"]
     assert clearing["discrepancy"] is True

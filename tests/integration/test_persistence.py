@@ -130,7 +130,9 @@ def test_a_stage_never_moves_back(seeded: sessionmaker[Session]) -> None:
         assert repo.move_session_stage(db, session.id, SessionStage.CDR_RECEIVED, now=NOW)
         assert repo.move_session_stage(db, session.id, SessionStage.CLEARED, now=NOW)
         assert not repo.move_session_stage(db, session.id, SessionStage.REJECTED, now=NOW, needs_attention=True)
+        assert repo.move_session_stage(db, session.id, SessionStage.SETTLED, now=NOW)
+        assert not repo.move_session_stage(db, session.id, SessionStage.CLEARED, now=NOW)
     with seeded() as db:
         row = db.get_one(SessionRow, session.id)
-        assert row.stage == "CLEARED"
+        assert row.stage == "SETTLED"
         assert row.needs_attention is True

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from persistence.immutable_rows import allow_changes, forbid_changes
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -16,35 +18,6 @@ depends_on = None
 
 
 IMMUTABLE_TABLES = ("cdrs", "ocpi_inbox")
-
-
-def _forbid_changes(tables: tuple[str, ...]) -> None:
-    """CDRs and received OCPI messages are evidence: the database itself refuses UPDATE and DELETE."""
-    dialect = op.get_bind().dialect.name
-    if dialect == "postgresql":
-        op.execute(
-            """
-            CREATE OR REPLACE FUNCTION networkcore_forbid_change() RETURNS trigger AS $$
-            BEGIN
-                RAISE EXCEPTION '% rows are immutable', TG_TABLE_NAME
-                    USING ERRCODE = 'integrity_constraint_violation';
-            END;
-            $$ LANGUAGE plpgsql
-            """
-        )
-    for table in tables:
-        for action in ("UPDATE", "DELETE"):
-            name = f"{table}_no_{action.lower()}"
-            if dialect == "postgresql":
-                op.execute(
-                    f"CREATE TRIGGER {name} BEFORE {action} ON {table} "
-                    "FOR EACH ROW EXECUTE FUNCTION networkcore_forbid_change()"
-                )
-            else:
-                op.execute(
-                    f"CREATE TRIGGER {name} BEFORE {action} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} rows are immutable'); END"
-                )
 
 
 def upgrade() -> None:
@@ -268,14 +241,11 @@ def upgrade() -> None:
             name=op.f("uq_ocpi_sessions_country_code_party_id_session_id"),
         ),
     )
-    _forbid_changes(IMMUTABLE_TABLES)
+    forbid_changes(IMMUTABLE_TABLES)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table in IMMUTABLE_TABLES:
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_update ON {table}")
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete ON {table}")
+    allow_changes(IMMUTABLE_TABLES)
     op.drop_table("ocpi_sessions")
     with op.batch_alter_table("cdrs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_cdrs_our_session_id"))

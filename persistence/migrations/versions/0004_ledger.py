@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from persistence.immutable_rows import forbid_changes
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
@@ -77,12 +79,6 @@ def upgrade() -> None:
             "CREATE CONSTRAINT TRIGGER ledger_postings_balance AFTER INSERT ON ledger_postings "
             "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION networkcore_check_entry_balance()"
         )
-        for table in ("ledger_entries", "ledger_postings"):
-            for action in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-                    "FOR EACH ROW EXECUTE FUNCTION networkcore_forbid_change()"
-                )
     else:
         # SQLite has no deferred triggers: the entry declares how many postings it has, and when the last
         # one arrives its currencies must each sum to zero.
@@ -98,12 +94,7 @@ def upgrade() -> None:
             END
             """
         )
-        for table in ("ledger_entries", "ledger_postings"):
-            for action in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} rows are immutable'); END"
-                )
+    forbid_changes(("ledger_entries", "ledger_postings"))
 
 
 def downgrade() -> None:

@@ -23,6 +23,7 @@ def test_a_session_moves_forward_through_the_happy_path() -> None:
         SessionStage.AWAITING_CDR,
         SessionStage.CDR_RECEIVED,
         SessionStage.CLEARED,
+        SessionStage.SETTLED,
     ]
     for current, following in itertools.pairwise(path):
         assert can_move(current, following)
@@ -33,6 +34,13 @@ def test_a_session_moves_forward_through_the_happy_path() -> None:
 def test_nothing_leaves_a_final_stage(current: SessionStage, new: SessionStage) -> None:
     if current in FINAL_STAGES:
         assert not can_move(current, new)
+
+
+@given(stages)
+def test_a_session_with_its_cdr_can_only_go_on_to_settle(new: SessionStage) -> None:
+    for current in (SessionStage.CDR_RECEIVED, SessionStage.CLEARED):
+        if can_move(current, new):
+            assert new in (SessionStage.CLEARED, SessionStage.SETTLED)
 
 
 @given(stages)

@@ -1,0 +1,117 @@
+"""The money terms of contracts, read from their JSON and checked (versions are frozen at session start).
+
+CPO contract::
+
+    {"commission": {"percent": "8", "minimum": "0.20", "maximum": "5.00"}}    # in the tariff currency
+
+Demand-partner contract::
+
+    {"billing_currency": "EUR",
+     "revenue_share": {"percent": "15", "basis": "COMMISSION"},             # or "PRICE" (net price)
+     "credit": {"limit": "5000.00", "session_cap": "80.00", "hold_days": 7}} # in the billing currency
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+from domain.errors import DomainError
+
+DEFAULT_HOLD_DAYS = 7
+
+
+class ContractTermsInvalid(DomainError):
+    code = "CONTRACT_TERMS_INVALID"
+
+
+class ShareBasis(StrEnum):
+    PRICE = "PRICE"  # a percentage of the session's net price
+    COMMISSION = "COMMISSION"  # a percentage of the platform's commission
+
+
+@dataclass(frozen=True, slots=True)
+class CommissionTerms:
+    percent: Decimal
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RevenueShareTerms:
+    percent: Decimal
+    basis: ShareBasis
+
+
+@dataclass(frozen=True, slots=True)
+class CreditTerms:
+    limit: Decimal
+    session_cap: Decimal
+    hold_days: int
+
+
+def _decimal(terms: dict[str, Any], field: str, path: str) -> Decimal:
+    raw = terms.get(field)
+    if isinstance(raw, float) or raw is None:
+        raise ContractTermsInvalid(f"{path}.{field} must be a decimal string")
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation as error:
+        raise ContractTermsInvalid(f"{path}.{field} is not a number: {raw!r}") from error
+    if not value.is_finite() or value < 0:
+        raise ContractTermsInvalid(f"{path}.{field} must be a non-negative number, not {raw!r}")
+    return value
+
+
+def _optional_decimal(terms: dict[str, Any], field: str, path: str) -> Decimal | None:
+    return None if terms.get(field) is None else _decimal(terms, field, path)
+
+
+def _percent(terms: dict[str, Any], path: str) -> Decimal:
+    percent = _decimal(terms, "percent", path)
+    if percent > 100:
+        raise ContractTermsInvalid(f"{path}.percent must be at most 100, not {percent}")
+    return percent
+
+
+def _section(terms: dict[str, Any], name: str) -> dict[str, Any]:
+    section = terms.get(name)
+    if not isinstance(section, dict):
+        raise ContractTermsInvalid(f"the contract has no {name} terms")
+    return section
+
+
+def commission_terms(terms: dict[str, Any]) -> CommissionTerms:
+    section = _section(terms, "commission")
+    commission = CommissionTerms(
+        percent=_percent(section, "commission"),
+        minimum=_optional_decimal(section, "minimum", "commission"),
+        maximum=_optional_decimal(section, "maximum", "commission"),
+    )
+    if commission.minimum is not None and commission.maximum is not None and commission.minimum > commission.maximum:
+        raise ContractTermsInvalid("commission.minimum is above commission.maximum")
+    return commission
+
+
+def revenue_share_terms(terms: dict[str, Any]) -> RevenueShareTerms:
+    section = _section(terms, "revenue_share")
+    try:
+        basis = ShareBasis(section.get("basis", ShareBasis.COMMISSION))
+    except ValueError as error:
+        raise ContractTermsInvalid(
+            f"revenue_share.basis must be PRICE or COMMISSION, not {section['basis']!r}"
+        ) from error
+    return RevenueShareTerms(percent=_percent(section, "revenue_share"), basis=basis)
+
+
+def credit_terms(terms: dict[str, Any]) -> CreditTerms:
+    section = _section(terms, "credit")
+    hold_days = section.get("hold_days", DEFAULT_HOLD_DAYS)
+    if not isinstance(hold_days, int) or isinstance(hold_days, bool) or hold_days < 1:
+        raise ContractTermsInvalid(f"credit.hold_days must be a whole number of days, at least 1, not {hold_days!r}")
+    cap = _decimal(section, "session_cap", "credit")
+    if cap == 0:
+        raise ContractTermsInvalid("credit.session_cap must be above zero")
+    return CreditTerms(limit=_decimal(section, "limit", "credit"), session_cap=cap, hold_days=hold_days)

@@ -1,0 +1,129 @@
+"""Credit holds: placed at authorisation against the partner's credit limit, then posted, voided or
+expired exactly once. The limit check and the new hold share one transaction with the partner's row
+locked, so two sessions authorised at once can never both take the last of the credit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from domain.ledger import accounts
+from domain.ledger.accounts import AccountKind
+from domain.ledger.holds import HoldState, check_credit, posted_amount, resolve
+from persistence.ledger import account_balance, account_key
+from persistence.tables import DemandPartnerRow, LedgerHoldResolutionRow, LedgerHoldRow
+
+
+def hold_key(session_id: str) -> str:
+    return f"session-{session_id}:hold"
+
+
+@dataclass(frozen=True, slots=True)
+class HoldRequest:
+    session_id: str
+    demand_partner_id: str
+    currency: str
+    amount_minor: int
+    limit_minor: int
+    expires_at: datetime
+
+
+def place_hold(db: Session, request: HoldRequest, *, now: datetime) -> LedgerHoldRow:
+    """Reserve credit for a session, or refuse with CREDIT_LIMIT_EXCEEDED. Idempotent per session."""
+    existing = db.scalar(select(LedgerHoldRow).where(LedgerHoldRow.session_id == request.session_id))
+    if existing is not None:
+        return existing
+    db.get_one(DemandPartnerRow, request.demand_partner_id, with_for_update=True)
+    hold_account = account_key(
+        db, accounts.demand_partner(request.demand_partner_id, AccountKind.CREDIT_HOLD), request.currency
+    )
+    expire_holds(db, now=now, account=hold_account)
+    check_credit(
+        limit_minor=request.limit_minor,
+        owed_minor=account_balance(
+            db, accounts.demand_partner(request.demand_partner_id, AccountKind.RECEIVABLE), request.currency
+        ),
+        held_minor=held_minor(db, hold_account),
+        cap_minor=request.amount_minor,
+        currency=request.currency,
+    )
+    hold = LedgerHoldRow(
+        idempotency_key=hold_key(request.session_id),
+        session_id=request.session_id,
+        account_key=hold_account,
+        currency=request.currency,
+        amount_minor=request.amount_minor,
+        created_at=now,
+        expires_at=request.expires_at,
+    )
+    db.add(hold)
+    db.flush()
+    return hold
+
+
+def pending_holds() -> Select[LedgerHoldRow]:
+    """Holds not yet posted, voided or expired."""
+    resolved = select(LedgerHoldResolutionRow.hold_key).where(LedgerHoldResolutionRow.hold_key == LedgerHoldRow.key)
+    return select(LedgerHoldRow).where(~resolved.exists())
+
+
+def held_minor(db: Session, account: int) -> int:
+    """What the account's pending holds reserve."""
+    pending = pending_holds().where(LedgerHoldRow.account_key == account).subquery()
+    return int(db.scalar(select(func.coalesce(func.sum(pending.c.amount_minor), 0))) or 0)
+
+
+def expire_holds(db: Session, *, now: datetime, account: int | None = None) -> int:
+    """Release pending holds past their expiry (of one account, or all); returns how many."""
+    query = pending_holds().where(LedgerHoldRow.expires_at <= now)
+    if account is not None:
+        query = query.where(LedgerHoldRow.account_key == account)
+    expired = db.scalars(query).all()
+    db.add_all(
+        LedgerHoldResolutionRow(hold_key=h.key, state=HoldState.EXPIRED.value, posted_minor=0, resolved_at=now)
+        for h in expired
+    )
+    db.flush()
+    return len(expired)
+
+
+def hold_state(db: Session, hold: LedgerHoldRow) -> HoldState:
+    resolution = db.get(LedgerHoldResolutionRow, hold.key)
+    return HoldState.PENDING if resolution is None else HoldState(resolution.state)
+
+
+def _resolve(
+    db: Session, session_id: str, target: HoldState, *, now: datetime, captured_minor: int = 0, entry: int | None = None
+) -> HoldState | None:
+    hold = db.scalar(select(LedgerHoldRow).where(LedgerHoldRow.session_id == session_id))
+    if hold is None:
+        return None
+    current = hold_state(db, hold)
+    if current == HoldState.EXPIRED and target == HoldState.POSTED:
+        # Captured after it expired: the partner owes the session all the same; the hold stays expired.
+        return current
+    if resolve(current, target) == current:
+        return current
+    posted = posted_amount(hold.amount_minor, captured_minor) if target == HoldState.POSTED else 0
+    db.add(
+        LedgerHoldResolutionRow(
+            hold_key=hold.key, state=target.value, posted_minor=posted, entry_key=entry, resolved_at=now
+        )
+    )
+    db.flush()
+    return target
+
+
+def capture_hold(
+    db: Session, session_id: str, *, captured_minor: int, entry: int | None, now: datetime
+) -> HoldState | None:
+    """Post the session's hold for what it cost (at most what was held), linked to the entry that booked it."""
+    return _resolve(db, session_id, HoldState.POSTED, now=now, captured_minor=captured_minor, entry=entry)
+
+
+def void_hold(db: Session, session_id: str, *, now: datetime) -> HoldState | None:
+    """Release the session's hold: it never started, or will never be billed."""
+    return _resolve(db, session_id, HoldState.VOIDED, now=now)
