@@ -318,6 +318,34 @@ def ensure_contract(db: Session, party_kind: str, party_id: str, terms: dict[str
     )
 
 
+def ensure_demand_partner(db: Session, partner: DemoPartner, terms: dict[str, Any], *, now: datetime) -> None:
+    """The partner, its API key and its contract on ``terms`` (tests add partners of their own with it)."""
+    if db.get(DemandPartnerRow, partner.id) is None:
+        db.add(
+            DemandPartnerRow(
+                id=partner.id,
+                name=partner.name,
+                legal_entity=partner.name,
+                country=partner.country,
+                vat_id=partner.vat_id,
+                billing_currency=partner.currency,
+                active=partner.active,
+                created_at=EPOCH,
+            )
+        )
+        db.flush()
+        db.add(
+            ApiKeyRow(
+                demand_partner_id=partner.id,
+                key_sha256=_sha256(partner.api_key),
+                key_prefix=partner.api_key[:12],
+                created_at=EPOCH,
+                revoked_at=None,
+            )
+        )
+    ensure_contract(db, "DEMAND_PARTNER", partner.id, terms, now=now)
+
+
 def seed_fx_rates(db: Session) -> int:
     """The embedded ECB history's last two years (what sessions can need), where not yet stored."""
     rates = list(embedded_history())
@@ -332,34 +360,9 @@ def seed_database(sessions: sessionmaker[Session], simulator_url: str) -> None:
     with sessions.begin() as db:
         seed_fx_rates(db)
         for partner in PARTNERS:
-            ensure_contract(db, "DEMAND_PARTNER", partner.id, demand_partner_terms(partner), now=now)
+            ensure_demand_partner(db, partner, demand_partner_terms(partner), now=now)
         for cpo in CPOS:
             ensure_contract(db, "CPO", cpo.id, CPO_TERMS, now=now)
-        for partner in PARTNERS:
-            if db.get(DemandPartnerRow, partner.id) is not None:
-                continue
-            db.add(
-                DemandPartnerRow(
-                    id=partner.id,
-                    name=partner.name,
-                    legal_entity=partner.name,
-                    country=partner.country,
-                    vat_id=partner.vat_id,
-                    billing_currency=partner.currency,
-                    active=partner.active,
-                    created_at=EPOCH,
-                )
-            )
-            db.flush()
-            db.add(
-                ApiKeyRow(
-                    demand_partner_id=partner.id,
-                    key_sha256=_sha256(partner.api_key),
-                    key_prefix=partner.api_key[:12],
-                    created_at=EPOCH,
-                    revoked_at=None,
-                )
-            )
         for cpo in CPOS:
             existing = db.get(CpoRow, cpo.id)
             if existing is not None:

@@ -89,11 +89,11 @@ class Stack:
         *,
         api_key: str = ROAMLY.api_key,
         key: str | None = None,
+        max_amount: str | None = None,
     ) -> str:
         headers = self.headers(api_key, **({"Idempotency-Key": key} if key else {}))
-        reply = await self.http.post(
-            "/v1/sessions", json={"evse_id": evse_id, "driver_reference": driver}, headers=headers
-        )
+        body = {"evse_id": evse_id, "driver_reference": driver} | ({"max_amount": max_amount} if max_amount else {})
+        reply = await self.http.post("/v1/sessions", json=body, headers=headers)
         assert reply.status_code == 202, reply.text
         session_id: str = reply.json()["id"]
         return session_id
