@@ -71,7 +71,7 @@ class SettlementActivities:
         rate = None
         if billing_currency != charge.currency:
             supplied_on = _supply_date(db.get_one(CdrRow, clearing.cdr_key))
-            table = fx.rate_table(db, {charge.currency, billing_currency} - {PIVOT}, supplied_on, self._fx_max_age)
+            table = fx.rate_table(db, {charge.currency, billing_currency} - {PIVOT}, supplied_on)
             rate = table.rate(charge.currency, billing_currency, supplied_on, self._fx_max_age)
         converted = convert(gross, charge.currency, billing_currency, rate)
         row = FxConversionRow(

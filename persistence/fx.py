@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.fx.rates import FxRate, RateTable
+from domain.fx.rates import PIVOT, FxRate, RateTable
 from persistence.tables import FxRateRow
 
 BATCH = 5000
@@ -28,16 +28,20 @@ def store_rates(db: Session, rates: Iterable[FxRate]) -> int:
     return len(new)
 
 
-def rate_table(db: Session, quotes: Iterable[str], on: date, max_age: timedelta) -> RateTable:
-    """The rates that can answer for ``on`` (with a month more, so stale is told apart from missing)."""
-    rows = db.scalars(
-        select(FxRateRow).where(
-            FxRateRow.quote.in_(list(quotes)),
-            FxRateRow.as_of <= on,
-            FxRateRow.as_of >= on - max_age - timedelta(days=31),
-        )
-    ).all()
-    return RateTable(FxRate(r.base, r.quote, r.rate, r.as_of, r.source) for r in rows)
+def rate_table(db: Session, quotes: Iterable[str], on: date) -> RateTable:
+    """The rates that answer for ``on``: each currency's latest publication on or before it, however old
+    (whether it is too old is the domain's call: stale is told apart from missing)."""
+    latest = []
+    for quote in set(quotes):
+        row = db.scalars(
+            select(FxRateRow)
+            .where(FxRateRow.base == PIVOT, FxRateRow.quote == quote, FxRateRow.as_of <= on)
+            .order_by(FxRateRow.as_of.desc())
+            .limit(1)
+        ).first()
+        if row is not None:
+            latest.append(FxRate(row.base, row.quote, row.rate, row.as_of, row.source))
+    return RateTable(latest)
 
 
 def latest_publication(db: Session) -> date | None:

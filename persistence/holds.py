@@ -33,7 +33,7 @@ class HoldRequest:
 
 def place_hold(db: Session, request: HoldRequest, *, now: datetime) -> LedgerHoldRow:
     """Reserve credit for a session, or refuse with CREDIT_LIMIT_EXCEEDED. Idempotent per session."""
-    existing = db.scalar(select(LedgerHoldRow).where(LedgerHoldRow.session_id == request.session_id))
+    existing = hold_for_session(db, request.session_id)
     if existing is not None:
         return existing
     db.get_one(DemandPartnerRow, request.demand_partner_id, with_for_update=True)
@@ -95,10 +95,14 @@ def hold_state(db: Session, hold: LedgerHoldRow) -> HoldState:
     return HoldState.PENDING if resolution is None else HoldState(resolution.state)
 
 
+def hold_for_session(db: Session, session_id: str) -> LedgerHoldRow | None:
+    return db.scalar(select(LedgerHoldRow).where(LedgerHoldRow.session_id == session_id))
+
+
 def _resolve(
     db: Session, session_id: str, target: HoldState, *, now: datetime, captured_minor: int = 0, entry: int | None = None
 ) -> HoldState | None:
-    hold = db.scalar(select(LedgerHoldRow).where(LedgerHoldRow.session_id == session_id))
+    hold = hold_for_session(db, session_id)
     if hold is None:
         return None
     current = hold_state(db, hold)

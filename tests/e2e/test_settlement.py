@@ -20,6 +20,7 @@ from persistence import fx, ledger
 from persistence.ledger_check import check_ledger
 from persistence.tables import FxRateRow, LedgerHoldResolutionRow, LedgerHoldRow, SessionRow
 from tests.e2e.conftest import MOTORBRIT, ROAMLY, Stack
+from workflows import search_attributes as sa
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -237,3 +238,16 @@ async def test_the_books_check_out_after_the_sessions_above(stack: Stack) -> Non
     assert report.problems == []
     assert report.settled_sessions > 0
     assert all(total == 0 for total in report.currency_totals.values())
+
+
+async def test_a_stale_rate_parks_the_settlement_as_needing_attention(stack: Stack) -> None:
+    riyal = partner(stack, "SAR")
+    with stack.sessions.begin() as db:  # the only EUR/SAR rate known is from 2010: older than the 3650-day limit
+        fx.store_rates(db, [FxRate("EUR", "SAR", Decimal("5.3752"), date(2010, 1, 4), "test: an old publication")])
+    session_id = await stack.start("DE*STN*E3001", "driver-sar", api_key=riyal.api_key)
+    parked = await stack.wait_for(session_id, SessionStage.CLEARED, api_key=riyal.api_key)
+    while not parked["needs_attention"]:
+        parked = await stack.wait_for(session_id, SessionStage.CLEARED, api_key=riyal.api_key)
+    assert "FxRateStale" in parked["reason"]
+    assert "EUR/SAR rate of 2010-01-04 is older than 3650 days" in parked["reason"]
+    assert (await stack.handle(session_id).describe()).typed_search_attributes.get(sa.NEEDS_ATTENTION) is True

@@ -43,11 +43,11 @@ def test_rates_are_stored_once_and_answer_by_date(sessions: sessionmaker[Session
         assert store_rates(db, parse_xml(DAILY_XML)) == 0
     sunday = date(2026, 11, 22)
     with sessions() as db:
-        table = rate_table(db, ["CHF", "GBP"], sunday, timedelta(days=5))
+        table = rate_table(db, ["CHF", "GBP"], sunday)
     rate = table.rate("CHF", "GBP", sunday)
     assert rate.as_of == date(2026, 11, 20)
     assert rate.rate == (Decimal("0.8795") / Decimal("0.9312")).quantize(Decimal("1e-10"))
     with sessions() as db:
-        late = rate_table(db, ["CHF"], sunday + timedelta(days=20), timedelta(days=5))
+        late = rate_table(db, ["CHF"], sunday + timedelta(days=20))
     with pytest.raises(FxRateStale):
         late.rate("EUR", "CHF", sunday + timedelta(days=20))
