@@ -23,7 +23,11 @@ from cli.devstack import DevStack
 from cli.processes import http_ok, wait_for_interrupt
 from cli.seed import CPOS, PARTNERS, all_evse_ids
 from config.settings import Settings
+from domain.money import from_minor
 from domain.sessions.lifecycle import SessionStage, is_final
+from persistence import ledger
+from persistence.db import make_engine, make_read_session_factory
+from persistence.ledger_check import check_ledger
 
 FINISH_TIMEOUT_S = 300.0
 POLL_INTERVAL_S = 0.5
@@ -38,6 +42,7 @@ class DemoSession:
     driver_reference: str
     expected: SessionStage
     stop_after_s: float | None = None
+    max_amount: str | None = None
     id: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
 
@@ -48,7 +53,7 @@ class DemoSession:
 
 
 def plan(count: int) -> list[DemoSession]:
-    """``count`` regular sessions spread over every charger and both active partners, plus three edge
+    """``count`` regular sessions spread over every charger and both active partners, plus four edge
     cases a real network meets every day."""
     active = [p for p in PARTNERS if p.active]
     evses = all_evse_ids()
@@ -59,7 +64,7 @@ def plan(count: int) -> list[DemoSession]:
             api_key=active[i % len(active)].api_key,
             evse_id=evses[i % len(evses)],
             driver_reference=f"driver-{i:04d}",
-            expected=SessionStage.CLEARED,
+            expected=SessionStage.SETTLED,
         )
         for i in range(count)
     ]
@@ -71,7 +76,7 @@ def plan(count: int) -> list[DemoSession]:
             active[0].api_key,
             evses[0],
             "sim-until-stop-demo",
-            SessionStage.CLEARED,
+            SessionStage.SETTLED,
             stop_after_s=2.0,
         ),
         DemoSession(
@@ -81,6 +86,15 @@ def plan(count: int) -> list[DemoSession]:
             evses[1],
             "sim-reject-demo",
             SessionStage.START_FAILED,
+        ),
+        DemoSession(
+            "edge: a cap beyond the partner's credit limit",
+            active[0].id,
+            active[0].api_key,
+            evses[0],
+            "driver-big-spender",
+            SessionStage.REJECTED,
+            max_amount="1000000.00",
         ),
         DemoSession(
             "edge: inactive demand partner",
@@ -97,7 +111,8 @@ def plan(count: int) -> list[DemoSession]:
 async def _start(http: httpx.AsyncClient, session: DemoSession, run_id: str, index: int) -> None:
     reply = await http.post(
         "/v1/sessions",
-        json={"evse_id": session.evse_id, "driver_reference": session.driver_reference},
+        json={"evse_id": session.evse_id, "driver_reference": session.driver_reference}
+        | ({"max_amount": session.max_amount} if session.max_amount else {}),
         headers={"Authorization": f"Bearer {session.api_key}", "Idempotency-Key": f"demo-{run_id}-{index}"},
     )
     reply.raise_for_status()
@@ -161,7 +176,7 @@ def summary(sessions: list[DemoSession], elapsed_s: float, stack: DevStack) -> d
     cleared_by_cpo: dict[str, Decimal] = {}
     currency_by_cpo: dict[str, str] = {}
     for s in sessions:
-        if s.detail.get("cpo_id") and s.stage == SessionStage.CLEARED:
+        if s.detail.get("cpo_id") and s.stage == SessionStage.SETTLED:
             cpo_id = s.detail["cpo_id"]
             kwh_by_cpo[cpo_id] = kwh_by_cpo.get(cpo_id, Decimal(0)) + Decimal(str(s.detail.get("kwh", "0")))
             clearing = s.detail.get("clearing") or {}
@@ -181,6 +196,7 @@ def summary(sessions: list[DemoSession], elapsed_s: float, stack: DevStack) -> d
             for cpo_id, amount in sorted(cleared_by_cpo.items())
         },
         "price_discrepancies": sum(1 for s in sessions if (s.detail.get("clearing") or {}).get("discrepancy")),
+        "billed_by_partner": _billed_by_partner(sessions),
         "links": {
             "api_docs": f"{stack.api_url}/docs",
             "temporal_ui": stack.ui_url,
@@ -197,6 +213,40 @@ def summary(sessions: list[DemoSession], elapsed_s: float, stack: DevStack) -> d
             }
             for s in sessions
         ],
+    }
+
+
+def _billed_by_partner(sessions: list[DemoSession]) -> dict[str, str]:
+    billed: dict[tuple[str, str], Decimal] = {}
+    for s in sessions:
+        billing = s.detail.get("billing")
+        if billing:
+            key = (s.partner_id, billing["currency"])
+            billed[key] = billed.get(key, Decimal(0)) + Decimal(str(billing["amount"]))
+    return {f"{partner} ({currency})": str(amount) for (partner, currency), amount in sorted(billed.items())}
+
+
+def books(settings: Settings) -> dict[str, Any]:
+    """The ledger after the run: every account's balance and the `ledger check` report."""
+    engine = make_engine(settings.database_url)
+    try:
+        with make_read_session_factory(engine)() as db:
+            report = check_ledger(db)
+            balances = ledger.balances(db)
+    finally:
+        engine.dispose()
+    return {
+        "balances": [
+            {"account": code, "currency": currency, "balance": str(from_minor(balance, currency))}
+            for code, currency, balance in balances
+        ],
+        "ledger_check": {
+            "ok": report.ok,
+            "entries": report.entries,
+            "settled_sessions": report.settled_sessions,
+            "currency_totals_minor": report.currency_totals,
+            "problems": report.problems,
+        },
     }
 
 
@@ -224,6 +274,27 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
             report["cleared_incl_vat_by_cpo"].get(cpo_id, "-"),
         )
     console.print(cpos)
+    billed = Table(title="Billed to demand partners (stage 6: their currency, ECB reference rate)")
+    billed.add_column("partner")
+    billed.add_column("billed incl. VAT", justify="right")
+    for partner, amount in report["billed_by_partner"].items():
+        billed.add_row(partner, amount)
+    console.print(billed)
+    accounts = Table(title="Ledger balances (+ owed to us, - owed by us)")
+    accounts.add_column("account")
+    accounts.add_column("currency")
+    accounts.add_column("balance", justify="right")
+    for row in report["books"]["balances"]:
+        accounts.add_row(row["account"], row["currency"], row["balance"])
+    console.print(accounts)
+    check = report["books"]["ledger_check"]
+    totals = ", ".join(f"{c} {t:+d}" for c, t in sorted(check["currency_totals_minor"].items()))
+    verdict = "[green]OK[/]" if check["ok"] else f"[red]FAILED[/]: {'; '.join(check['problems'])}"
+    console.print(
+        f"ledger check: {verdict} ({check['entries']} entries, {check['settled_sessions']} settled sessions; "
+        f"sum per currency in minor units: {totals})",
+        soft_wrap=True,
+    )
     for row in report["ids"]:
         if row["label"] != "regular":
             console.print(f"  {row['label']}: {row['stage']} [dim]{row['id']}[/] {row['reason'] or ''}", soft_wrap=True)
@@ -251,14 +322,14 @@ def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: 
     try:
         planned = plan(sessions)
         elapsed = asyncio.run(drive(stack.api_url, planned, show_progress=not as_json and sys.stderr.isatty()))
-        report = summary(planned, elapsed, stack)
+        report = summary(planned, elapsed, stack) | {"books": books(stack.settings)}
         if as_json:
             print(json.dumps(report, indent=2))
         else:
             print_summary(console, report)
-        ok = report["as_expected"] == len(planned)
+        ok = report["as_expected"] == len(planned) and report["books"]["ledger_check"]["ok"]
         if not ok:
-            console.print("[red]some sessions did not end as expected; see .data/logs/[/]")
+            console.print("[red]some sessions did not end as expected or the books do not check; see .data/logs/[/]")
         stay = keep_running if keep_running is not None else (sys.stdin.isatty() and not as_json)
         if stay and not reuse:
             console.print("\nThe stack keeps running for you to look around. Press Ctrl-C to stop it.")
