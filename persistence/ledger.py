@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.exc import IntegrityError
+import psycopg
+from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from domain.ledger.entries import JournalEntry
@@ -16,64 +20,115 @@ class IdempotencyConflict(Exception):
     """The idempotency key was already used for different postings: a bug upstream, never retried away."""
 
 
+def _insert(db: Session, table: type[LedgerAccountRow] | type[LedgerEntryRow]) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING for the session's dialect (both speak it, with RETURNING)."""
+    dialect = db.get_bind().dialect.name
+    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+
+
+def account_keys(db: Session, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The accounts of (code, currency) pairs, opened on first use (concurrent openers agree on one)."""
+    wanted = set(wanted)
+    if not wanted:
+        return {}
+    rows = [{"code": code, "currency": currency} for code, currency in sorted(wanted)]
+    db.execute(_insert(db, LedgerAccountRow).on_conflict_do_nothing(), rows)
+    found = db.execute(
+        select(LedgerAccountRow.code, LedgerAccountRow.currency, LedgerAccountRow.key).where(
+            tuple_(LedgerAccountRow.code, LedgerAccountRow.currency).in_(sorted(wanted))
+        )
+    )
+    return {(code, currency): key for code, currency, key in found}
+
+
 def account_key(db: Session, code: str, currency: str) -> int:
     """The account of ``code`` in ``currency``, opened on first use."""
-    found = db.scalar(
-        select(LedgerAccountRow.key).where(LedgerAccountRow.code == code, LedgerAccountRow.currency == currency)
-    )
-    if found is not None:
-        return found
-    try:
-        with db.begin_nested():
-            row = LedgerAccountRow(code=code, currency=currency)
-            db.add(row)
-        return row.key
-    except IntegrityError:  # another writer created it first
-        return db.scalars(
-            select(LedgerAccountRow.key).where(LedgerAccountRow.code == code, LedgerAccountRow.currency == currency)
-        ).one()
+    return account_keys(db, [(code, currency)])[(code, currency)]
 
 
-def _postings_of(db: Session, entry_key: int) -> list[tuple[str, str, int]]:
+def _postings_of(db: Session, entry_keys: Iterable[int]) -> dict[int, list[tuple[str, str, int]]]:
     rows = db.execute(
-        select(LedgerAccountRow.code, LedgerPostingRow.currency, LedgerPostingRow.amount_minor)
+        select(
+            LedgerPostingRow.entry_key, LedgerAccountRow.code, LedgerPostingRow.currency, LedgerPostingRow.amount_minor
+        )
         .join(LedgerAccountRow, LedgerAccountRow.key == LedgerPostingRow.account_key)
-        .where(LedgerPostingRow.entry_key == entry_key)
+        .where(LedgerPostingRow.entry_key.in_(list(entry_keys)))
     ).all()
-    return sorted((code, currency, amount) for code, currency, amount in rows)
+    postings: dict[int, list[tuple[str, str, int]]] = {}
+    for entry_key, code, currency, amount in rows:
+        postings.setdefault(entry_key, []).append((code, currency, amount))
+    return {key: sorted(found) for key, found in postings.items()}
+
+
+def _wanted(entry: JournalEntry) -> list[tuple[str, str, int]]:
+    return sorted((p.account, p.currency, p.amount_minor) for p in entry.postings)
+
+
+def post_batch(db: Session, entries: Sequence[JournalEntry], *, now: datetime) -> list[tuple[int, bool]]:
+    """Book ``entries`` in the caller's transaction, in a handful of statements whatever their number.
+    Returns (entry key, whether it was booked now) per entry: an idempotency key already booked returns
+    that entry and books nothing; booked with other postings, it raises ``IdempotencyConflict``. A
+    concurrent writer of the same key waits on the unique index and then finds it booked."""
+    if not entries:
+        return []
+    assert len({e.key for e in entries}) == len(entries), "one entry per idempotency key in a batch"
+    accounts = account_keys(db, ((p.account, p.currency) for e in entries for p in e.postings))
+    # executemany with RETURNING: one cached statement, sent as multi-row INSERTs by SQLAlchemy.
+    inserted = db.execute(
+        _insert(db, LedgerEntryRow)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(LedgerEntryRow.idempotency_key, LedgerEntryRow.key, sort_by_parameter_order=True),
+        [{"idempotency_key": e.key, "posting_count": len(e.postings), "created_at": now} for e in entries],
+    ).all()
+    new = dict(inserted)
+    _insert_postings(
+        db,
+        [
+            (new[e.key], accounts[(p.account, p.currency)], p.currency, p.amount_minor)
+            for e in entries
+            if e.key in new
+            for p in e.postings
+        ],
+    )
+    already = [e.key for e in entries if e.key not in new]
+    existing = dict(
+        db.execute(
+            select(LedgerEntryRow.idempotency_key, LedgerEntryRow.key).where(
+                LedgerEntryRow.idempotency_key.in_(already)
+            )
+        ).all()
+        if already
+        else []
+    )
+    booked = _postings_of(db, existing.values())
+    for entry in entries:
+        if entry.key not in new and booked.get(existing[entry.key]) != _wanted(entry):
+            raise IdempotencyConflict(f"{entry.key} was booked with other postings")
+    return [(new[e.key], True) if e.key in new else (existing[e.key], False) for e in entries]
+
+
+def _insert_postings(db: Session, rows: list[tuple[int, int, str, int]]) -> None:
+    if not rows:
+        return
+    if db.get_bind().dialect.name == "postgresql":
+        # COPY on the session's own connection and transaction: the fastest way in, same commit.
+        driver = db.connection().connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        with driver.cursor().copy(
+            "COPY ledger_postings (entry_key, account_key, currency, amount_minor) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    db.execute(
+        insert(LedgerPostingRow),
+        [{"entry_key": e, "account_key": a, "currency": c, "amount_minor": m} for e, a, c, m in rows],
+    )
 
 
 def post(db: Session, entry: JournalEntry, *, now: datetime) -> tuple[int, bool]:
-    """Book ``entry`` in the caller's transaction. Returns (entry key, whether it was booked now): the same
-    idempotency key again returns the entry already booked, and never books twice."""
-    existing = db.scalar(select(LedgerEntryRow.key).where(LedgerEntryRow.idempotency_key == entry.key))
-    wanted = sorted((p.account, p.currency, p.amount_minor) for p in entry.postings)
-    if existing is None:
-        try:
-            with db.begin_nested():
-                row = LedgerEntryRow(idempotency_key=entry.key, posting_count=len(entry.postings), created_at=now)
-                db.add(row)
-                db.flush()
-                db.execute(
-                    insert(LedgerPostingRow),
-                    [
-                        {
-                            "entry_key": row.key,
-                            "account_key": account_key(db, p.account, p.currency),
-                            "currency": p.currency,
-                            "amount_minor": p.amount_minor,
-                        }
-                        for p in entry.postings
-                    ],
-                )
-            return row.key, True
-        except IntegrityError:
-            existing = db.scalar(select(LedgerEntryRow.key).where(LedgerEntryRow.idempotency_key == entry.key))
-            if existing is None:
-                raise
-    if _postings_of(db, existing) != wanted:
-        raise IdempotencyConflict(f"{entry.key} was booked with other postings")
-    return existing, False
+    """Book one entry (see ``post_batch``)."""
+    return post_batch(db, [entry], now=now)[0]
 
 
 def account_balance(db: Session, code: str, currency: str) -> int:
@@ -122,7 +177,7 @@ def unbalanced_entries(db: Session) -> list[tuple[str, str, int]]:
 def entry_postings(db: Session, idempotency_key: str) -> list[tuple[str, str, int]] | None:
     """The (account code, currency, amount) postings of the entry booked under the key, or None."""
     entry = db.scalar(select(LedgerEntryRow.key).where(LedgerEntryRow.idempotency_key == idempotency_key))
-    return None if entry is None else _postings_of(db, entry)
+    return None if entry is None else _postings_of(db, [entry]).get(entry, [])
 
 
 def entry_count(db: Session) -> int:

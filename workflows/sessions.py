@@ -97,7 +97,7 @@ class ChargingSessionWorkflow:
         self._cdr: CdrArrived | None = None
         self._stop_request: StopRequest | None = None
         self._stop_outcome: CommandOutcome | None = None
-        self._retry_requested = False
+        self._retries_requested = 0
 
     @workflow.run
     async def run(self, request: ChargingSessionInput) -> ChargingSessionResult:
@@ -165,6 +165,8 @@ class ChargingSessionWorkflow:
         settlement_input = SettlementInput(session_id=self._request.session_id)
         discrepancy = self._reason
         while True:
+            # A retry asked for while this attempt runs must not be lost: count them, not flag them.
+            retries_seen = self._retries_requested
             try:
                 fx = await workflow.execute_local_activity_method(
                     SettlementActivities.convert_to_billing_currency,
@@ -182,17 +184,17 @@ class ChargingSessionWorkflow:
                 refused = _application_error(failure)
                 if refused is None or refused.type not in SETTLEMENT_REFUSALS:
                     raise
-                await self._await_settlement_fix(f"settlement stopped ({refused.type}): {refused.message}", cdr)
+                reason = f"settlement stopped ({refused.type}): {refused.message}"
+                await self._await_settlement_fix(reason, cdr, retries_seen)
                 continue
             self._needs_attention = discrepancy is not None
             return await self._finish(
                 SessionStage.SETTLED, discrepancy, cdr=cdr, clearing=clearing, fx=fx, settlement=booked
             )
 
-    async def _await_settlement_fix(self, reason: str, cdr: CdrArrived) -> None:
+    async def _await_settlement_fix(self, reason: str, cdr: CdrArrived, retries_seen: int) -> None:
         self._needs_attention = True
         self._reason = reason
-        self._retry_requested = False
         await self._record(
             StageOutcome(
                 session_id=self._request.session_id,
@@ -202,7 +204,7 @@ class ChargingSessionWorkflow:
                 needs_attention=True,
             )
         )
-        await self._wait_for(lambda: self._retry_requested)
+        await self._wait_for(lambda: self._retries_requested > retries_seen)
 
     # --- stage 2: start ---------------------------------------------------------------------------
 
@@ -341,7 +343,7 @@ class ChargingSessionWorkflow:
     @workflow.signal
     def retry_settlement(self, request: SettlementRetry) -> None:
         workflow.logger.info("settlement retry requested by %s", request.requested_by)
-        self._retry_requested = True
+        self._retries_requested += 1
 
     @workflow.update
     async def stop(self, request: StopRequest) -> SessionView:

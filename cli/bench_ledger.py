@@ -1,0 +1,93 @@
+"""Balanced transfers per second into the ledger, on SQLite and on PostgreSQL: settlement entries like
+stage 8's (cross-currency, seven postings), booked in batches through ``post_batch``, each batch one
+transaction with the database's own balance check at commit."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+
+from domain.ledger.entries import JournalEntry
+from domain.settlement.contracts import CommissionTerms, RevenueShareTerms, ShareBasis
+from domain.settlement.revenue_share import SessionCharge, settlement_entry, split_revenue
+from persistence import ledger
+from persistence.db import make_engine, make_session_factory
+from persistence.migrate import upgrade
+
+TARGET_TRANSFERS_PER_S = 5_000
+BATCH = 500
+POSTGRES_ADMIN_URL = os.environ.get("NETWORKCORE_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+COMMISSION = CommissionTerms(Decimal(8), Decimal("0.20"), Decimal("5.00"))
+SHARE = RevenueShareTerms(Decimal(15), ShareBasis.COMMISSION)
+
+
+def settlement_entries(count: int) -> list[JournalEntry]:
+    """Stage-8 entries of ``count`` sessions spread over 20 partners and 30 CPOs, CHF billed in EUR."""
+    entries = []
+    for i in range(count):
+        charge = SessionCharge("CHF", 1000 + (i * 37) % 5000, 81 + (i * 7) % 400)
+        split = split_revenue(charge, COMMISSION, SHARE)
+        entry = settlement_entry(
+            f"bench-{uuid.uuid4()}:settlement",
+            demand_partner_id=f"dp-{i % 20}",
+            cpo_id=f"cpo-{i % 30}",
+            country="CH",
+            split=split,
+            billing_currency="EUR",
+            billed_minor=split.gross_minor * 104 // 100,
+        )
+        assert entry is not None
+        entries.append(entry)
+    return entries
+
+
+def transfers_per_second(database_url: str, count: int) -> float:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        sessions = make_session_factory(engine)
+        entries = settlement_entries(count)
+        with sessions.begin() as db:  # open the accounts first, as a running ledger has them
+            ledger.post_batch(db, entries[:BATCH], now=datetime.now(UTC))
+        began = time.perf_counter()
+        for start in range(BATCH, count, BATCH):
+            with sessions.begin() as db:
+                ledger.post_batch(db, entries[start : start + BATCH], now=datetime.now(UTC))
+        elapsed = time.perf_counter() - began
+        with sessions() as db:
+            assert all(total == 0 for total in ledger.currency_totals(db).values()), "the bench books balance"
+        return (count - BATCH) / elapsed
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def scratch_postgres() -> Iterator[str | None]:
+    """A throw-away PostgreSQL database, or None when no server answers."""
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=2, autocommit=True) as admin:
+            name = f"nc_bench_{uuid.uuid4().hex[:10]}"
+            admin.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError:
+        yield None
+        return
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def ledger_rates(workdir: Path, count: int = 20_000) -> dict[str, float | None]:
+    rates: dict[str, float | None] = {"sqlite": transfers_per_second(f"sqlite:///{workdir / 'ledger.db'}", count)}
+    with scratch_postgres() as url:
+        rates["postgresql"] = None if url is None else transfers_per_second(url, count)
+    return rates
