@@ -1,4 +1,4 @@
-"""``networkcore bench``: sessions per second end to end on the embedded default (stages 1-5), against
+"""``networkcore bench``: sessions per second end to end on the embedded default (stages 1-6 and 8), against
 bare Temporal workflows with the same number of activities in the same run, plus the API's latency and
 the billable actions per session counted from the histories."""
 
@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 from adapters.temporal_client import connect_temporal
 from api.context import workflow_id
 from cli.actions import LOCAL_ACTIVITY_MARKER, count_actions
+from cli.bench_ledger import BATCH, TARGET_TRANSFERS_PER_S, ledger_rates
 from cli.bench_workflows import BareLocalWorkflow, BareRemoteWorkflow, bare_step
 from cli.devstack import DevStack
 from cli.processes import free_port
@@ -30,8 +31,9 @@ from cli.seed import PARTNERS, all_evse_ids
 from config.settings import Settings
 from domain.sessions.lifecycle import SessionStage, is_final
 
-# Local activities a happy-path session runs: authorise, start command, clear, record the final stage.
-SESSION_ACTIVITIES = 4
+# Local activities a happy-path session runs: authorise (with the credit hold), start command, clear,
+# convert (FX), post (ledger), record the final stage.
+SESSION_ACTIVITIES = 6
 TARGET_ACTIONS = 12
 TARGET_POST_P99_MS = 50.0
 
@@ -181,6 +183,8 @@ def _rating_rate() -> float:
 def run_bench(*, sessions: int, concurrency: int) -> int:
     console = Console()
     rated_per_s = _rating_rate()
+    with tempfile.TemporaryDirectory(prefix="networkcore-ledger-bench-") as workdir:
+        transfers = ledger_rates(Path(workdir))
     with tempfile.TemporaryDirectory(prefix="networkcore-bench-") as workdir:
         settings = _settings(Path(workdir))
         stack = DevStack(settings, charge_duration_s=0.2, patch_interval_s=0.5, log_dir=Path(workdir) / "logs")
@@ -199,7 +203,7 @@ def run_bench(*, sessions: int, concurrency: int) -> int:
     rate = float(str(result["sessions_per_s"]))
     remote = float(str(result["bare_remote_per_s"]))
     local = float(str(result["bare_local_per_s"]))
-    table.add_row("sessions/s, stages 1-5 end to end (API + OCPI + simulator)", f"{rate:.1f}", f">= {remote:.1f}")
+    table.add_row("sessions/s, stages 1-6 and 8 end to end (API + OCPI + simulator)", f"{rate:.1f}", f">= {remote:.1f}")
     table.add_row(f"bare workflows/s, {SESSION_ACTIVITIES} remote activities", f"{remote:.1f}", "")
     table.add_row(f"bare workflows/s, {SESSION_ACTIVITIES} local activities", f"{local:.1f}", "")
     table.add_row("ratio sessions / bare (remote activities)", f"{rate / remote:.2f}", ">= 1.00")
@@ -211,9 +215,15 @@ def run_bench(*, sessions: int, concurrency: int) -> int:
         f"<= {TARGET_POST_P99_MS:.0f}",
     )
     table.add_row("CDRs rated per second, one core (3-period CDR)", f"{rated_per_s:,.0f}", f">= {TARGET_RATED_PER_S:,}")
+    for backend, per_s in transfers.items():
+        table.add_row(
+            f"ledger: balanced transfers/s on {backend} (batches of {BATCH}, 7 postings)",
+            "not reachable" if per_s is None else f"{per_s:,.0f}",
+            f">= {TARGET_TRANSFERS_PER_S:,}" if backend == "postgresql" else "",
+        )
     table.add_row("billable actions per session, mean", f"{result['actions_mean']:.2f}", f"<= {TARGET_ACTIONS}")
     table.add_row("billable actions per session, max", str(result["actions_max"]), f"<= {TARGET_ACTIONS}")
     console.print(table)
     console.print(f"actions per session by kind: {result['actions_by_kind']}")
     console.print(f"final states: {result['finals']}")
-    return 0 if result["finals"] == {"CLEARED": sessions} else 1
+    return 0 if result["finals"] == {"SETTLED": sessions} else 1
