@@ -26,6 +26,9 @@ def test_every_representative_path_is_recorded() -> None:
         "cdr_overdue",
         "cleared",
         "cleared_with_discrepancy",
+        "settled",
+        "credit_limit_exceeded",
+        "settlement_parked_then_retried",
     }
 
 
