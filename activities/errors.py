@@ -15,11 +15,22 @@ CPO_PROTOCOL_ERROR = "CpoProtocolError"
 TARIFF_INVALID = "TariffInvalid"
 FX_RATE_MISSING = "FxRateMissing"
 FX_RATE_STALE = "FxRateStale"
-NEGATIVE_VAT = "NegativeVat"
+VAT_RATE_MISSING = "VatRateMissing"
+VAT_REGISTRATION_MISSING = "VatRegistrationMissing"
+COUNTRY_UNKNOWN = "CountryUnknown"
 CONTRACT_TERMS_INVALID = "ContractTermsInvalid"
 IDEMPOTENCY_CONFLICT = "IdempotencyConflict"
-# Refusals that stop a settlement until ops fix the cause (a rate, a contract) and retry it.
-SETTLEMENT_REFUSALS = (FX_RATE_MISSING, FX_RATE_STALE, NEGATIVE_VAT, CONTRACT_TERMS_INVALID, IDEMPOTENCY_CONFLICT)
+# Refusals that stop a settlement until ops fix the cause (a rate, a contract, a VAT registration) and
+# retry it.
+SETTLEMENT_REFUSALS = (
+    FX_RATE_MISSING,
+    FX_RATE_STALE,
+    VAT_RATE_MISSING,
+    VAT_REGISTRATION_MISSING,
+    COUNTRY_UNKNOWN,
+    CONTRACT_TERMS_INVALID,
+    IDEMPOTENCY_CONFLICT,
+)
 NON_RETRYABLE_TYPES = (AUTHORISATION_REFUSED, CPO_PROTOCOL_ERROR, TARIFF_INVALID, *SETTLEMENT_REFUSALS)
 
 

@@ -1,9 +1,11 @@
-"""Stages 6 and 8 of the session workflow: convert into the partner's billing currency at a recorded
-reference rate, then book the session's balanced transfer set and capture its credit hold.
+"""Stages 6, 7 and 8 of the session workflow: convert the net price into the partner's billing currency
+at a recorded reference rate; then, in one database transaction, issue the session's invoices (gap-free
+numbers), book its balanced transfer set from them and capture its credit hold.
 
-Both are idempotent by session: stage 6 stores one conversion per session (a retry returns it), stage 8
-posts under the idempotency key ``session-<id>:settlement`` and captures the hold in the same database
-transaction, so a crash between the two cannot leave one without the other.
+All are idempotent by session: stage 6 stores one conversion per session (a retry returns it); stages 7-8
+post under the idempotency key ``session-<id>:settlement`` and find invoices already issued for the
+session, so a retry after a lost reply books nothing twice and burns no number; a crash before the commit
+leaves nothing behind, the numbers included.
 """
 
 from __future__ import annotations
@@ -18,41 +20,91 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import IDEMPOTENCY_CONFLICT, refusal
-from domain.fx.rates import PIVOT, FxRateMissing, FxRateStale, convert
-from domain.money import from_minor, to_minor
-from domain.settlement.contracts import ContractTermsInvalid, commission_terms, revenue_share_terms
-from domain.settlement.revenue_share import (
-    NegativeVat,
-    session_charge,
-    settlement_entry,
-    settlement_key,
-    split_revenue,
+from domain.fx.rates import PIVOT, FxRate, FxRateMissing, FxRateStale, convert
+from domain.invoicing.chain import SessionSupply, chain_lines
+from domain.invoicing.documents import (
+    PLATFORM_ISSUER,
+    PLATFORM_SERIES,
+    Cadence,
+    cpo_issuer,
+    self_billing_series,
 )
+from domain.money import from_minor, quantize, to_minor
+from domain.settlement.contracts import ContractTermsInvalid, commission_terms, invoicing_terms, revenue_share_terms
+from domain.settlement.revenue_share import settlement_entry, settlement_key, split_revenue
 from domain.tariffs.model import parse_datetime
+from domain.vat.parties import CountryUnknown, national_currency
+from domain.vat.rates import VatRateMissing, VatRateTable
+from domain.vat.treatment import TaxParty, VatRegistrationMissing
 from messages.sessions import FxOutcome, SettlementInput, SettlementOutcome
-from persistence import fx, holds, ledger
-from persistence.tables import CdrRow, ClearingRow, ContractRow, DemandPartnerRow, FxConversionRow, SessionRow
+from persistence import fx, holds, invoices, ledger
+from persistence.tables import (
+    CdrRow,
+    ClearingRow,
+    ContractRow,
+    CpoRow,
+    DemandPartnerRow,
+    FxConversionRow,
+    LocationRow,
+    SessionRow,
+)
 
-# Business refusals of stages 6 and 8; their ApplicationError type is the class name.
-SETTLEMENT_ERRORS = (FxRateMissing, FxRateStale, NegativeVat, ContractTermsInvalid)
+# Business refusals of stages 6-8; their ApplicationError type is the class name.
+SETTLEMENT_ERRORS = (
+    FxRateMissing,
+    FxRateStale,
+    VatRateMissing,
+    VatRegistrationMissing,
+    CountryUnknown,
+    ContractTermsInvalid,
+)
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def cpo_party(cpo: CpoRow) -> TaxParty:
+    return TaxParty(
+        name=cpo.legal_entity,
+        address=cpo.address or "",
+        country=cpo.country,
+        vat_ids={cpo.country: cpo.vat_id} if cpo.vat_id else {},
+    )
+
+
+def partner_party(partner: DemandPartnerRow, *, taxable_dealer: bool) -> TaxParty:
+    return TaxParty(
+        name=partner.legal_entity,
+        address=partner.address or "",
+        country=partner.country,
+        vat_ids={partner.country: partner.vat_id} if partner.vat_id else {},
+        taxable_dealer=taxable_dealer,
+    )
+
+
 class SettlementActivities:
-    def __init__(self, sessions: sessionmaker[Session], *, fx_max_age: timedelta) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        fx_max_age: timedelta,
+        platform: TaxParty,
+        vat_rates: VatRateTable,
+    ) -> None:
         self._sessions = sessions
         self._fx_max_age = fx_max_age
+        self._platform = platform
+        self._vat_rates = vat_rates
 
     # --- stage 6 ----------------------------------------------------------------------------------
 
     @activity.defn
     def convert_to_billing_currency(self, request: SettlementInput) -> FxOutcome:
-        """The cleared gross in the partner's billing currency, at the ECB reference rate of the day the
-        charging ended (the previous publication on weekends and holidays). A missing rate, or one older
-        than the allowed age, is a business refusal: ops import the rate and retry the settlement."""
+        """The cleared net price in the partner's billing currency, at the ECB reference rate of the day the
+        charging ended (the previous publication on weekends and holidays), rounded once: the net amount
+        of the partner's invoice line. A missing rate, or one older than the allowed age, is a business
+        refusal: ops import the rate and retry the settlement."""
         with self._sessions.begin() as db:
             conversion = db.scalar(select(FxConversionRow).where(FxConversionRow.session_id == request.session_id))
             if conversion is None:
@@ -65,21 +117,20 @@ class SettlementActivities:
     def _convert(self, db: Session, session_id: str) -> FxConversionRow:
         session = db.get_one(SessionRow, session_id)
         clearing = db.scalars(select(ClearingRow).where(ClearingRow.session_id == session_id)).one()
-        charge = session_charge(clearing.currency, clearing.total_excl_vat, clearing.total_incl_vat)
+        currency = clearing.currency
         billing_currency = db.get_one(DemandPartnerRow, session.demand_partner_id).billing_currency
-        gross = from_minor(charge.gross_minor, charge.currency)
         rate = None
-        if billing_currency != charge.currency:
+        if billing_currency != currency:
             supplied_on = _supply_date(db.get_one(CdrRow, clearing.cdr_key))
-            table = fx.rate_table(db, {charge.currency, billing_currency} - {PIVOT}, supplied_on)
-            rate = table.rate(charge.currency, billing_currency, supplied_on, self._fx_max_age)
-        converted = convert(gross, charge.currency, billing_currency, rate)
+            rate = self._rate(db, currency, billing_currency, supplied_on)
+        # Rated at full precision; converted from that, and rounded once, to the minor unit.
+        converted = convert(clearing.total_excl_vat, currency, billing_currency, rate)
         row = FxConversionRow(
             session_id=session_id,
-            from_currency=charge.currency,
+            from_currency=currency,
             to_currency=billing_currency,
-            amount_minor=charge.gross_minor,
-            converted_minor=to_minor(converted.amount, billing_currency),
+            amount_minor=to_minor(quantize(clearing.total_excl_vat, currency), currency),
+            converted_minor=to_minor(quantize(converted.amount, billing_currency), billing_currency),
             reference_rate=None if rate is None else rate.rate,
             rate_source=None if rate is None else rate.source,
             rate_as_of=None if rate is None else rate.as_of,
@@ -90,11 +141,16 @@ class SettlementActivities:
         db.flush()
         return row
 
-    # --- stage 8 ----------------------------------------------------------------------------------
+    def _rate(self, db: Session, base: str, quote: str, on: date) -> FxRate:
+        table = fx.rate_table(db, {base, quote} - {PIVOT}, on)
+        return table.rate(base, quote, on, self._fx_max_age)
+
+    # --- stages 7 and 8 ---------------------------------------------------------------------------
 
     @activity.defn
     def post_settlement(self, request: SettlementInput) -> SettlementOutcome:
-        """Book the session: receivable, payables, commission, revenue share, VAT, FX legs; capture the hold."""
+        """Issue the session's invoices and book it (receivable, payables, VAT, commission, revenue share,
+        FX legs), capturing its hold, all in one transaction."""
         with self._sessions.begin() as db:
             try:
                 return self._post(db, request.session_id)
@@ -112,35 +168,109 @@ class SettlementActivities:
         assert session.demand_partner_contract_key, "and its frozen contracts"
         clearing = db.scalars(select(ClearingRow).where(ClearingRow.session_id == session_id)).one()
         conversion = db.scalars(select(FxConversionRow).where(FxConversionRow.session_id == session_id)).one()
+        partner_terms = db.get_one(ContractRow, session.demand_partner_contract_key).terms
+        invoicing = invoicing_terms(partner_terms)
+        currency = conversion.from_currency
         split = split_revenue(
-            session_charge(clearing.currency, clearing.total_excl_vat, clearing.total_incl_vat),
+            conversion.amount_minor,
+            currency,
             commission_terms(db.get_one(ContractRow, session.cpo_contract_key).terms),
-            revenue_share_terms(db.get_one(ContractRow, session.demand_partner_contract_key).terms),
+            revenue_share_terms(partner_terms),
         )
+        cpo = db.get_one(CpoRow, session.cpo_id)
+        partner = db.get_one(DemandPartnerRow, session.demand_partner_id)
+        cpo_tax, partner_tax = cpo_party(cpo), partner_party(partner, taxable_dealer=invoicing.taxable_dealer)
+        cdr = db.get_one(CdrRow, clearing.cdr_key)
+        supplied_on = _supply_date(cdr)
+        national = national_currency(session.country, supplied_on)
+        lines = chain_lines(
+            SessionSupply(session_id, cdr.total_energy_kwh, supplied_on, session.country, _location(db, session)),
+            cpo=cpo_tax,
+            platform=self._platform,
+            partner=partner_tax,
+            tariff_currency=currency,
+            cpo_net_minor=split.cpo_minor,
+            billing_currency=conversion.to_currency,
+            billed_net_minor=conversion.converted_minor,
+            rates=self._vat_rates,
+            national_currency=national,
+            national_rates={
+                other: self._rate(db, other, national, supplied_on)
+                for other in {currency, conversion.to_currency} - {national}
+            },
+        )
+        sold = lines.platform_to_partner
         entry = settlement_entry(
             settlement_key(session_id),
             demand_partner_id=session.demand_partner_id,
             cpo_id=session.cpo_id,
-            country=session.country,
             split=split,
-            billing_currency=conversion.to_currency,
-            billed_minor=conversion.converted_minor,
+            bought=lines.cpo_to_platform,
+            sold=sold,
         )
         now = _utcnow()
         entry_key = None if entry is None else ledger.post(db, entry, now=now)[0]
-        hold = holds.capture_hold(db, session_id, captured_minor=conversion.converted_minor, entry=entry_key, now=now)
-        currency = split.currency
+        hold = holds.capture_hold(db, session_id, captured_minor=sold.gross_minor, entry=entry_key, now=now)
+        invoice_number = self_billed_number = None
+        if entry is not None:  # a free session is neither booked nor invoiced
+            # Numbers last: the series rows stay locked from here to the commit.
+            self_billed_number = invoices.issue_invoice(
+                db,
+                issuer=cpo_issuer(cpo.id),
+                series=self_billing_series(cpo.country_code, cpo.party_id),
+                recipient=PLATFORM_ISSUER,
+                supplier=cpo_tax,
+                customer=self._platform,
+                line=lines.cpo_to_platform,
+                self_billing=True,
+                now=now,
+            ).number
+            recipient = f"dp:{partner.id}"
+            if invoicing.cadence == Cadence.PER_SESSION:
+                invoice_number = invoices.issue_invoice(
+                    db,
+                    issuer=PLATFORM_ISSUER,
+                    series=PLATFORM_SERIES,
+                    recipient=recipient,
+                    supplier=self._platform,
+                    customer=partner_tax,
+                    line=sold,
+                    self_billing=False,
+                    now=now,
+                ).number
+            else:
+                invoice_number = invoices.add_to_statement(
+                    db,
+                    issuer=PLATFORM_ISSUER,
+                    series=PLATFORM_SERIES,
+                    recipient=recipient,
+                    period=invoices.statement_period(supplied_on),
+                    line=sold,
+                    now=now,
+                ).number
+        bought = lines.cpo_to_platform
         return SettlementOutcome(
             currency=currency,
-            vat=from_minor(split.vat_minor, currency),
-            cpo_payable=from_minor(split.cpo_minor, currency),
+            vat=from_minor(bought.vat_minor, currency),
+            cpo_payable=from_minor(bought.gross_minor, currency),
             commission=from_minor(split.platform_minor, currency),
             demand_partner_share=from_minor(split.demand_partner_minor, currency),
-            billing_currency=conversion.to_currency,
-            billed=from_minor(conversion.converted_minor, conversion.to_currency),
+            billing_currency=sold.currency,
+            billed=from_minor(sold.gross_minor, sold.currency),
             entry_id=entry_key,
             hold=None if hold is None else hold.value,
+            billed_vat=from_minor(sold.vat_minor, sold.currency),
+            invoice=invoice_number,
+            self_billed_invoice=self_billed_number,
         )
+
+
+def _location(db: Session, session: SessionRow) -> str:
+    location = db.scalar(
+        select(LocationRow).where(LocationRow.cpo_id == session.cpo_id, LocationRow.location_id == session.location_id)
+    )
+    where = f"EVSE {session.evse_id}"
+    return where if location is None else f"{where}, {location.address}, {location.city} ({location.country})"
 
 
 def _supply_date(cdr: CdrRow) -> date:

@@ -72,9 +72,12 @@ class Clearing(BaseModel):
 
 class Billing(BaseModel):
     currency: str
-    amount: Decimal = Field(description="The official gross price converted into your billing currency")
+    net: Decimal = Field(description="The official net price converted into your billing currency")
+    vat: Decimal | None = Field(description="The VAT on your invoice line; null until the session is invoiced")
+    total: Decimal | None = Field(description="What you owe for the session, VAT included; null until invoiced")
+    invoice: str | None = Field(description="The invoice number; null until invoiced or while on a draft statement")
     tariff_currency: str
-    tariff_amount: Decimal
+    tariff_net: Decimal
     reference_rate: Decimal | None = Field(description="Units of currency per unit of tariff_currency; null: none")
     rate_source: str | None
     rate_as_of: date | None

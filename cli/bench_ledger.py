@@ -9,40 +9,62 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import psycopg
 
+from domain.fx.rates import FxRate
+from domain.invoicing.chain import SessionSupply, chain_lines
 from domain.ledger.entries import JournalEntry
 from domain.settlement.contracts import CommissionTerms, RevenueShareTerms, ShareBasis
-from domain.settlement.revenue_share import SessionCharge, settlement_entry, split_revenue
+from domain.settlement.revenue_share import settlement_entry, split_revenue
+from domain.vat.treatment import TaxParty
 from persistence import ledger
 from persistence.db import make_engine, make_session_factory
 from persistence.migrate import upgrade
+from persistence.vat_rates import vat_rate_table
 
 TARGET_TRANSFERS_PER_S = 5_000
 BATCH = 500
 POSTGRES_ADMIN_URL = os.environ.get("NETWORKCORE_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 COMMISSION = CommissionTerms(Decimal(8), Decimal("0.20"), Decimal("5.00"))
 SHARE = RevenueShareTerms(Decimal(15), ShareBasis.COMMISSION)
+PLATFORM = TaxParty("NetworkCore GmbH", "Berlin", "DE", {"DE": "DE312987657", "CH": "CHE-301.845.272 MWST"})
+CPO = TaxParty("VoltaSwiss AG", "Genève", "CH", {"CH": "CHE-109.322.551 MWST"})
+PARTNER = TaxParty("Fahrwerk Mobility GmbH", "München", "DE", {"DE": "DE281045677"})
+EUR_CHF = FxRate("EUR", "CHF", Decimal("0.9412"), date(2026, 10, 30), "ECB")
 
 
 def settlement_entries(count: int) -> list[JournalEntry]:
-    """Stage-8 entries of ``count`` sessions spread over 20 partners and 30 CPOs, CHF billed in EUR."""
+    """Stage-8 entries of ``count`` sessions spread over 20 partners and 30 CPOs: Swiss charging (CHF,
+    Swiss VAT) billed in EUR, the heaviest kind, with eight postings."""
     entries = []
+    rates = vat_rate_table()
     for i in range(count):
-        charge = SessionCharge("CHF", 1000 + (i * 37) % 5000, 81 + (i * 7) % 400)
-        split = split_revenue(charge, COMMISSION, SHARE)
+        net = 1000 + (i * 37) % 5000
+        split = split_revenue(net, "CHF", COMMISSION, SHARE)
+        lines = chain_lines(
+            SessionSupply(f"bench-{i}", Decimal("12.5"), date(2026, 10, 30), "CH", "Genève"),
+            cpo=CPO,
+            platform=PLATFORM,
+            partner=PARTNER,
+            tariff_currency="CHF",
+            cpo_net_minor=split.cpo_minor,
+            billing_currency="EUR",
+            billed_net_minor=net * 104 // 100,
+            rates=rates,
+            national_currency="CHF",
+            national_rates={"EUR": EUR_CHF},
+        )
         entry = settlement_entry(
             f"bench-{uuid.uuid4()}:settlement",
             demand_partner_id=f"dp-{i % 20}",
             cpo_id=f"cpo-{i % 30}",
-            country="CH",
             split=split,
-            billing_currency="EUR",
-            billed_minor=split.gross_minor * 104 // 100,
+            bought=lines.cpo_to_platform,
+            sold=lines.platform_to_partner,
         )
         assert entry is not None
         entries.append(entry)

@@ -222,7 +222,7 @@ def _billed_by_partner(sessions: list[DemoSession]) -> dict[str, str]:
         billing = s.detail.get("billing")
         if billing:
             key = (s.partner_id, billing["currency"])
-            billed[key] = billed.get(key, Decimal(0)) + Decimal(str(billing["amount"]))
+            billed[key] = billed.get(key, Decimal(0)) + Decimal(str(billing["total"]))
     return {f"{partner} ({currency})": str(amount) for (partner, currency), amount in sorted(billed.items())}
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.fx_ecb import embedded_history
+from domain.vat.parties import validate_vat_id
 from persistence.fx import store_rates
 from persistence.tables import (
     ApiKeyRow,
@@ -41,6 +42,9 @@ class DemoPartner:
     currency: str
     api_key: str
     active: bool = True
+    address: str = ""
+    cadence: str = "PER_SESSION"  # or MONTHLY: one statement a month
+    taxable_dealer: bool = False  # Art. 38: reselling electricity is its main activity
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class DemoCpo:
     country_code: str
     party_id: str
     vat_id: str
+    address: str
     currency: str
     token_to_emsp: str  # what the CPO presents to us
     token_from_emsp: str  # what we present to the CPO
@@ -96,17 +101,64 @@ def _tariff(
     }
 
 
+# VAT ids are fictitious but pass their country's check digits (python-stdnum).
 PARTNERS = (
-    DemoPartner("dp-roamly", "Roamly Charging App", "NL", "NL123456789B01", "EUR", "nc_dev_roamly_4c1f0a9e7b2d44e8"),
-    DemoPartner("dp-motorbrit", "MotorBrit Fleet", "GB", "GB123456789", "GBP", "nc_dev_motorbrit_9e2b7c31d04a4f55"),
+    DemoPartner(
+        "dp-roamly",
+        "Roamly Charging App B.V.",
+        "NL",
+        "NL812345678B01",
+        "EUR",
+        "nc_dev_roamly_4c1f0a9e7b2d44e8",
+        address="Keizersgracht 100, 1015 CW Amsterdam",
+    ),
+    DemoPartner(
+        "dp-motorbrit",
+        "MotorBrit Fleet Ltd",
+        "GB",
+        "GB723456789",
+        "GBP",
+        "nc_dev_motorbrit_9e2b7c31d04a4f55",
+        address="12 Wharf Road, London N1 7GR",
+    ),
+    DemoPartner(
+        "dp-fahrwerk",
+        "Fahrwerk Mobility GmbH",
+        "DE",
+        "DE281045677",
+        "EUR",
+        "nc_dev_fahrwerk_51c7e0b9a3d24f61",
+        address="Leopoldstrasse 12, 80802 München",
+    ),
+    DemoPartner(
+        "dp-voyageo",
+        "Voyageo Energie SAS",
+        "FR",
+        "FR44732829320",
+        "EUR",
+        "nc_dev_voyageo_8a3f2d61c9e04b77",
+        address="18 rue de la République, 69002 Lyon",
+        taxable_dealer=True,
+    ),
+    DemoPartner(
+        "dp-alpenflotte",
+        "Alpenflotte Leasing GmbH",
+        "AT",
+        "ATU12345675",
+        "EUR",
+        "nc_dev_alpenflotte_2e9b4c70d81f4a3c",
+        address="Mariahilfer Strasse 1, 1060 Wien",
+        cadence="MONTHLY",
+    ),
     DemoPartner(
         "dp-dormant",
         "Dormant Wallet Ltd",
         "IE",
-        "IE1234567T",
+        "IE9876543H",
         "EUR",
         "nc_dev_dormant_0d7e5a2f66c14b3a",
         active=False,
+        address="1 Dock Road, Dublin D02 X285",
     ),
 )
 
@@ -116,7 +168,8 @@ CPOS = (
         name="VoltaSwiss AG",
         country_code="CH",
         party_id="VSW",
-        vat_id="CHE-123.456.788 MWST",
+        vat_id="CHE-109.322.551 MWST",
+        address="Route de Meyrin 12, 1202 Genève",
         currency="CHF",
         token_to_emsp="ocpi-dev-voltaswiss-to-nc-5b8e",
         token_from_emsp="ocpi-dev-nc-to-voltaswiss-2d4a",
@@ -167,7 +220,8 @@ CPOS = (
         name="Stromnetz Laden GmbH",
         country_code="DE",
         party_id="STN",
-        vat_id="DE123456789",
+        vat_id="DE276543216",
+        address="Landsberger Strasse 88, 80339 München",
         currency="EUR",
         token_to_emsp="ocpi-dev-stromnetz-to-nc-7c1d",
         token_from_emsp="ocpi-dev-nc-to-stromnetz-8e3f",
@@ -221,7 +275,8 @@ CPOS = (
         name="Borneo Recharge SAS",
         country_code="FR",
         party_id="BRN",
-        vat_id="FR40303265045",
+        vat_id="FR19812345676",
+        address="5 quai Jules Courmont, 69002 Lyon",
         currency="EUR",
         token_to_emsp="ocpi-dev-borneo-to-nc-3a9b",
         token_from_emsp="ocpi-dev-nc-to-borneo-6f0c",
@@ -287,6 +342,7 @@ def demand_partner_terms(partner: DemoPartner) -> dict[str, Any]:
         "billing_currency": partner.currency,
         "revenue_share": {"percent": "15", "basis": "COMMISSION"},
         "credit": {"limit": "50000.00", "session_cap": "80.00", "hold_days": 7},
+        "invoicing": {"model": "CHAIN", "cadence": partner.cadence, "taxable_dealer": partner.taxable_dealer},
     }
 
 
@@ -320,14 +376,20 @@ def ensure_contract(db: Session, party_kind: str, party_id: str, terms: dict[str
 
 def ensure_demand_partner(db: Session, partner: DemoPartner, terms: dict[str, Any], *, now: datetime) -> None:
     """The partner, its API key and its contract on ``terms`` (tests add partners of their own with it)."""
-    if db.get(DemandPartnerRow, partner.id) is None:
+    existing = db.get(DemandPartnerRow, partner.id)
+    if existing is not None:
+        # The demo network's identities follow the seed (databases seeded before addresses existed).
+        existing.address = partner.address
+        existing.vat_id = validate_vat_id(partner.country, partner.vat_id)
+    else:
         db.add(
             DemandPartnerRow(
                 id=partner.id,
                 name=partner.name,
                 legal_entity=partner.name,
                 country=partner.country,
-                vat_id=partner.vat_id,
+                vat_id=validate_vat_id(partner.country, partner.vat_id),
+                address=partner.address,
                 billing_currency=partner.currency,
                 active=partner.active,
                 created_at=EPOCH,
@@ -368,6 +430,8 @@ def seed_database(sessions: sessionmaker[Session], simulator_url: str) -> None:
             if existing is not None:
                 # The simulator may listen elsewhere this time: point the demo CPOs at it.
                 existing.commands_url = f"{simulator_url}/ocpi/cpo/2.2.1/commands/"
+                existing.address = cpo.address
+                existing.vat_id = validate_vat_id(cpo.country_code, cpo.vat_id)
                 continue
             db.add(
                 CpoRow(
@@ -377,7 +441,8 @@ def seed_database(sessions: sessionmaker[Session], simulator_url: str) -> None:
                     country_code=cpo.country_code,
                     party_id=cpo.party_id,
                     country=cpo.country_code,
-                    vat_id=cpo.vat_id,
+                    vat_id=validate_vat_id(cpo.country_code, cpo.vat_id),
+                    address=cpo.address,
                     payout_currency=cpo.currency,
                     active=True,
                     inbound_token_sha256=_sha256(cpo.token_to_emsp),

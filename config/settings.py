@@ -41,6 +41,17 @@ class Settings(BaseSettings):
     max_duration_s: int = 24 * 3600
     cdr_wait_s: int = 3600
 
+    # The platform as it appears on its invoices: its legal entity, where it is established, and the VAT
+    # ids it holds by country (it must be registered where it resells charging under domestic VAT).
+    platform_legal_name: str = "NetworkCore GmbH"
+    platform_address: str = "Torstrasse 49, 10119 Berlin"
+    platform_country: str = "DE"
+    platform_vat_ids: dict[str, str] = {
+        "DE": "DE312987657",
+        "FR": "FR44732829320",
+        "CH": "CHE-301.845.272 MWST",
+    }
+
     # A reference rate older than this (days before the charging day) parks the settlement for ops.
     # Five days cover a weekend plus the TARGET Easter holidays.
     fx_max_age_days: int = 5

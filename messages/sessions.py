@@ -199,17 +199,21 @@ class FxOutcome(Payload):
 
 
 class SettlementOutcome(Payload):
-    """Stage 8: how the session's price was split (tariff currency) and what the partner owes (billing)."""
+    """Stages 7 and 8: the session's invoices, how its price was split (tariff currency) and what the
+    partner owes (billing currency, VAT included)."""
 
     currency: str
-    vat: Decimal
-    cpo_payable: Decimal
+    vat: Decimal  # VAT on the CPO's supply to the platform
+    cpo_payable: Decimal  # what the platform owes the CPO, VAT included
     commission: Decimal
     demand_partner_share: Decimal
     billing_currency: str
     billed: Decimal
     entry_id: int | None  # None: the session cost nothing, nothing was booked
     hold: str | None  # the hold's state after capture; None for sessions without a hold
+    billed_vat: Decimal | None = None  # VAT on the partner's invoice, billing currency
+    invoice: str | None = None  # the partner's invoice number; None while on a draft statement
+    self_billed_invoice: str | None = None  # the CPO's self-billed invoice number
 
 
 class SettlementRetry(Payload):

@@ -1,12 +1,15 @@
-"""For migrations: rows that are evidence or money (CDRs, OCPI messages, ledger entries, holds) are
-refused UPDATE and DELETE by the database itself, on PostgreSQL and on SQLite."""
+"""For migrations: rows that are evidence or money (CDRs, OCPI messages, ledger entries, holds, issued
+invoices) are refused UPDATE and DELETE by the database itself, on PostgreSQL and on SQLite."""
 
 from __future__ import annotations
 
 from alembic import op
 
 
-def forbid_changes(tables: tuple[str, ...]) -> None:
+def forbid_changes(
+    tables: tuple[str, ...], *, when: str | None = None, actions: tuple[str, ...] = ("UPDATE", "DELETE")
+) -> None:
+    """Refuse ``actions`` on ``tables``; with ``when`` (a condition on ``OLD``), only on rows it holds."""
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
         op.execute(
@@ -20,16 +23,18 @@ def forbid_changes(tables: tuple[str, ...]) -> None:
             """
         )
     for table in tables:
-        for action in ("UPDATE", "DELETE"):
+        for action in actions:
             name = f"{table}_no_{action.lower()}"
             if dialect == "postgresql":
+                condition = f"WHEN ({when}) " if when else ""
                 op.execute(
                     f"CREATE TRIGGER {name} BEFORE {action} ON {table} "
-                    "FOR EACH ROW EXECUTE FUNCTION networkcore_forbid_change()"
+                    f"FOR EACH ROW {condition}EXECUTE FUNCTION networkcore_forbid_change()"
                 )
             else:
+                condition = f"WHEN {when} " if when else ""
                 op.execute(
-                    f"CREATE TRIGGER {name} BEFORE {action} ON {table} "
+                    f"CREATE TRIGGER {name} BEFORE {action} ON {table} {condition}"
                     f"BEGIN SELECT RAISE(ABORT, '{table} rows are immutable'); END"
                 )
 

@@ -4,26 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 import psycopg
 from sqlalchemy import func, insert, select, tuple_
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from domain.ledger.entries import JournalEntry
+from persistence.db import dialect_insert
 from persistence.tables import LedgerAccountRow, LedgerEntryRow, LedgerPostingRow
 
 
 class IdempotencyConflict(Exception):
     """The idempotency key was already used for different postings: a bug upstream, never retried away."""
-
-
-def _insert(db: Session, table: type[LedgerAccountRow] | type[LedgerEntryRow]) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING for the session's dialect (both speak it, with RETURNING)."""
-    dialect = db.get_bind().dialect.name
-    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
 def account_keys(db: Session, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -32,7 +24,7 @@ def account_keys(db: Session, wanted: Iterable[tuple[str, str]]) -> dict[tuple[s
     if not wanted:
         return {}
     rows = [{"code": code, "currency": currency} for code, currency in sorted(wanted)]
-    db.execute(_insert(db, LedgerAccountRow).on_conflict_do_nothing(), rows)
+    db.execute(dialect_insert(db, LedgerAccountRow).on_conflict_do_nothing(), rows)
     found = db.execute(
         select(LedgerAccountRow.code, LedgerAccountRow.currency, LedgerAccountRow.key).where(
             tuple_(LedgerAccountRow.code, LedgerAccountRow.currency).in_(sorted(wanted))
@@ -75,7 +67,7 @@ def post_batch(db: Session, entries: Sequence[JournalEntry], *, now: datetime) -
     accounts = account_keys(db, ((p.account, p.currency) for e in entries for p in e.postings))
     # executemany with RETURNING: one cached statement, sent as multi-row INSERTs by SQLAlchemy.
     inserted = db.execute(
-        _insert(db, LedgerEntryRow)
+        dialect_insert(db, LedgerEntryRow)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(LedgerEntryRow.idempotency_key, LedgerEntryRow.key, sort_by_parameter_order=True),
         [{"idempotency_key": e.key, "posting_count": len(e.postings), "created_at": now} for e in entries],

@@ -2,7 +2,11 @@
 
 * every currency sums to zero over the whole ledger, and every entry balances on its own;
 * no credit hold is still pending for a session that has finished;
-* every settled session has its settlement entry, billing the partner what stage 6 converted.
+* every settled session has its FX conversion, its two invoice lines (the partner's, whose net is what
+  stage 6 converted, and the CPO's self-billed one) and its settlement entry, which books exactly what
+  the lines say: the partner's receivable, output VAT payable and input VAT recoverable;
+* invoice numbers run 1..N without a gap or a duplicate in every issuer's series, and every issued
+  invoice's totals are the sums of its lines.
 """
 
 from __future__ import annotations
@@ -10,16 +14,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from domain.invoicing.documents import PLATFORM_ISSUER, cpo_issuer
 from domain.ledger import accounts
 from domain.ledger.accounts import AccountKind
 from domain.sessions.lifecycle import FINAL_STAGES, SessionStage
 from domain.settlement.revenue_share import settlement_key
 from persistence import ledger
 from persistence.holds import pending_holds
-from persistence.tables import FxConversionRow, LedgerHoldRow, SessionRow
+from persistence.tables import (
+    FxConversionRow,
+    InvoiceLineRow,
+    InvoiceRow,
+    InvoiceSeriesRow,
+    LedgerHoldRow,
+    SessionRow,
+)
 
 
 @dataclass
@@ -51,28 +63,119 @@ def check_ledger(db: Session) -> LedgerReport:
     for hold, stage in open_holds:
         report.problems.append(f"session {hold.session_id} is {stage} but its credit hold is still pending")
     settled = db.execute(
-        select(
-            SessionRow.id, SessionRow.demand_partner_id, FxConversionRow.to_currency, FxConversionRow.converted_minor
-        )
+        select(SessionRow.id, SessionRow.demand_partner_id, SessionRow.cpo_id, FxConversionRow)
         .outerjoin(FxConversionRow, FxConversionRow.session_id == SessionRow.id)
         .where(SessionRow.stage == SessionStage.SETTLED.value)
     ).all()
     report.settled_sessions = len(settled)
-    # An outer join: a settled session without its conversion has NULLs here.
-    for session_id, partner, billed_currency, billed in cast("list[tuple[str, str, str | None, int]]", settled):
-        if billed_currency is None:
+    lines = _lines_by_session(db, [row[0] for row in settled])
+    # An outer join: a settled session without its conversion has None here.
+    for session_id, partner, cpo, conversion in cast("list[tuple[str, str, str, FxConversionRow | None]]", settled):
+        if conversion is None:
             report.problems.append(f"session {session_id} is SETTLED without an FX conversion (stage 6)")
             continue
-        postings = ledger.entry_postings(db, settlement_key(session_id))
-        if postings is None:
-            if billed != 0:
-                report.problems.append(f"session {session_id} is SETTLED but has no settlement entry")
-            continue
-        receivable = accounts.demand_partner(partner, AccountKind.RECEIVABLE)
-        booked = sum(amount for code, cur, amount in postings if code == receivable and cur == billed_currency)
-        if booked != billed:
-            report.problems.append(
-                f"session {session_id}: receivable booked {booked}, stage 6 billed {billed} {billed_currency}"
-            )
+        report.problems += _session_problems(db, session_id, partner, cpo, conversion, lines.get(session_id, {}))
+    report.problems += _numbering_problems(db)
+    report.problems += _total_problems(db)
     report.entries = ledger.entry_count(db)
     return report
+
+
+def _lines_by_session(db: Session, session_ids: list[str]) -> dict[str, dict[str, InvoiceLineRow]]:
+    found: dict[str, dict[str, InvoiceLineRow]] = {}
+    rows = db.execute(
+        select(InvoiceRow.issuer, InvoiceLineRow).join(InvoiceRow, InvoiceRow.key == InvoiceLineRow.invoice_key)
+    ).all()
+    wanted = set(session_ids)
+    for issuer, line in rows:
+        if line.session_id in wanted:
+            found.setdefault(line.session_id, {})[issuer] = line
+    return found
+
+
+def _session_problems(
+    db: Session, session_id: str, partner: str, cpo: str, conversion: FxConversionRow, lines: dict[str, InvoiceLineRow]
+) -> list[str]:
+    postings = ledger.entry_postings(db, settlement_key(session_id))
+    if conversion.amount_minor == 0 and conversion.converted_minor == 0:
+        return [] if postings is None else [f"session {session_id} cost nothing but has a settlement entry"]
+    sold, bought = lines.get(PLATFORM_ISSUER), lines.get(cpo_issuer(cpo))
+    problems = []
+    if postings is None:
+        problems.append(f"session {session_id} is SETTLED but has no settlement entry")
+    if sold is None or bought is None:
+        missing = " and ".join(n for n, line in (("partner", sold), ("self-billed", bought)) if line is None)
+        problems.append(f"session {session_id} is SETTLED without its {missing} invoice line")
+    if postings is None or sold is None or bought is None:
+        return problems
+    if sold.net_minor != conversion.converted_minor:
+        problems.append(
+            f"session {session_id}: invoiced net {sold.net_minor}, stage 6 converted {conversion.converted_minor}"
+        )
+
+    def booked(code: str, currency: str) -> int:
+        return sum(amount for account, cur, amount in postings if account == code and cur == currency)
+
+    receivable = booked(accounts.demand_partner(partner, AccountKind.RECEIVABLE), conversion.to_currency)
+    if receivable != sold.net_minor + sold.vat_minor:
+        problems.append(
+            f"session {session_id}: receivable booked {receivable}, invoiced {sold.net_minor + sold.vat_minor} "
+            f"{conversion.to_currency}"
+        )
+    output = -booked(accounts.vat_payable(sold.place_of_supply), sold.national_currency)
+    if output != sold.national_vat_minor:
+        problems.append(f"session {session_id}: VAT payable booked {output}, invoiced {sold.national_vat_minor}")
+    recoverable = booked(accounts.vat_recoverable(bought.place_of_supply), bought.national_currency)
+    if recoverable != bought.national_vat_minor:
+        problems.append(
+            f"session {session_id}: VAT recoverable booked {recoverable}, self-billed {bought.national_vat_minor}"
+        )
+    return problems
+
+
+def _numbering_problems(db: Session) -> list[str]:
+    """Every series' issued numbers are exactly 1..last, with last the series' counter."""
+    problems = []
+    issued = db.execute(
+        select(
+            InvoiceRow.issuer,
+            InvoiceRow.series,
+            func.count(),
+            func.min(InvoiceRow.sequence),
+            func.max(InvoiceRow.sequence),
+        )
+        .where(InvoiceRow.sequence.is_not(None))
+        .group_by(InvoiceRow.issuer, InvoiceRow.series)
+    ).all()
+    counters = {(row.issuer, row.series): row.last_number for row in db.scalars(select(InvoiceSeriesRow))}
+    for issuer, series, count, low, high in issued:
+        last = counters.pop((issuer, series), None)
+        if (count, low, high) != (high, 1, last):
+            problems.append(
+                f"series {series} of {issuer}: {count} invoices numbered {low}..{high}, counter at {last}: "
+                "numbers must run 1..N without gaps"
+            )
+    for (issuer, series), last in counters.items():
+        if last != 0:
+            problems.append(f"series {series} of {issuer}: counter at {last} but no invoice issued")
+    return problems
+
+
+def _total_problems(db: Session) -> list[str]:
+    sums = db.execute(
+        select(
+            InvoiceRow.number,
+            InvoiceRow.net_minor,
+            InvoiceRow.vat_minor,
+            func.sum(InvoiceLineRow.net_minor),
+            func.sum(InvoiceLineRow.vat_minor),
+        )
+        .join(InvoiceLineRow, InvoiceLineRow.invoice_key == InvoiceRow.key)
+        .where(InvoiceRow.number.is_not(None))
+        .group_by(InvoiceRow.key, InvoiceRow.number, InvoiceRow.net_minor, InvoiceRow.vat_minor)
+    ).all()
+    return [
+        f"invoice {number}: totals {net}/{vat} but its lines sum to {line_net}/{line_vat}"
+        for number, net, vat, line_net, line_vat in sums
+        if (net, vat) != (line_net, line_vat)
+    ]

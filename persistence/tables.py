@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -76,6 +77,7 @@ class DemandPartnerRow(Base):
     legal_entity: Mapped[str] = mapped_column(String(200))
     country: Mapped[str] = mapped_column(String(2))
     vat_id: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(String(300))
     billing_currency: Mapped[str] = mapped_column(String(3))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
@@ -105,6 +107,7 @@ class CpoRow(Base):
     party_id: Mapped[str] = mapped_column(String(3))
     country: Mapped[str] = mapped_column(String(2))
     vat_id: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(String(300))
     payout_currency: Mapped[str] = mapped_column(String(3))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The token the CPO presents to us, as a SHA-256 digest.
@@ -379,3 +382,71 @@ class FxConversionRow(Base):
     rate_as_of: Mapped[date | None] = mapped_column(Date)
     executed_rate: Mapped[Decimal | None] = mapped_column(Numeric(24, 10))
     converted_at: Mapped[datetime]
+
+
+class InvoiceSeriesRow(Base):
+    """The last number issued per issuer and series; incremented in the issuing transaction (gap-free)."""
+
+    __tablename__ = "invoice_series"
+
+    issuer: Mapped[str] = mapped_column(String(80), primary_key=True)
+    series: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_number: Mapped[int] = mapped_column(BigInteger)
+
+
+class InvoiceRow(Base):
+    """An invoice (or credit note). A DRAFT statement collects lines and has no number; ISSUED ones have
+    their number, totals and document, and the database refuses to change or delete them."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("issuer", "series", "sequence"),
+        UniqueConstraint("issuer", "session_id"),
+        Index(None, "recipient", "issued_at"),
+        # At most one open draft statement per recipient, currency and month.
+        Index(
+            "uq_invoices_open_draft",
+            "issuer",
+            "recipient",
+            "currency",
+            "period",
+            unique=True,
+            sqlite_where=text("status = 'DRAFT'"),
+            postgresql_where=text("status = 'DRAFT'"),
+        ),
+    )
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    issuer: Mapped[str] = mapped_column(String(80))  # "platform" or "cpo:<id>" (self-billed)
+    series: Mapped[str] = mapped_column(String(40))
+    sequence: Mapped[int | None] = mapped_column(BigInteger)
+    number: Mapped[str | None] = mapped_column(String(60), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(8))
+    recipient: Mapped[str] = mapped_column(String(80))  # "dp:<id>" or "platform"
+    currency: Mapped[str] = mapped_column(String(3))
+    period: Mapped[str | None] = mapped_column(String(7))  # "YYYY-MM" of a monthly statement
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id"))
+    corrects_key: Mapped[int | None] = mapped_column(ForeignKey("invoices.key"))
+    net_minor: Mapped[int | None] = mapped_column(BigInteger)
+    vat_minor: Mapped[int | None] = mapped_column(BigInteger)
+    document: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
+    issued_at: Mapped[datetime | None]
+
+
+class InvoiceLineRow(Base):
+    """One session's line on an invoice, as computed at stage 7 (immutable)."""
+
+    __tablename__ = "invoice_lines"
+    __table_args__ = (UniqueConstraint("invoice_key", "session_id"),)
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    invoice_key: Mapped[int] = mapped_column(ForeignKey("invoices.key"))
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    net_minor: Mapped[int] = mapped_column(BigInteger)
+    vat_minor: Mapped[int] = mapped_column(BigInteger)
+    place_of_supply: Mapped[str] = mapped_column(String(2))
+    national_currency: Mapped[str] = mapped_column(String(3))
+    national_vat_minor: Mapped[int] = mapped_column(BigInteger)
+    line: Mapped[dict[str, Any]]

@@ -18,13 +18,29 @@ from activities.settlement import SettlementActivities
 from adapters.cpo import CpoAdapter, OcpiCpoAdapter
 from adapters.temporal_client import connect_temporal
 from config.settings import Settings
+from domain.vat.parties import country_name, validate_vat_id
+from domain.vat.treatment import TaxParty
 from persistence.db import make_engine, make_session_factory
+from persistence.vat_rates import vat_rate_table
 from workflows.sessions import ChargingSessionWorkflow
 
 log = logging.getLogger(__name__)
 
 # Database activities are synchronous and run on these threads; local activities share the pool.
 ACTIVITY_THREADS = 32
+
+
+def platform_party(settings: Settings) -> TaxParty:
+    """The platform's identity from the settings, its VAT ids checked now rather than on an invoice."""
+    country_name(settings.platform_country)
+    return TaxParty(
+        name=settings.platform_legal_name,
+        address=settings.platform_address,
+        country=settings.platform_country.upper(),
+        vat_ids={
+            country.upper(): validate_vat_id(country, vat_id) for country, vat_id in settings.platform_vat_ids.items()
+        },
+    )
 
 
 def build_worker(
@@ -36,9 +52,10 @@ def build_worker(
     identity: OcpiIdentity,
     executor: ThreadPoolExecutor,
     fx_max_age: timedelta,
+    platform: TaxParty,
 ) -> Worker:
     activities = SessionActivities(sessions, cpo_adapter, identity)
-    settlement = SettlementActivities(sessions, fx_max_age=fx_max_age)
+    settlement = SettlementActivities(sessions, fx_max_age=fx_max_age, platform=platform, vat_rates=vat_rate_table())
     return Worker(
         client,
         task_queue=task_queue,
@@ -79,6 +96,7 @@ async def run_worker(settings: Settings) -> None:
                 identity=identity,
                 executor=executor,
                 fx_max_age=timedelta(days=settings.fx_max_age_days),
+                platform=platform_party(settings),
             )
             async with worker:
                 log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)

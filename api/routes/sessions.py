@@ -38,8 +38,17 @@ from api.schemas import (
 from domain.money import from_minor
 from domain.sessions.lifecycle import SessionStage
 from messages.sessions import ChargingSessionInput, StopRequest
+from persistence import invoices
 from persistence import repositories as repo
-from persistence.tables import CdrRow, ClearingRow, DemandPartnerRow, FxConversionRow, SessionRow
+from persistence.tables import (
+    CdrRow,
+    ClearingRow,
+    DemandPartnerRow,
+    FxConversionRow,
+    InvoiceLineRow,
+    InvoiceRow,
+    SessionRow,
+)
 from workflows import search_attributes as sa
 from workflows.sessions import ChargingSessionWorkflow
 
@@ -170,14 +179,19 @@ def _clearing(row: ClearingRow | None) -> Clearing | None:
     )
 
 
-def _billing(row: FxConversionRow | None) -> Billing | None:
+def _billing(row: FxConversionRow | None, invoiced: tuple[InvoiceLineRow, InvoiceRow] | None) -> Billing | None:
     if row is None:
         return None
+    currency = row.to_currency
+    line, invoice = invoiced if invoiced is not None else (None, None)
     return Billing(
-        currency=row.to_currency,
-        amount=from_minor(row.converted_minor, row.to_currency),
+        currency=currency,
+        net=from_minor(row.converted_minor, currency),
+        vat=None if line is None else from_minor(line.vat_minor, currency),
+        total=None if line is None else from_minor(line.net_minor + line.vat_minor, currency),
+        invoice=None if invoice is None else invoice.number,
         tariff_currency=row.from_currency,
-        tariff_amount=from_minor(row.amount_minor, row.from_currency),
+        tariff_net=from_minor(row.amount_minor, row.from_currency),
         reference_rate=row.reference_rate,
         rate_source=row.rate_source,
         rate_as_of=row.rate_as_of,
@@ -192,6 +206,7 @@ def _read(
     live_attention: bool | None,
     clearing: ClearingRow | None = None,
     conversion: FxConversionRow | None = None,
+    invoiced: tuple[InvoiceLineRow, InvoiceRow] | None = None,
 ) -> SessionRead:
     return SessionRead(
         id=row.id,
@@ -214,28 +229,48 @@ def _read(
         updated_at=row.updated_at,
         live=live_stage is not None,
         clearing=_clearing(clearing),
-        billing=_billing(conversion),
+        billing=_billing(conversion, invoiced),
     )
 
 
 @router.get("/{session_id}", response_model=SessionRead, responses=NOT_FOUND, summary="A session, live")
 async def get_session(session_id: str, partner: DemandPartnerDep, context: ContextDep) -> SessionRead:
-    def load() -> tuple[SessionRow | None, CdrRow | None, ClearingRow | None, FxConversionRow | None]:
+    def load() -> tuple[
+        SessionRow | None,
+        CdrRow | None,
+        ClearingRow | None,
+        FxConversionRow | None,
+        tuple[InvoiceLineRow, InvoiceRow] | None,
+    ]:
         with context.reads() as db:
             row = repo.session_for_demand_partner(db, partner.id, session_id)
             if row is None:
-                return None, None, None, None
+                return None, None, None, None, None
             cdr = None if row.cdr_key is None else db.get(CdrRow, row.cdr_key)
-            return row, cdr, repo.clearing_for_session(db, row.id), repo.conversion_for_session(db, row.id)
+            return (
+                row,
+                cdr,
+                repo.clearing_for_session(db, row.id),
+                repo.conversion_for_session(db, row.id),
+                invoices.platform_line(db, row.id),
+            )
 
-    row, cdr, clearing, conversion = await run_in_threadpool(load)
+    row, cdr, clearing, conversion, invoiced = await run_in_threadpool(load)
     if row is None:
         raise HTTPException(404, "no such session")
     try:
         # describe() reads the workflow's search attributes: current, free, and needs no worker.
         description = await context.temporal.get_workflow_handle(workflow_id(row.id)).describe()
     except RPCError:
-        return _read(row, cdr, live_stage=None, live_attention=None, clearing=clearing, conversion=conversion)
+        return _read(
+            row,
+            cdr,
+            live_stage=None,
+            live_attention=None,
+            clearing=clearing,
+            conversion=conversion,
+            invoiced=invoiced,
+        )
     attributes = description.typed_search_attributes
     return _read(
         row,
@@ -244,6 +279,7 @@ async def get_session(session_id: str, partner: DemandPartnerDep, context: Conte
         live_attention=attributes.get(sa.NEEDS_ATTENTION),
         clearing=clearing,
         conversion=conversion,
+        invoiced=invoiced,
     )
 
 

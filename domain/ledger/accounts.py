@@ -1,7 +1,7 @@
 """The chart of accounts: one account per party, kind and currency, named by a readable code.
 
 Codes are ``<party>:<kind>`` with the party as ``dp:<id>``, ``cpo:<id>`` or ``platform``; VAT payable
-adds the charging country (``platform:vat_payable:DE``). The currency is the account's other half: the
+and VAT recoverable add the country (``platform:vat_payable:DE``). The currency is the account's other half: the
 ledger keeps one book per currency (TigerBeetle's rule), and conversions go through FX trading accounts.
 Sign convention as in ``entries``: a debit is positive, so what a party owes us is a positive balance
 and what we owe a party is negative.
@@ -21,7 +21,8 @@ class AccountKind(StrEnum):
     REVENUE_SHARE_PAYABLE = "revenue_share_payable"  # we owe a demand partner its share
     PAYABLE = "payable"  # we owe a CPO for its charging
     COMMISSION = "commission"  # the platform's revenue
-    VAT_PAYABLE = "vat_payable"  # owed to a country's tax authority
+    VAT_PAYABLE = "vat_payable"  # output VAT owed to a country's tax authority
+    VAT_RECOVERABLE = "vat_recoverable"  # input VAT the platform paid and reclaims in that country
     FX_TRADING = "fx_trading"  # one per currency: the two sides of every conversion
     FX_RESULT = "fx_result"  # executed-rate differences against the reference rate
     CASH_IN_TRANSIT = "cash_in_transit"  # payouts sent, not yet confirmed by the rail
@@ -60,3 +61,7 @@ def platform(kind: AccountKind, qualifier: str | None = None) -> str:
 
 def vat_payable(country: str) -> str:
     return platform(AccountKind.VAT_PAYABLE, country.upper())
+
+
+def vat_recoverable(country: str) -> str:
+    return platform(AccountKind.VAT_RECOVERABLE, country.upper())

@@ -8,7 +8,12 @@ Demand-partner contract::
 
     {"billing_currency": "EUR",
      "revenue_share": {"percent": "15", "basis": "COMMISSION"},             # or "PRICE" (net price)
-     "credit": {"limit": "5000.00", "session_cap": "80.00", "hold_days": 7}} # in the billing currency
+     "credit": {"limit": "5000.00", "session_cap": "80.00", "hold_days": 7},  # in the billing currency
+     "invoicing": {"model": "CHAIN", "cadence": "PER_SESSION", "taxable_dealer": false}}  # the defaults
+
+``cadence`` is PER_SESSION (an invoice per session) or MONTHLY (one statement per month and currency);
+``taxable_dealer`` is the partner's status under Art. 38 of the VAT Directive (reselling electricity is its
+main activity), which moves the place of supply to where it is established.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from enum import StrEnum
 from typing import Any
 
 from domain.errors import DomainError
+from domain.invoicing.documents import Cadence
+from domain.vat.treatment import SettlementModel
 
 DEFAULT_HOLD_DAYS = 7
 
@@ -115,3 +122,31 @@ def credit_terms(terms: dict[str, Any]) -> CreditTerms:
     if cap == 0:
         raise ContractTermsInvalid("credit.session_cap must be above zero")
     return CreditTerms(limit=_decimal(section, "limit", "credit"), session_cap=cap, hold_days=hold_days)
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicingTerms:
+    model: SettlementModel = SettlementModel.CHAIN
+    cadence: Cadence = Cadence.PER_SESSION
+    taxable_dealer: bool = False
+
+
+def invoicing_terms(terms: dict[str, Any]) -> InvoicingTerms:
+    """The partner's invoicing terms; a contract without them takes the defaults (chain, per session)."""
+    section = terms.get("invoicing", {})
+    if not isinstance(section, dict):
+        raise ContractTermsInvalid("invoicing must be an object")
+    try:
+        model = SettlementModel(section.get("model", SettlementModel.CHAIN))
+    except ValueError as error:
+        raise ContractTermsInvalid(f"invoicing.model must be CHAIN, not {section['model']!r}") from error
+    try:
+        cadence = Cadence(section.get("cadence", Cadence.PER_SESSION))
+    except ValueError as error:
+        raise ContractTermsInvalid(
+            f"invoicing.cadence must be PER_SESSION or MONTHLY, not {section['cadence']!r}"
+        ) from error
+    dealer = section.get("taxable_dealer", False)
+    if not isinstance(dealer, bool):
+        raise ContractTermsInvalid(f"invoicing.taxable_dealer must be true or false, not {dealer!r}")
+    return InvoicingTerms(model=model, cadence=cadence, taxable_dealer=dealer)

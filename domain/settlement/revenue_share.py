@@ -1,11 +1,10 @@
-"""Stage 8, pure: split what a session costs between the CPO, the platform, the demand partner and the
-tax authority, and the one balanced journal entry that books it.
+"""Stage 8, pure: split a session's net price between the CPO, the platform and the demand partner, and
+the one balanced journal entry that books the session as its two invoice lines say (stage 7).
 
-The demand partner pays the official price (VAT included). In the tariff currency that gross amount
-splits into VAT payable (as the tariff states it, until invoicing decides it), the CPO's payable (the net
-price minus the platform's commission), the platform's commission and the demand partner's revenue share
-(carved out of the commission). When the partner is billed in another currency its receivable is booked
-in that currency and both sides meet in the FX trading accounts, one per currency.
+The demand partner pays the official price. The platform's commission is carved out of the net price
+(the CPO sells the electricity to the platform for the rest) and the demand partner's revenue share out
+of the commission. VAT is whatever the invoice lines charged: output VAT on the sale to the partner is
+payable, input VAT on the purchase from the CPO is recoverable.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from domain.errors import DomainError
+from domain.invoicing.lines import InvoiceLine
 from domain.ledger import accounts
 from domain.ledger.accounts import AccountKind
 from domain.ledger.entries import JournalEntry, Posting
@@ -28,37 +27,10 @@ def settlement_key(session_id: str) -> str:
     return f"session-{session_id}:settlement"
 
 
-class NegativeVat(DomainError):
-    code = "NEGATIVE_VAT"
-
-
-@dataclass(frozen=True, slots=True)
-class SessionCharge:
-    """What the session costs in the tariff currency, in minor units."""
-
-    currency: str
-    net_minor: int
-    vat_minor: int
-
-    @property
-    def gross_minor(self) -> int:
-        return self.net_minor + self.vat_minor
-
-
-def session_charge(currency: str, total_excl_vat: Decimal, total_incl_vat: Decimal) -> SessionCharge:
-    """The ledger's rounding point: the rated session totals, each rounded once to the minor unit."""
-    net = to_minor(quantize(total_excl_vat, currency), currency)
-    gross = to_minor(quantize(total_incl_vat, currency), currency)
-    if gross < net:
-        raise NegativeVat(f"the price including VAT ({total_incl_vat}) is below the price without ({total_excl_vat})")
-    return SessionCharge(currency, net, gross - net)
-
-
 @dataclass(frozen=True, slots=True)
 class RevenueSplit:
     currency: str
-    vat_minor: int
-    cpo_minor: int  # the CPO's payable: net price minus commission
+    cpo_minor: int  # what the CPO sells the electricity for: the net price minus the commission
     platform_minor: int  # the commission the platform keeps after the partner's share
     demand_partner_minor: int  # the partner's revenue share
 
@@ -67,8 +39,8 @@ class RevenueSplit:
         return self.platform_minor + self.demand_partner_minor
 
     @property
-    def gross_minor(self) -> int:
-        return self.vat_minor + self.cpo_minor + self.platform_minor + self.demand_partner_minor
+    def net_minor(self) -> int:
+        return self.cpo_minor + self.platform_minor + self.demand_partner_minor
 
 
 def _percentage(total_minor: int, percent: Decimal) -> int:
@@ -87,18 +59,17 @@ def commission_minor(net_minor: int, currency: str, terms: CommissionTerms) -> i
     return min(commission, net_minor)
 
 
-def split_revenue(charge: SessionCharge, commission: CommissionTerms, share: RevenueShareTerms) -> RevenueSplit:
-    """Parts that sum exactly to the gross. The partner's share comes out of the commission: the platform
-    never pays out more than it earned on the session (a PRICE share is capped at the commission)."""
-    taken = commission_minor(charge.net_minor, charge.currency, commission)
+def split_revenue(net_minor: int, currency: str, commission: CommissionTerms, share: RevenueShareTerms) -> RevenueSplit:
+    """Parts that sum exactly to the net price. The partner's share comes out of the commission: the
+    platform never pays out more than it earned on the session (a PRICE share is capped at the commission)."""
+    taken = commission_minor(net_minor, currency, commission)
     if share.basis == ShareBasis.COMMISSION:
         partner = _percentage(taken, share.percent)
     else:
-        partner = min(_percentage(charge.net_minor, share.percent), taken)
+        partner = min(_percentage(net_minor, share.percent), taken)
     return RevenueSplit(
-        currency=charge.currency,
-        vat_minor=charge.vat_minor,
-        cpo_minor=charge.net_minor - taken,
+        currency=currency,
+        cpo_minor=net_minor - taken,
         platform_minor=taken - partner,
         demand_partner_minor=partner,
     )
@@ -109,34 +80,47 @@ def settlement_entry(
     *,
     demand_partner_id: str,
     cpo_id: str,
-    country: str,
     split: RevenueSplit,
-    billing_currency: str,
-    billed_minor: int,
+    bought: InvoiceLine,
+    sold: InvoiceLine,
 ) -> JournalEntry | None:
-    """The session's balanced transfer set; ``None`` for a session that cost nothing."""
-    currency = split.currency
-    receivable = accounts.demand_partner(demand_partner_id, AccountKind.RECEIVABLE)
-    postings: list[Posting] = []
-    if billing_currency == currency:
-        assert billed_minor == split.gross_minor, "no conversion, no difference"
-        postings.append(Posting(receivable, currency, split.gross_minor))
-    else:
-        trading = accounts.platform(AccountKind.FX_TRADING)
-        postings += [
-            Posting(receivable, billing_currency, billed_minor),
-            Posting(trading, billing_currency, -billed_minor),
-            Posting(trading, currency, split.gross_minor),
-        ]
-    postings += [
-        Posting(accounts.vat_payable(country), currency, -split.vat_minor),
-        Posting(accounts.cpo(cpo_id, AccountKind.PAYABLE), currency, -split.cpo_minor),
-        Posting(accounts.platform(AccountKind.COMMISSION), currency, -split.platform_minor),
+    """The session's balanced transfer set, from its two invoice lines; ``None`` for a free session.
+
+    The partner owes the gross of the line it is invoiced (billing currency); the CPO is owed the gross
+    of its self-billed line (tariff currency); output VAT on the sale is payable, input VAT on the
+    purchase recoverable, both in the charging country's currency; the commission and the partner's
+    share stay in the tariff currency. Each currency that does not balance on its own meets the others
+    in the FX trading accounts.
+    """
+    assert bought.currency == split.currency, "the CPO's line is in the tariff currency"
+    assert bought.net_minor == split.cpo_minor, "and sells at the net price less the commission"
+    country = sold.vat.place_of_supply
+    postings = [
+        Posting(accounts.demand_partner(demand_partner_id, AccountKind.RECEIVABLE), sold.currency, sold.gross_minor),
+        Posting(accounts.vat_payable(country), sold.national.currency, -sold.national.vat_minor),
+        Posting(
+            accounts.vat_recoverable(bought.vat.place_of_supply), bought.national.currency, bought.national.vat_minor
+        ),
+        Posting(accounts.cpo(cpo_id, AccountKind.PAYABLE), bought.currency, -bought.gross_minor),
+        Posting(accounts.platform(AccountKind.COMMISSION), split.currency, -split.platform_minor),
         Posting(
             accounts.demand_partner(demand_partner_id, AccountKind.REVENUE_SHARE_PAYABLE),
-            currency,
+            split.currency,
             -split.demand_partner_minor,
         ),
     ]
+    postings += _through_trading(postings)
     nonzero = tuple(p for p in postings if p.amount_minor != 0)
     return JournalEntry(key, nonzero) if nonzero else None
+
+
+def _through_trading(postings: list[Posting]) -> list[Posting]:
+    """The FX trading legs that close each currency of a multi-currency entry. A one-currency entry gets
+    none: if it does not balance, ``JournalEntry`` refuses it, as it should."""
+    sums: dict[str, int] = {}
+    for posting in postings:
+        sums[posting.currency] = sums.get(posting.currency, 0) + posting.amount_minor
+    if len(sums) < 2:
+        return []
+    trading = accounts.platform(AccountKind.FX_TRADING)
+    return [Posting(trading, currency, -total) for currency, total in sorted(sums.items()) if total != 0]

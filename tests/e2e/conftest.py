@@ -28,16 +28,19 @@ from api.app import create_app
 from api.context import ApiContext, workflow_id
 from cli.processes import free_port
 from cli.seed import PARTNERS, seed_database, simulator_config
+from config.settings import Settings
 from domain.sessions.lifecycle import SessionStage, is_final
 from messages.sessions import ChargingSessionResult, SessionTimeouts
 from persistence.db import make_read_session_factory
 from simulator.app import create_app as create_simulator_app
 from simulator.config import SimulatorConfig
-from workers.main import ACTIVITY_THREADS, build_worker
+from workers.main import ACTIVITY_THREADS, build_worker, platform_party
 from workflows.sessions import ChargingSessionWorkflow
 
 TIMEOUTS = SessionTimeouts(start_confirmation_s=4, max_duration_s=300, cdr_wait_s=3)
-ROAMLY, MOTORBRIT, DORMANT = PARTNERS
+_BY_ID = {partner.id: partner for partner in PARTNERS}
+ROAMLY, MOTORBRIT, DORMANT = _BY_ID["dp-roamly"], _BY_ID["dp-motorbrit"], _BY_ID["dp-dormant"]
+FAHRWERK, VOYAGEO, ALPENFLOTTE = _BY_ID["dp-fahrwerk"], _BY_ID["dp-voyageo"], _BY_ID["dp-alpenflotte"]
 
 
 async def serve(app: FastAPI, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
@@ -149,6 +152,7 @@ async def stack(dev_env: WorkflowEnvironment, engine: Engine, sessions: sessionm
                 executor=executor,
                 # Sessions are dated today; the embedded ECB history ends when its package was built.
                 fx_max_age=timedelta(days=3650),
+                platform=platform_party(Settings()),
             )
 
         stack = Stack(api_url, dev_env.client, sessions, task_queue, http, make_worker)

@@ -30,7 +30,7 @@ CENT = Decimal("0.01")
 def partner(stack: Stack, currency: str, *, limit: str = "1000.00", cap: str = "80.00") -> DemoPartner:
     """A demand partner of this test's own, so its balances move only with this test's sessions."""
     suffix = uuid.uuid4().hex[:8]
-    new = DemoPartner(f"dp-test-{suffix}", f"Test partner {suffix}", "NL", "NL000000000B01", currency, f"key-{suffix}")
+    new = DemoPartner(f"dp-test-{suffix}", f"Test partner {suffix}", "NL", "NL812345678B01", currency, f"key-{suffix}")
     terms = {
         "billing_currency": currency,
         "revenue_share": {"percent": "15", "basis": "COMMISSION"},
@@ -45,12 +45,13 @@ def half_up(value: Decimal, quantum: Decimal = CENT) -> Decimal:
     return value.quantize(quantum, ROUND_HALF_UP)
 
 
-def expected_split(net: Decimal, vat: Decimal) -> dict[str, Decimal]:
+def expected_split(net: Decimal) -> dict[str, Decimal]:
     """The demo contracts, worked by hand: commission 8 % of the net, within 0.20..5.00; 15 % of it to the
-    partner."""
+    partner; the CPO sells for the rest."""
+    net = half_up(net)
     commission = min(max(half_up(net * Decimal("0.08")), Decimal("0.20")), Decimal("5.00"), net)
     share = half_up(commission * Decimal("0.15"))
-    return {"vat": vat, "cpo": net - commission, "platform": commission - share, "share": share}
+    return {"net": net, "cpo": net - commission, "platform": commission - share, "share": share}
 
 
 def reference_rate(db: Session, quote: str, on: date) -> Decimal:
@@ -93,59 +94,66 @@ async def settle(stack: Stack, evse: str, who: DemoPartner, **start: Any) -> dic
 async def test_a_swiss_session_billed_in_euros_is_booked_to_the_cent(stack: Stack) -> None:
     session = await settle(stack, "CH*VSW*E1001", ROAMLY)
     clearing, billing = session["clearing"], session["billing"]
-    net, gross = Decimal(clearing["total_cost"]["excl_vat"]), Decimal(clearing["total_cost"]["incl_vat"])
+    net = Decimal(clearing["total_cost"]["excl_vat"])
     assert clearing["currency"] == "CHF"
     assert billing["currency"] == "EUR"
     assert billing["tariff_currency"] == "CHF"
-    assert Decimal(billing["tariff_amount"]) == gross
+    assert Decimal(billing["tariff_net"]) == half_up(net)
     with stack.sessions() as db:
         ended = db.get_one(SessionRow, session["id"]).ended_at
         assert ended is not None
         eur_chf = reference_rate(db, "CHF", ended.astimezone(UTC).date())
-    # CHF→EUR is the inverse of the published EUR→CHF, kept to 10 decimals; one rounding on the amount.
+    # CHF→EUR is the inverse of the published EUR→CHF, kept to 10 decimals; the full-precision net price
+    # is converted and rounded once, at the invoice line.
     chf_eur = (1 / eur_chf).quantize(Decimal("1e-10"), ROUND_HALF_UP)
     assert Decimal(billing["reference_rate"]) == chf_eur
     assert "ECB" in billing["rate_source"]
-    billed = half_up(gross * chf_eur)
-    assert Decimal(billing["amount"]) == billed
-    split = expected_split(net, gross - net)
+    billed_net = half_up(net * chf_eur)
+    billed_vat = half_up(billed_net * Decimal("0.081"))  # Swiss VAT, charged under the platform's CHE id
+    vat_in_chf = half_up(billed_vat * eur_chf)  # Art. 230 at the published EUR/CHF rate
+    assert (Decimal(billing["net"]), Decimal(billing["vat"])) == (billed_net, billed_vat)
+    assert Decimal(billing["total"]) == billed_net + billed_vat
+    assert billing["invoice"].startswith("NC-")
+    split = expected_split(net)
+    cpo_vat = half_up(split["cpo"] * Decimal("0.081"))
     assert postings(stack, session["id"]) == {
-        ("dp:dp-roamly:receivable", "EUR", minor(billed)),
-        ("platform:fx_trading", "EUR", -minor(billed)),
-        ("platform:fx_trading", "CHF", minor(gross)),
-        ("platform:vat_payable:CH", "CHF", -minor(split["vat"])),
-        ("cpo:cpo-ch-voltaswiss:payable", "CHF", -minor(split["cpo"])),
+        ("dp:dp-roamly:receivable", "EUR", minor(billed_net + billed_vat)),
+        ("platform:fx_trading", "EUR", -minor(billed_net + billed_vat)),
+        ("platform:fx_trading", "CHF", minor(split["net"] + vat_in_chf)),
+        ("platform:vat_payable:CH", "CHF", -minor(vat_in_chf)),
+        ("platform:vat_recoverable:CH", "CHF", minor(cpo_vat)),
+        ("cpo:cpo-ch-voltaswiss:payable", "CHF", -minor(split["cpo"] + cpo_vat)),
         ("platform:commission", "CHF", -minor(split["platform"])),
         ("dp:dp-roamly:revenue_share_payable", "CHF", -minor(split["share"])),
     }
     held, state, posted = hold_of(stack, session["id"])
-    assert (held, state, posted) == (8000, "POSTED", min(8000, minor(billed)))
+    assert (held, state, posted) == (8000, "POSTED", min(8000, minor(billed_net + billed_vat)))
     result = await stack.result(session["id"])
     assert result.settlement is not None
-    assert result.settlement.billed == billed
+    assert result.settlement.billed == billed_net + billed_vat
     assert result.settlement.commission == split["platform"]
+    assert result.settlement.invoice == billing["invoice"]
+    assert result.settlement.self_billed_invoice is not None
+    assert result.settlement.self_billed_invoice.startswith("SB-CHVSW-")
     assert result.fx is not None
     assert result.fx.rate_as_of is not None
 
 
 async def test_a_german_session_billed_in_pounds_books_both_currencies(stack: Stack) -> None:
     session = await settle(stack, "DE*STN*E3001", MOTORBRIT)
-    gross = Decimal(session["clearing"]["total_cost"]["incl_vat"])
+    net = Decimal(session["clearing"]["total_cost"]["excl_vat"])
     with stack.sessions() as db:
         ended = db.get_one(SessionRow, session["id"]).ended_at
         assert ended is not None
         eur_gbp = reference_rate(db, "GBP", ended.astimezone(UTC).date())
-    billed = half_up(gross * eur_gbp)
+    billed_net = half_up(net * eur_gbp)
+    billed_vat = half_up(billed_net * Decimal("0.19"))  # German VAT: the charger is in Germany
+    gbp_eur = (1 / eur_gbp).quantize(Decimal("1e-10"), ROUND_HALF_UP)
     assert session["billing"]["currency"] == "GBP"
-    assert Decimal(session["billing"]["amount"]) == billed
+    assert Decimal(session["billing"]["total"]) == billed_net + billed_vat
     booked = postings(stack, session["id"])
-    assert ("dp:dp-motorbrit:receivable", "GBP", minor(billed)) in booked
-    assert ("platform:fx_trading", "EUR", minor(gross)) in booked
-    assert (
-        "platform:vat_payable:DE",
-        "EUR",
-        -minor(gross - Decimal(session["clearing"]["total_cost"]["excl_vat"])),
-    ) in booked
+    assert ("dp:dp-motorbrit:receivable", "GBP", minor(billed_net + billed_vat)) in booked
+    assert ("platform:vat_payable:DE", "EUR", -minor(half_up(billed_vat * gbp_eur))) in booked
 
 
 async def test_a_same_currency_session_needs_no_conversion(stack: Stack) -> None:
@@ -153,7 +161,9 @@ async def test_a_same_currency_session_needs_no_conversion(stack: Stack) -> None
     billing = session["billing"]
     assert billing["currency"] == billing["tariff_currency"] == "EUR"
     assert billing["reference_rate"] is None
-    assert Decimal(billing["amount"]) == Decimal(session["clearing"]["total_cost"]["incl_vat"])
+    net = half_up(Decimal(session["clearing"]["total_cost"]["excl_vat"]))
+    # The platform is VAT-registered in France and Roamly is not: French VAT.
+    assert (Decimal(billing["net"]), Decimal(billing["vat"])) == (net, half_up(net * Decimal("0.20")))
     assert not any(code == "platform:fx_trading" for code, _, _ in postings(stack, session["id"]))
 
 
@@ -186,14 +196,14 @@ async def test_the_credit_limit_refuses_a_session_and_balances_show_where_a_part
     assert (await stack.http.post(f"/v1/sessions/{first}/stop", headers=stack.headers(small.api_key))).is_success
     settled = [await stack.wait_for(s, SessionStage.SETTLED, api_key=small.api_key) for s in (first, third)]
     assert hold_of(stack, third)[0] == 2000  # a cap is rounded up to the cent: never reserve less
-    owed = sum(Decimal(s["billing"]["amount"]) for s in settled)
+    owed = sum(Decimal(s["billing"]["total"]) for s in settled)
     balance = (await stack.http.get("/v1/balance", headers=stack.headers(small.api_key))).json()
     [eur] = balance["balances"]
     assert Decimal(eur["owed"]) == owed
     assert Decimal(eur["held"]) == 0
     assert Decimal(eur["available_credit"]) == Decimal("100.00") - owed
     assert Decimal(eur["revenue_share"]) == sum(
-        expected_split(Decimal(s["clearing"]["total_cost"]["excl_vat"]), Decimal(0))["share"] for s in settled
+        expected_split(Decimal(s["clearing"]["total_cost"]["excl_vat"]))["share"] for s in settled
     )
 
 
@@ -222,12 +232,12 @@ async def test_a_missing_rate_parks_the_settlement_until_ops_import_it_and_retry
         fx.store_rates(db, [FxRate("EUR", "AED", Decimal("4.2871"), date(2026, 1, 2), "test: ops import")])
     await stack.handle(session_id).signal("retry_settlement", SettlementRetry(requested_by="ops"))
     settled = await stack.wait_for(session_id, SessionStage.SETTLED, api_key=dirham.api_key)
-    gross = Decimal(settled["clearing"]["total_cost"]["incl_vat"])
-    assert Decimal(settled["billing"]["amount"]) == half_up(gross * Decimal("4.2871"))
+    net = Decimal(settled["clearing"]["total_cost"]["excl_vat"])
+    billed_net = half_up(net * Decimal("4.2871"))
+    total = billed_net + half_up(billed_net * Decimal("0.19"))
+    assert (Decimal(settled["billing"]["net"]), Decimal(settled["billing"]["total"])) == (billed_net, total)
     assert settled["needs_attention"] is False
-    assert (f"dp:{dirham.id}:receivable", "AED", minor(half_up(gross * Decimal("4.2871")))) in postings(
-        stack, session_id
-    )
+    assert (f"dp:{dirham.id}:receivable", "AED", minor(total)) in postings(stack, session_id)
     with stack.sessions() as db:
         assert check_ledger(db).ok
 

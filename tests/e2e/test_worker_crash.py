@@ -12,21 +12,43 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
 from domain.sessions.lifecycle import SessionStage
 from persistence import ledger
 from persistence.ledger_check import check_ledger
+from persistence.tables import InvoiceLineRow, InvoiceRow, InvoiceSeriesRow
 from tests.e2e.conftest import Stack
 from tests.e2e.crashing_worker import CRASH_EXIT_CODE
-from tests.e2e.test_settlement import expected_split, hold_of, minor, partner, postings
+from tests.e2e.test_settlement import expected_split, half_up, hold_of, minor, partner, postings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 REPOSITORY = Path(__file__).resolve().parents[2]
+GERMAN_VAT = Decimal("0.19")
 
 
-def crashing_worker(stack: Stack, database_url: str, dev_env: WorkflowEnvironment) -> subprocess.Popen[bytes]:
+def numbers_of(stack: Stack, session_id: str) -> dict[str, str | None]:
+    """The session's invoice numbers by issuer."""
+    with stack.sessions() as db:
+        rows = db.execute(
+            select(InvoiceRow.issuer, InvoiceRow.number)
+            .join(InvoiceLineRow, InvoiceLineRow.invoice_key == InvoiceRow.key)
+            .where(InvoiceLineRow.session_id == session_id)
+        ).all()
+    return {issuer: number for issuer, number in rows}
+
+
+def last_numbers(stack: Stack) -> dict[tuple[str, str], int]:
+    with stack.sessions() as db:
+        return {(row.issuer, row.series): row.last_number for row in db.scalars(select(InvoiceSeriesRow))}
+
+
+def crashing_worker(
+    stack: Stack, database_url: str, dev_env: WorkflowEnvironment, crash_at: str
+) -> subprocess.Popen[bytes]:
     env = os.environ | {
+        "CRASH_AT": crash_at,
         "DATABASE_URL": database_url,
         "NETWORKCORE_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
         "NETWORKCORE_TASK_QUEUE": stack.task_queue,
@@ -41,7 +63,7 @@ async def test_a_worker_killed_after_posting_leaves_the_books_as_an_uninterrupte
 ) -> None:
     payer = partner(stack, "EUR")
     await stack.stop_worker()
-    process = crashing_worker(stack, database_url, dev_env)
+    process = crashing_worker(stack, database_url, dev_env, "after-commit")
     try:
         session_id = await stack.start("DE*STN*E3001", "driver-crash", api_key=payer.api_key)
         for _ in range(600):
@@ -56,22 +78,62 @@ async def test_a_worker_killed_after_posting_leaves_the_books_as_an_uninterrupte
     # Posted, but the workflow never heard: its read model has not moved on and the workflow still runs.
     assert hold_of(stack, session_id)[1] == "POSTED"
     booked_before_restart = postings(stack, session_id)
+    numbers_before_restart = numbers_of(stack, session_id)
     assert (await stack.get(session_id, payer.api_key))["stage"] != SessionStage.SETTLED.value
 
     await stack.start_worker()
     session = await stack.wait_for(session_id, SessionStage.SETTLED, api_key=payer.api_key, timeout_s=60)
     net = Decimal(session["clearing"]["total_cost"]["excl_vat"])
-    gross = Decimal(session["clearing"]["total_cost"]["incl_vat"])
-    split = expected_split(net, gross - net)
+    split = expected_split(net)
+    sold_vat, bought_vat = half_up(split["net"] * GERMAN_VAT), half_up(split["cpo"] * GERMAN_VAT)
+    gross = split["net"] + sold_vat
     uninterrupted = {
         (f"dp:{payer.id}:receivable", "EUR", minor(gross)),
-        ("platform:vat_payable:DE", "EUR", -minor(split["vat"])),
-        ("cpo:cpo-de-stromnetz:payable", "EUR", -minor(split["cpo"])),
+        ("platform:vat_payable:DE", "EUR", -minor(sold_vat)),
+        ("platform:vat_recoverable:DE", "EUR", minor(bought_vat)),
+        ("cpo:cpo-de-stromnetz:payable", "EUR", -minor(split["cpo"] + bought_vat)),
         ("platform:commission", "EUR", -minor(split["platform"])),
         (f"dp:{payer.id}:revenue_share_payable", "EUR", -minor(split["share"])),
     }
     assert postings(stack, session_id) == booked_before_restart == uninterrupted
+    assert numbers_of(stack, session_id) == numbers_before_restart  # the invoices were issued once
     assert hold_of(stack, session_id) == (8000, "POSTED", minor(gross))
     with stack.sessions() as db:
         assert ledger.account_balance(db, f"dp:{payer.id}:receivable", "EUR") == minor(gross)  # once, not twice
         assert check_ledger(db).ok
+
+
+async def test_a_worker_killed_holding_invoice_numbers_burns_none_and_reuses_none(
+    stack: Stack, database_url: str, dev_env: WorkflowEnvironment
+) -> None:
+    payer = partner(stack, "EUR")
+    await stack.stop_worker()
+    before = last_numbers(stack)
+    process = crashing_worker(stack, database_url, dev_env, "mid-invoice")
+    try:
+        session_id = await stack.start("DE*STN*E3001", "driver-crash-numbers", api_key=payer.api_key)
+        for _ in range(600):
+            if process.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert process.returncode == CRASH_EXIT_CODE, "the worker died holding both numbers"
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+    # Its transaction died with it: no number is taken, nothing is booked or issued.
+    assert last_numbers(stack) == before
+    assert numbers_of(stack, session_id) == {}
+    with stack.sessions() as db:
+        assert ledger.entry_postings(db, f"session-{session_id}:settlement") is None
+
+    await stack.start_worker()
+    await stack.wait_for(session_id, SessionStage.SETTLED, api_key=payer.api_key, timeout_s=60)
+    self_billing = ("cpo:cpo-de-stromnetz", "SB-DESTN")
+    platform = ("platform", "NC")
+    assert numbers_of(stack, session_id) == {
+        "cpo:cpo-de-stromnetz": f"SB-DESTN-{before.get(self_billing, 0) + 1:06d}",
+        "platform": f"NC-{before.get(platform, 0) + 1:06d}",
+    }
+    with stack.sessions() as db:
+        assert check_ledger(db).ok  # which checks every series runs 1..N

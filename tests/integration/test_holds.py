@@ -27,7 +27,7 @@ NOW = datetime(2026, 6, 1, tzinfo=UTC)
 @pytest.fixture
 def partner_id(sessions: sessionmaker[Session]) -> str:
     suffix = uuid.uuid4().hex[:8]
-    partner = DemoPartner(f"dp-holds-{suffix}", "Holds test", "DE", "DE000000000", "EUR", f"k-{suffix}")
+    partner = DemoPartner(f"dp-holds-{suffix}", "Holds test", "DE", "DE281045677", "EUR", f"k-{suffix}")
     with sessions.begin() as db:
         ensure_demand_partner(db, partner, {"credit": {"limit": "100", "session_cap": "80"}}, now=NOW)
     return partner.id

@@ -1,8 +1,10 @@
-"""Stage 8's rules, pure: splits that sum to the gross, entries that balance per currency, contract terms
+"""Stage 8's rules, pure: splits that sum to the net, entries that balance per currency and book what the
+invoice lines say, contract terms
 checked, credit holds that never over-reserve or over-post, and account codes that read back."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.errors import AuthorisationRefused, RefusalReason
+from domain.fx.rates import FxRate
+from domain.invoicing.chain import ChainLines, SessionSupply, chain_lines
+from domain.invoicing.lines import NationalVat
 from domain.ledger.accounts import AccountCode, AccountKind
 from domain.ledger.entries import balances
 from domain.ledger.holds import HoldNotPending, HoldState, cap_minor, check_credit, limit_minor, posted_amount, resolve
@@ -25,14 +30,14 @@ from domain.settlement.contracts import (
     revenue_share_terms,
 )
 from domain.settlement.revenue_share import (
-    NegativeVat,
-    SessionCharge,
+    RevenueSplit,
     commission_minor,
-    session_charge,
     settlement_entry,
     settlement_key,
     split_revenue,
 )
+from domain.vat.treatment import TaxParty
+from persistence.vat_rates import vat_rate_table
 
 CURRENCIES = ["EUR", "CHF", "GBP", "JPY", "KWD"]
 DEMO_COMMISSION = CommissionTerms(Decimal(8), Decimal("0.20"), Decimal("5.00"))
@@ -52,49 +57,84 @@ def commissions(draw: st.DrawFn) -> CommissionTerms:
 shares = st.builds(RevenueShareTerms, percents, st.sampled_from(list(ShareBasis)))
 
 
-def charge_of(currency: str, net_minor: int, vat_minor: int) -> SessionCharge:
-    return SessionCharge(currency, net_minor, vat_minor)
+PLATFORM = TaxParty("NetworkCore GmbH", "Berlin", "DE", {"DE": "DE312987657", "CH": "CHE-301.845.272 MWST"})
+CPOS = {
+    "CH": TaxParty("VoltaSwiss AG", "Genève", "CH", {"CH": "CHE-109.322.551 MWST"}),
+    "DE": TaxParty("Stromnetz Laden GmbH", "München", "DE", {"DE": "DE276543216"}),
+}
+PARTNER = TaxParty("Roamly B.V.", "Amsterdam", "NL", {"NL": "NL812345678B01"})
+NATIONAL = {"CH": "CHF", "DE": "EUR"}
+DAY = date(2026, 10, 30)
+
+
+def fx_rate(base: str, quote: str) -> FxRate:
+    return FxRate(base, quote, Decimal("1.0734") if base < quote else Decimal("0.9316"), DAY, "ECB")
+
+
+def lines_for(country: str, currency: str, billing: str, split: RevenueSplit, billed_net: int) -> ChainLines:
+    national = NATIONAL[country]
+    return chain_lines(
+        SessionSupply("s", Decimal("12.345"), DAY, country, "somewhere"),
+        cpo=CPOS[country],
+        platform=PLATFORM,
+        partner=PARTNER,
+        tariff_currency=currency,
+        cpo_net_minor=split.cpo_minor,
+        billing_currency=billing,
+        billed_net_minor=billed_net,
+        rates=vat_rate_table(),
+        national_currency=national,
+        national_rates={other: fx_rate(other, national) for other in {currency, billing} - {national}},
+    )
 
 
 @given(
+    st.sampled_from(["CH", "DE"]),
     st.sampled_from(CURRENCIES),
     st.sampled_from(CURRENCIES),
-    amounts_minor,
     amounts_minor,
     amounts_minor,
     commissions(),
     shares,
 )
-def test_every_session_books_a_balanced_entry_whose_parts_sum_to_the_gross(
+def test_every_session_books_a_balanced_entry_from_its_invoice_lines(
+    country: str,
     currency: str,
     billing: str,
     net: int,
-    vat: int,
     billed: int,
     commission: CommissionTerms,
     share: RevenueShareTerms,
 ) -> None:
-    charge = charge_of(currency, net, vat)
-    split = split_revenue(charge, commission, share)
-    assert split.gross_minor == charge.gross_minor
-    assert min(split.vat_minor, split.cpo_minor, split.platform_minor, split.demand_partner_minor) >= 0
+    split = split_revenue(net, currency, commission, share)
+    assert split.net_minor == net
+    assert min(split.cpo_minor, split.platform_minor, split.demand_partner_minor) >= 0
     assert split.commission_minor <= net
     assert split.demand_partner_minor <= split.commission_minor
+    billed_net = net if billing == currency else billed
+    lines = lines_for(country, currency, billing, split, billed_net)
     entry = settlement_entry(
         settlement_key("s"),
         demand_partner_id="dp",
         cpo_id="cpo",
-        country="DE",
         split=split,
-        billing_currency=billing,
-        billed_minor=charge.gross_minor if billing == currency else billed,
+        bought=lines.cpo_to_platform,
+        sold=lines.platform_to_partner,
     )
     if entry is None:
-        assert charge.gross_minor == 0
+        assert net == billed_net == 0
         return
     assert all(total == 0 for total in balances(entry.postings).values())
-    receivable = [p for p in entry.postings if p.account == "dp:dp:receivable"]
-    assert sum(p.amount_minor for p in receivable) == (charge.gross_minor if billing == currency else billed)
+
+    def booked(account: str) -> int:
+        return sum(p.amount_minor for p in entry.postings if p.account == account)
+
+    assert booked("dp:dp:receivable") == lines.platform_to_partner.gross_minor
+    assert booked("cpo:cpo:payable") == -lines.cpo_to_platform.gross_minor
+    assert booked(f"platform:vat_payable:{country}") == -lines.platform_to_partner.national.vat_minor
+    assert booked(f"platform:vat_recoverable:{country}") == lines.cpo_to_platform.national.vat_minor
+    assert booked("platform:commission") == -split.platform_minor
+    assert booked("dp:dp:revenue_share_payable") == -split.demand_partner_minor
 
 
 @given(st.sampled_from(CURRENCIES), amounts_minor, amounts_minor, percents)
@@ -108,60 +148,58 @@ def test_more_net_never_means_less_for_the_cpo_or_the_platform(
 
 
 def test_the_demo_contracts_worked_by_hand() -> None:
-    split = split_revenue(session_charge("CHF", Decimal("10.00"), Decimal("10.81")), DEMO_COMMISSION, DEMO_SHARE)
-    assert (split.vat_minor, split.cpo_minor, split.platform_minor, split.demand_partner_minor) == (81, 920, 68, 12)
-    small = split_revenue(charge_of("EUR", 150, 0), DEMO_COMMISSION, DEMO_SHARE)  # 8 % is 0.12: the minimum
+    split = split_revenue(1000, "CHF", DEMO_COMMISSION, DEMO_SHARE)
+    assert (split.cpo_minor, split.platform_minor, split.demand_partner_minor) == (920, 68, 12)
+    small = split_revenue(150, "EUR", DEMO_COMMISSION, DEMO_SHARE)  # 8 % is 0.12: the minimum
     assert (small.commission_minor, small.cpo_minor) == (20, 130)
-    large = split_revenue(charge_of("EUR", 100_000, 0), DEMO_COMMISSION, DEMO_SHARE)  # 8 % is 80.00: the maximum
+    large = split_revenue(100_000, "EUR", DEMO_COMMISSION, DEMO_SHARE)  # 8 % is 80.00: the maximum
     assert (large.commission_minor, large.cpo_minor) == (500, 99_500)
-    tiny = split_revenue(charge_of("EUR", 10, 0), DEMO_COMMISSION, DEMO_SHARE)  # never above the net price
+    tiny = split_revenue(10, "EUR", DEMO_COMMISSION, DEMO_SHARE)  # never above the net price
     assert (tiny.commission_minor, tiny.cpo_minor) == (10, 0)
 
 
 def test_a_share_of_the_price_is_capped_at_the_commission() -> None:
     share = RevenueShareTerms(Decimal(10), ShareBasis.PRICE)
-    split = split_revenue(charge_of("EUR", 10_000, 1900), CommissionTerms(Decimal(5)), share)
+    split = split_revenue(10_000, "EUR", CommissionTerms(Decimal(5)), share)
     assert (split.demand_partner_minor, split.platform_minor) == (500, 0)
-    modest = split_revenue(charge_of("EUR", 10_000, 0), CommissionTerms(Decimal(20)), share)
+    modest = split_revenue(10_000, "EUR", CommissionTerms(Decimal(20)), share)
     assert (modest.demand_partner_minor, modest.platform_minor) == (1000, 1000)
 
 
-def test_a_cross_currency_entry_meets_in_the_fx_trading_accounts() -> None:
-    split = split_revenue(charge_of("CHF", 1000, 81), DEMO_COMMISSION, DEMO_SHARE)
-    entry = settlement_entry(
-        "k",
-        demand_partner_id="roamly",
-        cpo_id="vsw",
-        country="CH",
-        split=split,
-        billing_currency="EUR",
-        billed_minor=1157,
-    )
+def test_a_swiss_session_billed_in_eur_worked_by_hand() -> None:
+    """CHF 10.00 net at a Swiss charger, billed in EUR 10.74 net; Swiss VAT 8.1 % on both legs."""
+    split = split_revenue(1000, "CHF", DEMO_COMMISSION, DEMO_SHARE)
+    lines = lines_for("CH", "CHF", "EUR", split, 1074)
+    bought, sold = lines.cpo_to_platform, lines.platform_to_partner
+    assert (bought.net_minor, bought.vat_minor, bought.national.vat_minor) == (920, 75, 75)  # 9.20 x 8.1 % = 0.7452
+    assert (sold.net_minor, sold.vat_minor) == (1074, 87)  # 10.74 x 8.1 % = 0.86994
+    assert sold.national == NationalVat("CHF", 81, fx_rate("EUR", "CHF"))  # 0.87 EUR x 0.9316 = 0.8105 CHF
+    entry = settlement_entry("k", demand_partner_id="roamly", cpo_id="vsw", split=split, bought=bought, sold=sold)
     assert entry is not None
     assert {(p.account, p.currency, p.amount_minor) for p in entry.postings} == {
-        ("dp:roamly:receivable", "EUR", 1157),
-        ("platform:fx_trading", "EUR", -1157),
-        ("platform:fx_trading", "CHF", 1081),
+        ("dp:roamly:receivable", "EUR", 1161),
         ("platform:vat_payable:CH", "CHF", -81),
-        ("cpo:vsw:payable", "CHF", -920),
+        ("platform:vat_recoverable:CH", "CHF", 75),
+        ("cpo:vsw:payable", "CHF", -995),
         ("platform:commission", "CHF", -68),
         ("dp:roamly:revenue_share_payable", "CHF", -12),
+        ("platform:fx_trading", "EUR", -1161),
+        ("platform:fx_trading", "CHF", 1081),
     }
 
 
 def test_a_free_session_books_nothing() -> None:
-    split = split_revenue(charge_of("EUR", 0, 0), DEMO_COMMISSION, DEMO_SHARE)
+    split = split_revenue(0, "EUR", DEMO_COMMISSION, DEMO_SHARE)
+    lines = lines_for("DE", "EUR", "EUR", split, 0)
     entry = settlement_entry(
-        "k", demand_partner_id="d", cpo_id="c", country="FR", split=split, billing_currency="EUR", billed_minor=0
+        "k",
+        demand_partner_id="d",
+        cpo_id="c",
+        split=split,
+        bought=lines.cpo_to_platform,
+        sold=lines.platform_to_partner,
     )
     assert entry is None
-
-
-def test_the_session_total_is_rounded_once_half_up_and_vat_is_never_negative() -> None:
-    assert session_charge("EUR", Decimal("1.005"), Decimal("1.2049")) == SessionCharge("EUR", 101, 19)
-    assert session_charge("JPY", Decimal("100.5"), Decimal("110.4")) == SessionCharge("JPY", 101, 9)
-    with pytest.raises(NegativeVat):
-        session_charge("EUR", Decimal("2.00"), Decimal("1.99"))
 
 
 # --- contract terms ---------------------------------------------------------------------------------
@@ -246,7 +284,13 @@ def test_limits_round_down_and_caps_round_up(currency: str) -> None:
 
 @pytest.mark.parametrize(
     "code",
-    ["dp:dp-roamly:receivable", "cpo:cpo-de-stromnetz:payable", "platform:commission", "platform:vat_payable:DE"],
+    [
+        "dp:dp-roamly:receivable",
+        "cpo:cpo-de-stromnetz:payable",
+        "platform:commission",
+        "platform:vat_payable:DE",
+        "platform:vat_recoverable:CH",
+    ],
 )
 def test_account_codes_read_back(code: str) -> None:
     parsed = AccountCode.parse(code)

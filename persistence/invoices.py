@@ -1,0 +1,248 @@
+"""Storing invoices: numbers gap-free per issuer and series, allocated in the caller's transaction.
+
+``allocate_number`` increments the series row and so locks it until the transaction ends (a row lock on
+PostgreSQL; SQLite has one writer anyway): the number is used by the invoice stored in that transaction,
+or, if the transaction rolls back, released with it. A number is never burnt, never given twice. Callers
+allocate last, just before the insert, to hold the lock as briefly as possible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from domain.invoicing.documents import (
+    PLATFORM_ISSUER,
+    DocumentKind,
+    InvoiceDocument,
+    IssuedParty,
+    invoice_number,
+    line_from_json,
+    line_to_json,
+)
+from domain.invoicing.lines import InvoiceLine, invoice_totals
+from domain.vat.treatment import TaxParty
+from persistence.db import dialect_insert
+from persistence.tables import InvoiceLineRow, InvoiceRow, InvoiceSeriesRow
+
+DRAFT = "DRAFT"
+ISSUED = "ISSUED"
+
+
+def allocate_number(db: Session, issuer: str, series: str) -> int:
+    """The next number of the series, held by this transaction until it commits or rolls back."""
+    db.execute(
+        dialect_insert(db, InvoiceSeriesRow)
+        .values(issuer=issuer, series=series, last_number=0)
+        .on_conflict_do_nothing(index_elements=["issuer", "series"])
+    )
+    allocated = db.execute(
+        update(InvoiceSeriesRow)
+        .where(InvoiceSeriesRow.issuer == issuer, InvoiceSeriesRow.series == series)
+        .values(last_number=InvoiceSeriesRow.last_number + 1)
+        .returning(InvoiceSeriesRow.last_number)
+    ).scalar_one()
+    return int(allocated)
+
+
+def _header_party(party: TaxParty, lines: Sequence[InvoiceLine], *, supplier: bool) -> IssuedParty:
+    """The party with the VAT id its lines were invoiced under (its home id when lines differ)."""
+    ids = {line.vat.supplier_vat_id if supplier else line.vat.customer_vat_id for line in lines}
+    vat_id = ids.pop() if len(ids) == 1 else party.vat_id_in(party.country)
+    return IssuedParty.of(party, vat_id)
+
+
+def _add_line(db: Session, invoice: InvoiceRow, line: InvoiceLine) -> None:
+    db.add(
+        InvoiceLineRow(
+            invoice_key=invoice.key,
+            session_id=line.session_id,
+            net_minor=line.net_minor,
+            vat_minor=line.vat_minor,
+            place_of_supply=line.vat.place_of_supply,
+            national_currency=line.national.currency,
+            national_vat_minor=line.national.vat_minor,
+            line=line_to_json(line),
+        )
+    )
+
+
+def issued_for_session(db: Session, issuer: str, session_id: str) -> InvoiceRow | None:
+    """The issuer's invoice or statement (issued or draft) that carries the session's line, if any."""
+    return db.scalar(
+        select(InvoiceRow)
+        .join(InvoiceLineRow, InvoiceLineRow.invoice_key == InvoiceRow.key)
+        .where(InvoiceRow.issuer == issuer, InvoiceLineRow.session_id == session_id)
+    )
+
+
+def platform_line(db: Session, session_id: str) -> tuple[InvoiceLineRow, InvoiceRow] | None:
+    """The session's line on the platform's invoice or statement to its demand partner, with that invoice."""
+    found = db.execute(
+        select(InvoiceLineRow, InvoiceRow)
+        .join(InvoiceRow, InvoiceLineRow.invoice_key == InvoiceRow.key)
+        .where(InvoiceRow.issuer == PLATFORM_ISSUER, InvoiceLineRow.session_id == session_id)
+    ).first()
+    return None if found is None else (found[0], found[1])
+
+
+def issue_invoice(
+    db: Session,
+    *,
+    issuer: str,
+    series: str,
+    recipient: str,
+    supplier: TaxParty,
+    customer: TaxParty,
+    line: InvoiceLine,
+    self_billing: bool,
+    now: datetime,
+) -> InvoiceRow:
+    """A numbered invoice of one session's line; the one already issued for it when there is one."""
+    existing = issued_for_session(db, issuer, line.session_id)
+    if existing is not None:
+        return existing
+    return _issue(
+        db,
+        InvoiceRow(
+            issuer=issuer,
+            series=series,
+            kind=DocumentKind.INVOICE.value,
+            status=DRAFT,
+            recipient=recipient,
+            currency=line.currency,
+            period=None,
+            session_id=line.session_id,
+            created_at=now,
+        ),
+        [line],
+        supplier=supplier,
+        customer=customer,
+        self_billing=self_billing,
+        now=now,
+        new=True,
+    )
+
+
+def _issue(
+    db: Session,
+    row: InvoiceRow,
+    lines: Sequence[InvoiceLine],
+    *,
+    supplier: TaxParty,
+    customer: TaxParty,
+    self_billing: bool,
+    now: datetime,
+    new: bool,
+) -> InvoiceRow:
+    sequence = allocate_number(db, row.issuer, row.series)
+    number = invoice_number(row.series, sequence)
+    document = InvoiceDocument(
+        kind=DocumentKind(row.kind),
+        number=number,
+        issuer=row.issuer,
+        series=row.series,
+        sequence=sequence,
+        issue_date=now.date(),
+        supplier=_header_party(supplier, lines, supplier=True),
+        customer=_header_party(customer, lines, supplier=False),
+        currency=row.currency,
+        lines=tuple(lines),
+        self_billing=self_billing,
+        period=row.period,
+    )
+    totals = invoice_totals(row.currency, lines)
+    row.status = ISSUED
+    row.sequence = sequence
+    row.number = number
+    row.net_minor = totals.net_minor
+    row.vat_minor = totals.vat_minor
+    row.document = document.to_json()
+    row.issued_at = now
+    if new:
+        db.add(row)
+        db.flush()
+        for line in lines:
+            _add_line(db, row, line)
+    db.flush()
+    return row
+
+
+def add_to_statement(
+    db: Session, *, issuer: str, series: str, recipient: str, period: str, line: InvoiceLine, now: datetime
+) -> InvoiceRow:
+    """Put the session's line on the recipient's open draft statement for ``period`` (opened on first use).
+    A line that is already on a statement stays where it is."""
+    existing = issued_for_session(db, issuer, line.session_id)
+    if existing is not None:
+        return existing
+    draft = _open_draft(db, issuer, recipient, line.currency, period)
+    if draft is None:
+        try:
+            with db.begin_nested():
+                draft = InvoiceRow(
+                    issuer=issuer,
+                    series=series,
+                    kind=DocumentKind.INVOICE.value,
+                    status=DRAFT,
+                    recipient=recipient,
+                    currency=line.currency,
+                    period=period,
+                    session_id=None,
+                    created_at=now,
+                )
+                db.add(draft)
+        except IntegrityError:
+            # Another worker opened it first: use theirs.
+            draft = _open_draft(db, issuer, recipient, line.currency, period)
+            assert draft is not None
+    _add_line(db, draft, line)
+    db.flush()
+    return draft
+
+
+def _open_draft(db: Session, issuer: str, recipient: str, currency: str, period: str) -> InvoiceRow | None:
+    return db.scalar(
+        select(InvoiceRow)
+        .where(
+            InvoiceRow.status == DRAFT,
+            InvoiceRow.issuer == issuer,
+            InvoiceRow.recipient == recipient,
+            InvoiceRow.currency == currency,
+            InvoiceRow.period == period,
+        )
+        .with_for_update()
+    )
+
+
+def drafts_before(db: Session, period: str) -> list[int]:
+    """Draft statements of months before ``period`` ("YYYY-MM"): the ones a statement run issues."""
+    return list(
+        db.scalars(
+            select(InvoiceRow.key)
+            .where(InvoiceRow.status == DRAFT, InvoiceRow.period < period)
+            .order_by(InvoiceRow.period, InvoiceRow.key)
+        )
+    )
+
+
+def issue_statement(db: Session, key: int, *, supplier: TaxParty, customer: TaxParty, now: datetime) -> InvoiceRow:
+    """Number and issue a draft statement with the lines it holds (a no-op for one already issued)."""
+    row = db.get_one(InvoiceRow, key, with_for_update=True)
+    if row.status == ISSUED:
+        return row
+    lines = [
+        line_from_json(line.line)
+        for line in db.scalars(
+            select(InvoiceLineRow).where(InvoiceLineRow.invoice_key == key).order_by(InvoiceLineRow.key)
+        )
+    ]
+    return _issue(db, row, lines, supplier=supplier, customer=customer, self_billing=False, now=now, new=False)
+
+
+def statement_period(on: date) -> str:
+    return f"{on.year:04d}-{on.month:02d}"
