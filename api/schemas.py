@@ -83,6 +83,34 @@ class Billing(BaseModel):
     rate_as_of: date | None
 
 
+class InvoiceSummary(BaseModel):
+    number: str
+    kind: str = Field(description="INVOICE or CREDIT_NOTE")
+    issue_date: date
+    period: str | None = Field(description="The month a statement covers (YYYY-MM); null for a session's invoice")
+    currency: str
+    net: Decimal
+    vat: Decimal
+    total: Decimal
+    notes: list[str] = Field(description="Legal mentions, such as 'Reverse charge'")
+    links: dict[str, str]
+
+
+class OpenStatement(BaseModel):
+    """A monthly statement still collecting sessions: it gets its number when the month's run issues it."""
+
+    period: str
+    currency: str
+    sessions: int
+    net: Decimal
+    vat: Decimal
+
+
+class InvoiceList(BaseModel):
+    invoices: list[InvoiceSummary]
+    open_statements: list[OpenStatement]
+
+
 SessionRead.model_rebuild()
 
 

@@ -77,3 +77,17 @@ def vat_id_country(vat_id: str) -> str:
     """The country a prefixed VAT id belongs to (``EL`` → ``GR``, ``CHE`` → ``CH``)."""
     prefix = vat_id.strip()[:2].upper()
     return next((country for country, vat in _VAT_PREFIX.items() if vat == prefix), prefix)
+
+
+def display_vat_id(vat_id: str) -> str:
+    """A compact VAT id as its country writes it (``CHE-109.322.551 MWST``), for documents."""
+    try:
+        module = get_cc_module(vat_id_country(vat_id).lower(), "vat")
+    except (ImportError, ValueError):
+        return vat_id
+    formatter = getattr(module, "format", None)
+    if formatter is None:
+        return vat_id
+    formatted = str(formatter(vat_id))
+    # Some formats drop the country prefix, which a cross-border invoice needs.
+    return formatted if formatted[:2].upper() == vat_id[:2].upper() else f"{vat_id[:2].upper()} {formatted}"

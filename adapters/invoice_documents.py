@@ -1,0 +1,210 @@
+"""Invoice documents for people: an HTML page and a printable PDF, both rendered from the JSON document
+stored when the invoice was issued (never recomputed), so every rendering says exactly what was issued.
+
+The PDF uses DejaVu Sans where the machine has it (any script); otherwise the PDF core font, which covers
+Latin-1, and other characters are spelled without their accents.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fpdf import FPDF
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from domain.vat.parties import display_vat_id
+
+_TREATMENTS = {
+    "DOMESTIC": "VAT charged",
+    "REVERSE_CHARGE": "Reverse charge: VAT due by the customer",
+    "OUT_OF_SCOPE": "Outside the scope of VAT",
+}
+_UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+_UNICODE_BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+
+_templates = Environment(loader=PackageLoader("adapters", "templates"), autoescape=select_autoescape(["html", "j2"]))
+
+
+def title(document: dict[str, Any]) -> str:
+    kind = "Credit note" if document["kind"] == "CREDIT_NOTE" else "Invoice"
+    return f"Self-billed {kind.lower()}" if document["self_billing"] else kind
+
+
+def _vat_id(party: dict[str, Any]) -> str:
+    return "none" if party["vat_id"] is None else display_vat_id(party["vat_id"])
+
+
+def _rate(line: dict[str, Any]) -> str:
+    rate = line["vat_rate"]
+    return "-" if rate is None else f"{rate['percent']} %"
+
+
+def footnotes(document: dict[str, Any]) -> list[str]:
+    """What the reader needs to check the VAT: each rate's source and, for VAT stated in a national currency
+    the invoice is not in (Art. 230), the reference rate used."""
+    notes: list[str] = []
+    for line in document["lines"]:
+        rate = line["vat_rate"]
+        if rate is not None:
+            notes.append(
+                f"VAT rate {rate['percent']} % ({rate['country']}, {rate['category'].lower()}, in force from "
+                f"{rate['valid_from']}): {rate['source']}."
+            )
+        fx = line["national_vat"]["fx_rate"]
+        if fx is not None:
+            notes.append(
+                f"VAT stated in {fx['quote']} at 1 {fx['base']} = {fx['rate']} {fx['quote']}, {fx['source']}, "
+                f"{fx['as_of']} (Art. 230 VAT Directive)."
+            )
+    if document["self_billing"]:
+        notes.append(
+            f"Issued by the customer, {document['customer']['name']}, in the name and on behalf of the supplier "
+            "under a self-billing agreement (Art. 224 VAT Directive)."
+        )
+    return list(dict.fromkeys(notes))
+
+
+def render_html(document: dict[str, Any]) -> str:
+    return _templates.get_template("invoice.html.j2").render(
+        doc=document,
+        title=title(document),
+        rate=_rate,
+        vat_id=_vat_id,
+        treatment=lambda code: _TREATMENTS.get(code, code),
+        footnotes=footnotes(document),
+    )
+
+
+def _latin1(text: str) -> str:
+    """Text the core PDF font can print: Latin-1 as is, anything else without its accents, or '?'."""
+    if all(ord(char) < 256 for char in text):
+        return text
+    spelled = unicodedata.normalize("NFKD", text)
+    return "".join(char if ord(char) < 256 else "?" for char in spelled if not unicodedata.combining(char))
+
+
+class _InvoicePdf(FPDF):
+    def __init__(self) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.set_margins(18, 18, 18)
+        self.set_auto_page_break(auto=True, margin=18)
+        if _UNICODE_FONT.exists() and _UNICODE_BOLD.exists():
+            self.add_font("Body", "", str(_UNICODE_FONT))
+            self.add_font("Body", "B", str(_UNICODE_BOLD))
+            self.family_name = "Body"
+            self.clean: Callable[[str], str] = str
+        else:
+            self.family_name = "Helvetica"
+            self.clean = _latin1
+
+    def font(self, size: float, bold: bool = False) -> None:
+        self.set_font(self.family_name, "B" if bold else "", size)
+
+    def text_line(self, text: str, size: float = 9, bold: bool = False, height: float = 4.6) -> None:
+        self.font(size, bold)
+        self.multi_cell(0, height, self.clean(text), new_x="LMARGIN", new_y="NEXT")
+
+    def grid(self, headings: list[str], rows: list[list[str]], widths: list[float], numeric: set[int]) -> None:
+        self.font(7.5, bold=True)
+        for i, heading in enumerate(headings):
+            self.cell(widths[i], 6, self.clean(heading), border="B", align="R" if i in numeric else "L")
+        self.ln()
+        self.font(8)
+        for row in rows:
+            top = self.get_y()
+            heights = []
+            for i, value in enumerate(row):
+                self.set_xy(self.l_margin + sum(widths[:i]), top)
+                self.multi_cell(widths[i], 4.4, self.clean(value), align="R" if i in numeric else "L")
+                heights.append(self.get_y() - top)
+            self.set_y(top + max(heights) + 1.2)
+            self.line(self.l_margin, self.get_y() - 0.6, self.l_margin + sum(widths), self.get_y() - 0.6)
+        self.ln(3)
+
+
+def render_pdf(document: dict[str, Any]) -> bytes:
+    pdf = _InvoicePdf()
+    pdf.set_title(f"{title(document)} {document['number']}")
+    pdf.add_page()
+    pdf.text_line(title(document), size=18, bold=True, height=9)
+    for note in document["notes"]:
+        pdf.text_line(note.upper(), size=10, bold=True, height=5.5)
+    pdf.ln(2)
+    supply = document["supply_period"]
+    when = supply["from"] if supply["from"] == supply["to"] else f"{supply['from']} to {supply['to']}"
+    meta = [
+        ("Number", document["number"]),
+        ("Issue date", document["issue_date"]),
+        ("Date of supply", when),
+        ("Currency", document["currency"]),
+    ]
+    if document["statement_period"]:
+        meta.append(("Statement for", document["statement_period"]))
+    for label, value in meta:
+        pdf.font(9, bold=True)
+        pdf.cell(32, 5, pdf.clean(label))
+        pdf.font(9)
+        pdf.cell(0, 5, pdf.clean(value), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    top, half = pdf.get_y(), (pdf.w - pdf.l_margin - pdf.r_margin) / 2
+    for i, (label, party) in enumerate((("Supplier", document["supplier"]), ("Customer", document["customer"]))):
+        pdf.set_xy(pdf.l_margin + i * half, top)
+        block = [party["name"], party["address"], party["country_name"], f"VAT id: {_vat_id(party)}"]
+        pdf.font(7.5, bold=True)
+        pdf.cell(half, 5, label.upper(), new_x="LEFT", new_y="NEXT")
+        for j, text in enumerate(block):
+            pdf.font(9, bold=j == 0)
+            pdf.cell(half, 4.8, pdf.clean(text), new_x="LEFT", new_y="NEXT")
+    pdf.set_xy(pdf.l_margin, top + 30)
+    currency = document["currency"]
+    pdf.grid(
+        ["Description", "Supplied", "kWh", "Unit price", "Net", "VAT rate", "VAT", "Gross"],
+        [
+            [
+                line["description"],
+                line["supplied_on"],
+                line["quantity"],
+                line["unit_price"],
+                line["net"],
+                _rate(line),
+                line["vat"],
+                line["gross"],
+            ]
+            for line in document["lines"]
+        ],
+        [58, 20, 14, 17, 17, 15, 16, 17],
+        numeric={2, 3, 4, 5, 6, 7},
+    )
+    pdf.grid(
+        ["Place of supply", "VAT treatment", "Rate", "Taxable amount", "VAT", "VAT, national currency"],
+        [
+            [
+                group["place_of_supply"],
+                _TREATMENTS.get(group["vat_treatment"], group["vat_treatment"]),
+                f"{group['vat_percent']} %",
+                f"{group['net']} {currency}",
+                f"{group['vat']} {currency}",
+                f"{group['national_vat']} {group['national_currency']}",
+            ]
+            for group in document["vat_summary"]
+        ],
+        [24, 52, 14, 28, 28, 28],
+        numeric={2, 3, 4, 5},
+    )
+    totals = document["totals"]
+    for label, amount, bold in (
+        ("Total excluding VAT", totals["net"], False),
+        ("VAT", totals["vat"], False),
+        ("Total due", totals["gross"], True),
+    ):
+        pdf.set_x(pdf.w - pdf.r_margin - 80)
+        pdf.font(10, bold=bold)
+        pdf.cell(45, 6, label)
+        pdf.cell(35, 6, f"{amount} {currency}", align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    for note in footnotes(document):
+        pdf.text_line(note, size=7.5, height=3.8)
+    return bytes(pdf.output())
