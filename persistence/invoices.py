@@ -219,15 +219,12 @@ def _open_draft(db: Session, issuer: str, recipient: str, currency: str, period:
     )
 
 
-def drafts_before(db: Session, period: str) -> list[int]:
+def drafts_before(db: Session, period: str, *, recipient: str | None = None) -> list[int]:
     """Draft statements of months before ``period`` ("YYYY-MM"): the ones a statement run issues."""
-    return list(
-        db.scalars(
-            select(InvoiceRow.key)
-            .where(InvoiceRow.status == DRAFT, InvoiceRow.period < period)
-            .order_by(InvoiceRow.period, InvoiceRow.key)
-        )
-    )
+    query = select(InvoiceRow.key).where(InvoiceRow.status == DRAFT, InvoiceRow.period < period)
+    if recipient is not None:
+        query = query.where(InvoiceRow.recipient == recipient)
+    return list(db.scalars(query.order_by(InvoiceRow.period, InvoiceRow.key)))
 
 
 def issue_statement(db: Session, key: int, *, supplier: TaxParty, customer: TaxParty, now: datetime) -> InvoiceRow:

@@ -10,9 +10,19 @@ from datetime import timedelta
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleHandle,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+)
 from temporalio.worker import Worker
 
+from activities.invoicing import StatementActivities
 from activities.sessions import OcpiIdentity, SessionActivities
 from activities.settlement import SettlementActivities
 from adapters.cpo import CpoAdapter, OcpiCpoAdapter
@@ -20,9 +30,11 @@ from adapters.temporal_client import connect_temporal
 from config.settings import Settings
 from domain.vat.parties import country_name, validate_vat_id
 from domain.vat.treatment import TaxParty
+from messages.invoicing import StatementRun
 from persistence.db import make_engine, make_session_factory
 from persistence.vat_rates import vat_rate_table
 from workflows.sessions import ChargingSessionWorkflow
+from workflows.statements import MONTHLY_CRON, SCHEDULE_ID, MonthlyStatementWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +68,11 @@ def build_worker(
 ) -> Worker:
     activities = SessionActivities(sessions, cpo_adapter, identity)
     settlement = SettlementActivities(sessions, fx_max_age=fx_max_age, platform=platform, vat_rates=vat_rate_table())
+    statements = StatementActivities(sessions, platform=platform)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[ChargingSessionWorkflow],
+        workflows=[ChargingSessionWorkflow, MonthlyStatementWorkflow],
         activities=[
             activities.authorise_session,
             activities.send_start_command,
@@ -68,12 +81,30 @@ def build_worker(
             activities.clear_session,
             settlement.convert_to_billing_currency,
             settlement.post_settlement,
+            statements.issue_due_statements,
         ],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         max_concurrent_local_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
+
+
+async def ensure_statement_schedule(
+    client: Client, task_queue: str, *, schedule_id: str = SCHEDULE_ID, run: StatementRun | None = None
+) -> ScheduleHandle:
+    """The monthly statement run's Schedule (created once; an existing one is left as ops may have set it)."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            MonthlyStatementWorkflow.run, run or StatementRun(), id=f"{schedule_id}-run", task_queue=task_queue
+        ),
+        spec=ScheduleSpec(cron_expressions=[MONTHLY_CRON]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=7)),
+    )
+    try:
+        return await client.create_schedule(schedule_id, schedule)
+    except ScheduleAlreadyRunningError:
+        return client.get_schedule_handle(schedule_id)
 
 
 async def run_worker(settings: Settings) -> None:
@@ -98,6 +129,7 @@ async def run_worker(settings: Settings) -> None:
                 fx_max_age=timedelta(days=settings.fx_max_age_days),
                 platform=platform_party(settings),
             )
+            await ensure_statement_schedule(client, settings.task_queue)
             async with worker:
                 log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
                 await stop.wait()

@@ -1,0 +1,206 @@
+"""Stage 7 end to end: the chain model's two invoices per session, VAT by charger country, model and party
+status, served as JSON, HTML and PDF; monthly statements issued by the Temporal Schedule. Real API,
+Temporal dev server and simulated CPOs; amounts to the cent."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from cli.seed import DemoPartner, ensure_demand_partner
+from messages.invoicing import StatementRun
+from persistence.ledger_check import check_ledger
+from persistence.tables import InvoiceRow
+from tests.e2e.conftest import ALPENFLOTTE, FAHRWERK, MOTORBRIT, VOYAGEO, Stack
+from tests.e2e.test_settlement import expected_split, half_up, settle
+from workers.main import ensure_statement_schedule
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+PLATFORM_DE, PLATFORM_CH = "DE312987657", "CHE301845272MWST"
+
+
+async def invoice(stack: Stack, who: DemoPartner, number: str) -> dict[str, Any]:
+    response = await stack.http.get(f"/v1/invoices/{number}", headers=stack.headers(who.api_key))
+    assert response.status_code == 200, response.text
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def self_billed(stack: Stack, session_id: str) -> dict[str, Any]:
+    with stack.sessions() as db:
+        document: dict[str, Any] | None = db.scalar(
+            select(InvoiceRow.document).where(InvoiceRow.session_id == session_id, InvoiceRow.issuer.like("cpo:%"))
+        )
+    assert document is not None
+    return document
+
+
+def assert_art_226(document: dict[str, Any]) -> None:
+    """The fields EU VAT Directive Art. 226 asks for, present and consistent."""
+    assert document["number"]
+    assert document["issue_date"]
+    assert document["supply_period"]["from"]
+    for party in (document["supplier"], document["customer"]):
+        assert party["name"]
+        assert party["address"]
+        assert party["country_name"]
+    assert document["supplier"]["vat_id"]
+    for line in document["lines"]:
+        assert Decimal(line["quantity"]) > 0
+        assert line["unit"] == "kWh"
+        assert line["description"].startswith("Electricity for EV charging")
+        assert Decimal(line["unit_price"]) >= 0
+        assert Decimal(line["net"]) + Decimal(line["vat"]) == Decimal(line["gross"])
+    totals = document["totals"]
+    assert Decimal(totals["net"]) == sum(Decimal(line["net"]) for line in document["lines"])
+    assert Decimal(totals["vat"]) == sum(Decimal(line["vat"]) for line in document["lines"])
+    assert Decimal(totals["net"]) + Decimal(totals["vat"]) == Decimal(totals["gross"])
+
+
+async def test_a_domestic_german_session_has_two_invoices_with_german_vat(stack: Stack) -> None:
+    session = await settle(stack, "DE*STN*E3001", FAHRWERK)
+    net = Decimal(session["clearing"]["total_cost"]["excl_vat"])
+    split = expected_split(net)
+    sold = await invoice(stack, FAHRWERK, session["billing"]["invoice"])
+    assert_art_226(sold)
+    assert sold["number"].startswith("NC-")
+    assert (sold["supplier"]["vat_id"], sold["customer"]["vat_id"]) == (PLATFORM_DE, "DE281045677")
+    assert sold["notes"] == []
+    [line] = sold["lines"]
+    assert (line["vat_treatment"], line["place_of_supply"], line["vat_rate"]["percent"]) == ("DOMESTIC", "DE", "19")
+    assert Decimal(line["net"]) == split["net"]
+    assert Decimal(line["vat"]) == half_up(split["net"] * Decimal("0.19"))
+    assert line["national_vat"] == {"currency": "EUR", "vat": line["vat"], "fx_rate": None}
+    bought = self_billed(stack, session["id"])
+    assert_art_226(bought)
+    assert bought["self_billing"] is True
+    assert bought["notes"] == ["Self-billing"]
+    assert bought["number"].startswith("SB-DESTN-")
+    assert (bought["supplier"]["name"], bought["customer"]["vat_id"]) == ("Stromnetz Laden GmbH", PLATFORM_DE)
+    [cpo_line] = bought["lines"]
+    assert Decimal(cpo_line["net"]) == split["cpo"]
+    assert Decimal(cpo_line["vat"]) == half_up(split["cpo"] * Decimal("0.19"))
+
+
+async def test_a_french_dealer_at_a_german_charger_is_reverse_charged(stack: Stack) -> None:
+    session = await settle(stack, "DE*STN*E3001", VOYAGEO)
+    sold = await invoice(stack, VOYAGEO, session["billing"]["invoice"])
+    assert_art_226(sold)
+    [line] = sold["lines"]
+    # Art. 38: a taxable dealer is supplied where it is established; the platform is not, so the French
+    # customer accounts for the VAT.
+    assert (line["vat_treatment"], line["place_of_supply"], line["vat"]) == ("REVERSE_CHARGE", "FR", "0.00")
+    assert sold["notes"] == ["Reverse charge"]
+    assert sold["customer"]["vat_id"] == "FR44732829320"
+    assert Decimal(session["billing"]["total"]) == Decimal(session["billing"]["net"])
+    # The CPO's supply to the platform stays German.
+    assert self_billed(stack, session["id"])["lines"][0]["vat_treatment"] == "DOMESTIC"
+
+
+async def test_a_french_partner_that_is_no_dealer_pays_german_vat_at_a_german_charger(stack: Stack) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    french = DemoPartner(f"dp-fr-{suffix}", "Parcours Mobilité SARL", "FR", "FR19812345676", "EUR", f"key-{suffix}")
+    with stack.sessions.begin() as db:
+        terms = {
+            "billing_currency": "EUR",
+            "revenue_share": {"percent": "15"},
+            "credit": {"limit": "1000.00", "session_cap": "80.00"},
+        }
+        ensure_demand_partner(db, french, terms, now=datetime.now(UTC))
+    session = await settle(stack, "DE*STN*E3001", french)
+    [line] = (await invoice(stack, french, session["billing"]["invoice"]))["lines"]
+    assert (line["vat_treatment"], line["place_of_supply"], line["vat_rate"]["percent"]) == ("DOMESTIC", "DE", "19")
+    assert line["supplier_vat_id"] == PLATFORM_DE
+
+
+async def test_a_swiss_session_billed_in_euros_states_its_vat_in_francs(stack: Stack) -> None:
+    session = await settle(stack, "CH*VSW*E1001", FAHRWERK)
+    sold = await invoice(stack, FAHRWERK, session["billing"]["invoice"])
+    assert_art_226(sold)
+    assert sold["currency"] == "EUR"
+    [line] = sold["lines"]
+    assert (line["vat_treatment"], line["place_of_supply"], line["vat_rate"]["percent"]) == ("DOMESTIC", "CH", "8.1")
+    assert sold["supplier"]["vat_id"] == PLATFORM_CH  # charged under the platform's Swiss registration
+    national = line["national_vat"]
+    assert national["currency"] == "CHF"
+    eur_chf = Decimal(national["fx_rate"]["rate"])
+    assert (national["fx_rate"]["base"], national["fx_rate"]["quote"]) == ("EUR", "CHF")
+    assert "ECB" in national["fx_rate"]["source"]
+    assert Decimal(national["vat"]) == (Decimal(line["vat"]) * eur_chf).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    [group] = sold["vat_summary"]
+    assert (group["national_currency"], group["national_vat"]) == ("CHF", national["vat"])
+    page = await stack.http.get(f"/v1/invoices/{sold['number']}.html", headers=stack.headers(FAHRWERK.api_key))
+    assert page.status_code == 200
+    assert "text/html" in page.headers["content-type"]
+    assert f"{national['vat']} CHF" in page.text
+    assert "CHE-301.845.272 MWST" in page.text
+
+
+async def test_a_pound_invoice_states_german_vat_in_euros(stack: Stack) -> None:
+    session = await settle(stack, "DE*STN*E3001", MOTORBRIT)
+    sold = await invoice(stack, MOTORBRIT, session["billing"]["invoice"])
+    assert_art_226(sold)
+    [line] = sold["lines"]
+    assert (sold["currency"], line["vat_rate"]["percent"], line["national_vat"]["currency"]) == ("GBP", "19", "EUR")
+    gbp_eur = Decimal(line["national_vat"]["fx_rate"]["rate"])
+    assert Decimal(line["national_vat"]["vat"]) == (Decimal(line["vat"]) * gbp_eur).quantize(
+        Decimal("0.01"), ROUND_HALF_UP
+    )
+
+
+async def test_invoices_are_listed_printable_and_private(stack: Stack) -> None:
+    session = await settle(stack, "DE*STN*E4001", VOYAGEO)
+    number = session["billing"]["invoice"]
+    listed = (await stack.http.get("/v1/invoices", headers=stack.headers(VOYAGEO.api_key))).json()
+    [summary] = [entry for entry in listed["invoices"] if entry["number"] == number]
+    assert summary["notes"] == ["Reverse charge"]
+    assert summary["links"]["pdf"] == f"/v1/invoices/{number}.pdf"
+    pdf = await stack.http.get(summary["links"]["pdf"], headers=stack.headers(VOYAGEO.api_key))
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+    page = await stack.http.get(summary["links"]["html"], headers=stack.headers(VOYAGEO.api_key))
+    assert "Reverse charge" in page.text
+    for path in (f"/v1/invoices/{number}", f"/v1/invoices/{number}.pdf", f"/v1/invoices/{number}.html"):
+        assert (await stack.http.get(path, headers=stack.headers(MOTORBRIT.api_key))).status_code == 404
+    assert (await stack.http.get("/v1/invoices/NC-999999", headers=stack.headers(VOYAGEO.api_key))).status_code == 404
+    assert (await stack.http.get(f"/v1/invoices/{number}")).status_code == 401
+
+
+async def test_a_monthly_partner_is_invoiced_by_the_schedule_once_a_month(stack: Stack) -> None:
+    sessions = [await settle(stack, evse, ALPENFLOTTE) for evse in ("DE*STN*E3001", "CH*VSW*E1001")]
+    assert all(s["billing"]["invoice"] is None for s in sessions)  # on the open statement, not yet numbered
+    listed = (await stack.http.get("/v1/invoices", headers=stack.headers(ALPENFLOTTE.api_key))).json()
+    assert sum(statement["sessions"] for statement in listed["open_statements"]) >= 2
+    # The run the Schedule starts on the 1st, triggered now for this partner's drafts up to this month.
+    schedule_id = f"statements-{uuid.uuid4().hex[:8]}"
+    run = StatementRun(before_period="9999-12", recipient=f"dp:{ALPENFLOTTE.id}")
+    handle = await ensure_statement_schedule(stack.temporal, stack.task_queue, schedule_id=schedule_id, run=run)
+    try:
+        await handle.trigger()
+        numbers: list[str | None] = [None]
+        for _ in range(300):
+            numbers = [(await stack.get(s["id"], ALPENFLOTTE.api_key))["billing"]["invoice"] for s in sessions]
+            if all(numbers):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await handle.delete()
+    assert numbers[0] is not None
+    assert numbers[0] == numbers[1], "one statement for the month"
+    statement = await invoice(stack, ALPENFLOTTE, numbers[0])
+    assert_art_226(statement)
+    assert statement["statement_period"] is not None
+    assert {line["session_id"] for line in statement["lines"]} >= {s["id"] for s in sessions}
+    assert {group["place_of_supply"] for group in statement["vat_summary"]} >= {"DE", "CH"}
+    listed = (await stack.http.get("/v1/invoices", headers=stack.headers(ALPENFLOTTE.api_key))).json()
+    assert listed["open_statements"] == []
+    with stack.sessions() as db:
+        assert check_ledger(db).problems == []
