@@ -18,16 +18,19 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import func, select
 
+from adapters.invoice_documents import render_html, render_pdf, title
 from cli.devstack import DevStack
 from cli.processes import http_ok, wait_for_interrupt
 from cli.seed import CPOS, PARTNERS, all_evse_ids
-from config.settings import Settings
+from config.settings import DATA_DIR, Settings
 from domain.money import from_minor
 from domain.sessions.lifecycle import SessionStage, is_final
 from persistence import ledger
 from persistence.db import make_engine, make_read_session_factory
 from persistence.ledger_check import check_ledger
+from persistence.tables import InvoiceLineRow, InvoiceRow
 
 FINISH_TIMEOUT_S = 300.0
 POLL_INTERVAL_S = 0.5
@@ -250,6 +253,49 @@ def books(settings: Settings) -> dict[str, Any]:
     }
 
 
+def issued_invoices(settings: Settings, session_ids: list[str], api_url: str) -> dict[str, Any]:
+    """The invoices of this run's sessions, each written out as an HTML page and a PDF under
+    ``.data/invoices/``, and the open monthly statements that carry some of them."""
+    out = DATA_DIR / "invoices"
+    out.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_read_session_factory(engine)() as db:
+            rows = db.execute(
+                select(InvoiceRow, func.count(InvoiceLineRow.key))
+                .join(InvoiceLineRow, InvoiceLineRow.invoice_key == InvoiceRow.key)
+                .where(InvoiceLineRow.session_id.in_(session_ids))
+                .group_by(InvoiceRow.key)
+                .order_by(InvoiceRow.issuer, InvoiceRow.key)
+            ).all()
+    finally:
+        engine.dispose()
+    issued, drafts = [], []
+    for invoice, lines in rows:
+        if invoice.document is None:
+            drafts.append({"recipient": invoice.recipient, "period": invoice.period, "sessions": lines})
+            continue
+        document = invoice.document
+        html, pdf = out / f"{invoice.number}.html", out / f"{invoice.number}.pdf"
+        html.write_text(render_html(document), encoding="utf-8")
+        pdf.write_bytes(render_pdf(document))
+        issued.append(
+            {
+                "number": invoice.number,
+                "title": title(document),
+                "supplier": document["supplier"]["name"],
+                "customer": document["customer"]["name"],
+                "total": f"{document['totals']['gross']} {document['currency']}",
+                "vat": f"{document['totals']['vat']} {document['currency']}",
+                "notes": document["notes"],
+                "html": str(html),
+                "pdf": str(pdf),
+                "api": f"{api_url}/v1/invoices/{invoice.number}" if invoice.recipient.startswith("dp:") else None,
+            }
+        )
+    return {"issued": issued, "open_statements": drafts, "folder": str(out)}
+
+
 def ui_query(ui_url: str, query: str) -> str:
     return f"{ui_url}/namespaces/default/workflows?query={quote(query)}"
 
@@ -298,6 +344,7 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
     for row in report["ids"]:
         if row["label"] != "regular":
             console.print(f"  {row['label']}: {row['stage']} [dim]{row['id']}[/] {row['reason'] or ''}", soft_wrap=True)
+    print_invoices(console, report["invoices"])
     links = report["links"]
     console.print(f"\nAPI docs     {links['api_docs']}")
     console.print(f"Temporal UI  {links['temporal_ui']}")
@@ -308,6 +355,43 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
         f"{links['api_docs'].removesuffix('/docs')}/v1/sessions?limit=5",
         soft_wrap=True,
     )
+
+
+def print_invoices(console: Console, invoices: dict[str, Any]) -> None:
+    issued = invoices["issued"]
+    table = Table(title=f"Invoices issued (stage 7): {len(issued)}; the first of each series and kind")
+    for column in ("number", "document", "supplier -> customer", "VAT", "total", "mentions"):
+        table.add_column(column, justify="right" if column in ("VAT", "total") else "left")
+    shown: set[tuple[str, str]] = set()
+    for invoice in issued:
+        kind = (invoice["number"].rsplit("-", 1)[0], ",".join(invoice["notes"]))
+        if kind in shown:
+            continue
+        shown.add(kind)
+        table.add_row(
+            invoice["number"],
+            invoice["title"],
+            f"{invoice['supplier']} -> {invoice['customer']}",
+            invoice["vat"],
+            invoice["total"],
+            ", ".join(invoice["notes"]),
+        )
+    console.print(table)
+    for draft in invoices["open_statements"]:
+        console.print(
+            f"  open statement for {draft['recipient']} ({draft['period']}): {draft['sessions']} sessions, "
+            "issued on the 1st by the networkcore-monthly-statements Schedule",
+            soft_wrap=True,
+        )
+    console.print(f"Every invoice as an HTML page and a PDF: {invoices['folder']}/", soft_wrap=True)
+    example = next((invoice for invoice in issued if invoice["api"]), None)
+    if example is not None:
+        console.print(f"  open one: {example['pdf']}", soft_wrap=True)
+        console.print(
+            "  or through the API: curl -H 'Authorization: Bearer <the partner's key>' "
+            f"{example['api']}.pdf -o invoice.pdf",
+            soft_wrap=True,
+        )
 
 
 def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: bool | None) -> int:
@@ -322,7 +406,10 @@ def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: 
     try:
         planned = plan(sessions)
         elapsed = asyncio.run(drive(stack.api_url, planned, show_progress=not as_json and sys.stderr.isatty()))
-        report = summary(planned, elapsed, stack) | {"books": books(stack.settings)}
+        report = summary(planned, elapsed, stack) | {
+            "books": books(stack.settings),
+            "invoices": issued_invoices(stack.settings, [s.id for s in planned if s.id], stack.api_url),
+        }
         if as_json:
             print(json.dumps(report, indent=2))
         else:

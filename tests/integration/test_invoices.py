@@ -1,0 +1,171 @@
+"""Invoice numbering on both databases: two workers invoicing 200 sessions at once, each session offered
+to both, some transactions dying after they took a number; every series still runs exactly 1..N, no gap,
+no duplicate, one invoice per session. Issued invoices cannot be changed or deleted."""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from domain.invoicing.lines import InvoiceLine, invoice_line
+from domain.vat.treatment import TaxParty, decide_vat
+from persistence import invoices
+from persistence.db import make_engine, make_session_factory
+from persistence.ledger_check import check_ledger
+from persistence.tables import InvoiceLineRow, InvoiceRow, InvoiceSeriesRow
+from persistence.vat_rates import vat_rate_table
+from tests.integration.test_holds import new_session, partner_id  # noqa: F401 (a fixture)
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+SESSIONS = 200
+CPO = TaxParty("Stromnetz Laden GmbH", "München", "DE", {"DE": "DE276543216"})
+PLATFORM = TaxParty("NetworkCore GmbH", "Berlin", "DE", {"DE": "DE312987657"})
+
+
+class WorkerDied(Exception):
+    """A transaction that dies after taking its number, as a killed worker's would."""
+
+
+def line_for(session_id: str, net_minor: int) -> InvoiceLine:
+    decision = decide_vat(CPO, PLATFORM, charger_country="DE", supplied_on=date(2026, 5, 31), rates=vat_rate_table())
+    return invoice_line(
+        session_id=session_id,
+        description="Electricity for EV charging",
+        quantity=Decimal("10.5"),
+        supplied_on=date(2026, 5, 31),
+        currency="EUR",
+        net_minor=net_minor,
+        decision=decision,
+        national_currency="EUR",
+        national_rate=None,
+    )
+
+
+def test_two_workers_number_200_sessions_without_gap_or_duplicate(
+    database_url: str,
+    sessions: sessionmaker[Session],
+    partner_id: str,  # noqa: F811
+) -> None:
+    suffix = uuid.uuid4().hex[:8].upper()
+    issuer, series = f"cpo:test-{suffix}", f"SB-T{suffix}"
+    session_ids = [new_session(sessions, partner_id) for _ in range(SESSIONS)]
+    doomed = set(random.Random(7).sample(session_ids, 20))
+    died: set[str] = set()
+    errors: list[BaseException] = []
+
+    def work(factory: sessionmaker[Session], order: list[str]) -> None:
+        for session_id in order:
+            for _ in range(100):
+                try:
+                    with factory.begin() as db:
+                        invoices.issue_invoice(
+                            db,
+                            issuer=issuer,
+                            series=series,
+                            recipient="platform",
+                            supplier=CPO,
+                            customer=PLATFORM,
+                            line=line_for(session_id, 1000 + len(session_id)),
+                            self_billing=True,
+                            now=NOW,
+                        )
+                        if session_id in doomed and session_id not in died:
+                            died.add(session_id)
+                            raise WorkerDied
+                    break
+                except (WorkerDied, IntegrityError):
+                    continue  # rolled back: its number went back with it; the retry finds or takes one
+                except DBAPIError as error:
+                    if "deadlock" in str(error) or "locked" in str(error):
+                        continue
+                    errors.append(error)
+                    return
+                except BaseException as error:
+                    errors.append(error)
+                    return
+
+    engines = [make_engine(database_url) for _ in range(2)]
+    try:
+        orders = [session_ids, list(reversed(session_ids))]
+        workers = [
+            threading.Thread(target=work, args=(make_session_factory(engine), order))
+            for engine, order in zip(engines, orders, strict=True)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=300)
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert errors == []
+    with sessions() as db:
+        issued = db.execute(
+            select(InvoiceRow.sequence, InvoiceRow.number, InvoiceRow.session_id).where(
+                InvoiceRow.issuer == issuer, InvoiceRow.series == series
+            )
+        ).all()
+        counter = db.scalar(
+            select(InvoiceSeriesRow.last_number).where(
+                InvoiceSeriesRow.issuer == issuer, InvoiceSeriesRow.series == series
+            )
+        )
+        report = check_ledger(db)
+    assert sorted(sequence or 0 for sequence, _, _ in issued) == list(range(1, SESSIONS + 1))
+    assert len({number for _, number, _ in issued}) == SESSIONS
+    assert sorted(session or "" for _, _, session in issued) == sorted(session_ids)
+    assert counter == SESSIONS
+    assert died == doomed  # every doomed transaction really took a number and died
+    assert not [problem for problem in report.problems if series in problem]
+
+
+def test_an_issued_invoice_is_never_changed_or_deleted(
+    sessions: sessionmaker[Session],
+    partner_id: str,  # noqa: F811
+) -> None:
+    session_id = new_session(sessions, partner_id)
+    suffix = uuid.uuid4().hex[:8].upper()
+    with sessions.begin() as db:
+        issued = invoices.issue_invoice(
+            db,
+            issuer=f"cpo:test-{suffix}",
+            series=f"SB-I{suffix}",
+            recipient="platform",
+            supplier=CPO,
+            customer=PLATFORM,
+            line=line_for(session_id, 2500),
+            self_billing=True,
+            now=NOW,
+        )
+        key, number = issued.key, issued.number
+    assert number == f"SB-I{suffix}-000001"
+    for statement in (
+        update(InvoiceRow).where(InvoiceRow.key == key).values(net_minor=1),
+        delete(InvoiceRow).where(InvoiceRow.key == key),
+        update(InvoiceLineRow).where(InvoiceLineRow.invoice_key == key).values(vat_minor=0),
+        delete(InvoiceLineRow).where(InvoiceLineRow.invoice_key == key),
+    ):
+        with pytest.raises(DBAPIError, match="immutable"), sessions.begin() as db:
+            db.execute(statement)
+    # Issuing the same session again returns the invoice already issued: no second number.
+    with sessions.begin() as db:
+        again = invoices.issue_invoice(
+            db,
+            issuer=f"cpo:test-{suffix}",
+            series=f"SB-I{suffix}",
+            recipient="platform",
+            supplier=CPO,
+            customer=PLATFORM,
+            line=line_for(session_id, 2500),
+            self_billing=True,
+            now=NOW,
+        )
+        assert (again.key, again.number) == (key, number)

@@ -1,0 +1,192 @@
+"""VAT, pure: effective-dated rates from the shipped table, the treatment of each leg by charger country,
+contract and party status, and VAT ids checked by python-stdnum."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from stdnum.eu.vat import MEMBER_STATES
+
+from domain.vat.parties import (
+    CountryUnknown,
+    VatIdInvalid,
+    country_name,
+    display_vat_id,
+    national_currency,
+    validate_vat_id,
+)
+from domain.vat.rates import VatCategory, VatRateMissing, VatRateTable, VatRateTableInvalid, parse_rate_row
+from domain.vat.treatment import TaxParty, VatRegistrationMissing, VatTreatment, decide_vat
+from persistence.vat_rates import vat_rate_table
+
+DAY = date(2026, 10, 30)
+PLATFORM = TaxParty("NetworkCore GmbH", "Berlin", "DE", {"DE": "DE312987657", "CH": "CHE-301.845.272 MWST"})
+CPO_DE = TaxParty("Stromnetz Laden GmbH", "München", "DE", {"DE": "DE276543216"})
+PARTNER_DE = TaxParty("Fahrwerk Mobility GmbH", "München", "DE", {"DE": "DE281045677"})
+PARTNER_FR = TaxParty("Parcours SARL", "Lyon", "FR", {"FR": "FR19812345676"})
+DEALER_FR = TaxParty("Voyageo SAS", "Lyon", "FR", {"FR": "FR44732829320"}, taxable_dealer=True)
+PRIVATE_FR = TaxParty("A driver", "Paris", "FR")
+
+
+def test_the_shipped_table_covers_the_eu_switzerland_norway_and_the_uk() -> None:
+    table = vat_rate_table()
+    countries = {"GR" if cc == "el" else cc.upper() for cc in MEMBER_STATES if cc != "xi"} | {"CH", "NO", "GB"}
+    assert len(countries) == 30
+    for country in countries:
+        standard = table.rate(country, DAY)
+        assert Decimal(15) <= standard.percent <= Decimal(27) or country == "CH"
+        assert standard.source
+        assert standard.category == VatCategory.STANDARD
+    assert not table.covers("US")
+
+
+@pytest.mark.parametrize(
+    ("country", "on", "percent"),
+    [
+        ("CH", date(2023, 12, 31), "7.7"),
+        ("CH", date(2024, 1, 1), "8.1"),
+        ("DE", date(2020, 8, 1), "16"),
+        ("DE", date(2021, 1, 1), "19"),
+        ("FI", date(2024, 8, 31), "24"),
+        ("FI", date(2024, 9, 1), "25.5"),
+        ("SK", date(2025, 1, 1), "23"),
+        ("EE", date(2025, 7, 1), "24"),
+        ("RO", date(2025, 8, 1), "21"),
+        ("FR", DAY, "20"),
+        ("GB", DAY, "20"),
+        ("NO", DAY, "25"),
+    ],
+)
+def test_the_rate_in_force_is_the_latest_row_on_or_before_the_day(country: str, on: date, percent: str) -> None:
+    assert vat_rate_table().rate(country, on).percent == Decimal(percent)
+
+
+def test_reduced_rates_are_kept_too() -> None:
+    assert vat_rate_table().rate("DE", DAY, VatCategory.REDUCED).percent == Decimal(7)
+    with pytest.raises(VatRateMissing, match="no REDUCED VAT rate for DK"):
+        vat_rate_table().rate("DK", DAY, VatCategory.REDUCED)
+
+
+def test_a_future_rate_change_is_a_new_row() -> None:
+    row = {"country": "CH", "category": "STANDARD", "source": "test", "source_date": "2026-01-01"}
+    table = VatRateTable(
+        [
+            parse_rate_row(row | {"rate": "8.1", "valid_from": "2024-01-01"}),
+            parse_rate_row(row | {"rate": "8.8", "valid_from": "2027-01-01"}),
+        ]
+    )
+    assert table.rate("CH", date(2026, 12, 31)).percent == Decimal("8.1")
+    assert table.rate("CH", date(2027, 1, 1)).percent == Decimal("8.8")
+    with pytest.raises(VatRateMissing, match="the table starts 2024-01-01"):
+        table.rate("CH", date(2023, 6, 1))
+    with pytest.raises(VatRateTableInvalid, match="start on the same day"):
+        VatRateTable([parse_rate_row(row | {"rate": "8.1", "valid_from": "2024-01-01"})] * 2)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"country": "XX"}, "not an ISO 3166-1 alpha-2"),
+        ({"rate": "ten"}, "VAT rate row"),
+        ({"rate": "100"}, "percentage in"),
+        ({"category": "SUPER"}, "VAT rate row"),
+        ({"valid_from": "2024-13-01"}, "VAT rate row"),
+        ({"source": " "}, "with a source"),
+    ],
+)
+def test_a_bad_rate_row_is_refused(change: dict[str, str], message: str) -> None:
+    row = {"country": "DE", "category": "STANDARD", "rate": "19", "valid_from": "2021-01-01"}
+    row |= {"source": "test", "source_date": "2021-01-01"} | change
+    with pytest.raises(VatRateTableInvalid, match=message):
+        parse_rate_row(row)
+
+
+def decide(supplier: TaxParty, customer: TaxParty, charger: str) -> tuple[VatTreatment, str, Decimal]:
+    decision = decide_vat(supplier, customer, charger_country=charger, supplied_on=DAY, rates=vat_rate_table())
+    return decision.treatment, decision.place_of_supply, decision.percent
+
+
+def test_domestic_german_charging_carries_german_vat_on_both_legs() -> None:
+    assert decide(CPO_DE, PLATFORM, "DE") == (VatTreatment.DOMESTIC, "DE", Decimal(19))
+    assert decide(PLATFORM, PARTNER_DE, "DE") == (VatTreatment.DOMESTIC, "DE", Decimal(19))
+
+
+def test_the_charger_decides_the_place_not_the_customer() -> None:
+    assert decide(PLATFORM, PARTNER_FR, "DE") == (VatTreatment.DOMESTIC, "DE", Decimal(19))
+
+
+def test_a_taxable_dealer_is_supplied_where_it_is_established_and_self_accounts() -> None:
+    decision = decide_vat(PLATFORM, DEALER_FR, charger_country="DE", supplied_on=DAY, rates=vat_rate_table())
+    assert (decision.treatment, decision.place_of_supply, decision.percent) == (
+        VatTreatment.REVERSE_CHARGE,
+        "FR",
+        Decimal(0),
+    )
+    assert decision.legal_note == "Reverse charge"
+    assert decision.customer_vat_id == "FR44732829320"
+
+
+def test_a_business_customer_registered_where_a_foreign_supplier_is_not_self_accounts() -> None:
+    assert decide(PLATFORM, PARTNER_FR, "FR")[0] == VatTreatment.REVERSE_CHARGE
+
+
+def test_a_supplier_registered_abroad_charges_that_country_s_vat() -> None:
+    assert decide(PLATFORM, PARTNER_DE, "CH") == (VatTreatment.DOMESTIC, "CH", Decimal("8.1"))
+    decision = decide_vat(PLATFORM, PARTNER_DE, charger_country="CH", supplied_on=DAY, rates=vat_rate_table())
+    assert decision.supplier_vat_id == "CHE301845272MWST"
+
+
+def test_charging_outside_the_vat_area_is_out_of_scope() -> None:
+    decision = decide_vat(PLATFORM, PARTNER_DE, charger_country="US", supplied_on=DAY, rates=vat_rate_table())
+    assert (decision.treatment, decision.percent) == (VatTreatment.OUT_OF_SCOPE, Decimal(0))
+    assert decision.legal_note is not None
+
+
+def test_nobody_may_invoice_a_supply_where_the_supplier_is_unregistered_and_the_customer_private() -> None:
+    with pytest.raises(VatRegistrationMissing, match="no VAT registration in FR"):
+        decide(PLATFORM, PRIVATE_FR, "FR")
+
+
+def test_an_invalid_vat_id_counts_as_none() -> None:
+    fake = TaxParty("Fake SAS", "Lyon", "FR", {"FR": "FR00000000000"}, taxable_dealer=True)
+    assert not fake.is_business
+    assert decide(PLATFORM, fake, "DE") == (VatTreatment.DOMESTIC, "DE", Decimal(19))
+
+
+@pytest.mark.parametrize(
+    ("country", "raw", "compact"),
+    [
+        ("DE", "DE 281 045 677", "DE281045677"),
+        ("CH", "CHE-109.322.551 MWST", "CHE109322551MWST"),
+        ("FR", "FR 44 732829320", "FR44732829320"),
+        ("GB", "GB723456789", "GB723456789"),
+        ("AT", "ATU12345675", "ATU12345675"),
+    ],
+)
+def test_vat_ids_are_checked_and_compacted(country: str, raw: str, compact: str) -> None:
+    assert validate_vat_id(country, raw) == compact
+
+
+@pytest.mark.parametrize(
+    ("country", "raw", "message"),
+    [
+        ("DE", "DE281045678", "not a valid VAT id of DE"),
+        ("FR", "DE281045677", "must start with FR"),
+        ("DE", "", "must start with DE"),
+    ],
+)
+def test_bad_vat_ids_are_refused(country: str, raw: str, message: str) -> None:
+    with pytest.raises(VatIdInvalid, match=message):
+        validate_vat_id(country, raw)
+
+
+def test_countries_and_currencies_come_from_the_libraries() -> None:
+    assert country_name("CH") == "Switzerland"
+    assert national_currency("CH", DAY) == "CHF"
+    assert national_currency("DE", DAY) == "EUR"
+    assert national_currency("GB", DAY) == "GBP"
+    assert display_vat_id("CHE109322551MWST") == "CHE-109.322.551 MWST"
+    with pytest.raises(CountryUnknown):
+        country_name("XX")
