@@ -52,8 +52,8 @@ def temporal_command(settings: Settings) -> list[str]:
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that gives child processes these same settings."""
     env = {"DATABASE_URL": settings.database_url}
-    for name, value in settings.model_dump(exclude={"database_url"}).items():
-        env[f"NETWORKCORE_{name.upper()}"] = str(value)
+    for name, value in settings.model_dump(mode="json", exclude={"database_url"}).items():
+        env[f"NETWORKCORE_{name.upper()}"] = json.dumps(value) if isinstance(value, dict | list) else str(value)
     return env
 
 
