@@ -320,9 +320,9 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
             report["cleared_incl_vat_by_cpo"].get(cpo_id, "-"),
         )
     console.print(cpos)
-    billed = Table(title="Billed to demand partners (stage 6: their currency, ECB reference rate)")
+    billed = Table(title="Invoiced to demand partners (their currency, ECB reference rate, VAT included)")
     billed.add_column("partner")
-    billed.add_column("billed incl. VAT", justify="right")
+    billed.add_column("invoiced incl. VAT", justify="right")
     for partner, amount in report["billed_by_partner"].items():
         billed.add_row(partner, amount)
     console.print(billed)
@@ -361,7 +361,9 @@ def print_invoices(console: Console, invoices: dict[str, Any]) -> None:
     issued = invoices["issued"]
     table = Table(title=f"Invoices issued (stage 7): {len(issued)}; the first of each series and kind")
     for column in ("number", "document", "supplier -> customer", "VAT", "total", "mentions"):
-        table.add_column(column, justify="right" if column in ("VAT", "total") else "left")
+        table.add_column(
+            column, justify="right" if column in ("VAT", "total") else "left", no_wrap=column != "supplier -> customer"
+        )
     shown: set[tuple[str, str]] = set()
     for invoice in issued:
         kind = (invoice["number"].rsplit("-", 1)[0], ",".join(invoice["notes"]))

@@ -1,4 +1,4 @@
-"""ChargingSessionWorkflow: one charging session, durable from authorisation to the ledger (stages 1-6, 8).
+"""ChargingSessionWorkflow: one charging session, durable from authorisation to the ledger (stages 1-8).
 
 Billable actions are counted (``make bench``): the happy path costs one start, one workflow task of
 local activities per burst of work, three CPO signals, one timer per wait with a deadline, and one
@@ -155,10 +155,10 @@ class ChargingSessionWorkflow:
         self._reason = reason
         return await self._settle(cdr, clearing)
 
-    # --- stages 6 and 8: FX and the ledger --------------------------------------------------------
+    # --- stages 6 to 8: FX, then invoices and the ledger in one transaction ------------------------
 
     async def _settle(self, cdr: CdrArrived, clearing: ClearingOutcome) -> ChargingSessionResult:
-        """Convert, then book. Both run in the clearing's workflow task (no extra action). A business
+        """Convert, then invoice and book. Both run in the clearing's workflow task (no extra action). A business
         refusal (a missing or stale rate, broken contract terms) parks the session in CLEARED with
         needs-attention until ops fix the cause and send ``retry_settlement``; nothing is booked twice
         because both steps are idempotent per session."""
