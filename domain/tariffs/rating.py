@@ -112,7 +112,10 @@ class _Billable:
     dimension: str
     volume: Decimal
     active: _Active
-    extra: Decimal = ZERO  # added by step_size
+    # step_size adds whole units (seconds, Wh) to the last billable; the cost divides by the unit last, so a
+    # step of 48 s is 48/3600 h exactly where it matters, not a repeating decimal rounded at 28 digits.
+    unit: Decimal = Decimal(1)
+    extra_units: Decimal = ZERO
 
 
 @dataclass
@@ -176,8 +179,9 @@ def _active(tariff: Tariff, facts: _Facts, dimension: Dimension) -> list[_Active
     return found
 
 
-def _cost(component: PriceComponent, quantity: Decimal) -> Amount:
-    excl = component.price * quantity
+def _cost(component: PriceComponent, quantity: Decimal, per: Decimal = Decimal(1)) -> Amount:
+    """The price of ``quantity``, counted in ``per``-ths of the priced unit (seconds of an hour: 3600)."""
+    excl = component.price * quantity / per
     incl = excl if component.vat is None else excl * (1 + component.vat / 100)
     return Amount(excl, incl)
 
@@ -193,7 +197,8 @@ def _step(billables: list[_Billable], unit: Decimal) -> None:
         return
     units = total * unit
     billed = Decimal(math.ceil(units / step)) * step
-    last.extra = (billed - units) / unit
+    last.unit = unit
+    last.extra_units = billed - units
 
 
 def _seconds(span: timedelta) -> Decimal:
@@ -279,8 +284,9 @@ def rate(
     }
     bucket_of = {"ENERGY": "energy", "TIME": "time", "PARKING_TIME": "parking", "RESERVATION_TIME": "reservation"}
     for b in billables:
-        billed = b.volume + b.extra
-        cost = _cost(b.active.component, billed)
+        units = b.volume * b.unit + b.extra_units
+        billed = units / b.unit
+        cost = _cost(b.active.component, units, b.unit)
         if b.dimension == "FLAT":
             key = (b.active.element_index, tariff.elements[b.active.element_index].components.index(b.active.component))
             bucket = flat_buckets[key]

@@ -125,3 +125,29 @@ def test_splitting_a_period_where_nothing_changes_keeps_the_price(
         policy=FOUR_DECIMALS,
     )
     assert split.total_cost == whole.total_cost
+
+
+def test_a_time_step_is_priced_exactly_and_ties_round_half_up() -> None:
+    """1.72 h stepped to the minute is 1.7333... h; priced as 6240 s x 2.55 / 3600 it is 4.42 exactly, so
+    with 0.00115 of energy the total 4.42115 rounds up (found by the property above when the stepped hours
+    were a repeating decimal cut at 28 digits: 4.4211)."""
+    body = {
+        "currency": "EUR",
+        "elements": [
+            {
+                "price_components": [
+                    {"type": "ENERGY", "price": Decimal("1.15"), "step_size": 0},
+                    {"type": "TIME", "price": Decimal("2.55"), "step_size": 60},
+                ]
+            }
+        ],
+    }
+    rated = rate(
+        parse_tariff(body),
+        [RatingPeriod(START, (("ENERGY", Decimal("0.001")), ("TIME", Decimal("1.72"))))],
+        start=START,
+        end=START + timedelta(seconds=6192),
+        time_zone=ZONE,
+        policy=FOUR_DECIMALS,
+    )
+    assert rated.total_cost.excl_vat == Decimal("4.4212")
