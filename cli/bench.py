@@ -1,4 +1,4 @@
-"""``networkcore bench``: sessions per second end to end on the embedded default (stages 1-6 and 8), against
+"""``networkcore bench``: sessions per second end to end on the embedded default (stages 1-8), against
 bare Temporal workflows with the same number of activities in the same run, plus the API's latency and
 the billable actions per session counted from the histories."""
 
@@ -203,7 +203,7 @@ def run_bench(*, sessions: int, concurrency: int) -> int:
     rate = float(str(result["sessions_per_s"]))
     remote = float(str(result["bare_remote_per_s"]))
     local = float(str(result["bare_local_per_s"]))
-    table.add_row("sessions/s, stages 1-6 and 8 end to end (API + OCPI + simulator)", f"{rate:.1f}", f">= {remote:.1f}")
+    table.add_row("sessions/s, stages 1-8 end to end (API + OCPI + simulator)", f"{rate:.1f}", f">= {remote:.1f}")
     table.add_row(f"bare workflows/s, {SESSION_ACTIVITIES} remote activities", f"{remote:.1f}", "")
     table.add_row(f"bare workflows/s, {SESSION_ACTIVITIES} local activities", f"{local:.1f}", "")
     table.add_row("ratio sessions / bare (remote activities)", f"{rate / remote:.2f}", ">= 1.00")
@@ -217,7 +217,7 @@ def run_bench(*, sessions: int, concurrency: int) -> int:
     table.add_row("CDRs rated per second, one core (3-period CDR)", f"{rated_per_s:,.0f}", f">= {TARGET_RATED_PER_S:,}")
     for backend, per_s in transfers.items():
         table.add_row(
-            f"ledger: balanced transfers/s on {backend} (batches of {BATCH}, 7 postings)",
+            f"ledger: balanced transfers/s on {backend} (batches of {BATCH}, 8 postings)",
             "not reachable" if per_s is None else f"{per_s:,.0f}",
             f">= {TARGET_TRANSFERS_PER_S:,}" if backend == "postgresql" else "",
         )

@@ -1,5 +1,5 @@
 """Balanced transfers per second into the ledger, on SQLite and on PostgreSQL: settlement entries like
-stage 8's (cross-currency, seven postings), booked in batches through ``post_batch``, each batch one
+stage 8's (cross-currency, eight postings), booked in batches through ``post_batch``, each batch one
 transaction with the database's own balance check at commit."""
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ def check_ledger(db: Session) -> LedgerReport:
         .where(SessionRow.stage == SessionStage.SETTLED.value)
     ).all()
     report.settled_sessions = len(settled)
-    lines = _lines_by_session(db, [row[0] for row in settled])
+    lines = _settled_lines(db)
     # An outer join: a settled session without its conversion has None here.
     for session_id, partner, cpo, conversion in cast("list[tuple[str, str, str, FxConversionRow | None]]", settled):
         if conversion is None:
@@ -81,15 +81,17 @@ def check_ledger(db: Session) -> LedgerReport:
     return report
 
 
-def _lines_by_session(db: Session, session_ids: list[str]) -> dict[str, dict[str, InvoiceLineRow]]:
+def _settled_lines(db: Session) -> dict[str, dict[str, InvoiceLineRow]]:
+    """The invoice lines of settled sessions, by session and issuer."""
     found: dict[str, dict[str, InvoiceLineRow]] = {}
     rows = db.execute(
-        select(InvoiceRow.issuer, InvoiceLineRow).join(InvoiceRow, InvoiceRow.key == InvoiceLineRow.invoice_key)
+        select(InvoiceRow.issuer, InvoiceLineRow)
+        .join(InvoiceRow, InvoiceRow.key == InvoiceLineRow.invoice_key)
+        .join(SessionRow, SessionRow.id == InvoiceLineRow.session_id)
+        .where(SessionRow.stage == SessionStage.SETTLED.value)
     ).all()
-    wanted = set(session_ids)
     for issuer, line in rows:
-        if line.session_id in wanted:
-            found.setdefault(line.session_id, {})[issuer] = line
+        found.setdefault(line.session_id, {})[issuer] = line
     return found
 
 
