@@ -8,7 +8,6 @@ Numbers are ``<series>-<sequence>``, gap-free per issuer and series: the platfor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -237,8 +236,3 @@ def _party_json(party: IssuedParty) -> dict[str, Any]:
         "country_name": country_name(party.country),
         "vat_id": party.vat_id,
     }
-
-
-def document_vat_ids(lines: Sequence[InvoiceLine]) -> tuple[str | None, str | None]:
-    """The supplier's and customer's VAT ids the lines were invoiced under (the first line's)."""
-    return (lines[0].vat.supplier_vat_id, lines[0].vat.customer_vat_id) if lines else (None, None)

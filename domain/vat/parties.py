@@ -35,13 +35,6 @@ def country_name(country: str) -> str:
     return str(found.name)
 
 
-def currency_name(currency: str) -> str:
-    found = pycountry.currencies.get(alpha_3=currency.upper()) if len(currency) == 3 else None
-    if found is None:
-        raise CountryUnknown(f"{currency!r} is not an ISO 4217 currency code")
-    return str(found.name)
-
-
 def national_currency(country: str, on: date) -> str:
     """The legal tender of ``country`` on ``on`` (the currency Art. 230 asks VAT to be stated in)."""
     country_name(country)

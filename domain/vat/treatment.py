@@ -67,10 +67,6 @@ class TaxParty:
         except VatIdInvalid:
             return None
 
-    @property
-    def is_business(self) -> bool:
-        return any(self.vat_id_in(country) for country in self.vat_ids)
-
 
 @dataclass(frozen=True, slots=True)
 class VatDecision:

@@ -151,7 +151,7 @@ def test_nobody_may_invoice_a_supply_where_the_supplier_is_unregistered_and_the_
 
 def test_an_invalid_vat_id_counts_as_none() -> None:
     fake = TaxParty("Fake SAS", "Lyon", "FR", {"FR": "FR00000000000"}, taxable_dealer=True)
-    assert not fake.is_business
+    assert fake.vat_id_in("FR") is None
     assert decide(PLATFORM, fake, "DE") == (VatTreatment.DOMESTIC, "DE", Decimal(19))
 
 
