@@ -360,9 +360,9 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
 def print_invoices(console: Console, invoices: dict[str, Any]) -> None:
     issued = invoices["issued"]
     table = Table(title=f"Invoices issued (stage 7): {len(issued)}; the first of each series and kind")
-    for column in ("number", "document", "supplier -> customer", "VAT", "total", "mentions"):
+    for column in ("number", "from -> to", "VAT", "total", "mentions"):
         table.add_column(
-            column, justify="right" if column in ("VAT", "total") else "left", no_wrap=column != "supplier -> customer"
+            column, justify="right" if column in ("VAT", "total") else "left", no_wrap=column != "from -> to"
         )
     shown: set[tuple[str, str]] = set()
     for invoice in issued:
@@ -372,7 +372,6 @@ def print_invoices(console: Console, invoices: dict[str, Any]) -> None:
         shown.add(kind)
         table.add_row(
             invoice["number"],
-            invoice["title"],
             f"{invoice['supplier']} -> {invoice['customer']}",
             invoice["vat"],
             invoice["total"],
