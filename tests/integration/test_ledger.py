@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -98,3 +98,36 @@ def test_two_workers_posting_the_same_key_at_once_book_one_entry(
     assert len({entry for entry, _ in results}) == 1
     with sessions() as db:
         assert ledger.account_balance(db, f"cpo:{cpo}:payable", "EUR") == -1150  # booked once, not twice
+
+
+def _raw_entry(db: Session, amounts: list[int], declared: int) -> int:
+    account = LedgerAccountRow(code=f"probe-{uuid.uuid4()}", currency="EUR")
+    entry = LedgerEntryRow(idempotency_key=f"raw-{uuid.uuid4()}", posting_count=declared, created_at=NOW)
+    db.add_all([account, entry])
+    db.flush()
+    db.execute(
+        insert(LedgerPostingRow),
+        [{"entry_key": entry.key, "account_key": account.key, "currency": "EUR", "amount_minor": a} for a in amounts],
+    )
+    return entry.key
+
+
+def test_a_committed_entry_never_gains_a_posting(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as db:
+        entry = _raw_entry(db, [100, -100], declared=2)
+        account = db.scalars(select(LedgerPostingRow.account_key).where(LedgerPostingRow.entry_key == entry)).first()
+    with pytest.raises(DatabaseError, match="entries are immutable"), sessions.begin() as db:
+        db.execute(
+            insert(LedgerPostingRow).values(entry_key=entry, account_key=account, currency="EUR", amount_minor=5)
+        )
+    with sessions() as db:
+        assert all(total == 0 for total in ledger.currency_totals(db).values())
+
+
+def test_postgres_refuses_an_entry_with_fewer_postings_than_it_declares(
+    sessions: sessionmaker[Session], database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite checks an entry when its last declared posting arrives; ledger check finds the rest")
+    with pytest.raises(DatabaseError, match="declares 3 postings but has 2"), sessions.begin() as db:
+        _raw_entry(db, [100, -100], declared=3)
