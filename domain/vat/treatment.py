@@ -107,7 +107,8 @@ def decide_vat(
         if supplier_id_here is None:
             raise VatRegistrationMissing(f"{supplier.name} is established in {place} but has no valid VAT id there")
         rate = rates.rate(place, supplied_on, VatCategory.STANDARD)
-        return VatDecision(VatTreatment.DOMESTIC, place, rate, supplier_id_here, customer_id_here)
+        customer_id = customer_id_here or customer.vat_id_in(customer.country)
+        return VatDecision(VatTreatment.DOMESTIC, place, rate, supplier_id_here, customer_id)
     if customer_id_here is not None:
         return VatDecision(
             VatTreatment.REVERSE_CHARGE,

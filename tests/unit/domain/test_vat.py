@@ -115,6 +115,8 @@ def test_domestic_german_charging_carries_german_vat_on_both_legs() -> None:
 
 def test_the_charger_decides_the_place_not_the_customer() -> None:
     assert decide(PLATFORM, PARTNER_FR, "DE") == (VatTreatment.DOMESTIC, "DE", Decimal(19))
+    decision = decide_vat(PLATFORM, PARTNER_FR, charger_country="DE", supplied_on=DAY, rates=vat_rate_table())
+    assert decision.customer_vat_id == "FR19812345676"  # shown, though not required for domestic VAT
 
 
 def test_a_taxable_dealer_is_supplied_where_it_is_established_and_self_accounts() -> None:
