@@ -108,23 +108,36 @@ def issue_invoice(
         return existing
     return _issue(
         db,
-        InvoiceRow(
-            issuer=issuer,
-            series=series,
-            kind=DocumentKind.INVOICE.value,
-            status=DRAFT,
-            recipient=recipient,
-            currency=line.currency,
-            period=None,
-            session_id=line.session_id,
-            created_at=now,
-        ),
+        _unnumbered(issuer, series, recipient, line.currency, period=None, session_id=line.session_id, now=now),
         [line],
         supplier=supplier,
         customer=customer,
         self_billing=self_billing,
         now=now,
-        new=True,
+    )
+
+
+def _unnumbered(
+    issuer: str,
+    series: str,
+    recipient: str,
+    currency: str,
+    *,
+    period: str | None,
+    session_id: str | None,
+    now: datetime,
+) -> InvoiceRow:
+    """An invoice not numbered yet: a draft statement, or a session's invoice about to be issued."""
+    return InvoiceRow(
+        issuer=issuer,
+        series=series,
+        kind=DocumentKind.INVOICE.value,
+        status=DRAFT,
+        recipient=recipient,
+        currency=currency,
+        period=period,
+        session_id=session_id,
+        created_at=now,
     )
 
 
@@ -137,8 +150,9 @@ def _issue(
     customer: TaxParty,
     self_billing: bool,
     now: datetime,
-    new: bool,
 ) -> InvoiceRow:
+    """Number ``row`` and store it issued, with ``lines`` (added here for a row not stored yet)."""
+    new = row.key is None
     sequence = allocate_number(db, row.issuer, row.series)
     number = invoice_number(row.series, sequence)
     document = InvoiceDocument(
@@ -184,17 +198,7 @@ def add_to_statement(
     if draft is None:
         try:
             with db.begin_nested():
-                draft = InvoiceRow(
-                    issuer=issuer,
-                    series=series,
-                    kind=DocumentKind.INVOICE.value,
-                    status=DRAFT,
-                    recipient=recipient,
-                    currency=line.currency,
-                    period=period,
-                    session_id=None,
-                    created_at=now,
-                )
+                draft = _unnumbered(issuer, series, recipient, line.currency, period=period, session_id=None, now=now)
                 db.add(draft)
         except IntegrityError:
             # Another worker opened it first: use theirs.
@@ -238,7 +242,7 @@ def issue_statement(db: Session, key: int, *, supplier: TaxParty, customer: TaxP
             select(InvoiceLineRow).where(InvoiceLineRow.invoice_key == key).order_by(InvoiceLineRow.key)
         )
     ]
-    return _issue(db, row, lines, supplier=supplier, customer=customer, self_billing=False, now=now, new=False)
+    return _issue(db, row, lines, supplier=supplier, customer=customer, self_billing=False, now=now)
 
 
 def statement_period(on: date) -> str:

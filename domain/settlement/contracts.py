@@ -21,13 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from domain.errors import DomainError
 from domain.invoicing.documents import Cadence
 from domain.vat.treatment import SettlementModel
 
 DEFAULT_HOLD_DAYS = 7
+ChoiceT = TypeVar("ChoiceT", bound=StrEnum)
 
 
 class ContractTermsInvalid(DomainError):
@@ -83,6 +84,16 @@ def _percent(terms: dict[str, Any], path: str) -> Decimal:
     return percent
 
 
+def _choice(terms: dict[str, Any], field: str, default: ChoiceT, path: str) -> ChoiceT:
+    """One of an enumeration's values, ``default`` when absent."""
+    choices = type(default)
+    try:
+        return choices(terms.get(field, default))
+    except ValueError as error:
+        allowed = " or ".join(choices)
+        raise ContractTermsInvalid(f"{path}.{field} must be {allowed}, not {terms[field]!r}") from error
+
+
 def _section(terms: dict[str, Any], name: str) -> dict[str, Any]:
     section = terms.get(name)
     if not isinstance(section, dict):
@@ -104,12 +115,7 @@ def commission_terms(terms: dict[str, Any]) -> CommissionTerms:
 
 def revenue_share_terms(terms: dict[str, Any]) -> RevenueShareTerms:
     section = _section(terms, "revenue_share")
-    try:
-        basis = ShareBasis(section.get("basis", ShareBasis.COMMISSION))
-    except ValueError as error:
-        raise ContractTermsInvalid(
-            f"revenue_share.basis must be PRICE or COMMISSION, not {section['basis']!r}"
-        ) from error
+    basis = _choice(section, "basis", ShareBasis.COMMISSION, "revenue_share")
     return RevenueShareTerms(percent=_percent(section, "revenue_share"), basis=basis)
 
 
@@ -136,16 +142,8 @@ def invoicing_terms(terms: dict[str, Any]) -> InvoicingTerms:
     section = terms.get("invoicing", {})
     if not isinstance(section, dict):
         raise ContractTermsInvalid("invoicing must be an object")
-    try:
-        model = SettlementModel(section.get("model", SettlementModel.CHAIN))
-    except ValueError as error:
-        raise ContractTermsInvalid(f"invoicing.model must be CHAIN, not {section['model']!r}") from error
-    try:
-        cadence = Cadence(section.get("cadence", Cadence.PER_SESSION))
-    except ValueError as error:
-        raise ContractTermsInvalid(
-            f"invoicing.cadence must be PER_SESSION or MONTHLY, not {section['cadence']!r}"
-        ) from error
+    model = _choice(section, "model", SettlementModel.CHAIN, "invoicing")
+    cadence = _choice(section, "cadence", Cadence.PER_SESSION, "invoicing")
     dealer = section.get("taxable_dealer", False)
     if not isinstance(dealer, bool):
         raise ContractTermsInvalid(f"invoicing.taxable_dealer must be true or false, not {dealer!r}")

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
+from cli.seed import DemoPartner
 from domain.sessions.lifecycle import SessionStage
 from persistence import ledger
 from persistence.ledger_check import check_ledger
@@ -58,23 +59,32 @@ def crashing_worker(
     return subprocess.Popen([sys.executable, "-m", "tests.e2e.crashing_worker"], cwd=REPOSITORY, env=env)
 
 
+async def session_on_crashing_worker(
+    stack: Stack, database_url: str, dev_env: WorkflowEnvironment, crash_at: str, payer: DemoPartner, driver: str
+) -> str:
+    """Start a session with only a crashing worker polling, and wait until that worker has died at
+    ``crash_at``; returns the session's id."""
+    process = crashing_worker(stack, database_url, dev_env, crash_at)
+    try:
+        session_id = await stack.start("DE*STN*E3001", driver, api_key=payer.api_key)
+        for _ in range(600):
+            if process.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert process.returncode == CRASH_EXIT_CODE, f"the worker died at {crash_at}"
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+    return session_id
+
+
 async def test_a_worker_killed_after_posting_leaves_the_books_as_an_uninterrupted_run(
     stack: Stack, database_url: str, dev_env: WorkflowEnvironment
 ) -> None:
     payer = partner(stack, "EUR")
     await stack.stop_worker()
-    process = crashing_worker(stack, database_url, dev_env, "after-commit")
-    try:
-        session_id = await stack.start("DE*STN*E3001", "driver-crash", api_key=payer.api_key)
-        for _ in range(600):
-            if process.poll() is not None:
-                break
-            await asyncio.sleep(0.1)
-        assert process.returncode == CRASH_EXIT_CODE, "the worker died right after posting"
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
+    session_id = await session_on_crashing_worker(stack, database_url, dev_env, "after-commit", payer, "driver-crash")
     # Posted, but the workflow never heard: its read model has not moved on and the workflow still runs.
     assert hold_of(stack, session_id)[1] == "POSTED"
     booked_before_restart = postings(stack, session_id)
@@ -109,18 +119,9 @@ async def test_a_worker_killed_holding_invoice_numbers_burns_none_and_reuses_non
     payer = partner(stack, "EUR")
     await stack.stop_worker()
     before = last_numbers(stack)
-    process = crashing_worker(stack, database_url, dev_env, "mid-invoice")
-    try:
-        session_id = await stack.start("DE*STN*E3001", "driver-crash-numbers", api_key=payer.api_key)
-        for _ in range(600):
-            if process.poll() is not None:
-                break
-            await asyncio.sleep(0.1)
-        assert process.returncode == CRASH_EXIT_CODE, "the worker died holding both numbers"
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
+    session_id = await session_on_crashing_worker(
+        stack, database_url, dev_env, "mid-invoice", payer, "driver-crash-numbers"
+    )
     # Its transaction died with it: no number is taken, nothing is booked or issued.
     assert last_numbers(stack) == before
     assert numbers_of(stack, session_id) == {}

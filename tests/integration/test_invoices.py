@@ -49,6 +49,20 @@ def line_for(session_id: str, net_minor: int) -> InvoiceLine:
     )
 
 
+def self_bill(db: Session, issuer: str, series: str, line: InvoiceLine) -> InvoiceRow:
+    return invoices.issue_invoice(
+        db,
+        issuer=issuer,
+        series=series,
+        recipient="platform",
+        supplier=CPO,
+        customer=PLATFORM,
+        line=line,
+        self_billing=True,
+        now=NOW,
+    )
+
+
 def test_two_workers_number_200_sessions_without_gap_or_duplicate(
     database_url: str,
     sessions: sessionmaker[Session],
@@ -66,17 +80,7 @@ def test_two_workers_number_200_sessions_without_gap_or_duplicate(
             for _ in range(100):
                 try:
                     with factory.begin() as db:
-                        invoices.issue_invoice(
-                            db,
-                            issuer=issuer,
-                            series=series,
-                            recipient="platform",
-                            supplier=CPO,
-                            customer=PLATFORM,
-                            line=line_for(session_id, 1000 + len(session_id)),
-                            self_billing=True,
-                            now=NOW,
-                        )
+                        self_bill(db, issuer, series, line_for(session_id, 1000 + len(session_id)))
                         if session_id in doomed and session_id not in died:
                             died.add(session_id)
                             raise WorkerDied
@@ -134,17 +138,7 @@ def test_an_issued_invoice_is_never_changed_or_deleted(
     session_id = new_session(sessions, partner_id)
     suffix = uuid.uuid4().hex[:8].upper()
     with sessions.begin() as db:
-        issued = invoices.issue_invoice(
-            db,
-            issuer=f"cpo:test-{suffix}",
-            series=f"SB-I{suffix}",
-            recipient="platform",
-            supplier=CPO,
-            customer=PLATFORM,
-            line=line_for(session_id, 2500),
-            self_billing=True,
-            now=NOW,
-        )
+        issued = self_bill(db, f"cpo:test-{suffix}", f"SB-I{suffix}", line_for(session_id, 2500))
         key, number = issued.key, issued.number
     assert number == f"SB-I{suffix}-000001"
     for statement in (
@@ -157,15 +151,5 @@ def test_an_issued_invoice_is_never_changed_or_deleted(
             db.execute(statement)
     # Issuing the same session again returns the invoice already issued: no second number.
     with sessions.begin() as db:
-        again = invoices.issue_invoice(
-            db,
-            issuer=f"cpo:test-{suffix}",
-            series=f"SB-I{suffix}",
-            recipient="platform",
-            supplier=CPO,
-            customer=PLATFORM,
-            line=line_for(session_id, 2500),
-            self_billing=True,
-            now=NOW,
-        )
+        again = self_bill(db, f"cpo:test-{suffix}", f"SB-I{suffix}", line_for(session_id, 2500))
         assert (again.key, again.number) == (key, number)
