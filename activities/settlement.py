@@ -30,6 +30,7 @@ from domain.invoicing.documents import (
     self_billing_series,
 )
 from domain.money import from_minor, quantize, to_minor
+from domain.payouts.batches import Payee, PayeeKind
 from domain.settlement.contracts import ContractTermsInvalid, commission_terms, invoicing_terms, revenue_share_terms
 from domain.settlement.revenue_share import settlement_entry, settlement_key, split_revenue
 from domain.tariffs.model import parse_datetime
@@ -37,7 +38,8 @@ from domain.vat.parties import CountryUnknown, national_currency
 from domain.vat.rates import VatRateMissing, VatRateTable
 from domain.vat.treatment import TaxParty, VatRegistrationMissing
 from messages.sessions import FxOutcome, SettlementInput, SettlementOutcome
-from persistence import fx, holds, invoices, ledger
+from persistence import fx, holds, invoices, ledger, payouts
+from persistence.payouts import QueuedPayable
 from persistence.tables import (
     CdrRow,
     ClearingRow,
@@ -249,6 +251,17 @@ class SettlementActivities:
                     now=now,
                 ).number
         bought = lines.cpo_to_platform
+        if entry is not None:
+            # Stage 9's hand-off: the payables join their payees' payout queues in this same transaction.
+            payouts.enqueue(
+                db,
+                session_id,
+                [
+                    QueuedPayable(Payee(PayeeKind.CPO, cpo.id), currency, bought.gross_minor),
+                    QueuedPayable(Payee(PayeeKind.DEMAND_PARTNER, partner.id), currency, split.demand_partner_minor),
+                ],
+                now=now,
+            )
         return SettlementOutcome(
             currency=currency,
             vat=from_minor(bought.vat_minor, currency),

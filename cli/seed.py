@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.fx_ecb import embedded_history
+from domain.payouts.bank import bank_account
 from domain.vat.parties import validate_vat_id
 from persistence.fx import store_rates
 from persistence.tables import (
@@ -45,6 +46,9 @@ class DemoPartner:
     address: str = ""
     cadence: str = "PER_SESSION"  # or MONTHLY: one statement a month
     taxable_dealer: bool = False  # Art. 38: reselling electricity is its main activity
+    iban: str | None = None  # where its revenue share is paid
+    bic: str | None = None
+    payout: dict[str, Any] = field(default_factory=dict)  # the contract's payout terms; {} takes the defaults
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,9 @@ class DemoCpo:
     token_from_emsp: str  # what we present to the CPO
     tariff: dict[str, Any]
     locations: tuple[DemoLocation, ...] = field(default_factory=tuple)
+    iban: str | None = None
+    bic: str | None = None
+    payout: dict[str, Any] = field(default_factory=dict)
 
 
 def _tariff(
@@ -111,6 +118,8 @@ PARTNERS = (
         "EUR",
         "nc_dev_roamly_4c1f0a9e7b2d44e8",
         address="Keizersgracht 100, 1015 CW Amsterdam",
+        iban="NL91ABNA0417164300",
+        payout={"schedule": "MONTHLY", "day": 1, "time": "06:00"},
     ),
     DemoPartner(
         "dp-motorbrit",
@@ -120,6 +129,8 @@ PARTNERS = (
         "GBP",
         "nc_dev_motorbrit_9e2b7c31d04a4f55",
         address="12 Wharf Road, London N1 7GR",
+        iban="GB29NWBK60161331926819",
+        payout={"schedule": "WEEKLY", "weekday": "FRIDAY", "time": "09:00", "minimum": {"CHF": "1.00"}},
     ),
     DemoPartner(
         "dp-fahrwerk",
@@ -129,6 +140,7 @@ PARTNERS = (
         "EUR",
         "nc_dev_fahrwerk_51c7e0b9a3d24f61",
         address="Leopoldstrasse 12, 80802 München",
+        iban="DE75512108001245126199",
     ),
     DemoPartner(
         "dp-voyageo",
@@ -139,6 +151,7 @@ PARTNERS = (
         "nc_dev_voyageo_8a3f2d61c9e04b77",
         address="18 rue de la République, 69002 Lyon",
         taxable_dealer=True,
+        iban="FR1420041010050500013M02606",
     ),
     DemoPartner(
         "dp-alpenflotte",
@@ -149,6 +162,8 @@ PARTNERS = (
         "nc_dev_alpenflotte_2e9b4c70d81f4a3c",
         address="Mariahilfer Strasse 1, 1060 Wien",
         cadence="MONTHLY",
+        iban="AT611904300234573201",
+        bic="BKAUATWWXXX",
     ),
     DemoPartner(
         "dp-dormant",
@@ -173,6 +188,9 @@ CPOS = (
         currency="CHF",
         token_to_emsp="ocpi-dev-voltaswiss-to-nc-5b8e",
         token_from_emsp="ocpi-dev-nc-to-voltaswiss-2d4a",
+        iban="CH9300762011623852957",
+        bic="POFICHBEXXX",
+        payout={"schedule": "INSTANT"},
         tariff=_tariff(
             "CH",
             "VSW",
@@ -225,6 +243,8 @@ CPOS = (
         currency="EUR",
         token_to_emsp="ocpi-dev-stromnetz-to-nc-7c1d",
         token_from_emsp="ocpi-dev-nc-to-stromnetz-8e3f",
+        iban="DE89370400440532013000",
+        payout={"schedule": "DAILY", "time": "06:00", "minimum": {"EUR": "50.00"}},
         tariff=_tariff(
             "DE",
             "STN",
@@ -280,6 +300,8 @@ CPOS = (
         currency="EUR",
         token_to_emsp="ocpi-dev-borneo-to-nc-3a9b",
         token_from_emsp="ocpi-dev-nc-to-borneo-6f0c",
+        iban="FR7630006000011234567890189",
+        payout={"schedule": "WEEKLY", "weekday": "MONDAY", "time": "07:00"},
         tariff=_tariff(
             "FR",
             "BRN",
@@ -343,10 +365,23 @@ def demand_partner_terms(partner: DemoPartner) -> dict[str, Any]:
         "revenue_share": {"percent": "15", "basis": "COMMISSION"},
         "credit": {"limit": "50000.00", "session_cap": "80.00", "hold_days": 7},
         "invoicing": {"model": "CHAIN", "cadence": partner.cadence, "taxable_dealer": partner.taxable_dealer},
+        "payout": partner.payout,
     }
 
 
 CPO_TERMS: dict[str, Any] = {"commission": {"percent": "8", "minimum": "0.20", "maximum": "5.00"}}
+
+
+def cpo_terms(cpo: DemoCpo) -> dict[str, Any]:
+    return CPO_TERMS | {"payout": cpo.payout}
+
+
+def _bank_details(holder: str, country: str, iban: str | None, bic: str | None) -> tuple[str | None, str | None]:
+    """Checked now, so a typo in the seed fails here rather than at the first payout."""
+    if iban is None:
+        return None, None
+    account = bank_account(holder, country, iban, bic)
+    return account.iban, account.bic
 
 
 def ensure_contract(db: Session, party_kind: str, party_id: str, terms: dict[str, Any], *, now: datetime) -> None:
@@ -381,7 +416,9 @@ def ensure_demand_partner(db: Session, partner: DemoPartner, terms: dict[str, An
         # The demo network's identities follow the seed (databases seeded before addresses existed).
         existing.address = partner.address
         existing.vat_id = validate_vat_id(partner.country, partner.vat_id)
+        existing.iban, existing.bic = _bank_details(partner.name, partner.country, partner.iban, partner.bic)
     else:
+        iban, bic = _bank_details(partner.name, partner.country, partner.iban, partner.bic)
         db.add(
             DemandPartnerRow(
                 id=partner.id,
@@ -391,6 +428,8 @@ def ensure_demand_partner(db: Session, partner: DemoPartner, terms: dict[str, An
                 vat_id=validate_vat_id(partner.country, partner.vat_id),
                 address=partner.address,
                 billing_currency=partner.currency,
+                iban=iban,
+                bic=bic,
                 active=partner.active,
                 created_at=EPOCH,
             )
@@ -424,7 +463,7 @@ def seed_database(sessions: sessionmaker[Session], simulator_url: str) -> None:
         for partner in PARTNERS:
             ensure_demand_partner(db, partner, demand_partner_terms(partner), now=now)
         for cpo in CPOS:
-            ensure_contract(db, "CPO", cpo.id, CPO_TERMS, now=now)
+            ensure_contract(db, "CPO", cpo.id, cpo_terms(cpo), now=now)
         for cpo in CPOS:
             existing = db.get(CpoRow, cpo.id)
             if existing is not None:
@@ -432,7 +471,9 @@ def seed_database(sessions: sessionmaker[Session], simulator_url: str) -> None:
                 existing.commands_url = f"{simulator_url}/ocpi/cpo/2.2.1/commands/"
                 existing.address = cpo.address
                 existing.vat_id = validate_vat_id(cpo.country_code, cpo.vat_id)
+                existing.iban, existing.bic = _bank_details(cpo.name, cpo.country_code, cpo.iban, cpo.bic)
                 continue
+            iban, bic = _bank_details(cpo.name, cpo.country_code, cpo.iban, cpo.bic)
             db.add(
                 CpoRow(
                     id=cpo.id,
@@ -444,6 +485,8 @@ def seed_database(sessions: sessionmaker[Session], simulator_url: str) -> None:
                     vat_id=validate_vat_id(cpo.country_code, cpo.vat_id),
                     address=cpo.address,
                     payout_currency=cpo.currency,
+                    iban=iban,
+                    bic=bic,
                     active=True,
                     inbound_token_sha256=_sha256(cpo.token_to_emsp),
                     commands_url=f"{simulator_url}/ocpi/cpo/2.2.1/commands/",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,25 @@ class Settings(BaseSettings):
     # A reference rate older than this (days before the charging day) parks the settlement for ops.
     # Five days cover a weekend plus the TARGET Easter holidays.
     fx_max_age_days: int = 5
+
+    # Payouts (stage 9). The platform pays from one account per currency (pain.001 supports EUR via SEPA
+    # and CHF via the Swiss Payment Standards). The rail is "simulated" (a bank in our database, for the
+    # demo and tests) or "file" (pain.001 written to the outbox, pain.002 read from the inbox).
+    platform_bank_accounts: dict[str, dict[str, str]] = {
+        "EUR": {"iban": "DE02100500000054540402", "bic": "BELADEBEXXX"},
+        "CHF": {"iban": "CH5604835012345678009", "bic": "UBSWCHZH80A"},
+    }
+    payout_rail: Literal["simulated", "file"] = "simulated"
+    payout_outbox: Path = Path(".data/payouts/outbox")
+    payout_inbox: Path = Path(".data/payouts/inbox")
+    # How often INSTANT payees are released and a rail's status is asked, and how often the sweep looks
+    # for payees without a payout workflow.
+    payout_poll_s: int = 60
+    payout_sweep_s: int = 60
+    # The simulated bank: seconds before it settles, and rejections by creditor IBAN, e.g.
+    # {"FR7630006000011234567890189": ["AC04"]} rejects the first transfer to that account.
+    simulated_bank_delay_s: int = 0
+    simulated_bank_rejections: dict[str, list[str]] = {}
 
     @property
     def simulator_url(self) -> str:

@@ -79,6 +79,8 @@ class DemandPartnerRow(Base):
     vat_id: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str | None] = mapped_column(String(300))
     billing_currency: Mapped[str] = mapped_column(String(3))
+    iban: Mapped[str | None] = mapped_column(String(34))  # where its revenue share is paid
+    bic: Mapped[str | None] = mapped_column(String(11))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
 
@@ -109,6 +111,8 @@ class CpoRow(Base):
     vat_id: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str | None] = mapped_column(String(300))
     payout_currency: Mapped[str] = mapped_column(String(3))
+    iban: Mapped[str | None] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The token the CPO presents to us, as a SHA-256 digest.
     inbound_token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
@@ -450,3 +454,76 @@ class InvoiceLineRow(Base):
     national_currency: Mapped[str] = mapped_column(String(3))
     national_vat_minor: Mapped[int] = mapped_column(BigInteger)
     line: Mapped[dict[str, Any]]
+
+
+OPEN_PAYOUT_STATES = ("INSTRUCTED", "SENT")
+
+
+class PayoutItemRow(Base):
+    """A settled session's payable to one payee (stage 9), queued for that payee's next payout batch.
+    Written in the settlement's transaction, once per session and payee."""
+
+    __tablename__ = "payout_items"
+    __table_args__ = (UniqueConstraint("session_id", "payee"), Index(None, "payee", "currency", "batch_key"))
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    payee: Mapped[str] = mapped_column(String(80))  # "cpo:<id>" or "dp:<id>"
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    queued_at: Mapped[datetime]
+    batch_key: Mapped[int | None] = mapped_column(ForeignKey("payout_batches.key"))  # cleared if rejected
+
+
+class PayoutBatchRow(Base):
+    """One payout instruction to one payee in one currency: INSTRUCTED (booked to cash in transit, file
+    built) -> SENT (handed to the rail) -> PAID or REJECTED (as the rail's status report says)."""
+
+    __tablename__ = "payout_batches"
+    __table_args__ = (
+        Index(None, "payee", "created_at"),
+        # One batch in flight per payee and currency: the next waits for the rail's answer.
+        Index(
+            "uq_payout_batches_open",
+            "payee",
+            "currency",
+            unique=True,
+            sqlite_where=text("state IN ('INSTRUCTED', 'SENT')"),
+            postgresql_where=text("state IN ('INSTRUCTED', 'SENT')"),
+        ),
+    )
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    message_id: Mapped[str] = mapped_column(String(35), unique=True)  # pain.001 MsgId and EndToEndId
+    payee: Mapped[str] = mapped_column(String(80))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    netted_minor: Mapped[int] = mapped_column(BigInteger)
+    iban: Mapped[str] = mapped_column(String(34))
+    rail: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(12))
+    document: Mapped[str] = mapped_column(Text)  # the pain.001 file, as validated
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    settled_at: Mapped[datetime | None]
+    status_code: Mapped[str | None] = mapped_column(String(4))  # pain.002 GrpSts
+    reason: Mapped[str | None] = mapped_column(Text)
+    status_report: Mapped[str | None] = mapped_column(Text)  # the pain.002, as received
+
+
+class SimulatedBankTransferRow(Base):
+    """The simulated bank's own memory of the pain.001 files it received (demo and tests only; a real bank
+    keeps this on its side). Like a bank, it refuses a duplicate message id."""
+
+    __tablename__ = "simulated_bank_transfers"
+
+    message_id: Mapped[str] = mapped_column(String(35), primary_key=True)
+    creditor_iban: Mapped[str] = mapped_column(String(34), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime]
+    decided_at: Mapped[datetime]  # when its status report becomes final
+    status_code: Mapped[str] = mapped_column(String(4))
+    reason_code: Mapped[str | None] = mapped_column(String(4))
+    document: Mapped[str] = mapped_column(Text)

@@ -16,6 +16,7 @@ from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
     ScheduleHandle,
+    ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
@@ -23,16 +24,22 @@ from temporalio.client import (
 from temporalio.worker import Worker
 
 from activities.invoicing import StatementActivities
+from activities.payouts import PayoutActivities, PayoutSweepActivities
 from activities.sessions import OcpiIdentity, SessionActivities
 from activities.settlement import SettlementActivities
 from adapters.cpo import CpoAdapter, OcpiCpoAdapter
+from adapters.payout_rails import FileRail, PayoutRail
 from adapters.temporal_client import connect_temporal
 from config.settings import Settings
+from domain.payouts.bank import BankAccount, bank_account
 from domain.vat.parties import country_name, validate_vat_id
 from domain.vat.treatment import TaxParty
 from messages.invoicing import StatementRun
+from messages.payouts import PayoutSweep
 from persistence.db import make_engine, make_session_factory
 from persistence.vat_rates import vat_rate_table
+from simulator.bank import SimulatedBank
+from workflows.payouts import SWEEP_SCHEDULE_ID, SWEEP_WORKFLOW_ID, PayoutSweepWorkflow, PayoutWorkflow
 from workflows.sessions import ChargingSessionWorkflow
 from workflows.statements import MONTHLY_CRON, SCHEDULE_ID, MonthlyStatementWorkflow
 
@@ -55,6 +62,26 @@ def platform_party(settings: Settings) -> TaxParty:
     )
 
 
+def platform_bank_accounts(settings: Settings) -> dict[str, BankAccount]:
+    """The accounts payouts are paid from, by currency, checked at start rather than at the first payout."""
+    return {
+        currency.upper(): bank_account(
+            settings.platform_legal_name, settings.platform_country, a.get("iban"), a.get("bic")
+        )
+        for currency, a in settings.platform_bank_accounts.items()
+    }
+
+
+def payout_rail(settings: Settings, sessions: sessionmaker[Session]) -> PayoutRail:
+    if settings.payout_rail == "file":
+        return FileRail(settings.payout_outbox, settings.payout_inbox)
+    return SimulatedBank(
+        sessions,
+        delay=timedelta(seconds=settings.simulated_bank_delay_s),
+        rejections=settings.simulated_bank_rejections,
+    )
+
+
 def build_worker(
     client: Client,
     *,
@@ -65,14 +92,18 @@ def build_worker(
     executor: ThreadPoolExecutor,
     fx_max_age: timedelta,
     platform: TaxParty,
+    rail: PayoutRail,
+    debtor_accounts: dict[str, BankAccount],
 ) -> Worker:
     activities = SessionActivities(sessions, cpo_adapter, identity)
+    payouts = PayoutActivities(sessions, rail=rail, debtor_accounts=debtor_accounts)
+    sweep = PayoutSweepActivities(sessions, client, task_queue=task_queue)
     settlement = SettlementActivities(sessions, fx_max_age=fx_max_age, platform=platform, vat_rates=vat_rate_table())
     statements = StatementActivities(sessions, platform=platform)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[ChargingSessionWorkflow, MonthlyStatementWorkflow],
+        workflows=[ChargingSessionWorkflow, MonthlyStatementWorkflow, PayoutWorkflow, PayoutSweepWorkflow],
         activities=[
             activities.authorise_session,
             activities.send_start_command,
@@ -82,6 +113,11 @@ def build_worker(
             settlement.convert_to_billing_currency,
             settlement.post_settlement,
             statements.issue_due_statements,
+            payouts.plan_payout_release,
+            payouts.release_payout,
+            payouts.send_payout,
+            payouts.check_payout,
+            sweep.start_payout_workflows,
         ],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
@@ -107,6 +143,31 @@ async def ensure_statement_schedule(
         return client.get_schedule_handle(schedule_id)
 
 
+async def ensure_payout_sweep_schedule(
+    client: Client,
+    task_queue: str,
+    *,
+    every: timedelta,
+    poll: timedelta,
+    schedule_id: str = SWEEP_SCHEDULE_ID,
+) -> ScheduleHandle:
+    """The Schedule that starts each payee's payout workflow once it has a payable (created once)."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            PayoutSweepWorkflow.run,
+            PayoutSweep(poll_seconds=int(poll.total_seconds())),
+            id=f"{SWEEP_WORKFLOW_ID}-{schedule_id}",
+            task_queue=task_queue,
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        return await client.create_schedule(schedule_id, schedule, trigger_immediately=True)
+    except ScheduleAlreadyRunningError:
+        return client.get_schedule_handle(schedule_id)
+
+
 async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then let running activities finish (graceful shutdown)."""
     engine = make_engine(settings.database_url)
@@ -119,17 +180,26 @@ async def run_worker(settings: Settings) -> None:
     async with httpx.AsyncClient(timeout=httpx.Timeout(10.0)) as http:
         adapter = OcpiCpoAdapter(http, from_country_code=identity.country_code, from_party_id=identity.party_id)
         with ThreadPoolExecutor(ACTIVITY_THREADS) as executor:
+            sessions = make_session_factory(engine)
             worker = build_worker(
                 client,
                 task_queue=settings.task_queue,
-                sessions=make_session_factory(engine),
+                sessions=sessions,
                 cpo_adapter=adapter,
                 identity=identity,
                 executor=executor,
                 fx_max_age=timedelta(days=settings.fx_max_age_days),
                 platform=platform_party(settings),
+                rail=payout_rail(settings, sessions),
+                debtor_accounts=platform_bank_accounts(settings),
             )
             await ensure_statement_schedule(client, settings.task_queue)
+            await ensure_payout_sweep_schedule(
+                client,
+                settings.task_queue,
+                every=timedelta(seconds=settings.payout_sweep_s),
+                poll=timedelta(seconds=settings.payout_poll_s),
+            )
             async with worker:
                 log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
                 await stop.wait()

@@ -25,7 +25,8 @@ class AccountKind(StrEnum):
     VAT_RECOVERABLE = "vat_recoverable"  # input VAT the platform paid and reclaims in that country
     FX_TRADING = "fx_trading"  # one per currency: the two sides of every conversion
     FX_RESULT = "fx_result"  # executed-rate differences against the reference rate
-    CASH_IN_TRANSIT = "cash_in_transit"  # payouts sent, not yet confirmed by the rail
+    CASH_IN_TRANSIT = "cash_in_transit"  # payouts instructed, not yet confirmed by the rail
+    BANK = "bank"  # the platform's bank account in the currency: payouts confirmed by the rail leave it
 
 
 @dataclass(frozen=True, slots=True)

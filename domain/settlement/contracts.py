@@ -9,7 +9,11 @@ Demand-partner contract::
     {"billing_currency": "EUR",
      "revenue_share": {"percent": "15", "basis": "COMMISSION"},             # or "PRICE" (net price)
      "credit": {"limit": "5000.00", "session_cap": "80.00", "hold_days": 7},  # in the billing currency
-     "invoicing": {"model": "CHAIN", "cadence": "PER_SESSION", "taxable_dealer": false}}  # the defaults
+     "invoicing": {"model": "CHAIN", "cadence": "PER_SESSION", "taxable_dealer": false},  # the defaults
+     "payout": {"schedule": "MONTHLY", "day": 1, "time": "06:00", "minimum": {"CHF": "20.00"}}}
+
+Both kinds may carry a ``payout`` section (see ``domain.payouts.schedule``): CPOs are paid their payable,
+demand partners their revenue share, each net of what it owes.
 
 ``cadence`` is PER_SESSION (an invoice per session) or MONTHLY (one statement per month and currency);
 ``taxable_dealer`` is the partner's status under Art. 38 of the VAT Directive (reselling electricity is its
@@ -19,12 +23,14 @@ main activity), which moves the place of supply to where it is established.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from domain.errors import DomainError
 from domain.invoicing.documents import Cadence
+from domain.payouts.schedule import DEFAULT_RELEASE_TIME, LAST_SAFE_MONTH_DAY, PayoutFrequency, PayoutSchedule, Weekday
 from domain.vat.treatment import SettlementModel
 
 DEFAULT_HOLD_DAYS = 7
@@ -148,3 +154,34 @@ def invoicing_terms(terms: dict[str, Any]) -> InvoicingTerms:
     if not isinstance(dealer, bool):
         raise ContractTermsInvalid(f"invoicing.taxable_dealer must be true or false, not {dealer!r}")
     return InvoicingTerms(model=model, cadence=cadence, taxable_dealer=dealer)
+
+
+def payout_schedule(terms: dict[str, Any]) -> PayoutSchedule:
+    """The payee's payout schedule (``domain.payouts.schedule``); without a payout section, the default."""
+    section = terms.get("payout", {})
+    if not isinstance(section, dict):
+        raise ContractTermsInvalid("payout must be an object")
+    frequency = _choice(section, "schedule", PayoutFrequency.DAILY, "payout")
+    raw_time = section.get("time", DEFAULT_RELEASE_TIME.strftime("%H:%M"))
+    try:
+        at = time.fromisoformat(raw_time) if isinstance(raw_time, str) else None
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is not None:
+        raise ContractTermsInvalid(f"payout.time must be HH:MM (UTC), not {raw_time!r}")
+    weekday = section.get("weekday", Weekday.MONDAY.name)
+    if weekday not in Weekday.__members__:
+        raise ContractTermsInvalid(f"payout.weekday must be one of {', '.join(Weekday.__members__)}, not {weekday!r}")
+    day = section.get("day", 1)
+    if not isinstance(day, int) or isinstance(day, bool) or not 1 <= day <= LAST_SAFE_MONTH_DAY:
+        raise ContractTermsInvalid(f"payout.day must be a day of the month from 1 to 28, not {day!r}")
+    minimum = section.get("minimum", {})
+    if not isinstance(minimum, dict):
+        raise ContractTermsInvalid('payout.minimum must map currencies to amounts, e.g. {"EUR": "50.00"}')
+    return PayoutSchedule(
+        frequency=frequency,
+        at=at,
+        weekday=Weekday[weekday],
+        day=day,
+        minimum={currency: _decimal(minimum, currency, "payout.minimum") for currency in minimum},
+    )

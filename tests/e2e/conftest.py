@@ -33,8 +33,9 @@ from domain.sessions.lifecycle import SessionStage, is_final
 from messages.sessions import ChargingSessionResult, SessionTimeouts
 from persistence.db import make_read_session_factory
 from simulator.app import create_app as create_simulator_app
+from simulator.bank import SimulatedBank
 from simulator.config import SimulatorConfig
-from workers.main import ACTIVITY_THREADS, build_worker, platform_party
+from workers.main import ACTIVITY_THREADS, build_worker, platform_bank_accounts, platform_party
 from workflows.sessions import ChargingSessionWorkflow
 
 TIMEOUTS = SessionTimeouts(start_confirmation_s=4, max_duration_s=300, cdr_wait_s=3)
@@ -65,6 +66,7 @@ class Stack:
     task_queue: str
     http: httpx.AsyncClient
     make_worker: Any
+    bank: SimulatedBank
     worker: Worker | None = None
     running: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -152,10 +154,14 @@ async def stack(dev_env: WorkflowEnvironment, engine: Engine, sessions: sessionm
                 executor=executor,
                 # Sessions are dated today; the embedded ECB history ends when its package was built.
                 fx_max_age=timedelta(days=3650),
-                platform=platform_party(Settings()),
+                platform=platform_party(settings),
+                rail=bank,
+                debtor_accounts=platform_bank_accounts(settings),
             )
 
-        stack = Stack(api_url, dev_env.client, sessions, task_queue, http, make_worker)
+        settings = Settings()
+        bank = SimulatedBank(sessions)
+        stack = Stack(api_url, dev_env.client, sessions, task_queue, http, make_worker, bank)
         await stack.start_worker()
         try:
             yield stack

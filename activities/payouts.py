@@ -1,0 +1,291 @@
+"""Stage 9: payout batches. Each step is one transaction (or one call to the rail) and idempotent:
+
+1. ``release_payout``: net what the payee owes, and if what is left reaches the minimum, create the batch
+   under the workflow's release key: the pain.001 (validated), the items it carries, and the entry
+   payable -> cash in transit. Retried, it returns the same batch; while a batch is in flight, no other.
+2. ``send_payout``: hand the file to the rail (idempotent by message id) and mark the batch SENT.
+3. ``check_payout``: read the rail's pain.002; when final, book cash in transit -> bank (PAID) or back to
+   the payable (REJECTED, items back in the queue), once, keyed by the batch.
+
+A crash between any two steps repeats at most the step that was running, which changes nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
+
+from activities.errors import refusal
+from adapters.iso20022 import CreditTransfer, PaymentMessageInvalid, credit_transfer_file
+from adapters.payout_rails import PayoutRail
+from domain.errors import DomainError
+from domain.money import from_minor, to_minor
+from domain.payouts.bank import BankAccount, bank_account
+from domain.payouts.batches import (
+    Payee,
+    PayeeKind,
+    PayoutRefused,
+    instruction_entry,
+    netting_entry,
+    paid_entry,
+    plan_payout,
+    returned_entry,
+)
+from domain.payouts.schedule import PayoutSchedule, next_release
+from domain.sessions.authorisation import in_force
+from domain.settlement.contracts import ContractTermsInvalid, payout_schedule
+from messages.payouts import (
+    BatchRef,
+    BatchStatus,
+    PayoutBatchState,
+    PayoutInput,
+    PayoutPlan,
+    PayoutPlanRequest,
+    PayoutSweep,
+    PayoutSweepResult,
+    ReleaseOutcome,
+    ReleaseRequest,
+)
+from persistence import ledger, payouts, repositories
+from persistence.tables import ContractRow, CpoRow, DemandPartnerRow, PayoutBatchRow
+
+PAYOUT_WORKFLOW = "PayoutWorkflow"
+BANK_DETAILS_INVALID = "BankDetailsInvalid"
+PAYOUT_REFUSED = "PayoutRefused"
+PAYMENT_MESSAGE_INVALID = "PaymentMessageInvalid"
+# Refusals that stop a payee's payouts until ops fix the cause (bank details, contract, a currency with no
+# debtor account); the workflow flags itself and tries again at the next release.
+PAYOUT_REFUSALS = (BANK_DETAILS_INVALID, PAYOUT_REFUSED, PAYMENT_MESSAGE_INVALID, "ContractTermsInvalid")
+_CONTRACT_KIND = {PayeeKind.CPO: "CPO", PayeeKind.DEMAND_PARTNER: "DEMAND_PARTNER"}
+
+
+def payout_workflow_id(payee: Payee | str, currency: str) -> str:
+    return f"payout:{payee}:{currency}"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _message_id(release_key: str, now: datetime) -> str:
+    """pain.001 MsgId/EndToEndId (35 characters at most): the date and a digest of the release key."""
+    return f"NCP-{now:%Y%m%d}-{hashlib.sha256(release_key.encode()).hexdigest()[:18].upper()}"
+
+
+def _refused(error: DomainError | PaymentMessageInvalid) -> Exception:
+    if isinstance(error, PaymentMessageInvalid):
+        return refusal(PayoutRefused(str(error)), PAYMENT_MESSAGE_INVALID)
+    return refusal(error, type(error).__name__)
+
+
+def batch_status(row: PayoutBatchRow) -> BatchStatus:
+    return BatchStatus(
+        message_id=row.message_id, state=PayoutBatchState(row.state), status_code=row.status_code, reason=row.reason
+    )
+
+
+class PayoutActivities:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        rail: PayoutRail,
+        debtor_accounts: Mapping[str, BankAccount],
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._rail = rail
+        self._debtors = dict(debtor_accounts)
+        self._now = clock
+
+    def _schedule(self, db: Session, payee: Payee, at: datetime) -> PayoutSchedule:
+        contract = in_force(repositories.contract_versions(db, _CONTRACT_KIND[payee.kind], payee.id), at)
+        if contract is None:
+            raise PayoutRefused(f"{payee} has no contract in force")
+        return payout_schedule(db.get_one(ContractRow, contract.key).terms)
+
+    @activity.defn
+    def plan_payout_release(self, request: PayoutPlanRequest) -> PayoutPlan:
+        """When the payee's next release is due, by the contract in force (read each time: a new contract
+        version applies from the next release)."""
+        try:
+            with self._sessions() as db:
+                schedule = self._schedule(db, Payee.parse(request.payee), request.after)
+        except (PayoutRefused, ContractTermsInvalid) as refused:
+            raise _refused(refused) from refused
+        return PayoutPlan(frequency=schedule.frequency.value, release_at=next_release(schedule, request.after))
+
+    @activity.defn
+    def release_payout(self, request: ReleaseRequest) -> ReleaseOutcome:
+        payee = Payee.parse(request.payee)
+        try:
+            with self._sessions.begin() as db:
+                return self._release(db, payee, request)
+        except (DomainError, PaymentMessageInvalid) as refused:
+            raise _refused(refused) from refused
+
+    def _release(self, db: Session, payee: Payee, request: ReleaseRequest) -> ReleaseOutcome:
+        currency = request.currency
+        existing = payouts.batch_by_idempotency_key(db, request.release_key) or payouts.open_batch(db, payee, currency)
+        if existing is not None:
+            return self._outcome(existing, "batch already created; resuming it")
+        now = self._now()
+        minimum = self._schedule(db, payee, now).minimum_for(currency)
+        receivable = payee.receivable_account
+        plan = plan_payout(
+            currency,
+            payable_balance=ledger.account_balance(db, payee.payable_account, currency),
+            receivable_balance=0 if receivable is None else ledger.account_balance(db, receivable, currency),
+            minimum_minor=to_minor(minimum, currency),
+        )
+        if plan.netted_minor:
+            ledger.post(
+                db, netting_entry(f"{request.release_key}:netting", payee, currency, plan.netted_minor), now=now
+            )
+        if plan.amount_minor == 0:
+            note = (
+                f"nothing to pay; {from_minor(plan.netted_minor, currency)} {currency} netted"
+                if plan.rolled_over_minor == 0
+                else f"{from_minor(plan.rolled_over_minor, currency)} {currency} is below the minimum of "
+                f"{minimum} {currency}: rolled over"
+            )
+            return ReleaseOutcome(
+                message_id=None,
+                amount=from_minor(0, currency),
+                netted=from_minor(plan.netted_minor, currency),
+                rolled_over=from_minor(plan.rolled_over_minor, currency),
+                note=note,
+            )
+        creditor = self._creditor(db, payee)
+        debtor = self._debtors.get(currency)
+        if debtor is None:
+            raise PayoutRefused(f"the platform has no {currency} bank account to pay from")
+        message_id = _message_id(request.release_key, now)
+        document = credit_transfer_file(
+            CreditTransfer(
+                message_id=message_id,
+                created_at=now,
+                execution_date=now.date(),
+                debtor=debtor,
+                creditor=creditor,
+                currency=currency,
+                amount=from_minor(plan.amount_minor, currency),
+                remittance=f"NetworkCore payout {message_id}",
+            )
+        )
+        row = PayoutBatchRow(
+            idempotency_key=request.release_key,
+            message_id=message_id,
+            payee=str(payee),
+            currency=currency,
+            amount_minor=plan.amount_minor,
+            netted_minor=plan.netted_minor,
+            iban=creditor.iban,
+            rail=self._rail.name,
+            state=PayoutBatchState.INSTRUCTED.value,
+            document=document.decode(),
+            created_at=now,
+        )
+        db.add(row)
+        db.flush()
+        items = payouts.claim_items(db, row)
+        ledger.post(
+            db, instruction_entry(f"{request.release_key}:instructed", payee, currency, plan.amount_minor), now=now
+        )
+        return self._outcome(row, f"{items} session(s) in this batch")
+
+    def _creditor(self, db: Session, payee: Payee) -> BankAccount:
+        party: CpoRow | DemandPartnerRow = (
+            db.get_one(CpoRow, payee.id) if payee.kind == PayeeKind.CPO else db.get_one(DemandPartnerRow, payee.id)
+        )
+        return bank_account(party.legal_entity, party.country, party.iban, party.bic)
+
+    @staticmethod
+    def _outcome(row: PayoutBatchRow, note: str) -> ReleaseOutcome:
+        return ReleaseOutcome(
+            message_id=row.message_id,
+            amount=from_minor(row.amount_minor, row.currency),
+            netted=from_minor(row.netted_minor, row.currency),
+            rolled_over=from_minor(0, row.currency),
+            note=note,
+        )
+
+    @activity.defn
+    def send_payout(self, ref: BatchRef) -> BatchStatus:
+        with self._sessions() as db:
+            row = payouts.batch(db, ref.message_id)
+            if row.state != PayoutBatchState.INSTRUCTED:
+                return batch_status(row)
+            document = row.document.encode()
+        self._rail.submit(ref.message_id, document, now=self._now())
+        with self._sessions.begin() as db:
+            row = payouts.batch(db, ref.message_id, for_update=True)
+            if row.state == PayoutBatchState.INSTRUCTED:
+                row.state = PayoutBatchState.SENT.value
+                row.sent_at = self._now()
+            return batch_status(row)
+
+    @activity.defn
+    def check_payout(self, ref: BatchRef) -> BatchStatus:
+        """The rail's answer so far; a final one is booked (once) before it is returned."""
+        with self._sessions() as db:
+            row = payouts.batch(db, ref.message_id)
+            if row.state not in (PayoutBatchState.INSTRUCTED, PayoutBatchState.SENT):
+                return batch_status(row)
+        now = self._now()
+        reported = self._rail.status(ref.message_id, now=now)
+        if reported is None:
+            return BatchStatus(message_id=ref.message_id, state=PayoutBatchState(row.state))
+        report, document = reported
+        if not (report.status.is_paid or report.status.is_rejected):
+            return BatchStatus(message_id=ref.message_id, state=PayoutBatchState(row.state), status_code=report.status)
+        with self._sessions.begin() as db:
+            row = payouts.batch(db, ref.message_id, for_update=True)
+            if row.state in (PayoutBatchState.PAID, PayoutBatchState.REJECTED):
+                return batch_status(row)
+            payee = Payee.parse(row.payee)
+            if report.status.is_paid:
+                ledger.post(db, paid_entry(f"{row.idempotency_key}:paid", row.currency, row.amount_minor), now=now)
+                row.state = PayoutBatchState.PAID.value
+            else:
+                entry = returned_entry(f"{row.idempotency_key}:returned", payee, row.currency, row.amount_minor)
+                ledger.post(db, entry, now=now)
+                payouts.release_items(db, row)
+                row.state = PayoutBatchState.REJECTED.value
+                row.reason = f"{report.reason_code or 'RJCT'}: {report.reason or 'rejected by the bank'}"
+            row.status_code = report.status.value
+            row.status_report = document.decode()
+            row.settled_at = now
+            return batch_status(row)
+
+
+class PayoutSweepActivities:
+    """Starts the payout workflow of each payee and currency with queued payables (an existing one is
+    left alone), so a new payee is paid without a per-session signal."""
+
+    def __init__(self, sessions: sessionmaker[Session], client: Client, *, task_queue: str) -> None:
+        self._sessions = sessions
+        self._client = client
+        self._task_queue = task_queue
+
+    @activity.defn
+    async def start_payout_workflows(self, sweep: PayoutSweep) -> PayoutSweepResult:
+        with self._sessions() as db:
+            wanted = payouts.payees_with_items(db)
+        started: list[str] = []
+        for payee, currency in wanted:
+            handle: WorkflowHandle[object, object] = await self._client.start_workflow(
+                PAYOUT_WORKFLOW,
+                PayoutInput(payee=str(payee), currency=currency, poll_seconds=sweep.poll_seconds),
+                id=payout_workflow_id(payee, currency),
+                task_queue=self._task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+            started.append(handle.id)
+        return PayoutSweepResult(workflows=started)

@@ -1,0 +1,218 @@
+"""Stage 9: the long-lived PayoutWorkflow of one payee in one currency, and the sweep that starts them.
+
+Settled sessions queue their payables in the settlement's own transaction (no signal per session: a
+session's billable actions are spent on stages 1-8). The payee's workflow wakes at each release of its
+contract's schedule (or when ops send ``release_now``), turns what is due into one batch, sends it through
+the rail and books the rail's answer, then sleeps until the next release. It continues as new before its
+history grows large, carrying a batch still in flight.
+
+``PayoutSweepWorkflow`` (the ``networkcore-payout-sweep`` Schedule) starts the workflow of every payee
+and currency with a queued payable; one already running is left alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.payouts import PAYOUT_REFUSALS, PayoutActivities, PayoutSweepActivities
+    from messages.payouts import (
+        BatchRef,
+        BatchStatus,
+        PayoutBatchState,
+        PayoutInput,
+        PayoutPlanRequest,
+        PayoutSweep,
+        PayoutSweepResult,
+        PayoutView,
+        ReleaseNow,
+        ReleaseRequest,
+    )
+    from workflows import search_attributes as sa
+
+# A failed local activity may surface as ActivityError or directly as its ApplicationError.
+ActivityFailure = (ActivityError, ApplicationError)
+SWEEP_SCHEDULE_ID = "networkcore-payout-sweep"
+SWEEP_WORKFLOW_ID = "payout-sweep"
+STEP_TIMEOUT = timedelta(seconds=30)
+PAYOUT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=list(PAYOUT_REFUSALS),
+)
+# Continue as new well before Temporal's limits; a release cycle is about ten events.
+HISTORY_EVENTS_LIMIT = 2_000
+
+
+def _refusal(failure: BaseException) -> ApplicationError | None:
+    current: BaseException | None = failure
+    while current is not None:
+        if isinstance(current, ApplicationError) and current.type in PAYOUT_REFUSALS:
+            return current
+        current = current.__cause__
+    return None
+
+
+@workflow.defn
+class PayoutWorkflow:
+    @workflow.init
+    def __init__(self, request: PayoutInput) -> None:
+        self._request = request
+        self._open_batch = request.open_batch
+        self._releases = request.releases
+        self._release_requests = 0
+        self._frequency: str | None = None
+        self._next_release: datetime | None = None
+        self._last_batch: BatchStatus | None = None
+        self._last_note: str | None = None
+        self._needs_attention = False
+        self._reason: str | None = None
+        self._published_attention = False  # NeedsAttention starts unset, i.e. false
+
+    @workflow.run
+    async def run(self, request: PayoutInput) -> None:
+        poll = timedelta(seconds=request.poll_seconds)
+        while True:
+            if self._open_batch is None:
+                await self._wait_for_release(poll)
+                await self._release()
+            if self._open_batch is not None:
+                await self._see_batch_through(self._open_batch, poll)
+            info = workflow.info()
+            if info.is_continue_as_new_suggested() or info.get_current_history_length() > HISTORY_EVENTS_LIMIT:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    PayoutInput(
+                        payee=request.payee,
+                        currency=request.currency,
+                        open_batch=self._open_batch,
+                        releases=self._releases,
+                        poll_seconds=request.poll_seconds,
+                    )
+                )
+
+    async def _wait_for_release(self, poll: timedelta) -> None:
+        """Until the schedule's next release (at least ``poll`` after the last one), or ``release_now``."""
+        requests_seen = self._release_requests
+        now = workflow.now()
+        try:
+            plan = await workflow.execute_local_activity_method(
+                PayoutActivities.plan_payout_release,
+                PayoutPlanRequest(payee=self._request.payee, currency=self._request.currency, after=now),
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=PAYOUT_RETRY,
+            )
+            self._frequency = plan.frequency
+            self._next_release = max(plan.release_at, now + poll)
+        except ActivityFailure as failure:
+            self._flag(failure)
+            self._next_release = now + poll
+        self._publish()
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: self._release_requests > requests_seen, timeout=self._next_release - now
+            )
+
+    async def _release(self) -> None:
+        # The key is the batch's idempotency key: a retried activity finds the batch it made. A refusal
+        # commits nothing, so counting the release only once it has an answer loses nothing.
+        release_key = f"{workflow.info().workflow_id}:{workflow.info().run_id}:{self._releases}"
+        try:
+            outcome = await workflow.execute_activity_method(
+                PayoutActivities.release_payout,
+                ReleaseRequest(payee=self._request.payee, currency=self._request.currency, release_key=release_key),
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=PAYOUT_RETRY,
+            )
+        except ActivityFailure as failure:
+            self._flag(failure)
+            self._releases += 1
+            return
+        self._releases += 1
+        self._clear_flag()
+        self._open_batch = outcome.message_id
+        self._last_note = outcome.note
+
+    async def _see_batch_through(self, message_id: str, poll: timedelta) -> None:
+        ref = BatchRef(message_id=message_id)
+        status = await workflow.execute_activity_method(
+            PayoutActivities.send_payout, ref, start_to_close_timeout=STEP_TIMEOUT, retry_policy=PAYOUT_RETRY
+        )
+        while status.state in (PayoutBatchState.INSTRUCTED, PayoutBatchState.SENT):
+            self._last_batch = status
+            status = await workflow.execute_activity_method(
+                PayoutActivities.check_payout, ref, start_to_close_timeout=STEP_TIMEOUT, retry_policy=PAYOUT_RETRY
+            )
+            if status.state in (PayoutBatchState.INSTRUCTED, PayoutBatchState.SENT):
+                await workflow.sleep(poll)
+        self._last_batch = status
+        self._open_batch = None
+        if status.state == PayoutBatchState.REJECTED:
+            self._last_note = f"rejected by the bank ({status.reason}); the amount is payable again"
+
+    def _flag(self, failure: BaseException) -> None:
+        refused = _refusal(failure)
+        if refused is None:
+            raise failure
+        self._needs_attention = True
+        self._reason = f"{refused.type}: {refused.message}"
+
+    def _clear_flag(self) -> None:
+        self._needs_attention = False
+        self._reason = None
+
+    def _publish(self) -> None:
+        """Before each wait: NeedsAttention for the UI's filters (upserted only when it changes) and a
+        summary a person can read."""
+        if self._needs_attention != self._published_attention:
+            workflow.upsert_search_attributes([sa.NEEDS_ATTENTION.value_set(self._needs_attention)])
+            self._published_attention = self._needs_attention
+        lines = [
+            f"**Payee:** {self._request.payee} ({self._request.currency}, {self._frequency or 'schedule unknown'})"
+        ]
+        if self._next_release is not None:
+            lines.append(f"**Next release:** {self._next_release:%Y-%m-%d %H:%M} UTC")
+        if self._last_batch is not None:
+            lines.append(f"**Last batch:** {self._last_batch.message_id} {self._last_batch.state.value}")
+        if self._last_note:
+            lines.append(f"**Note:** {self._last_note}")
+        if self._reason:
+            lines.append(f"**Needs attention:** {self._reason}")
+        workflow.set_current_details("\n\n".join(lines))
+
+    @workflow.signal
+    def release_now(self, request: ReleaseNow) -> None:
+        workflow.logger.info("payout release requested by %s", request.requested_by)
+        self._release_requests += 1
+
+    @workflow.query
+    def view(self) -> PayoutView:
+        return PayoutView(
+            payee=self._request.payee,
+            currency=self._request.currency,
+            frequency=self._frequency,
+            next_release_at=self._next_release,
+            open_batch=self._open_batch,
+            releases=self._releases,
+            last_batch=self._last_batch,
+            last_note=self._last_note,
+            needs_attention=self._needs_attention,
+            reason=self._reason,
+        )
+
+
+@workflow.defn
+class PayoutSweepWorkflow:
+    @workflow.run
+    async def run(self, sweep: PayoutSweep) -> PayoutSweepResult:
+        return await workflow.execute_activity_method(
+            PayoutSweepActivities.start_payout_workflows,
+            sweep,
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1)),
+        )
