@@ -6,7 +6,8 @@
   stage 6 converted, and the CPO's self-billed one) and its settlement entry, which books exactly what
   the lines say: the partner's receivable, output VAT payable and input VAT recoverable;
 * invoice numbers run 1..N without a gap or a duplicate in every issuer's series, and every issued
-  invoice's totals are the sums of its lines.
+  invoice's totals are the sums of its lines;
+* payouts reconcile with the ledger for every payee and currency (``payout_reconciliation``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from domain.sessions.lifecycle import FINAL_STAGES, SessionStage
 from domain.settlement.revenue_share import settlement_key
 from persistence import ledger
 from persistence.holds import pending_holds
+from persistence.payout_reconciliation import payout_problems
 from persistence.tables import (
     FxConversionRow,
     InvoiceLineRow,
@@ -77,6 +79,7 @@ def check_ledger(db: Session) -> LedgerReport:
         report.problems += _session_problems(db, session_id, partner, cpo, conversion, lines.get(session_id, {}))
     report.problems += _numbering_problems(db)
     report.problems += _total_problems(db)
+    report.problems += payout_problems(db)
     report.entries = ledger.entry_count(db)
     return report
 

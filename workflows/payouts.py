@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
 ActivityFailure = (ActivityError, ApplicationError)
 SWEEP_SCHEDULE_ID = "networkcore-payout-sweep"
 SWEEP_WORKFLOW_ID = "payout-sweep"
-STEP_TIMEOUT = timedelta(seconds=30)
+STEP_TIMEOUT = timedelta(seconds=10)  # one transaction or one call to the rail
 PAYOUT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(minutes=1),
@@ -65,7 +65,10 @@ class PayoutWorkflow:
         self._request = request
         self._open_batch = request.open_batch
         self._releases = request.releases
+        # Requests are counted, not flagged: one that arrives before the first task or during a release is
+        # still served by the next one.
         self._release_requests = 0
+        self._requests_served = 0
         self._frequency: str | None = None
         self._next_release: datetime | None = None
         self._last_batch: BatchStatus | None = None
@@ -98,7 +101,6 @@ class PayoutWorkflow:
 
     async def _wait_for_release(self, poll: timedelta) -> None:
         """Until the schedule's next release (at least ``poll`` after the last one), or ``release_now``."""
-        requests_seen = self._release_requests
         now = workflow.now()
         try:
             plan = await workflow.execute_local_activity_method(
@@ -115,8 +117,9 @@ class PayoutWorkflow:
         self._publish()
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
-                lambda: self._release_requests > requests_seen, timeout=self._next_release - now
+                lambda: self._release_requests > self._requests_served, timeout=self._next_release - now
             )
+        self._requests_served = self._release_requests
 
     async def _release(self) -> None:
         # The key is the batch's idempotency key: a retried activity finds the batch it made. A refusal

@@ -1,18 +1,23 @@
 """The real session worker (`networkcore worker`), except that it dies like a killed process at the point
 ``CRASH_AT`` names: ``after-commit``, right after stages 7-8 commit (before the workflow can take its next
-step), or ``mid-invoice``, inside their transaction, once it holds the invoice numbers it allocated. Run by
-``test_worker_crash``; configured by the same environment variables as the real worker."""
+step); ``mid-invoice``, inside their transaction, once it holds the invoice numbers it allocated;
+``payout-before-send``, once a payout instruction is created, before the rail has it; ``payout-after-send``,
+once the rail has it, before the batch is marked sent. Run by ``test_worker_crash``; configured by the same
+environment variables as the real worker."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 import workers.main
 from activities.settlement import SettlementActivities
+from adapters.iso20022 import StatusReport
+from adapters.payout_rails import PayoutRail
 from config.settings import Settings
 from domain.invoicing.documents import PLATFORM_ISSUER
 from messages.sessions import SettlementInput, SettlementOutcome
@@ -41,9 +46,38 @@ def die_holding_numbers() -> None:
     invoices.allocate_number = allocate_then_die
 
 
+class DieAroundSubmit:
+    """The configured rail, but the process dies just before (or just after) handing it a file."""
+
+    def __init__(self, rail: PayoutRail, *, after: bool) -> None:
+        self.name = rail.name
+        self._rail = rail
+        self._after = after
+
+    def submit(self, message_id: str, document: bytes, *, now: datetime) -> None:
+        if self._after:
+            self._rail.submit(message_id, document, now=now)
+        os._exit(CRASH_EXIT_CODE)
+
+    def status(self, message_id: str, *, now: datetime) -> tuple[StatusReport, bytes] | None:
+        return self._rail.status(message_id, now=now)
+
+
+def die_around_submit(*, after: bool) -> None:
+    configured = workers.main.payout_rail
+
+    def dying_rail(settings: Settings, sessions: sessionmaker[Session]) -> PayoutRail:
+        return DieAroundSubmit(configured(settings, sessions), after=after)
+
+    workers.main.payout_rail = dying_rail
+
+
 if __name__ == "__main__":
-    if os.environ["CRASH_AT"] == "mid-invoice":
+    crash_at = os.environ["CRASH_AT"]
+    if crash_at == "mid-invoice":
         die_holding_numbers()
+    elif crash_at.startswith("payout-"):
+        die_around_submit(after=crash_at == "payout-after-send")
     else:
         workers.main.SettlementActivities = DieAfterPosting  # type: ignore[attr-defined]
     asyncio.run(workers.main.run_worker(Settings()))

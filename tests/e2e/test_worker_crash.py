@@ -1,6 +1,6 @@
-"""A worker process killed between posting a session's ledger entry and the workflow's next step, then a
-worker restarted: the books are those of an uninterrupted run (one entry, one captured hold, nothing
-booked twice), on SQLite and PostgreSQL."""
+"""A worker process killed between posting a session's ledger entry and the workflow's next step, or around
+handing a payout to the bank, then a worker restarted: the books are those of an uninterrupted run (one
+entry, one captured hold, one payment, nothing booked twice), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,13 +16,17 @@ from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
 from cli.seed import DemoPartner
+from domain.payouts.batches import BANK, CASH_IN_TRANSIT
 from domain.sessions.lifecycle import SessionStage
+from messages.payouts import ReleaseNow
 from persistence import ledger
 from persistence.ledger_check import check_ledger
 from persistence.tables import InvoiceLineRow, InvoiceRow, InvoiceSeriesRow
 from tests.e2e.conftest import Stack
 from tests.e2e.crashing_worker import CRASH_EXIT_CODE
-from tests.e2e.test_settlement import expected_split, half_up, hold_of, minor, partner, postings
+from tests.e2e.test_payouts import balance, batches, payee_partner, share_minor, start_payouts
+from tests.e2e.test_settlement import expected_split, half_up, hold_of, minor, partner, postings, settle
+from workflows.payouts import PayoutWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -55,6 +59,8 @@ def crashing_worker(
         "NETWORKCORE_TASK_QUEUE": stack.task_queue,
         "NETWORKCORE_PUBLIC_BASE_URL": stack.api_url,
         "NETWORKCORE_FX_MAX_AGE_DAYS": "3650",
+        "NETWORKCORE_PAYOUT_POLL_S": "1",
+        "NETWORKCORE_PAYOUT_SWEEP_S": "3600",
     }
     return subprocess.Popen([sys.executable, "-m", "tests.e2e.crashing_worker"], cwd=REPOSITORY, env=env)
 
@@ -138,3 +144,62 @@ async def test_a_worker_killed_holding_invoice_numbers_burns_none_and_reuses_non
     }
     with stack.sessions() as db:
         assert check_ledger(db).ok  # which checks every series runs 1..N
+
+
+async def wait_for_crash(process: subprocess.Popen[bytes], crash_at: str) -> None:
+    try:
+        for _ in range(600):
+            if process.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert process.returncode == CRASH_EXIT_CODE, f"the worker died at {crash_at}"
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+async def test_a_worker_killed_around_sending_a_payout_pays_nobody_twice_and_loses_nothing(
+    stack: Stack, database_url: str, dev_env: WorkflowEnvironment
+) -> None:
+    who = payee_partner(stack, "GBP")
+    payee = f"dp:{who.id}"
+    sessions = [await settle(stack, "DE*STN*E3001", who) for _ in range(2)]
+    earned = sum(share_minor(session) for session in sessions)
+    workflow = await start_payouts(stack, payee, "EUR")
+    await stack.stop_worker()
+
+    # Killed once the instruction exists (batch, file, payable -> cash in transit), before the bank has it.
+    process = crashing_worker(stack, database_url, dev_env, "payout-before-send")
+    await workflow.signal(PayoutWorkflow.release_now, ReleaseNow(requested_by="test"))
+    await wait_for_crash(process, "payout-before-send")
+    [batch] = batches(stack, payee)
+    assert (batch.state, batch.amount_minor) == ("INSTRUCTED", earned)
+    assert [t for t in stack.bank.transfers() if t.creditor_iban == who.iban] == []
+    assert balance(stack, f"{payee}:revenue_share_payable", "EUR") == 0
+    with stack.sessions() as db:
+        assert check_ledger(db).ok  # the money is in transit, accounted for
+
+    # Killed again once the bank has the file, before the batch is marked sent.
+    process = crashing_worker(stack, database_url, dev_env, "payout-after-send")
+    await wait_for_crash(process, "payout-after-send")
+    [batch] = batches(stack, payee)
+    assert batch.state == "INSTRUCTED"
+    assert [t.message_id for t in stack.bank.transfers() if t.creditor_iban == who.iban] == [batch.message_id]
+
+    await stack.start_worker()
+    deadline = asyncio.get_running_loop().time() + 60
+    while batches(stack, payee)[0].state != "PAID":
+        assert asyncio.get_running_loop().time() < deadline, "the batch was never paid after the restart"
+        await asyncio.sleep(0.2)
+    # The bank was handed the file twice and executed it once; the books moved once.
+    [received] = [t for t in stack.bank.transfers() if t.creditor_iban == who.iban]
+    assert (received.message_id, received.amount_minor, received.status_code) == (batch.message_id, earned, "ACSC")
+    [batch] = batches(stack, payee)
+    assert (batch.state, batch.amount_minor) == ("PAID", earned)
+    assert balance(stack, f"{payee}:revenue_share_payable", "EUR") == 0
+    with stack.sessions() as db:
+        assert ledger.entry_postings(db, f"{batch.idempotency_key}:paid") == sorted(
+            [(CASH_IN_TRANSIT, "EUR", earned), (BANK, "EUR", -earned)]
+        )
+        assert check_ledger(db).ok
