@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from api.context import ApiContext
-from api.routes import balance, invoices, ocpi, sessions
+from api.routes import balance, invoices, ocpi, payouts, sessions
 from api.routes.ocpi import envelope
 from messages.ocpi import OcpiStatus
 
@@ -58,6 +58,7 @@ def create_app(
     app.include_router(sessions.router)
     app.include_router(balance.router)
     app.include_router(invoices.router)
+    app.include_router(payouts.router)
     app.include_router(ocpi.router)
 
     @app.get("/health", tags=["ops"], summary="Liveness")

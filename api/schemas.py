@@ -143,3 +143,34 @@ class BalanceRead(BaseModel):
     billing_currency: str
     as_of: datetime
     balances: list[CurrencyBalance]
+
+
+class PayoutSummary(BaseModel):
+    """One payout batch to you: your revenue share in one currency, net of what you owed us."""
+
+    id: str = Field(description="The pain.001 message id, also the EndToEndId your bank shows")
+    currency: str
+    amount: Decimal = Field(description="What was (or is being) transferred")
+    netted: Decimal = Field(description="What you owed us, set off before the transfer")
+    state: str = Field(description="INSTRUCTED, SENT, PAID or REJECTED")
+    reason: str | None = Field(description="The bank's reason for a rejection; the amount is paid again later")
+    sessions: int = Field(description="Sessions whose share this batch carries")
+    iban: str
+    created_at: datetime
+    settled_at: datetime | None
+
+
+class PayoutPosition(BaseModel):
+    """Where you stand in one currency: paid + in_transit + payable = earned - netted."""
+
+    currency: str
+    earned: Decimal
+    netted: Decimal
+    paid: Decimal
+    in_transit: Decimal
+    payable: Decimal
+
+
+class PayoutList(BaseModel):
+    payouts: list[PayoutSummary]
+    positions: list[PayoutPosition]

@@ -64,37 +64,39 @@ def _credits_by_entry_kind(db: Session, key_pattern: str) -> dict[tuple[str, str
     return {(code, currency): int(total) for code, currency, total in rows}
 
 
-def payee_positions(db: Session) -> list[PayeePosition]:
+def payee_positions(db: Session, *, payee: Payee | None = None) -> list[PayeePosition]:
+    """Every payee's position per currency, or one payee's."""
+    earned_query = select(PayoutItemRow.payee, PayoutItemRow.currency, func.sum(PayoutItemRow.amount_minor))
+    batch_query = select(
+        PayoutBatchRow.payee, PayoutBatchRow.currency, PayoutBatchRow.state, func.sum(PayoutBatchRow.amount_minor)
+    )
+    if payee is not None:
+        earned_query = earned_query.where(PayoutItemRow.payee == str(payee))
+        batch_query = batch_query.where(PayoutBatchRow.payee == str(payee))
     earned: dict[tuple[str, str], int] = defaultdict(int)
-    for payee, currency, total in db.execute(
-        select(PayoutItemRow.payee, PayoutItemRow.currency, func.sum(PayoutItemRow.amount_minor)).group_by(
-            PayoutItemRow.payee, PayoutItemRow.currency
-        )
-    ):
-        earned[(payee, currency)] = int(total)
+    for who, currency, total in db.execute(earned_query.group_by(PayoutItemRow.payee, PayoutItemRow.currency)):
+        earned[(who, currency)] = int(total)
     paid: dict[tuple[str, str], int] = defaultdict(int)
     pending: dict[tuple[str, str], int] = defaultdict(int)
-    for payee, currency, state, total in db.execute(
-        select(
-            PayoutBatchRow.payee, PayoutBatchRow.currency, PayoutBatchRow.state, func.sum(PayoutBatchRow.amount_minor)
-        ).group_by(PayoutBatchRow.payee, PayoutBatchRow.currency, PayoutBatchRow.state)
+    for who, currency, state, total in db.execute(
+        batch_query.group_by(PayoutBatchRow.payee, PayoutBatchRow.currency, PayoutBatchRow.state)
     ):
         if state == PAID:
-            paid[(payee, currency)] += int(total)
+            paid[(who, currency)] += int(total)
         elif state in OPEN_PAYOUT_STATES:
-            pending[(payee, currency)] += int(total)
+            pending[(who, currency)] += int(total)
     netting = _credits_by_entry_kind(db, "%:netting")
     positions = []
-    for payee, currency in sorted(set(earned) | set(paid) | set(pending)):
-        account = Payee.parse(payee).payable_account
+    for who, currency in sorted(set(earned) | set(paid) | set(pending)):
+        account = Payee.parse(who).payable_account
         positions.append(
             PayeePosition(
-                payee=payee,
+                payee=who,
                 currency=currency,
-                earned_minor=earned[(payee, currency)],
+                earned_minor=earned[(who, currency)],
                 netted_minor=netting.get((account, currency), 0),
-                paid_minor=paid[(payee, currency)],
-                pending_minor=pending[(payee, currency)],
+                paid_minor=paid[(who, currency)],
+                pending_minor=pending[(who, currency)],
                 payable_minor=-ledger.account_balance(db, account, currency),
             )
         )

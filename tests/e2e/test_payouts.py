@@ -151,6 +151,21 @@ async def test_a_partners_revenue_share_is_paid_once_in_one_batch_through_the_ba
     [received] = [t for t in stack.bank.transfers() if t.message_id == batch.message_id]
     assert (received.amount_minor, received.currency, received.creditor_iban) == (earned, "EUR", who.iban)
 
+    # The check reconciles the batches with the books: a paid batch said to be in flight, or a batch
+    # claiming more than the ledger moved, is caught.
+    with stack.sessions() as db:
+        db.get_one(PayoutBatchRow, batch.key).state = "SENT"
+        db.flush()
+        in_flight = check_ledger(db).problems
+        db.rollback()
+    assert f"batch {batch.message_id} (SENT): paid entry moved {earned}, expected None" in in_flight
+    with stack.sessions() as db:
+        db.get_one(PayoutBatchRow, batch.key).amount_minor += 1
+        db.flush()
+        inflated = check_ledger(db).problems
+        db.rollback()
+    assert f"dp:{who.id} EUR: paid {earned + 1} + pending 0 + payable 0 != earned {earned} - netted 0" in inflated
+
     # Nothing new is due: a second release pays nothing and the bank sees nothing more.
     view = await release(stack, payee, "EUR")
     assert len(batches(stack, payee)) == 1
@@ -232,6 +247,22 @@ async def test_a_rejected_payout_returns_to_the_payable_and_the_next_release_pay
     assert [(t.status_code, t.amount_minor) for t in to_payee] == [("RJCT", earned), ("ACSC", earned)]
     with stack.sessions() as db:
         assert check_ledger(db).ok
+
+    # The partner sees both, newest first, and where it stands; nobody else sees them.
+    reply = await stack.http.get("/v1/payouts", headers=stack.headers(who.api_key))
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    amount = f"{Decimal(earned) / 100:.2f}"
+    assert [(p["id"], p["state"], p["amount"], p["sessions"], p["reason"]) for p in body["payouts"]] == [
+        (paid.message_id, "PAID", amount, 1, None),
+        (rejected.message_id, "REJECTED", amount, 0, "AC04: closed account number"),
+    ]
+    assert body["positions"] == [
+        {"currency": "EUR", "earned": amount, "netted": "0.00", "paid": amount, "in_transit": "0.00", "payable": "0.00"}
+    ]
+    other = await stack.http.get("/v1/payouts", headers=stack.headers(payee_partner(stack, "EUR").api_key))
+    assert other.json() == {"payouts": [], "positions": []}
+    assert (await stack.http.get("/v1/payouts")).status_code == 401
 
 
 async def test_missing_bank_details_flag_the_payee_and_a_fix_is_paid_at_the_next_release(stack: Stack) -> None:
