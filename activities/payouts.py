@@ -75,7 +75,7 @@ def _utcnow() -> datetime:
 
 def _message_id(release_key: str, now: datetime) -> str:
     """pain.001 MsgId/EndToEndId (35 characters at most): the date and a digest of the release key."""
-    return f"NCP-{now:%Y%m%d}-{hashlib.sha256(release_key.encode()).hexdigest()[:18].upper()}"
+    return f"NCP-{now:%Y%m%d}-{hashlib.sha256(release_key.encode()).hexdigest()[:12].upper()}"
 
 
 def _refused(error: DomainError | PaymentMessageInvalid) -> Exception:
@@ -265,6 +265,23 @@ class PayoutActivities:
             return batch_status(row)
 
 
+async def start_payout_workflows(
+    client: Client, wanted: list[tuple[Payee, str]], *, task_queue: str, poll_seconds: int
+) -> list[str]:
+    """The payout workflow of each (payee, currency), started unless it runs already; their ids."""
+    started: list[str] = []
+    for payee, currency in wanted:
+        handle: WorkflowHandle[object, object] = await client.start_workflow(
+            PAYOUT_WORKFLOW,
+            PayoutInput(payee=str(payee), currency=currency, poll_seconds=poll_seconds),
+            id=payout_workflow_id(payee, currency),
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        started.append(handle.id)
+    return started
+
+
 class PayoutSweepActivities:
     """Starts the payout workflow of each payee and currency with queued payables (an existing one is
     left alone), so a new payee is paid without a per-session signal."""
@@ -278,14 +295,8 @@ class PayoutSweepActivities:
     async def start_payout_workflows(self, sweep: PayoutSweep) -> PayoutSweepResult:
         with self._sessions() as db:
             wanted = payouts.payees_with_items(db)
-        started: list[str] = []
-        for payee, currency in wanted:
-            handle: WorkflowHandle[object, object] = await self._client.start_workflow(
-                PAYOUT_WORKFLOW,
-                PayoutInput(payee=str(payee), currency=currency, poll_seconds=sweep.poll_seconds),
-                id=payout_workflow_id(payee, currency),
-                task_queue=self._task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        return PayoutSweepResult(
+            workflows=await start_payout_workflows(
+                self._client, wanted, task_queue=self._task_queue, poll_seconds=sweep.poll_seconds
             )
-            started.append(handle.id)
-        return PayoutSweepResult(workflows=started)
+        )

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -21,14 +22,17 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from adapters.invoice_documents import render_html, render_pdf, title
+from adapters.temporal_client import connect_temporal
 from cli.devstack import DevStack
+from cli.payouts import export_files, payout_report, print_payouts, release_now
 from cli.processes import http_ok, wait_for_interrupt
 from cli.seed import CPOS, PARTNERS, all_evse_ids
 from config.settings import DATA_DIR, Settings
 from domain.money import from_minor
 from domain.sessions.lifecycle import SessionStage, is_final
+from messages.payouts import PayoutBatchState
 from persistence import ledger
-from persistence.db import make_engine, make_read_session_factory
+from persistence.db import make_engine, make_read_session_factory, make_session_factory
 from persistence.ledger_check import check_ledger
 from persistence.tables import InvoiceLineRow, InvoiceRow
 
@@ -345,6 +349,12 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
         if row["label"] != "regular":
             console.print(f"  {row['label']}: {row['stage']} [dim]{row['id']}[/] {row['reason'] or ''}", soft_wrap=True)
     print_invoices(console, report["invoices"])
+    print_payouts(console, report["payouts"])
+    console.print(
+        f"{report['payouts']['files']} pain.001 files (validated against the ISO 20022 XSD): "
+        f"{report['payouts']['folder']}/",
+        soft_wrap=True,
+    )
     links = report["links"]
     console.print(f"\nAPI docs     {links['api_docs']}")
     console.print(f"Temporal UI  {links['temporal_ui']}")
@@ -395,8 +405,55 @@ def print_invoices(console: Console, invoices: dict[str, Any]) -> None:
         )
 
 
+def _borneo_iban() -> str:
+    [borneo] = [c for c in CPOS if c.id == "cpo-fr-borneo"]
+    assert borneo.iban is not None
+    return borneo.iban
+
+
+def pay_out(settings: Settings, *, since: datetime) -> dict[str, Any]:
+    """Release every payee's payouts now, as ops can by hand (INSTANT payees were paid during the run),
+    release again those the bank rejected, and write every batch's pain.001 to ``.data/payouts/``."""
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+
+    async def release() -> None:
+        client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+        rounds = await release_now(
+            client, sessions, task_queue=settings.task_queue, poll_seconds=settings.payout_poll_s
+        )
+        for bounced in [
+            r for r in rounds if r.view.last_batch and r.view.last_batch.state == PayoutBatchState.REJECTED
+        ]:
+            await release_now(
+                client,
+                sessions,
+                task_queue=settings.task_queue,
+                poll_seconds=settings.payout_poll_s,
+                payee=bounced.payee,
+            )
+
+    try:
+        asyncio.run(release())
+        folder = DATA_DIR / "payouts"
+        files = export_files(sessions, folder)
+        return payout_report(sessions, since=since) | {"folder": str(folder), "files": len(files)}
+    finally:
+        engine.dispose()
+
+
 def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: bool | None) -> int:
     console = Console(stderr=as_json)
+    # Payouts in the demo: new payees get their workflow within 2 s, INSTANT ones are released every
+    # second; the simulated bank bounces the first transfer to Borneo's account (AC04), so that a rejection
+    # and its retry show.
+    settings = settings.model_copy(
+        update={
+            "payout_poll_s": 1,
+            "payout_sweep_s": 2,
+            "simulated_bank_rejections": {_borneo_iban(): ["AC04"]} | settings.simulated_bank_rejections,
+        }
+    )
     stack = DevStack(settings)
     reuse = http_ok(f"{stack.api_url}/health") and http_ok(f"{settings.simulator_url}/health")
     if reuse:
@@ -406,8 +463,10 @@ def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: 
         stack.start()
     try:
         planned = plan(sessions)
+        run_started = datetime.now(UTC)
         elapsed = asyncio.run(drive(stack.api_url, planned, show_progress=not as_json and sys.stderr.isatty()))
         report = summary(planned, elapsed, stack) | {
+            "payouts": pay_out(stack.settings, since=run_started),
             "books": books(stack.settings),
             "invoices": issued_invoices(stack.settings, [s.id for s in planned if s.id], stack.api_url),
         }

@@ -181,6 +181,56 @@ def cmd_ledger(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_payouts(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from adapters.iso20022 import PaymentMessageInvalid
+    from adapters.temporal_client import connect_temporal
+    from cli.payouts import export_files, import_status, payout_report, print_payouts, release_now
+    from domain.payouts.batches import Payee, PayoutRefused
+    from persistence.db import make_engine, make_session_factory
+
+    sessions = make_session_factory(make_engine(settings.database_url))
+    try:
+        payee = None if args.payee is None else Payee.parse(args.payee)
+    except PayoutRefused as error:
+        print(f"networkcore payouts: {error}", file=sys.stderr)
+        return 2
+    if args.action == "export":
+        folder = Path(args.dir)
+        written = export_files(sessions, folder, payee=payee)
+        print(f"{len(written)} pain.001 file(s) in {folder}/")
+        return 0
+    if args.action == "import-status":
+        if args.file is None:
+            print("networkcore payouts import-status: --file is required", file=sys.stderr)
+            return 2
+        try:
+            print(import_status(Path(args.file), settings.payout_inbox))
+        except (OSError, PaymentMessageInvalid) as error:
+            print(f"networkcore payouts import-status: {error}", file=sys.stderr)
+            return 2
+        return 0
+    if args.action == "release":
+
+        async def release() -> None:
+            client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+            for done in await release_now(
+                client,
+                sessions,
+                task_queue=settings.task_queue,
+                poll_seconds=settings.payout_poll_s,
+                payee=None if payee is None else str(payee),
+            ):
+                print(f"{done.payee} {done.currency}: {done.view.last_note or ''}")
+
+        asyncio.run(release())
+    print_payouts(Console(), payout_report(sessions))
+    return 0
+
+
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     from cli.bench import run_bench
 
@@ -222,6 +272,11 @@ def parser() -> argparse.ArgumentParser:
     books = commands.add_parser("ledger", help="check the books, show balances, release expired holds")
     books.add_argument("action", choices=["check", "balances", "expire-holds"])
     books.add_argument("--party", help="balances of one party only: dp:<id>, cpo:<id> or platform")
+    pay = commands.add_parser("payouts", help="list, release now, export pain.001 files, import pain.002 reports")
+    pay.add_argument("action", choices=["list", "release", "export", "import-status"])
+    pay.add_argument("--payee", help="one payee only: cpo:<id> or dp:<id>")
+    pay.add_argument("--dir", default=".data/payouts/export", help="where export writes the pain.001 files")
+    pay.add_argument("--file", help="the pain.002 status report to import (file rail)")
     health = commands.add_parser("healthcheck", help="exit 0 when a component is healthy")
     health.add_argument("component", choices=["api", "worker"])
     bench = commands.add_parser("bench", help="sessions/s vs bare Temporal workflows, billable actions")
@@ -244,6 +299,7 @@ HANDLERS = {
     "rate": cmd_rate,
     "fx-import": cmd_fx_import,
     "ledger": cmd_ledger,
+    "payouts": cmd_payouts,
 }
 
 
