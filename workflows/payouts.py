@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payouts import PAYOUT_REFUSALS, PayoutActivities, PayoutSweepActivities
@@ -34,9 +33,8 @@ with workflow.unsafe.imports_passed_through():
         ReleaseRequest,
     )
     from workflows import search_attributes as sa
+    from workflows.failures import ActivityFailure, application_error
 
-# A failed local activity may surface as ActivityError or directly as its ApplicationError.
-ActivityFailure = (ActivityError, ApplicationError)
 SWEEP_SCHEDULE_ID = "networkcore-payout-sweep"
 SWEEP_WORKFLOW_ID = "payout-sweep"
 STEP_TIMEOUT = timedelta(seconds=10)  # one transaction or one call to the rail
@@ -47,15 +45,6 @@ PAYOUT_RETRY = RetryPolicy(
 )
 # Continue as new well before Temporal's limits; a release cycle is about ten events.
 HISTORY_EVENTS_LIMIT = 2_000
-
-
-def _refusal(failure: BaseException) -> ApplicationError | None:
-    current: BaseException | None = failure
-    while current is not None:
-        if isinstance(current, ApplicationError) and current.type in PAYOUT_REFUSALS:
-            return current
-        current = current.__cause__
-    return None
 
 
 @workflow.defn
@@ -159,8 +148,8 @@ class PayoutWorkflow:
             self._last_note = f"rejected by the bank ({status.reason}); the amount is payable again"
 
     def _flag(self, failure: BaseException) -> None:
-        refused = _refusal(failure)
-        if refused is None:
+        refused = application_error(failure)
+        if refused is None or refused.type not in PAYOUT_REFUSALS:
             raise failure
         self._needs_attention = True
         self._reason = f"{refused.type}: {refused.message}"

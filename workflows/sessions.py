@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.errors import NON_RETRYABLE_TYPES, SETTLEMENT_REFUSALS
@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         StopRequest,
     )
     from workflows import search_attributes as sa
+    from workflows.failures import ActivityFailure, application_error
 
 # Database steps: retried until the database is back, however long that takes; nothing is dropped.
 DATABASE_STEP_TIMEOUT = timedelta(seconds=10)
@@ -60,24 +61,8 @@ STOP_NOT_POSSIBLE = "SessionNotStoppable"
 STOP_REFUSED = "StopRefused"
 
 
-# A failed local activity surfaces as an ActivityError or, depending on the SDK path, directly as the
-# activity's ApplicationError; both are handled the same way.
-ActivityFailure = (ActivityError, ApplicationError)
-
-
-def _application_error(failure: BaseException) -> ApplicationError | None:
-    """The activity's own ApplicationError inside ``failure`` (the innermost one that has a type)."""
-    found = None
-    current: BaseException | None = failure
-    while current is not None:
-        if isinstance(current, ApplicationError) and current.type:
-            found = current
-        current = current.__cause__ or getattr(current, "cause", None)
-    return found
-
-
 def _cause_message(failure: BaseException) -> str:
-    cause = _application_error(failure)
+    cause = application_error(failure)
     return cause.message if cause is not None else str(failure)
 
 
@@ -115,7 +100,7 @@ class ChargingSessionWorkflow:
                 retry_policy=DATABASE_RETRY,
             )
         except ActivityFailure as failure:
-            refused = _application_error(failure)
+            refused = application_error(failure)
             if refused is None or refusal_reason(refused) is None:
                 raise
             return await self._finish(SessionStage.REJECTED, _cause_message(failure))
@@ -181,7 +166,7 @@ class ChargingSessionWorkflow:
                     retry_policy=DATABASE_RETRY,
                 )
             except ActivityFailure as failure:
-                refused = _application_error(failure)
+                refused = application_error(failure)
                 if refused is None or refused.type not in SETTLEMENT_REFUSALS:
                     raise
                 reason = f"settlement stopped ({refused.type}): {refused.message}"

@@ -65,14 +65,8 @@ def crashing_worker(
     return subprocess.Popen([sys.executable, "-m", "tests.e2e.crashing_worker"], cwd=REPOSITORY, env=env)
 
 
-async def session_on_crashing_worker(
-    stack: Stack, database_url: str, dev_env: WorkflowEnvironment, crash_at: str, payer: DemoPartner, driver: str
-) -> str:
-    """Start a session with only a crashing worker polling, and wait until that worker has died at
-    ``crash_at``; returns the session's id."""
-    process = crashing_worker(stack, database_url, dev_env, crash_at)
+async def wait_for_crash(process: subprocess.Popen[bytes], crash_at: str) -> None:
     try:
-        session_id = await stack.start("DE*STN*E3001", driver, api_key=payer.api_key)
         for _ in range(600):
             if process.poll() is not None:
                 break
@@ -82,6 +76,18 @@ async def session_on_crashing_worker(
         if process.poll() is None:
             process.kill()
         process.wait()
+
+
+async def session_on_crashing_worker(
+    stack: Stack, database_url: str, dev_env: WorkflowEnvironment, crash_at: str, payer: DemoPartner, driver: str
+) -> str:
+    """Start a session with only a crashing worker polling, and wait until that worker has died at
+    ``crash_at``; returns the session's id."""
+    process = crashing_worker(stack, database_url, dev_env, crash_at)
+    try:
+        session_id = await stack.start("DE*STN*E3001", driver, api_key=payer.api_key)
+    finally:
+        await wait_for_crash(process, crash_at)
     return session_id
 
 
@@ -144,19 +150,6 @@ async def test_a_worker_killed_holding_invoice_numbers_burns_none_and_reuses_non
     }
     with stack.sessions() as db:
         assert check_ledger(db).ok  # which checks every series runs 1..N
-
-
-async def wait_for_crash(process: subprocess.Popen[bytes], crash_at: str) -> None:
-    try:
-        for _ in range(600):
-            if process.poll() is not None:
-                break
-            await asyncio.sleep(0.1)
-        assert process.returncode == CRASH_EXIT_CODE, f"the worker died at {crash_at}"
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
 
 
 async def test_a_worker_killed_around_sending_a_payout_pays_nobody_twice_and_loses_nothing(

@@ -1,5 +1,5 @@
-"""Recorded histories of real sessions and payout batches replay against today's workflow code: a change that would break
-sessions already running fails here (evolve with ``workflow.patched`` instead)."""
+"""Recorded histories of real sessions and payout batches replay against today's workflow code: a change
+that would break workflows already running fails here (evolve with ``workflow.patched`` instead)."""
 
 from __future__ import annotations
 
