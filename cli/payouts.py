@@ -131,7 +131,11 @@ def payout_report(sessions: sessionmaker[Session], *, since: datetime | None = N
 
 def print_payouts(console: Console, report: dict[str, Any]) -> None:
     batches = Table(
-        title="Payout batches (pain.001 through the rail; n = sessions carried)", title_justify="left", box=box.SIMPLE
+        title="Payout batches (pain.001 through the rail; n = sessions carried)",
+        title_justify="left",
+        box=box.SIMPLE,
+        pad_edge=False,
+        show_edge=False,
     )
     for column in ("message id", "payee", "amount", "n", "state"):
         batches.add_column(column, justify="right" if column in ("amount", "n") else "left", no_wrap=True)
@@ -143,7 +147,7 @@ def print_payouts(console: Console, report: dict[str, Any]) -> None:
     console.print(batches)
     for b in report["batches"]:
         if b["reason"]:
-            console.print(f"  {b['id']} was rejected ({b['reason']}); its amount was paid again by the next release")
+            console.print(f"  {b['id']} rejected ({b['reason']}): paid again by the next release", soft_wrap=True)
     positions = Table(
         title="Payees: paid + in transit + payable = earned - netted", title_justify="left", box=box.SIMPLE
     )
