@@ -231,6 +231,35 @@ def cmd_payouts(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from temporalio.service import RPCError
+
+    from adapters.temporal_client import connect_temporal
+    from cli.replay import fetch_history, history_from_file, replay_history
+
+    if (args.workflow_id is None) == (args.file is None):
+        print("networkcore replay: give a WORKFLOW_ID or --file, one of the two", file=sys.stderr)
+        return 2
+
+    async def replay() -> int:
+        if args.file is not None:
+            history = history_from_file(Path(args.file))
+        else:
+            client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+            history = await fetch_history(client, args.workflow_id, args.run_id)
+        report = await replay_history(history)
+        print(report.describe())
+        return 0 if report.failure is None else 1
+
+    try:
+        return asyncio.run(replay())
+    except (OSError, ValueError, RPCError) as error:
+        print(f"networkcore replay: {error}", file=sys.stderr)
+        return 2
+
+
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     from cli.bench import run_bench
 
@@ -277,6 +306,12 @@ def parser() -> argparse.ArgumentParser:
     pay.add_argument("--payee", help="one payee only: cpo:<id> or dp:<id>")
     pay.add_argument("--dir", default=".data/payouts/export", help="where export writes the pain.001 files")
     pay.add_argument("--file", help="the pain.002 status report to import (file rail)")
+    replay = commands.add_parser(
+        "replay", help="replay a workflow's history against this code and report any non-determinism"
+    )
+    replay.add_argument("workflow_id", nargs="?", help="e.g. session-<uuid> or payout:cpo:<id>:CHF")
+    replay.add_argument("--run-id", help="one run of it (default: the latest)")
+    replay.add_argument("--file", help="a history exported as JSON instead of fetching it from Temporal")
     health = commands.add_parser("healthcheck", help="exit 0 when a component is healthy")
     health.add_argument("component", choices=["api", "worker"])
     bench = commands.add_parser("bench", help="sessions/s vs bare Temporal workflows, billable actions")
@@ -300,6 +335,7 @@ HANDLERS = {
     "fx-import": cmd_fx_import,
     "ledger": cmd_ledger,
     "payouts": cmd_payouts,
+    "replay": cmd_replay,
 }
 
 

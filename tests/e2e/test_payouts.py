@@ -19,6 +19,7 @@ from temporalio.service import RPCError
 
 from activities.payouts import payout_workflow_id
 from adapters.iso20022 import validate
+from cli.replay import fetch_history, replay_history
 from cli.seed import DemoPartner, ensure_demand_partner
 from domain.payouts.batches import BANK, CASH_IN_TRANSIT
 from messages.payouts import PayoutBatchState, PayoutInput, PayoutView, ReleaseNow
@@ -260,6 +261,9 @@ async def test_a_rejected_payout_returns_to_the_payable_and_the_next_release_pay
     assert body["positions"] == [
         {"currency": "EUR", "earned": amount, "netted": "0.00", "paid": amount, "in_transit": "0.00", "payable": "0.00"}
     ]
+    # The workflow's live history replays against this code (what `networkcore replay` does).
+    report = await replay_history(await fetch_history(stack.temporal, payout_workflow_id(payee, "EUR")))
+    assert report.failure is None, report.describe()
     other = await stack.http.get("/v1/payouts", headers=stack.headers(payee_partner(stack, "EUR").api_key))
     assert other.json() == {"payouts": [], "positions": []}
     assert (await stack.http.get("/v1/payouts")).status_code == 401

@@ -8,11 +8,8 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
 
-from workflows.payouts import PayoutWorkflow
-from workflows.sessions import ChargingSessionWorkflow
+from cli.replay import replay_history
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 RECORDED = {path.stem: json.loads(path.read_text()) for path in HISTORIES}
@@ -37,7 +34,5 @@ def test_every_representative_path_is_recorded() -> None:
 @pytest.mark.asyncio(loop_scope="session")
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
-    history = WorkflowHistory.from_json(f"recorded-{path.stem}", RECORDED[path.stem])
-    replayer = Replayer(workflows=[ChargingSessionWorkflow, PayoutWorkflow], data_converter=pydantic_data_converter)
-    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
-    assert result.replay_failure is None, f"{path.stem}: {result.replay_failure}"
+    report = await replay_history(WorkflowHistory.from_json(f"recorded-{path.stem}", RECORDED[path.stem]))
+    assert report.failure is None, report.describe()

@@ -1,0 +1,57 @@
+"""`networkcore replay WORKFLOW_ID`: replay a workflow's history against the workflow code of this checkout,
+so an engineer sees before a deploy (or after a failure) whether running workflows would still replay."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workflows.payouts import PayoutSweepWorkflow, PayoutWorkflow
+from workflows.sessions import ChargingSessionWorkflow
+from workflows.statements import MonthlyStatementWorkflow
+
+WORKFLOWS = [ChargingSessionWorkflow, PayoutWorkflow, PayoutSweepWorkflow, MonthlyStatementWorkflow]
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    workflow_id: str
+    events: int
+    failure: str | None  # why replay failed (non-determinism, or a workflow error), None when clean
+
+    def describe(self) -> str:
+        if self.failure is None:
+            return f"{self.workflow_id}: {self.events} events replay cleanly against this code"
+        return (
+            f"{self.workflow_id}: {self.events} events do NOT replay against this code:\n  {self.failure}\n"
+            "Running workflows like this one would fail after a deploy: guard the change with "
+            "workflow.patched(...) (see README)."
+        )
+
+
+async def replay_history(history: WorkflowHistory) -> ReplayReport:
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    failure = result.replay_failure
+    return ReplayReport(history.workflow_id, len(history.events), None if failure is None else _plainly(failure))
+
+
+def _plainly(failure: Exception) -> str:
+    """The SDK's own sentence (e.g. which activity the history has and which the code asks for), without
+    the nested failure structure around it."""
+    found = re.search(r'message: "((?:[^"\\]|\\.)*)"', str(failure))
+    return f"{type(failure).__name__}: {found.group(1) if found else failure}"
+
+
+async def fetch_history(client: Client, workflow_id: str, run_id: str | None = None) -> WorkflowHistory:
+    return await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+
+
+def history_from_file(path: Path) -> WorkflowHistory:
+    """A history exported as JSON (Temporal UI "Download", `temporal workflow show --output json`)."""
+    return WorkflowHistory.from_json(path.stem, path.read_text())
