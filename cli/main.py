@@ -260,6 +260,61 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_settlement(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from adapters.temporal_client import connect_temporal
+    from cli.settlement import RetryFilter, retry_settlements, stopped_settlements
+    from persistence.db import make_engine, make_session_factory
+
+    try:
+        since, until = (None if t is None else datetime.fromisoformat(t) for t in (args.since, args.until))
+    except ValueError as error:
+        print(f"networkcore settlement retry: --since/--until must be ISO 8601 times: {error}", file=sys.stderr)
+        return 2
+    if any(t is not None and t.tzinfo is None for t in (since, until)):
+        print("networkcore settlement retry: give --since/--until with a time zone (e.g. ...Z)", file=sys.stderr)
+        return 2
+    sessions = make_session_factory(make_engine(settings.database_url))
+    match = RetryFilter(args.session, args.cpo, args.partner, args.error_type, since, until)
+    with sessions() as db:
+        stopped = stopped_settlements(db, match)
+    console = Console()
+    for session in stopped:
+        console.print(f"{session.id}  {session.cpo}  {session.demand_partner}  {session.error_type}", soft_wrap=True)
+    by_type: dict[str, int] = {}
+    for session in stopped:
+        by_type[session.error_type] = by_type.get(session.error_type, 0) + 1
+    console.print(f"{len(stopped)} stopped settlement(s) match: {by_type or 'none'}")
+    if args.dry_run or not stopped:
+        return 0
+
+    async def retry() -> int:
+        client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("signalling retry_settlement", total=len(stopped))
+            summary = await retry_settlements(
+                client,
+                sessions,
+                stopped,
+                requested_by="networkcore settlement retry",
+                wait_s=args.wait,
+                progress=lambda n: bar.advance(task, n),
+            )
+        console.print(
+            f"matched {summary.matched}, signalled {summary.signalled}, settled {summary.settled}, "
+            f"not settled within {args.wait:.0f} s {len(summary.not_settled)}, not reached {len(summary.not_reached)}"
+        )
+        for session_id, state in {**summary.not_settled, **summary.not_reached}.items():
+            console.print(f"  {session_id}: {state}", soft_wrap=True)
+        return 0 if summary.settled == summary.matched else 1
+
+    return asyncio.run(retry())
+
+
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     from cli.bench import run_bench
 
@@ -312,6 +367,16 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("workflow_id", nargs="?", help="e.g. session-<uuid> or payout:cpo:<id>:CHF")
     replay.add_argument("--run-id", help="one run of it (default: the latest)")
     replay.add_argument("--file", help="a history exported as JSON instead of fetching it from Temporal")
+    settle = commands.add_parser("settlement", help="resume stopped settlements after a fix (dry-run first)")
+    settle.add_argument("action", choices=["retry"])
+    settle.add_argument("--session", help="one session id")
+    settle.add_argument("--cpo", help="sessions of one CPO")
+    settle.add_argument("--partner", help="sessions of one demand partner")
+    settle.add_argument("--error-type", help="e.g. FxRateMissing, FxRateStale, VatRateMissing, ContractTermsInvalid")
+    settle.add_argument("--since", help="sessions created at or after this time (ISO 8601 with zone)")
+    settle.add_argument("--until", help="sessions created before this time (ISO 8601 with zone)")
+    settle.add_argument("--dry-run", action="store_true", help="list what would be retried, change nothing")
+    settle.add_argument("--wait", type=float, default=60.0, help="seconds to wait for them to settle (default 60)")
     health = commands.add_parser("healthcheck", help="exit 0 when a component is healthy")
     health.add_argument("component", choices=["api", "worker"])
     bench = commands.add_parser("bench", help="sessions/s vs bare Temporal workflows, billable actions")
@@ -336,6 +401,7 @@ HANDLERS = {
     "ledger": cmd_ledger,
     "payouts": cmd_payouts,
     "replay": cmd_replay,
+    "settlement": cmd_settlement,
 }
 
 
