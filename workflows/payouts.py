@@ -20,6 +20,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.payouts import PAYOUT_REFUSALS, PayoutActivities, PayoutSweepActivities
+    from domain.payouts.batches import Payee, PayeeKind
     from messages.payouts import (
         BatchRef,
         BatchStatus,
@@ -35,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.failures import ActivityFailure, application_error
 
+PAYEE_ATTRIBUTES_PATCH = "payout-payee-search-attributes"
 SWEEP_SCHEDULE_ID = "networkcore-payout-sweep"
 SWEEP_WORKFLOW_ID = "payout-sweep"
 STEP_TIMEOUT = timedelta(seconds=10)  # one transaction or one call to the rail
@@ -69,6 +71,9 @@ class PayoutWorkflow:
     @workflow.run
     async def run(self, request: PayoutInput) -> None:
         poll = timedelta(seconds=request.poll_seconds)
+        # Payout workflows started before this change have no payee attributes; they keep replaying.
+        if workflow.patched(PAYEE_ATTRIBUTES_PATCH):
+            self._publish_payee()
         while True:
             if self._open_batch is None:
                 await self._wait_for_release(poll)
@@ -157,6 +162,14 @@ class PayoutWorkflow:
     def _clear_flag(self) -> None:
         self._needs_attention = False
         self._reason = None
+
+    def _publish_payee(self) -> None:
+        """Find a payee's payout workflow in the UI the way its sessions are found: ``Cpo="..."`` or
+        ``DemandPartner="..."`` (continue-as-new carries the attribute over, so it is set once)."""
+        payee = Payee.parse(self._request.payee)
+        key = sa.CPO if payee.kind == PayeeKind.CPO else sa.DEMAND_PARTNER
+        if workflow.info().typed_search_attributes.get(key) != payee.id:
+            workflow.upsert_search_attributes([key.value_set(payee.id)])
 
     def _publish(self) -> None:
         """Before each wait: NeedsAttention for the UI's filters (upserted only when it changes) and a

@@ -309,6 +309,11 @@ async def test_the_sweep_schedule_starts_a_payout_workflow_for_each_new_payee(st
                 assert asyncio.get_running_loop().time() < deadline, "the sweep started no payout workflow"
                 await asyncio.sleep(0.2)
         assert (view.payee, view.currency, view.frequency) == (f"dp:{who.id}", "EUR", "DAILY")
+        # Ops find it in the UI the way they find the partner's sessions.
+        query = f'DemandPartner="{who.id}" AND WorkflowType="PayoutWorkflow"'
+        while not [w.id async for w in stack.temporal.list_workflows(query)]:
+            assert asyncio.get_running_loop().time() < deadline, f"nothing found by {query}"
+            await asyncio.sleep(0.2)
         assert view.next_release_at is not None
         assert view.next_release_at.time() == time(6, 0)
     finally:
