@@ -28,6 +28,7 @@ class PayoutInput(Payload):
     # Carried over continue-as-new: the batch still waiting for the rail, and the release count.
     open_batch: str | None = None
     releases: int = 0
+    release_requested: bool = False  # a release_now not yet served
     poll_seconds: int = Field(default=60, ge=1)  # INSTANT payees and the rail's status are checked this often
 
 

@@ -58,7 +58,7 @@ class PayoutWorkflow:
         self._releases = request.releases
         # Requests are counted, not flagged: one that arrives before the first task or during a release is
         # still served by the next one.
-        self._release_requests = 0
+        self._release_requests = 1 if request.release_requested else 0
         self._requests_served = 0
         self._frequency: str | None = None
         self._next_release: datetime | None = None
@@ -90,6 +90,7 @@ class PayoutWorkflow:
                         open_batch=self._open_batch,
                         releases=self._releases,
                         poll_seconds=request.poll_seconds,
+                        release_requested=self._release_requests > self._requests_served,
                     )
                 )
 
