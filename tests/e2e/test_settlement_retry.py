@@ -26,12 +26,12 @@ SESSIONS = 100
 
 
 async def test_a_bulk_retry_after_the_rate_is_imported_settles_each_stopped_session_once(stack: Stack) -> None:
-    riyal = partner(stack, "SAR", limit="100000.00")  # the ECB publishes no EUR/SAR reference rate
+    riyal = partner(stack, "QAR", limit="100000.00")  # no EUR/QAR rate: the ECB publishes none, no test stores one
     gate = asyncio.Semaphore(20)
 
     async def stopped_session(index: int) -> str:
         async with gate:
-            session_id = await stack.start("DE*STN*E3001", f"driver-sar-{index}", api_key=riyal.api_key)
+            session_id = await stack.start("DE*STN*E3001", f"driver-qar-{index}", api_key=riyal.api_key)
             await parked_settlement(stack, session_id, riyal)
             return session_id
 
@@ -52,7 +52,7 @@ async def test_a_bulk_retry_after_the_rate_is_imported_settles_each_stopped_sess
         assert [s.id for s in stopped_settlements(db, RetryFilter(session_id=one))] == [one]
 
     with stack.sessions.begin() as db:
-        fx.store_rates(db, [FxRate("EUR", "SAR", Decimal("4.0123"), date(2026, 1, 2), "test: ops import")])
+        fx.store_rates(db, [FxRate("EUR", "QAR", Decimal("3.9412"), date(2026, 1, 2), "test: ops import")])
     signalled: list[int] = []
     summary = await retry_settlements(
         stack.temporal, stack.sessions, stopped, requested_by="test", wait_s=120, progress=signalled.append
