@@ -174,6 +174,7 @@ class InvoiceDocument:
     lines: tuple[InvoiceLine, ...]
     self_billing: bool
     period: str | None = None  # "YYYY-MM" for a monthly statement
+    corrects: str | None = None  # a credit note: the number of the invoice (or statement) it cancels
 
     @property
     def totals(self) -> InvoiceTotals:
@@ -201,6 +202,7 @@ class InvoiceDocument:
             "issue_date": self.issue_date.isoformat(),
             "supply_period": {"from": supply_days[0].isoformat(), "to": supply_days[-1].isoformat()},
             "statement_period": self.period,
+            "corrects": self.corrects,
             "self_billing": self.self_billing,
             "supplier": _party_json(self.supplier),
             "customer": _party_json(self.customer),

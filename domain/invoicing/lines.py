@@ -6,7 +6,7 @@ rounded half-up once; totals are sums of lines and never rounded again, so net +
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -89,6 +89,18 @@ def invoice_line(
         vat=decision,
         vat_minor=vat,
         national=national_vat(vat, currency, national_currency, national_rate),
+    )
+
+
+def credited(line: InvoiceLine) -> InvoiceLine:
+    """The credit note's line that cancels ``line``: the same supply with every amount negated, so the
+    two add up to nothing in both currencies (no new rounding)."""
+    return replace(
+        line,
+        description=f"Credit: {line.description}",
+        net_minor=-line.net_minor,
+        vat_minor=-line.vat_minor,
+        national=replace(line.national, vat_minor=-line.national.vat_minor),
     )
 
 

@@ -22,9 +22,16 @@ from domain.settlement.contracts import CommissionTerms, RevenueShareTerms, Shar
 HUNDRED = Decimal(100)
 
 
-def settlement_key(session_id: str) -> str:
-    """The idempotency key of a session's stage-8 entry: workflow id + stage."""
-    return f"session-{session_id}:settlement"
+def settlement_key(session_id: str, generation: int = 0) -> str:
+    """The idempotency key of a session's stage-8 entry: workflow id + stage (+ the generation of a
+    correction: a session settled again after a credit CDR or a dispute)."""
+    key = f"session-{session_id}:settlement"
+    return key if generation == 0 else f"{key}-{generation}"
+
+
+def reversal_key(session_id: str, generation: int) -> str:
+    """The idempotency key of the entry that reverses a settlement generation."""
+    return f"{settlement_key(session_id, generation)}:reversed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from domain.invoicing.documents import (
     line_to_json,
     self_billing_series,
 )
-from domain.invoicing.lines import InvoiceLine, invoice_line, invoice_totals
+from domain.invoicing.lines import InvoiceLine, credited, invoice_line, invoice_totals
 from domain.money import minor_unit_places
 from domain.vat.rates import VatCategory, VatRate
 from domain.vat.treatment import TaxParty, VatDecision, VatTreatment
@@ -160,3 +160,23 @@ def test_documents_say_self_billing_and_reverse_charge_once() -> None:
     assert data["totals"] == {"net": "30.00", "vat": "1.90", "gross": "31.90"}
     assert [g["vat_treatment"] for g in data["vat_summary"]] == ["DOMESTIC", "REVERSE_CHARGE"]
     assert self_billing_series("de", "stn") == "SB-DESTN"
+
+
+@given(invoices())
+def test_a_credit_note_cancels_its_invoice_to_the_minor_unit_in_every_group(
+    invoice: tuple[str, list[InvoiceLine]],
+) -> None:
+    currency, issued = invoice
+    both = invoice_totals(currency, [*issued, *(credited(line) for line in issued)])
+    assert (both.net_minor, both.vat_minor) == (0, 0)
+    assert all((g.net_minor, g.vat_minor, g.national_vat_minor) == (0, 0, 0) for g in both.groups)
+    for line in issued:
+        credit = credited(line)
+        # The same supply, at the same VAT decision and rate: only the amounts change sign.
+        assert (credit.session_id, credit.vat, credit.quantity, credit.supplied_on) == (
+            line.session_id,
+            line.vat,
+            line.quantity,
+            line.supplied_on,
+        )
+        assert line_from_json(line_to_json(credit)) == credit

@@ -32,6 +32,7 @@ from domain.settlement.contracts import (
 from domain.settlement.revenue_share import (
     RevenueSplit,
     commission_minor,
+    reversal_key,
     settlement_entry,
     settlement_key,
     split_revenue,
@@ -296,3 +297,15 @@ def test_account_codes_read_back(code: str) -> None:
     parsed = AccountCode.parse(code)
     assert str(parsed) == code
     assert parsed.kind in set(AccountKind)
+
+
+@given(st.integers(min_value=0, max_value=50))
+def test_each_settlement_generation_and_its_reversal_have_keys_of_their_own(generation: int) -> None:
+    keys = {settlement_key("s", g) for g in range(generation + 1)} | {
+        reversal_key("s", g) for g in range(generation + 1)
+    }
+    assert len(keys) == 2 * (generation + 1)
+    # The first settlement keeps the key it always had (entries booked before corrections existed).
+    assert settlement_key("s", 0) == settlement_key("s") == "session-s:settlement"
+    # Payout reconciliation finds all of them by one pattern.
+    assert all(key.startswith("session-s:settlement") for key in keys)
