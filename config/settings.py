@@ -76,6 +76,17 @@ class Settings(BaseSettings):
     simulated_bank_delay_s: int = 0
     simulated_bank_rejections: dict[str, list[str]] = {}
 
+    # Metrics and logs. The API always serves /metrics on its own port and runs `ledger check` every
+    # ledger_check_interval_s (0: never). The worker serves its metrics only on the ports given (0: off,
+    # so tests and several workers on one host never collide): ours, and the Temporal SDK's (activity
+    # failures, task latencies), e.g. 9464 and 9465. "auto" logs JSON lines for `networkcore api|worker|
+    # simulator` and text for the other commands.
+    metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = 0
+    temporal_metrics_port: int = 0
+    ledger_check_interval_s: int = 300
+    log_format: Literal["auto", "json", "text"] = "auto"
+
     @property
     def simulator_url(self) -> str:
         return f"http://{self.simulator_host}:{self.simulator_port}"
