@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -59,6 +60,14 @@ COMMAND_RETRY = RetryPolicy(
 )
 STOP_NOT_POSSIBLE = "SessionNotStoppable"
 STOP_REFUSED = "StopRefused"
+# Sessions started before ErrorType existed replay without it (and keep the old clearing-failure reason).
+ERROR_TYPE_PATCH = "session-error-type"
+CDR_OVERDUE = "CdrOverdue"
+UNTYPED_CLEARING_FAILURE = "ClearingFailed"
+PRICE_DISCREPANCY = "PriceDiscrepancy"
+# How the reasons of the two stops ops can retry begin: ``<what> (<ErrorType>): <message>``.
+SETTLEMENT_STOPPED = "settlement stopped"
+CLEARING_FAILED = "clearing failed"
 
 
 def _cause_message(failure: BaseException) -> str:
@@ -74,8 +83,9 @@ class ChargingSessionWorkflow:
         self._stage = SessionStage.STARTING
         self._reason: str | None = None
         self._needs_attention = False
+        self._error_type: str | None = None
         # What the search attributes say now: STARTING and no attention are set at start, for free.
-        self._published = (SessionStage.STARTING, False)
+        self._published: tuple[SessionStage, bool, str | None] = (SessionStage.STARTING, False, None)
         self._authorised: SessionAuthorised | None = None
         self._cpo: CpoSessionReported | None = None
         self._start_failure: CommandResultReported | None = None
@@ -129,10 +139,16 @@ class ChargingSessionWorkflow:
             )
         except ActivityFailure as failure:
             self._needs_attention = True
-            return await self._finish(SessionStage.CDR_RECEIVED, f"clearing failed: {_cause_message(failure)}", cdr=cdr)
+            refused = application_error(failure)
+            error_type = (refused.type if refused is not None else None) or UNTYPED_CLEARING_FAILURE
+            named = f" ({error_type})" if self._flag_error(error_type) else ""
+            return await self._finish(
+                SessionStage.CDR_RECEIVED, f"{CLEARING_FAILED}{named}: {_cause_message(failure)}", cdr=cdr
+            )
         reason = None
         if clearing.discrepancy:
             self._needs_attention = True
+            self._flag_error(PRICE_DISCREPANCY)
             reason = f"price discrepancy: {clearing.note}"
         if not self._request.settlement:
             return await self._finish(SessionStage.CLEARED, reason, cdr=cdr, clearing=clearing)
@@ -148,7 +164,7 @@ class ChargingSessionWorkflow:
         needs-attention until ops fix the cause and send ``retry_settlement``; nothing is booked twice
         because both steps are idempotent per session."""
         settlement_input = SettlementInput(session_id=self._request.session_id)
-        discrepancy = self._reason
+        discrepancy, discrepancy_error = self._reason, self._error_type
         while True:
             # A retry asked for while this attempt runs must not be lost: count them, not flag them.
             retries_seen = self._retries_requested
@@ -169,10 +185,12 @@ class ChargingSessionWorkflow:
                 refused = application_error(failure)
                 if refused is None or refused.type not in SETTLEMENT_REFUSALS:
                     raise
-                reason = f"settlement stopped ({refused.type}): {refused.message}"
+                self._flag_error(refused.type)
+                reason = f"{SETTLEMENT_STOPPED} ({refused.type}): {refused.message}"
                 await self._await_settlement_fix(reason, cdr, retries_seen)
                 continue
             self._needs_attention = discrepancy is not None
+            self._error_type = discrepancy_error
             return await self._finish(
                 SessionStage.SETTLED, discrepancy, cdr=cdr, clearing=clearing, fx=fx, settlement=booked
             )
@@ -287,6 +305,7 @@ class ChargingSessionWorkflow:
         if not await self._wait_for(lambda: self._cdr is not None, overdue_after):
             # Overdue: tell ops, and keep waiting. A CDR is never given up on.
             self._needs_attention = True
+            self._flag_error(CDR_OVERDUE)
             self._reason = f"CDR overdue: none within {overdue_after.total_seconds():.0f} s of the session's end"
             await self._record(
                 StageOutcome(
@@ -298,6 +317,7 @@ class ChargingSessionWorkflow:
             )
             await self._wait_for(lambda: self._cdr is not None)
             self._needs_attention = False
+            self._error_type = None
         assert self._cdr is not None
         return self._cdr
 
@@ -377,16 +397,26 @@ class ChargingSessionWorkflow:
             return False
         return True
 
+    def _flag_error(self, error_type: str) -> bool:
+        """Say why the session stopped or needs attention, for the UI's ErrorType filter. False (and
+        nothing said) while replaying a session recorded before ErrorType existed."""
+        if not workflow.patched(ERROR_TYPE_PATCH):
+            return False
+        self._error_type = error_type
+        return True
+
     def _publish(self) -> None:
-        """One upsert per resting stage: the Temporal UI filters on these."""
-        state = (self._stage, self._needs_attention)
+        """One upsert per resting stage: the Temporal UI filters on these. ErrorType rides in the same
+        upsert, and only when it changed: the happy path never sets it."""
+        state = (self._stage, self._needs_attention, self._error_type)
         if state != self._published:
-            workflow.upsert_search_attributes(
-                [
-                    sa.SESSION_STAGE.value_set(self._stage.value),
-                    sa.NEEDS_ATTENTION.value_set(self._needs_attention),
-                ]
-            )
+            updates: list[SearchAttributeUpdate[Any]] = [
+                sa.SESSION_STAGE.value_set(self._stage.value),
+                sa.NEEDS_ATTENTION.value_set(self._needs_attention),
+            ]
+            if self._error_type != self._published[2]:
+                updates.append(sa.error_type_update(self._error_type))
+            workflow.upsert_search_attributes(updates)
             self._published = state
         workflow.set_current_details(self._details())
 
