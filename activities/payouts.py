@@ -86,7 +86,11 @@ def _refused(error: DomainError | PaymentMessageInvalid) -> Exception:
 
 def batch_status(row: PayoutBatchRow) -> BatchStatus:
     return BatchStatus(
-        message_id=row.message_id, state=PayoutBatchState(row.state), status_code=row.status_code, reason=row.reason
+        message_id=row.message_id,
+        state=PayoutBatchState(row.state),
+        status_code=row.status_code,
+        reason=row.reason,
+        amount=from_minor(row.amount_minor, row.currency),
     )
 
 
@@ -241,10 +245,10 @@ class PayoutActivities:
         now = self._now()
         reported = self._rail.status(ref.message_id, now=now)
         if reported is None:
-            return BatchStatus(message_id=ref.message_id, state=PayoutBatchState(row.state))
+            return batch_status(row)
         report, document = reported
         if not (report.status.is_paid or report.status.is_rejected):
-            return BatchStatus(message_id=ref.message_id, state=PayoutBatchState(row.state), status_code=report.status)
+            return batch_status(row).model_copy(update={"status_code": report.status})
         with self._sessions.begin() as db:
             row = payouts.batch(db, ref.message_id, for_update=True)
             if row.state in (PayoutBatchState.PAID, PayoutBatchState.REJECTED):
@@ -277,6 +281,7 @@ async def start_payout_workflows(
             id=payout_workflow_id(payee, currency),
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=f"Payouts to {payee} in {currency}",
         )
         started.append(handle.id)
     return started

@@ -67,6 +67,7 @@ class BatchStatus(Payload):
     state: PayoutBatchState
     status_code: str | None = None
     reason: str | None = None
+    amount: Decimal | None = None  # in the workflow's currency; None in statuses recorded before it was added
 
 
 class PayoutView(Payload):

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from activities.payouts import PAYOUT_REFUSALS, PayoutActivities, PayoutSweepActivities
@@ -37,6 +38,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.failures import ActivityFailure, application_error
 
 PAYEE_ATTRIBUTES_PATCH = "payout-payee-search-attributes"
+# Payout workflows recorded before ErrorType existed replay without it.
+ERROR_TYPE_PATCH = "payout-error-type"
+PAYOUT_REJECTED = "PayoutRejected"  # ErrorType while a batch the bank rejected is not yet paid again
 SWEEP_SCHEDULE_ID = "networkcore-payout-sweep"
 SWEEP_WORKFLOW_ID = "payout-sweep"
 STEP_TIMEOUT = timedelta(seconds=10)  # one transaction or one call to the rail
@@ -66,6 +70,8 @@ class PayoutWorkflow:
         self._last_note: str | None = None
         self._needs_attention = False
         self._reason: str | None = None
+        self._refusal: str | None = None  # the type of the refusal that flagged the workflow
+        self._rejected: BatchStatus | None = None  # the last batch the bank rejected, until one is paid
         self._published_attention = False  # NeedsAttention starts unset, i.e. false
 
     @workflow.run
@@ -147,11 +153,16 @@ class PayoutWorkflow:
                 PayoutActivities.check_payout, ref, start_to_close_timeout=STEP_TIMEOUT, retry_policy=PAYOUT_RETRY
             )
             if status.state in (PayoutBatchState.INSTRUCTED, PayoutBatchState.SENT):
+                self._last_batch = status
+                self._describe()
                 await workflow.sleep(poll)
         self._last_batch = status
         self._open_batch = None
         if status.state == PayoutBatchState.REJECTED:
+            self._rejected = status
             self._last_note = f"rejected by the bank ({status.reason}); the amount is payable again"
+        elif status.state == PayoutBatchState.PAID:
+            self._rejected = None
 
     def _flag(self, failure: BaseException) -> None:
         refused = application_error(failure)
@@ -159,10 +170,15 @@ class PayoutWorkflow:
             raise failure
         self._needs_attention = True
         self._reason = f"{refused.type}: {refused.message}"
+        self._refusal = refused.type
 
     def _clear_flag(self) -> None:
         self._needs_attention = False
         self._reason = None
+        self._refusal = None
+
+    def _error_type(self) -> str | None:
+        return self._refusal or (PAYOUT_REJECTED if self._rejected is not None else None)
 
     def _publish_payee(self) -> None:
         """Find a payee's payout workflow in the UI the way its sessions are found: ``Cpo="..."`` or
@@ -173,18 +189,40 @@ class PayoutWorkflow:
             workflow.upsert_search_attributes([key.value_set(payee.id)])
 
     def _publish(self) -> None:
-        """Before each wait: NeedsAttention for the UI's filters (upserted only when it changes) and a
-        summary a person can read."""
+        """Before each wait for a release: NeedsAttention and ErrorType for the UI's filters, in one upsert
+        and only when they change (a payee paid without trouble costs none), and the summary."""
+        updates: list[SearchAttributeUpdate[Any]] = []
         if self._needs_attention != self._published_attention:
-            workflow.upsert_search_attributes([sa.NEEDS_ATTENTION.value_set(self._needs_attention)])
+            updates.append(sa.NEEDS_ATTENTION.value_set(self._needs_attention))
+        # Compared with what the workflow carries, so a run continued as new clears what it no longer has.
+        error_type = self._error_type()
+        if error_type != workflow.info().typed_search_attributes.get(sa.ERROR_TYPE) and workflow.patched(
+            ERROR_TYPE_PATCH
+        ):
+            updates.append(sa.error_type_update(error_type))
+        if updates:
+            workflow.upsert_search_attributes(updates)
             self._published_attention = self._needs_attention
+        self._describe()
+
+    def _describe(self) -> None:
+        """The summary a person reads in the UI: who is paid in what, the batch in flight or the last one,
+        the next release, and what went wrong."""
         lines = [
             f"**Payee:** {self._request.payee} ({self._request.currency}, {self._frequency or 'schedule unknown'})"
         ]
-        if self._next_release is not None:
-            lines.append(f"**Next release:** {self._next_release:%Y-%m-%d %H:%M} UTC")
         if self._last_batch is not None:
-            lines.append(f"**Last batch:** {self._last_batch.message_id} {self._last_batch.state.value}")
+            batch = self._last_batch
+            amount = "" if batch.amount is None else f", {batch.amount} {self._request.currency}"
+            label = "Open batch" if self._open_batch == batch.message_id else "Last batch"
+            lines.append(f"**{label}:** {batch.message_id} {batch.state.value}{amount}")
+        if self._next_release is not None and self._open_batch is None:
+            lines.append(f"**Next release:** {self._next_release:%Y-%m-%d %H:%M} UTC")
+        if self._rejected is not None:
+            lines.append(
+                f"**Rejected by the bank:** {self._rejected.message_id} ({self._rejected.reason}); "
+                "payable again, paid at the next release"
+            )
         if self._last_note:
             lines.append(f"**Note:** {self._last_note}")
         if self._reason:
