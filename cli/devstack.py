@@ -4,6 +4,7 @@ Web UI), migrations, the demo network, then the worker, the API and the CPO simu
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from cli.processes import http_ok, port_open, python_module, spawn, stop, venv_binary, wait_until
 from cli.seed import seed_database, simulator_config
+from cli.temporal_admin import register_search_attributes
 from config.settings import DATA_DIR, Settings
 from persistence.db import make_engine, make_session_factory
 from persistence.fx import latest_publication
@@ -132,6 +134,9 @@ class DevStack:
             )
         )
         wait_until(lambda: port_open(host, int(port)), "the Temporal dev server", timeout_s=60, process=temporal)
+        # start-dev registers its --search-attribute flags only when it creates its database: a database
+        # from before an attribute existed gets it here.
+        asyncio.run(register_search_attributes(settings.temporal_address, settings.temporal_namespace))
         self.processes.append(spawn(python_module("cli.main", "worker"), log_file=self.log_dir / "worker.log", env=env))
         api = spawn(python_module("cli.main", "api"), log_file=self.log_dir / "api.log", env=env)
         self.processes.append(api)
