@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -229,7 +228,7 @@ class SessionActivities:
         """Rate the CDR against the tariff in force at session start, in the location's time zone, and
         compare with the CPO's claim. One clearing per session: a retry returns the stored one."""
         with self._sessions.begin() as db:
-            existing = db.scalars(select(ClearingRow).where(ClearingRow.session_id == request.session_id)).first()
+            existing = repo.clearing_of(db, request.session_id, request.generation)
             if existing is None:
                 existing = self._rate(db, request)
             return ClearingOutcome(
@@ -266,6 +265,7 @@ class SessionActivities:
         report = rated_report(rated) | {"note": comparison.describe(rated.currency)}
         row = ClearingRow(
             session_id=session.id,
+            generation=request.generation,
             cdr_key=cdr_row.key,
             tariff_version_key=tariff_row.key,
             currency=rated.currency,

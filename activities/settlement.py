@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import metrics
 from activities.errors import IDEMPOTENCY_CONFLICT, refusal
 from domain.fx.rates import PIVOT, FxRate, FxRateMissing, FxRateStale, convert
 from domain.invoicing.chain import SessionSupply, chain_lines
@@ -39,10 +40,10 @@ from domain.vat.rates import VatRateMissing, VatRateTable
 from domain.vat.treatment import TaxParty, VatRegistrationMissing
 from messages.sessions import FxOutcome, SettlementInput, SettlementOutcome
 from persistence import fx, holds, invoices, ledger, payouts
+from persistence import repositories as repo
 from persistence.payouts import QueuedPayable
 from persistence.tables import (
     CdrRow,
-    ClearingRow,
     ContractRow,
     CpoRow,
     DemandPartnerRow,
@@ -108,17 +109,18 @@ class SettlementActivities:
         of the partner's invoice line. A missing rate, or one older than the allowed age, is a business
         refusal: ops import the rate and retry the settlement."""
         with self._sessions.begin() as db:
-            conversion = db.scalar(select(FxConversionRow).where(FxConversionRow.session_id == request.session_id))
+            conversion = repo.conversion_of(db, request.session_id, request.generation)
             if conversion is None:
                 try:
-                    conversion = self._convert(db, request.session_id)
+                    conversion = self._convert(db, request.session_id, request.generation)
                 except SETTLEMENT_ERRORS as refused:
                     raise refusal(refused, type(refused).__name__) from refused
             return _fx_outcome(conversion)
 
-    def _convert(self, db: Session, session_id: str) -> FxConversionRow:
+    def _convert(self, db: Session, session_id: str, generation: int) -> FxConversionRow:
         session = db.get_one(SessionRow, session_id)
-        clearing = db.scalars(select(ClearingRow).where(ClearingRow.session_id == session_id)).one()
+        clearing = repo.clearing_of(db, session_id, generation)
+        assert clearing is not None, "a settlement generation is cleared before it is converted"
         currency = clearing.currency
         billing_currency = db.get_one(DemandPartnerRow, session.demand_partner_id).billing_currency
         rate = None
@@ -129,6 +131,7 @@ class SettlementActivities:
         converted = convert(clearing.total_excl_vat, currency, billing_currency, rate)
         row = FxConversionRow(
             session_id=session_id,
+            generation=generation,
             from_currency=currency,
             to_currency=billing_currency,
             amount_minor=to_minor(quantize(clearing.total_excl_vat, currency), currency),
@@ -155,21 +158,30 @@ class SettlementActivities:
         FX legs), capturing its hold, all in one transaction."""
         with self._sessions.begin() as db:
             try:
-                return self._post(db, request.session_id)
+                outcome, cdr_received_at = self._post(db, request.session_id, request.generation)
             except SETTLEMENT_ERRORS as refused:
                 raise refusal(refused, type(refused).__name__) from refused
             except ledger.IdempotencyConflict as conflict:
                 # The same key booked with other amounts: a bug to look at, never retried away.
                 raise ApplicationError(str(conflict), type=IDEMPOTENCY_CONFLICT, non_retryable=True) from conflict
+        if cdr_received_at is not None:  # booked by this call, and committed
+            metrics.observe_settlement(cdr_received_at=cdr_received_at, settled_at=_utcnow())
+        return outcome
 
-    def _post(self, db: Session, session_id: str) -> SettlementOutcome:
-        session = db.get_one(SessionRow, session_id)
+    def _post(self, db: Session, session_id: str, generation: int) -> tuple[SettlementOutcome, datetime | None]:
+        """The outcome, and the CDR's receipt time when this call booked the entry (None when it was
+        booked before: a retry or a replay; or when the session cost nothing and books nothing)."""
+        session = db.get_one(SessionRow, session_id, with_for_update=generation > 0)
         assert session.cpo_id, "an authorised session knows its CPO"
         assert session.country, "and its charger's country"
         assert session.cpo_contract_key, "and its frozen contracts"
         assert session.demand_partner_contract_key, "and its frozen contracts"
-        clearing = db.scalars(select(ClearingRow).where(ClearingRow.session_id == session_id)).one()
-        conversion = db.scalars(select(FxConversionRow).where(FxConversionRow.session_id == session_id)).one()
+        if generation > 0 and session.settlement_generation != generation:
+            _require_reversed(session, generation - 1)
+        clearing = repo.clearing_of(db, session_id, generation)
+        conversion = repo.conversion_of(db, session_id, generation)
+        assert clearing is not None, "stage 5 comes first"
+        assert conversion is not None, "and stage 6"
         partner_terms = db.get_one(ContractRow, session.demand_partner_contract_key).terms
         invoicing = invoicing_terms(partner_terms)
         currency = conversion.from_currency
@@ -202,8 +214,9 @@ class SettlementActivities:
             },
         )
         sold = lines.platform_to_partner
+        entry_key_text = settlement_key(session_id, generation)
         entry = settlement_entry(
-            settlement_key(session_id),
+            entry_key_text,
             demand_partner_id=session.demand_partner_id,
             cpo_id=session.cpo_id,
             split=split,
@@ -211,8 +224,13 @@ class SettlementActivities:
             sold=sold,
         )
         now = _utcnow()
-        entry_key = None if entry is None else ledger.post(db, entry, now=now)[0]
-        hold = holds.capture_hold(db, session_id, captured_minor=sold.gross_minor, entry=entry_key, now=now)
+        entry_key, booked_now = (None, False) if entry is None else ledger.post(db, entry, now=now)
+        # The credit hold is captured by the first settlement; a correction bills without one.
+        hold = (
+            holds.capture_hold(db, session_id, captured_minor=sold.gross_minor, entry=entry_key, now=now)
+            if generation == 0
+            else None
+        )
         invoice_number = self_billed_number = None
         if entry is not None:  # a free session is neither booked nor invoiced
             # Numbers last: the series rows stay locked from here to the commit.
@@ -226,9 +244,11 @@ class SettlementActivities:
                 line=lines.cpo_to_platform,
                 self_billing=True,
                 now=now,
+                generation=generation,
             ).number
             recipient = f"dp:{partner.id}"
-            if invoicing.cadence == Cadence.PER_SESSION:
+            # A correction is invoiced on its own, whatever the cadence, so it can name what it replaces.
+            if invoicing.cadence == Cadence.PER_SESSION or generation > 0:
                 invoice_number = invoices.issue_invoice(
                     db,
                     issuer=PLATFORM_ISSUER,
@@ -239,6 +259,7 @@ class SettlementActivities:
                     line=sold,
                     self_billing=False,
                     now=now,
+                    generation=generation,
                 ).number
             else:
                 invoice_number = invoices.add_to_statement(
@@ -256,13 +277,17 @@ class SettlementActivities:
             payouts.enqueue(
                 db,
                 session_id,
+                entry_key_text,
                 [
                     QueuedPayable(Payee(PayeeKind.CPO, cpo.id), currency, bought.gross_minor),
                     QueuedPayable(Payee(PayeeKind.DEMAND_PARTNER, partner.id), currency, split.demand_partner_minor),
                 ],
                 now=now,
             )
-        return SettlementOutcome(
+        if generation > 0:
+            session.settlement_generation = generation
+            session.credited = False
+        outcome = SettlementOutcome(
             currency=currency,
             vat=from_minor(bought.vat_minor, currency),
             cpo_payable=from_minor(bought.gross_minor, currency),
@@ -275,6 +300,20 @@ class SettlementActivities:
             billed_vat=from_minor(sold.vat_minor, sold.currency),
             invoice=invoice_number,
             self_billed_invoice=self_billed_number,
+        )
+        return outcome, (cdr.received_at if booked_now else None)
+
+
+class ReversalPending(Exception):
+    """A correction's new settlement waits for the previous one to be reversed (a credit CDR's workflow
+    that has not run yet): a technical wait, retried, never a refusal."""
+
+
+def _require_reversed(session: SessionRow, generation: int) -> None:
+    if session.settlement_generation != generation or not session.credited:
+        raise ReversalPending(
+            f"session {session.id}: settlement {generation} must be reversed before it is settled again "
+            f"(latest settlement {session.settlement_generation}, credited: {session.credited})"
         )
 
 

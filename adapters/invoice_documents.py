@@ -143,6 +143,8 @@ def render_pdf(document: dict[str, Any]) -> bytes:
     ]
     if document["statement_period"]:
         meta.append(("Statement for", document["statement_period"]))
+    if document.get("corrects"):
+        meta.append(("Cancels", document["corrects"]))
     for label, value in meta:
         pdf.font(9, bold=True)
         pdf.cell(32, 5, pdf.clean(label))

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from prometheus_client.exposition import choose_encoder
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from api.context import ApiContext
-from api.routes import balance, invoices, ocpi, payouts, sessions
+from api.metrics import ApiMetrics, RequestMetrics, check_ledger_every
+from api.routes import balance, disputes, invoices, ocpi, payouts, sessions
 from api.routes.ocpi import envelope
 from messages.ocpi import OcpiStatus
 
@@ -36,34 +42,56 @@ def create_app(
     context: ApiContext | None = None,
     *,
     context_factory: Callable[[], Awaitable[tuple[ApiContext, Callable[[], Awaitable[None]]]]] | None = None,
+    ledger_check_every: timedelta | None = None,
 ) -> FastAPI:
-    """Either hand in a ready ``context`` or a factory that builds one (and a closer) at startup."""
+    """Either hand in a ready ``context`` or a factory that builds one (and a closer) at startup. With
+    ``ledger_check_every`` the app runs ``ledger check`` that often and shows the result in ``/metrics``."""
     assert (context is None) != (context_factory is None), "give exactly one of context or context_factory"
+    metrics = ApiMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        close = None
         if context is not None:
-            app.state.context = context
-            yield
-            return
-        assert context_factory is not None
-        built, close = await context_factory()
+            built = context
+        else:
+            assert context_factory is not None
+            built, close = await context_factory()
         app.state.context = built
+        metrics.watch_sessions(built.reads)
+        checks = None
+        if ledger_check_every is not None:
+            checks = asyncio.create_task(check_ledger_every(ledger_check_every, built.reads, metrics.ledger_check))
         try:
             yield
         finally:
-            await close()
+            if checks is not None:
+                checks.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await checks
+            if close is not None:
+                await close()
 
     app = FastAPI(title="NetworkCore", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.add_middleware(RequestMetrics, metrics=metrics)
     app.include_router(sessions.router)
     app.include_router(balance.router)
     app.include_router(invoices.router)
     app.include_router(payouts.router)
+    app.include_router(disputes.router)
     app.include_router(ocpi.router)
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics (text format); no key, no personal data")
+    async def prometheus_metrics(request: Request) -> Response:
+        # The format the scraper asks for (Prometheus text 0.0.4 unless it accepts OpenMetrics), as the
+        # client library's own server answers. Collecting counts sessions in the database: off the loop.
+        encode, content_type = choose_encoder(request.headers.get("accept", ""))
+        body = await run_in_threadpool(encode, metrics.registry)
+        return Response(body, headers={"Content-Type": content_type})
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:

@@ -92,3 +92,26 @@ async def current_cpo(context: ContextDep, authorization: Annotated[str | None, 
 
 
 CpoDep = Annotated[CpoRow, Depends(current_cpo)]
+
+
+async def current_operator(context: ContextDep, authorization: Annotated[str | None, Header()] = None) -> str:
+    """The operator named by the Bearer key (``networkcore operators add``): who decides, on the record.
+    Looked up on every call, so a revoked key stops at once."""
+    scheme, _, key = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not key:
+        raise HTTPException(
+            401, "send your operator key as 'Authorization: Bearer <key>'", {"WWW-Authenticate": "Bearer"}
+        )
+    digest = sha256_hex(key.strip())
+
+    def lookup() -> str | None:
+        with context.reads() as db:
+            return repo.operator_for_key(db, digest)
+
+    operator = await run_in_threadpool(lookup)
+    if operator is None:
+        raise HTTPException(403, "not an operator key (or revoked)")
+    return operator
+
+
+OperatorDep = Annotated[str, Depends(current_operator)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -40,4 +41,5 @@ def app_from_settings(settings: Settings) -> FastAPI:
 
         return context, close
 
-    return create_app(context_factory=build)
+    every = settings.ledger_check_interval_s
+    return create_app(context_factory=build, ledger_check_every=timedelta(seconds=every) if every > 0 else None)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.errors import CdrRejected
@@ -27,6 +29,7 @@ from domain.sessions.lifecycle import (
     stage_for_cpo_status,
 )
 from domain.tariffs.model import TariffInvalid, parse_datetime, parse_tariff
+from messages.corrections import CorrectionCause, CorrectionRequest, CorrectionState
 from messages.ocpi import (
     Cdr,
     CommandResult,
@@ -40,7 +43,15 @@ from messages.ocpi import (
 )
 from messages.sessions import CdrArrived, CommandResultReported, CpoSessionReported
 from persistence import repositories as repo
-from persistence.tables import CdrRow, CpoRow, OcpiInboxRow, OcpiSessionRow, SessionRow, TariffRow
+from persistence.tables import (
+    CdrRow,
+    CpoRow,
+    OcpiInboxRow,
+    OcpiSessionRow,
+    SessionRow,
+    SettlementCorrectionRow,
+    TariffRow,
+)
 
 # The statuses the workflow acts on; PENDING and RESERVATION change nothing for it.
 FORWARDED_STATUSES = frozenset({CpoSessionStatus.ACTIVE, CpoSessionStatus.COMPLETED, CpoSessionStatus.INVALID})
@@ -55,6 +66,7 @@ class IntakeResult:
     http_status: int = 200
     our_session_id: str | None = None
     signal: Signal | None = None
+    correction: CorrectionRequest | None = None  # a settled session to correct: start its workflow
     location: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -326,15 +338,20 @@ def post_cdr(db: Session, cpo: CpoRow, body: bytes, public_base_url: str) -> Int
                 our_session_id=existing.our_session_id,
             )
             return _inbox(db, cpo, kind, cdr.id, body, result, "REJECTED")
-        # A repeat of a CDR we hold: same answer, and the signal again in case the first one was lost.
+        # A repeat of a CDR we hold: same answer, and the signal (or the correction) again in case the first
+        # one was lost.
         result = IntakeResult(
             OcpiStatus.SUCCESS,
             "Success (already received)",
             our_session_id=existing.our_session_id,
             location=cdr_location(public_base_url, existing.key),
         )
-        result.signal = CdrArrived(cdr_key=existing.key, cdr_id=existing.cdr_id)
+        result.correction = _correction_of_cdr(db, existing.key)
+        if result.correction is None:
+            result.signal = CdrArrived(cdr_key=existing.key, cdr_id=existing.cdr_id)
         return _inbox(db, cpo, kind, cdr.id, body, result, "DUPLICATE")
+    if cdr.credit:
+        return _credit_cdr(db, cpo, cdr, body, digest, public_base_url)
     ours = _our_session(db, cpo, cdr.authorization_reference)
     if ours is None and cdr.session_id is not None:
         stored = repo.ocpi_session(db, cdr.country_code, cdr.party_id, cdr.session_id)
@@ -345,11 +362,12 @@ def post_cdr(db: Session, cpo: CpoRow, body: bytes, public_base_url: str) -> Int
             "unknown session: neither authorization_reference nor session_id names a session of ours",
         )
         return _inbox(db, cpo, kind, cdr.id, body, result, "UNKNOWN_SESSION")
-    settled = repo.cdrs_for_session(db, ours.id)
-    if settled:
+    held = repo.cdrs_for_session(db, ours.id)
+    uncredited = _uncredited(held)
+    if uncredited is not None:
         result = IntakeResult(
             OcpiStatus.INVALID_PARAMETERS,
-            f"session already has CDR {settled[0].cdr_id}; correct it with a credit CDR",
+            f"session already has CDR {uncredited.cdr_id}; correct it with a credit CDR",
             our_session_id=ours.id,
         )
         return _inbox(db, cpo, kind, cdr.id, body, result, "REJECTED")
@@ -362,19 +380,24 @@ def post_cdr(db: Session, cpo: CpoRow, body: bytes, public_base_url: str) -> Int
             our_session_id=ours.id,
         )
         return _inbox(db, cpo, kind, cdr.id, body, result, "REJECTED")
-    row = CdrRow(
-        country_code=cdr.country_code,
-        party_id=cdr.party_id,
-        cdr_id=cdr.id,
-        our_session_id=ours.id,
-        currency=cdr.currency,
-        total_energy_kwh=cdr.total_energy,
-        body_sha256=digest,
-        body=body.decode(),
-        received_at=_now(),
-    )
-    db.add(row)
-    db.flush()
+    row = _store_cdr(db, cdr, ours.id, body, digest, credit_reference_key=None)
+    if held:
+        # Every CDR before it was credited: this one settles the session again, as a correction.
+        correction = request_correction(
+            db,
+            new_correction(
+                ours, CorrectionCause.REISSUED_CDR, cdr_key=row.key, settles_generation=ours.settlement_generation + 1
+            ),
+        )
+        result = IntakeResult(
+            OcpiStatus.SUCCESS,
+            f"Success (re-issued: settles session {ours.id} again)",
+            http_status=201,
+            our_session_id=ours.id,
+            location=cdr_location(public_base_url, row.key),
+            correction=correction,
+        )
+        return _inbox(db, cpo, kind, cdr.id, body, result, "ACCEPTED")
     ours.kwh = cdr.total_energy
     ours.ended_at = ours.ended_at or cdr.end_date_time
     ours.started_at = ours.started_at or cdr.start_date_time
@@ -386,6 +409,157 @@ def post_cdr(db: Session, cpo: CpoRow, body: bytes, public_base_url: str) -> Int
         location=cdr_location(public_base_url, row.key),
     )
     result.signal = CdrArrived(cdr_key=row.key, cdr_id=row.cdr_id)
+    return _inbox(db, cpo, kind, cdr.id, body, result, "ACCEPTED")
+
+
+def _store_cdr(
+    db: Session, cdr: Cdr, session_id: str, body: bytes, digest: str, *, credit_reference_key: int | None
+) -> CdrRow:
+    row = CdrRow(
+        country_code=cdr.country_code,
+        party_id=cdr.party_id,
+        cdr_id=cdr.id,
+        our_session_id=session_id,
+        currency=cdr.currency,
+        total_energy_kwh=cdr.total_energy,
+        body_sha256=digest,
+        body=body.decode(),
+        received_at=_now(),
+        credit_reference_key=credit_reference_key,
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def _uncredited(held: Sequence[CdrRow]) -> CdrRow | None:
+    """The session's CDR that no credit CDR has cancelled, if there is one."""
+    credited = {row.credit_reference_key for row in held if row.credit_reference_key is not None}
+    return next((row for row in held if row.credit_reference_key is None and row.key not in credited), None)
+
+
+def _correction_of_cdr(db: Session, cdr_key: int) -> CorrectionRequest | None:
+    row = db.scalar(select(SettlementCorrectionRow).where(SettlementCorrectionRow.cdr_key == cdr_key))
+    return None if row is None else correction_request(db.get_one(SessionRow, row.session_id), row)
+
+
+def new_correction(
+    session: SessionRow,
+    cause: CorrectionCause,
+    *,
+    cdr_key: int,
+    reverses_generation: int | None = None,
+    settles_generation: int | None = None,
+) -> CorrectionRequest:
+    assert session.cpo_id is not None, "a settled session knows its CPO"
+    assert session.country is not None, "and its charger's country"
+    return CorrectionRequest(
+        session_id=session.id,
+        demand_partner_id=session.demand_partner_id,
+        cpo_id=session.cpo_id,
+        country=session.country,
+        cause=cause,
+        reverses_generation=reverses_generation,
+        settles_generation=settles_generation,
+        cdr_key=cdr_key,
+    )
+
+
+def correction_request(session: SessionRow, row: SettlementCorrectionRow) -> CorrectionRequest:
+    assert row.cdr_key is not None, "every correction names its CDR"
+    return new_correction(
+        session,
+        CorrectionCause(row.cause),
+        reverses_generation=row.reverses_generation,
+        settles_generation=row.settles_generation,
+        cdr_key=row.cdr_key,
+    )
+
+
+def correction_in_progress(db: Session, session_id: str) -> SettlementCorrectionRow | None:
+    return db.scalar(
+        select(SettlementCorrectionRow).where(
+            SettlementCorrectionRow.session_id == session_id,
+            SettlementCorrectionRow.state != CorrectionState.DONE.value,
+        )
+    )
+
+
+def request_correction(db: Session, request: CorrectionRequest, *, dispute_key: int | None = None) -> CorrectionRequest:
+    """Record the correction (PENDING) in the caller's transaction; the caller starts its workflow."""
+    db.add(
+        SettlementCorrectionRow(
+            workflow_id=request.workflow_id,
+            session_id=request.session_id,
+            cause=request.cause.value,
+            reverses_generation=request.reverses_generation,
+            settles_generation=request.settles_generation,
+            cdr_key=request.cdr_key,
+            dispute_key=dispute_key,
+            state=CorrectionState.PENDING.value,
+            requested_at=_now(),
+        )
+    )
+    db.flush()
+    return request
+
+
+def _credit_cdr(db: Session, cpo: CpoRow, cdr: Cdr, body: bytes, digest: str, public_base_url: str) -> IntakeResult:
+    """A credit CDR cancels a settled CDR in full: its settlement is reversed and credit notes issued."""
+    kind = "CDR"
+
+    def refuse(message: str, session_id: str | None = None) -> IntakeResult:
+        result = IntakeResult(OcpiStatus.INVALID_PARAMETERS, message, our_session_id=session_id)
+        return _inbox(db, cpo, kind, cdr.id, body, result, "REJECTED")
+
+    if not cdr.credit_reference_id:
+        return refuse("a credit CDR names the CDR it cancels in credit_reference_id")
+    original = repo.cdr_by_id(db, cdr.country_code, cdr.party_id, cdr.credit_reference_id)
+    if original is None:
+        return refuse(f"credit_reference_id {cdr.credit_reference_id} names no CDR of yours that we hold")
+    session_id = original.our_session_id
+    if original.credit_reference_key is not None:
+        return refuse(f"CDR {original.cdr_id} is itself a credit CDR", session_id)
+    earlier = next(
+        (row for row in repo.cdrs_for_session(db, session_id) if row.credit_reference_key == original.key), None
+    )
+    if earlier is not None:
+        return refuse(f"CDR {original.cdr_id} was already credited by {earlier.cdr_id}", session_id)
+    claimed = Cdr.model_validate_json(original.body).total_cost.excl_vat
+    if cdr.currency != original.currency or cdr.total_cost.excl_vat != -claimed:
+        return refuse(
+            f"a credit CDR cancels the whole CDR: total_cost.excl_vat must be {-claimed} {original.currency} "
+            "(partial credits are not supported: credit in full, then send the corrected CDR)",
+            session_id,
+        )
+    session = db.get_one(SessionRow, session_id, with_for_update=True)
+    in_force = repo.clearing_of(db, session_id, session.settlement_generation)
+    if session.stage != SessionStage.SETTLED.value or session.credited or in_force is None:
+        return refuse(
+            f"session {session_id} is {session.stage}, not settled: only a settled CDR can be credited", session_id
+        )
+    if in_force.cdr_key != original.key:
+        return refuse(f"CDR {original.cdr_id} is not the one session {session_id} is settled on", session_id)
+    pending = correction_in_progress(db, session_id)
+    if pending is not None:
+        return refuse(
+            f"session {session_id} is being corrected ({pending.workflow_id}); send this again later", session_id
+        )
+    row = _store_cdr(db, cdr, session_id, body, digest, credit_reference_key=original.key)
+    correction = request_correction(
+        db,
+        new_correction(
+            session, CorrectionCause.CREDIT_CDR, cdr_key=row.key, reverses_generation=session.settlement_generation
+        ),
+    )
+    result = IntakeResult(
+        OcpiStatus.SUCCESS,
+        f"Success (credit: session {session_id}'s settlement is reversed)",
+        http_status=201,
+        our_session_id=session_id,
+        location=cdr_location(public_base_url, row.key),
+        correction=correction,
+    )
     return _inbox(db, cpo, kind, cdr.id, body, result, "ACCEPTED")
 
 

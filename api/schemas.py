@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.disputes import Decision
 from domain.sessions.lifecycle import SessionStage
 
 
@@ -59,6 +60,14 @@ class SessionRead(BaseModel):
     live: bool = Field(description="True when stage and attention come straight from the running workflow")
     clearing: Clearing | None = Field(default=None, description="Stage 5: the session rated at the official price")
     billing: Billing | None = Field(default=None, description="Stage 6: what you are billed, in your currency")
+    settlement: int = Field(
+        default=0, description="How often the session was settled again after a correction (0: never corrected)"
+    )
+    credited: bool = Field(
+        default=False,
+        description="The CPO credited the CDR the settlement above was made from: its invoice is cancelled by a "
+        "credit note, and the session waits for the CPO's corrected CDR",
+    )
 
 
 class Clearing(BaseModel):
@@ -174,3 +183,42 @@ class PayoutPosition(BaseModel):
 class PayoutList(BaseModel):
     payouts: list[PayoutSummary]
     positions: list[PayoutPosition]
+
+
+class DisputeDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Decision = Field(description="ACCEPT the CPO's claimed price, REJECT it, or ADJUST to an agreed one")
+    amount: Decimal | None = Field(
+        default=None, description="ADJUST only: the agreed price excluding VAT, in the tariff's currency"
+    )
+    note: str | None = Field(default=None, max_length=2000, description="Why, for the record")
+
+
+class DisputeDecision(BaseModel):
+    session_id: str
+    settlement: int = Field(description="The settlement (generation) whose price was disputed")
+    decision: Decision
+    currency: str
+    official: Decimal = Field(description="The official price excluding VAT, as rated")
+    claimed: Decimal = Field(description="The CPO's price excluding VAT, from its CDR")
+    agreed: Decimal = Field(description="The price the session is settled at from now on")
+    note: str | None
+    decided_by: str
+    decided_at: datetime
+    correction: str | None = Field(description="The workflow id of the correction this decision started, if any")
+
+
+class OpenDispute(BaseModel):
+    session_id: str
+    cpo_id: str
+    settlement: int
+    currency: str
+    official: Decimal
+    claimed: Decimal
+    note: str
+
+
+class DisputeList(BaseModel):
+    open: list[OpenDispute]
+    decided: list[DisputeDecision]

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import httpx
 
+from adapters.structured_logs import LogFormat, configure_logging
 from config.settings import Settings
 
 log = logging.getLogger("networkcore")
@@ -28,7 +29,14 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
 
     from api.main import app_from_settings
 
-    uvicorn.run(app_from_settings(settings), host=settings.api_host, port=settings.api_port, log_level="warning")
+    # log_config=None: uvicorn's own lines go through our handler (JSON) too.
+    uvicorn.run(
+        app_from_settings(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
+        log_config=None,
+    )
     return 0
 
 
@@ -50,6 +58,7 @@ def cmd_simulator(settings: Settings, args: argparse.Namespace) -> int:
         host=settings.simulator_host,
         port=settings.simulator_port,
         log_level="warning",
+        log_config=None,
     )
     return 0
 
@@ -260,6 +269,30 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_operators(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from cli.operators import OperatorExists, add_operator, revoke_operator
+    from persistence.db import make_engine, make_session_factory
+
+    sessions = make_session_factory(make_engine(settings.database_url))
+    now = datetime.now(UTC)
+    with sessions.begin() as db:
+        if args.action == "revoke":
+            if not revoke_operator(db, args.name, now=now):
+                print(f"no operator {args.name}", file=sys.stderr)
+                return 1
+            print(f"revoked {args.name}'s key")
+            return 0
+        try:
+            key = add_operator(db, args.name, now=now)
+        except OperatorExists as exists:
+            print(exists, file=sys.stderr)
+            return 1
+    print(f"{args.name}'s operator key (shown once): {key}")
+    return 0
+
+
 def cmd_settlement(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import datetime
 
@@ -268,6 +301,7 @@ def cmd_settlement(settings: Settings, args: argparse.Namespace) -> int:
 
     from adapters.temporal_client import connect_temporal
     from cli.settlement import RetryFilter, retry_settlements, stopped_settlements
+    from domain.sessions.lifecycle import SessionStage
     from persistence.db import make_engine, make_session_factory
 
     try:
@@ -279,12 +313,24 @@ def cmd_settlement(settings: Settings, args: argparse.Namespace) -> int:
         print("networkcore settlement retry: give --since/--until with a time zone (e.g. ...Z)", file=sys.stderr)
         return 2
     sessions = make_session_factory(make_engine(settings.database_url))
-    match = RetryFilter(args.session, args.cpo, args.partner, args.error_type, since, until)
+    match = RetryFilter(
+        session_id=args.session,
+        cpo=args.cpo,
+        demand_partner=args.partner,
+        error_type=args.error_type,
+        since=since,
+        until=until,
+        stage=None if args.stage is None else SessionStage(args.stage),
+    )
     with sessions() as db:
         stopped = stopped_settlements(db, match)
     console = Console()
     for session in stopped:
-        console.print(f"{session.id}  {session.cpo}  {session.demand_partner}  {session.error_type}", soft_wrap=True)
+        console.print(
+            f"{session.id}  {session.cpo}  {session.demand_partner}  {session.stage}  {session.error_type}  "
+            f"{'would ' if args.dry_run else ''}{session.action}",
+            soft_wrap=True,
+        )
     by_type: dict[str, int] = {}
     for session in stopped:
         by_type[session.error_type] = by_type.get(session.error_type, 0) + 1
@@ -295,7 +341,7 @@ def cmd_settlement(settings: Settings, args: argparse.Namespace) -> int:
     async def retry() -> int:
         client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
         with Progress(console=console, transient=True) as bar:
-            task = bar.add_task("signalling retry_settlement", total=len(stopped))
+            task = bar.add_task("resuming and resetting", total=len(stopped))
             summary = await retry_settlements(
                 client,
                 sessions,
@@ -305,7 +351,8 @@ def cmd_settlement(settings: Settings, args: argparse.Namespace) -> int:
                 progress=lambda n: bar.advance(task, n),
             )
         console.print(
-            f"matched {summary.matched}, signalled {summary.signalled}, settled {summary.settled}, "
+            f"matched {summary.matched}, resumed {summary.signalled}, reset to CDR received {summary.reset}, "
+            f"settled {summary.settled}, "
             f"not settled within {args.wait:.0f} s {len(summary.not_settled)}, not reached {len(summary.not_reached)}"
         )
         for session_id, state in {**summary.not_settled, **summary.not_reached}.items():
@@ -367,16 +414,28 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("workflow_id", nargs="?", help="e.g. session-<uuid> or payout:cpo:<id>:CHF")
     replay.add_argument("--run-id", help="one run of it (default: the latest)")
     replay.add_argument("--file", help="a history exported as JSON instead of fetching it from Temporal")
-    settle = commands.add_parser("settlement", help="resume stopped settlements after a fix (dry-run first)")
+    settle = commands.add_parser(
+        "settlement", help="resume stopped settlements, reset failed clearings, after a fix (dry-run first)"
+    )
     settle.add_argument("action", choices=["retry"])
     settle.add_argument("--session", help="one session id")
     settle.add_argument("--cpo", help="sessions of one CPO")
     settle.add_argument("--partner", help="sessions of one demand partner")
-    settle.add_argument("--error-type", help="e.g. FxRateMissing, FxRateStale, VatRateMissing, ContractTermsInvalid")
+    settle.add_argument(
+        "--error-type", help="e.g. FxRateMissing, FxRateStale, VatRateMissing, ContractTermsInvalid, TariffInvalid"
+    )
+    settle.add_argument(
+        "--stage",
+        choices=["CLEARED", "CDR_RECEIVED"],
+        help="CLEARED: settlement stopped (resumed); CDR_RECEIVED: clearing failed (reset to CDR received)",
+    )
     settle.add_argument("--since", help="sessions created at or after this time (ISO 8601 with zone)")
     settle.add_argument("--until", help="sessions created before this time (ISO 8601 with zone)")
     settle.add_argument("--dry-run", action="store_true", help="list what would be retried, change nothing")
     settle.add_argument("--wait", type=float, default=60.0, help="seconds to wait for them to settle (default 60)")
+    ops = commands.add_parser("operators", help="give an operator a key for the disputes API, or revoke it")
+    ops.add_argument("action", choices=["add", "revoke"])
+    ops.add_argument("name", help="who the operator is, as decisions will record it")
     health = commands.add_parser("healthcheck", help="exit 0 when a component is healthy")
     health.add_argument("component", choices=["api", "worker"])
     bench = commands.add_parser("bench", help="sessions/s vs bare Temporal workflows, billable actions")
@@ -402,15 +461,26 @@ HANDLERS = {
     "payouts": cmd_payouts,
     "replay": cmd_replay,
     "settlement": cmd_settlement,
+    "operators": cmd_operators,
 }
 
 
+# Services log JSON lines (for a log pipeline); the tools people run at a terminal log text.
+JSON_LOGGING_COMMANDS = frozenset({"api", "worker", "simulator"})
+
+
+def log_format(settings: Settings, command: str) -> LogFormat:
+    if settings.log_format != "auto":
+        return settings.log_format
+    return "json" if command in JSON_LOGGING_COMMANDS else "text"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
+    settings = Settings()
+    configure_logging(log_format(settings, args.command))
     try:
-        code = HANDLERS[args.command](Settings(), args)
+        code = HANDLERS[args.command](settings, args)
     except KeyboardInterrupt:
         code = 130
     _exit(code)

@@ -11,11 +11,18 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from workflows.corrections import SettlementCorrectionWorkflow
 from workflows.payouts import PayoutSweepWorkflow, PayoutWorkflow
 from workflows.sessions import ChargingSessionWorkflow
 from workflows.statements import MonthlyStatementWorkflow
 
-WORKFLOWS = [ChargingSessionWorkflow, PayoutWorkflow, PayoutSweepWorkflow, MonthlyStatementWorkflow]
+WORKFLOWS = [
+    ChargingSessionWorkflow,
+    SettlementCorrectionWorkflow,
+    PayoutWorkflow,
+    PayoutSweepWorkflow,
+    MonthlyStatementWorkflow,
+]
 
 
 @dataclass(frozen=True)

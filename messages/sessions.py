@@ -168,6 +168,7 @@ class ChargingSessionResult(Payload):
 class ClearingInput(Payload):
     session_id: str
     cdr_key: int
+    generation: int = 0  # > 0: a correction settling the session again
 
 
 class ClearingOutcome(Payload):
@@ -184,6 +185,7 @@ class ClearingOutcome(Payload):
 
 class SettlementInput(Payload):
     session_id: str
+    generation: int = 0  # > 0: a correction settling the session again
 
 
 class FxOutcome(Payload):

@@ -24,7 +24,7 @@ from domain.invoicing.documents import (
     line_from_json,
     line_to_json,
 )
-from domain.invoicing.lines import InvoiceLine, invoice_totals
+from domain.invoicing.lines import InvoiceLine, credited, invoice_totals
 from domain.vat.treatment import TaxParty
 from persistence.db import dialect_insert
 from persistence.tables import InvoiceLineRow, InvoiceRow, InvoiceSeriesRow
@@ -56,11 +56,12 @@ def _header_party(party: TaxParty, lines: Sequence[InvoiceLine], *, supplier: bo
     return IssuedParty.of(party, vat_id)
 
 
-def _add_line(db: Session, invoice: InvoiceRow, line: InvoiceLine) -> None:
+def _add_line(db: Session, invoice: InvoiceRow, line: InvoiceLine, generation: int) -> None:
     db.add(
         InvoiceLineRow(
             invoice_key=invoice.key,
             session_id=line.session_id,
+            generation=generation,
             net_minor=line.net_minor,
             vat_minor=line.vat_minor,
             place_of_supply=line.vat.place_of_supply,
@@ -71,23 +72,55 @@ def _add_line(db: Session, invoice: InvoiceRow, line: InvoiceLine) -> None:
     )
 
 
-def issued_for_session(db: Session, issuer: str, session_id: str) -> InvoiceRow | None:
-    """The issuer's invoice or statement (issued or draft) that carries the session's line, if any."""
+def issued_for_session(db: Session, issuer: str, session_id: str, generation: int = 0) -> InvoiceRow | None:
+    """The issuer's invoice or statement (issued or draft) that carries the session's line of a settlement
+    generation, if any."""
     return db.scalar(
         select(InvoiceRow)
         .join(InvoiceLineRow, InvoiceLineRow.invoice_key == InvoiceRow.key)
-        .where(InvoiceRow.issuer == issuer, InvoiceLineRow.session_id == session_id)
+        .where(
+            InvoiceRow.issuer == issuer,
+            InvoiceRow.kind == DocumentKind.INVOICE.value,
+            InvoiceLineRow.session_id == session_id,
+            InvoiceLineRow.generation == generation,
+        )
     )
 
 
-def platform_line(db: Session, session_id: str) -> tuple[InvoiceLineRow, InvoiceRow] | None:
-    """The session's line on the platform's invoice or statement to its demand partner, with that invoice."""
+def session_lines(db: Session, session_id: str, generation: int) -> list[tuple[InvoiceLineRow, InvoiceRow]]:
+    """The session's invoice lines of a settlement generation (one per issuer), with their invoices."""
     found = db.execute(
         select(InvoiceLineRow, InvoiceRow)
         .join(InvoiceRow, InvoiceLineRow.invoice_key == InvoiceRow.key)
-        .where(InvoiceRow.issuer == PLATFORM_ISSUER, InvoiceLineRow.session_id == session_id)
+        .where(
+            InvoiceRow.kind == DocumentKind.INVOICE.value,
+            InvoiceLineRow.session_id == session_id,
+            InvoiceLineRow.generation == generation,
+        )
+        .order_by(InvoiceLineRow.key)
+    ).all()
+    return [(line, invoice) for line, invoice in found]
+
+
+def platform_line(db: Session, session_id: str) -> tuple[InvoiceLineRow, InvoiceRow] | None:
+    """The session's latest line on the platform's invoice or statement to its demand partner, with that
+    invoice (after a correction, the corrected one)."""
+    found = db.execute(
+        select(InvoiceLineRow, InvoiceRow)
+        .join(InvoiceRow, InvoiceLineRow.invoice_key == InvoiceRow.key)
+        .where(
+            InvoiceRow.issuer == PLATFORM_ISSUER,
+            InvoiceRow.kind == DocumentKind.INVOICE.value,
+            InvoiceLineRow.session_id == session_id,
+        )
+        .order_by(InvoiceLineRow.generation.desc())
     ).first()
     return None if found is None else (found[0], found[1])
+
+
+def correction_key(issuer: str, session_id: str, kind: DocumentKind, generation: int) -> str:
+    """What makes a correction's document unique: its issuer, session, kind and generation."""
+    return f"{issuer}|{session_id}|{kind.value}|{generation}"
 
 
 def issue_invoice(
@@ -101,19 +134,56 @@ def issue_invoice(
     line: InvoiceLine,
     self_billing: bool,
     now: datetime,
+    generation: int = 0,
 ) -> InvoiceRow:
-    """A numbered invoice of one session's line; the one already issued for it when there is one."""
-    existing = issued_for_session(db, issuer, line.session_id)
+    """A numbered invoice of one session's line; the one already issued for it when there is one. A
+    correction's invoice (generation > 0) is unique by its correction key instead of its session."""
+    existing = issued_for_session(db, issuer, line.session_id, generation)
     if existing is not None:
         return existing
+    row = _unnumbered(issuer, series, recipient, line.currency, period=None, session_id=line.session_id, now=now)
+    if generation > 0:
+        row.session_id = None
+        row.correction_key = correction_key(issuer, line.session_id, DocumentKind.INVOICE, generation)
+    return _issue(
+        db, row, [line], supplier=supplier, customer=customer, self_billing=self_billing, now=now, generation=generation
+    )
+
+
+def issue_credit_note(
+    db: Session,
+    *,
+    original: InvoiceRow,
+    line: InvoiceLine,
+    generation: int,
+    supplier: TaxParty,
+    customer: TaxParty,
+    now: datetime,
+) -> InvoiceRow:
+    """The numbered credit note that cancels the session's ``line`` (of ``generation``) on ``original``, in
+    the original's series; the one already issued when there is one. A line on a statement not issued yet
+    is cancelled the same way: the statement keeps it, the credit note takes it back."""
+    key = correction_key(original.issuer, line.session_id, DocumentKind.CREDIT_NOTE, generation)
+    existing = db.scalar(select(InvoiceRow).where(InvoiceRow.correction_key == key))
+    if existing is not None:
+        return existing
+    row = _unnumbered(
+        original.issuer, original.series, original.recipient, line.currency, period=None, session_id=None, now=now
+    )
+    row.kind = DocumentKind.CREDIT_NOTE.value
+    row.corrects_key = original.key
+    row.correction_key = key
+    corrects = original.number or f"statement {original.period} (not issued yet)"
     return _issue(
         db,
-        _unnumbered(issuer, series, recipient, line.currency, period=None, session_id=line.session_id, now=now),
-        [line],
+        row,
+        [credited(line)],
         supplier=supplier,
         customer=customer,
-        self_billing=self_billing,
+        self_billing=original.issuer != PLATFORM_ISSUER,
         now=now,
+        generation=generation,
+        corrects=corrects,
     )
 
 
@@ -150,6 +220,8 @@ def _issue(
     customer: TaxParty,
     self_billing: bool,
     now: datetime,
+    generation: int = 0,
+    corrects: str | None = None,
 ) -> InvoiceRow:
     """Number ``row`` and store it issued, with ``lines`` (added here for a row not stored yet)."""
     new = row.key is None
@@ -168,6 +240,7 @@ def _issue(
         lines=tuple(lines),
         self_billing=self_billing,
         period=row.period,
+        corrects=corrects,
     )
     totals = invoice_totals(row.currency, lines)
     row.status = ISSUED
@@ -181,7 +254,7 @@ def _issue(
         db.add(row)
         db.flush()
         for line in lines:
-            _add_line(db, row, line)
+            _add_line(db, row, line, generation)
     db.flush()
     return row
 
@@ -204,7 +277,7 @@ def add_to_statement(
             # Another worker opened it first: use theirs.
             draft = _open_draft(db, issuer, recipient, line.currency, period)
             assert draft is not None
-    _add_line(db, draft, line)
+    _add_line(db, draft, line, 0)
     db.flush()
     return draft
 

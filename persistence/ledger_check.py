@@ -4,7 +4,9 @@
 * no credit hold is still pending for a session that has finished;
 * every settled session has its FX conversion, its two invoice lines (the partner's, whose net is what
   stage 6 converted, and the CPO's self-billed one) and its settlement entry, which books exactly what
-  the lines say: the partner's receivable, output VAT payable and input VAT recoverable;
+  the lines say: the partner's receivable, output VAT payable and input VAT recoverable; after a
+  correction this holds for its latest settlement, and every settlement before it (or the latest, once
+  credited) has its reversing entry, the exact negation of it, and a credit note for each of its lines;
 * invoice numbers run 1..N without a gap or a duplicate in every issuer's series, and every issued
   invoice's totals are the sums of its lines;
 * payouts reconcile with the ledger for every payee and currency (``payout_reconciliation``).
@@ -18,13 +20,14 @@ from typing import cast
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.invoicing.documents import PLATFORM_ISSUER, cpo_issuer
+from domain.invoicing.documents import PLATFORM_ISSUER, DocumentKind, cpo_issuer
 from domain.ledger import accounts
 from domain.ledger.accounts import AccountKind
 from domain.sessions.lifecycle import FINAL_STAGES, SessionStage
-from domain.settlement.revenue_share import settlement_key
+from domain.settlement.revenue_share import reversal_key, settlement_key
 from persistence import ledger
 from persistence.holds import pending_holds
+from persistence.invoices import session_lines
 from persistence.payout_reconciliation import payout_problems
 from persistence.tables import (
     FxConversionRow,
@@ -65,18 +68,35 @@ def check_ledger(db: Session) -> LedgerReport:
     for hold, stage in open_holds:
         report.problems.append(f"session {hold.session_id} is {stage} but its credit hold is still pending")
     settled = db.execute(
-        select(SessionRow.id, SessionRow.demand_partner_id, SessionRow.cpo_id, FxConversionRow)
-        .outerjoin(FxConversionRow, FxConversionRow.session_id == SessionRow.id)
+        select(SessionRow, FxConversionRow)
+        .outerjoin(
+            FxConversionRow,
+            (FxConversionRow.session_id == SessionRow.id)
+            & (FxConversionRow.generation == SessionRow.settlement_generation),
+        )
         .where(SessionRow.stage == SessionStage.SETTLED.value)
     ).all()
     report.settled_sessions = len(settled)
     lines = _settled_lines(db)
     # An outer join: a settled session without its conversion has None here.
-    for session_id, partner, cpo, conversion in cast("list[tuple[str, str, str, FxConversionRow | None]]", settled):
-        if conversion is None:
-            report.problems.append(f"session {session_id} is SETTLED without an FX conversion (stage 6)")
+    for session, conversion in cast("list[tuple[SessionRow, FxConversionRow | None]]", settled):
+        generation = session.settlement_generation
+        for reversed_generation in range(generation + 1 if session.credited else generation):
+            report.problems += _reversal_problems(db, session.id, reversed_generation)
+        if session.credited:
             continue
-        report.problems += _session_problems(db, session_id, partner, cpo, conversion, lines.get(session_id, {}))
+        if conversion is None:
+            report.problems.append(f"session {session.id} is SETTLED without an FX conversion (stage 6)")
+            continue
+        report.problems += _session_problems(
+            db,
+            session.id,
+            session.demand_partner_id,
+            session.cpo_id or "",
+            conversion,
+            lines.get((session.id, generation), {}),
+            generation,
+        )
     report.problems += _numbering_problems(db)
     report.problems += _total_problems(db)
     report.problems += payout_problems(db)
@@ -84,24 +104,62 @@ def check_ledger(db: Session) -> LedgerReport:
     return report
 
 
-def _settled_lines(db: Session) -> dict[str, dict[str, InvoiceLineRow]]:
-    """The invoice lines of settled sessions, by session and issuer."""
-    found: dict[str, dict[str, InvoiceLineRow]] = {}
+def _settled_lines(db: Session) -> dict[tuple[str, int], dict[str, InvoiceLineRow]]:
+    """The invoice lines (not credit notes) of settled sessions, by session and generation, and issuer."""
+    found: dict[tuple[str, int], dict[str, InvoiceLineRow]] = {}
     rows = db.execute(
         select(InvoiceRow.issuer, InvoiceLineRow)
         .join(InvoiceRow, InvoiceRow.key == InvoiceLineRow.invoice_key)
         .join(SessionRow, SessionRow.id == InvoiceLineRow.session_id)
-        .where(SessionRow.stage == SessionStage.SETTLED.value)
+        .where(SessionRow.stage == SessionStage.SETTLED.value, InvoiceRow.kind == DocumentKind.INVOICE.value)
     ).all()
     for issuer, line in rows:
-        found.setdefault(line.session_id, {})[issuer] = line
+        found.setdefault((line.session_id, line.generation), {})[issuer] = line
     return found
 
 
+def _reversal_problems(db: Session, session_id: str, generation: int) -> list[str]:
+    """A reversed settlement: its entry undone exactly, and each of its lines cancelled by a credit note."""
+    problems = []
+    booked = ledger.entry_postings(db, settlement_key(session_id, generation))
+    undone = ledger.entry_postings(db, reversal_key(session_id, generation))
+    if booked is not None and undone != sorted((a, c, -m) for a, c, m in booked):
+        problems.append(f"session {session_id}: settlement {generation} is not reversed exactly: {undone}")
+    credits = {
+        issuer: line
+        for issuer, line in db.execute(
+            select(InvoiceRow.issuer, InvoiceLineRow)
+            .join(InvoiceRow, InvoiceRow.key == InvoiceLineRow.invoice_key)
+            .where(
+                InvoiceRow.kind == DocumentKind.CREDIT_NOTE.value,
+                InvoiceLineRow.session_id == session_id,
+                InvoiceLineRow.generation == generation,
+            )
+        )
+    }
+    for line, invoice in session_lines(db, session_id, generation):
+        credit = credits.get(invoice.issuer)
+        if credit is None or (credit.net_minor, credit.vat_minor, credit.national_vat_minor) != (
+            -line.net_minor,
+            -line.vat_minor,
+            -line.national_vat_minor,
+        ):
+            problems.append(
+                f"session {session_id}: {invoice.issuer}'s line of settlement {generation} has no exact credit note"
+            )
+    return problems
+
+
 def _session_problems(
-    db: Session, session_id: str, partner: str, cpo: str, conversion: FxConversionRow, lines: dict[str, InvoiceLineRow]
+    db: Session,
+    session_id: str,
+    partner: str,
+    cpo: str,
+    conversion: FxConversionRow,
+    lines: dict[str, InvoiceLineRow],
+    generation: int,
 ) -> list[str]:
-    postings = ledger.entry_postings(db, settlement_key(session_id))
+    postings = ledger.entry_postings(db, settlement_key(session_id, generation))
     if conversion.amount_minor == 0 and conversion.converted_minor == 0:
         return [] if postings is None else [f"session {session_id} cost nothing but has a settlement entry"]
     sold, bought = lines.get(PLATFORM_ISSUER), lines.get(cpo_issuer(cpo))

@@ -3,8 +3,8 @@ side, the journal on the other.
 
 For every payee and currency: paid + pending + payable = earned - netted, where
 
-* earned is what the payee's queue items add up to, and must equal what settlement entries credited
-  to its payable;
+* earned is what the payee's queue items add up to, and must equal what settlement entries (and their
+  reversals) credited to its payable;
 * netted is what netting entries set off against what the payee owed us;
 * paid and pending are its PAID and in-flight batches (the batches table);
 * payable is the ledger balance of its payable account.
@@ -105,7 +105,8 @@ def payee_positions(db: Session, *, payee: Payee | None = None) -> list[PayeePos
 
 def payout_problems(db: Session) -> list[str]:
     problems = []
-    settled = _credits_by_entry_kind(db, "session-%:settlement")
+    # Settlements, corrections' settlements and their reversals: session-<id>:settlement[-g][:reversed].
+    settled = _credits_by_entry_kind(db, "session-%:settlement%")
     for position in payee_positions(db):
         account = Payee.parse(position.payee).payable_account
         booked = -settled.get((account, position.currency), 0)

@@ -1,6 +1,7 @@
 """The payout queue and payout batches (stage 9), in the caller's transaction.
 
-The queue holds one item per settled session and payee, written with the settlement; a batch claims the
+The queue holds one item per ledger entry and payee, written with the entry: a settlement queues what it
+credited each payee, a correction's reversal queues the negative of it. A batch claims the
 payee's unclaimed items when it is created and gives them back if the rail rejects it. Which money a
 batch moves is the ledger's business (``domain.payouts.batches``); this module keeps the paperwork.
 """
@@ -26,18 +27,20 @@ class QueuedPayable:
     amount_minor: int
 
 
-def enqueue(db: Session, session_id: str, payables: Iterable[QueuedPayable], *, now: datetime) -> None:
-    """Queue a settled session's payables; queuing the same session again adds nothing."""
+def enqueue(db: Session, session_id: str, entry_key: str, payables: Iterable[QueuedPayable], *, now: datetime) -> None:
+    """Queue what the entry ``entry_key`` booked to the session's payees (negative for a reversal); queuing
+    the same entry again adds nothing."""
     rows = [
         {
             "session_id": session_id,
+            "entry_key": entry_key,
             "payee": str(p.payee),
             "currency": p.currency,
             "amount_minor": p.amount_minor,
             "queued_at": now,
         }
         for p in payables
-        if p.amount_minor > 0
+        if p.amount_minor != 0
     ]
     if rows:
         db.execute(dialect_insert(db, PayoutItemRow).on_conflict_do_nothing(), rows)
@@ -133,3 +136,10 @@ def session_payouts(db: Session, session_id: str) -> list[tuple[PayoutItemRow, P
         .order_by(PayoutItemRow.payee)
     ).all()
     return [(item, batch_row) for item, batch_row in rows]
+
+
+def entry_items(db: Session, entry_key: str) -> Sequence[PayoutItemRow]:
+    """What the entry ``entry_key`` queued, one item per payee."""
+    return db.scalars(
+        select(PayoutItemRow).where(PayoutItemRow.entry_key == entry_key).order_by(PayoutItemRow.key)
+    ).all()

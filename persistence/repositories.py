@@ -25,6 +25,7 @@ from persistence.tables import (
     LocationRow,
     OcpiInboxRow,
     OcpiSessionRow,
+    OperatorKeyRow,
     SessionRow,
     TariffRow,
 )
@@ -38,6 +39,12 @@ def demand_partner_for_api_key(db: Session, key_sha256: str) -> DemandPartnerRow
         .join(ApiKeyRow, ApiKeyRow.demand_partner_id == DemandPartnerRow.id)
         .where(ApiKeyRow.key_sha256 == key_sha256, ApiKeyRow.revoked_at.is_(None))
     ).first()
+
+
+def operator_for_key(db: Session, key_sha256: str) -> str | None:
+    return db.scalar(
+        select(OperatorKeyRow.name).where(OperatorKeyRow.key_sha256 == key_sha256, OperatorKeyRow.revoked_at.is_(None))
+    )
 
 
 def cpo_for_token(db: Session, token_sha256: str) -> CpoRow | None:
@@ -245,8 +252,30 @@ def cdrs_for_session(db: Session, session_id: str) -> Sequence[CdrRow]:
 
 
 def clearing_for_session(db: Session, session_id: str) -> ClearingRow | None:
-    return db.scalars(select(ClearingRow).where(ClearingRow.session_id == session_id)).first()
+    """The session's latest clearing (a correction's, after one)."""
+    return db.scalars(
+        select(ClearingRow).where(ClearingRow.session_id == session_id).order_by(ClearingRow.generation.desc())
+    ).first()
 
 
 def conversion_for_session(db: Session, session_id: str) -> FxConversionRow | None:
-    return db.scalars(select(FxConversionRow).where(FxConversionRow.session_id == session_id)).first()
+    """The session's latest conversion (a correction's, after one)."""
+    return db.scalars(
+        select(FxConversionRow)
+        .where(FxConversionRow.session_id == session_id)
+        .order_by(FxConversionRow.generation.desc())
+    ).first()
+
+
+def clearing_of(db: Session, session_id: str, generation: int) -> ClearingRow | None:
+    return db.scalar(
+        select(ClearingRow).where(ClearingRow.session_id == session_id, ClearingRow.generation == generation)
+    )
+
+
+def conversion_of(db: Session, session_id: str, generation: int) -> FxConversionRow | None:
+    return db.scalar(
+        select(FxConversionRow).where(
+            FxConversionRow.session_id == session_id, FxConversionRow.generation == generation
+        )
+    )

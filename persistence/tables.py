@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -220,6 +221,9 @@ class SessionRow(Base):
     ended_at: Mapped[datetime | None]
     cdr_key: Mapped[int | None] = mapped_column(Key)
     max_amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))  # the partner's cap, billing currency
+    # Corrections: the generation of the latest settlement, and whether a credit has reversed it.
+    settlement_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    credited: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -275,15 +279,18 @@ class CdrRow(Base):
     body_sha256: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime]
+    credit_reference_key: Mapped[int | None] = mapped_column(Key)  # a credit CDR: the CDR it cancels
 
 
 class ClearingRow(Base):
     """Stage 5: the session rated at the official price, and how the CPO's claim compares."""
 
     __tablename__ = "clearings"
+    __table_args__ = (UniqueConstraint("session_id", "generation"),)
 
     key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
-    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), unique=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     cdr_key: Mapped[int] = mapped_column(ForeignKey("cdrs.key"))
     tariff_version_key: Mapped[int] = mapped_column(ForeignKey("tariffs.key"))
     currency: Mapped[str] = mapped_column(String(3))
@@ -374,9 +381,11 @@ class FxConversionRow(Base):
     date. ``executed_rate`` is for the rate money actually moved at, once a rail reports one."""
 
     __tablename__ = "fx_conversions"
+    __table_args__ = (UniqueConstraint("session_id", "generation"),)
 
     key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
-    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), unique=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     from_currency: Mapped[str] = mapped_column(String(3))
     to_currency: Mapped[str] = mapped_column(String(3))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
@@ -407,6 +416,7 @@ class InvoiceRow(Base):
         UniqueConstraint("issuer", "series", "sequence"),
         UniqueConstraint("issuer", "session_id"),
         Index(None, "recipient", "issued_at"),
+        Index("uq_invoices_correction_key", "correction_key", unique=True),
         # At most one open draft statement per recipient, currency and month.
         Index(
             "uq_invoices_open_draft",
@@ -432,6 +442,8 @@ class InvoiceRow(Base):
     period: Mapped[str | None] = mapped_column(String(7))  # "YYYY-MM" of a monthly statement
     session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id"))
     corrects_key: Mapped[int | None] = mapped_column(ForeignKey("invoices.key"))
+    # Corrections' documents (a credit note, a corrected invoice): one per issuer, session and generation.
+    correction_key: Mapped[str | None] = mapped_column(String(200))
     net_minor: Mapped[int | None] = mapped_column(BigInteger)
     vat_minor: Mapped[int | None] = mapped_column(BigInteger)
     document: Mapped[dict[str, Any] | None]
@@ -448,6 +460,7 @@ class InvoiceLineRow(Base):
     key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
     invoice_key: Mapped[int] = mapped_column(ForeignKey("invoices.key"))
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     net_minor: Mapped[int] = mapped_column(BigInteger)
     vat_minor: Mapped[int] = mapped_column(BigInteger)
     place_of_supply: Mapped[str] = mapped_column(String(2))
@@ -464,10 +477,11 @@ class PayoutItemRow(Base):
     Written in the settlement's transaction, once per session and payee."""
 
     __tablename__ = "payout_items"
-    __table_args__ = (UniqueConstraint("session_id", "payee"), Index(None, "payee", "currency", "batch_key"))
+    __table_args__ = (UniqueConstraint("entry_key", "payee"), Index(None, "payee", "currency", "batch_key"))
 
     key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    entry_key: Mapped[str] = mapped_column(String(200))  # the ledger entry that credited (or debited) the payable
     payee: Mapped[str] = mapped_column(String(80))  # "cpo:<id>" or "dp:<id>"
     currency: Mapped[str] = mapped_column(String(3))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
@@ -527,3 +541,59 @@ class SimulatedBankTransferRow(Base):
     status_code: Mapped[str] = mapped_column(String(4))
     reason_code: Mapped[str | None] = mapped_column(String(4))
     document: Mapped[str] = mapped_column(Text)
+
+
+class OperatorKeyRow(Base):
+    """An operator's API key (its SHA-256): who decides disputes, named in every decision."""
+
+    __tablename__ = "operator_keys"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class DisputeRow(Base):
+    """An operator's decision on a price discrepancy flagged at clearing (one per clearing): REJECT the CPO's
+    claim (the official price stands), ACCEPT it, or ADJUST to an agreed amount; the last two settle the
+    session again at ``agreed_excl_vat``."""
+
+    __tablename__ = "disputes"
+    __table_args__ = (
+        UniqueConstraint("session_id", "generation"),
+        CheckConstraint("decision IN ('ACCEPT', 'REJECT', 'ADJUST')", name="decision"),
+    )
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    generation: Mapped[int] = mapped_column(Integer)  # the clearing disputed
+    decision: Mapped[str] = mapped_column(String(8))
+    currency: Mapped[str] = mapped_column(String(3))
+    official_excl_vat: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    claimed_excl_vat: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    agreed_excl_vat: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(80))
+    decided_at: Mapped[datetime]
+
+
+class SettlementCorrectionRow(Base):
+    """One correction of a settled session, run by its own workflow: a credit CDR reverses generation g; a
+    re-issued CDR settles g + 1; an accepted or adjusted dispute does both."""
+
+    __tablename__ = "settlement_corrections"
+    __table_args__ = (CheckConstraint("state IN ('PENDING', 'STOPPED', 'DONE')", name="state"),)
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    workflow_id: Mapped[str] = mapped_column(String(200), unique=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    cause: Mapped[str] = mapped_column(String(16))
+    reverses_generation: Mapped[int | None] = mapped_column(Integer)
+    settles_generation: Mapped[int | None] = mapped_column(Integer)
+    cdr_key: Mapped[int | None] = mapped_column(Key)
+    dispute_key: Mapped[int | None] = mapped_column(Key)
+    state: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
+from prometheus_client import start_http_server
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import (
     Client,
@@ -23,13 +24,15 @@ from temporalio.client import (
 )
 from temporalio.worker import Worker
 
+from activities import metrics
+from activities.corrections import CorrectionActivities
 from activities.invoicing import StatementActivities
 from activities.payouts import PayoutActivities, PayoutSweepActivities
 from activities.sessions import OcpiIdentity, SessionActivities
 from activities.settlement import SettlementActivities
 from adapters.cpo import CpoAdapter, OcpiCpoAdapter
 from adapters.payout_rails import FileRail, PayoutRail
-from adapters.temporal_client import connect_temporal
+from adapters.temporal_client import connect_temporal, prometheus_runtime
 from config.settings import Settings
 from domain.payouts.bank import BankAccount, bank_account
 from domain.vat.parties import country_name, validate_vat_id
@@ -39,6 +42,7 @@ from messages.payouts import PayoutSweep
 from persistence.db import make_engine, make_session_factory
 from persistence.vat_rates import vat_rate_table
 from simulator.bank import SimulatedBank
+from workflows.corrections import SettlementCorrectionWorkflow
 from workflows.payouts import SWEEP_SCHEDULE_ID, SWEEP_WORKFLOW_ID, PayoutSweepWorkflow, PayoutWorkflow
 from workflows.sessions import ChargingSessionWorkflow
 from workflows.statements import MONTHLY_CRON, SCHEDULE_ID, MonthlyStatementWorkflow
@@ -100,10 +104,17 @@ def build_worker(
     sweep = PayoutSweepActivities(sessions, client, task_queue=task_queue)
     settlement = SettlementActivities(sessions, fx_max_age=fx_max_age, platform=platform, vat_rates=vat_rate_table())
     statements = StatementActivities(sessions, platform=platform)
+    corrections = CorrectionActivities(sessions, platform=platform)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[ChargingSessionWorkflow, MonthlyStatementWorkflow, PayoutWorkflow, PayoutSweepWorkflow],
+        workflows=[
+            ChargingSessionWorkflow,
+            SettlementCorrectionWorkflow,
+            MonthlyStatementWorkflow,
+            PayoutWorkflow,
+            PayoutSweepWorkflow,
+        ],
         activities=[
             activities.authorise_session,
             activities.send_start_command,
@@ -112,6 +123,8 @@ def build_worker(
             activities.clear_session,
             settlement.convert_to_billing_currency,
             settlement.post_settlement,
+            corrections.reverse_settlement,
+            corrections.record_correction,
             statements.issue_due_statements,
             payouts.plan_payout_release,
             payouts.release_payout,
@@ -171,7 +184,11 @@ async def ensure_payout_sweep_schedule(
 async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then let running activities finish (graceful shutdown)."""
     engine = make_engine(settings.database_url)
-    client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+    # Metrics only on the ports given: the SDK's (activity failures, latencies) and ours.
+    host, sdk_port, our_port = settings.metrics_host, settings.temporal_metrics_port, settings.worker_metrics_port
+    runtime = prometheus_runtime(f"{host}:{sdk_port}") if sdk_port else None
+    client = await connect_temporal(settings.temporal_address, settings.temporal_namespace, runtime=runtime)
+    served = start_http_server(our_port, host, registry=metrics.REGISTRY) if our_port else None
     identity = OcpiIdentity(settings.ocpi_country_code, settings.ocpi_party_id, settings.public_base_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -202,6 +219,11 @@ async def run_worker(settings: Settings) -> None:
             )
             async with worker:
                 log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
+                for what, port in (("worker", our_port), ("Temporal SDK", sdk_port)):
+                    if port:
+                        log.info("%s metrics on http://%s:%d/metrics", what, host, port)
                 await stop.wait()
                 log.info("worker stopping")
+    if served is not None:
+        served[0].shutdown()
     engine.dispose()

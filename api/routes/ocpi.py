@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.service import RPCError, RPCStatusCode
 
+from adapters.structured_logs import bind_session
 from api.context import ApiContext, workflow_id
+from api.corrections import start_correction
 from api.deps import ContextDep, CpoDep
 from api.ocpi_intake import (
     IntakeResult,
@@ -93,6 +95,16 @@ async def _handle(
             return intake(db)
 
     result = await run_in_threadpool(run)
+    if result.our_session_id is not None:
+        bind_session(result.our_session_id)
+    log.info("OCPI %s: %d %s", what, result.status, result.message, extra={"ocpi_status": int(result.status)})
+    if result.correction is not None:
+        try:
+            await start_correction(context.temporal, context.task_queue, result.correction)
+        except RPCError as error:
+            # Stored with its correction PENDING: the CPO's retry (a duplicate) starts it again.
+            log.warning("correction %s not started: %s", result.correction.workflow_id, error)
+            return envelope(OcpiStatus.SERVER_ERROR, "stored, but not yet processed; please retry")
     if result.signal is not None:
         try:
             delivered = await _signal(context, result)

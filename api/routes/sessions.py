@@ -6,6 +6,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -13,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -23,6 +24,7 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from adapters.structured_logs import bind_session
 from api.context import ApiContext, workflow_id
 from api.deps import ContextDep, DemandPartnerDep
 from api.schemas import (
@@ -52,6 +54,7 @@ from persistence.tables import (
 from workflows import search_attributes as sa
 from workflows.sessions import ChargingSessionWorkflow
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
 # Idempotency keys map to session ids deterministically, so a retried start can never make two.
@@ -156,9 +159,11 @@ async def create_session(
     """Authorisation and the start run in the session's workflow; follow it with GET. Retrying with the
     same ``Idempotency-Key`` returns the same session and never starts a second one."""
     row, cpo_id, country, created = await run_in_threadpool(_register, context, partner, body, idempotency_key)
+    bind_session(row.id)
     await _start_workflow(context, row, cpo_id, country)
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
+    log.info("session %s for %s at %s", "accepted" if created else "replayed", partner.id, row.evse_id)
     return SessionAccepted(
         id=row.id,
         stage=SessionStage(row.stage),
@@ -230,11 +235,15 @@ def _read(
         live=live_stage is not None,
         clearing=_clearing(clearing),
         billing=_billing(conversion, invoiced),
+        settlement=row.settlement_generation,
+        credited=row.credited,
     )
 
 
 @router.get("/{session_id}", response_model=SessionRead, responses=NOT_FOUND, summary="A session, live")
 async def get_session(session_id: str, partner: DemandPartnerDep, context: ContextDep) -> SessionRead:
+    bind_session(session_id)
+
     def load() -> tuple[
         SessionRow | None,
         CdrRow | None,
@@ -271,12 +280,15 @@ async def get_session(session_id: str, partner: DemandPartnerDep, context: Conte
             conversion=conversion,
             invoiced=invoiced,
         )
+    # A closed workflow's attributes are frozen; what happens after (a correction, a dispute decided) is in
+    # the read model.
+    running = description.status == WorkflowExecutionStatus.RUNNING
     attributes = description.typed_search_attributes
     return _read(
         row,
         cdr,
-        live_stage=attributes.get(sa.SESSION_STAGE),
-        live_attention=attributes.get(sa.NEEDS_ATTENTION),
+        live_stage=attributes.get(sa.SESSION_STAGE) if running else None,
+        live_attention=attributes.get(sa.NEEDS_ATTENTION) if running else None,
         clearing=clearing,
         conversion=conversion,
         invoiced=invoiced,
@@ -348,6 +360,7 @@ async def list_sessions(
 async def stop_session(session_id: str, partner: DemandPartnerDep, context: ContextDep) -> StopAccepted:
     """Asks the CPO to stop (OCPI STOP_SESSION). Accepted means the request is recorded in the session;
     the CDR follows as usual."""
+    bind_session(session_id)
 
     def load() -> SessionRow | None:
         with context.reads() as db:
@@ -372,6 +385,7 @@ async def stop_session(session_id: str, partner: DemandPartnerDep, context: Cont
         if error.status == RPCStatusCode.NOT_FOUND:
             raise HTTPException(409, "the session has already ended") from error
         raise
+    log.info("stop requested by %s", partner.id)
     description = await handle.describe()
     stage = description.typed_search_attributes.get(sa.SESSION_STAGE) or row.stage
     return StopAccepted(id=row.id, stage=SessionStage(stage), stop_requested=True)

@@ -1,0 +1,129 @@
+"""Corrections of a settled session: reverse a settlement (a credit CDR, an accepted dispute) and keep the
+correction's record. Settling the session again reuses stages 5 to 8 with the next generation.
+
+A reversal is one transaction, idempotent by the settlement it reverses: the entry that is the exact
+negation of the settlement's (``session-<id>:settlement[-g]:reversed``), a credit note for each of the
+settlement's invoice lines in the same series (gap-free numbers, allocated in this transaction), and the
+negative of what the settlement queued for each payee, so the next payouts take it back.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.settlement import cpo_party, partner_party
+from domain.invoicing.documents import PLATFORM_ISSUER, line_from_json
+from domain.ledger.entries import JournalEntry, Posting
+from domain.payouts.batches import Payee
+from domain.sessions.lifecycle import SessionStage
+from domain.settlement.contracts import invoicing_terms
+from domain.settlement.revenue_share import reversal_key, settlement_key
+from domain.vat.treatment import TaxParty
+from messages.corrections import CorrectionRecord, CorrectionState, ReversalInput, ReversalOutcome
+from persistence import invoices, ledger, payouts
+from persistence.payouts import QueuedPayable
+from persistence.tables import ContractRow, CpoRow, DemandPartnerRow, SessionRow, SettlementCorrectionRow
+
+NOTHING_TO_REVERSE = "NothingToReverse"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class CorrectionActivities:
+    def __init__(self, sessions: sessionmaker[Session], *, platform: TaxParty) -> None:
+        self._sessions = sessions
+        self._platform = platform
+
+    @activity.defn
+    def reverse_settlement(self, request: ReversalInput) -> ReversalOutcome:
+        """Reverse settlement ``generation`` of the session: entry, credit notes, payout queue, in one
+        transaction. Run again, it finds what it did and does nothing twice."""
+        with self._sessions.begin() as db:
+            session = db.get_one(SessionRow, request.session_id, with_for_update=True)
+            if session.stage != SessionStage.SETTLED.value or request.generation > session.settlement_generation:
+                raise ApplicationError(
+                    f"session {session.id} has no settlement {request.generation} to reverse "
+                    f"(stage {session.stage}, latest settlement {session.settlement_generation})",
+                    type=NOTHING_TO_REVERSE,
+                    non_retryable=True,
+                )
+            now = _utcnow()
+            outcome = ReversalOutcome(
+                entry_id=self._reverse_entry(db, session.id, request.generation, now=now),
+                credit_notes=self._credit_notes(db, session, request.generation, now=now),
+            )
+            if request.generation == session.settlement_generation:
+                session.credited = True
+                session.reason = (
+                    f"settlement {request.generation} reversed; credit notes {', '.join(outcome.credit_notes)}"
+                )
+                session.updated_at = now
+            return outcome
+
+    def _reverse_entry(self, db: Session, session_id: str, generation: int, *, now: datetime) -> int | None:
+        settled_key = settlement_key(session_id, generation)
+        booked = ledger.entry_postings(db, settled_key)
+        if booked is None:
+            return None  # a free session booked nothing
+        key = reversal_key(session_id, generation)
+        entry_id, _ = ledger.post(
+            db,
+            JournalEntry(key, tuple(Posting(account, currency, -amount) for account, currency, amount in booked)),
+            now=now,
+        )
+        payouts.enqueue(
+            db,
+            session_id,
+            key,
+            [
+                QueuedPayable(Payee.parse(item.payee), item.currency, -item.amount_minor)
+                for item in payouts.entry_items(db, settled_key)
+            ],
+            now=now,
+        )
+        return entry_id
+
+    def _credit_notes(self, db: Session, session: SessionRow, generation: int, *, now: datetime) -> list[str]:
+        assert session.cpo_id is not None, "a settled session knows its CPO"
+        assert session.demand_partner_contract_key is not None, "and its partner's contract"
+        cpo = db.get_one(CpoRow, session.cpo_id)
+        taxable_dealer = invoicing_terms(
+            db.get_one(ContractRow, session.demand_partner_contract_key).terms
+        ).taxable_dealer
+        partner = partner_party(db.get_one(DemandPartnerRow, session.demand_partner_id), taxable_dealer=taxable_dealer)
+        numbers = []
+        for line, invoice in invoices.session_lines(db, session.id, generation):
+            supplier, customer = (
+                (self._platform, partner) if invoice.issuer == PLATFORM_ISSUER else (cpo_party(cpo), self._platform)
+            )
+            note = invoices.issue_credit_note(
+                db,
+                original=invoice,
+                line=line_from_json(line.line),
+                generation=generation,
+                supplier=supplier,
+                customer=customer,
+                now=now,
+            )
+            assert note.number is not None, "a credit note is issued with its number"
+            numbers.append(note.number)
+        return numbers
+
+    @activity.defn
+    def record_correction(self, record: CorrectionRecord) -> None:
+        """Keep the correction's state where ops and the API read it."""
+        with self._sessions.begin() as db:
+            row = db.scalars(
+                select(SettlementCorrectionRow).where(SettlementCorrectionRow.workflow_id == record.workflow_id)
+            ).one()
+            row.state = record.state.value
+            row.reason = record.reason
+            if record.state == CorrectionState.DONE and row.completed_at is None:
+                row.completed_at = _utcnow()

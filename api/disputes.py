@@ -1,0 +1,204 @@
+"""Deciding a price discrepancy flagged at clearing, in one transaction, with who decided and when.
+
+* REJECT: the CPO's claim is rejected; the official price stands as settled. No money moves.
+* ACCEPT: the CPO's claimed price becomes the session's price.
+* ADJUST: a price agreed with the CPO (excluding VAT, in the tariff's currency) becomes it.
+
+When the price changes, the session is corrected (its settlement reversed with credit notes, then settled
+again at the agreed price by its correction workflow); the caller starts that workflow. A decision is
+taken once per clearing: the same decision again is answered with the one recorded, another is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.ocpi_intake import correction_in_progress, new_correction, request_correction
+from domain.sessions.lifecycle import SessionStage
+from messages.corrections import CorrectionCause, CorrectionRequest
+from persistence import repositories as repo
+from persistence.tables import ClearingRow, DisputeRow, SessionRow
+
+PRICE_PLACES = Decimal("0.0001")  # what the clearing stores
+
+
+class Decision(StrEnum):
+    ACCEPT = "ACCEPT"
+    REJECT = "REJECT"
+    ADJUST = "ADJUST"
+
+
+class DisputeRefused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    dispute: DisputeRow
+    correction: CorrectionRequest | None
+    replayed: bool  # the same decision was already recorded
+
+
+def decide(
+    db: Session,
+    session_id: str,
+    decision: Decision,
+    *,
+    amount: Decimal | None,
+    note: str | None,
+    operator: str,
+    now: datetime,
+) -> Decided:
+    if (amount is None) != (decision != Decision.ADJUST):
+        raise DisputeRefused(422, "ADJUST needs the agreed amount; ACCEPT and REJECT take none")
+    session = db.get(SessionRow, session_id, with_for_update=True)
+    if session is None:
+        raise DisputeRefused(404, "no such session")
+    recorded = _latest_decision(db, session)
+    if recorded is not None:
+        disputed = repo.clearing_of(db, session.id, recorded.generation)
+        assert disputed is not None
+        if (recorded.decision, recorded.agreed_excl_vat) == (decision.value, _agreed(decision, disputed, amount)):
+            return Decided(recorded, _correction_of(db, session, recorded), replayed=True)
+        raise DisputeRefused(
+            409,
+            f"already decided: {recorded.decision} {recorded.agreed_excl_vat} {recorded.currency} by "
+            f"{recorded.decided_by} at {recorded.decided_at.isoformat()}",
+        )
+    clearing = repo.clearing_of(db, session.id, session.settlement_generation)
+    if session.stage != SessionStage.SETTLED.value or session.credited or clearing is None:
+        raise DisputeRefused(409, f"session {session.id} is {session.stage}, not settled: nothing to decide yet")
+    if not clearing.discrepancy:
+        raise DisputeRefused(409, f"no price discrepancy was flagged for session {session.id}")
+    agreed = _agreed(decision, clearing, amount)
+    pending = correction_in_progress(db, session.id)
+    if pending is not None:
+        raise DisputeRefused(409, f"session {session.id} is being corrected ({pending.workflow_id}); try again later")
+    dispute = DisputeRow(
+        session_id=session.id,
+        generation=clearing.generation,
+        decision=decision.value,
+        currency=clearing.currency,
+        official_excl_vat=clearing.total_excl_vat,
+        claimed_excl_vat=clearing.claimed_excl_vat,
+        agreed_excl_vat=agreed,
+        note=note,
+        decided_by=operator,
+        decided_at=now,
+    )
+    db.add(dispute)
+    db.flush()
+    session.needs_attention = False
+    session.reason = f"dispute decided ({decision.value}: {agreed} {clearing.currency}) by {operator}"
+    session.updated_at = now
+    correction = None
+    if agreed != clearing.total_excl_vat:
+        db.add(_agreed_clearing(clearing, dispute, now))
+        correction = request_correction(
+            db,
+            new_correction(
+                session,
+                CorrectionCause.DISPUTE,
+                cdr_key=clearing.cdr_key,
+                reverses_generation=clearing.generation,
+                settles_generation=clearing.generation + 1,
+            ),
+            dispute_key=dispute.key,
+        )
+    return Decided(dispute, correction, replayed=False)
+
+
+def _latest_decision(db: Session, session: SessionRow) -> DisputeRow | None:
+    """The decision that made the session's settlement in force what it is, if one did."""
+    latest = db.scalar(
+        select(DisputeRow).where(DisputeRow.session_id == session.id).order_by(DisputeRow.generation.desc()).limit(1)
+    )
+    if latest is None or session.credited:
+        return None
+    changed = latest.agreed_excl_vat != latest.official_excl_vat
+    return latest if latest.generation + changed == session.settlement_generation else None
+
+
+def _agreed(decision: Decision, clearing: ClearingRow, amount: Decimal | None) -> Decimal:
+    if decision == Decision.REJECT:
+        return clearing.total_excl_vat
+    if decision == Decision.ACCEPT:
+        return clearing.claimed_excl_vat
+    assert amount is not None
+    if amount < 0 or amount != amount.quantize(PRICE_PLACES):
+        raise DisputeRefused(422, f"the agreed amount must be at least 0 with at most 4 decimals, not {amount}")
+    return amount
+
+
+def _agreed_clearing(disputed: ClearingRow, dispute: DisputeRow, now: datetime) -> ClearingRow:
+    """The next generation's clearing: the disputed one at the agreed price, no longer in dispute."""
+    agreed = dispute.agreed_excl_vat
+    ratio = disputed.total_incl_vat / disputed.total_excl_vat if disputed.total_excl_vat else Decimal(1)
+    return ClearingRow(
+        session_id=disputed.session_id,
+        generation=disputed.generation + 1,
+        cdr_key=disputed.cdr_key,
+        tariff_version_key=disputed.tariff_version_key,
+        currency=disputed.currency,
+        total_excl_vat=agreed,
+        total_incl_vat=(agreed * ratio).quantize(PRICE_PLACES),
+        claimed_excl_vat=disputed.claimed_excl_vat,
+        claimed_incl_vat=disputed.claimed_incl_vat,
+        tolerance=disputed.tolerance,
+        discrepancy=False,
+        report=disputed.report
+        | {
+            "note": f"agreed in dispute by {dispute.decided_by}: {agreed} {disputed.currency} "
+            f"(official {disputed.total_excl_vat}, claimed {disputed.claimed_excl_vat})",
+            "dispute_key": dispute.key,
+        },
+        rated_at=now,
+    )
+
+
+def _correction_of(db: Session, session: SessionRow, dispute: DisputeRow) -> CorrectionRequest | None:
+    if dispute.agreed_excl_vat == dispute.official_excl_vat:
+        return None
+    clearing = repo.clearing_of(db, session.id, dispute.generation)
+    assert clearing is not None
+    return new_correction(
+        session,
+        CorrectionCause.DISPUTE,
+        cdr_key=clearing.cdr_key,
+        reverses_generation=dispute.generation,
+        settles_generation=dispute.generation + 1,
+    )
+
+
+def open_disputes(db: Session) -> list[tuple[SessionRow, ClearingRow]]:
+    """Settled sessions whose settlement in force was flagged at clearing and not decided yet."""
+    rows = db.execute(
+        select(SessionRow, ClearingRow)
+        .join(
+            ClearingRow,
+            (ClearingRow.session_id == SessionRow.id) & (ClearingRow.generation == SessionRow.settlement_generation),
+        )
+        .outerjoin(
+            DisputeRow, (DisputeRow.session_id == SessionRow.id) & (DisputeRow.generation == ClearingRow.generation)
+        )
+        .where(
+            SessionRow.stage == SessionStage.SETTLED.value,
+            SessionRow.credited.is_(False),
+            ClearingRow.discrepancy.is_(True),
+            DisputeRow.key.is_(None),
+        )
+        .order_by(SessionRow.created_at)
+    ).all()
+    return [(session, clearing) for session, clearing in rows]
+
+
+def decisions(db: Session, *, limit: int = 100) -> list[DisputeRow]:
+    return list(db.scalars(select(DisputeRow).order_by(DisputeRow.decided_at.desc()).limit(limit)))

@@ -1,0 +1,293 @@
+"""Corrections of settled sessions end to end (real dev server, API, simulated CPOs, database): a credit CDR
+reverses the settlement and issues credit notes, a re-issued CDR settles the session again, and operators
+decide price disputes through the API. After each, the books and the invoices agree to the minor unit."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from cli.operators import add_operator, revoke_operator
+from domain.invoicing.documents import DocumentKind
+from domain.sessions.lifecycle import SessionStage
+from domain.settlement.revenue_share import reversal_key, settlement_key
+from messages.corrections import CorrectionResult, CorrectionState
+from persistence import ledger, repositories
+from persistence.ledger_check import check_ledger
+from persistence.tables import (
+    CdrRow,
+    DisputeRow,
+    InvoiceLineRow,
+    InvoiceRow,
+    LedgerEntryRow,
+    PayoutItemRow,
+    SessionRow,
+    SettlementCorrectionRow,
+)
+from tests.e2e.conftest import Stack
+from tests.e2e.test_ocpi_intake import OCPI, cpo_headers, stamp
+from tests.e2e.test_settlement import half_up, minor, partner, settle
+from workflows.corrections import SettlementCorrectionWorkflow
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+EVSE = "DE*STN*E3001"  # a German charger: EUR tariff, so a EUR partner is billed without conversion
+
+
+def original_cdr(stack: Stack, session_id: str) -> dict[str, Any]:
+    with stack.sessions() as db:
+        (row,) = repositories.cdrs_for_session(db, session_id)
+        body: dict[str, Any] = json.loads(row.body)
+        return body
+
+
+def negated(price: dict[str, Any]) -> dict[str, Any]:
+    return {name: -Decimal(str(value)) for name, value in price.items()}
+
+
+def credit_for(cdr: dict[str, Any], *, excl_vat: Decimal | None = None, suffix: str = "-C") -> dict[str, Any]:
+    """The OCPI credit CDR of ``cdr``: its own id, the same data with negated costs."""
+    credit = dict(cdr, id=cdr["id"][:37] + suffix, credit=True, credit_reference_id=cdr["id"])
+    for field in ("total_cost", "total_energy_cost", "total_time_cost", "total_fixed_cost", "total_parking_cost"):
+        if field in cdr:
+            credit[field] = negated(cdr[field])
+    if excl_vat is not None:
+        credit["total_cost"] = {"excl_vat": excl_vat}
+    credit["last_updated"] = stamp(datetime.now(UTC))
+    return credit
+
+
+async def post(stack: Stack, cdr: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    reply = await stack.http.post(f"{OCPI}/cdrs", content=json.dumps(cdr, default=str), headers=cpo_headers())
+    body: dict[str, Any] = reply.json()
+    return reply.status_code, body
+
+
+async def correction(stack: Stack, workflow_id: str) -> CorrectionResult:
+    return await stack.temporal.get_workflow_handle_for(SettlementCorrectionWorkflow.run, workflow_id).result()
+
+
+def entry_count(stack: Stack) -> int:
+    with stack.sessions() as db:
+        return int(db.scalar(select(func.count()).select_from(LedgerEntryRow)) or 0)
+
+
+def session_documents(stack: Stack, session_id: str) -> list[tuple[str, str, int, int, int]]:
+    """(kind, issuer, generation, net, VAT) of every invoice line of the session, in issue order."""
+    with stack.sessions() as db:
+        rows = db.execute(
+            select(
+                InvoiceRow.kind,
+                InvoiceRow.issuer,
+                InvoiceLineRow.generation,
+                InvoiceLineRow.net_minor,
+                InvoiceLineRow.vat_minor,
+            )
+            .join(InvoiceRow, InvoiceRow.key == InvoiceLineRow.invoice_key)
+            .where(InvoiceLineRow.session_id == session_id)
+            .order_by(InvoiceLineRow.key)
+        ).all()
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def test_a_credit_cdr_reverses_the_settlement_and_a_reissued_cdr_settles_it_again(stack: Stack) -> None:
+    who = partner(stack, "EUR")
+    settled = await settle(stack, EVSE, who)
+    session_id = settled["id"]
+    original = original_cdr(stack, session_id)
+    first_net = Decimal(settled["billing"]["net"])
+    before = session_documents(stack, session_id)
+    assert Counter(kind for kind, *_ in before) == {"INVOICE": 2}
+
+    # Refused, and nothing moves: a partial credit, a credit of an unknown CDR, a credit without a reference.
+    status, body = await post(stack, credit_for(original, excl_vat=Decimal("-1.00"), suffix="-P"))
+    assert (status, body["status_code"]) == (200, 2001)
+    assert "cancels the whole CDR" in body["status_message"]
+    unknown = credit_for(original, suffix="-U") | {"credit_reference_id": "no-such-cdr"}
+    assert "names no CDR" in (await post(stack, unknown))[1]["status_message"]
+    unreferenced = credit_for(original, suffix="-N") | {"credit_reference_id": None}
+    assert "credit_reference_id" in (await post(stack, unreferenced))[1]["status_message"]
+    assert session_documents(stack, session_id) == before
+
+    # The credit CDR: the settlement is reversed exactly, with a credit note for each invoice.
+    credit = credit_for(original)
+    status, body = await post(stack, credit)
+    assert (status, body["status_code"]) == (201, 1000), body
+    reversed_ = await correction(stack, f"session-{session_id}:credit-0")
+    assert reversed_.state == CorrectionState.DONE
+    assert len(reversed_.credit_notes) == 2
+    with stack.sessions() as db:
+        booked = ledger.entry_postings(db, settlement_key(session_id))
+        undone = ledger.entry_postings(db, reversal_key(session_id, 0))
+        assert booked is not None
+        assert undone == sorted((account, currency, -amount) for account, currency, amount in booked)
+        notes = db.scalars(
+            select(InvoiceRow).where(InvoiceRow.number.in_(reversed_.credit_notes)).order_by(InvoiceRow.key)
+        ).all()
+        for note in notes:
+            original_invoice = db.get_one(InvoiceRow, note.corrects_key)
+            assert note.kind == DocumentKind.CREDIT_NOTE.value
+            assert (note.series, note.recipient, note.currency) == (
+                original_invoice.series,
+                original_invoice.recipient,
+                original_invoice.currency,
+            )
+            assert original_invoice.net_minor is not None
+            assert original_invoice.vat_minor is not None
+            assert (note.net_minor, note.vat_minor) == (-original_invoice.net_minor, -original_invoice.vat_minor)
+            assert note.document is not None
+            assert note.document["corrects"] == original_invoice.number
+        queued: Counter[str] = Counter()
+        for item in db.scalars(select(PayoutItemRow).where(PayoutItemRow.session_id == session_id)):
+            queued[item.payee] += item.amount_minor
+        assert set(queued.values()) == {0}  # what the settlement queued, taken back
+        row = db.get_one(SessionRow, session_id)
+        assert (row.stage, row.credited, row.settlement_generation) == ("SETTLED", True, 0)
+        assert check_ledger(db).ok, check_ledger(db).problems
+    view = await stack.get(session_id, who.api_key)
+    assert (view["stage"], view["credited"], view["settlement"]) == ("SETTLED", True, 0)
+
+    # The same credit again is a duplicate (nothing twice); another credit of the same CDR is refused.
+    entries = entry_count(stack)
+    status, body = await post(stack, credit)
+    assert (status, body["status_message"]) == (200, "Success (already received)")
+    again = credit_for(original, suffix="-D")
+    assert "already credited" in (await post(stack, again))[1]["status_message"]
+    assert entry_count(stack) == entries
+    assert Counter(kind for kind, *_ in session_documents(stack, session_id)) == {"INVOICE": 2, "CREDIT_NOTE": 2}
+
+    # The re-issued CDR: half the energy. It settles the session again, as a correction.
+    reissued = dict(original, id=str(uuid.uuid4()), last_updated=stamp(datetime.now(UTC)))
+    reissued["total_energy"] = Decimal(str(original["total_energy"])) / 2
+    reissued["charging_periods"] = [
+        period
+        | {
+            "dimensions": [
+                dim | {"volume": Decimal(str(dim["volume"])) / 2} if dim["type"] == "ENERGY" else dim
+                for dim in period["dimensions"]
+            ]
+        }
+        for period in original["charging_periods"]
+    ]
+    status, body = await post(stack, reissued)
+    assert (status, body["status_code"]) == (201, 1000), body
+    resettled = await correction(stack, f"session-{session_id}:settlement-1")
+    assert resettled.state == CorrectionState.DONE
+    assert resettled.invoice is not None
+    assert resettled.self_billed_invoice is not None
+    view = await stack.get(session_id, who.api_key)
+    assert view["billing"]["invoice"] == resettled.invoice
+    assert (view["credited"], view["settlement"]) == (False, 1)
+    second_net = Decimal(view["billing"]["net"])
+    assert Decimal(0) < second_net < first_net
+    with stack.sessions() as db:
+        clearing = repositories.clearing_of(db, session_id, 1)
+        assert clearing is not None
+        assert clearing.cdr_key == db.scalars(select(CdrRow.key).where(CdrRow.cdr_id == reissued["id"])).one()
+        assert minor(half_up(clearing.total_excl_vat)) == minor(second_net)
+        row = db.get_one(SessionRow, session_id)
+        assert (row.credited, row.settlement_generation) == (False, 1)
+        assert ledger.entry_postings(db, settlement_key(session_id, 1)) is not None
+        done = db.scalars(
+            select(SettlementCorrectionRow.state).where(SettlementCorrectionRow.session_id == session_id)
+        ).all()
+        assert done == ["DONE", "DONE"]
+        report = check_ledger(db)
+        assert report.ok, report.problems
+    documents = session_documents(stack, session_id)
+    assert Counter((kind, generation) for kind, _, generation, *_ in documents) == {
+        ("INVOICE", 0): 2,
+        ("CREDIT_NOTE", 0): 2,
+        ("INVOICE", 1): 2,
+    }
+    # Each issuer's invoice and credit note of the first settlement add up to nothing.
+    for issuer in {issuer for _, issuer, *_ in documents}:
+        first = [(net, vat) for kind, who_, generation, net, vat in documents if who_ == issuer and generation == 0]
+        assert sum(net for net, _ in first) == 0
+        assert sum(vat for _, vat in first) == 0
+
+    # A second re-issue without a credit is refused: the session has a CDR again.
+    another = dict(reissued, id=str(uuid.uuid4()))
+    assert "correct it with a credit CDR" in (await post(stack, another))[1]["status_message"]
+
+
+async def overcharged_session(stack: Stack, who: Any) -> dict[str, Any]:
+    """A session the simulated CPO prices 10 % above its tariff: flagged as a discrepancy, settled."""
+    session_id = await stack.start(EVSE, f"sim-overcharge-{uuid.uuid4().hex[:6]}", api_key=who.api_key)
+    session = await stack.wait_for(session_id, SessionStage.SETTLED, api_key=who.api_key)
+    assert session["needs_attention"] is True
+    assert session["clearing"]["discrepancy"] is True
+    return session
+
+
+async def test_operators_decide_disputes_through_the_api_on_the_record(stack: Stack) -> None:
+    who = partner(stack, "EUR")
+    operator = f"ops-{uuid.uuid4().hex[:6]}"
+    with stack.sessions.begin() as db:
+        key = add_operator(db, operator, now=datetime.now(UTC))
+    ops = {"Authorization": f"Bearer {key}"}
+    accepted = await overcharged_session(stack, who)
+    rejected = await overcharged_session(stack, who)
+
+    assert (await stack.http.get("/v1/disputes")).status_code == 401
+    assert (await stack.http.get("/v1/disputes", headers=stack.headers(who.api_key))).status_code == 403
+    listed = (await stack.http.get("/v1/disputes", headers=ops)).json()
+    open_ids = {d["session_id"] for d in listed["open"]}
+    assert {accepted["id"], rejected["id"]} <= open_ids
+
+    url = f"/v1/disputes/{accepted['id']}"
+    assert (await stack.http.post(url, json={"decision": "ADJUST"}, headers=ops)).status_code == 422
+    assert (await stack.http.post(url, json={"decision": "ACCEPT", "amount": "1"}, headers=ops)).status_code == 422
+    assert (await stack.http.post(url, json={"decision": "SHRUG"}, headers=ops)).status_code == 422
+    assert (await stack.http.post("/v1/disputes/no-such", json={"decision": "REJECT"}, headers=ops)).status_code == 404
+
+    # ACCEPT: the CPO's claimed price becomes the session's; the session is settled again at it.
+    reply = await stack.http.post(url, json={"decision": "ACCEPT", "note": "meter replaced"}, headers=ops)
+    assert reply.status_code == 201, reply.text
+    decision = reply.json()
+    assert (decision["decision"], decision["decided_by"]) == ("ACCEPT", operator)
+    assert Decimal(decision["agreed"]) == Decimal(decision["claimed"]) > Decimal(decision["official"])
+    assert decision["correction"] == f"session-{accepted['id']}:settlement-1"
+    done = await correction(stack, decision["correction"])
+    assert done.state == CorrectionState.DONE
+    assert len(done.credit_notes) == 2
+    view = await stack.get(accepted["id"], who.api_key)
+    assert Decimal(view["billing"]["net"]) == half_up(Decimal(decision["claimed"]))
+    assert view["needs_attention"] is False
+
+    # The same decision again is answered from the record; another one is refused.
+    again = await stack.http.post(url, json={"decision": "ACCEPT", "note": "meter replaced"}, headers=ops)
+    assert (again.status_code, again.json()["decided_at"]) == (200, decision["decided_at"])
+    refused = await stack.http.post(url, json={"decision": "REJECT"}, headers=ops)
+    assert refused.status_code == 409
+    assert f"by {operator}" in refused.json()["detail"]
+
+    # REJECT: the official price stands; nothing is booked.
+    entries = entry_count(stack)
+    reply = await stack.http.post(f"/v1/disputes/{rejected['id']}", json={"decision": "REJECT"}, headers=ops)
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["correction"] is None
+    assert entry_count(stack) == entries
+    view = await stack.get(rejected["id"], who.api_key)
+    assert view["billing"]["net"] == rejected["billing"]["net"]
+    assert view["needs_attention"] is False
+
+    with stack.sessions() as db:
+        recorded = db.scalars(
+            select(DisputeRow).where(DisputeRow.session_id.in_([accepted["id"], rejected["id"]]))
+        ).all()
+        assert {(d.decision, d.decided_by) for d in recorded} == {("ACCEPT", operator), ("REJECT", operator)}
+        report = check_ledger(db)
+        assert report.ok, report.problems
+
+    # A revoked key decides nothing more.
+    with stack.sessions.begin() as db:
+        assert revoke_operator(db, operator, now=datetime.now(UTC))
+    assert (await stack.http.get("/v1/disputes", headers=ops)).status_code == 403

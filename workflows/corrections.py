@@ -1,0 +1,124 @@
+"""SettlementCorrectionWorkflow: one correction of a settled session, linked to it by id
+(``session-<id>:credit-<g>`` or ``session-<id>:settlement-<g>``).
+
+A credit CDR reverses settlement g (entry, credit notes, payout queue). A re-issued CDR settles g + 1:
+rated, converted and booked as a correction, through stages 5 to 8 of the session. An accepted or
+adjusted dispute does both, in that order. Every step is idempotent and keyed by the generation, so a
+retried or replayed correction books nothing twice. A business refusal (an unratable CDR, a missing FX
+rate) parks the correction with needs-attention until ops fix the cause and send ``retry_settlement``.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.corrections import CorrectionActivities
+    from activities.errors import SETTLEMENT_REFUSALS, TARIFF_INVALID
+    from activities.sessions import SessionActivities
+    from activities.settlement import SettlementActivities
+    from messages.corrections import (
+        CorrectionRecord,
+        CorrectionRequest,
+        CorrectionResult,
+        CorrectionState,
+        ReversalInput,
+        ReversalOutcome,
+    )
+    from messages.sessions import ClearingInput, SettlementInput, SettlementOutcome, SettlementRetry
+    from workflows import search_attributes as sa
+    from workflows.failures import ActivityFailure, application_error
+    from workflows.sessions import DATABASE_RETRY, DATABASE_STEP_TIMEOUT
+
+CORRECTION_REFUSALS = frozenset({TARIFF_INVALID, *SETTLEMENT_REFUSALS})
+
+
+@workflow.defn
+class SettlementCorrectionWorkflow:
+    @workflow.init
+    def __init__(self, request: CorrectionRequest) -> None:
+        self._request = request
+        self._retries_requested = 0
+        self._reason: str | None = None
+
+    @workflow.run
+    async def run(self, request: CorrectionRequest) -> CorrectionResult:
+        reversal: ReversalOutcome | None = None
+        if request.reverses_generation is not None:
+            reversal = await workflow.execute_local_activity_method(
+                CorrectionActivities.reverse_settlement,
+                ReversalInput(session_id=request.session_id, generation=request.reverses_generation),
+                start_to_close_timeout=DATABASE_STEP_TIMEOUT,
+                retry_policy=DATABASE_RETRY,
+            )
+        settled = None if request.settles_generation is None else await self._settle(request.settles_generation)
+        await self._record(CorrectionState.DONE, None)
+        return CorrectionResult(
+            session_id=request.session_id,
+            state=CorrectionState.DONE,
+            credit_notes=[] if reversal is None else reversal.credit_notes,
+            invoice=None if settled is None else settled.invoice,
+            self_billed_invoice=None if settled is None else settled.self_billed_invoice,
+            entry_id=(settled.entry_id if settled is not None else None if reversal is None else reversal.entry_id),
+        )
+
+    async def _settle(self, generation: int) -> SettlementOutcome:
+        request = self._request
+        settlement_input = SettlementInput(session_id=request.session_id, generation=generation)
+        while True:
+            retries_seen = self._retries_requested
+            try:
+                await workflow.execute_local_activity_method(
+                    SessionActivities.clear_session,
+                    ClearingInput(session_id=request.session_id, cdr_key=request.cdr_key, generation=generation),
+                    start_to_close_timeout=DATABASE_STEP_TIMEOUT,
+                    retry_policy=DATABASE_RETRY,
+                )
+                await workflow.execute_local_activity_method(
+                    SettlementActivities.convert_to_billing_currency,
+                    settlement_input,
+                    start_to_close_timeout=DATABASE_STEP_TIMEOUT,
+                    retry_policy=DATABASE_RETRY,
+                )
+                return await workflow.execute_local_activity_method(
+                    SettlementActivities.post_settlement,
+                    settlement_input,
+                    start_to_close_timeout=DATABASE_STEP_TIMEOUT,
+                    retry_policy=DATABASE_RETRY,
+                )
+            except ActivityFailure as failure:
+                refused = application_error(failure)
+                if refused is None or refused.type not in CORRECTION_REFUSALS:
+                    raise
+                await self._await_fix(f"correction stopped ({refused.type}): {refused.message}", retries_seen)
+
+    async def _await_fix(self, reason: str, retries_seen: int) -> None:
+        """Park with needs-attention until a retry is asked for (counted, so none is lost)."""
+        self._reason = reason
+        workflow.upsert_search_attributes([sa.NEEDS_ATTENTION.value_set(True)])
+        workflow.set_current_details(
+            f"**Stopped:** {reason}\n\nFix the cause, then retry it (`networkcore settlement retry`)."
+        )
+        workflow.logger.warning("correction of session %s stopped: %s", self._request.session_id, reason)
+        await self._record(CorrectionState.STOPPED, reason)
+        await workflow.wait_condition(lambda: self._retries_requested > retries_seen)
+        self._reason = None
+        workflow.upsert_search_attributes([sa.NEEDS_ATTENTION.value_set(False)])
+        workflow.set_current_details("**Retrying** after a fix")
+
+    async def _record(self, state: CorrectionState, reason: str | None) -> None:
+        await workflow.execute_local_activity_method(
+            CorrectionActivities.record_correction,
+            CorrectionRecord(workflow_id=workflow.info().workflow_id, state=state, reason=reason),
+            start_to_close_timeout=DATABASE_STEP_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
+        )
+
+    @workflow.signal
+    def retry_settlement(self, request: SettlementRetry) -> None:
+        workflow.logger.info("correction retry requested by %s", request.requested_by)
+        self._retries_requested += 1
+
+    @workflow.query
+    def reason(self) -> str | None:
+        return self._reason
