@@ -148,7 +148,9 @@ def configure_logging(log_format: LogFormat, *, level: int = logging.INFO) -> No
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Libraries that narrate every request or every PDF font subset at INFO.
+    for chatty in ("httpx", "fontTools"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     # In JSON the SDK's details are fields; appended to the message too they would only repeat them.
     workflow.logger.workflow_info_on_message = log_format == "text"
     activity.logger.activity_info_on_message = log_format == "text"

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from adapters.invoice_documents import render_html, render_pdf, title
 from adapters.temporal_client import connect_temporal
+from cli.demo_corrections import correct, print_corrections
 from cli.devstack import DevStack
 from cli.payouts import export_files, payout_report, print_payouts, release_now
 from cli.processes import http_ok, wait_for_interrupt
@@ -102,6 +103,14 @@ def plan(count: int) -> list[DemoSession]:
             "driver-big-spender",
             SessionStage.REJECTED,
             max_amount="1000000.00",
+        ),
+        DemoSession(
+            "edge: the CPO prices 10 % above its tariff (disputed, then decided)",
+            active[1].id,
+            active[1].api_key,
+            evses[0],
+            "sim-overcharge-demo",
+            SessionStage.SETTLED,
         ),
         DemoSession(
             "edge: inactive demand partner",
@@ -348,6 +357,7 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
     for row in report["ids"]:
         if row["label"] != "regular":
             console.print(f"  {row['label']}: {row['stage']} [dim]{row['id']}[/] {row['reason'] or ''}", soft_wrap=True)
+    print_corrections(console, report["corrections"])
     print_invoices(console, report["invoices"])
     print_payouts(console, report["payouts"])
     console.print(
@@ -442,6 +452,19 @@ def pay_out(settings: Settings, *, since: datetime) -> dict[str, Any]:
         engine.dispose()
 
 
+def corrections(stack: DevStack, planned: list[DemoSession]) -> dict[str, Any]:
+    """A regular session credited and re-issued by its CPO, and the overcharged one's dispute decided."""
+    credited = next(s.id for s in planned if s.label == "regular" and s.stage == SessionStage.SETTLED)
+    disputed = next((s.id for s in planned if s.driver_reference.startswith("sim-overcharge")), None)
+    engine = make_engine(stack.settings.database_url)
+    try:
+        return asyncio.run(
+            correct(stack.settings, make_session_factory(engine), stack.api_url, credited=credited, disputed=disputed)
+        )
+    finally:
+        engine.dispose()
+
+
 def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: bool | None) -> int:
     console = Console(stderr=as_json)
     # Payouts in the demo: new payees get their workflow within 2 s, INSTANT ones are released every
@@ -467,6 +490,8 @@ def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: 
         run_started = datetime.now(UTC)
         elapsed = asyncio.run(drive(stack.api_url, planned, show_progress=not as_json and sys.stderr.isatty()))
         report = summary(planned, elapsed, stack) | {
+            # Before payouts, so the payouts take back what the credit reversed.
+            "corrections": corrections(stack, planned),
             "payouts": pay_out(stack.settings, since=run_started),
             "books": books(stack.settings),
             "invoices": issued_invoices(stack.settings, [s.id for s in planned if s.id], stack.api_url),

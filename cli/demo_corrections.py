@@ -1,0 +1,149 @@
+"""The demo's corrections, through the same doors as in production: a CPO credits a settled session's CDR
+and re-issues it with less energy (OCPI, as the CPO), and an operator settles a price dispute (the
+disputes API, with an operator key). Both are then waited for and reported."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+
+from adapters.cpo import ocpi_token_header
+from adapters.temporal_client import connect_temporal
+from cli.operators import add_operator, revoke_operator
+from cli.seed import CPOS
+from config.settings import Settings
+from messages.corrections import CorrectionResult
+from persistence import repositories
+from persistence.tables import SessionRow
+from workflows.corrections import SettlementCorrectionWorkflow
+
+OCPI_CDRS = "/ocpi/emsp/2.2.1/cdrs"
+DEMO_OPERATOR = "demo-ops"
+CENT = Decimal("0.01")
+
+
+def _cpo_headers(cpo_id: str) -> dict[str, str]:
+    [cpo] = [c for c in CPOS if c.id == cpo_id]
+    return {"Authorization": ocpi_token_header(cpo.token_to_emsp), "Content-Type": "application/json"}
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def credit_cdr(cdr: dict[str, Any]) -> dict[str, Any]:
+    """OCPI's credit CDR: its own id, the same data, costs negated, pointing at the CDR it cancels."""
+    credit = dict(cdr, id=f"{cdr['id'][:37]}-C", credit=True, credit_reference_id=cdr["id"])
+    for name in ("total_cost", "total_energy_cost", "total_time_cost", "total_fixed_cost", "total_parking_cost"):
+        if name in cdr:
+            credit[name] = {part: str(-Decimal(str(value))) for part, value in cdr[name].items()}
+    return credit | {"last_updated": _stamp(datetime.now(UTC))}
+
+
+def reissued_cdr(cdr: dict[str, Any], energy_factor: Decimal) -> dict[str, Any]:
+    """The CPO's corrected CDR: a new id, the energy scaled (a meter read corrected)."""
+
+    def scaled(value: Any) -> str:
+        return str((Decimal(str(value)) * energy_factor).quantize(Decimal("0.001")))
+
+    periods = [
+        period
+        | {
+            "dimensions": [
+                dim | {"volume": scaled(dim["volume"])} if dim["type"] == "ENERGY" else dim
+                for dim in period["dimensions"]
+            ]
+        }
+        for period in cdr["charging_periods"]
+    ]
+    total = sum(
+        (Decimal(dim["volume"]) for p in periods for dim in p["dimensions"] if dim["type"] == "ENERGY"), Decimal(0)
+    )
+    return cdr | {
+        "id": str(uuid.uuid4()),
+        "charging_periods": periods,
+        "total_energy": str(total),
+        "last_updated": _stamp(datetime.now(UTC)),
+    }
+
+
+def _cdr_of(sessions: sessionmaker[Session], session_id: str) -> tuple[str, dict[str, Any]]:
+    """The session's CPO and the CDR it settled on."""
+    with sessions() as db:
+        cpo_id = db.get_one(SessionRow, session_id).cpo_id
+        assert cpo_id is not None
+        body: dict[str, Any] = json.loads(repositories.cdrs_for_session(db, session_id)[0].body)
+        return cpo_id, body
+
+
+async def _done(client: Client, workflow_id: str) -> CorrectionResult:
+    return await client.get_workflow_handle_for(SettlementCorrectionWorkflow.run, workflow_id).result()
+
+
+async def correct(
+    settings: Settings, sessions: sessionmaker[Session], api_url: str, *, credited: str, disputed: str | None
+) -> dict[str, Any]:
+    """Credit and re-issue ``credited``'s CDR; settle ``disputed``'s discrepancy halfway between the official
+    price and the CPO's claim. Returns what happened, once both corrections are done."""
+    client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+    report: dict[str, Any] = {"credited_session": credited}
+    cpo_id, cdr = _cdr_of(sessions, credited)
+    async with httpx.AsyncClient(base_url=api_url, timeout=10) as http:
+        for what, body in (("credit", credit_cdr(cdr)), ("reissue", reissued_cdr(cdr, Decimal("0.9")))):
+            reply = (await http.post(OCPI_CDRS, content=json.dumps(body), headers=_cpo_headers(cpo_id))).json()
+            report[f"{what}_answer"] = reply["status_message"]
+        credit = await _done(client, f"session-{credited}:credit-0")
+        resettled = await _done(client, f"session-{credited}:settlement-1")
+        report["credit_notes"] = credit.credit_notes
+        report["reissued_invoices"] = [resettled.invoice or "on the statement", resettled.self_billed_invoice or "-"]
+        if disputed is not None:
+            report |= await _decide(sessions, client, http, disputed)
+    return report
+
+
+async def _decide(
+    sessions: sessionmaker[Session], client: Client, http: httpx.AsyncClient, session_id: str
+) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    with sessions.begin() as db:
+        revoke_operator(db, DEMO_OPERATOR, now=now)
+        key = add_operator(db, DEMO_OPERATOR, now=now)
+    ops = {"Authorization": f"Bearer {key}"}
+    listed = (await http.get("/v1/disputes", headers=ops)).json()["open"]
+    [open_dispute] = [d for d in listed if d["session_id"] == session_id]
+    official, claimed = Decimal(open_dispute["official"]), Decimal(open_dispute["claimed"])
+    agreed = ((official + claimed) / 2).quantize(CENT)
+    reply = await http.post(
+        f"/v1/disputes/{session_id}",
+        json={"decision": "ADJUST", "amount": str(agreed), "note": "demo: split the difference"},
+        headers=ops,
+    )
+    decision = reply.json()
+    if decision.get("correction"):
+        await _done(client, decision["correction"])
+    return {"disputed_session": session_id, "dispute": decision}
+
+
+def print_corrections(console: Console, report: dict[str, Any]) -> None:
+    table = Table(title="Corrections (credit CDR + re-issued CDR, a dispute decided by an operator)")
+    table.add_column("what")
+    table.add_column("result", overflow="fold")
+    table.add_row("credit CDR", f"{report['credit_answer']}; credit notes {', '.join(report['credit_notes'])}")
+    table.add_row("re-issued CDR", f"{report['reissue_answer']}; invoices {', '.join(report['reissued_invoices'])}")
+    dispute = report.get("dispute")
+    if dispute:
+        table.add_row(
+            "dispute",
+            f"{dispute['decision']} by {dispute['decided_by']}: official {dispute['official']}, claimed "
+            f"{dispute['claimed']}, agreed {dispute['agreed']} {dispute['currency']} ({dispute['correction']})",
+        )
+    console.print(table)
