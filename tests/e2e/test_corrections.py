@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from cli.operators import add_operator, revoke_operator
+from cli.seed import DemoPartner, ensure_demand_partner
 from domain.invoicing.documents import DocumentKind
 from domain.sessions.lifecycle import SessionStage
 from domain.settlement.revenue_share import reversal_key, settlement_key
@@ -291,3 +292,40 @@ async def test_operators_decide_disputes_through_the_api_on_the_record(stack: St
     with stack.sessions.begin() as db:
         assert revoke_operator(db, operator, now=datetime.now(UTC))
     assert (await stack.http.get("/v1/disputes", headers=ops)).status_code == 403
+
+
+async def test_a_credit_on_a_monthly_statement_not_issued_yet_is_a_credit_note_of_its_own(stack: Stack) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    monthly = DemoPartner(f"dp-test-{suffix}", f"Monthly {suffix}", "AT", "ATU13585627", "EUR", f"key-{suffix}")
+    terms = {
+        "billing_currency": "EUR",
+        "revenue_share": {"percent": "15", "basis": "COMMISSION"},
+        "credit": {"limit": "1000.00", "session_cap": "80.00", "hold_days": 7},
+        "invoicing": {"model": "CHAIN", "cadence": "MONTHLY"},
+    }
+    with stack.sessions.begin() as db:
+        ensure_demand_partner(db, monthly, terms, now=datetime.now(UTC))
+    settled = await settle(stack, EVSE, monthly)
+    assert settled["billing"]["invoice"] is None  # on the open statement
+    session_id = settled["id"]
+    original = original_cdr(stack, session_id)
+
+    assert (await post(stack, credit_for(original)))[0] == 201
+    reversed_ = await correction(stack, f"session-{session_id}:credit-0")
+    with stack.sessions() as db:
+        note = db.scalars(
+            select(InvoiceRow).where(
+                InvoiceRow.number.in_(reversed_.credit_notes), InvoiceRow.recipient == f"dp:{monthly.id}"
+            )
+        ).one()
+        statement = db.get_one(InvoiceRow, note.corrects_key)
+        assert (statement.status, statement.period) == ("DRAFT", note.document["corrects"].split()[1])  # type: ignore[index]
+        assert "not issued yet" in note.document["corrects"]  # type: ignore[index]
+
+    reissued = dict(original, id=str(uuid.uuid4()), last_updated=stamp(datetime.now(UTC)))
+    assert (await post(stack, reissued))[0] == 201
+    resettled = await correction(stack, f"session-{session_id}:settlement-1")
+    assert resettled.invoice is not None  # a correction is invoiced on its own, not on the statement
+    with stack.sessions() as db:
+        report = check_ledger(db)
+        assert report.ok, report.problems
