@@ -1,10 +1,14 @@
 """`networkcore settlement retry` end to end: 100 sessions whose settlement stopped for a missing FX rate,
-listed by a dry run, resumed in bulk after the rate is imported, each settled exactly once. Real Temporal
-dev server, API, simulated CPOs and database."""
+listed by a dry run, resumed in bulk after the rate is imported, each settled exactly once; and a session
+whose clearing failed, reset to its CDR after the fix, settled once. Real Temporal dev server, API,
+simulated CPOs and database."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import sys
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -12,13 +16,18 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from cli.settlement import RetryFilter, retry_settlements, stopped_settlements
+from api.context import workflow_id
+from cli.replay import replay_history
+from cli.settlement import NotResettable, RetryFilter, reset_to_cdr_received, retry_settlements, stopped_settlements
 from domain.fx.rates import FxRate
-from persistence import fx
+from domain.sessions.lifecycle import SessionStage
+from persistence import fx, ledger
 from persistence.ledger_check import check_ledger
-from persistence.tables import LedgerEntryRow, PayoutItemRow
+from persistence.tables import ClearingRow, InvoiceLineRow, LedgerEntryRow, PayoutItemRow, SessionRow, TariffRow
 from tests.e2e.conftest import Stack
 from tests.e2e.test_settlement import parked_settlement, partner
+from tests.e2e.test_visibility import found
+from workflows import search_attributes as sa
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -77,3 +86,99 @@ async def test_a_bulk_retry_after_the_rate_is_imported_settles_each_stopped_sess
     with stack.sessions() as db:
         assert db.scalar(select(func.count()).where(LedgerEntryRow.idempotency_key.in_(keys))) == SESSIONS
         assert check_ledger(db).ok
+
+
+async def networkcore(stack: Stack, database_url: str, *args: str) -> tuple[int, str]:
+    """`networkcore` in its own process, against this test's database and Temporal; its exit code and output.
+    (Asynchronously: the worker serving the sessions runs in this test's event loop.)"""
+    target = stack.temporal.service_client.config.target_host
+    done = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cli.main",
+        *args,
+        env={**os.environ, "DATABASE_URL": database_url, "NETWORKCORE_TEMPORAL_ADDRESS": target},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(done.communicate(), timeout=120)
+    assert done.returncode is not None
+    return done.returncode, output.decode()
+
+
+async def test_a_failed_clearing_is_reset_to_its_cdr_after_the_fix_and_settles_once(
+    stack: Stack, database_url: str
+) -> None:
+    who = partner(stack, "EUR")
+    session_id = await stack.start("DE*STN*E3001", "sim-until-stop-reset", api_key=who.api_key)
+    await stack.wait_for(session_id, SessionStage.CHARGING, api_key=who.api_key)
+    # The tariff version the session was authorised against turns out unrateable (as if stored broken: the
+    # OCPI intake refuses such a tariff). A version of its own, so no other session is rated against it.
+    with stack.sessions.begin() as db:
+        session = db.get_one(SessionRow, session_id)
+        assert session.tariff_version_key is not None
+        tariff = db.get_one(TariffRow, session.tariff_version_key)
+        broken = TariffRow(
+            cpo_id=tariff.cpo_id,
+            tariff_id=f"BROKEN-{session_id[:8]}",
+            currency=tariff.currency,
+            last_updated=tariff.last_updated,
+            body=json.dumps({**json.loads(tariff.body), "elements": []}),
+        )
+        db.add(broken)
+        db.flush()
+        session.tariff_version_key, broken_key, good_body = broken.key, broken.key, tariff.body
+    stop = await stack.http.post(f"/v1/sessions/{session_id}/stop", headers=stack.headers(who.api_key))
+    assert stop.status_code == 202, stop.text
+
+    failed = await stack.result(session_id)
+    assert failed.stage == SessionStage.CDR_RECEIVED
+    assert failed.reason == "clearing failed (TariffInvalid): tariff.elements: must be a non-empty list"
+    first_run = (await stack.handle(session_id).describe()).run_id
+    this_session = f" AND WorkflowId = '{workflow_id(session_id)}'"
+    await found(stack, "ErrorType = 'TariffInvalid'" + this_session, expected=[workflow_id(session_id)])
+    key = f"session-{session_id}:settlement"
+    with stack.sessions() as db:
+        assert ledger.entry_postings(db, key) is None
+        [stopped] = stopped_settlements(db, RetryFilter(session_id=session_id))
+        assert (stopped.stage, stopped.error_type) == (SessionStage.CDR_RECEIVED, "TariffInvalid")
+        assert stopped_settlements(db, RetryFilter(session_id=session_id, stage=SessionStage.CLEARED)) == []
+        assert stopped_settlements(db, RetryFilter(session_id=session_id, error_type="FxRateMissing")) == []
+
+    code, output = await networkcore(stack, database_url, "settlement", "retry", "--session", session_id, "--dry-run")
+    assert code == 0, output
+    assert f"{session_id}" in output
+    assert "TariffInvalid  would reset to CDR received" in output
+    assert (await stack.handle(session_id).describe()).run_id == first_run  # a dry run changes nothing
+
+    with stack.sessions.begin() as db:
+        db.get_one(TariffRow, broken_key).body = good_body  # ops repair the tariff version
+    code, output = await networkcore(stack, database_url, "settlement", "retry", "--session", session_id)
+    assert code == 0, output
+    assert "matched 1, resumed 0, reset to CDR received 1, settled 1," in output
+
+    settled = await stack.wait_for(session_id, SessionStage.SETTLED, api_key=who.api_key)
+    assert (settled["needs_attention"], settled["reason"]) == (False, None)
+    assert settled["billing"]["invoice"].startswith("NC-")
+    handle = stack.handle(session_id)
+    latest = await handle.describe()
+    assert latest.run_id != first_run
+    assert latest.typed_search_attributes.get(sa.SESSION_STAGE) == "SETTLED"
+    assert latest.typed_search_attributes.get(sa.ERROR_TYPE) is None
+    two_runs = [workflow_id(session_id)] * 2  # the failed one and the reset one
+    await found(stack, "WorkflowType = 'ChargingSessionWorkflow'" + this_session, expected=two_runs)
+    with stack.sessions() as db:
+        assert db.scalar(select(func.count()).where(LedgerEntryRow.idempotency_key == key)) == 1
+        assert db.scalar(select(func.count()).where(ClearingRow.session_id == session_id)) == 1
+        assert db.scalar(select(func.count()).where(InvoiceLineRow.session_id == session_id)) == 2  # NC and SB
+        assert stopped_settlements(db, RetryFilter(session_id=session_id)) == []
+        assert check_ledger(db).ok
+    # Asked again (by an operator who listed it before the reset), the session is left alone.
+    with pytest.raises(NotResettable, match="latest run is COMPLETED in SETTLED"):
+        await reset_to_cdr_received(stack.temporal, session_id, requested_by="test")
+    assert (await handle.describe()).run_id == latest.run_id
+    # Both runs (the failed one with its ErrorType) replay against this code.
+    failed_history = await stack.temporal.get_workflow_handle(handle.id, run_id=first_run).fetch_history()
+    for history in (failed_history, await handle.fetch_history()):
+        report = await replay_history(history)
+        assert report.failure is None, report.describe()
