@@ -90,12 +90,13 @@ class SettlementCorrectionWorkflow:
                 refused = application_error(failure)
                 if refused is None or refused.type not in CORRECTION_REFUSALS:
                     raise
-                await self._await_fix(f"correction stopped ({refused.type}): {refused.message}", retries_seen)
+                reason = f"correction stopped ({refused.type}): {refused.message}"
+                await self._await_fix(reason, refused.type, retries_seen)
 
-    async def _await_fix(self, reason: str, retries_seen: int) -> None:
+    async def _await_fix(self, reason: str, error_type: str | None, retries_seen: int) -> None:
         """Park with needs-attention until a retry is asked for (counted, so none is lost)."""
         self._reason = reason
-        workflow.upsert_search_attributes([sa.NEEDS_ATTENTION.value_set(True)])
+        workflow.upsert_search_attributes([sa.NEEDS_ATTENTION.value_set(True), sa.error_type_update(error_type)])
         workflow.set_current_details(
             f"**Stopped:** {reason}\n\nFix the cause, then retry it (`networkcore settlement retry`)."
         )
@@ -103,7 +104,7 @@ class SettlementCorrectionWorkflow:
         await self._record(CorrectionState.STOPPED, reason)
         await workflow.wait_condition(lambda: self._retries_requested > retries_seen)
         self._reason = None
-        workflow.upsert_search_attributes([sa.NEEDS_ATTENTION.value_set(False)])
+        workflow.upsert_search_attributes([sa.NEEDS_ATTENTION.value_set(False), sa.error_type_update(None)])
         workflow.set_current_details("**Retrying** after a fix")
 
     async def _record(self, state: CorrectionState, reason: str | None) -> None:

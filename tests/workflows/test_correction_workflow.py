@@ -142,10 +142,11 @@ async def run(
     return worker, handle
 
 
-async def attention(handle: WorkflowHandle[Any, Any], expected: bool) -> bool:
-    """Whether NeedsAttention reaches ``expected`` (it is upserted when the workflow task completes)."""
+async def attention(handle: WorkflowHandle[Any, Any], expected: bool, error_type: str | None) -> bool:
+    """Whether NeedsAttention and ErrorType reach what is expected (upserted when the workflow task completes)."""
     for _ in range(100):
-        if (await handle.describe()).typed_search_attributes.get(sa.NEEDS_ATTENTION) == expected:
+        attributes = (await handle.describe()).typed_search_attributes
+        if (attributes.get(sa.NEEDS_ATTENTION), attributes.get(sa.ERROR_TYPE)) == (expected, error_type):
             return True
         await asyncio.sleep(0.05)
     return False
@@ -182,7 +183,7 @@ async def test_a_refusal_parks_it_until_a_retry_and_a_fault_is_retried(dev_env: 
     worker, handle = await run(dev_env, stand_ins, correction)
     async with worker:
         assert await asyncio.to_thread(stand_ins.stopped.wait, 10)
-        assert await attention(handle, True)
+        assert await attention(handle, True, "TariffInvalid")
         assert "TariffInvalid" in (await handle.query(SettlementCorrectionWorkflow.reason) or "")
         await handle.signal(SettlementCorrectionWorkflow.retry_settlement, SettlementRetry(requested_by="ops"))
         result = await handle.result()
@@ -195,4 +196,4 @@ async def test_a_refusal_parks_it_until_a_retry_and_a_fault_is_retried(dev_env: 
     ]
     assert stand_ins.records == [CorrectionState.STOPPED, CorrectionState.DONE]
     assert result.state == CorrectionState.DONE
-    assert await attention(handle, False)
+    assert await attention(handle, False, None)
