@@ -24,7 +24,6 @@ from config.settings import Settings
 from messages.corrections import CorrectionResult
 from persistence import repositories
 from persistence.tables import SessionRow
-from workflows.corrections import SettlementCorrectionWorkflow
 
 OCPI_CDRS = "/ocpi/emsp/2.2.1/cdrs"
 DEMO_OPERATOR = "demo-ops"
@@ -86,7 +85,8 @@ def _cdr_of(sessions: sessionmaker[Session], session_id: str) -> tuple[str, dict
 
 
 async def _done(client: Client, workflow_id: str) -> CorrectionResult:
-    return await client.get_workflow_handle_for(SettlementCorrectionWorkflow.run, workflow_id).result()
+    result: CorrectionResult = await client.get_workflow_handle(workflow_id, result_type=CorrectionResult).result()
+    return result
 
 
 async def correct(

@@ -47,7 +47,7 @@ async def release_now(
     with sessions() as db:
         wanted = [(p, c) for p, c in payouts.payees_with_items(db) if payee is None or str(p) == payee]
     await start_payout_workflows(client, wanted, task_queue=task_queue, poll_seconds=poll_seconds)
-    handles = [client.get_workflow_handle_for(PayoutWorkflow.run, payout_workflow_id(p, c)) for p, c in wanted]
+    handles = [client.get_workflow_handle(payout_workflow_id(p, c)) for p, c in wanted]
     before = [(await h.query(PayoutWorkflow.view)).releases for h in handles]
     for handle in handles:
         await handle.signal(PayoutWorkflow.release_now, ReleaseNow(requested_by="networkcore payouts release"))

@@ -124,7 +124,8 @@ class Stack:
             await asyncio.sleep(0.1)
 
     def handle(self, session_id: str) -> WorkflowHandle[ChargingSessionWorkflow, ChargingSessionResult]:
-        return self.temporal.get_workflow_handle_for(ChargingSessionWorkflow.run, workflow_id(session_id))
+        # get_workflow_handle_for's overloads are resolved differently from one mypy run to the next.
+        return self.temporal.get_workflow_handle(workflow_id(session_id), result_type=ChargingSessionResult)
 
     async def result(self, session_id: str) -> ChargingSessionResult:
         return await self.handle(session_id).result()

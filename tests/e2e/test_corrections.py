@@ -35,7 +35,6 @@ from persistence.tables import (
 from tests.e2e.conftest import Stack
 from tests.e2e.test_ocpi_intake import OCPI, cpo_headers, stamp
 from tests.e2e.test_settlement import half_up, minor, partner, settle
-from workflows.corrections import SettlementCorrectionWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -72,7 +71,9 @@ async def post(stack: Stack, cdr: dict[str, Any]) -> tuple[int, dict[str, Any]]:
 
 
 async def correction(stack: Stack, workflow_id: str) -> CorrectionResult:
-    return await stack.temporal.get_workflow_handle_for(SettlementCorrectionWorkflow.run, workflow_id).result()
+    handle = stack.temporal.get_workflow_handle(workflow_id, result_type=CorrectionResult)
+    result: CorrectionResult = await handle.result()
+    return result
 
 
 def entry_count(stack: Stack) -> int:

@@ -71,7 +71,8 @@ def payee_partner(
 
 
 def handle(stack: Stack, payee: str, currency: str) -> WorkflowHandle[PayoutWorkflow, None]:
-    return stack.temporal.get_workflow_handle_for(PayoutWorkflow.run, payout_workflow_id(payee, currency))
+    # get_workflow_handle_for's overloads are resolved differently from one mypy run to the next.
+    return stack.temporal.get_workflow_handle(payout_workflow_id(payee, currency))
 
 
 async def start_payouts(stack: Stack, payee: str, currency: str) -> WorkflowHandle[PayoutWorkflow, None]:

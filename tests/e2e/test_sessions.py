@@ -4,6 +4,7 @@ on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -86,34 +87,38 @@ async def test_ops_find_sessions_by_cpo_and_stage_in_visibility(stack: Stack) ->
 
 
 async def test_the_same_idempotency_key_never_makes_two_sessions(stack: Stack) -> None:
-    first = await stack.start("DE*STN*E3002", "driver-idem", key="idem-1")
-    second = await stack.start("DE*STN*E3002", "driver-idem", key="idem-1")
+    # A key of this run's own: session ids derive from partner and key, and both databases' runs share one
+    # Temporal server, where a finished workflow's id is never started again.
+    key = f"idem-{uuid.uuid4().hex[:8]}"
+    first = await stack.start("DE*STN*E3002", "driver-idem", key=key)
+    second = await stack.start("DE*STN*E3002", "driver-idem", key=key)
     assert first == second
     reply = await stack.http.post(
         "/v1/sessions",
         json={"evse_id": "DE*STN*E3002", "driver_reference": "driver-idem"},
-        headers=stack.headers(**{"Idempotency-Key": "idem-1"}),
+        headers=stack.headers(**{"Idempotency-Key": key}),
     )
     assert reply.headers["Idempotent-Replayed"] == "true"
     conflict = await stack.http.post(
         "/v1/sessions",
         json={"evse_id": "DE*STN*E3001", "driver_reference": "driver-idem"},
-        headers=stack.headers(**{"Idempotency-Key": "idem-1"}),
+        headers=stack.headers(**{"Idempotency-Key": key}),
     )
     assert conflict.status_code == 409
     await stack.wait_for(first, SessionStage.SETTLED)
     # The key belongs to the partner: another partner's identical key is another session.
-    other = await stack.start("DE*STN*E3002", "driver-idem", api_key=MOTORBRIT.api_key, key="idem-1")
+    other = await stack.start("DE*STN*E3002", "driver-idem", api_key=MOTORBRIT.api_key, key=key)
     assert other != first
     with stack.sessions() as db:
-        assert len(db.scalars(select(SessionRow).where(SessionRow.idempotency_key == "idem-1")).all()) == 2
+        assert len(db.scalars(select(SessionRow).where(SessionRow.idempotency_key == key)).all()) == 2
     await stack.wait_for(other, SessionStage.SETTLED, api_key=MOTORBRIT.api_key)
 
 
 async def test_a_retried_start_after_the_session_finished_returns_it(stack: Stack) -> None:
-    first = await stack.start("DE*STN*E3002", "driver-late-retry", key="idem-late")
+    key = f"idem-late-{uuid.uuid4().hex[:8]}"
+    first = await stack.start("DE*STN*E3002", "driver-late-retry", key=key)
     await stack.wait_for(first, SessionStage.SETTLED)
-    again = await stack.start("DE*STN*E3002", "driver-late-retry", key="idem-late")
+    again = await stack.start("DE*STN*E3002", "driver-late-retry", key=key)
     assert again == first
     assert (await stack.get(first))["stage"] == "SETTLED"
 
