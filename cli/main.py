@@ -426,8 +426,9 @@ def parser() -> argparse.ArgumentParser:
     )
     settle.add_argument(
         "--stage",
-        choices=["CLEARED", "CDR_RECEIVED"],
-        help="CLEARED: settlement stopped (resumed); CDR_RECEIVED: clearing failed (reset to CDR received)",
+        choices=["CLEARED", "CDR_RECEIVED", "SETTLED"],
+        help="CLEARED: settlement stopped (resumed); CDR_RECEIVED: clearing failed (reset to CDR received); "
+        "SETTLED: a correction of a settled session stopped (resumed)",
     )
     settle.add_argument("--since", help="sessions created at or after this time (ISO 8601 with zone)")
     settle.add_argument("--until", help="sessions created before this time (ISO 8601 with zone)")

@@ -10,8 +10,14 @@ exactly once.
   after that point (the CDR among them) to a new run, which clears and settles as if for the first time.
   Only a latest run that ended in CDR_RECEIVED is reset, so retrying again leaves the new run alone.
 
-Stages 5-8 are idempotent per session, so a retry of a session that meanwhile settled, or two retries at
-once, books nothing twice. A retry before the fix stops the session again with the same reason.
+* A correction of a settled session (a re-issued CDR, a dispute's new price) that stopped parks its own
+  workflow (``session-<id>:settlement-<g>``) with the reason ``correction stopped (<ErrorType>): ...``;
+  ``retry_settlement`` resumes it too. The session itself stays SETTLED: the correction's state is DONE
+  once it has settled.
+
+Stages 5-8 are idempotent per session and generation, so a retry of a session that meanwhile settled, or
+two retries at once, books nothing twice. A retry before the fix stops the session again with the same
+reason.
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVarTuple
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
@@ -32,9 +39,11 @@ from temporalio.service import RPCError
 
 from api.context import workflow_id
 from domain.sessions.lifecycle import SessionStage
+from messages.corrections import CorrectionState
 from messages.sessions import SettlementRetry
-from persistence.tables import SessionRow
+from persistence.tables import SessionRow, SettlementCorrectionRow
 from workflows import search_attributes as sa
+from workflows.corrections import CORRECTION_STOPPED
 from workflows.sessions import CLEARING_FAILED, SETTLEMENT_STOPPED
 
 # Where each kind of stop leaves a session, and how its reason begins (followed by "(<ErrorType>)").
@@ -50,7 +59,8 @@ class RetryFilter:
     error_type: str | None = None  # e.g. FxRateMissing, VatRateMissing, ContractTermsInvalid, TariffInvalid
     since: datetime | None = None  # when the session was created
     until: datetime | None = None
-    stage: SessionStage | None = None  # CLEARED (settlement stopped) or CDR_RECEIVED (clearing failed)
+    # CLEARED (settlement stopped), CDR_RECEIVED (clearing failed) or SETTLED (a correction of it stopped)
+    stage: SessionStage | None = None
 
 
 @dataclass(frozen=True)
@@ -61,13 +71,73 @@ class StoppedSession:
     stage: SessionStage
     error_type: str
     reason: str
+    workflow_id: str  # the workflow to resume or reset: the session's, or its correction's
 
     @property
     def action(self) -> str:
-        return "resume settlement" if self.stage == SessionStage.CLEARED else "reset to CDR received"
+        return {
+            SessionStage.CLEARED: "resume settlement",
+            SessionStage.CDR_RECEIVED: "reset to CDR received",
+            SessionStage.SETTLED: "resume correction",
+        }[self.stage]
+
+
+def _error_type(reason: str, begins: str) -> str:
+    return reason.removeprefix(f"{begins} (").partition(")")[0]
+
+
+Columns = TypeVarTuple("Columns")
+
+
+def _matching(query: Select[*Columns], match: RetryFilter) -> Select[*Columns]:
+    for column, wanted in (
+        (SessionRow.id, match.session_id),
+        (SessionRow.cpo_id, match.cpo),
+        (SessionRow.demand_partner_id, match.demand_partner),
+    ):
+        if wanted is not None:
+            query = query.where(column == wanted)
+    if match.since is not None:
+        query = query.where(SessionRow.created_at >= match.since)
+    if match.until is not None:
+        query = query.where(SessionRow.created_at < match.until)
+    return query
 
 
 def stopped_settlements(db: Session, match: RetryFilter) -> list[StoppedSession]:
+    return _stopped_sessions(db, match) + _stopped_corrections(db, match)
+
+
+def _stopped_corrections(db: Session, match: RetryFilter) -> list[StoppedSession]:
+    if match.stage not in (None, SessionStage.SETTLED):
+        return []
+    named = f"{match.error_type})" if match.error_type else ""
+    query = (
+        select(SessionRow, SettlementCorrectionRow)
+        .join(SettlementCorrectionRow, SettlementCorrectionRow.session_id == SessionRow.id)
+        .where(
+            SettlementCorrectionRow.state == CorrectionState.STOPPED.value,
+            SettlementCorrectionRow.reason.startswith(f"{CORRECTION_STOPPED} ({named}", autoescape=True),
+        )
+    )
+    found = []
+    for session, correction in db.execute(_matching(query, match).order_by(SessionRow.created_at, SessionRow.id)):
+        reason = correction.reason or ""
+        found.append(
+            StoppedSession(
+                session.id,
+                session.cpo_id,
+                session.demand_partner_id,
+                SessionStage.SETTLED,
+                _error_type(reason, CORRECTION_STOPPED),
+                reason,
+                correction.workflow_id,
+            )
+        )
+    return found
+
+
+def _stopped_sessions(db: Session, match: RetryFilter) -> list[StoppedSession]:
     stops = {stage: begins for stage, begins in STOPPED_AT.items() if match.stage in (None, stage)}
     if not stops:
         return []
@@ -83,22 +153,20 @@ def stopped_settlements(db: Session, match: RetryFilter) -> list[StoppedSession]
             )
         ),
     )
-    for column, wanted in (
-        (SessionRow.id, match.session_id),
-        (SessionRow.cpo_id, match.cpo),
-        (SessionRow.demand_partner_id, match.demand_partner),
-    ):
-        if wanted is not None:
-            query = query.where(column == wanted)
-    if match.since is not None:
-        query = query.where(SessionRow.created_at >= match.since)
-    if match.until is not None:
-        query = query.where(SessionRow.created_at < match.until)
     found = []
-    for row in db.scalars(query.order_by(SessionRow.created_at, SessionRow.id)):
+    for row in db.scalars(_matching(query, match).order_by(SessionRow.created_at, SessionRow.id)):
         stage, reason = SessionStage(row.stage), row.reason or ""
-        error_type = reason.removeprefix(f"{STOPPED_AT[stage]} (").partition(")")[0]
-        found.append(StoppedSession(row.id, row.cpo_id, row.demand_partner_id, stage, error_type, reason))
+        found.append(
+            StoppedSession(
+                row.id,
+                row.cpo_id,
+                row.demand_partner_id,
+                stage,
+                _error_type(reason, STOPPED_AT[stage]),
+                reason,
+                workflow_id(row.id),
+            )
+        )
     return found
 
 
@@ -183,7 +251,7 @@ async def retry_settlements(
                     await reset_to_cdr_received(client, session.id, requested_by=requested_by)
                     summary.reset += 1
                 else:
-                    await client.get_workflow_handle(workflow_id(session.id)).signal(
+                    await client.get_workflow_handle(session.workflow_id).signal(
                         "retry_settlement",
                         SettlementRetry(requested_by=requested_by, note="networkcore settlement retry"),
                     )
@@ -194,17 +262,47 @@ async def retry_settlements(
             progress(1)
 
     await asyncio.gather(*(retry(s) for s in stopped))
-    waiting = {s.id for s in stopped} - set(summary.not_reached)
+    waiting = [s for s in stopped if s.id not in summary.not_reached]
     deadline = asyncio.get_running_loop().time() + wait_s
     while waiting:
         with sessions() as db:
-            rows = db.execute(select(SessionRow.id, SessionRow.stage).where(SessionRow.id.in_(waiting))).all()
-        waiting -= {session_id for session_id, stage in rows if stage == SessionStage.SETTLED.value}
+            settled = _settled(db, waiting)
+        waiting = [s for s in waiting if s.workflow_id not in settled]
         if not waiting or asyncio.get_running_loop().time() > deadline:
             break
         await asyncio.sleep(0.5)
     with sessions() as db:
-        for row in db.scalars(select(SessionRow).where(SessionRow.id.in_(waiting))):
-            summary.not_settled[row.id] = f"{row.stage}: {row.reason or ''}"
+        for session in waiting:
+            summary.not_settled[session.id] = _where_it_is(db, session)
     summary.settled = summary.signalled + summary.reset - len(summary.not_settled)
     return summary
+
+
+def _settled(db: Session, retried: list[StoppedSession]) -> set[str]:
+    """The workflow ids among ``retried`` whose session settled (or whose correction is done)."""
+    sessions = [s.id for s in retried if s.stage != SessionStage.SETTLED]
+    corrections = [s.workflow_id for s in retried if s.stage == SessionStage.SETTLED]
+    done = {
+        workflow_id(session_id)
+        for session_id in db.scalars(
+            select(SessionRow.id).where(SessionRow.id.in_(sessions), SessionRow.stage == SessionStage.SETTLED.value)
+        )
+    }
+    return done | set(
+        db.scalars(
+            select(SettlementCorrectionRow.workflow_id).where(
+                SettlementCorrectionRow.workflow_id.in_(corrections),
+                SettlementCorrectionRow.state == CorrectionState.DONE.value,
+            )
+        )
+    )
+
+
+def _where_it_is(db: Session, session: StoppedSession) -> str:
+    if session.stage == SessionStage.SETTLED:
+        correction = db.scalars(
+            select(SettlementCorrectionRow).where(SettlementCorrectionRow.workflow_id == session.workflow_id)
+        ).one()
+        return f"correction {correction.state}: {correction.reason or ''}"
+    row = db.get_one(SessionRow, session.id)
+    return f"{row.stage}: {row.reason or ''}"

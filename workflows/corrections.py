@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.sessions import DATABASE_RETRY, DATABASE_STEP_TIMEOUT
 
 CORRECTION_REFUSALS = frozenset({TARIFF_INVALID, *SETTLEMENT_REFUSALS})
+CORRECTION_STOPPED = "correction stopped"  # how a parked correction's reason begins: "... (<ErrorType>): ..."
 
 
 @workflow.defn
@@ -90,7 +91,7 @@ class SettlementCorrectionWorkflow:
                 refused = application_error(failure)
                 if refused is None or refused.type not in CORRECTION_REFUSALS:
                     raise
-                reason = f"correction stopped ({refused.type}): {refused.message}"
+                reason = f"{CORRECTION_STOPPED} ({refused.type}): {refused.message}"
                 await self._await_fix(reason, refused.type, retries_seen)
 
     async def _await_fix(self, reason: str, error_type: str | None, retries_seen: int) -> None:

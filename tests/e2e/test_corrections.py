@@ -4,6 +4,7 @@ decide price disputes through the API. After each, the books and the invoices ag
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections import Counter
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 
 from cli.operators import add_operator, revoke_operator
 from cli.seed import DemoPartner, ensure_demand_partner
+from cli.settlement import RetryFilter, StoppedSession, retry_settlements, stopped_settlements
 from domain.invoicing.documents import DocumentKind
 from domain.sessions.lifecycle import SessionStage
 from domain.settlement.revenue_share import reversal_key, settlement_key
@@ -31,6 +33,7 @@ from persistence.tables import (
     PayoutItemRow,
     SessionRow,
     SettlementCorrectionRow,
+    TariffRow,
 )
 from tests.e2e.conftest import Stack
 from tests.e2e.test_ocpi_intake import OCPI, cpo_headers, stamp
@@ -328,5 +331,59 @@ async def test_a_credit_on_a_monthly_statement_not_issued_yet_is_a_credit_note_o
     resettled = await correction(stack, f"session-{session_id}:settlement-1")
     assert resettled.invoice is not None  # a correction is invoiced on its own, not on the statement
     with stack.sessions() as db:
+        report = check_ledger(db)
+        assert report.ok, report.problems
+
+
+async def test_a_stopped_correction_is_resumed_by_settlement_retry_after_the_fix(stack: Stack) -> None:
+    who = partner(stack, "EUR")
+    session_id = (await settle(stack, EVSE, who))["id"]
+    original = original_cdr(stack, session_id)
+    assert (await post(stack, credit_for(original)))[0] == 201
+    await correction(stack, f"session-{session_id}:credit-0")
+    # The session's tariff version turns out unrateable before the corrected CDR comes (a version of its own).
+    with stack.sessions.begin() as db:
+        session = db.get_one(SessionRow, session_id)
+        assert session.tariff_version_key is not None
+        tariff = db.get_one(TariffRow, session.tariff_version_key)
+        broken = TariffRow(
+            cpo_id=tariff.cpo_id,
+            tariff_id=f"BROKEN-{session_id[:8]}",
+            currency=tariff.currency,
+            last_updated=tariff.last_updated,
+            body=json.dumps({**json.loads(tariff.body), "elements": []}),
+        )
+        db.add(broken)
+        db.flush()
+        session.tariff_version_key, broken_key, good_body = broken.key, broken.key, tariff.body
+
+    assert (await post(stack, dict(original, id=str(uuid.uuid4()))))[0] == 201
+    workflow_id = f"session-{session_id}:settlement-1"
+    stopped: list[StoppedSession] = []
+    for _ in range(100):
+        with stack.sessions() as db:
+            stopped = stopped_settlements(db, RetryFilter(session_id=session_id))
+        if stopped:
+            break
+        await asyncio.sleep(0.1)
+    [parked] = stopped
+    assert (parked.stage, parked.error_type, parked.action, parked.workflow_id) == (
+        SessionStage.SETTLED,
+        "TariffInvalid",
+        "resume correction",
+        workflow_id,
+    )
+    with stack.sessions() as db:
+        assert stopped_settlements(db, RetryFilter(session_id=session_id, stage=SessionStage.CLEARED)) == []
+        assert ledger.entry_postings(db, settlement_key(session_id, 1)) is None
+
+    with stack.sessions.begin() as db:
+        db.get_one(TariffRow, broken_key).body = good_body  # ops repair it
+    summary = await retry_settlements(stack.temporal, stack.sessions, stopped, requested_by="test", wait_s=30)
+    assert (summary.matched, summary.signalled, summary.settled, summary.not_settled) == (1, 1, 1, {})
+    assert (await correction(stack, workflow_id)).state == CorrectionState.DONE
+    with stack.sessions() as db:
+        assert stopped_settlements(db, RetryFilter(session_id=session_id)) == []
+        assert db.get_one(SessionRow, session_id).settlement_generation == 1
         report = check_ledger(db)
         assert report.ok, report.problems
