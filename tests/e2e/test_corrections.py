@@ -38,6 +38,7 @@ from persistence.tables import (
 from tests.e2e.conftest import Stack
 from tests.e2e.test_ocpi_intake import OCPI, cpo_headers, stamp
 from tests.e2e.test_settlement import half_up, minor, partner, settle
+from tests.e2e.test_settlement_retry import break_tariff
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -341,21 +342,8 @@ async def test_a_stopped_correction_is_resumed_by_settlement_retry_after_the_fix
     original = original_cdr(stack, session_id)
     assert (await post(stack, credit_for(original)))[0] == 201
     await correction(stack, f"session-{session_id}:credit-0")
-    # The session's tariff version turns out unrateable before the corrected CDR comes (a version of its own).
-    with stack.sessions.begin() as db:
-        session = db.get_one(SessionRow, session_id)
-        assert session.tariff_version_key is not None
-        tariff = db.get_one(TariffRow, session.tariff_version_key)
-        broken = TariffRow(
-            cpo_id=tariff.cpo_id,
-            tariff_id=f"BROKEN-{session_id[:8]}",
-            currency=tariff.currency,
-            last_updated=tariff.last_updated,
-            body=json.dumps({**json.loads(tariff.body), "elements": []}),
-        )
-        db.add(broken)
-        db.flush()
-        session.tariff_version_key, broken_key, good_body = broken.key, broken.key, tariff.body
+    # The session's tariff version turns out unrateable before the corrected CDR comes.
+    broken_key, good_body = break_tariff(stack, session_id)
 
     assert (await post(stack, dict(original, id=str(uuid.uuid4()))))[0] == 201
     workflow_id = f"session-{session_id}:settlement-1"

@@ -106,14 +106,10 @@ async def networkcore(stack: Stack, database_url: str, *args: str) -> tuple[int,
     return done.returncode, output.decode()
 
 
-async def test_a_failed_clearing_is_reset_to_its_cdr_after_the_fix_and_settles_once(
-    stack: Stack, database_url: str
-) -> None:
-    who = partner(stack, "EUR")
-    session_id = await stack.start("DE*STN*E3001", "sim-until-stop-reset", api_key=who.api_key)
-    await stack.wait_for(session_id, SessionStage.CHARGING, api_key=who.api_key)
-    # The tariff version the session was authorised against turns out unrateable (as if stored broken: the
-    # OCPI intake refuses such a tariff). A version of its own, so no other session is rated against it.
+def break_tariff(stack: Stack, session_id: str) -> tuple[int, str]:
+    """The tariff version the session is rated against turns out unrateable (as if stored broken: the OCPI
+    intake refuses such a tariff): a version of its own, so no other session is rated against it. Returns
+    its key and the body that repairs it."""
     with stack.sessions.begin() as db:
         session = db.get_one(SessionRow, session_id)
         assert session.tariff_version_key is not None
@@ -127,7 +123,17 @@ async def test_a_failed_clearing_is_reset_to_its_cdr_after_the_fix_and_settles_o
         )
         db.add(broken)
         db.flush()
-        session.tariff_version_key, broken_key, good_body = broken.key, broken.key, tariff.body
+        session.tariff_version_key = broken.key
+        return broken.key, tariff.body
+
+
+async def test_a_failed_clearing_is_reset_to_its_cdr_after_the_fix_and_settles_once(
+    stack: Stack, database_url: str
+) -> None:
+    who = partner(stack, "EUR")
+    session_id = await stack.start("DE*STN*E3001", "sim-until-stop-reset", api_key=who.api_key)
+    await stack.wait_for(session_id, SessionStage.CHARGING, api_key=who.api_key)
+    broken_key, good_body = break_tariff(stack, session_id)
     stop = await stack.http.post(f"/v1/sessions/{session_id}/stop", headers=stack.headers(who.api_key))
     assert stop.status_code == 202, stop.text
 
