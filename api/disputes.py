@@ -19,7 +19,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.ocpi_intake import correction_in_progress, new_correction, request_correction
+from api.corrections import correction_in_progress, new_correction, request_correction
 from domain.sessions.lifecycle import SessionStage
 from messages.corrections import CorrectionCause, CorrectionRequest
 from persistence import repositories as repo

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.corrections import correction_in_progress, correction_request, new_correction, request_correction
 from domain.errors import CdrRejected
 from domain.sessions.cdr_checks import CdrFacts, CdrPeriod, ExpectedSession, check_cdr
 from domain.sessions.lifecycle import (
@@ -29,7 +30,7 @@ from domain.sessions.lifecycle import (
     stage_for_cpo_status,
 )
 from domain.tariffs.model import TariffInvalid, parse_datetime, parse_tariff
-from messages.corrections import CorrectionCause, CorrectionRequest, CorrectionState
+from messages.corrections import CorrectionCause, CorrectionRequest
 from messages.ocpi import (
     Cdr,
     CommandResult,
@@ -441,67 +442,6 @@ def _uncredited(held: Sequence[CdrRow]) -> CdrRow | None:
 def _correction_of_cdr(db: Session, cdr_key: int) -> CorrectionRequest | None:
     row = db.scalar(select(SettlementCorrectionRow).where(SettlementCorrectionRow.cdr_key == cdr_key))
     return None if row is None else correction_request(db.get_one(SessionRow, row.session_id), row)
-
-
-def new_correction(
-    session: SessionRow,
-    cause: CorrectionCause,
-    *,
-    cdr_key: int,
-    reverses_generation: int | None = None,
-    settles_generation: int | None = None,
-) -> CorrectionRequest:
-    assert session.cpo_id is not None, "a settled session knows its CPO"
-    assert session.country is not None, "and its charger's country"
-    return CorrectionRequest(
-        session_id=session.id,
-        demand_partner_id=session.demand_partner_id,
-        cpo_id=session.cpo_id,
-        country=session.country,
-        cause=cause,
-        reverses_generation=reverses_generation,
-        settles_generation=settles_generation,
-        cdr_key=cdr_key,
-    )
-
-
-def correction_request(session: SessionRow, row: SettlementCorrectionRow) -> CorrectionRequest:
-    assert row.cdr_key is not None, "every correction names its CDR"
-    return new_correction(
-        session,
-        CorrectionCause(row.cause),
-        reverses_generation=row.reverses_generation,
-        settles_generation=row.settles_generation,
-        cdr_key=row.cdr_key,
-    )
-
-
-def correction_in_progress(db: Session, session_id: str) -> SettlementCorrectionRow | None:
-    return db.scalar(
-        select(SettlementCorrectionRow).where(
-            SettlementCorrectionRow.session_id == session_id,
-            SettlementCorrectionRow.state != CorrectionState.DONE.value,
-        )
-    )
-
-
-def request_correction(db: Session, request: CorrectionRequest, *, dispute_key: int | None = None) -> CorrectionRequest:
-    """Record the correction (PENDING) in the caller's transaction; the caller starts its workflow."""
-    db.add(
-        SettlementCorrectionRow(
-            workflow_id=request.workflow_id,
-            session_id=request.session_id,
-            cause=request.cause.value,
-            reverses_generation=request.reverses_generation,
-            settles_generation=request.settles_generation,
-            cdr_key=request.cdr_key,
-            dispute_key=dispute_key,
-            state=CorrectionState.PENDING.value,
-            requested_at=_now(),
-        )
-    )
-    db.flush()
-    return request
 
 
 def _credit_cdr(db: Session, cpo: CpoRow, cdr: Cdr, body: bytes, digest: str, public_base_url: str) -> IntakeResult:
