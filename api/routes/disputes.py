@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.corrections import start_correction
 from api.deps import ContextDep, OperatorDep
 from api.disputes import Decided, DisputeRefused, decide, decisions, open_disputes
 from api.schemas import DisputeDecision, DisputeDecisionIn, DisputeList, OpenDispute
 from persistence.tables import DisputeRow
+from services.workflow_starts import start_correction
 
 router = APIRouter(prefix="/v1/disputes", tags=["disputes (operators)"])
 

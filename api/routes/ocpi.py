@@ -18,7 +18,6 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.structured_logs import bind_session
 from api.context import ApiContext, workflow_id
-from api.corrections import start_correction
 from api.deps import ContextDep, CpoDep
 from api.ocpi_intake import (
     IntakeResult,
@@ -34,6 +33,7 @@ from api.ocpi_intake import (
 from messages.ocpi import OcpiStatus, ocpi_envelope
 from messages.sessions import CdrArrived, CommandResultReported, CpoSessionReported
 from persistence.tables import CdrRow, CpoRow
+from services.workflow_starts import start_correction
 from workflows.sessions import ChargingSessionWorkflow
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import logging
@@ -15,13 +14,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError, WorkflowUpdateStage
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.structured_logs import bind_session
@@ -51,6 +44,7 @@ from persistence.tables import (
     InvoiceRow,
     SessionRow,
 )
+from services.workflow_starts import start_session
 from workflows import search_attributes as sa
 from workflows.sessions import ChargingSessionWorkflow
 
@@ -108,40 +102,6 @@ def _register(
         return existing, cpo_id, country, False
 
 
-async def _start_workflow(context: ApiContext, row: SessionRow, cpo_id: str | None, country: str | None) -> None:
-    pairs: list[SearchAttributePair[Any]] = [
-        SearchAttributePair(sa.DEMAND_PARTNER, row.demand_partner_id),
-        SearchAttributePair(sa.SESSION_STAGE, SessionStage.STARTING.value),
-        SearchAttributePair(sa.NEEDS_ATTENTION, False),
-    ]
-    if cpo_id is not None and country is not None:
-        pairs += [SearchAttributePair(sa.CPO, cpo_id), SearchAttributePair(sa.CHARGER_COUNTRY, country)]
-    # Already started (and maybe finished): the retry is answered with the same session.
-    with contextlib.suppress(WorkflowAlreadyStartedError):
-        await context.temporal.start_workflow(
-            ChargingSessionWorkflow.run,
-            ChargingSessionInput(
-                session_id=row.id,
-                demand_partner_id=row.demand_partner_id,
-                evse_id=row.evse_id,
-                driver_reference=row.driver_reference,
-                requested_at=row.created_at,
-                timeouts=context.timeouts,
-                clearing=True,
-                settlement=True,
-                max_amount=row.max_amount,
-            ),
-            id=workflow_id(row.id),
-            task_queue=context.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            # A finished session is never run again; re-processing goes through reset.
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=TypedSearchAttributes(pairs),
-            static_summary=f"Session {row.id} · {row.demand_partner_id} · EVSE {row.evse_id}"
-            + (f" · {cpo_id} ({country})" if cpo_id else ""),
-        )
-
-
 @router.post(
     "",
     status_code=202,
@@ -160,7 +120,23 @@ async def create_session(
     same ``Idempotency-Key`` returns the same session and never starts a second one."""
     row, cpo_id, country, created = await run_in_threadpool(_register, context, partner, body, idempotency_key)
     bind_session(row.id)
-    await _start_workflow(context, row, cpo_id, country)
+    await start_session(
+        context.temporal,
+        context.task_queue,
+        ChargingSessionInput(
+            session_id=row.id,
+            demand_partner_id=row.demand_partner_id,
+            evse_id=row.evse_id,
+            driver_reference=row.driver_reference,
+            requested_at=row.created_at,
+            timeouts=context.timeouts,
+            clearing=True,
+            settlement=True,
+            max_amount=row.max_amount,
+        ),
+        cpo_id=cpo_id,
+        country=country,
+    )
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     log.info("session %s for %s at %s", "accepted" if created else "replayed", partner.id, row.evse_id)
