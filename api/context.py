@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
 from api.credentials import CredentialCache
+from domain.parties import Cpo, DemandPartner
 from messages.sessions import SessionTimeouts
-from persistence.tables import CpoRow, DemandPartnerRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,8 +20,8 @@ class ApiContext:
     task_queue: str
     timeouts: SessionTimeouts
     public_base_url: str
-    partners: CredentialCache[DemandPartnerRow] = field(default_factory=CredentialCache)
-    cpos: CredentialCache[CpoRow] = field(default_factory=CredentialCache)
+    partners: CredentialCache[DemandPartner] = field(default_factory=CredentialCache)
+    cpos: CredentialCache[Cpo] = field(default_factory=CredentialCache)
 
 
 def workflow_id(session_id: str) -> str:

@@ -11,8 +11,8 @@ from fastapi import Depends, Header, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.context import ApiContext
+from domain.parties import Cpo, DemandPartner
 from persistence import repositories as repo
-from persistence.tables import CpoRow, DemandPartnerRow
 
 
 def sha256_hex(secret: str) -> str:
@@ -29,7 +29,7 @@ ContextDep = Annotated[ApiContext, Depends(get_context)]
 
 async def current_demand_partner(
     context: ContextDep, authorization: Annotated[str | None, Header()] = None
-) -> DemandPartnerRow:
+) -> DemandPartner:
     scheme, _, key = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not key:
         raise HTTPException(401, "send your API key as 'Authorization: Bearer <key>'", {"WWW-Authenticate": "Bearer"})
@@ -38,7 +38,7 @@ async def current_demand_partner(
     partner = context.partners.get(digest)
     if partner is None:
 
-        def lookup() -> DemandPartnerRow | None:
+        def lookup() -> DemandPartner | None:
             with context.reads() as db:
                 return repo.demand_partner_for_api_key(db, digest)
 
@@ -49,7 +49,7 @@ async def current_demand_partner(
     return partner
 
 
-DemandPartnerDep = Annotated[DemandPartnerRow, Depends(current_demand_partner)]
+DemandPartnerDep = Annotated[DemandPartner, Depends(current_demand_partner)]
 
 
 def ocpi_token(authorization: str | None) -> str | None:
@@ -66,12 +66,12 @@ def ocpi_token(authorization: str | None) -> str | None:
     return decoded if decoded.isprintable() else value
 
 
-async def current_cpo(context: ContextDep, authorization: Annotated[str | None, Header()] = None) -> CpoRow:
+async def current_cpo(context: ContextDep, authorization: Annotated[str | None, Header()] = None) -> Cpo:
     token = ocpi_token(authorization)
     if token is None:
         raise HTTPException(401, "send your OCPI credentials as 'Authorization: Token <base64 token>'")
 
-    def lookup(candidate: str) -> CpoRow | None:
+    def lookup(candidate: str) -> Cpo | None:
         digest = sha256_hex(candidate)
         cached = context.cpos.get(digest)
         if cached is not None:
@@ -91,7 +91,7 @@ async def current_cpo(context: ContextDep, authorization: Annotated[str | None, 
     return cpo
 
 
-CpoDep = Annotated[CpoRow, Depends(current_cpo)]
+CpoDep = Annotated[Cpo, Depends(current_cpo)]
 
 
 async def current_operator(context: ContextDep, authorization: Annotated[str | None, Header()] = None) -> str:

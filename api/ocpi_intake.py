@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from api.corrections import correction_in_progress, correction_request, new_correction, request_correction
 from domain.errors import CdrRejected
+from domain.parties import Cpo
 from domain.sessions.cdr_checks import CdrFacts, CdrPeriod, ExpectedSession, check_cdr
 from domain.sessions.lifecycle import (
     CpoSessionStatus,
@@ -46,7 +47,6 @@ from messages.sessions import CdrArrived, CommandResultReported, CpoSessionRepor
 from persistence import repositories as repo
 from persistence.tables import (
     CdrRow,
-    CpoRow,
     OcpiInboxRow,
     OcpiSessionRow,
     SessionRow,
@@ -77,7 +77,7 @@ def _now() -> datetime:
 
 
 def _inbox(
-    db: Session, cpo: CpoRow, kind: str, object_id: str, body: bytes, result: IntakeResult, outcome: str
+    db: Session, cpo: Cpo, kind: str, object_id: str, body: bytes, result: IntakeResult, outcome: str
 ) -> IntakeResult:
     repo.record_inbox(
         db,
@@ -107,7 +107,7 @@ def _parse(model: type[BaseModel], body: bytes) -> tuple[Any, str | None]:
         return None, _invalid(error)
 
 
-def _our_session(db: Session, cpo: CpoRow, authorization_reference: str | None) -> SessionRow | None:
+def _our_session(db: Session, cpo: Cpo, authorization_reference: str | None) -> SessionRow | None:
     if authorization_reference is None:
         return None
     row = repo.session_by_id(db, authorization_reference)
@@ -157,7 +157,7 @@ def _owed_signal(stored: OcpiSessionRow) -> CpoSessionReported | None:
     return None
 
 
-def put_session(db: Session, cpo: CpoRow, path: tuple[str, str, str], body: bytes) -> IntakeResult:
+def put_session(db: Session, cpo: Cpo, path: tuple[str, str, str], body: bytes) -> IntakeResult:
     country_code, party_id, session_id = path
     kind = "SESSION_PUT"
     session, problem = _parse(OcpiSession, body)
@@ -226,7 +226,7 @@ def put_session(db: Session, cpo: CpoRow, path: tuple[str, str, str], body: byte
     return _inbox(db, cpo, kind, session_id, body, result, "APPLIED")
 
 
-def patch_session(db: Session, cpo: CpoRow, path: tuple[str, str, str], body: bytes) -> IntakeResult:
+def patch_session(db: Session, cpo: Cpo, path: tuple[str, str, str], body: bytes) -> IntakeResult:
     country_code, party_id, session_id = path
     kind = "SESSION_PATCH"
     patch, problem = _parse(SessionPatch, body)
@@ -302,7 +302,7 @@ def _cdr_facts(cdr: Cdr) -> CdrFacts:
     )
 
 
-def _expected(session: SessionRow, cpo: CpoRow) -> ExpectedSession:
+def _expected(session: SessionRow, cpo: Cpo) -> ExpectedSession:
     return ExpectedSession(
         session_id=session.id,
         cpo_country_code=cpo.country_code,
@@ -318,7 +318,7 @@ def cdr_location(public_base_url: str, key: int) -> str:
     return f"{public_base_url}/ocpi/emsp/2.2.1/cdrs/{key}"
 
 
-def post_cdr(db: Session, cpo: CpoRow, body: bytes, public_base_url: str) -> IntakeResult:
+def post_cdr(db: Session, cpo: Cpo, body: bytes, public_base_url: str) -> IntakeResult:
     kind = "CDR"
     cdr, problem = _parse(Cdr, body)
     if cdr is None:
@@ -444,7 +444,7 @@ def _correction_of_cdr(db: Session, cdr_key: int) -> CorrectionRequest | None:
     return None if row is None else correction_request(db.get_one(SessionRow, row.session_id), row)
 
 
-def _credit_cdr(db: Session, cpo: CpoRow, cdr: Cdr, body: bytes, digest: str, public_base_url: str) -> IntakeResult:
+def _credit_cdr(db: Session, cpo: Cpo, cdr: Cdr, body: bytes, digest: str, public_base_url: str) -> IntakeResult:
     """A credit CDR cancels a settled CDR in full: its settlement is reversed and credit notes issued."""
     kind = "CDR"
 
@@ -506,7 +506,7 @@ def _credit_cdr(db: Session, cpo: CpoRow, cdr: Cdr, body: bytes, digest: str, pu
 # --- Commands ---------------------------------------------------------------------------------------
 
 
-def post_command_result(db: Session, cpo: CpoRow, command: str, session_id: str, body: bytes) -> IntakeResult:
+def post_command_result(db: Session, cpo: Cpo, command: str, session_id: str, body: bytes) -> IntakeResult:
     kind = "COMMAND_RESULT"
     object_id = f"{command}/{session_id}"
     parsed, problem = _parse(CommandResult, body)
@@ -554,7 +554,7 @@ def flag_closed_session(db: Session, session_id: str, what: str) -> None:
 # --- Tariffs ----------------------------------------------------------------------------------------
 
 
-def put_tariff(db: Session, cpo: CpoRow, path: tuple[str, str, str], body: bytes) -> IntakeResult:
+def put_tariff(db: Session, cpo: Cpo, path: tuple[str, str, str], body: bytes) -> IntakeResult:
     """A new version of a CPO tariff. A bad one is refused naming the field; the version in force stays."""
     country_code, party_id, tariff_id = path
     kind = "TARIFF_PUT"
@@ -606,7 +606,7 @@ def put_tariff(db: Session, cpo: CpoRow, path: tuple[str, str, str], body: bytes
     )
 
 
-def delete_tariff(db: Session, cpo: CpoRow, path: tuple[str, str, str], now: datetime) -> IntakeResult:
+def delete_tariff(db: Session, cpo: Cpo, path: tuple[str, str, str], now: datetime) -> IntakeResult:
     """The tariff is no longer offered from now on; sessions that started under it keep their version."""
     country_code, party_id, tariff_id = path
     latest = repo.latest_tariff(db, cpo.id, tariff_id)

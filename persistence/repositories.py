@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from domain.parties import Cpo, DemandPartner
 from domain.sessions.authorisation import EffectiveVersion
 from domain.sessions.lifecycle import SessionStage, can_move
 from persistence.tables import (
@@ -33,12 +34,13 @@ from persistence.tables import (
 # --- parties -------------------------------------------------------------------------------------
 
 
-def demand_partner_for_api_key(db: Session, key_sha256: str) -> DemandPartnerRow | None:
-    return db.scalars(
+def demand_partner_for_api_key(db: Session, key_sha256: str) -> DemandPartner | None:
+    row = db.scalars(
         select(DemandPartnerRow)
         .join(ApiKeyRow, ApiKeyRow.demand_partner_id == DemandPartnerRow.id)
         .where(ApiKeyRow.key_sha256 == key_sha256, ApiKeyRow.revoked_at.is_(None))
     ).first()
+    return None if row is None else DemandPartner(id=row.id, billing_currency=row.billing_currency)
 
 
 def operator_for_key(db: Session, key_sha256: str) -> str | None:
@@ -47,8 +49,11 @@ def operator_for_key(db: Session, key_sha256: str) -> str | None:
     )
 
 
-def cpo_for_token(db: Session, token_sha256: str) -> CpoRow | None:
-    return db.scalars(select(CpoRow).where(CpoRow.inbound_token_sha256 == token_sha256)).first()
+def cpo_for_token(db: Session, token_sha256: str) -> Cpo | None:
+    row = db.scalars(select(CpoRow).where(CpoRow.inbound_token_sha256 == token_sha256)).first()
+    return (
+        None if row is None else Cpo(id=row.id, country_code=row.country_code, party_id=row.party_id, active=row.active)
+    )
 
 
 def contract_versions(db: Session, party_kind: str, party_id: str) -> list[EffectiveVersion]:

@@ -30,9 +30,10 @@ from api.ocpi_intake import (
     put_session,
     put_tariff,
 )
+from domain.parties import Cpo
 from messages.ocpi import OcpiStatus, ocpi_envelope
 from messages.sessions import CdrArrived, CommandResultReported, CpoSessionReported
-from persistence.tables import CdrRow, CpoRow
+from persistence.tables import CdrRow
 from services.workflow_starts import start_correction
 from workflows.sessions import ChargingSessionWorkflow
 
@@ -131,10 +132,10 @@ async def _handle(
 
 
 async def _session_message(
-    intake_fn: Callable[[Session, CpoRow, tuple[str, str, str], bytes], IntakeResult],
+    intake_fn: Callable[[Session, Cpo, tuple[str, str, str], bytes], IntakeResult],
     path: tuple[str, str, str],
     request: Request,
-    cpo: CpoRow,
+    cpo: Cpo,
     context: ApiContext,
 ) -> Response:
     body = await _body(request)

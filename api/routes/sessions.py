@@ -31,6 +31,7 @@ from api.schemas import (
     StopAccepted,
 )
 from domain.money import from_minor
+from domain.parties import DemandPartner
 from domain.sessions.lifecycle import SessionStage
 from messages.sessions import ChargingSessionInput, StopRequest
 from persistence import invoices
@@ -38,7 +39,6 @@ from persistence import repositories as repo
 from persistence.tables import (
     CdrRow,
     ClearingRow,
-    DemandPartnerRow,
     FxConversionRow,
     InvoiceLineRow,
     InvoiceRow,
@@ -61,7 +61,7 @@ def _fingerprint(body: SessionCreate) -> str:
 
 
 def _register(
-    context: ApiContext, partner: DemandPartnerRow, body: SessionCreate, key: str | None
+    context: ApiContext, partner: DemandPartner, body: SessionCreate, key: str | None
 ) -> tuple[SessionRow, str | None, str | None, bool]:
     """Store the session (or find the one this idempotency key already made). Returns the row, the
     charger's CPO and country for the search attributes, and whether the row is new."""
