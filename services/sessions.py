@@ -20,7 +20,7 @@ from adapters.structured_logs import bind_session
 from domain.sessions.lifecycle import SessionStage
 from messages.sessions import ChargingSessionInput, SessionTimeouts, StopRequest
 from messages.workflow_ids import session_workflow_id
-from persistence import partner_sessions
+from persistence import partner_sessions, session_counts
 from persistence import repositories as repo
 from persistence.db import SessionFactory
 from persistence.partner_sessions import RegisteredSession, SessionView
@@ -223,3 +223,9 @@ async def request_stop(
     description = await handle.describe()
     live_stage = description.typed_search_attributes.get(sa.SESSION_STAGE)
     return StopRequested(session_id, SessionStage(live_stage) if live_stage else stored_stage)
+
+
+def sessions_by_stage(reads: SessionFactory) -> dict[tuple[str, bool], int]:
+    """(stage, needs attention) -> number of sessions; combinations without a session are absent."""
+    with reads() as db:
+        return session_counts.sessions_by_stage(db)
