@@ -12,7 +12,7 @@ from api.app import create_app
 from api.context import ApiContext
 from config.settings import Settings
 from messages.sessions import SessionTimeouts
-from persistence.db import make_engine, make_read_session_factory, make_session_factory
+from persistence.db import Database
 
 
 def timeouts_from(settings: Settings) -> SessionTimeouts:
@@ -25,11 +25,11 @@ def timeouts_from(settings: Settings) -> SessionTimeouts:
 
 def app_from_settings(settings: Settings) -> FastAPI:
     async def build() -> tuple[ApiContext, Callable[[], Awaitable[None]]]:
-        engine = make_engine(settings.database_url)
+        database = Database.open(settings.database_url)
         client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
         context = ApiContext(
-            sessions=make_session_factory(engine),
-            reads=make_read_session_factory(engine),
+            sessions=database.sessions,
+            reads=database.reads,
             temporal=client,
             task_queue=settings.task_queue,
             timeouts=timeouts_from(settings),
@@ -37,7 +37,7 @@ def app_from_settings(settings: Settings) -> FastAPI:
         )
 
         async def close() -> None:
-            engine.dispose()
+            database.dispose()
 
         return context, close
 

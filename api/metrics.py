@@ -23,14 +23,14 @@ from typing import Final
 from prometheus_client import CollectorRegistry, Counter, Histogram, PlatformCollector, ProcessCollector
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.structured_logs import bind_session
 from domain.sessions.lifecycle import SessionStage
-from persistence.ledger_check import check_ledger
-from persistence.session_counts import sessions_by_stage
+from persistence.db import SessionFactory
+from services.ledger import check_books
+from services.sessions import sessions_by_stage
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("api.access")
@@ -43,15 +43,14 @@ class SessionsByStage(Collector):
     """``networkcore_sessions``: every stage, with and without needs-attention, zeros included so a series
     never disappears. Runs a query per scrape: generate the exposition off the event loop."""
 
-    def __init__(self, reads: sessionmaker[Session]) -> None:
+    def __init__(self, reads: SessionFactory) -> None:
         self._reads = reads
 
     def describe(self) -> Iterable[Metric]:
         return [self._family()]
 
     def collect(self) -> Iterable[Metric]:
-        with self._reads() as db:
-            counts = sessions_by_stage(db)
+        counts = sessions_by_stage(self._reads)
         family = self._family()
         for stage in SessionStage:
             for attention in (False, True):
@@ -99,10 +98,9 @@ class LedgerCheckStatus(Collector):
         return [GaugeMetricFamily(name, text, value=float(value)) for name, text, value in values]
 
 
-def run_ledger_check(reads: sessionmaker[Session]) -> LedgerCheckResult:
+def run_ledger_check(reads: SessionFactory) -> LedgerCheckResult:
     started, checked_at = time.perf_counter(), datetime.now(UTC)
-    with reads() as db:
-        report = check_ledger(db)
+    report = check_books(reads)
     result = LedgerCheckResult(report.ok, len(report.problems), checked_at, time.perf_counter() - started)
     if report.ok:
         log.info("ledger check: OK (%d entries, %d settled sessions)", report.entries, report.settled_sessions)
@@ -111,7 +109,7 @@ def run_ledger_check(reads: sessionmaker[Session]) -> LedgerCheckResult:
     return result
 
 
-async def check_ledger_every(every: timedelta, reads: sessionmaker[Session], status: LedgerCheckStatus) -> None:
+async def check_ledger_every(every: timedelta, reads: SessionFactory, status: LedgerCheckStatus) -> None:
     """Run the check now and then every ``every``, on a thread; a check that cannot run leaves the last
     result (its timestamp ages, which is what to alert on)."""
     while True:
@@ -143,7 +141,7 @@ class ApiMetrics:
         self.registry.register(self.ledger_check)
         self._sessions: SessionsByStage | None = None
 
-    def watch_sessions(self, reads: sessionmaker[Session]) -> None:
+    def watch_sessions(self, reads: SessionFactory) -> None:
         """Count sessions in this database (once the app's context exists)."""
         if self._sessions is not None:
             self.registry.unregister(self._sessions)

@@ -9,7 +9,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,23 +19,22 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import func, select
 
 from adapters.invoice_documents import render_html, render_pdf, title
 from adapters.temporal_client import connect_temporal
 from cli.demo_corrections import correct, print_corrections
 from cli.devstack import DevStack
-from cli.payouts import export_files, payout_report, print_payouts, release_now
+from cli.payouts import export_files, print_payouts, report_json
 from cli.processes import http_ok, wait_for_interrupt
 from cli.seed import CPOS, PARTNERS, all_evse_ids
 from config.settings import DATA_DIR, Settings
 from domain.money import from_minor
 from domain.sessions.lifecycle import SessionStage, is_final
 from messages.payouts import PayoutBatchState
-from persistence import ledger
-from persistence.db import make_engine, make_read_session_factory, make_session_factory
-from persistence.ledger_check import check_ledger
-from persistence.tables import InvoiceLineRow, InvoiceRow
+from persistence.db import SessionFactory, open_database
+from services.invoices import invoices_of_sessions
+from services.ledger import Books, books
+from services.payouts import Payouts, payout_report, release_now
 
 FINISH_TIMEOUT_S = 300.0
 POLL_INTERVAL_S = 0.5
@@ -187,7 +186,113 @@ async def drive(api_url: str, sessions: list[DemoSession], *, show_progress: boo
     return time.monotonic() - started
 
 
-def summary(sessions: list[DemoSession], elapsed_s: float, stack: DevStack) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Links:
+    api_docs: str
+    temporal_ui: str
+    temporal_ui_by_cpo: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOutcome:
+    id: str
+    label: str
+    stage: str | None
+    expected: str
+    cpo: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """How the sessions ended, per CPO and partner; amounts are strings of exact decimals."""
+
+    elapsed_s: float
+    sessions: int
+    final_states: dict[str, int]
+    as_expected: int
+    sessions_by_cpo: dict[str, int]
+    kwh_by_cpo: dict[str, str]
+    cleared_incl_vat_by_cpo: dict[str, str]
+    price_discrepancies: int
+    billed_by_partner: dict[str, str]
+    links: Links
+    ids: list[SessionOutcome]
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenInvoice:
+    """An issued invoice of the run, written out as an HTML page and a PDF."""
+
+    number: str
+    title: str
+    supplier: str
+    customer: str
+    total: str
+    vat: str
+    notes: list[str]
+    html: str
+    pdf: str
+    api: str | None  # where its recipient fetches it, for a demand partner's invoice
+
+
+@dataclass(frozen=True, slots=True)
+class DraftStatement:
+    recipient: str
+    period: str | None
+    sessions: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunInvoices:
+    issued: list[WrittenInvoice]
+    open_statements: list[DraftStatement]
+    folder: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunPayouts:
+    payouts: Payouts
+    folder: str
+    files: int
+
+
+@dataclass(frozen=True, slots=True)
+class DemoReport:
+    summary: RunSummary
+    corrections: dict[str, Any]  # as cli/demo_corrections.py reports them
+    payouts: RunPayouts
+    books: Books
+    invoices: RunInvoices
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as ``networkcore demo --json`` prints it."""
+        check = self.books.check
+        return asdict(self.summary) | {
+            "corrections": self.corrections,
+            "payouts": report_json(self.payouts.payouts) | {"folder": self.payouts.folder, "files": self.payouts.files},
+            "books": {
+                "balances": [
+                    {
+                        "account": b.account,
+                        "currency": b.currency,
+                        "balance": str(from_minor(b.balance_minor, b.currency)),
+                    }
+                    for b in self.books.balances
+                ],
+                "ledger_check": {
+                    "ok": check.ok,
+                    "entries": check.entries,
+                    "settled_sessions": check.settled_sessions,
+                    "currency_totals_minor": check.currency_totals,
+                    "problems": check.problems,
+                },
+            },
+            "invoices": asdict(self.invoices),
+        }
+
+
+def summary(sessions: list[DemoSession], elapsed_s: float, stack: DevStack) -> RunSummary:
     kwh_by_cpo: dict[str, Decimal] = {}
     cleared_by_cpo: dict[str, Decimal] = {}
     currency_by_cpo: dict[str, str] = {}
@@ -200,36 +305,36 @@ def summary(sessions: list[DemoSession], elapsed_s: float, stack: DevStack) -> d
                 paid = Decimal(str(clearing["total_cost"]["incl_vat"]))
                 cleared_by_cpo[cpo_id] = cleared_by_cpo.get(cpo_id, Decimal(0)) + paid
                 currency_by_cpo[cpo_id] = clearing["currency"]
-    return {
-        "elapsed_s": round(elapsed_s, 1),
-        "sessions": len(sessions),
-        "final_states": dict(Counter(s.stage.value if s.stage else "UNFINISHED" for s in sessions)),
-        "as_expected": sum(1 for s in sessions if s.stage == s.expected),
-        "sessions_by_cpo": dict(Counter(s.detail["cpo_id"] for s in sessions if s.detail.get("cpo_id"))),
-        "kwh_by_cpo": {cpo_id: str(kwh) for cpo_id, kwh in sorted(kwh_by_cpo.items())},
-        "cleared_incl_vat_by_cpo": {
+    return RunSummary(
+        elapsed_s=round(elapsed_s, 1),
+        sessions=len(sessions),
+        final_states=dict(Counter(s.stage.value if s.stage else "UNFINISHED" for s in sessions)),
+        as_expected=sum(1 for s in sessions if s.stage == s.expected),
+        sessions_by_cpo=dict(Counter(s.detail["cpo_id"] for s in sessions if s.detail.get("cpo_id"))),
+        kwh_by_cpo={cpo_id: str(kwh) for cpo_id, kwh in sorted(kwh_by_cpo.items())},
+        cleared_incl_vat_by_cpo={
             cpo_id: f"{amount.quantize(Decimal('0.01'))} {currency_by_cpo[cpo_id]}"
             for cpo_id, amount in sorted(cleared_by_cpo.items())
         },
-        "price_discrepancies": sum(1 for s in sessions if (s.detail.get("clearing") or {}).get("discrepancy")),
-        "billed_by_partner": _billed_by_partner(sessions),
-        "links": {
-            "api_docs": f"{stack.api_url}/docs",
-            "temporal_ui": stack.ui_url,
-            "temporal_ui_by_cpo": {c.id: ui_query(stack.ui_url, f'Cpo="{c.id}"') for c in CPOS},
-        },
-        "ids": [
-            {
-                "id": s.id,
-                "label": s.label,
-                "stage": s.stage.value if s.stage else None,
-                "expected": s.expected.value,
-                "cpo": s.detail.get("cpo_id"),
-                "reason": s.detail.get("reason"),
-            }
+        price_discrepancies=sum(1 for s in sessions if (s.detail.get("clearing") or {}).get("discrepancy")),
+        billed_by_partner=_billed_by_partner(sessions),
+        links=Links(
+            api_docs=f"{stack.api_url}/docs",
+            temporal_ui=stack.ui_url,
+            temporal_ui_by_cpo={c.id: ui_query(stack.ui_url, f'Cpo="{c.id}"') for c in CPOS},
+        ),
+        ids=[
+            SessionOutcome(
+                id=s.id,
+                label=s.label,
+                stage=s.stage.value if s.stage else None,
+                expected=s.expected.value,
+                cpo=s.detail.get("cpo_id"),
+                reason=s.detail.get("reason"),
+            )
             for s in sessions
         ],
-    }
+    )
 
 
 def _billed_by_partner(sessions: list[DemoSession]) -> dict[str, str]:
@@ -242,82 +347,56 @@ def _billed_by_partner(sessions: list[DemoSession]) -> dict[str, str]:
     return {f"{partner} ({currency})": str(amount) for (partner, currency), amount in sorted(billed.items())}
 
 
-def books(settings: Settings) -> dict[str, Any]:
+def ledger_books(settings: Settings) -> Books:
     """The ledger after the run: every account's balance and the `ledger check` report."""
-    engine = make_engine(settings.database_url)
-    try:
-        with make_read_session_factory(engine)() as db:
-            report = check_ledger(db)
-            balances = ledger.balances(db)
-    finally:
-        engine.dispose()
-    return {
-        "balances": [
-            {"account": code, "currency": currency, "balance": str(from_minor(balance, currency))}
-            for code, currency, balance in balances
-        ],
-        "ledger_check": {
-            "ok": report.ok,
-            "entries": report.entries,
-            "settled_sessions": report.settled_sessions,
-            "currency_totals_minor": report.currency_totals,
-            "problems": report.problems,
-        },
-    }
+    with open_database(settings.database_url) as database:
+        return books(database.reads)
 
 
-def issued_invoices(settings: Settings, session_ids: list[str], api_url: str) -> dict[str, Any]:
+def issued_invoices(settings: Settings, session_ids: list[str], api_url: str) -> RunInvoices:
     """The invoices of this run's sessions, each written out as an HTML page and a PDF under
     ``.data/invoices/``, and the open monthly statements that carry some of them."""
     out = DATA_DIR / "invoices"
     out.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.database_url)
-    try:
-        with make_read_session_factory(engine)() as db:
-            rows = db.execute(
-                select(InvoiceRow, func.count(InvoiceLineRow.key))
-                .join(InvoiceLineRow, InvoiceLineRow.invoice_key == InvoiceRow.key)
-                .where(InvoiceLineRow.session_id.in_(session_ids))
-                .group_by(InvoiceRow.key)
-                .order_by(InvoiceRow.issuer, InvoiceRow.key)
-            ).all()
-    finally:
-        engine.dispose()
+    with open_database(settings.database_url) as database:
+        invoices = invoices_of_sessions(database.reads, session_ids)
     issued, drafts = [], []
-    for invoice, lines in rows:
+    for invoice in invoices:
         if invoice.document is None:
-            drafts.append({"recipient": invoice.recipient, "period": invoice.period, "sessions": lines})
+            drafts.append(DraftStatement(invoice.recipient, invoice.period, invoice.sessions))
             continue
         document = invoice.document
+        assert invoice.number is not None  # issued: it has its document, so its number
         html, pdf = out / f"{invoice.number}.html", out / f"{invoice.number}.pdf"
         html.write_text(render_html(document), encoding="utf-8")
         pdf.write_bytes(render_pdf(document))
         issued.append(
-            {
-                "number": invoice.number,
-                "title": title(document),
-                "supplier": document["supplier"]["name"],
-                "customer": document["customer"]["name"],
-                "total": f"{document['totals']['gross']} {document['currency']}",
-                "vat": f"{document['totals']['vat']} {document['currency']}",
-                "notes": document["notes"],
-                "html": str(html),
-                "pdf": str(pdf),
-                "api": f"{api_url}/v1/invoices/{invoice.number}" if invoice.recipient.startswith("dp:") else None,
-            }
+            WrittenInvoice(
+                number=invoice.number,
+                title=title(document),
+                supplier=document["supplier"]["name"],
+                customer=document["customer"]["name"],
+                total=f"{document['totals']['gross']} {document['currency']}",
+                vat=f"{document['totals']['vat']} {document['currency']}",
+                notes=document["notes"],
+                html=str(html),
+                pdf=str(pdf),
+                api=f"{api_url}/v1/invoices/{invoice.number}" if invoice.recipient.startswith("dp:") else None,
+            )
         )
-    return {"issued": issued, "open_statements": drafts, "folder": str(out)}
+    return RunInvoices(issued, drafts, str(out))
 
 
 def ui_query(ui_url: str, query: str) -> str:
     return f"{ui_url}/namespaces/default/workflows?query={quote(query)}"
 
 
-def print_summary(console: Console, report: dict[str, Any]) -> None:
-    states = Table(title=f"{report['sessions']} sessions in {report['elapsed_s']} s")
+def print_summary(console: Console, report: DemoReport) -> None:
+    run = report.summary
+    states = Table(title=f"{run.sessions} sessions in {run.elapsed_s} s")
     states.add_column("final state")
     states.add_column("sessions", justify="right")
-    for state, count in sorted(report["final_states"].items()):
+    for state, count in sorted(run.final_states.items()):
         states.add_row(state, str(count))
     console.print(states)
     cpos = Table(title="Cleared sessions by CPO, at the official tariff")
@@ -325,60 +404,61 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
     cpos.add_column("sessions", justify="right")
     cpos.add_column("kWh", justify="right")
     cpos.add_column("cleared incl. VAT", justify="right")
-    for cpo_id, count in sorted(report["sessions_by_cpo"].items()):
+    for cpo_id, count in sorted(run.sessions_by_cpo.items()):
         cpos.add_row(
             cpo_id,
             str(count),
-            report["kwh_by_cpo"].get(cpo_id, "0"),
-            report["cleared_incl_vat_by_cpo"].get(cpo_id, "-"),
+            run.kwh_by_cpo.get(cpo_id, "0"),
+            run.cleared_incl_vat_by_cpo.get(cpo_id, "-"),
         )
     console.print(cpos)
     billed = Table(title="Invoiced to demand partners (their currency, ECB reference rate, VAT included)")
     billed.add_column("partner")
     billed.add_column("invoiced incl. VAT", justify="right")
-    for partner, amount in report["billed_by_partner"].items():
+    for partner, amount in run.billed_by_partner.items():
         billed.add_row(partner, amount)
     console.print(billed)
     accounts = Table(title="Ledger balances (+ owed to us, - owed by us)")
     accounts.add_column("account")
     accounts.add_column("currency")
     accounts.add_column("balance", justify="right")
-    for row in report["books"]["balances"]:
-        accounts.add_row(row["account"], row["currency"], row["balance"])
+    for balance in report.books.balances:
+        accounts.add_row(balance.account, balance.currency, str(from_minor(balance.balance_minor, balance.currency)))
     console.print(accounts)
-    check = report["books"]["ledger_check"]
-    totals = ", ".join(f"{c} {t:+d}" for c, t in sorted(check["currency_totals_minor"].items()))
-    verdict = "[green]OK[/]" if check["ok"] else f"[red]FAILED[/]: {'; '.join(check['problems'])}"
+    check = report.books.check
+    totals = ", ".join(f"{c} {t:+d}" for c, t in sorted(check.currency_totals.items()))
+    verdict = "[green]OK[/]" if check.ok else f"[red]FAILED[/]: {'; '.join(check.problems)}"
     console.print(
-        f"ledger check: {verdict} ({check['entries']} entries, {check['settled_sessions']} settled sessions; "
+        f"ledger check: {verdict} ({check.entries} entries, {check.settled_sessions} settled sessions; "
         f"sum per currency in minor units: {totals})",
         soft_wrap=True,
     )
-    for row in report["ids"]:
-        if row["label"] != "regular":
-            console.print(f"  {row['label']}: {row['stage']} [dim]{row['id']}[/] {row['reason'] or ''}", soft_wrap=True)
-    print_corrections(console, report["corrections"])
-    print_invoices(console, report["invoices"])
-    print_payouts(console, report["payouts"])
+    for outcome in run.ids:
+        if outcome.label != "regular":
+            console.print(
+                f"  {outcome.label}: {outcome.stage} [dim]{outcome.id}[/] {outcome.reason or ''}", soft_wrap=True
+            )
+    print_corrections(console, report.corrections)
+    print_invoices(console, report.invoices)
+    print_payouts(console, report.payouts.payouts)
     console.print(
-        f"{report['payouts']['files']} pain.001 files (validated against the ISO 20022 XSD): "
-        f"{report['payouts']['folder']}/",
+        f"{report.payouts.files} pain.001 files (validated against the ISO 20022 XSD): {report.payouts.folder}/",
         soft_wrap=True,
     )
-    links = report["links"]
-    console.print(f"\nAPI docs     {links['api_docs']}")
-    console.print(f"Temporal UI  {links['temporal_ui']}")
-    for cpo_id, url in links["temporal_ui_by_cpo"].items():
+    links = run.links
+    console.print(f"\nAPI docs     {links.api_docs}")
+    console.print(f"Temporal UI  {links.temporal_ui}")
+    for cpo_id, url in links.temporal_ui_by_cpo.items():
         console.print(f"  sessions of {cpo_id}: {url}", soft_wrap=True)
     console.print(
         "Try the API:  curl -H 'Authorization: Bearer nc_dev_roamly_4c1f0a9e7b2d44e8' "
-        f"{links['api_docs'].removesuffix('/docs')}/v1/sessions?limit=5",
+        f"{links.api_docs.removesuffix('/docs')}/v1/sessions?limit=5",
         soft_wrap=True,
     )
 
 
-def print_invoices(console: Console, invoices: dict[str, Any]) -> None:
-    issued = invoices["issued"]
+def print_invoices(console: Console, invoices: RunInvoices) -> None:
+    issued = invoices.issued
     table = Table(title=f"Invoices issued (stage 7): {len(issued)}; the first of each series and kind")
     for column in ("number", "from -> to", "VAT", "total", "mentions"):
         table.add_column(
@@ -386,31 +466,31 @@ def print_invoices(console: Console, invoices: dict[str, Any]) -> None:
         )
     shown: set[tuple[str, str]] = set()
     for invoice in issued:
-        kind = (invoice["number"].rsplit("-", 1)[0], ",".join(invoice["notes"]))
+        kind = (invoice.number.rsplit("-", 1)[0], ",".join(invoice.notes))
         if kind in shown:
             continue
         shown.add(kind)
         table.add_row(
-            invoice["number"],
-            f"{invoice['supplier']} -> {invoice['customer']}",
-            invoice["vat"],
-            invoice["total"],
-            ", ".join(invoice["notes"]),
+            invoice.number,
+            f"{invoice.supplier} -> {invoice.customer}",
+            invoice.vat,
+            invoice.total,
+            ", ".join(invoice.notes),
         )
     console.print(table)
-    for draft in invoices["open_statements"]:
+    for draft in invoices.open_statements:
         console.print(
-            f"  open statement for {draft['recipient']} ({draft['period']}): {draft['sessions']} sessions, "
+            f"  open statement for {draft.recipient} ({draft.period}): {draft.sessions} sessions, "
             "issued on the 1st by the networkcore-monthly-statements Schedule",
             soft_wrap=True,
         )
-    console.print(f"Every invoice as an HTML page and a PDF: {invoices['folder']}/", soft_wrap=True)
-    example = next((invoice for invoice in issued if invoice["api"]), None)
+    console.print(f"Every invoice as an HTML page and a PDF: {invoices.folder}/", soft_wrap=True)
+    example = next((invoice for invoice in issued if invoice.api), None)
     if example is not None:
-        console.print(f"  open one: {example['pdf']}", soft_wrap=True)
+        console.print(f"  open one: {example.pdf}", soft_wrap=True)
         console.print(
             "  or through the API: curl -H 'Authorization: Bearer <the partner's key>' "
-            f"{example['api']}.pdf -o invoice.pdf",
+            f"{example.api}.pdf -o invoice.pdf",
             soft_wrap=True,
         )
 
@@ -421,13 +501,11 @@ def _borneo_iban() -> str:
     return borneo.iban
 
 
-def pay_out(settings: Settings, *, since: datetime) -> dict[str, Any]:
+def pay_out(settings: Settings, *, since: datetime) -> RunPayouts:
     """Release every payee's payouts now, as ops can by hand (INSTANT payees were paid during the run),
     release again those the bank rejected, and write every batch's pain.001 to ``.data/payouts/``."""
-    engine = make_engine(settings.database_url)
-    sessions = make_session_factory(engine)
 
-    async def release() -> None:
+    async def release(sessions: SessionFactory) -> None:
         client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
         rounds = await release_now(
             client, sessions, task_queue=settings.task_queue, poll_seconds=settings.payout_poll_s
@@ -443,26 +521,21 @@ def pay_out(settings: Settings, *, since: datetime) -> dict[str, Any]:
                 payee=bounced.payee,
             )
 
-    try:
-        asyncio.run(release())
+    with open_database(settings.database_url) as database:
+        asyncio.run(release(database.sessions))
         folder = DATA_DIR / "payouts"
-        files = export_files(sessions, folder)
-        return payout_report(sessions, since=since) | {"folder": str(folder), "files": len(files)}
-    finally:
-        engine.dispose()
+        files = export_files(database.reads, folder)
+        return RunPayouts(payout_report(database.reads, since=since), str(folder), len(files))
 
 
 def corrections(stack: DevStack, planned: list[DemoSession]) -> dict[str, Any]:
     """A regular session credited and re-issued by its CPO, and the overcharged one's dispute decided."""
     credited = next(s.id for s in planned if s.label == "regular" and s.stage == SessionStage.SETTLED)
     disputed = next((s.id for s in planned if s.driver_reference.startswith("sim-overcharge")), None)
-    engine = make_engine(stack.settings.database_url)
-    try:
+    with open_database(stack.settings.database_url) as database:
         return asyncio.run(
-            correct(stack.settings, make_session_factory(engine), stack.api_url, credited=credited, disputed=disputed)
+            correct(stack.settings, database.sessions, stack.api_url, credited=credited, disputed=disputed)
         )
-    finally:
-        engine.dispose()
 
 
 def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: bool | None) -> int:
@@ -489,18 +562,19 @@ def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: 
         planned = plan(sessions)
         run_started = datetime.now(UTC)
         elapsed = asyncio.run(drive(stack.api_url, planned, show_progress=not as_json and sys.stderr.isatty()))
-        report = summary(planned, elapsed, stack) | {
+        report = DemoReport(
+            summary(planned, elapsed, stack),
             # Before payouts, so the payouts take back what the credit reversed.
-            "corrections": corrections(stack, planned),
-            "payouts": pay_out(stack.settings, since=run_started),
-            "books": books(stack.settings),
-            "invoices": issued_invoices(stack.settings, [s.id for s in planned if s.id], stack.api_url),
-        }
+            corrections=corrections(stack, planned),
+            payouts=pay_out(stack.settings, since=run_started),
+            books=ledger_books(stack.settings),
+            invoices=issued_invoices(stack.settings, [s.id for s in planned if s.id], stack.api_url),
+        )
         if as_json:
-            print(json.dumps(report, indent=2))
+            print(json.dumps(report.to_json(), indent=2))
         else:
             print_summary(console, report)
-        ok = report["as_expected"] == len(planned) and report["books"]["ledger_check"]["ok"]
+        ok = report.summary.as_expected == len(planned) and report.books.check.ok
         if not ok:
             console.print("[red]some sessions did not end as expected or the books do not check; see .data/logs/[/]")
         stay = keep_running if keep_running is not None else (sys.stdin.isatty() and not as_json)

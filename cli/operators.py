@@ -1,38 +1,36 @@
-"""``networkcore operators``: the people who decide disputes, each with an API key of their own."""
+"""``networkcore operators add|revoke``: the people who decide disputes, each with an API key of their own."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from datetime import datetime
+import sys
+from datetime import UTC, datetime
 
-from sqlalchemy.orm import Session
+from persistence.db import SessionFactory
+from services import operators
 
-from persistence.tables import OperatorKeyRow
-
-
-class OperatorExists(Exception):
-    pass
-
-
-def add_operator(db: Session, name: str, *, now: datetime) -> str:
-    """A new key for the operator (a revoked one gets a fresh key); returned once, only its SHA-256 is kept."""
-    key = f"op_{secrets.token_urlsafe(32)}"
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    row = db.get(OperatorKeyRow, name)
-    if row is None:
-        db.add(OperatorKeyRow(name=name, key_sha256=digest, created_at=now))
-    elif row.revoked_at is None:
-        raise OperatorExists(f"operator {name} has a key; revoke it first to give it a new one")
-    else:
-        row.key_sha256, row.created_at, row.revoked_at = digest, now, None
-    return key
+# cli/demo_corrections.py and tests/e2e/test_corrections.py (another branch) import these from here; those
+# imports move to services.operators at the merge.
+add_operator = operators.add_operator
+revoke_operator = operators.revoke_operator
 
 
-def revoke_operator(db: Session, name: str, *, now: datetime) -> bool:
-    """Revoke the operator's key (its past decisions keep its name); False if there is no such operator."""
-    row = db.get(OperatorKeyRow, name)
-    if row is None:
-        return False
-    row.revoked_at = now
-    return True
+def add(sessions: SessionFactory, name: str) -> int:
+    """Print the operator's new key, shown this once."""
+    with sessions.begin() as db:
+        try:
+            key = operators.add_operator(db, name, now=datetime.now(UTC))
+        except operators.OperatorExists as exists:
+            print(exists, file=sys.stderr)
+            return 1
+    print(f"{name}'s operator key (shown once): {key}")
+    return 0
+
+
+def revoke(sessions: SessionFactory, name: str) -> int:
+    with sessions.begin() as db:
+        revoked = operators.revoke_operator(db, name, now=datetime.now(UTC))
+    if not revoked:
+        print(f"no operator {name}", file=sys.stderr)
+        return 1
+    print(f"revoked {name}'s key")
+    return 0

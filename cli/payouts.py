@@ -4,76 +4,68 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from dataclasses import dataclass
-from datetime import datetime
+import sys
 from pathlib import Path
 from typing import Any
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
-from temporalio.client import Client
 
-from activities.payouts import payout_workflow_id, start_payout_workflows
-from adapters.iso20022 import read_status_report
+from adapters.iso20022 import PaymentMessageInvalid, read_status_report
+from adapters.temporal_client import connect_temporal
+from config.settings import Settings
 from domain.money import from_minor
 from domain.payouts.batches import Payee
-from messages.payouts import PayoutView, ReleaseNow
-from persistence import payouts
-from persistence.payout_reconciliation import payee_positions
-from persistence.tables import PayoutBatchRow
-from workflows.payouts import PayoutWorkflow
+from persistence.db import SessionFactory
+from services import payouts
+
+# cli/bench.py (another branch) imports it from here; that import moves to services.payouts at the merge.
+release_now = payouts.release_now
 
 
-@dataclass(frozen=True)
-class Released:
-    payee: str
-    currency: str
-    view: PayoutView
+def list_payouts(reads: SessionFactory) -> int:
+    print_payouts(Console(), payouts.payout_report(reads))
+    return 0
 
 
-async def release_now(
-    client: Client,
-    sessions: sessionmaker[Session],
-    *,
-    task_queue: str,
-    poll_seconds: int,
-    payee: str | None = None,
-    timeout_s: float = 60,
-) -> list[Released]:
-    """Release every payee's payouts now (or one payee's), as ops would by hand, and wait until each
-    release has run and its batch has the rail's answer."""
-    with sessions() as db:
-        wanted = [(p, c) for p, c in payouts.payees_with_items(db) if payee is None or str(p) == payee]
-    await start_payout_workflows(client, wanted, task_queue=task_queue, poll_seconds=poll_seconds)
-    handles = [client.get_workflow_handle(payout_workflow_id(p, c)) for p, c in wanted]
-    before = [(await h.query(PayoutWorkflow.view)).releases for h in handles]
-    for handle in handles:
-        await handle.signal(PayoutWorkflow.release_now, ReleaseNow(requested_by="networkcore payouts release"))
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    released: list[Released] = []
-    for (who, currency), handle, count in zip(wanted, handles, before, strict=True):
-        while True:
-            view = await handle.query(PayoutWorkflow.view)
-            if view.releases > count and view.open_batch is None:
-                released.append(Released(str(who), currency, view))
-                break
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"{who} {currency} did not finish its release within {timeout_s:.0f} s: {view}")
-            await asyncio.sleep(0.2)
-    return released
+def release(settings: Settings, sessions: SessionFactory, *, payee: Payee | None) -> None:
+    """Release now and print each payee's outcome."""
+
+    async def run() -> None:
+        client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+        for done in await payouts.release_now(
+            client,
+            sessions,
+            task_queue=settings.task_queue,
+            poll_seconds=settings.payout_poll_s,
+            payee=None if payee is None else str(payee),
+        ):
+            print(f"{done.payee} {done.currency}: {done.view.last_note or ''}")
+
+    asyncio.run(run())
 
 
-def export_files(sessions: sessionmaker[Session], folder: Path, *, payee: Payee | None = None) -> list[Path]:
+def export(reads: SessionFactory, folder: Path, *, payee: Payee | None) -> int:
+    written = export_files(reads, folder, payee=payee)
+    print(f"{len(written)} pain.001 file(s) in {folder}/")
+    return 0
+
+
+def import_status_file(report: Path, inbox: Path) -> int:
+    try:
+        print(import_status(report, inbox))
+    except (OSError, PaymentMessageInvalid) as error:
+        print(f"networkcore payouts import-status: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def export_files(reads: SessionFactory, folder: Path, *, payee: Payee | None = None) -> list[Path]:
     """Write each batch's pain.001 (as validated and sent) to ``folder``; an existing file is left as is."""
     folder.mkdir(parents=True, exist_ok=True)
-    with sessions() as db:
-        batches: list[PayoutBatchRow] = list(
-            payouts.all_batches(db) if payee is None else payouts.batches_of(db, payee)
-        )
     written = []
-    for batch in batches:
+    for batch in payouts.batches(reads, payee):
         path = folder / f"{batch.message_id}.xml"
         if not path.exists():
             path.write_text(batch.document)
@@ -91,13 +83,8 @@ def import_status(report: Path, inbox: Path) -> str:
     )
 
 
-def payout_report(sessions: sessionmaker[Session], *, since: datetime | None = None) -> dict[str, Any]:
-    """The batches (all, or those created since ``since``) and every payee's reconciled position, as plain
-    data (the demo prints it, or JSON)."""
-    with sessions() as db:
-        batches = [b for b in payouts.all_batches(db) if since is None or b.created_at >= since]
-        counts = payouts.item_counts(db, [b.key for b in batches])
-        positions = payee_positions(db)
+def report_json(report: payouts.Payouts) -> dict[str, Any]:
+    """The batches and positions as plain data (``networkcore demo --json``)."""
     return {
         "batches": [
             {
@@ -107,11 +94,11 @@ def payout_report(sessions: sessionmaker[Session], *, since: datetime | None = N
                 "amount": str(from_minor(b.amount_minor, b.currency)),
                 "netted": str(from_minor(b.netted_minor, b.currency)),
                 "state": b.state,
-                "sessions": counts.get(b.key, 0),
+                "sessions": b.sessions,
                 "reason": b.reason,
                 "rail": b.rail,
             }
-            for b in batches
+            for b in report.batches
         ],
         "positions": [
             {
@@ -124,12 +111,12 @@ def payout_report(sessions: sessionmaker[Session], *, since: datetime | None = N
                 "payable": str(from_minor(p.payable_minor, p.currency)),
                 "reconciles": p.reconciles,
             }
-            for p in positions
+            for p in report.positions
         ],
     }
 
 
-def print_payouts(console: Console, report: dict[str, Any]) -> None:
+def print_payouts(console: Console, report: payouts.Payouts) -> None:
     batches = Table(
         title="Payout batches (pain.001 through the rail; n = sessions carried)",
         title_justify="left",
@@ -139,23 +126,23 @@ def print_payouts(console: Console, report: dict[str, Any]) -> None:
     )
     for column in ("message id", "payee", "amount", "n", "state"):
         batches.add_column(column, justify="right" if column in ("amount", "n") else "left", no_wrap=True)
-    for b in report["batches"]:
-        code = (b["reason"] or "").partition(":")[0]
-        state = f"{b['state']} {code}" if code else b["state"]
-        payee = b["payee"].partition(":")[2]  # ids already say cpo- or dp-
-        batches.add_row(b["id"], payee, f"{b['amount']} {b['currency']}", str(b["sessions"]), state)
+    for b in report.batches:
+        code = (b.reason or "").partition(":")[0]
+        state = f"{b.state} {code}" if code else b.state
+        payee = b.payee.partition(":")[2]  # ids already say cpo- or dp-
+        amount = from_minor(b.amount_minor, b.currency)
+        batches.add_row(b.message_id, payee, f"{amount} {b.currency}", str(b.sessions), state)
     console.print(batches)
-    for b in report["batches"]:
-        if b["reason"]:
-            console.print(f"  {b['id']} rejected ({b['reason']}): paid again by the next release", soft_wrap=True)
+    for b in report.batches:
+        if b.reason:
+            console.print(f"  {b.message_id} rejected ({b.reason}): paid again by the next release", soft_wrap=True)
     positions = Table(
         title="Payees: paid + in transit + payable = earned - netted", title_justify="left", box=box.SIMPLE
     )
     for column in ("payee", "earned", "netted", "paid", "in transit", "payable"):
         positions.add_column(column, justify="left" if column == "payee" else "right")
-    for p in report["positions"]:
-        mark = "" if p["reconciles"] else " [red]does not reconcile[/]"
-        positions.add_row(
-            f"{p['payee']} {p['currency']}{mark}", p["earned"], p["netted"], p["paid"], p["in_transit"], p["payable"]
-        )
+    for p in report.positions:
+        mark = "" if p.reconciles else " [red]does not reconcile[/]"
+        amounts = (p.earned_minor, p.netted_minor, p.paid_minor, p.pending_minor, p.payable_minor)
+        positions.add_row(f"{p.payee} {p.currency}{mark}", *(str(from_minor(a, p.currency)) for a in amounts))
     console.print(positions)

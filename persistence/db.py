@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -91,6 +94,38 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions for reading only: on SQLite they don't take the write lock."""
     return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+
+
+# What the doors hold and pass to services without naming SQLAlchemy: a unit of work is one ``Session``.
+UnitOfWork: TypeAlias = Session
+SessionFactory: TypeAlias = sessionmaker[Session]
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """One engine and its two session factories: every process sets its database up through this."""
+
+    engine: Engine
+    sessions: SessionFactory
+    reads: SessionFactory  # read-only: never takes SQLite's write lock
+
+    @classmethod
+    def open(cls, url: str) -> Database:
+        engine = make_engine(url)
+        return cls(engine, make_session_factory(engine), make_read_session_factory(engine))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+@contextmanager
+def open_database(url: str) -> Iterator[Database]:
+    """The database for the duration of a command; its connections are closed afterwards."""
+    database = Database.open(url)
+    try:
+        yield database
+    finally:
+        database.dispose()
 
 
 def dialect_insert(db: Session, table: type[Any]) -> Any:

@@ -39,7 +39,7 @@ from domain.vat.parties import country_name, validate_vat_id
 from domain.vat.treatment import TaxParty
 from messages.invoicing import StatementRun
 from messages.payouts import PayoutSweep
-from persistence.db import make_engine, make_session_factory
+from persistence.db import Database
 from persistence.vat_rates import vat_rate_table
 from simulator.bank import SimulatedBank
 from workflows.corrections import SettlementCorrectionWorkflow
@@ -183,7 +183,7 @@ async def ensure_payout_sweep_schedule(
 
 async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then let running activities finish (graceful shutdown)."""
-    engine = make_engine(settings.database_url)
+    database = Database.open(settings.database_url)
     # Metrics only on the ports given: the SDK's (activity failures, latencies) and ours.
     host, sdk_port, our_port = settings.metrics_host, settings.temporal_metrics_port, settings.worker_metrics_port
     runtime = prometheus_runtime(f"{host}:{sdk_port}") if sdk_port else None
@@ -197,7 +197,7 @@ async def run_worker(settings: Settings) -> None:
     async with httpx.AsyncClient(timeout=httpx.Timeout(10.0)) as http:
         adapter = OcpiCpoAdapter(http, from_country_code=identity.country_code, from_party_id=identity.party_id)
         with ThreadPoolExecutor(ACTIVITY_THREADS) as executor:
-            sessions = make_session_factory(engine)
+            sessions = database.sessions
             worker = build_worker(
                 client,
                 task_queue=settings.task_queue,
@@ -226,4 +226,4 @@ async def run_worker(settings: Settings) -> None:
                 log.info("worker stopping")
     if served is not None:
         served[0].shutdown()
-    engine.dispose()
+    database.dispose()

@@ -9,99 +9,58 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from adapters.invoice_documents import render_html, render_pdf
 from api.deps import ContextDep, DemandPartnerDep
 from api.schemas import InvoiceList, InvoiceSummary, OpenStatement
 from domain.money import from_minor
-from persistence.invoices import DRAFT, ISSUED
-from persistence.tables import InvoiceLineRow, InvoiceRow
+from persistence.invoice_reads import IssuedInvoice
+from services import invoices as service
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such invoice of yours"}}
 
 
-def _recipient(partner_id: str) -> str:
-    return f"dp:{partner_id}"
-
-
 @router.get("", response_model=InvoiceList, summary="Your invoices, newest first, and open statements")
 async def list_invoices(partner: DemandPartnerDep, context: ContextDep) -> InvoiceList:
-    def load() -> InvoiceList:
-        recipient = _recipient(partner.id)
-        with context.reads() as db:
-            issued = db.scalars(
-                select(InvoiceRow)
-                .where(InvoiceRow.recipient == recipient, InvoiceRow.status == ISSUED)
-                .order_by(InvoiceRow.issued_at.desc(), InvoiceRow.key.desc())
-            ).all()
-            drafts = db.execute(
-                select(
-                    InvoiceRow.period,
-                    InvoiceRow.currency,
-                    func.count(InvoiceLineRow.key),
-                    func.sum(InvoiceLineRow.net_minor),
-                    func.sum(InvoiceLineRow.vat_minor),
-                )
-                .join(InvoiceLineRow, InvoiceLineRow.invoice_key == InvoiceRow.key)
-                .where(InvoiceRow.recipient == recipient, InvoiceRow.status == DRAFT)
-                .group_by(InvoiceRow.key, InvoiceRow.period, InvoiceRow.currency)
-                .order_by(InvoiceRow.period)
-            ).all()
-        return InvoiceList(
-            invoices=[_summary(row) for row in issued],
-            open_statements=[
-                OpenStatement(
-                    period=period or "",
-                    currency=currency,
-                    sessions=count,
-                    net=from_minor(net, currency),
-                    vat=from_minor(vat, currency),
-                )
-                for period, currency, count, net, vat in drafts
-            ],
-        )
-
-    return await run_in_threadpool(load)
+    found = await run_in_threadpool(service.partner_invoices, context.reads, partner.id)
+    return InvoiceList(
+        invoices=[_summary(invoice) for invoice in found.issued],
+        open_statements=[
+            OpenStatement(
+                period=s.period,
+                currency=s.currency,
+                sessions=s.sessions,
+                net=from_minor(s.net_minor, s.currency),
+                vat=from_minor(s.vat_minor, s.currency),
+            )
+            for s in found.open_statements
+        ],
+    )
 
 
-def _summary(row: InvoiceRow) -> InvoiceSummary:
-    # Issued invoices have all of these (a check constraint says so).
-    assert row.number is not None
-    assert row.net_minor is not None
-    assert row.vat_minor is not None
-    assert row.document is not None
-    assert row.issued_at is not None
-    base = f"/v1/invoices/{row.number}"
+def _summary(invoice: IssuedInvoice) -> InvoiceSummary:
+    base = f"/v1/invoices/{invoice.number}"
     return InvoiceSummary(
-        number=row.number,
-        kind=row.kind,
-        issue_date=row.issued_at.date(),
-        period=row.period,
-        currency=row.currency,
-        net=from_minor(row.net_minor, row.currency),
-        vat=from_minor(row.vat_minor, row.currency),
-        total=from_minor(row.net_minor + row.vat_minor, row.currency),
-        notes=row.document["notes"],
+        number=invoice.number,
+        kind=invoice.kind,
+        issue_date=invoice.issue_date,
+        period=invoice.period,
+        currency=invoice.currency,
+        net=from_minor(invoice.net_minor, invoice.currency),
+        vat=from_minor(invoice.vat_minor, invoice.currency),
+        total=from_minor(invoice.net_minor + invoice.vat_minor, invoice.currency),
+        notes=list(invoice.notes),
         links={"self": base, "html": f"{base}.html", "pdf": f"{base}.pdf"},
     )
 
 
 async def _document(number: str, partner_id: str, context: ContextDep) -> dict[str, Any]:
-    def load() -> dict[str, Any] | None:
-        with context.reads() as db:
-            return db.scalar(
-                select(InvoiceRow.document).where(
-                    InvoiceRow.number == number, InvoiceRow.recipient == _recipient(partner_id)
-                )
-            )
-
-    document = await run_in_threadpool(load)
-    if document is None:
-        raise HTTPException(404, "no such invoice of yours")
-    return document
+    try:
+        return await run_in_threadpool(service.partner_invoice_document, context.reads, partner_id, number)
+    except service.InvoiceNotFound as error:
+        raise HTTPException(404, "no such invoice of yours") from error
 
 
 @router.get("/{number}.html", response_class=HTMLResponse, responses=NOT_FOUND, summary="An invoice, as a page")

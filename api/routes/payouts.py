@@ -9,48 +9,39 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ContextDep, DemandPartnerDep
 from api.schemas import PayoutList, PayoutPosition, PayoutSummary
 from domain.money import from_minor
-from domain.payouts.batches import Payee, PayeeKind
-from persistence import payouts
-from persistence.payout_reconciliation import payee_positions
+from services.payouts import partner_payouts
 
 router = APIRouter(prefix="/v1/payouts", tags=["payouts"])
 
 
 @router.get("", response_model=PayoutList, summary="Your payouts, newest first, and your position per currency")
 async def list_payouts(partner: DemandPartnerDep, context: ContextDep) -> PayoutList:
-    def load() -> PayoutList:
-        payee = Payee(PayeeKind.DEMAND_PARTNER, partner.id)
-        with context.reads() as db:
-            batches = payouts.batches_of(db, payee)
-            counts = payouts.item_counts(db, [b.key for b in batches])
-            positions = payee_positions(db, payee=payee)
-        return PayoutList(
-            payouts=[
-                PayoutSummary(
-                    id=b.message_id,
-                    currency=b.currency,
-                    amount=from_minor(b.amount_minor, b.currency),
-                    netted=from_minor(b.netted_minor, b.currency),
-                    state=b.state,
-                    reason=b.reason,
-                    sessions=counts.get(b.key, 0),
-                    iban=b.iban,
-                    created_at=b.created_at,
-                    settled_at=b.settled_at,
-                )
-                for b in batches
-            ],
-            positions=[
-                PayoutPosition(
-                    currency=p.currency,
-                    earned=from_minor(p.earned_minor, p.currency),
-                    netted=from_minor(p.netted_minor, p.currency),
-                    paid=from_minor(p.paid_minor, p.currency),
-                    in_transit=from_minor(p.pending_minor, p.currency),
-                    payable=from_minor(p.payable_minor, p.currency),
-                )
-                for p in positions
-            ],
-        )
-
-    return await run_in_threadpool(load)
+    found = await run_in_threadpool(partner_payouts, context.reads, partner.id)
+    return PayoutList(
+        payouts=[
+            PayoutSummary(
+                id=b.message_id,
+                currency=b.currency,
+                amount=from_minor(b.amount_minor, b.currency),
+                netted=from_minor(b.netted_minor, b.currency),
+                state=b.state,
+                reason=b.reason,
+                sessions=b.sessions,
+                iban=b.iban,
+                created_at=b.created_at,
+                settled_at=b.settled_at,
+            )
+            for b in found.batches
+        ],
+        positions=[
+            PayoutPosition(
+                currency=p.currency,
+                earned=from_minor(p.earned_minor, p.currency),
+                netted=from_minor(p.netted_minor, p.currency),
+                paid=from_minor(p.paid_minor, p.currency),
+                in_transit=from_minor(p.pending_minor, p.currency),
+                payable=from_minor(p.payable_minor, p.currency),
+            )
+            for p in found.positions
+        ],
+    )

@@ -25,12 +25,13 @@ from temporalio.worker import Worker
 from activities.sessions import OcpiIdentity
 from adapters.cpo import OcpiCpoAdapter
 from api.app import create_app
-from api.context import ApiContext, workflow_id
+from api.context import ApiContext
 from cli.processes import free_port
 from cli.seed import PARTNERS, seed_database, simulator_config
 from config.settings import Settings
 from domain.sessions.lifecycle import SessionStage, is_final
 from messages.sessions import ChargingSessionResult, SessionTimeouts
+from messages.workflow_ids import session_workflow_id
 from persistence.db import make_read_session_factory
 from simulator.app import create_app as create_simulator_app
 from simulator.bank import SimulatedBank
@@ -125,7 +126,7 @@ class Stack:
 
     def handle(self, session_id: str) -> WorkflowHandle[ChargingSessionWorkflow, ChargingSessionResult]:
         # get_workflow_handle_for's overloads are resolved differently from one mypy run to the next.
-        return self.temporal.get_workflow_handle(workflow_id(session_id), result_type=ChargingSessionResult)
+        return self.temporal.get_workflow_handle(session_workflow_id(session_id), result_type=ChargingSessionResult)
 
     async def result(self, session_id: str) -> ChargingSessionResult:
         return await self.handle(session_id).result()

@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from api.context import workflow_id
 from cli.actions import count_actions
 from domain.sessions.lifecycle import SessionStage
+from messages.workflow_ids import session_workflow_id
 from persistence.tables import CdrRow, OcpiInboxRow, SessionRow
 from tests.e2e.conftest import DORMANT, MOTORBRIT, ROAMLY, TIMEOUTS, Stack
 from workflows import search_attributes as sa
@@ -77,13 +77,13 @@ async def test_the_happy_path_stays_within_the_billable_action_budget(stack: Sta
 async def test_ops_find_sessions_by_cpo_and_stage_in_visibility(stack: Stack) -> None:
     session_id = await stack.start("FR*BRN*E5001", "driver-visible")
     await stack.wait_for(session_id, SessionStage.SETTLED)
-    query = f'Cpo="cpo-fr-borneo" AND SessionStage="SETTLED" AND WorkflowId="{workflow_id(session_id)}"'
+    query = f'Cpo="cpo-fr-borneo" AND SessionStage="SETTLED" AND WorkflowId="{session_workflow_id(session_id)}"'
     for _ in range(100):  # visibility is eventually consistent
         found = [w.id async for w in stack.temporal.list_workflows(query)]
         if found:
             break
         await asyncio.sleep(0.1)
-    assert found == [workflow_id(session_id)]
+    assert found == [session_workflow_id(session_id)]
 
 
 async def test_the_same_idempotency_key_never_makes_two_sessions(stack: Stack) -> None:

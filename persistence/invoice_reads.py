@@ -1,0 +1,125 @@
+"""Invoices as their recipients and the demo see them: frozen values read from the stored documents."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from persistence.invoices import DRAFT, ISSUED
+from persistence.tables import InvoiceLineRow, InvoiceRow
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedInvoice:
+    number: str
+    kind: str  # INVOICE or CREDIT_NOTE
+    issue_date: date
+    period: str | None  # the month a statement covers; None for a session's invoice
+    currency: str
+    net_minor: int
+    vat_minor: int
+    notes: tuple[str, ...]  # legal mentions, such as "Reverse charge"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenStatement:
+    """A monthly statement still collecting sessions: it gets its number when the month's run issues it."""
+
+    period: str
+    currency: str
+    sessions: int
+    net_minor: int
+    vat_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionsInvoice:
+    """An invoice or open statement carrying some of the sessions asked about; ``document`` once issued."""
+
+    number: str | None
+    recipient: str
+    period: str | None
+    sessions: int
+    document: dict[str, Any] | None
+
+
+def _issued(row: InvoiceRow) -> IssuedInvoice:
+    # Issued invoices have all of these (a check constraint says so).
+    assert row.number is not None
+    assert row.net_minor is not None
+    assert row.vat_minor is not None
+    assert row.document is not None
+    assert row.issued_at is not None
+    return IssuedInvoice(
+        number=row.number,
+        kind=row.kind,
+        issue_date=row.issued_at.date(),
+        period=row.period,
+        currency=row.currency,
+        net_minor=row.net_minor,
+        vat_minor=row.vat_minor,
+        notes=tuple(row.document["notes"]),
+    )
+
+
+def issued_to(db: Session, recipient: str) -> list[IssuedInvoice]:
+    """The recipient's issued invoices, newest first."""
+    rows = db.scalars(
+        select(InvoiceRow)
+        .where(InvoiceRow.recipient == recipient, InvoiceRow.status == ISSUED)
+        .order_by(InvoiceRow.issued_at.desc(), InvoiceRow.key.desc())
+    ).all()
+    return [_issued(row) for row in rows]
+
+
+def open_statements_of(db: Session, recipient: str) -> list[OpenStatement]:
+    """The recipient's draft statements with their lines' totals, oldest period first."""
+    rows = db.execute(
+        select(
+            InvoiceRow.period,
+            InvoiceRow.currency,
+            func.count(InvoiceLineRow.key),
+            func.sum(InvoiceLineRow.net_minor),
+            func.sum(InvoiceLineRow.vat_minor),
+        )
+        .join(InvoiceLineRow, InvoiceLineRow.invoice_key == InvoiceRow.key)
+        .where(InvoiceRow.recipient == recipient, InvoiceRow.status == DRAFT)
+        .group_by(InvoiceRow.key, InvoiceRow.period, InvoiceRow.currency)
+        .order_by(InvoiceRow.period)
+    ).all()
+    return [
+        # PostgreSQL sums BIGINTs as NUMERIC
+        OpenStatement(period or "", currency, sessions=int(count), net_minor=int(net), vat_minor=int(vat))
+        for period, currency, count, net, vat in rows
+    ]
+
+
+def document_of(db: Session, recipient: str, number: str) -> dict[str, Any] | None:
+    """The issued invoice's document, if the invoice is the recipient's."""
+    return db.scalar(select(InvoiceRow.document).where(InvoiceRow.number == number, InvoiceRow.recipient == recipient))
+
+
+def invoices_carrying(db: Session, session_ids: Sequence[str]) -> list[SessionsInvoice]:
+    """Every invoice and statement with a line for one of the sessions, by issuer."""
+    rows = db.execute(
+        select(InvoiceRow, func.count(InvoiceLineRow.key))
+        .join(InvoiceLineRow, InvoiceLineRow.invoice_key == InvoiceRow.key)
+        .where(InvoiceLineRow.session_id.in_(session_ids))
+        .group_by(InvoiceRow.key)
+        .order_by(InvoiceRow.issuer, InvoiceRow.key)
+    ).all()
+    return [
+        SessionsInvoice(
+            number=invoice.number,
+            recipient=invoice.recipient,
+            period=invoice.period,
+            sessions=lines,
+            document=invoice.document,
+        )
+        for invoice, lines in rows
+    ]

@@ -1,0 +1,45 @@
+"""Invoices to their recipients: a demand partner's list and documents, and those carrying given sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from persistence import invoice_reads
+from persistence.db import SessionFactory
+from persistence.invoice_reads import IssuedInvoice, OpenStatement, SessionsInvoice
+
+
+class InvoiceNotFound(Exception):
+    """No such invoice among the partner's."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerInvoices:
+    issued: list[IssuedInvoice]  # newest first
+    open_statements: list[OpenStatement]
+
+
+def _recipient(demand_partner_id: str) -> str:
+    return f"dp:{demand_partner_id}"
+
+
+def partner_invoices(reads: SessionFactory, demand_partner_id: str) -> PartnerInvoices:
+    recipient = _recipient(demand_partner_id)
+    with reads() as db:
+        return PartnerInvoices(invoice_reads.issued_to(db, recipient), invoice_reads.open_statements_of(db, recipient))
+
+
+def partner_invoice_document(reads: SessionFactory, demand_partner_id: str, number: str) -> dict[str, Any]:
+    """The invoice as issued (served from the document stored then, never rebuilt)."""
+    with reads() as db:
+        document = invoice_reads.document_of(db, _recipient(demand_partner_id), number)
+    if document is None:
+        raise InvoiceNotFound(number)
+    return document
+
+
+def invoices_of_sessions(reads: SessionFactory, session_ids: Sequence[str]) -> list[SessionsInvoice]:
+    with reads() as db:
+        return invoice_reads.invoices_carrying(db, session_ids)
