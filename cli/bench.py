@@ -20,9 +20,7 @@ from rich.table import Table
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.payouts import payout_workflow_id
 from adapters.temporal_client import connect_temporal
-from api.context import workflow_id
 from cli.actions import LOCAL_ACTIVITY_MARKER, count_actions
 from cli.bench_ledger import BATCH, TARGET_TRANSFERS_PER_S, ledger_rates
 from cli.bench_workflows import BareLocalWorkflow, BareRemoteWorkflow, bare_step
@@ -32,6 +30,7 @@ from cli.processes import free_port
 from cli.seed import PARTNERS, all_evse_ids
 from config.settings import Settings
 from domain.sessions.lifecycle import SessionStage, is_final
+from messages.workflow_ids import payout_workflow_id, session_workflow_id
 from persistence import payouts
 from persistence.db import make_engine, make_session_factory
 
@@ -117,7 +116,7 @@ async def _actions(client: Client, ids: list[str]) -> tuple[list[int], Counter[s
     kinds: Counter[str] = Counter()
     local_activities = 0
     for session_id in ids:
-        history = await client.get_workflow_handle(workflow_id(session_id)).fetch_history()
+        history = await client.get_workflow_handle(session_workflow_id(session_id)).fetch_history()
         actions = count_actions(history)
         totals.append(sum(actions.values()))
         kinds.update(actions)

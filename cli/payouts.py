@@ -15,11 +15,12 @@ from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
-from activities.payouts import payout_workflow_id, start_payout_workflows
+from activities.payouts import start_payout_workflows
 from adapters.iso20022 import read_status_report
 from domain.money import from_minor
 from domain.payouts.batches import Payee
 from messages.payouts import PayoutView, ReleaseNow
+from messages.workflow_ids import payout_workflow_id
 from persistence import payouts
 from persistence.payout_reconciliation import payee_positions
 from persistence.tables import PayoutBatchRow
@@ -47,7 +48,7 @@ async def release_now(
     with sessions() as db:
         wanted = [(p, c) for p, c in payouts.payees_with_items(db) if payee is None or str(p) == payee]
     await start_payout_workflows(client, wanted, task_queue=task_queue, poll_seconds=poll_seconds)
-    handles = [client.get_workflow_handle(payout_workflow_id(p, c)) for p, c in wanted]
+    handles = [client.get_workflow_handle(payout_workflow_id(str(p), c)) for p, c in wanted]
     before = [(await h.query(PayoutWorkflow.view)).releases for h in handles]
     for handle in handles:
         await handle.signal(PayoutWorkflow.release_now, ReleaseNow(requested_by="networkcore payouts release"))

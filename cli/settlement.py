@@ -37,10 +37,10 @@ from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from api.context import workflow_id
 from domain.sessions.lifecycle import SessionStage
 from messages.corrections import CorrectionState
 from messages.sessions import SettlementRetry
+from messages.workflow_ids import session_workflow_id
 from persistence.tables import SessionRow, SettlementCorrectionRow
 from workflows import search_attributes as sa
 from workflows.corrections import CORRECTION_STOPPED
@@ -164,7 +164,7 @@ def _stopped_sessions(db: Session, match: RetryFilter) -> list[StoppedSession]:
                 stage,
                 _error_type(reason, STOPPED_AT[stage]),
                 reason,
-                workflow_id(row.id),
+                session_workflow_id(row.id),
             )
         )
     return found
@@ -198,7 +198,7 @@ async def reset_to_cdr_received(client: Client, session_id: str, *, requested_by
     brought back), this finds the reset's run and leaves it alone. Two operators resetting the same run in
     the same instant could both reset it (the second reset terminates the first one's run and starts
     another); its steps are idempotent per session, so the session still settles once."""
-    handle = client.get_workflow_handle(workflow_id(session_id))
+    handle = client.get_workflow_handle(session_workflow_id(session_id))
     latest = await handle.describe()
     ended_in = latest.typed_search_attributes.get(sa.SESSION_STAGE)
     if latest.status != WorkflowExecutionStatus.COMPLETED or ended_in != SessionStage.CDR_RECEIVED:
@@ -283,7 +283,7 @@ def _settled(db: Session, retried: list[StoppedSession]) -> set[str]:
     sessions = [s.id for s in retried if s.stage != SessionStage.SETTLED]
     corrections = [s.workflow_id for s in retried if s.stage == SessionStage.SETTLED]
     done = {
-        workflow_id(session_id)
+        session_workflow_id(session_id)
         for session_id in db.scalars(
             select(SessionRow.id).where(SessionRow.id.in_(sessions), SessionRow.stage == SessionStage.SETTLED.value)
         )

@@ -22,6 +22,7 @@ from domain.invoicing.documents import DocumentKind
 from domain.sessions.lifecycle import SessionStage
 from domain.settlement.revenue_share import reversal_key, settlement_key
 from messages.corrections import CorrectionResult, CorrectionState
+from messages.workflow_ids import credit_correction_workflow_id, settlement_correction_workflow_id
 from persistence import ledger, repositories
 from persistence.ledger_check import check_ledger
 from persistence.tables import (
@@ -126,7 +127,7 @@ async def test_a_credit_cdr_reverses_the_settlement_and_a_reissued_cdr_settles_i
     credit = credit_for(original)
     status, body = await post(stack, credit)
     assert (status, body["status_code"]) == (201, 1000), body
-    reversed_ = await correction(stack, f"session-{session_id}:credit-0")
+    reversed_ = await correction(stack, credit_correction_workflow_id(session_id, 0))
     assert reversed_.state == CorrectionState.DONE
     assert len(reversed_.credit_notes) == 2
     with stack.sessions() as db:
@@ -184,7 +185,7 @@ async def test_a_credit_cdr_reverses_the_settlement_and_a_reissued_cdr_settles_i
     ]
     status, body = await post(stack, reissued)
     assert (status, body["status_code"]) == (201, 1000), body
-    resettled = await correction(stack, f"session-{session_id}:settlement-1")
+    resettled = await correction(stack, settlement_correction_workflow_id(session_id, 1))
     assert resettled.state == CorrectionState.DONE
     assert resettled.invoice is not None
     assert resettled.self_billed_invoice is not None
@@ -260,7 +261,7 @@ async def test_operators_decide_disputes_through_the_api_on_the_record(stack: St
     decision = reply.json()
     assert (decision["decision"], decision["decided_by"]) == ("ACCEPT", operator)
     assert Decimal(decision["agreed"]) == Decimal(decision["claimed"]) > Decimal(decision["official"])
-    assert decision["correction"] == f"session-{accepted['id']}:settlement-1"
+    assert decision["correction"] == settlement_correction_workflow_id(accepted["id"], 1)
     done = await correction(stack, decision["correction"])
     assert done.state == CorrectionState.DONE
     assert len(done.credit_notes) == 2
@@ -316,7 +317,7 @@ async def test_a_credit_on_a_monthly_statement_not_issued_yet_is_a_credit_note_o
     original = original_cdr(stack, session_id)
 
     assert (await post(stack, credit_for(original)))[0] == 201
-    reversed_ = await correction(stack, f"session-{session_id}:credit-0")
+    reversed_ = await correction(stack, credit_correction_workflow_id(session_id, 0))
     with stack.sessions() as db:
         note = db.scalars(
             select(InvoiceRow).where(
@@ -329,7 +330,7 @@ async def test_a_credit_on_a_monthly_statement_not_issued_yet_is_a_credit_note_o
 
     reissued = dict(original, id=str(uuid.uuid4()), last_updated=stamp(datetime.now(UTC)))
     assert (await post(stack, reissued))[0] == 201
-    resettled = await correction(stack, f"session-{session_id}:settlement-1")
+    resettled = await correction(stack, settlement_correction_workflow_id(session_id, 1))
     assert resettled.invoice is not None  # a correction is invoiced on its own, not on the statement
     with stack.sessions() as db:
         report = check_ledger(db)
@@ -341,12 +342,12 @@ async def test_a_stopped_correction_is_resumed_by_settlement_retry_after_the_fix
     session_id = (await settle(stack, EVSE, who))["id"]
     original = original_cdr(stack, session_id)
     assert (await post(stack, credit_for(original)))[0] == 201
-    await correction(stack, f"session-{session_id}:credit-0")
+    await correction(stack, credit_correction_workflow_id(session_id, 0))
     # The session's tariff version turns out unrateable before the corrected CDR comes.
     broken_key, good_body = break_tariff(stack, session_id)
 
     assert (await post(stack, dict(original, id=str(uuid.uuid4()))))[0] == 201
-    workflow_id = f"session-{session_id}:settlement-1"
+    workflow_id = settlement_correction_workflow_id(session_id, 1)
     stopped: list[StoppedSession] = []
     for _ in range(100):
         with stack.sessions() as db:

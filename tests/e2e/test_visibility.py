@@ -15,13 +15,14 @@ import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
 
-from activities.payouts import payout_workflow_id, start_payout_workflows
+from activities.payouts import start_payout_workflows
 from api.context import workflow_id
 from cli.replay import replay_history
 from cli.settlement import RetryFilter, retry_settlements, stopped_settlements
 from domain.fx.rates import FxRate
 from domain.payouts.batches import Payee
 from domain.sessions.lifecycle import SessionStage
+from messages.workflow_ids import payout_workflow_id
 from persistence import fx
 from persistence.ledger_check import check_ledger
 from tests.e2e.conftest import Stack
