@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from messages.sessions import ClearingInput, SettlementInput, SettlementOutcome, SettlementRetry
     from workflows import search_attributes as sa
     from workflows.failures import ActivityFailure, application_error
-    from workflows.sessions import DATABASE_RETRY, DATABASE_STEP_TIMEOUT
+    from workflows.policies import database_step
 
 CORRECTION_REFUSALS = frozenset({TARIFF_INVALID, *SETTLEMENT_REFUSALS})
 CORRECTION_STOPPED = "correction stopped"  # how a parked correction's reason begins: "... (<ErrorType>): ..."
@@ -46,11 +46,9 @@ class SettlementCorrectionWorkflow:
     async def run(self, request: CorrectionRequest) -> CorrectionResult:
         reversal: ReversalOutcome | None = None
         if request.reverses_generation is not None:
-            reversal = await workflow.execute_local_activity_method(
+            reversal = await database_step(
                 CorrectionActivities.reverse_settlement,
                 ReversalInput(session_id=request.session_id, generation=request.reverses_generation),
-                start_to_close_timeout=DATABASE_STEP_TIMEOUT,
-                retry_policy=DATABASE_RETRY,
             )
         settled = None if request.settles_generation is None else await self._settle(request.settles_generation)
         await self._record(CorrectionState.DONE, None)
@@ -69,23 +67,17 @@ class SettlementCorrectionWorkflow:
         while True:
             retries_seen = self._retries_requested
             try:
-                await workflow.execute_local_activity_method(
+                await database_step(
                     SessionActivities.clear_session,
                     ClearingInput(session_id=request.session_id, cdr_key=request.cdr_key, generation=generation),
-                    start_to_close_timeout=DATABASE_STEP_TIMEOUT,
-                    retry_policy=DATABASE_RETRY,
                 )
-                await workflow.execute_local_activity_method(
+                await database_step(
                     SettlementActivities.convert_to_billing_currency,
                     settlement_input,
-                    start_to_close_timeout=DATABASE_STEP_TIMEOUT,
-                    retry_policy=DATABASE_RETRY,
                 )
-                return await workflow.execute_local_activity_method(
+                return await database_step(
                     SettlementActivities.post_settlement,
                     settlement_input,
-                    start_to_close_timeout=DATABASE_STEP_TIMEOUT,
-                    retry_policy=DATABASE_RETRY,
                 )
             except ActivityFailure as failure:
                 refused = application_error(failure)
@@ -109,11 +101,9 @@ class SettlementCorrectionWorkflow:
         workflow.set_current_details("**Retrying** after a fix")
 
     async def _record(self, state: CorrectionState, reason: str | None) -> None:
-        await workflow.execute_local_activity_method(
+        await database_step(
             CorrectionActivities.record_correction,
             CorrectionRecord(workflow_id=workflow.info().workflow_id, state=state, reason=reason),
-            start_to_close_timeout=DATABASE_STEP_TIMEOUT,
-            retry_policy=DATABASE_RETRY,
         )
 
     @workflow.signal

@@ -13,11 +13,11 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.errors import NON_RETRYABLE_TYPES, SETTLEMENT_REFUSALS
+    from activities.errors import SETTLEMENT_REFUSALS
     from activities.sessions import SessionActivities, refusal_reason
     from activities.settlement import SettlementActivities
     from domain.sessions.lifecycle import CpoSessionStatus, SessionStage, cpo_status_advances, is_final
@@ -45,19 +45,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import search_attributes as sa
     from workflows.failures import ActivityFailure, application_error
+    from workflows.policies import COMMAND_RETRY, COMMAND_TIMEOUT, STOP_DEADLINE, database_step
 
-# Database steps: retried until the database is back, however long that takes; nothing is dropped.
-DATABASE_STEP_TIMEOUT = timedelta(seconds=10)
-DATABASE_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200),
-    maximum_interval=timedelta(seconds=30),
-    non_retryable_error_types=list(NON_RETRYABLE_TYPES),
-)
-COMMAND_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=15),
-    non_retryable_error_types=list(NON_RETRYABLE_TYPES),
-)
 STOP_NOT_POSSIBLE = "SessionNotStoppable"
 STOP_REFUSED = "StopRefused"
 # Sessions started before ErrorType existed replay without it (and keep the old clearing-failure reason).
@@ -97,7 +86,7 @@ class ChargingSessionWorkflow:
     @workflow.run
     async def run(self, request: ChargingSessionInput) -> ChargingSessionResult:
         try:
-            self._authorised = await workflow.execute_local_activity_method(
+            self._authorised = await database_step(
                 SessionActivities.authorise_session,
                 AuthoriseSessionInput(
                     session_id=request.session_id,
@@ -106,8 +95,6 @@ class ChargingSessionWorkflow:
                     at=request.requested_at,
                     max_amount=request.max_amount,
                 ),
-                start_to_close_timeout=DATABASE_STEP_TIMEOUT,
-                retry_policy=DATABASE_RETRY,
             )
         except ActivityFailure as failure:
             refused = application_error(failure)
@@ -131,11 +118,9 @@ class ChargingSessionWorkflow:
         """Rate at the official price (in the same workflow task as the final bookkeeping, so it costs
         no extra action) and compare with the CPO's claim; a discrepancy is flagged, never blocking."""
         try:
-            clearing = await workflow.execute_local_activity_method(
+            clearing = await database_step(
                 SessionActivities.clear_session,
                 ClearingInput(session_id=self._request.session_id, cdr_key=cdr.cdr_key),
-                start_to_close_timeout=DATABASE_STEP_TIMEOUT,
-                retry_policy=DATABASE_RETRY,
             )
         except ActivityFailure as failure:
             self._needs_attention = True
@@ -169,17 +154,13 @@ class ChargingSessionWorkflow:
             # A retry asked for while this attempt runs must not be lost: count them, not flag them.
             retries_seen = self._retries_requested
             try:
-                fx = await workflow.execute_local_activity_method(
+                fx = await database_step(
                     SettlementActivities.convert_to_billing_currency,
                     settlement_input,
-                    start_to_close_timeout=DATABASE_STEP_TIMEOUT,
-                    retry_policy=DATABASE_RETRY,
                 )
-                booked = await workflow.execute_local_activity_method(
+                booked = await database_step(
                     SettlementActivities.post_settlement,
                     settlement_input,
-                    start_to_close_timeout=DATABASE_STEP_TIMEOUT,
-                    retry_policy=DATABASE_RETRY,
                 )
             except ActivityFailure as failure:
                 refused = application_error(failure)
@@ -225,7 +206,7 @@ class ChargingSessionWorkflow:
                     driver_reference=self._request.driver_reference,
                     demand_partner_id=self._request.demand_partner_id,
                 ),
-                start_to_close_timeout=timedelta(seconds=15),
+                start_to_close_timeout=COMMAND_TIMEOUT,
                 # Past the confirmation deadline a start is pointless: give up with the deadline.
                 schedule_to_close_timeout=timeout,
                 retry_policy=COMMAND_RETRY,
@@ -290,8 +271,8 @@ class ChargingSessionWorkflow:
                     cpo_id=authorised.cpo_id,
                     cpo_session_id=self._cpo.cpo_session_id,
                 ),
-                start_to_close_timeout=timedelta(seconds=15),
-                schedule_to_close_timeout=timedelta(minutes=5),
+                start_to_close_timeout=COMMAND_TIMEOUT,
+                schedule_to_close_timeout=STOP_DEADLINE,
                 retry_policy=COMMAND_RETRY,
             )
         except ActivityFailure as failure:
@@ -431,11 +412,9 @@ class ChargingSessionWorkflow:
         return "\n\n".join(lines)
 
     async def _record(self, outcome: StageOutcome) -> None:
-        await workflow.execute_local_activity_method(
+        await database_step(
             SessionActivities.record_stage,
             outcome,
-            start_to_close_timeout=DATABASE_STEP_TIMEOUT,
-            retry_policy=DATABASE_RETRY,
         )
 
     async def _finish(
