@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from temporalio import workflow
@@ -45,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import search_attributes as sa
     from workflows.failures import ActivityFailure, application_error
+    from workflows.parking import ParkedForRetry
     from workflows.policies import COMMAND_RETRY, COMMAND_TIMEOUT, STOP_DEADLINE, database_step
 
 STOP_NOT_POSSIBLE = "SessionNotStoppable"
@@ -81,7 +83,7 @@ class ChargingSessionWorkflow:
         self._cdr: CdrArrived | None = None
         self._stop_request: StopRequest | None = None
         self._stop_outcome: CommandOutcome | None = None
-        self._retries_requested = 0
+        self._parked = ParkedForRetry(SETTLEMENT_REFUSALS)
 
     @workflow.run
     async def run(self, request: ChargingSessionInput) -> ChargingSessionResult:
@@ -150,33 +152,23 @@ class ChargingSessionWorkflow:
         because both steps are idempotent per session."""
         settlement_input = SettlementInput(session_id=self._request.session_id)
         discrepancy, discrepancy_error = self._reason, self._error_type
-        while True:
-            # A retry asked for while this attempt runs must not be lost: count them, not flag them.
-            retries_seen = self._retries_requested
-            try:
-                fx = await database_step(
-                    SettlementActivities.convert_to_billing_currency,
-                    settlement_input,
-                )
-                booked = await database_step(
-                    SettlementActivities.post_settlement,
-                    settlement_input,
-                )
-            except ActivityFailure as failure:
-                refused = application_error(failure)
-                if refused is None or refused.type not in SETTLEMENT_REFUSALS:
-                    raise
-                self._flag_error(refused.type)
-                reason = f"{SETTLEMENT_STOPPED} ({refused.type}): {refused.message}"
-                await self._await_settlement_fix(reason, cdr, retries_seen)
-                continue
-            self._needs_attention = discrepancy is not None
-            self._error_type = discrepancy_error
-            return await self._finish(
-                SessionStage.SETTLED, discrepancy, cdr=cdr, clearing=clearing, fx=fx, settlement=booked
-            )
 
-    async def _await_settlement_fix(self, reason: str, cdr: CdrArrived, retries_seen: int) -> None:
+        async def convert_and_book() -> tuple[FxOutcome, SettlementOutcome]:
+            fx = await database_step(SettlementActivities.convert_to_billing_currency, settlement_input)
+            return fx, await database_step(SettlementActivities.post_settlement, settlement_input)
+
+        fx, booked = await self._parked.run(convert_and_book, partial(self._await_settlement_fix, cdr))
+        self._needs_attention = discrepancy is not None
+        self._error_type = discrepancy_error
+        return await self._finish(
+            SessionStage.SETTLED, discrepancy, cdr=cdr, clearing=clearing, fx=fx, settlement=booked
+        )
+
+    async def _await_settlement_fix(
+        self, cdr: CdrArrived, error_type: str, message: str, retried: Callable[[], bool]
+    ) -> None:
+        self._flag_error(error_type)
+        reason = f"{SETTLEMENT_STOPPED} ({error_type}): {message}"
         self._needs_attention = True
         self._reason = reason
         await self._record(
@@ -188,7 +180,7 @@ class ChargingSessionWorkflow:
                 needs_attention=True,
             )
         )
-        await self._wait_for(lambda: self._retries_requested > retries_seen)
+        await self._wait_for(retried)
 
     # --- stage 2: start ---------------------------------------------------------------------------
 
@@ -329,7 +321,7 @@ class ChargingSessionWorkflow:
     @workflow.signal
     def retry_settlement(self, request: SettlementRetry) -> None:
         workflow.logger.info("settlement retry requested by %s", request.requested_by)
-        self._retries_requested += 1
+        self._parked.retry_requested()
 
     @workflow.update
     async def stop(self, request: StopRequest) -> SessionView:
