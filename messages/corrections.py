@@ -53,6 +53,7 @@ class CorrectionRecord(Payload):
     workflow_id: str
     state: CorrectionState
     reason: str | None = None
+    error_type: str | None = None  # the ErrorType the reason names (None clears it)
 
 
 class CorrectionResult(Payload):

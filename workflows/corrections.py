@@ -53,7 +53,7 @@ class SettlementCorrectionWorkflow:
                 ReversalInput(session_id=request.session_id, generation=request.reverses_generation),
             )
         settled = None if request.settles_generation is None else await self._settle(request.settles_generation)
-        await self._record(CorrectionState.DONE, None)
+        await self._record(CorrectionState.DONE, None, None)
         return CorrectionResult(
             session_id=request.session_id,
             state=CorrectionState.DONE,
@@ -86,16 +86,18 @@ class SettlementCorrectionWorkflow:
             f"**Stopped:** {reason}\n\nFix the cause, then retry it (`networkcore settlement retry`)."
         )
         workflow.logger.warning("correction of session %s stopped: %s", self._request.session_id, reason)
-        await self._record(CorrectionState.STOPPED, reason)
+        await self._record(CorrectionState.STOPPED, reason, error_type)
         await workflow.wait_condition(retried)
         self._reason = None
         workflow.upsert_search_attributes([sa.NEEDS_ATTENTION.value_set(False), sa.error_type_update(None)])
         workflow.set_current_details("**Retrying** after a fix")
 
-    async def _record(self, state: CorrectionState, reason: str | None) -> None:
+    async def _record(self, state: CorrectionState, reason: str | None, error_type: str | None) -> None:
         await database_step(
             CorrectionActivities.record_correction,
-            CorrectionRecord(workflow_id=workflow.info().workflow_id, state=state, reason=reason),
+            CorrectionRecord(
+                workflow_id=workflow.info().workflow_id, state=state, reason=reason, error_type=error_type
+            ),
         )
 
     @workflow.signal

@@ -178,6 +178,7 @@ class ChargingSessionWorkflow:
                 reason=reason,
                 cdr_key=cdr.cdr_key,
                 needs_attention=True,
+                error_type=error_type,
             )
         )
         await self._wait_for(retried)
@@ -286,6 +287,7 @@ class ChargingSessionWorkflow:
                     stage=SessionStage.AWAITING_CDR,
                     reason=self._reason,
                     needs_attention=True,
+                    error_type=self._error_type,
                 )
             )
             await self._wait_for(lambda: self._cdr is not None)
@@ -428,6 +430,7 @@ class ChargingSessionWorkflow:
                 reason=reason,
                 cdr_key=None if cdr is None else cdr.cdr_key,
                 needs_attention=self._needs_attention,
+                error_type=self._error_type,
             )
         )
         self._publish()
