@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from cli.operators import add_operator, revoke_operator
 from cli.seed import DemoPartner, ensure_demand_partner
-from cli.settlement import RetryFilter, StoppedSession, retry_settlements, stopped_settlements
 from domain.invoicing.documents import DocumentKind
 from domain.sessions.lifecycle import SessionStage
 from domain.settlement.revenue_share import reversal_key, settlement_key
@@ -36,6 +36,7 @@ from persistence.tables import (
     SettlementCorrectionRow,
     TariffRow,
 )
+from services.settlement_retry import RetryFilter, StoppedSession, retry_settlements, stopped_settlements
 from tests.e2e.conftest import Stack
 from tests.e2e.test_ocpi_intake import OCPI, cpo_headers, stamp
 from tests.e2e.test_settlement import half_up, minor, partner, settle
@@ -79,6 +80,10 @@ async def correction(stack: Stack, workflow_id: str) -> CorrectionResult:
     handle = stack.temporal.get_workflow_handle(workflow_id, result_type=CorrectionResult)
     result: CorrectionResult = await handle.result()
     return result
+
+
+def correction_row(db: Session, workflow_id: str) -> SettlementCorrectionRow:
+    return db.scalars(select(SettlementCorrectionRow).where(SettlementCorrectionRow.workflow_id == workflow_id)).one()
 
 
 def entry_count(stack: Stack) -> int:
@@ -365,6 +370,7 @@ async def test_a_stopped_correction_is_resumed_by_settlement_retry_after_the_fix
     with stack.sessions() as db:
         assert stopped_settlements(db, RetryFilter(session_id=session_id, stage=SessionStage.CLEARED)) == []
         assert ledger.entry_postings(db, settlement_key(session_id, 1)) is None
+        assert correction_row(db, workflow_id).error_type == "TariffInvalid"
 
     with stack.sessions.begin() as db:
         db.get_one(TariffRow, broken_key).body = good_body  # ops repair it
@@ -373,6 +379,7 @@ async def test_a_stopped_correction_is_resumed_by_settlement_retry_after_the_fix
     assert (await correction(stack, workflow_id)).state == CorrectionState.DONE
     with stack.sessions() as db:
         assert stopped_settlements(db, RetryFilter(session_id=session_id)) == []
+        assert (correction_row(db, workflow_id).error_type, correction_row(db, workflow_id).reason) == (None, None)
         assert db.get_one(SessionRow, session_id).settlement_generation == 1
         report = check_ledger(db)
         assert report.ok, report.problems

@@ -18,13 +18,13 @@ from temporalio.client import WorkflowHandle
 from activities.payouts import start_payout_workflows
 from api.context import workflow_id
 from cli.replay import replay_history
-from cli.settlement import RetryFilter, retry_settlements, stopped_settlements
 from domain.fx.rates import FxRate
 from domain.payouts.batches import Payee
 from domain.sessions.lifecycle import SessionStage
 from messages.workflow_ids import payout_workflow_id
 from persistence import fx
 from persistence.ledger_check import check_ledger
+from services.settlement_retry import RetryFilter, retry_settlements, stopped_settlements
 from tests.e2e.conftest import Stack
 from tests.e2e.test_ocpi_intake import cdr_for, post_cdr
 from tests.e2e.test_payouts import POLL_SECONDS, batches, payee_partner, release
