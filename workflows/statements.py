@@ -11,7 +11,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.policies import STATEMENTS_HEARTBEAT, STATEMENTS_RETRY, STATEMENTS_TIMEOUT
 
 SCHEDULE_ID = "networkcore-monthly-statements"
-WORKFLOW_ID = "monthly-statements"
 # 02:00 UTC on the 1st: late CDRs of the month before have had a night to arrive.
 MONTHLY_CRON = "0 2 1 * *"
 

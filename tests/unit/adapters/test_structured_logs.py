@@ -22,7 +22,12 @@ from adapters.structured_logs import (
     bind_session,
     configure_logging,
 )
-from messages.workflow_ids import credit_correction_workflow_id, session_id_of, session_workflow_id
+from messages.workflow_ids import (
+    credit_correction_workflow_id,
+    payout_workflow_id,
+    session_id_of,
+    session_workflow_id,
+)
 
 SESSION = "0b7d3c1e-5f6a-4b8c-9d0e-1f2a3b4c5d6e"
 
@@ -92,8 +97,9 @@ def test_an_activity_logger_line_names_the_session_and_the_activity() -> None:
 
 
 def test_a_payout_workflow_is_about_no_one_session() -> None:
-    line = json_line(record(extra={"temporal_workflow": {"workflow_id": "payout:cpo:cpo-de-stromnetz:EUR"}}))
-    assert line["workflow_id"] == "payout:cpo:cpo-de-stromnetz:EUR"
+    payouts = payout_workflow_id("cpo:cpo-de-stromnetz", "EUR")
+    line = json_line(record(extra={"temporal_workflow": {"workflow_id": payouts}}))
+    assert line["workflow_id"] == payouts
     assert "session_id" not in line
     assert session_id_of("session-") == ""
     assert session_id_of("sessions-x") is None
