@@ -406,10 +406,7 @@ class ChargingSessionWorkflow:
         return "\n\n".join(lines)
 
     async def _record(self, outcome: StageOutcome) -> None:
-        await database_step(
-            SessionActivities.record_stage,
-            outcome,
-        )
+        await database_step(SessionActivities.record_stage, outcome)
 
     async def _finish(
         self,
