@@ -6,15 +6,14 @@ a filter, so each settles exactly once. Sessions and corrections record the Erro
 * A stopped settlement parks its workflow in CLEARED with needs-attention and a settlement refusal as its
   ErrorType; the workflow waits for ``retry_settlement``, which resumes it.
 * A failed clearing ends the workflow in CDR_RECEIVED with needs-attention and the clearing's ErrorType.
-  Nothing waits for a signal any more, so the workflow is reset to
-  the workflow task completed just before its CDR arrived: the server re-delivers the signals received
-  after that point (the CDR among them) to a new run, which clears and settles as if for the first time.
-  Only a latest run that ended in CDR_RECEIVED is reset, so retrying again leaves the new run alone.
+  Nothing waits for a signal any more, so the workflow is reset to the workflow task completed just before
+  its CDR arrived: the server re-delivers the signals received after that point (the CDR among them) to a
+  new run, which clears and settles as if for the first time. Only a latest run that ended in CDR_RECEIVED
+  is reset, so retrying again leaves the new run alone.
 
 * A correction of a settled session (a re-issued CDR, a dispute's new price) that stopped parks its own
   workflow (``session-<id>:settlement-<g>``) in the state STOPPED, with its ErrorType; ``retry_settlement``
-  resumes it too. The session itself stays SETTLED: the correction's state is DONE
-  once it has settled.
+  resumes it too. The session itself stays SETTLED: the correction's state is DONE once it has settled.
 
 Stages 5-8 are idempotent per session and generation, so a retry of a session that meanwhile settled, or
 two retries at once, books nothing twice. A retry before the fix stops the session again with the same
