@@ -125,5 +125,6 @@ class CorrectionActivities:
             ).one()
             row.state = record.state.value
             row.reason = record.reason
+            row.error_type = record.error_type
             if record.state == CorrectionState.DONE and row.completed_at is None:
                 row.completed_at = _utcnow()

@@ -52,6 +52,7 @@ from messages.payouts import (
     ReleaseOutcome,
     ReleaseRequest,
 )
+from messages.workflow_ids import payout_workflow_id
 from persistence import ledger, payouts, repositories
 from persistence.tables import ContractRow, CpoRow, DemandPartnerRow, PayoutBatchRow
 
@@ -63,10 +64,6 @@ PAYMENT_MESSAGE_INVALID = "PaymentMessageInvalid"
 # debtor account); the workflow flags itself and tries again at the next release.
 PAYOUT_REFUSALS = (BANK_DETAILS_INVALID, PAYOUT_REFUSED, PAYMENT_MESSAGE_INVALID, "ContractTermsInvalid")
 _CONTRACT_KIND = {PayeeKind.CPO: "CPO", PayeeKind.DEMAND_PARTNER: "DEMAND_PARTNER"}
-
-
-def payout_workflow_id(payee: Payee | str, currency: str) -> str:
-    return f"payout:{payee}:{currency}"
 
 
 def _utcnow() -> datetime:
@@ -278,7 +275,7 @@ async def start_payout_workflows(
         handle: WorkflowHandle[object, object] = await client.start_workflow(
             PAYOUT_WORKFLOW,
             PayoutInput(payee=str(payee), currency=currency, poll_seconds=poll_seconds),
-            id=payout_workflow_id(payee, currency),
+            id=payout_workflow_id(str(payee), currency),
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             static_summary=f"Payouts to {payee} in {currency}",

@@ -288,7 +288,7 @@ class SessionActivities:
     def record_stage(self, outcome: StageOutcome) -> None:
         """Write what the workflow decided into the read model (forward-only, so replays are harmless)."""
         with self._sessions.begin() as db:
-            repo.move_session_stage(
+            moved = repo.move_session_stage(
                 db,
                 outcome.session_id,
                 outcome.stage,
@@ -296,8 +296,11 @@ class SessionActivities:
                 reason=outcome.reason,
                 needs_attention=outcome.needs_attention,
             )
+            row = db.get_one(SessionRow, outcome.session_id)
+            if moved or (outcome.needs_attention and outcome.reason is not None):
+                row.error_type = outcome.error_type  # written, or cleared, whenever the reason is
             if outcome.cdr_key is not None:
-                db.get_one(SessionRow, outcome.session_id).cdr_key = outcome.cdr_key
+                row.cdr_key = outcome.cdr_key
             if outcome.stage in UNBILLED_ENDINGS:
                 holds.void_hold(db, outcome.session_id, now=_utcnow())
 

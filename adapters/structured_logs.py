@@ -2,8 +2,8 @@
 
 A record's session comes from, first found: ``extra={"session_id": ...}``; the session the API bound to
 this request (``bind_session``); the workflow id Temporal's ``workflow.logger`` and ``activity.logger``
-put in ``extra``; the activity or workflow running in this thread. Session workflows are
-``session-<session id>``, so the workflow id gives the session. ``configure_logging`` installs it on the
+put in ``extra``; the activity or workflow running in this thread. A session's workflow id, and its
+corrections', name the session (``messages/workflow_ids.session_id_of``). ``configure_logging`` installs it on the
 root logger, for the entry points (``networkcore api|worker`` log JSON, the other commands text).
 """
 
@@ -19,9 +19,10 @@ from typing import Any, Final, Literal
 
 from temporalio import activity, workflow
 
+from messages.workflow_ids import session_id_of
+
 LogFormat = Literal["json", "text"]
 
-SESSION_WORKFLOW_PREFIX: Final = "session-"
 _SESSION_ID: ContextVar[str | None] = ContextVar("networkcore_session_id", default=None)
 
 # What the filter adds to every record (None when unknown), in the order JSON lines show them.
@@ -48,13 +49,6 @@ def bind_session(session_id: str | None) -> None:
 
 def bound_session() -> str | None:
     return _SESSION_ID.get()
-
-
-def session_of_workflow(workflow_id: str | None) -> str | None:
-    """``session-<id>`` -> ``<id>``; other workflows (payouts, statements) are about no one session."""
-    if workflow_id and workflow_id.startswith(SESSION_WORKFLOW_PREFIX):
-        return workflow_id[len(SESSION_WORKFLOW_PREFIX) :]
-    return None
 
 
 def _temporal_context() -> Mapping[str, Any]:
@@ -93,7 +87,8 @@ class SessionContext(logging.Filter):
                 setattr(record, name, found.get(name))
         session_id = getattr(record, "session_id", None)
         if session_id is None:
-            session_id = _SESSION_ID.get() or session_of_workflow(getattr(record, "workflow_id", None))
+            workflow_id = getattr(record, "workflow_id", None)
+            session_id = _SESSION_ID.get() or (session_id_of(workflow_id) if workflow_id else None)
             record.session_id = session_id
         record.session_tag = f" [session {session_id}]" if session_id else ""
         return True

@@ -20,20 +20,19 @@ from rich.table import Table
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.payouts import payout_workflow_id
 from adapters.temporal_client import connect_temporal
-from api.context import workflow_id
 from cli.actions import LOCAL_ACTIVITY_MARKER, count_actions
 from cli.bench_ledger import BATCH, TARGET_TRANSFERS_PER_S, ledger_rates
 from cli.bench_workflows import BareLocalWorkflow, BareRemoteWorkflow, bare_step
 from cli.devstack import DevStack
-from cli.payouts import release_now
 from cli.processes import free_port
 from cli.seed import PARTNERS, all_evse_ids
 from config.settings import Settings
 from domain.sessions.lifecycle import SessionStage, is_final
+from messages.workflow_ids import payout_workflow_id, session_workflow_id
 from persistence import payouts
-from persistence.db import make_engine, make_session_factory
+from persistence.db import open_database
+from services.payouts import release_now
 
 # Local activities a happy-path session runs: authorise (with the credit hold), start command, clear,
 # convert (FX), post (ledger), record the final stage.
@@ -117,7 +116,7 @@ async def _actions(client: Client, ids: list[str]) -> tuple[list[int], Counter[s
     kinds: Counter[str] = Counter()
     local_activities = 0
     for session_id in ids:
-        history = await client.get_workflow_handle(workflow_id(session_id)).fetch_history()
+        history = await client.get_workflow_handle(session_workflow_id(session_id)).fetch_history()
         actions = count_actions(history)
         totals.append(sum(actions.values()))
         kinds.update(actions)
@@ -132,20 +131,16 @@ async def _actions(client: Client, ids: list[str]) -> tuple[list[int], Counter[s
 async def _payout_actions(client: Client, settings: Settings) -> tuple[int, int]:
     """Stage 9's cost: every payee released once (as a daily schedule would), then the billable actions of
     all payout workflows counted from their histories; and the number of batches paid."""
-    engine = make_engine(settings.database_url)
-    try:
-        factory = make_session_factory(engine)
+    with open_database(settings.database_url) as database:
         released = await release_now(
-            client, factory, task_queue=settings.task_queue, poll_seconds=settings.payout_poll_s
+            client, database.sessions, task_queue=settings.task_queue, poll_seconds=settings.payout_poll_s
         )
         total = 0
         for done in released:
             history = await client.get_workflow_handle(payout_workflow_id(done.payee, done.currency)).fetch_history()
             total += sum(count_actions(history).values())
-        with factory() as db:
+        with database.reads() as db:
             batches = len(payouts.all_batches(db))
-    finally:
-        engine.dispose()
     return total, batches
 
 

@@ -22,7 +22,7 @@ from domain.settlement.contracts import CommissionTerms, RevenueShareTerms, Shar
 from domain.settlement.revenue_share import settlement_entry, split_revenue
 from domain.vat.treatment import TaxParty
 from persistence import ledger
-from persistence.db import make_engine, make_session_factory
+from persistence.db import open_database
 from persistence.migrate import upgrade
 from persistence.vat_rates import vat_rate_table
 
@@ -73,22 +73,18 @@ def settlement_entries(count: int) -> list[JournalEntry]:
 
 def transfers_per_second(database_url: str, count: int) -> float:
     upgrade(database_url)
-    engine = make_engine(database_url)
-    try:
-        sessions = make_session_factory(engine)
+    with open_database(database_url) as database:
         entries = settlement_entries(count)
-        with sessions.begin() as db:  # open the accounts first, as a running ledger has them
+        with database.sessions.begin() as db:  # open the accounts first, as a running ledger has them
             ledger.post_batch(db, entries[:BATCH], now=datetime.now(UTC))
         began = time.perf_counter()
         for start in range(BATCH, count, BATCH):
-            with sessions.begin() as db:
+            with database.sessions.begin() as db:
                 ledger.post_batch(db, entries[start : start + BATCH], now=datetime.now(UTC))
         elapsed = time.perf_counter() - began
-        with sessions() as db:
+        with database.reads() as db:
             assert all(total == 0 for total in ledger.currency_totals(db).values()), "the bench books balance"
         return (count - BATCH) / elapsed
-    finally:
-        engine.dispose()
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from cli.operators import add_operator, revoke_operator
 from cli.seed import CPOS
 from config.settings import Settings
 from messages.corrections import CorrectionResult
+from messages.workflow_ids import credit_correction_workflow_id, settlement_correction_workflow_id
 from persistence import repositories
 from persistence.tables import SessionRow
 
@@ -101,8 +102,8 @@ async def correct(
         for what, body in (("credit", credit_cdr(cdr)), ("reissue", reissued_cdr(cdr, Decimal("0.9")))):
             reply = (await http.post(OCPI_CDRS, content=json.dumps(body), headers=_cpo_headers(cpo_id))).json()
             report[f"{what}_answer"] = reply["status_message"]
-        credit = await _done(client, f"session-{credited}:credit-0")
-        resettled = await _done(client, f"session-{credited}:settlement-1")
+        credit = await _done(client, credit_correction_workflow_id(credited, 0))
+        resettled = await _done(client, settlement_correction_workflow_id(credited, 1))
         report["credit_notes"] = credit.credit_notes
         report["reissued_invoices"] = [resettled.invoice or "on the statement", resettled.self_billed_invoice or "-"]
         if disputed is not None:

@@ -1,308 +1,79 @@
-"""`networkcore settlement retry`: after a fix (a rate imported, a contract corrected, a tariff repaired),
-resume or reset the sessions whose settlement stopped, one or all that match a filter, so each settles
-exactly once.
-
-* A stopped settlement parks its workflow in CLEARED with needs-attention and the reason
-  ``settlement stopped (<ErrorType>): ...``; the workflow waits for ``retry_settlement``, which resumes it.
-* A failed clearing ends the workflow in CDR_RECEIVED with needs-attention and the reason
-  ``clearing failed (<ErrorType>): ...``. Nothing waits for a signal any more, so the workflow is reset to
-  the workflow task completed just before its CDR arrived: the server re-delivers the signals received
-  after that point (the CDR among them) to a new run, which clears and settles as if for the first time.
-  Only a latest run that ended in CDR_RECEIVED is reset, so retrying again leaves the new run alone.
-
-* A correction of a settled session (a re-issued CDR, a dispute's new price) that stopped parks its own
-  workflow (``session-<id>:settlement-<g>``) with the reason ``correction stopped (<ErrorType>): ...``;
-  ``retry_settlement`` resumes it too. The session itself stays SETTLED: the correction's state is DONE
-  once it has settled.
-
-Stages 5-8 are idempotent per session and generation, so a retry of a session that meanwhile settled, or
-two retries at once, books nothing twice. A retry before the fix stops the session again with the same
-reason.
-"""
+"""`networkcore settlement retry`: list the stopped settlements that match the filter (``--dry-run`` stops
+there), then resume or reset them and say how many settled. What a retry does is
+``services/settlement_retry.py``."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import sys
 from datetime import datetime
-from typing import TypeVarTuple
 
-from sqlalchemy import Select, and_, or_, select
-from sqlalchemy.orm import Session, sessionmaker
-from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.enums.v1 import EventType
-from temporalio.api.history.v1 import HistoryEvent
-from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.service import RPCError
+from rich.console import Console
+from rich.progress import Progress
 
-from api.context import workflow_id
+from adapters.temporal_client import connect_temporal
+from config.settings import Settings
 from domain.sessions.lifecycle import SessionStage
-from messages.corrections import CorrectionState
-from messages.sessions import SettlementRetry
-from persistence.tables import SessionRow, SettlementCorrectionRow
-from workflows import search_attributes as sa
-from workflows.corrections import CORRECTION_STOPPED
-from workflows.sessions import CLEARING_FAILED, SETTLEMENT_STOPPED
-
-# Where each kind of stop leaves a session, and how its reason begins (followed by "(<ErrorType>)").
-STOPPED_AT = {SessionStage.CLEARED: SETTLEMENT_STOPPED, SessionStage.CDR_RECEIVED: CLEARING_FAILED}
-SIGNALS_AT_ONCE = 20
+from persistence.db import open_database
+from services.settlement_retry import RetryFilter, retry_settlements, stopped_settlements
 
 
-@dataclass(frozen=True)
-class RetryFilter:
-    session_id: str | None = None
-    cpo: str | None = None
-    demand_partner: str | None = None
-    error_type: str | None = None  # e.g. FxRateMissing, VatRateMissing, ContractTermsInvalid, TariffInvalid
-    since: datetime | None = None  # when the session was created
-    until: datetime | None = None
-    # CLEARED (settlement stopped), CDR_RECEIVED (clearing failed) or SETTLED (a correction of it stopped)
-    stage: SessionStage | None = None
-
-
-@dataclass(frozen=True)
-class StoppedSession:
-    id: str
-    cpo: str | None
-    demand_partner: str
-    stage: SessionStage
-    error_type: str
-    reason: str
-    workflow_id: str  # the workflow to resume or reset: the session's, or its correction's
-
-    @property
-    def action(self) -> str:
-        return {
-            SessionStage.CLEARED: "resume settlement",
-            SessionStage.CDR_RECEIVED: "reset to CDR received",
-            SessionStage.SETTLED: "resume correction",
-        }[self.stage]
-
-
-def _error_type(reason: str, begins: str) -> str:
-    return reason.removeprefix(f"{begins} (").partition(")")[0]
-
-
-Columns = TypeVarTuple("Columns")
-
-
-def _matching(query: Select[*Columns], match: RetryFilter) -> Select[*Columns]:
-    for column, wanted in (
-        (SessionRow.id, match.session_id),
-        (SessionRow.cpo_id, match.cpo),
-        (SessionRow.demand_partner_id, match.demand_partner),
-    ):
-        if wanted is not None:
-            query = query.where(column == wanted)
-    if match.since is not None:
-        query = query.where(SessionRow.created_at >= match.since)
-    if match.until is not None:
-        query = query.where(SessionRow.created_at < match.until)
-    return query
-
-
-def stopped_settlements(db: Session, match: RetryFilter) -> list[StoppedSession]:
-    return _stopped_sessions(db, match) + _stopped_corrections(db, match)
-
-
-def _stopped_corrections(db: Session, match: RetryFilter) -> list[StoppedSession]:
-    if match.stage not in (None, SessionStage.SETTLED):
-        return []
-    named = f"{match.error_type})" if match.error_type else ""
-    query = (
-        select(SessionRow, SettlementCorrectionRow)
-        .join(SettlementCorrectionRow, SettlementCorrectionRow.session_id == SessionRow.id)
-        .where(
-            SettlementCorrectionRow.state == CorrectionState.STOPPED.value,
-            SettlementCorrectionRow.reason.startswith(f"{CORRECTION_STOPPED} ({named}", autoescape=True),
+def retry_stopped_settlements(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        since, until = (None if t is None else datetime.fromisoformat(t) for t in (args.since, args.until))
+    except ValueError as error:
+        print(f"networkcore settlement retry: --since/--until must be ISO 8601 times: {error}", file=sys.stderr)
+        return 2
+    if any(t is not None and t.tzinfo is None for t in (since, until)):
+        print("networkcore settlement retry: give --since/--until with a time zone (e.g. ...Z)", file=sys.stderr)
+        return 2
+    with open_database(settings.database_url) as database:
+        match = RetryFilter(
+            session_id=args.session,
+            cpo=args.cpo,
+            demand_partner=args.partner,
+            error_type=args.error_type,
+            since=since,
+            until=until,
+            stage=None if args.stage is None else SessionStage(args.stage),
         )
-    )
-    found = []
-    for session, correction in db.execute(_matching(query, match).order_by(SessionRow.created_at, SessionRow.id)):
-        reason = correction.reason or ""
-        found.append(
-            StoppedSession(
-                session.id,
-                session.cpo_id,
-                session.demand_partner_id,
-                SessionStage.SETTLED,
-                _error_type(reason, CORRECTION_STOPPED),
-                reason,
-                correction.workflow_id,
+        with database.reads() as db:
+            stopped = stopped_settlements(db, match)
+        console = Console()
+        for session in stopped:
+            console.print(
+                f"{session.id}  {session.cpo}  {session.demand_partner}  {session.stage}  {session.error_type}  "
+                f"{'would ' if args.dry_run else ''}{session.action}",
+                soft_wrap=True,
             )
-        )
-    return found
+        by_type: dict[str, int] = {}
+        for session in stopped:
+            by_type[session.error_type] = by_type.get(session.error_type, 0) + 1
+        console.print(f"{len(stopped)} stopped settlement(s) match: {by_type or 'none'}")
+        if args.dry_run or not stopped:
+            return 0
 
-
-def _stopped_sessions(db: Session, match: RetryFilter) -> list[StoppedSession]:
-    stops = {stage: begins for stage, begins in STOPPED_AT.items() if match.stage in (None, stage)}
-    if not stops:
-        return []
-    named = f"{match.error_type})" if match.error_type else ""
-    query = select(SessionRow).where(
-        SessionRow.needs_attention.is_(True),
-        or_(
-            *(
-                and_(
-                    SessionRow.stage == stage.value, SessionRow.reason.startswith(f"{begins} ({named}", autoescape=True)
+        async def retry() -> int:
+            client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+            with Progress(console=console, transient=True) as bar:
+                task = bar.add_task("resuming and resetting", total=len(stopped))
+                summary = await retry_settlements(
+                    client,
+                    database.sessions,
+                    stopped,
+                    requested_by="networkcore settlement retry",
+                    wait_s=args.wait,
+                    progress=lambda n: bar.advance(task, n),
                 )
-                for stage, begins in stops.items()
+            console.print(
+                f"matched {summary.matched}, resumed {summary.signalled}, reset to CDR received {summary.reset}, "
+                f"settled {summary.settled}, "
+                f"not settled within {args.wait:.0f} s {len(summary.not_settled)}, "
+                f"not reached {len(summary.not_reached)}"
             )
-        ),
-    )
-    found = []
-    for row in db.scalars(_matching(query, match).order_by(SessionRow.created_at, SessionRow.id)):
-        stage, reason = SessionStage(row.stage), row.reason or ""
-        found.append(
-            StoppedSession(
-                row.id,
-                row.cpo_id,
-                row.demand_partner_id,
-                stage,
-                _error_type(reason, STOPPED_AT[stage]),
-                reason,
-                workflow_id(row.id),
-            )
-        )
-    return found
+            for session_id, state in {**summary.not_settled, **summary.not_reached}.items():
+                console.print(f"  {session_id}: {state}", soft_wrap=True)
+            return 0 if summary.settled == summary.matched else 1
 
-
-class NotResettable(Exception):
-    """The session's workflow cannot be reset to its CDR (still running, or no CDR in its history)."""
-
-
-def cdr_reset_point(events: Sequence[HistoryEvent]) -> int:
-    """The last workflow task completed before the CDR signal arrived. Resetting there replays the session
-    up to its wait for the CDR; the server re-delivers every signal received after that point."""
-    completed = None
-    for event in events:
-        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-            completed = event.event_id
-        elif (
-            event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
-            and event.workflow_execution_signaled_event_attributes.signal_name == "cdr_arrived"
-        ):
-            if completed is None:
-                raise NotResettable("its CDR arrived before its first workflow task completed")
-            return completed
-    raise NotResettable("no CDR in its history")
-
-
-async def reset_to_cdr_received(client: Client, session_id: str, *, requested_by: str) -> str:
-    """Reset the session's run that ended in CDR_RECEIVED to just before its CDR arrived; the new run's id.
-
-    Only a latest run that ended in CDR_RECEIVED is reset: asked again (or for a session a reset already
-    brought back), this finds the reset's run and leaves it alone. Two operators resetting the same run in
-    the same instant could both reset it (the second reset terminates the first one's run and starts
-    another); its steps are idempotent per session, so the session still settles once."""
-    handle = client.get_workflow_handle(workflow_id(session_id))
-    latest = await handle.describe()
-    ended_in = latest.typed_search_attributes.get(sa.SESSION_STAGE)
-    if latest.status != WorkflowExecutionStatus.COMPLETED or ended_in != SessionStage.CDR_RECEIVED:
-        status = "unknown" if latest.status is None else latest.status.name
-        raise NotResettable(f"its latest run is {status} in {ended_in}, not one that ended in CDR_RECEIVED")
-    history = await client.get_workflow_handle(handle.id, run_id=latest.run_id).fetch_history()
-    reset = await client.workflow_service.reset_workflow_execution(
-        ResetWorkflowExecutionRequest(
-            namespace=client.namespace,
-            workflow_execution=WorkflowExecution(workflow_id=handle.id, run_id=latest.run_id),
-            reason=f"{requested_by}: clear and settle again after the fix",
-            workflow_task_finish_event_id=cdr_reset_point(history.events),
-            # Derived from the run reset, for servers that de-duplicate resets by request id (the dev server
-            # 1.32 does not: the guard above is what keeps a repeated retry from resetting twice).
-            request_id=f"networkcore-reset:{latest.run_id}",
-        )
-    )
-    return reset.run_id
-
-
-@dataclass
-class RetrySummary:
-    matched: int
-    signalled: int = 0  # resumed with retry_settlement
-    reset: int = 0  # reset to CDR received
-    settled: int = 0
-    not_settled: dict[str, str] = field(default_factory=dict)  # session id -> its stage and reason now
-    not_reached: dict[str, str] = field(default_factory=dict)  # session id -> why it could not be retried
-
-
-async def retry_settlements(
-    client: Client,
-    sessions: sessionmaker[Session],
-    stopped: list[StoppedSession],
-    *,
-    requested_by: str,
-    wait_s: float,
-    progress: Callable[[int], None] = lambda _: None,
-) -> RetrySummary:
-    """Resume each stopped settlement (signal) or reset each failed clearing, then wait up to ``wait_s`` for
-    them to settle; those that did not (stopped again, or still running) are listed with their stage and
-    reason."""
-    summary = RetrySummary(matched=len(stopped))
-    gate = asyncio.Semaphore(SIGNALS_AT_ONCE)
-
-    async def retry(session: StoppedSession) -> None:
-        async with gate:
-            try:
-                if session.stage == SessionStage.CDR_RECEIVED:
-                    await reset_to_cdr_received(client, session.id, requested_by=requested_by)
-                    summary.reset += 1
-                else:
-                    await client.get_workflow_handle(session.workflow_id).signal(
-                        "retry_settlement",
-                        SettlementRetry(requested_by=requested_by, note="networkcore settlement retry"),
-                    )
-                    summary.signalled += 1
-            except (RPCError, NotResettable) as error:  # e.g. the workflow is no longer running
-                summary.not_reached[session.id] = str(error)
-                return
-            progress(1)
-
-    await asyncio.gather(*(retry(s) for s in stopped))
-    waiting = [s for s in stopped if s.id not in summary.not_reached]
-    deadline = asyncio.get_running_loop().time() + wait_s
-    while waiting:
-        with sessions() as db:
-            settled = _settled(db, waiting)
-        waiting = [s for s in waiting if s.workflow_id not in settled]
-        if not waiting or asyncio.get_running_loop().time() > deadline:
-            break
-        await asyncio.sleep(0.5)
-    with sessions() as db:
-        for session in waiting:
-            summary.not_settled[session.id] = _where_it_is(db, session)
-    summary.settled = summary.signalled + summary.reset - len(summary.not_settled)
-    return summary
-
-
-def _settled(db: Session, retried: list[StoppedSession]) -> set[str]:
-    """The workflow ids among ``retried`` whose session settled (or whose correction is done)."""
-    sessions = [s.id for s in retried if s.stage != SessionStage.SETTLED]
-    corrections = [s.workflow_id for s in retried if s.stage == SessionStage.SETTLED]
-    done = {
-        workflow_id(session_id)
-        for session_id in db.scalars(
-            select(SessionRow.id).where(SessionRow.id.in_(sessions), SessionRow.stage == SessionStage.SETTLED.value)
-        )
-    }
-    return done | set(
-        db.scalars(
-            select(SettlementCorrectionRow.workflow_id).where(
-                SettlementCorrectionRow.workflow_id.in_(corrections),
-                SettlementCorrectionRow.state == CorrectionState.DONE.value,
-            )
-        )
-    )
-
-
-def _where_it_is(db: Session, session: StoppedSession) -> str:
-    if session.stage == SessionStage.SETTLED:
-        correction = db.scalars(
-            select(SettlementCorrectionRow).where(SettlementCorrectionRow.workflow_id == session.workflow_id)
-        ).one()
-        return f"correction {correction.state}: {correction.reason or ''}"
-    row = db.get_one(SessionRow, session.id)
-    return f"{row.stage}: {row.reason or ''}"
+        return asyncio.run(retry())

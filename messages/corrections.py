@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from messages.sessions import Payload
+from messages.workflow_ids import credit_correction_workflow_id, settlement_correction_workflow_id
 
 
 class CorrectionCause(StrEnum):
@@ -33,8 +34,9 @@ class CorrectionRequest(Payload):
     def workflow_id(self) -> str:
         """One workflow per correction step of a session, ever: a repeated request finds it."""
         if self.settles_generation is not None:
-            return f"session-{self.session_id}:settlement-{self.settles_generation}"
-        return f"session-{self.session_id}:credit-{self.reverses_generation}"
+            return settlement_correction_workflow_id(self.session_id, self.settles_generation)
+        assert self.reverses_generation is not None, "a correction reverses or settles a generation"
+        return credit_correction_workflow_id(self.session_id, self.reverses_generation)
 
 
 class ReversalInput(Payload):
@@ -51,6 +53,7 @@ class CorrectionRecord(Payload):
     workflow_id: str
     state: CorrectionState
     reason: str | None = None
+    error_type: str | None = None  # the ErrorType the reason names (None clears it)
 
 
 class CorrectionResult(Payload):

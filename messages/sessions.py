@@ -139,6 +139,7 @@ class StageOutcome(Payload):
     refusal: RefusalReason | None = None
     cdr_key: int | None = None
     needs_attention: bool = False
+    error_type: str | None = None  # the ErrorType the reason names (None clears it)
 
 
 class SessionView(Payload):

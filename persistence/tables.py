@@ -205,6 +205,7 @@ class SessionRow(Base):
     driver_reference: Mapped[str] = mapped_column(String(36))
     stage: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
+    error_type: Mapped[str | None] = mapped_column(String(64))  # the ErrorType the reason names, if any
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
     cpo_id: Mapped[str | None] = mapped_column(String(64))
     country: Mapped[str | None] = mapped_column(String(2))
@@ -595,5 +596,6 @@ class SettlementCorrectionRow(Base):
     dispute_key: Mapped[int | None] = mapped_column(Key)
     state: Mapped[str] = mapped_column(String(8))
     reason: Mapped[str | None] = mapped_column(Text)
+    error_type: Mapped[str | None] = mapped_column(String(64))  # the ErrorType the reason names, if any
     requested_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]

@@ -10,6 +10,8 @@ rate) parks the correction with needs-attention until ops fix the cause and send
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -27,8 +29,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from messages.sessions import ClearingInput, SettlementInput, SettlementOutcome, SettlementRetry
     from workflows import search_attributes as sa
-    from workflows.failures import ActivityFailure, application_error
-    from workflows.sessions import DATABASE_RETRY, DATABASE_STEP_TIMEOUT
+    from workflows.parking import ParkedForRetry
+    from workflows.policies import database_step
 
 CORRECTION_REFUSALS = frozenset({TARIFF_INVALID, *SETTLEMENT_REFUSALS})
 CORRECTION_STOPPED = "correction stopped"  # how a parked correction's reason begins: "... (<ErrorType>): ..."
@@ -39,21 +41,19 @@ class SettlementCorrectionWorkflow:
     @workflow.init
     def __init__(self, request: CorrectionRequest) -> None:
         self._request = request
-        self._retries_requested = 0
+        self._parked = ParkedForRetry(CORRECTION_REFUSALS)
         self._reason: str | None = None
 
     @workflow.run
     async def run(self, request: CorrectionRequest) -> CorrectionResult:
         reversal: ReversalOutcome | None = None
         if request.reverses_generation is not None:
-            reversal = await workflow.execute_local_activity_method(
+            reversal = await database_step(
                 CorrectionActivities.reverse_settlement,
                 ReversalInput(session_id=request.session_id, generation=request.reverses_generation),
-                start_to_close_timeout=DATABASE_STEP_TIMEOUT,
-                retry_policy=DATABASE_RETRY,
             )
         settled = None if request.settles_generation is None else await self._settle(request.settles_generation)
-        await self._record(CorrectionState.DONE, None)
+        await self._record(CorrectionState.DONE, None, None)
         return CorrectionResult(
             session_id=request.session_id,
             state=CorrectionState.DONE,
@@ -66,60 +66,44 @@ class SettlementCorrectionWorkflow:
     async def _settle(self, generation: int) -> SettlementOutcome:
         request = self._request
         settlement_input = SettlementInput(session_id=request.session_id, generation=generation)
-        while True:
-            retries_seen = self._retries_requested
-            try:
-                await workflow.execute_local_activity_method(
-                    SessionActivities.clear_session,
-                    ClearingInput(session_id=request.session_id, cdr_key=request.cdr_key, generation=generation),
-                    start_to_close_timeout=DATABASE_STEP_TIMEOUT,
-                    retry_policy=DATABASE_RETRY,
-                )
-                await workflow.execute_local_activity_method(
-                    SettlementActivities.convert_to_billing_currency,
-                    settlement_input,
-                    start_to_close_timeout=DATABASE_STEP_TIMEOUT,
-                    retry_policy=DATABASE_RETRY,
-                )
-                return await workflow.execute_local_activity_method(
-                    SettlementActivities.post_settlement,
-                    settlement_input,
-                    start_to_close_timeout=DATABASE_STEP_TIMEOUT,
-                    retry_policy=DATABASE_RETRY,
-                )
-            except ActivityFailure as failure:
-                refused = application_error(failure)
-                if refused is None or refused.type not in CORRECTION_REFUSALS:
-                    raise
-                reason = f"{CORRECTION_STOPPED} ({refused.type}): {refused.message}"
-                await self._await_fix(reason, refused.type, retries_seen)
 
-    async def _await_fix(self, reason: str, error_type: str | None, retries_seen: int) -> None:
-        """Park with needs-attention until a retry is asked for (counted, so none is lost)."""
+        async def clear_convert_and_book() -> SettlementOutcome:
+            await database_step(
+                SessionActivities.clear_session,
+                ClearingInput(session_id=request.session_id, cdr_key=request.cdr_key, generation=generation),
+            )
+            await database_step(SettlementActivities.convert_to_billing_currency, settlement_input)
+            return await database_step(SettlementActivities.post_settlement, settlement_input)
+
+        return await self._parked.run(clear_convert_and_book, self._await_fix)
+
+    async def _await_fix(self, error_type: str, message: str, retried: Callable[[], bool]) -> None:
+        """Park with needs-attention until a retry is asked for."""
+        reason = f"{CORRECTION_STOPPED} ({error_type}): {message}"
         self._reason = reason
         workflow.upsert_search_attributes([sa.NEEDS_ATTENTION.value_set(True), sa.error_type_update(error_type)])
         workflow.set_current_details(
             f"**Stopped:** {reason}\n\nFix the cause, then retry it (`networkcore settlement retry`)."
         )
         workflow.logger.warning("correction of session %s stopped: %s", self._request.session_id, reason)
-        await self._record(CorrectionState.STOPPED, reason)
-        await workflow.wait_condition(lambda: self._retries_requested > retries_seen)
+        await self._record(CorrectionState.STOPPED, reason, error_type)
+        await workflow.wait_condition(retried)
         self._reason = None
         workflow.upsert_search_attributes([sa.NEEDS_ATTENTION.value_set(False), sa.error_type_update(None)])
         workflow.set_current_details("**Retrying** after a fix")
 
-    async def _record(self, state: CorrectionState, reason: str | None) -> None:
-        await workflow.execute_local_activity_method(
+    async def _record(self, state: CorrectionState, reason: str | None, error_type: str | None) -> None:
+        await database_step(
             CorrectionActivities.record_correction,
-            CorrectionRecord(workflow_id=workflow.info().workflow_id, state=state, reason=reason),
-            start_to_close_timeout=DATABASE_STEP_TIMEOUT,
-            retry_policy=DATABASE_RETRY,
+            CorrectionRecord(
+                workflow_id=workflow.info().workflow_id, state=state, reason=reason, error_type=error_type
+            ),
         )
 
     @workflow.signal
     def retry_settlement(self, request: SettlementRetry) -> None:
         workflow.logger.info("correction retry requested by %s", request.requested_by)
-        self._retries_requested += 1
+        self._parked.retry_requested()
 
     @workflow.query
     def reason(self) -> str | None:

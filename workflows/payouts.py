@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from activities.payouts import PAYOUT_REFUSALS, PayoutActivities, PayoutSweepActivities
@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import search_attributes as sa
     from workflows.failures import ActivityFailure, application_error
+    from workflows.policies import PAYOUT_RETRY, PAYOUT_STEP_TIMEOUT, PAYOUT_SWEEP_RETRY, PAYOUT_SWEEP_TIMEOUT
 
 PAYEE_ATTRIBUTES_PATCH = "payout-payee-search-attributes"
 # Payout workflows recorded before ErrorType existed replay without it.
@@ -43,12 +44,6 @@ ERROR_TYPE_PATCH = "payout-error-type"
 PAYOUT_REJECTED = "PayoutRejected"  # ErrorType while a batch the bank rejected is not yet paid again
 SWEEP_SCHEDULE_ID = "networkcore-payout-sweep"
 SWEEP_WORKFLOW_ID = "payout-sweep"
-STEP_TIMEOUT = timedelta(seconds=10)  # one transaction or one call to the rail
-PAYOUT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=list(PAYOUT_REFUSALS),
-)
 # Continue as new well before Temporal's limits; a release cycle is about ten events.
 HISTORY_EVENTS_LIMIT = 2_000
 
@@ -107,7 +102,7 @@ class PayoutWorkflow:
             plan = await workflow.execute_local_activity_method(
                 PayoutActivities.plan_payout_release,
                 PayoutPlanRequest(payee=self._request.payee, currency=self._request.currency, after=now),
-                start_to_close_timeout=STEP_TIMEOUT,
+                start_to_close_timeout=PAYOUT_STEP_TIMEOUT,
                 retry_policy=PAYOUT_RETRY,
             )
             self._frequency = plan.frequency
@@ -130,7 +125,7 @@ class PayoutWorkflow:
             outcome = await workflow.execute_activity_method(
                 PayoutActivities.release_payout,
                 ReleaseRequest(payee=self._request.payee, currency=self._request.currency, release_key=release_key),
-                start_to_close_timeout=STEP_TIMEOUT,
+                start_to_close_timeout=PAYOUT_STEP_TIMEOUT,
                 retry_policy=PAYOUT_RETRY,
             )
         except ActivityFailure as failure:
@@ -145,12 +140,15 @@ class PayoutWorkflow:
     async def _see_batch_through(self, message_id: str, poll: timedelta) -> None:
         ref = BatchRef(message_id=message_id)
         status = await workflow.execute_activity_method(
-            PayoutActivities.send_payout, ref, start_to_close_timeout=STEP_TIMEOUT, retry_policy=PAYOUT_RETRY
+            PayoutActivities.send_payout, ref, start_to_close_timeout=PAYOUT_STEP_TIMEOUT, retry_policy=PAYOUT_RETRY
         )
         while status.state in (PayoutBatchState.INSTRUCTED, PayoutBatchState.SENT):
             self._last_batch = status
             status = await workflow.execute_activity_method(
-                PayoutActivities.check_payout, ref, start_to_close_timeout=STEP_TIMEOUT, retry_policy=PAYOUT_RETRY
+                PayoutActivities.check_payout,
+                ref,
+                start_to_close_timeout=PAYOUT_STEP_TIMEOUT,
+                retry_policy=PAYOUT_RETRY,
             )
             if status.state in (PayoutBatchState.INSTRUCTED, PayoutBatchState.SENT):
                 self._last_batch = status
@@ -257,6 +255,6 @@ class PayoutSweepWorkflow:
         return await workflow.execute_activity_method(
             PayoutSweepActivities.start_payout_workflows,
             sweep,
-            start_to_close_timeout=timedelta(minutes=5),
-            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1)),
+            start_to_close_timeout=PAYOUT_SWEEP_TIMEOUT,
+            retry_policy=PAYOUT_SWEEP_RETRY,
         )

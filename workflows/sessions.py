@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.errors import NON_RETRYABLE_TYPES, SETTLEMENT_REFUSALS
+    from activities.errors import SETTLEMENT_REFUSALS
     from activities.sessions import SessionActivities, refusal_reason
     from activities.settlement import SettlementActivities
     from domain.sessions.lifecycle import CpoSessionStatus, SessionStage, cpo_status_advances, is_final
@@ -45,19 +46,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import search_attributes as sa
     from workflows.failures import ActivityFailure, application_error
+    from workflows.parking import ParkedForRetry
+    from workflows.policies import COMMAND_RETRY, COMMAND_TIMEOUT, STOP_DEADLINE, database_step
 
-# Database steps: retried until the database is back, however long that takes; nothing is dropped.
-DATABASE_STEP_TIMEOUT = timedelta(seconds=10)
-DATABASE_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200),
-    maximum_interval=timedelta(seconds=30),
-    non_retryable_error_types=list(NON_RETRYABLE_TYPES),
-)
-COMMAND_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=15),
-    non_retryable_error_types=list(NON_RETRYABLE_TYPES),
-)
 STOP_NOT_POSSIBLE = "SessionNotStoppable"
 STOP_REFUSED = "StopRefused"
 # Sessions started before ErrorType existed replay without it (and keep the old clearing-failure reason).
@@ -92,12 +83,12 @@ class ChargingSessionWorkflow:
         self._cdr: CdrArrived | None = None
         self._stop_request: StopRequest | None = None
         self._stop_outcome: CommandOutcome | None = None
-        self._retries_requested = 0
+        self._parked = ParkedForRetry(SETTLEMENT_REFUSALS)
 
     @workflow.run
     async def run(self, request: ChargingSessionInput) -> ChargingSessionResult:
         try:
-            self._authorised = await workflow.execute_local_activity_method(
+            self._authorised = await database_step(
                 SessionActivities.authorise_session,
                 AuthoriseSessionInput(
                     session_id=request.session_id,
@@ -106,8 +97,6 @@ class ChargingSessionWorkflow:
                     at=request.requested_at,
                     max_amount=request.max_amount,
                 ),
-                start_to_close_timeout=DATABASE_STEP_TIMEOUT,
-                retry_policy=DATABASE_RETRY,
             )
         except ActivityFailure as failure:
             refused = application_error(failure)
@@ -131,11 +120,9 @@ class ChargingSessionWorkflow:
         """Rate at the official price (in the same workflow task as the final bookkeeping, so it costs
         no extra action) and compare with the CPO's claim; a discrepancy is flagged, never blocking."""
         try:
-            clearing = await workflow.execute_local_activity_method(
+            clearing = await database_step(
                 SessionActivities.clear_session,
                 ClearingInput(session_id=self._request.session_id, cdr_key=cdr.cdr_key),
-                start_to_close_timeout=DATABASE_STEP_TIMEOUT,
-                retry_policy=DATABASE_RETRY,
             )
         except ActivityFailure as failure:
             self._needs_attention = True
@@ -165,37 +152,23 @@ class ChargingSessionWorkflow:
         because both steps are idempotent per session."""
         settlement_input = SettlementInput(session_id=self._request.session_id)
         discrepancy, discrepancy_error = self._reason, self._error_type
-        while True:
-            # A retry asked for while this attempt runs must not be lost: count them, not flag them.
-            retries_seen = self._retries_requested
-            try:
-                fx = await workflow.execute_local_activity_method(
-                    SettlementActivities.convert_to_billing_currency,
-                    settlement_input,
-                    start_to_close_timeout=DATABASE_STEP_TIMEOUT,
-                    retry_policy=DATABASE_RETRY,
-                )
-                booked = await workflow.execute_local_activity_method(
-                    SettlementActivities.post_settlement,
-                    settlement_input,
-                    start_to_close_timeout=DATABASE_STEP_TIMEOUT,
-                    retry_policy=DATABASE_RETRY,
-                )
-            except ActivityFailure as failure:
-                refused = application_error(failure)
-                if refused is None or refused.type not in SETTLEMENT_REFUSALS:
-                    raise
-                self._flag_error(refused.type)
-                reason = f"{SETTLEMENT_STOPPED} ({refused.type}): {refused.message}"
-                await self._await_settlement_fix(reason, cdr, retries_seen)
-                continue
-            self._needs_attention = discrepancy is not None
-            self._error_type = discrepancy_error
-            return await self._finish(
-                SessionStage.SETTLED, discrepancy, cdr=cdr, clearing=clearing, fx=fx, settlement=booked
-            )
 
-    async def _await_settlement_fix(self, reason: str, cdr: CdrArrived, retries_seen: int) -> None:
+        async def convert_and_book() -> tuple[FxOutcome, SettlementOutcome]:
+            fx = await database_step(SettlementActivities.convert_to_billing_currency, settlement_input)
+            return fx, await database_step(SettlementActivities.post_settlement, settlement_input)
+
+        fx, booked = await self._parked.run(convert_and_book, partial(self._await_settlement_fix, cdr))
+        self._needs_attention = discrepancy is not None
+        self._error_type = discrepancy_error
+        return await self._finish(
+            SessionStage.SETTLED, discrepancy, cdr=cdr, clearing=clearing, fx=fx, settlement=booked
+        )
+
+    async def _await_settlement_fix(
+        self, cdr: CdrArrived, error_type: str, message: str, retried: Callable[[], bool]
+    ) -> None:
+        self._flag_error(error_type)
+        reason = f"{SETTLEMENT_STOPPED} ({error_type}): {message}"
         self._needs_attention = True
         self._reason = reason
         await self._record(
@@ -205,9 +178,10 @@ class ChargingSessionWorkflow:
                 reason=reason,
                 cdr_key=cdr.cdr_key,
                 needs_attention=True,
+                error_type=error_type,
             )
         )
-        await self._wait_for(lambda: self._retries_requested > retries_seen)
+        await self._wait_for(retried)
 
     # --- stage 2: start ---------------------------------------------------------------------------
 
@@ -225,7 +199,7 @@ class ChargingSessionWorkflow:
                     driver_reference=self._request.driver_reference,
                     demand_partner_id=self._request.demand_partner_id,
                 ),
-                start_to_close_timeout=timedelta(seconds=15),
+                start_to_close_timeout=COMMAND_TIMEOUT,
                 # Past the confirmation deadline a start is pointless: give up with the deadline.
                 schedule_to_close_timeout=timeout,
                 retry_policy=COMMAND_RETRY,
@@ -290,8 +264,8 @@ class ChargingSessionWorkflow:
                     cpo_id=authorised.cpo_id,
                     cpo_session_id=self._cpo.cpo_session_id,
                 ),
-                start_to_close_timeout=timedelta(seconds=15),
-                schedule_to_close_timeout=timedelta(minutes=5),
+                start_to_close_timeout=COMMAND_TIMEOUT,
+                schedule_to_close_timeout=STOP_DEADLINE,
                 retry_policy=COMMAND_RETRY,
             )
         except ActivityFailure as failure:
@@ -313,6 +287,7 @@ class ChargingSessionWorkflow:
                     stage=SessionStage.AWAITING_CDR,
                     reason=self._reason,
                     needs_attention=True,
+                    error_type=self._error_type,
                 )
             )
             await self._wait_for(lambda: self._cdr is not None)
@@ -348,7 +323,7 @@ class ChargingSessionWorkflow:
     @workflow.signal
     def retry_settlement(self, request: SettlementRetry) -> None:
         workflow.logger.info("settlement retry requested by %s", request.requested_by)
-        self._retries_requested += 1
+        self._parked.retry_requested()
 
     @workflow.update
     async def stop(self, request: StopRequest) -> SessionView:
@@ -431,12 +406,7 @@ class ChargingSessionWorkflow:
         return "\n\n".join(lines)
 
     async def _record(self, outcome: StageOutcome) -> None:
-        await workflow.execute_local_activity_method(
-            SessionActivities.record_stage,
-            outcome,
-            start_to_close_timeout=DATABASE_STEP_TIMEOUT,
-            retry_policy=DATABASE_RETRY,
-        )
+        await database_step(SessionActivities.record_stage, outcome)
 
     async def _finish(
         self,
@@ -457,6 +427,7 @@ class ChargingSessionWorkflow:
                 reason=reason,
                 cdr_key=None if cdr is None else cdr.cdr_key,
                 needs_attention=self._needs_attention,
+                error_type=self._error_type,
             )
         )
         self._publish()

@@ -3,17 +3,14 @@ month, it issues the draft statements of the months before (partners on the MONT
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.invoicing import StatementActivities
     from messages.invoicing import StatementRun, StatementRunResult
+    from workflows.policies import STATEMENTS_HEARTBEAT, STATEMENTS_RETRY, STATEMENTS_TIMEOUT
 
 SCHEDULE_ID = "networkcore-monthly-statements"
-WORKFLOW_ID = "monthly-statements"
 # 02:00 UTC on the 1st: late CDRs of the month before have had a night to arrive.
 MONTHLY_CRON = "0 2 1 * *"
 
@@ -27,7 +24,7 @@ class MonthlyStatementWorkflow:
         return await workflow.execute_activity_method(
             StatementActivities.issue_due_statements,
             StatementRun(before_period=period, recipient=run.recipient),
-            start_to_close_timeout=timedelta(minutes=30),
-            heartbeat_timeout=timedelta(minutes=2),
-            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5)),
+            start_to_close_timeout=STATEMENTS_TIMEOUT,
+            heartbeat_timeout=STATEMENTS_HEARTBEAT,
+            retry_policy=STATEMENTS_RETRY,
         )

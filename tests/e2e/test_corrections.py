@@ -14,14 +14,15 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from cli.operators import add_operator, revoke_operator
 from cli.seed import DemoPartner, ensure_demand_partner
-from cli.settlement import RetryFilter, StoppedSession, retry_settlements, stopped_settlements
 from domain.invoicing.documents import DocumentKind
 from domain.sessions.lifecycle import SessionStage
 from domain.settlement.revenue_share import reversal_key, settlement_key
 from messages.corrections import CorrectionResult, CorrectionState
+from messages.workflow_ids import credit_correction_workflow_id, settlement_correction_workflow_id
 from persistence import ledger, repositories
 from persistence.ledger_check import check_ledger
 from persistence.tables import (
@@ -35,6 +36,7 @@ from persistence.tables import (
     SettlementCorrectionRow,
     TariffRow,
 )
+from services.settlement_retry import RetryFilter, StoppedSession, retry_settlements, stopped_settlements
 from tests.e2e.conftest import Stack
 from tests.e2e.test_ocpi_intake import OCPI, cpo_headers, stamp
 from tests.e2e.test_settlement import half_up, minor, partner, settle
@@ -78,6 +80,10 @@ async def correction(stack: Stack, workflow_id: str) -> CorrectionResult:
     handle = stack.temporal.get_workflow_handle(workflow_id, result_type=CorrectionResult)
     result: CorrectionResult = await handle.result()
     return result
+
+
+def correction_row(db: Session, workflow_id: str) -> SettlementCorrectionRow:
+    return db.scalars(select(SettlementCorrectionRow).where(SettlementCorrectionRow.workflow_id == workflow_id)).one()
 
 
 def entry_count(stack: Stack) -> int:
@@ -126,7 +132,7 @@ async def test_a_credit_cdr_reverses_the_settlement_and_a_reissued_cdr_settles_i
     credit = credit_for(original)
     status, body = await post(stack, credit)
     assert (status, body["status_code"]) == (201, 1000), body
-    reversed_ = await correction(stack, f"session-{session_id}:credit-0")
+    reversed_ = await correction(stack, credit_correction_workflow_id(session_id, 0))
     assert reversed_.state == CorrectionState.DONE
     assert len(reversed_.credit_notes) == 2
     with stack.sessions() as db:
@@ -184,7 +190,7 @@ async def test_a_credit_cdr_reverses_the_settlement_and_a_reissued_cdr_settles_i
     ]
     status, body = await post(stack, reissued)
     assert (status, body["status_code"]) == (201, 1000), body
-    resettled = await correction(stack, f"session-{session_id}:settlement-1")
+    resettled = await correction(stack, settlement_correction_workflow_id(session_id, 1))
     assert resettled.state == CorrectionState.DONE
     assert resettled.invoice is not None
     assert resettled.self_billed_invoice is not None
@@ -260,7 +266,7 @@ async def test_operators_decide_disputes_through_the_api_on_the_record(stack: St
     decision = reply.json()
     assert (decision["decision"], decision["decided_by"]) == ("ACCEPT", operator)
     assert Decimal(decision["agreed"]) == Decimal(decision["claimed"]) > Decimal(decision["official"])
-    assert decision["correction"] == f"session-{accepted['id']}:settlement-1"
+    assert decision["correction"] == settlement_correction_workflow_id(accepted["id"], 1)
     done = await correction(stack, decision["correction"])
     assert done.state == CorrectionState.DONE
     assert len(done.credit_notes) == 2
@@ -316,7 +322,7 @@ async def test_a_credit_on_a_monthly_statement_not_issued_yet_is_a_credit_note_o
     original = original_cdr(stack, session_id)
 
     assert (await post(stack, credit_for(original)))[0] == 201
-    reversed_ = await correction(stack, f"session-{session_id}:credit-0")
+    reversed_ = await correction(stack, credit_correction_workflow_id(session_id, 0))
     with stack.sessions() as db:
         note = db.scalars(
             select(InvoiceRow).where(
@@ -329,7 +335,7 @@ async def test_a_credit_on_a_monthly_statement_not_issued_yet_is_a_credit_note_o
 
     reissued = dict(original, id=str(uuid.uuid4()), last_updated=stamp(datetime.now(UTC)))
     assert (await post(stack, reissued))[0] == 201
-    resettled = await correction(stack, f"session-{session_id}:settlement-1")
+    resettled = await correction(stack, settlement_correction_workflow_id(session_id, 1))
     assert resettled.invoice is not None  # a correction is invoiced on its own, not on the statement
     with stack.sessions() as db:
         report = check_ledger(db)
@@ -341,12 +347,12 @@ async def test_a_stopped_correction_is_resumed_by_settlement_retry_after_the_fix
     session_id = (await settle(stack, EVSE, who))["id"]
     original = original_cdr(stack, session_id)
     assert (await post(stack, credit_for(original)))[0] == 201
-    await correction(stack, f"session-{session_id}:credit-0")
+    await correction(stack, credit_correction_workflow_id(session_id, 0))
     # The session's tariff version turns out unrateable before the corrected CDR comes.
     broken_key, good_body = break_tariff(stack, session_id)
 
     assert (await post(stack, dict(original, id=str(uuid.uuid4()))))[0] == 201
-    workflow_id = f"session-{session_id}:settlement-1"
+    workflow_id = settlement_correction_workflow_id(session_id, 1)
     stopped: list[StoppedSession] = []
     for _ in range(100):
         with stack.sessions() as db:
@@ -364,6 +370,7 @@ async def test_a_stopped_correction_is_resumed_by_settlement_retry_after_the_fix
     with stack.sessions() as db:
         assert stopped_settlements(db, RetryFilter(session_id=session_id, stage=SessionStage.CLEARED)) == []
         assert ledger.entry_postings(db, settlement_key(session_id, 1)) is None
+        assert correction_row(db, workflow_id).error_type == "TariffInvalid"
 
     with stack.sessions.begin() as db:
         db.get_one(TariffRow, broken_key).body = good_body  # ops repair it
@@ -372,6 +379,7 @@ async def test_a_stopped_correction_is_resumed_by_settlement_retry_after_the_fix
     assert (await correction(stack, workflow_id)).state == CorrectionState.DONE
     with stack.sessions() as db:
         assert stopped_settlements(db, RetryFilter(session_id=session_id)) == []
+        assert (correction_row(db, workflow_id).error_type, correction_row(db, workflow_id).reason) == (None, None)
         assert db.get_one(SessionRow, session_id).settlement_generation == 1
         report = check_ledger(db)
         assert report.ok, report.problems

@@ -34,6 +34,7 @@ from config.settings import Settings
 from domain.fx.rates import FxRate
 from domain.sessions.lifecycle import SessionStage
 from messages.sessions import SettlementInput, SettlementRetry
+from messages.workflow_ids import session_workflow_id
 from persistence import fx
 from persistence.db import make_read_session_factory
 from persistence.tables import SessionRow
@@ -225,7 +226,7 @@ async def test_worker_lines_about_a_session_name_it(stack: Stack) -> None:
     refused = [line for line in ours if line.get("activity_type") == "convert_to_billing_currency"]
     assert refused, "the SDK's line about the refused activity names the session"
     assert "FxRateMissing" in refused[0]["exception"]
-    assert refused[0]["workflow_id"] == f"session-{session_id}"
+    assert refused[0]["workflow_id"] == session_workflow_id(session_id)
     retried = [line for line in ours if line["message"].startswith("settlement retry requested by ops")]
     assert len(retried) == 1, "workflow.logger's line names the session"
     assert retried[0]["workflow_type"] == "ChargingSessionWorkflow"

@@ -17,12 +17,12 @@ from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from activities.payouts import payout_workflow_id
 from adapters.iso20022 import validate
 from cli.replay import fetch_history, replay_history
 from cli.seed import DemoPartner, ensure_demand_partner
 from domain.payouts.batches import BANK, CASH_IN_TRANSIT
 from messages.payouts import PayoutBatchState, PayoutInput, PayoutView, ReleaseNow
+from messages.workflow_ids import payout_workflow_id
 from persistence import ledger
 from persistence.ledger_check import check_ledger
 from persistence.tables import DemandPartnerRow, PayoutBatchRow, PayoutItemRow

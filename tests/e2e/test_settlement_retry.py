@@ -15,15 +15,22 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from api.context import workflow_id
 from cli.replay import replay_history
-from cli.settlement import NotResettable, RetryFilter, reset_to_cdr_received, retry_settlements, stopped_settlements
 from domain.fx.rates import FxRate
 from domain.sessions.lifecycle import SessionStage
+from messages.workflow_ids import session_workflow_id
 from persistence import fx, ledger
 from persistence.ledger_check import check_ledger
 from persistence.tables import ClearingRow, InvoiceLineRow, LedgerEntryRow, PayoutItemRow, SessionRow, TariffRow
+from services.settlement_retry import (
+    NotResettable,
+    RetryFilter,
+    reset_to_cdr_received,
+    retry_settlements,
+    stopped_settlements,
+)
 from tests.e2e.conftest import Stack
 from tests.e2e.test_settlement import parked_settlement, partner
 from tests.e2e.test_visibility import found
@@ -53,6 +60,7 @@ async def test_a_bulk_retry_after_the_rate_is_imported_settles_each_stopped_sess
         stopped = stopped_settlements(db, mine)
         assert {s.id for s in stopped} == ids
         assert Counter(s.error_type for s in stopped) == {"FxRateMissing": SESSIONS}
+        assert Counter(error_types(db, ids)) == {"FxRateMissing": SESSIONS}  # recorded by the parked workflows
         assert stopped_settlements(db, RetryFilter(demand_partner=riyal.id, error_type="VatRateMissing")) == []
         assert stopped_settlements(db, RetryFilter(demand_partner=riyal.id, cpo="cpo-ch-voltaswiss")) == []
         assert len(stopped_settlements(db, RetryFilter(demand_partner=riyal.id, since=created_after))) == SESSIONS
@@ -76,6 +84,7 @@ async def test_a_bulk_retry_after_the_rate_is_imported_settles_each_stopped_sess
         queued = db.scalar(select(func.count()).where(PayoutItemRow.session_id.in_(ids)))
         assert queued == 2 * SESSIONS  # the CPO's payable and the partner's share, once each
         assert stopped_settlements(db, mine) == []  # nothing left to retry
+        assert Counter(error_types(db, ids)) == {None: SESSIONS}  # cleared once settled
         assert check_ledger(db).ok
 
     # A second operator replaying the same list books nothing: a workflow that has finished is not reached,
@@ -86,6 +95,10 @@ async def test_a_bulk_retry_after_the_rate_is_imported_settles_each_stopped_sess
     with stack.sessions() as db:
         assert db.scalar(select(func.count()).where(LedgerEntryRow.idempotency_key.in_(keys))) == SESSIONS
         assert check_ledger(db).ok
+
+
+def error_types(db: Session, session_ids: set[str]) -> list[str | None]:
+    return list(db.scalars(select(SessionRow.error_type).where(SessionRow.id.in_(session_ids))))
 
 
 async def networkcore(stack: Stack, database_url: str, *args: str) -> tuple[int, str]:
@@ -141,13 +154,14 @@ async def test_a_failed_clearing_is_reset_to_its_cdr_after_the_fix_and_settles_o
     assert failed.stage == SessionStage.CDR_RECEIVED
     assert failed.reason == "clearing failed (TariffInvalid): tariff.elements: must be a non-empty list"
     first_run = (await stack.handle(session_id).describe()).run_id
-    this_session = f" AND WorkflowId = '{workflow_id(session_id)}'"
-    await found(stack, "ErrorType = 'TariffInvalid'" + this_session, expected=[workflow_id(session_id)])
+    this_session = f" AND WorkflowId = '{session_workflow_id(session_id)}'"
+    await found(stack, "ErrorType = 'TariffInvalid'" + this_session, expected=[session_workflow_id(session_id)])
     key = f"session-{session_id}:settlement"
     with stack.sessions() as db:
         assert ledger.entry_postings(db, key) is None
         [stopped] = stopped_settlements(db, RetryFilter(session_id=session_id))
         assert (stopped.stage, stopped.error_type) == (SessionStage.CDR_RECEIVED, "TariffInvalid")
+        assert error_types(db, {session_id}) == ["TariffInvalid"]
         assert stopped_settlements(db, RetryFilter(session_id=session_id, stage=SessionStage.CLEARED)) == []
         assert stopped_settlements(db, RetryFilter(session_id=session_id, error_type="FxRateMissing")) == []
 
@@ -171,13 +185,14 @@ async def test_a_failed_clearing_is_reset_to_its_cdr_after_the_fix_and_settles_o
     assert latest.run_id != first_run
     assert latest.typed_search_attributes.get(sa.SESSION_STAGE) == "SETTLED"
     assert latest.typed_search_attributes.get(sa.ERROR_TYPE) is None
-    two_runs = [workflow_id(session_id)] * 2  # the failed one and the reset one
+    two_runs = [session_workflow_id(session_id)] * 2  # the failed one and the reset one
     await found(stack, "WorkflowType = 'ChargingSessionWorkflow'" + this_session, expected=two_runs)
     with stack.sessions() as db:
         assert db.scalar(select(func.count()).where(LedgerEntryRow.idempotency_key == key)) == 1
         assert db.scalar(select(func.count()).where(ClearingRow.session_id == session_id)) == 1
         assert db.scalar(select(func.count()).where(InvoiceLineRow.session_id == session_id)) == 2  # NC and SB
         assert stopped_settlements(db, RetryFilter(session_id=session_id)) == []
+        assert error_types(db, {session_id}) == [None]
         assert check_ledger(db).ok
     # Asked again (by an operator who listed it before the reset), the session is left alone.
     with pytest.raises(NotResettable, match="latest run is COMPLETED in SETTLED"):

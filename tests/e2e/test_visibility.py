@@ -15,15 +15,15 @@ import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
 
-from activities.payouts import payout_workflow_id, start_payout_workflows
-from api.context import workflow_id
+from activities.payouts import start_payout_workflows
 from cli.replay import replay_history
-from cli.settlement import RetryFilter, retry_settlements, stopped_settlements
 from domain.fx.rates import FxRate
 from domain.payouts.batches import Payee
 from domain.sessions.lifecycle import SessionStage
+from messages.workflow_ids import payout_workflow_id, session_workflow_id
 from persistence import fx
 from persistence.ledger_check import check_ledger
+from services.settlement_retry import RetryFilter, retry_settlements, stopped_settlements
 from tests.e2e.conftest import Stack
 from tests.e2e.test_ocpi_intake import cdr_for, post_cdr
 from tests.e2e.test_payouts import POLL_SECONDS, batches, payee_partner, release
@@ -80,8 +80,8 @@ async def test_a_session_stopped_by_a_missing_rate_is_found_by_its_error_type_un
     session_id = await stack.start("DE*STN*E3001", "driver-egp", api_key=pound.api_key)
     await parked_settlement(stack, session_id, pound)
     mine = f" AND DemandPartner = '{pound.id}'"
-    await found(stack, MISSING_FX_RATE + mine, expected=[workflow_id(session_id)])
-    await found(stack, SESSIONS_NEEDING_ATTENTION + mine, expected=[workflow_id(session_id)])
+    await found(stack, MISSING_FX_RATE + mine, expected=[session_workflow_id(session_id)])
+    await found(stack, SESSIONS_NEEDING_ATTENTION + mine, expected=[session_workflow_id(session_id)])
     attributes = (await stack.handle(session_id).describe()).typed_search_attributes
     assert (attributes.get(sa.SESSION_STAGE), attributes.get(sa.NEEDS_ATTENTION)) == ("CLEARED", True)
 
@@ -109,9 +109,9 @@ async def test_a_session_waiting_for_its_cdr_is_found_and_flagged_overdue_until_
     a_minute_from_now = f"'{datetime.now(UTC) + timedelta(minutes=1):%Y-%m-%dT%H:%M:%SZ}'"
     waiting = EXAMPLE_TIME.sub(a_minute_from_now, WAITING_FOR_A_CDR)
     assert waiting != WAITING_FOR_A_CDR
-    this_one = f" AND WorkflowId = '{workflow_id(session_id)}'"
-    await found(stack, waiting + this_one, expected=[workflow_id(session_id)])
-    await found(stack, "ErrorType = 'CdrOverdue'" + this_one, expected=[workflow_id(session_id)])
+    this_one = f" AND WorkflowId = '{session_workflow_id(session_id)}'"
+    await found(stack, waiting + this_one, expected=[session_workflow_id(session_id)])
+    await found(stack, "ErrorType = 'CdrOverdue'" + this_one, expected=[session_workflow_id(session_id)])
 
     reply = await post_cdr(stack, cdr_for(session))
     assert reply.status_code == 201, reply.text

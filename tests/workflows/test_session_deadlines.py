@@ -37,6 +37,7 @@ from messages.sessions import (
     StartCommandInput,
     StopCommandInput,
 )
+from messages.workflow_ids import session_workflow_id
 from tests.conftest import server_binary
 from workflows import search_attributes as sa
 from workflows.sessions import ChargingSessionWorkflow
@@ -131,7 +132,7 @@ async def start(
             timeouts=REAL_TIMEOUTS,
             clearing=True,
         ),
-        id=f"session-{session_id}",
+        id=session_workflow_id(session_id),
         task_queue=task_queue,
         search_attributes=TypedSearchAttributes([SearchAttributePair(sa.SESSION_STAGE, "STARTING")]),
     )

@@ -21,7 +21,12 @@ from adapters.structured_logs import (
     TextFormatter,
     bind_session,
     configure_logging,
-    session_of_workflow,
+)
+from messages.workflow_ids import (
+    credit_correction_workflow_id,
+    payout_workflow_id,
+    session_id_of,
+    session_workflow_id,
 )
 
 SESSION = "0b7d3c1e-5f6a-4b8c-9d0e-1f2a3b4c5d6e"
@@ -62,13 +67,13 @@ def test_a_session_workflow_logger_line_names_the_session_and_the_run() -> None:
         "namespace": "default",
         "run_id": "run-1",
         "task_queue": "charging-sessions",
-        "workflow_id": f"session-{SESSION}",
+        "workflow_id": session_workflow_id(SESSION),
         "workflow_type": "ChargingSessionWorkflow",
     }
     line = json_line(record(extra={"temporal_workflow": temporal}))
     assert line["session_id"] == SESSION
     assert (line["workflow_id"], line["run_id"], line["workflow_type"]) == (
-        f"session-{SESSION}",
+        session_workflow_id(SESSION),
         "run-1",
         "ChargingSessionWorkflow",
     )
@@ -83,7 +88,7 @@ def test_an_activity_logger_line_names_the_session_and_the_activity() -> None:
         "activity_id": "3",
         "activity_type": "post_settlement",
         "attempt": 2,
-        "workflow_id": f"session-{SESSION}",
+        "workflow_id": session_workflow_id(SESSION),
         "workflow_run_id": "run-7",
         "workflow_type": "ChargingSessionWorkflow",
     }
@@ -92,12 +97,19 @@ def test_an_activity_logger_line_names_the_session_and_the_activity() -> None:
 
 
 def test_a_payout_workflow_is_about_no_one_session() -> None:
-    line = json_line(record(extra={"temporal_workflow": {"workflow_id": "payout:cpo:cpo-de-stromnetz:EUR"}}))
-    assert line["workflow_id"] == "payout:cpo:cpo-de-stromnetz:EUR"
+    payouts = payout_workflow_id("cpo:cpo-de-stromnetz", "EUR")
+    line = json_line(record(extra={"temporal_workflow": {"workflow_id": payouts}}))
+    assert line["workflow_id"] == payouts
     assert "session_id" not in line
-    assert session_of_workflow("session-") == ""
-    assert session_of_workflow("sessions-x") is None
-    assert session_of_workflow(None) is None
+    assert session_id_of("session-") == ""
+    assert session_id_of("sessions-x") is None
+    assert "session_id" not in json_line(record())
+
+
+def test_a_correction_workflow_line_names_the_session_it_corrects() -> None:
+    correction = credit_correction_workflow_id(SESSION, 0)
+    line = json_line(record(extra={"temporal_workflow": {"workflow_id": correction}}))
+    assert (line["session_id"], line["workflow_id"]) == (SESSION, correction)
 
 
 def test_a_line_logged_in_a_request_names_the_session_the_route_bound() -> None:
@@ -117,7 +129,10 @@ def test_an_explicit_session_id_wins() -> None:
 def test_a_line_logged_inside_an_activity_without_its_logger_names_the_session() -> None:
     environment = ActivityEnvironment()
     environment.info = replace(
-        environment.info, workflow_id=f"session-{SESSION}", activity_type="clear_session", workflow_run_id="run-3"
+        environment.info,
+        workflow_id=session_workflow_id(SESSION),
+        activity_type="clear_session",
+        workflow_run_id="run-3",
     )
 
     def plain_log() -> dict[str, Any]:
@@ -147,7 +162,7 @@ def test_extra_fields_are_kept_and_anything_is_written_as_text() -> None:
 
 
 def test_the_text_format_names_the_session_too() -> None:
-    made = record(extra={"temporal_workflow": {"workflow_id": f"session-{SESSION}"}})
+    made = record(extra={"temporal_workflow": {"workflow_id": session_workflow_id(SESSION)}})
     assert SessionContext().filter(made)
     assert f"networkcore.test [session {SESSION}]: hello world" in TextFormatter().format(made)
     assert "networkcore.test: hello world" in TextFormatter().format(record())

@@ -1,0 +1,135 @@
+"""Migration 0011 on both databases: sessions and corrections stopped before it get the ErrorType their
+reason names; other reasons get none; the downgrade drops the columns again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import column, inspect, select, table
+
+from persistence.db import make_engine
+from persistence.migrate import alembic_config, upgrade
+from tests.conftest import _fresh_postgres
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+SESSION_REASONS = {
+    "parked": ("settlement stopped (FxRateMissing): no EUR/QAR rate on 2026-06-01", "FxRateMissing"),
+    "failed": ("clearing failed (TariffInvalid): tariff.elements: must be a non-empty list", "TariffInvalid"),
+    "untyped": ("clearing failed: the tariff is broken", None),  # recorded before ErrorType existed
+    "discrepancy": ("price discrepancy: CPO claims 1.00 (ours 0.90)", None),
+    "settled": (None, None),
+}
+CORRECTION_REASONS = {
+    "stopped": ("correction stopped (VatRateMissing): no VAT rate for DE on 2026-06-01", "VatRateMissing"),
+    "done": (None, None),
+}
+
+demand_partners = table(
+    "demand_partners",
+    *(column(name) for name in ("id", "name", "legal_entity", "country", "billing_currency", "active", "created_at")),
+)
+sessions = table(
+    "sessions",
+    *(
+        column(name)
+        for name in (
+            "id",
+            "demand_partner_id",
+            "request_fingerprint",
+            "evse_id",
+            "driver_reference",
+            "stage",
+            "reason",
+            "needs_attention",
+            "kwh",
+            "created_at",
+            "updated_at",
+            "error_type",
+        )
+    ),
+)
+corrections = table(
+    "settlement_corrections",
+    *(column(name) for name in ("workflow_id", "session_id", "cause", "state", "reason", "requested_at", "error_type")),
+)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_at_0010(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database at the revision before error types, per backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'networkcore.db'}"
+        upgrade(url, "0010")
+        yield url
+        return
+    for url in _fresh_postgres():
+        upgrade(url, "0010")
+        yield url
+
+
+def _stopped_before_the_deploy(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as db:
+        db.execute(
+            demand_partners.insert().values(
+                id="dp-1", name="P", legal_entity="P", country="DE", billing_currency="EUR", active=True, created_at=NOW
+            )
+        )
+        for session_id, (reason, _) in SESSION_REASONS.items():
+            db.execute(
+                sessions.insert().values(
+                    id=session_id,
+                    demand_partner_id="dp-1",
+                    request_fingerprint="f",
+                    evse_id="DE*STN*E1",
+                    driver_reference="d",
+                    stage="CLEARED",
+                    reason=reason,
+                    needs_attention=reason is not None,
+                    kwh=0,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+        for workflow_id, (reason, _) in CORRECTION_REASONS.items():
+            db.execute(
+                corrections.insert().values(
+                    workflow_id=workflow_id,
+                    session_id="settled",
+                    cause="DISPUTE",
+                    state="STOPPED" if reason else "DONE",
+                    reason=reason,
+                    requested_at=NOW,
+                )
+            )
+    engine.dispose()
+
+
+def test_rows_stopped_before_the_migration_get_the_error_type_their_reason_names(database_at_0010: str) -> None:
+    _stopped_before_the_deploy(database_at_0010)
+
+    upgrade(database_at_0010)
+
+    engine = make_engine(database_at_0010)
+    with engine.connect() as db:
+        assert {row.id: row.error_type for row in db.execute(select(sessions.c.id, sessions.c.error_type))} == {
+            session_id: error_type for session_id, (_, error_type) in SESSION_REASONS.items()
+        }
+        assert {
+            row.workflow_id: row.error_type
+            for row in db.execute(select(corrections.c.workflow_id, corrections.c.error_type))
+        } == {workflow_id: error_type for workflow_id, (_, error_type) in CORRECTION_REASONS.items()}
+    engine.dispose()
+
+    command.downgrade(alembic_config(database_at_0010), "0010")
+
+    engine = make_engine(database_at_0010)
+    for name in ("sessions", "settlement_corrections"):
+        assert "error_type" not in {c["name"] for c in inspect(engine).get_columns(name)}
+    with engine.connect() as db:
+        assert len(db.execute(select(sessions.c.id)).all()) == len(SESSION_REASONS)  # the rows stay
+    engine.dispose()

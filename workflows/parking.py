@@ -1,0 +1,41 @@
+"""Park until ops retry: a step that a business refusal stops (a missing FX rate, an unratable tariff) waits,
+with needs-attention, until ops fix the cause and send ``retry_settlement``; then it runs again. Used by
+the session's settlement and by a correction's."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection
+from typing import TypeVar
+
+from workflows.failures import ActivityFailure, application_error
+
+Result = TypeVar("Result")
+# Called with the refusal's type and message and the condition that holds once a retry is asked for; says
+# why the step stopped, and returns once the condition holds.
+Park = Callable[[str, str, Callable[[], bool]], Awaitable[None]]
+
+
+class ParkedForRetry:
+    def __init__(self, refusals: Collection[str]) -> None:
+        self._refusals = refusals
+        self._retries_requested = 0
+
+    def retry_requested(self) -> None:
+        """For the workflow's ``retry_settlement`` signal handler."""
+        self._retries_requested += 1
+
+    async def run(self, attempt: Callable[[], Awaitable[Result]], park: Park) -> Result:
+        """``attempt`` until it succeeds; a refusal in ``refusals`` parks it, any other failure is raised."""
+        while True:
+            # A retry asked for while this attempt runs must not be lost: count them, not flag them.
+            retries_seen = self._retries_requested
+            try:
+                return await attempt()
+            except ActivityFailure as failure:
+                refused = application_error(failure)
+                if refused is None or refused.type is None or refused.type not in self._refusals:
+                    raise
+                await park(refused.type, refused.message, self._retry_requested_since(retries_seen))
+
+    def _retry_requested_since(self, retries_seen: int) -> Callable[[], bool]:
+        return lambda: self._retries_requested > retries_seen
