@@ -53,13 +53,13 @@ class OcpiStatus(IntEnum):
     UNABLE_TO_USE_CLIENT_API = 3001
 
 
-def ocpi_envelope(status: int, message: str, data: Any = None) -> dict[str, Any]:
-    """The body of every OCPI response: data, a four-digit status code, a message and the time."""
+def ocpi_envelope(status: int, message: str, data: Any = None, *, timestamp: datetime) -> dict[str, Any]:
+    """The body of every OCPI response: data, a four-digit status code, a message and when it was sent."""
     return {
         "data": data,
         "status_code": int(status),
         "status_message": message,
-        "timestamp": format_ocpi_datetime(datetime.now(UTC)),
+        "timestamp": format_ocpi_datetime(timestamp),
     }
 
 

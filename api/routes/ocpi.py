@@ -30,7 +30,8 @@ def envelope(
     http_status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    return JSONResponse(ocpi_envelope(status, message, data), status_code=http_status, headers=headers)
+    body = ocpi_envelope(status, message, data, timestamp=datetime.now(UTC))
+    return JSONResponse(body, status_code=http_status, headers=headers)
 
 
 def _answer(result: IntakeResult) -> JSONResponse:
