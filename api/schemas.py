@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.disputes import Decision
 from domain.sessions.lifecycle import SessionStage
+from services.disputes import Decision
 
 
 class SessionCreate(BaseModel):

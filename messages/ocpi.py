@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_serializer
 
+from domain.sessions.cdr_checks import CdrFacts, CdrPeriod
 from domain.sessions.lifecycle import CpoSessionStatus
 
 
@@ -52,13 +53,13 @@ class OcpiStatus(IntEnum):
     UNABLE_TO_USE_CLIENT_API = 3001
 
 
-def ocpi_envelope(status: int, message: str, data: Any = None) -> dict[str, Any]:
-    """The body of every OCPI response: data, a four-digit status code, a message and the time."""
+def ocpi_envelope(status: int, message: str, data: Any = None, *, timestamp: datetime) -> dict[str, Any]:
+    """The body of every OCPI response: data, a four-digit status code, a message and when it was sent."""
     return {
         "data": data,
         "status_code": int(status),
         "status_message": message,
-        "timestamp": format_ocpi_datetime(datetime.now(UTC)),
+        "timestamp": format_ocpi_datetime(timestamp),
     }
 
 
@@ -185,6 +186,27 @@ class Cdr(OcpiModel):
     credit_reference_id: str | None = Field(default=None, max_length=39)
     home_charging_compensation: bool | None = None
     last_updated: UtcDateTime
+
+    def facts(self) -> CdrFacts:
+        """What the CDR checks of stage 4 look at."""
+        return CdrFacts(
+            cdr_id=self.id,
+            country_code=self.country_code,
+            party_id=self.party_id,
+            session_id=self.session_id,
+            authorization_reference=self.authorization_reference,
+            evse_uid=self.cdr_location.evse_uid,
+            currency=self.currency,
+            start=self.start_date_time,
+            end=self.end_date_time,
+            total_energy_kwh=self.total_energy,
+            total_time_h=self.total_time,
+            total_parking_time_h=self.total_parking_time,
+            periods=tuple(
+                CdrPeriod(p.start_date_time, tuple((d.type, d.volume) for d in p.dimensions))
+                for p in self.charging_periods
+            ),
+        )
 
 
 class WhitelistType(StrEnum):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import httpx
@@ -18,7 +19,7 @@ from simulator.engine import CpoSimulator
 
 
 def _envelope(status: OcpiStatus, message: str, data: Any = None, http_status: int = 200) -> JSONResponse:
-    return JSONResponse(ocpi_envelope(status, message, data), status_code=http_status)
+    return JSONResponse(ocpi_envelope(status, message, data, timestamp=datetime.now(UTC)), status_code=http_status)
 
 
 def create_app(config: SimulatorConfig) -> FastAPI:

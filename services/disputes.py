@@ -5,8 +5,8 @@
 * ADJUST: a price agreed with the CPO (excluding VAT, in the tariff's currency) becomes it.
 
 When the price changes, the session is corrected (its settlement reversed with credit notes, then settled
-again at the agreed price by its correction workflow); the caller starts that workflow. A decision is
-taken once per clearing: the same decision again is answered with the one recorded, another is refused.
+again at the agreed price by its correction workflow, started once the decision is committed). A decision
+is taken once per clearing: the same decision again is answered with the one recorded, another is refused.
 """
 
 from __future__ import annotations
@@ -16,16 +16,21 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import select
+from anyio import to_thread
 from sqlalchemy.orm import Session
 
-from api.corrections import correction_in_progress, new_correction, request_correction
-from domain.sessions.lifecycle import SessionStage
+from domain.settlement.corrections import CorrectionBlock
 from messages.corrections import CorrectionCause, CorrectionRequest
 from persistence import repositories as repo
+from persistence.correction_requests import correction_request
+from persistence.disputes import DisputeRecord, OpenDispute, decisions, dispute_record, latest_dispute, open_disputes
 from persistence.tables import ClearingRow, DisputeRow, SessionRow
+from services.context import WriteAndStart
+from services.corrections import check_correction, request_correction
+from services.workflow_starts import start_correction
 
 PRICE_PLACES = Decimal("0.0001")  # what the clearing stores
+LISTED_DECISIONS = 100
 
 
 class Decision(StrEnum):
@@ -35,6 +40,8 @@ class Decision(StrEnum):
 
 
 class DisputeRefused(Exception):
+    """A decision that cannot be taken, with the HTTP status that says why."""
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
@@ -42,24 +49,53 @@ class DisputeRefused(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Decided:
-    dispute: DisputeRow
+    dispute: DisputeRecord
     correction: CorrectionRequest | None
     replayed: bool  # the same decision was already recorded
 
 
-def decide(
-    db: Session,
-    session_id: str,
-    decision: Decision,
-    *,
-    amount: Decimal | None,
-    note: str | None,
-    operator: str,
-    now: datetime,
-) -> Decided:
+@dataclass(frozen=True, slots=True)
+class Disputes:
+    open: list[OpenDispute]
+    decided: list[DisputeRecord]  # the latest first
+
+
+def disputes(db: Session) -> Disputes:
+    """What operators have to decide, and what they decided lately."""
+    return Disputes(open_disputes(db), decisions(db, limit=LISTED_DECISIONS))
+
+
+@dataclass(frozen=True, slots=True)
+class Ruling:
+    """An operator's decision on a session's discrepancy, as asked for."""
+
+    session_id: str
+    decision: Decision
+    amount: Decimal | None  # the agreed price (ADJUST only)
+    note: str | None
+    operator: str
+    now: datetime
+
+
+async def decide_and_correct(context: WriteAndStart, ruling: Ruling) -> Decided:
+    """Record the decision, then start the correction it asks for."""
+
+    def record() -> Decided:
+        with context.sessions.begin() as db:
+            return decide(db, ruling)
+
+    decided = await to_thread.run_sync(record)
+    if decided.correction is not None:
+        # Recorded with its correction PENDING; repeating the same decision starts it if this fails.
+        await start_correction(context.temporal, context.task_queue, decided.correction)
+    return decided
+
+
+def decide(db: Session, ruling: Ruling) -> Decided:
+    decision, amount, now = ruling.decision, ruling.amount, ruling.now
     if (amount is None) != (decision != Decision.ADJUST):
         raise DisputeRefused(422, "ADJUST needs the agreed amount; ACCEPT and REJECT take none")
-    session = db.get(SessionRow, session_id, with_for_update=True)
+    session = db.get(SessionRow, ruling.session_id, with_for_update=True)
     if session is None:
         raise DisputeRefused(404, "no such session")
     recorded = _latest_decision(db, session)
@@ -67,21 +103,22 @@ def decide(
         disputed = repo.clearing_of(db, session.id, recorded.generation)
         assert disputed is not None
         if (recorded.decision, recorded.agreed_excl_vat) == (decision.value, _agreed(decision, disputed, amount)):
-            return Decided(recorded, _correction_of(db, session, recorded), replayed=True)
+            return Decided(dispute_record(recorded), _correction_of(db, session, recorded), replayed=True)
         raise DisputeRefused(
             409,
             f"already decided: {recorded.decision} {recorded.agreed_excl_vat} {recorded.currency} by "
             f"{recorded.decided_by} at {recorded.decided_at.isoformat()}",
         )
-    clearing = repo.clearing_of(db, session.id, session.settlement_generation)
-    if session.stage != SessionStage.SETTLED.value or session.credited or clearing is None:
+    check = check_correction(db, session)
+    if check.block is CorrectionBlock.NOT_SETTLED:
         raise DisputeRefused(409, f"session {session.id} is {session.stage}, not settled: nothing to decide yet")
+    clearing = check.clearing
+    assert clearing is not None  # a settlement in force has its clearing
     if not clearing.discrepancy:
         raise DisputeRefused(409, f"no price discrepancy was flagged for session {session.id}")
     agreed = _agreed(decision, clearing, amount)
-    pending = correction_in_progress(db, session.id)
-    if pending is not None:
-        raise DisputeRefused(409, f"session {session.id} is being corrected ({pending.workflow_id}); try again later")
+    if check.block is CorrectionBlock.IN_PROGRESS:
+        raise DisputeRefused(409, f"session {session.id} is being corrected ({check.running}); try again later")
     dispute = DisputeRow(
         session_id=session.id,
         generation=clearing.generation,
@@ -90,37 +127,33 @@ def decide(
         official_excl_vat=clearing.total_excl_vat,
         claimed_excl_vat=clearing.claimed_excl_vat,
         agreed_excl_vat=agreed,
-        note=note,
-        decided_by=operator,
+        note=ruling.note,
+        decided_by=ruling.operator,
         decided_at=now,
     )
     db.add(dispute)
     db.flush()
     session.needs_attention = False
-    session.reason = f"dispute decided ({decision.value}: {agreed} {clearing.currency}) by {operator}"
+    session.reason = f"dispute decided ({decision.value}: {agreed} {clearing.currency}) by {ruling.operator}"
     session.updated_at = now
     correction = None
     if agreed != clearing.total_excl_vat:
         db.add(_agreed_clearing(clearing, dispute, now))
         correction = request_correction(
             db,
-            new_correction(
-                session,
-                CorrectionCause.DISPUTE,
-                cdr_key=clearing.cdr_key,
-                reverses_generation=clearing.generation,
-                settles_generation=clearing.generation + 1,
-            ),
+            session,
+            CorrectionCause.DISPUTE,
+            cdr_key=clearing.cdr_key,
+            reverses_generation=clearing.generation,
+            settles_generation=clearing.generation + 1,
             dispute_key=dispute.key,
         )
-    return Decided(dispute, correction, replayed=False)
+    return Decided(dispute_record(dispute), correction, replayed=False)
 
 
 def _latest_decision(db: Session, session: SessionRow) -> DisputeRow | None:
     """The decision that made the session's settlement in force what it is, if one did."""
-    latest = db.scalar(
-        select(DisputeRow).where(DisputeRow.session_id == session.id).order_by(DisputeRow.generation.desc()).limit(1)
-    )
+    latest = latest_dispute(db, session.id)
     if latest is None or session.credited:
         return None
     changed = latest.agreed_excl_vat != latest.official_excl_vat
@@ -169,36 +202,10 @@ def _correction_of(db: Session, session: SessionRow, dispute: DisputeRow) -> Cor
         return None
     clearing = repo.clearing_of(db, session.id, dispute.generation)
     assert clearing is not None
-    return new_correction(
+    return correction_request(
         session,
         CorrectionCause.DISPUTE,
         cdr_key=clearing.cdr_key,
         reverses_generation=dispute.generation,
         settles_generation=dispute.generation + 1,
     )
-
-
-def open_disputes(db: Session) -> list[tuple[SessionRow, ClearingRow]]:
-    """Settled sessions whose settlement in force was flagged at clearing and not decided yet."""
-    rows = db.execute(
-        select(SessionRow, ClearingRow)
-        .join(
-            ClearingRow,
-            (ClearingRow.session_id == SessionRow.id) & (ClearingRow.generation == SessionRow.settlement_generation),
-        )
-        .outerjoin(
-            DisputeRow, (DisputeRow.session_id == SessionRow.id) & (DisputeRow.generation == ClearingRow.generation)
-        )
-        .where(
-            SessionRow.stage == SessionStage.SETTLED.value,
-            SessionRow.credited.is_(False),
-            ClearingRow.discrepancy.is_(True),
-            DisputeRow.key.is_(None),
-        )
-        .order_by(SessionRow.created_at)
-    ).all()
-    return [(session, clearing) for session, clearing in rows]
-
-
-def decisions(db: Session, *, limit: int = 100) -> list[DisputeRow]:
-    return list(db.scalars(select(DisputeRow).order_by(DisputeRow.decided_at.desc()).limit(limit)))

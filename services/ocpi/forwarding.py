@@ -1,0 +1,110 @@
+"""Store, then tell the workflow. A CPO message is stored and applied in one transaction, committed, and
+only then forwarded: the session's workflow is signalled (or a correction workflow started), and that it
+was told is recorded in a second transaction. When the workflow cannot be told, the CPO is asked to retry;
+its retry is a duplicate, which owes the same signal again."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from anyio import to_thread
+from sqlalchemy.orm import Session
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from adapters.structured_logs import bind_session
+from domain.sessions.lifecycle import SessionStage
+from messages.ocpi import OcpiStatus
+from messages.sessions import CdrArrived, CommandResultReported, CpoSessionReported
+from messages.workflow_ids import session_workflow_id
+from persistence import repositories as repo
+from persistence.tables import SessionRow
+from services.context import WriteAndStart
+from services.ocpi.inbox import IntakeResult, Signal
+from services.workflow_starts import start_correction
+from workflows.sessions import ChargingSessionWorkflow
+
+log = logging.getLogger(__name__)
+
+RETRY_LATER = IntakeResult(OcpiStatus.SERVER_ERROR, "stored, but not yet processed; please retry")
+
+
+async def receive(
+    context: WriteAndStart,
+    what: str,
+    intake: Callable[[Session], IntakeResult],
+    *,
+    forwarded: Callable[[Session, Signal], None] | None = None,
+) -> IntakeResult:
+    """Run ``intake`` in a transaction, then forward what it owes; ``forwarded`` records a delivered signal."""
+
+    def store() -> IntakeResult:
+        with context.sessions.begin() as db:
+            return intake(db)
+
+    result = await to_thread.run_sync(store)
+    if result.our_session_id is not None:
+        bind_session(result.our_session_id)
+    log.info("OCPI %s: %d %s", what, result.status, result.message, extra={"ocpi_status": int(result.status)})
+    if result.correction is not None:
+        try:
+            await start_correction(context.temporal, context.task_queue, result.correction)
+        except RPCError as error:
+            # Stored with its correction PENDING: the CPO's retry (a duplicate) starts it again.
+            log.warning("correction %s not started: %s", result.correction.workflow_id, error)
+            return RETRY_LATER
+    if result.signal is not None:
+        session_id = result.our_session_id
+        assert session_id is not None
+        signal = result.signal
+        try:
+            delivered = await _signal(context.temporal, session_id, signal)
+        except RPCError as error:
+            # Stored, but the workflow could not be told: ask the CPO to retry, which re-sends the signal.
+            log.warning("signal for %s not delivered: %s", session_id, error)
+            return RETRY_LATER
+
+        def record() -> None:
+            with context.sessions.begin() as db:
+                if not delivered:
+                    flag_closed_session(db, session_id, what)
+                if forwarded is not None:
+                    forwarded(db, signal)
+
+        await to_thread.run_sync(record)
+    return result
+
+
+async def _signal(temporal: Client, session_id: str, signal: Signal) -> bool:
+    """Returns False when the workflow has already ended."""
+    handle = temporal.get_workflow_handle(session_workflow_id(session_id))
+    try:
+        if isinstance(signal, CpoSessionReported):
+            await handle.signal(ChargingSessionWorkflow.cpo_session_reported, signal)
+        elif isinstance(signal, CommandResultReported):
+            await handle.signal(ChargingSessionWorkflow.command_result_reported, signal)
+        else:
+            assert isinstance(signal, CdrArrived)
+            await handle.signal(ChargingSessionWorkflow.cdr_arrived, signal)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+def flag_closed_session(db: Session, session_id: str, what: str) -> None:
+    """A CPO message arrived for a session whose workflow has ended: keep it in front of ops."""
+    row = db.get_one(SessionRow, session_id)
+    if row.stage == SessionStage.CDR_RECEIVED.value and what.startswith("Session"):
+        return  # late status reports after the CDR change nothing
+    repo.move_session_stage(
+        db,
+        session_id,
+        SessionStage(row.stage),
+        now=datetime.now(UTC),
+        needs_attention=True,
+        reason=f"{what} arrived after the session closed as {row.stage}; review it",
+    )

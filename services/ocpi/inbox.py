@@ -1,0 +1,118 @@
+"""Every OCPI message a CPO sends is stored verbatim in ``ocpi_inbox`` with the answer it got, whatever
+that answer is: nothing a CPO sends is ever dropped. ``Inbox`` is one message on its way in; each of its
+answers stores the message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+
+from domain.parties import Cpo
+from messages.corrections import CorrectionRequest
+from messages.ocpi import OcpiStatus
+from messages.sessions import CdrArrived, CommandResultReported, CpoSessionReported
+from persistence import repositories as repo
+from persistence.tables import OcpiInboxRow, SessionRow
+
+Signal = CpoSessionReported | CommandResultReported | CdrArrived
+Message = TypeVar("Message", bound=BaseModel)
+
+
+class Kind(StrEnum):
+    SESSION_PUT = "SESSION_PUT"
+    SESSION_PATCH = "SESSION_PATCH"
+    CDR = "CDR"
+    COMMAND_RESULT = "COMMAND_RESULT"
+    TARIFF_PUT = "TARIFF_PUT"
+    TARIFF_DELETE = "TARIFF_DELETE"
+
+
+class Outcome(StrEnum):
+    APPLIED = "APPLIED"
+    ACCEPTED = "ACCEPTED"  # a CDR: held for settlement
+    DUPLICATE = "DUPLICATE"
+    STALE = "STALE"  # older than what we hold: stored, not applied
+    REJECTED = "REJECTED"
+    UNKNOWN_SESSION = "UNKNOWN_SESSION"
+    UNKNOWN_TARIFF = "UNKNOWN_TARIFF"
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    """How to answer the CPO, and what is owed once the answer is committed."""
+
+    status: OcpiStatus
+    message: str
+    http_status: int = 200
+    our_session_id: str | None = None
+    signal: Signal | None = None  # for the session's workflow
+    correction: CorrectionRequest | None = None  # a settled session to correct: start its workflow
+    location: str | None = None
+
+
+class Inbox:
+    def __init__(self, db: Session, cpo: Cpo, kind: Kind, object_id: str, body: bytes) -> None:
+        self._db = db
+        self._cpo = cpo
+        self._kind = kind
+        self._object_id = object_id
+        self._body = body
+
+    def answer(self, outcome: Outcome, result: IntakeResult) -> IntakeResult:
+        repo.record_inbox(
+            self._db,
+            OcpiInboxRow(
+                received_at=datetime.now(UTC),
+                cpo_id=self._cpo.id,
+                kind=self._kind.value,
+                object_id=self._object_id[:64],
+                our_session_id=result.our_session_id,
+                outcome=outcome.value,
+                status_code=int(result.status),
+                message=result.message,
+                body=self._body.decode("utf-8", errors="replace"),
+            ),
+        )
+        return result
+
+    def accept(
+        self,
+        outcome: Outcome,
+        message: str = "Success",
+        *,
+        http_status: int = 200,
+        our_session_id: str | None = None,
+        signal: Signal | None = None,
+        correction: CorrectionRequest | None = None,
+        location: str | None = None,
+    ) -> IntakeResult:
+        """A success (OCPI 1000), whether the message changed anything or not."""
+        result = IntakeResult(OcpiStatus.SUCCESS, message, http_status, our_session_id, signal, correction, location)
+        return self.answer(outcome, result)
+
+    def reject(
+        self, message: str, *, outcome: Outcome = Outcome.REJECTED, our_session_id: str | None = None
+    ) -> IntakeResult:
+        """A refusal (OCPI 2001), saying why."""
+        return self.answer(outcome, IntakeResult(OcpiStatus.INVALID_PARAMETERS, message, our_session_id=our_session_id))
+
+
+def parse(model: type[Message], body: bytes) -> Message | str:
+    """The message, or what is wrong with it (every field, for the CPO's developers)."""
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors())[:2000]
+
+
+def our_session(db: Session, cpo: Cpo, session_id: str | None) -> SessionRow | None:
+    """The session of ours a CPO's message names (its ``authorization_reference``), if it is with this CPO."""
+    if session_id is None:
+        return None
+    row = repo.session_by_id(db, session_id)
+    return row if row is not None and row.cpo_id == cpo.id else None

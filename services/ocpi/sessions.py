@@ -1,0 +1,185 @@
+"""OCPI Sessions (PUT and PATCH): the CPO's view of a charging session. Stored, applied to our read model,
+and forwarded to the session's workflow only when its status is news: meter updates stay here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from domain.parties import Cpo
+from domain.sessions.lifecycle import (
+    CpoSessionStatus,
+    SessionStage,
+    cpo_status_advances,
+    stage_for_cpo_status,
+)
+from messages.ocpi import Session as OcpiSession
+from messages.ocpi import SessionPatch
+from messages.sessions import CpoSessionReported
+from persistence import repositories as repo
+from persistence.tables import OcpiSessionRow, SessionRow
+from services.context import WriteAndStart
+from services.ocpi.forwarding import receive
+from services.ocpi.inbox import Inbox, IntakeResult, Kind, Outcome, Signal, our_session, parse
+
+# The statuses the workflow acts on; PENDING and RESERVATION change nothing for it.
+FORWARDED_STATUSES = frozenset({CpoSessionStatus.ACTIVE, CpoSessionStatus.COMPLETED, CpoSessionStatus.INVALID})
+
+SessionPath = tuple[str, str, str]  # country_code, party_id, session_id: the CPO's key of its Session
+
+
+async def receive_put(context: WriteAndStart, cpo: Cpo, path: SessionPath, body: bytes) -> IntakeResult:
+    return await _receive(context, put_session, cpo, path, body)
+
+
+async def receive_patch(context: WriteAndStart, cpo: Cpo, path: SessionPath, body: bytes) -> IntakeResult:
+    return await _receive(context, patch_session, cpo, path, body)
+
+
+async def _receive(
+    context: WriteAndStart,
+    intake: Callable[[Session, Cpo, SessionPath, bytes], IntakeResult],
+    cpo: Cpo,
+    path: SessionPath,
+    body: bytes,
+) -> IntakeResult:
+    return await receive(
+        context,
+        "Session",
+        lambda db: intake(db, cpo, path, body),
+        forwarded=lambda db, signal: _mark_forwarded(db, path, signal),
+    )
+
+
+def put_session(db: Session, cpo: Cpo, path: SessionPath, body: bytes) -> IntakeResult:
+    country_code, party_id, session_id = path
+    inbox = Inbox(db, cpo, Kind.SESSION_PUT, session_id, body)
+    session = parse(OcpiSession, body)
+    if isinstance(session, str):
+        return inbox.reject(session)
+    if (session.country_code, session.party_id, session.id) != path:
+        return inbox.reject("country_code/party_id/id in the body differ from the URL")
+    if not cpo.is_party(country_code, party_id):
+        return inbox.reject(f"you are {cpo.country_code}*{cpo.party_id}, not {country_code}*{party_id}")
+    stored = repo.ocpi_session(db, country_code, party_id, session_id)
+    ours = (
+        our_session(db, cpo, session.authorization_reference)
+        if stored is None
+        else db.get(SessionRow, stored.our_session_id)
+    )
+    if ours is None:
+        return inbox.reject(
+            "unknown session: authorization_reference does not name a session we asked you to start",
+            outcome=Outcome.UNKNOWN_SESSION,
+        )
+    if stored is not None and session.last_updated < stored.last_updated:
+        return _stale(inbox, ours.id)
+    document = session.model_dump(mode="json", exclude_none=True)
+    if stored is not None:
+        _replace(stored, document, session.last_updated)
+        return _apply(db, inbox, stored, http_status=200)
+    stored = OcpiSessionRow(
+        country_code=country_code,
+        party_id=party_id,
+        session_id=session_id,
+        our_session_id=ours.id,
+        status=session.status.value,
+        forwarded_status=None,
+        last_updated=session.last_updated,
+        body=document,
+    )
+    db.add(stored)
+    return _apply(db, inbox, stored, http_status=201)
+
+
+def patch_session(db: Session, cpo: Cpo, path: SessionPath, body: bytes) -> IntakeResult:
+    country_code, party_id, session_id = path
+    inbox = Inbox(db, cpo, Kind.SESSION_PATCH, session_id, body)
+    patch = parse(SessionPatch, body)
+    if isinstance(patch, str):
+        return inbox.reject(patch)
+    stored = repo.ocpi_session(db, country_code, party_id, session_id)
+    if stored is None or not cpo.is_party(country_code, party_id):
+        return inbox.reject(
+            "unknown session: PUT the whole Session before patching it", outcome=Outcome.UNKNOWN_SESSION
+        )
+    if patch.last_updated < stored.last_updated:
+        return _stale(inbox, stored.our_session_id)
+    changes = patch.model_dump(mode="json", exclude_none=True, exclude={"charging_periods"})
+    document = {**stored.body, **changes}
+    # PATCH appends charging periods; only a PUT replaces them.
+    document["charging_periods"] = stored.body.get("charging_periods", []) + [
+        p.model_dump(mode="json", exclude_none=True) for p in patch.charging_periods or []
+    ]
+    _replace(stored, document, patch.last_updated)
+    return _apply(db, inbox, stored, http_status=200)
+
+
+def _stale(inbox: Inbox, our_session_id: str) -> IntakeResult:
+    return inbox.accept(Outcome.STALE, "older than what we hold; stored, not applied", our_session_id=our_session_id)
+
+
+def _replace(stored: OcpiSessionRow, document: dict[str, Any], last_updated: datetime) -> None:
+    """The stored Session becomes ``document``, but its status never goes back (messages arrive out of order)."""
+    if not cpo_status_advances(CpoSessionStatus(stored.status), CpoSessionStatus(document["status"])):
+        document["status"] = stored.status
+    stored.body = document
+    stored.status = document["status"]
+    stored.last_updated = last_updated
+
+
+def _apply(db: Session, inbox: Inbox, stored: OcpiSessionRow, *, http_status: int) -> IntakeResult:
+    db.flush()
+    _apply_to_read_model(db, stored)
+    return inbox.accept(
+        Outcome.APPLIED, http_status=http_status, our_session_id=stored.our_session_id, signal=_owed_signal(stored)
+    )
+
+
+def _apply_to_read_model(db: Session, stored: OcpiSessionRow) -> None:
+    body = OcpiSession.model_validate(stored.body)
+    now = datetime.now(UTC)
+    repo.update_cpo_progress(
+        db,
+        stored.our_session_id,
+        cpo_session_id=stored.session_id,
+        cpo_status=stored.status,
+        kwh=body.kwh,
+        started_at=body.start_date_time if body.status != CpoSessionStatus.PENDING else None,
+        ended_at=body.end_date_time,
+        now=now,
+    )
+    row = db.get_one(SessionRow, stored.our_session_id)
+    target = stage_for_cpo_status(SessionStage(row.stage), CpoSessionStatus(stored.status))
+    # The read model follows the CPO into CHARGING and AWAITING_CDR; final stages are the workflow's.
+    if target in (SessionStage.CHARGING, SessionStage.AWAITING_CDR):
+        repo.move_session_stage(db, row.id, target, now=now)
+
+
+def _owed_signal(stored: OcpiSessionRow) -> CpoSessionReported | None:
+    status = CpoSessionStatus(stored.status)
+    previous = None if stored.forwarded_status is None else CpoSessionStatus(stored.forwarded_status)
+    if status not in FORWARDED_STATUSES or not cpo_status_advances(previous, status):
+        return None
+    body = stored.body
+    return CpoSessionReported(
+        cpo_session_id=stored.session_id,
+        status=status,
+        start_date_time=body["start_date_time"],
+        end_date_time=body.get("end_date_time"),
+        kwh=str(body.get("kwh", "0")),
+        last_updated=stored.last_updated,
+    )
+
+
+def _mark_forwarded(db: Session, path: SessionPath, signal: Signal) -> None:
+    """The workflow has been told this status: the same status again is no news for it."""
+    assert isinstance(signal, CpoSessionReported)
+    stored = repo.ocpi_session(db, *path)
+    assert stored is not None
+    previous = None if stored.forwarded_status is None else CpoSessionStatus(stored.forwarded_status)
+    if cpo_status_advances(previous, signal.status):
+        stored.forwarded_status = signal.status.value
