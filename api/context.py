@@ -9,7 +9,6 @@ from temporalio.client import Client
 from api.credentials import CredentialCache
 from domain.parties import Cpo, DemandPartner
 from messages.sessions import SessionTimeouts
-from messages.workflow_ids import session_workflow_id
 from persistence.db import SessionFactory
 
 
@@ -23,8 +22,3 @@ class ApiContext:
     public_base_url: str
     partners: CredentialCache[DemandPartner] = field(default_factory=CredentialCache)
     cpos: CredentialCache[Cpo] = field(default_factory=CredentialCache)
-
-
-# Still imported from here by api/routes/ocpi.py, cli/bench.py, cli/settlement.py and two e2e tests, which other
-# branches move to messages/workflow_ids.py; this alias goes at the merge.
-workflow_id = session_workflow_id

@@ -13,18 +13,17 @@ from typing import Any
 import httpx
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
 from adapters.cpo import ocpi_token_header
 from adapters.temporal_client import connect_temporal
-from cli.operators import add_operator, revoke_operator
 from cli.seed import CPOS
 from config.settings import Settings
 from messages.corrections import CorrectionResult
 from messages.workflow_ids import credit_correction_workflow_id, settlement_correction_workflow_id
-from persistence import repositories
-from persistence.tables import SessionRow
+from persistence.db import SessionFactory
+from services import operators
+from services.ocpi.cdrs import settled_cdr
 
 OCPI_CDRS = "/ocpi/emsp/2.2.1/cdrs"
 DEMO_OPERATOR = "demo-ops"
@@ -76,28 +75,20 @@ def reissued_cdr(cdr: dict[str, Any], energy_factor: Decimal) -> dict[str, Any]:
     }
 
 
-def _cdr_of(sessions: sessionmaker[Session], session_id: str) -> tuple[str, dict[str, Any]]:
-    """The session's CPO and the CDR it settled on."""
-    with sessions() as db:
-        cpo_id = db.get_one(SessionRow, session_id).cpo_id
-        assert cpo_id is not None
-        body: dict[str, Any] = json.loads(repositories.cdrs_for_session(db, session_id)[0].body)
-        return cpo_id, body
-
-
 async def _done(client: Client, workflow_id: str) -> CorrectionResult:
     result: CorrectionResult = await client.get_workflow_handle(workflow_id, result_type=CorrectionResult).result()
     return result
 
 
 async def correct(
-    settings: Settings, sessions: sessionmaker[Session], api_url: str, *, credited: str, disputed: str | None
+    settings: Settings, sessions: SessionFactory, api_url: str, *, credited: str, disputed: str | None
 ) -> dict[str, Any]:
     """Credit and re-issue ``credited``'s CDR; settle ``disputed``'s discrepancy halfway between the official
     price and the CPO's claim. Returns what happened, once both corrections are done."""
     client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
     report: dict[str, Any] = {"credited_session": credited}
-    cpo_id, cdr = _cdr_of(sessions, credited)
+    with sessions() as db:
+        cpo_id, cdr = settled_cdr(db, credited)
     async with httpx.AsyncClient(base_url=api_url, timeout=10) as http:
         for what, body in (("credit", credit_cdr(cdr)), ("reissue", reissued_cdr(cdr, Decimal("0.9")))):
             reply = (await http.post(OCPI_CDRS, content=json.dumps(body), headers=_cpo_headers(cpo_id))).json()
@@ -111,13 +102,11 @@ async def correct(
     return report
 
 
-async def _decide(
-    sessions: sessionmaker[Session], client: Client, http: httpx.AsyncClient, session_id: str
-) -> dict[str, Any]:
+async def _decide(sessions: SessionFactory, client: Client, http: httpx.AsyncClient, session_id: str) -> dict[str, Any]:
     now = datetime.now(UTC)
     with sessions.begin() as db:
-        revoke_operator(db, DEMO_OPERATOR, now=now)
-        key = add_operator(db, DEMO_OPERATOR, now=now)
+        operators.revoke_operator(db, DEMO_OPERATOR, now=now)
+        key = operators.add_operator(db, DEMO_OPERATOR, now=now)
     ops = {"Authorization": f"Bearer {key}"}
     listed = (await http.get("/v1/disputes", headers=ops)).json()["open"]
     [open_dispute] = [d for d in listed if d["session_id"] == session_id]

@@ -8,11 +8,6 @@ from datetime import UTC, datetime
 from persistence.db import SessionFactory
 from services import operators
 
-# cli/demo_corrections.py and tests/e2e/test_corrections.py (another branch) import these from here; those
-# imports move to services.operators at the merge.
-add_operator = operators.add_operator
-revoke_operator = operators.revoke_operator
-
 
 def add(sessions: SessionFactory, name: str) -> int:
     """Print the operator's new key, shown this once."""

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from domain.parties import Cpo
 from domain.sessions.cdr_checks import ExpectedSession
 from messages.ocpi import Cdr
+from persistence import repositories
 from persistence.tables import CdrRow, SessionRow
 
 
@@ -57,3 +58,12 @@ def cdr_body(db: Session, key: int, country_code: str, party_id: str) -> str | N
     """The CDR as received, if it is the named party's."""
     row = db.get(CdrRow, key)
     return row.body if row is not None and (row.country_code, row.party_id) == (country_code, party_id) else None
+
+
+def first_cdr(db: Session, session_id: str) -> tuple[str, str]:
+    """The CPO of a session that received a CDR, and the first CDR it received, as received."""
+    session = db.get_one(SessionRow, session_id)
+    if session.cpo_id is None:
+        raise LookupError(f"session {session_id} has no CPO")
+    [first, *_] = repositories.cdrs_for_session(db, session_id)
+    return session.cpo_id, first.body

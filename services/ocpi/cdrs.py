@@ -6,9 +6,11 @@ the session again; both are corrections, run by their own workflow."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -20,7 +22,7 @@ from messages.corrections import CorrectionCause
 from messages.ocpi import Cdr
 from messages.sessions import CdrArrived
 from persistence import repositories as repo
-from persistence.cdrs import cdr_body, expected_session, store_cdr
+from persistence.cdrs import cdr_body, expected_session, first_cdr, store_cdr
 from persistence.correction_requests import correction_of_cdr
 from persistence.tables import CdrRow, SessionRow
 from services.context import WriteAndStart
@@ -36,6 +38,13 @@ async def receive_cdr(context: WriteAndStart, cpo: Cpo, body: bytes, public_base
 def cdr_as_received(db: Session, cpo: Cpo, key: int) -> str | None:
     """The body of a CDR we accepted from this CPO (its ``Location``), as it was sent."""
     return cdr_body(db, key, cpo.country_code, cpo.party_id)
+
+
+def settled_cdr(db: Session, session_id: str) -> tuple[str, dict[str, Any]]:
+    """The CPO of a settled session and the CDR it settled on: what that CPO would credit or re-issue."""
+    cpo_id, body = first_cdr(db, session_id)
+    cdr: dict[str, Any] = json.loads(body)
+    return cpo_id, cdr
 
 
 def post_cdr(db: Session, cpo: Cpo, body: bytes, public_base_url: str) -> IntakeResult:

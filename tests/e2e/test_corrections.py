@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cli.operators import add_operator, revoke_operator
 from cli.seed import DemoPartner, ensure_demand_partner
 from domain.invoicing.documents import DocumentKind
 from domain.sessions.lifecycle import SessionStage
@@ -36,6 +35,7 @@ from persistence.tables import (
     SettlementCorrectionRow,
     TariffRow,
 )
+from services.operators import add_operator, revoke_operator
 from services.settlement_retry import RetryFilter, StoppedSession, retry_settlements, stopped_settlements
 from tests.e2e.conftest import Stack
 from tests.e2e.test_ocpi_intake import OCPI, cpo_headers, stamp
