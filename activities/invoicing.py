@@ -6,17 +6,16 @@ next run, or a retry, picks up the drafts that remain."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
-from activities.settlement import partner_party
+from activities.clock import utcnow
 from domain.settlement.contracts import invoicing_terms
 from domain.vat.treatment import TaxParty
 from messages.invoicing import StatementRun, StatementRunResult
 from persistence import invoices
+from persistence.parties import partner_party
 from persistence.tables import ContractRow, DemandPartnerRow, InvoiceRow
 
 
@@ -41,7 +40,7 @@ class StatementActivities:
                     key,
                     supplier=self._platform,
                     customer=partner_party(partner, taxable_dealer=_taxable_dealer(db, partner_id)),
-                    now=datetime.now(UTC),
+                    now=utcnow(),
                 )
                 assert statement.number is not None
                 issued.append(statement.number)
