@@ -1,6 +1,8 @@
 """Stages 6, 7 and 8 of the session workflow: convert the net price into the partner's billing currency
 at a recorded reference rate; then, in one database transaction, issue the session's invoices (gap-free
-numbers), book its balanced transfer set from them and capture its credit hold.
+numbers), book its balanced transfer set from them and capture its credit hold. Stages 7-8 load the
+session's facts as domain values, plan what to book (``domain.settlement.plan``, pure) and book the plan
+(``persistence.settlement_booking``).
 
 All are idempotent by session: stage 6 stores one conversion per session (a retry returns it); stages 7-8
 post under the idempotency key ``session-<id>:settlement`` and find invoices already issued for the
@@ -10,7 +12,7 @@ leaves nothing behind, the numbers included.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
@@ -19,20 +21,20 @@ from temporalio.exceptions import ApplicationError
 from activities import metrics
 from activities.clock import utcnow
 from activities.errors import IDEMPOTENCY_CONFLICT, refusal
-from domain.fx.rates import PIVOT, FxRate, FxRateMissing, FxRateStale, convert
+from domain.fx.rates import FxRateMissing, FxRateStale, convert
 from domain.money import from_minor, quantize, to_minor
-from domain.settlement.contracts import ContractTermsInvalid, commission_terms, invoicing_terms, revenue_share_terms
-from domain.settlement.plan import SettlementFacts, SettlementPlan, plan_settlement
-from domain.vat.parties import CountryUnknown, national_currency
+from domain.settlement.contracts import ContractTermsInvalid
+from domain.settlement.plan import SettlementPlan, plan_settlement
+from domain.vat.parties import CountryUnknown
 from domain.vat.rates import VatRateMissing, VatRateTable
 from domain.vat.treatment import TaxParty, VatRegistrationMissing
 from messages.sessions import FxOutcome, SettlementInput, SettlementOutcome
-from persistence import fx, ledger
+from persistence import ledger
 from persistence import repositories as repo
-from persistence.parties import as_cpo, cpo_party, partner_party
 from persistence.settlement_booking import SettlementBooking, book_settlement
-from persistence.supplies import session_supply, supply_date
-from persistence.tables import CdrRow, ContractRow, CpoRow, DemandPartnerRow, FxConversionRow, SessionRow
+from persistence.settlement_facts import reference_rate, settlement_facts
+from persistence.supplies import supply_date
+from persistence.tables import CdrRow, DemandPartnerRow, FxConversionRow, SessionRow
 
 # Business refusals of stages 6-8; their ApplicationError type is the class name.
 SETTLEMENT_ERRORS = (
@@ -85,7 +87,7 @@ class SettlementActivities:
         rate = None
         if billing_currency != currency:
             supplied_on = supply_date(db.get_one(CdrRow, clearing.cdr_key))
-            rate = self._fx_rate(db, currency, billing_currency, supplied_on)
+            rate = reference_rate(db, currency, billing_currency, supplied_on, max_age=self._fx_max_age)
         # Rated at full precision; converted from that, and rounded once, to the minor unit.
         converted = convert(clearing.total_excl_vat, currency, billing_currency, rate)
         row = FxConversionRow(
@@ -104,10 +106,6 @@ class SettlementActivities:
         db.add(row)
         db.flush()
         return row
-
-    def _fx_rate(self, db: Session, base: str, quote: str, on: date) -> FxRate:
-        table = fx.rate_table(db, {base, quote} - {PIVOT}, on)
-        return table.rate(base, quote, on, self._fx_max_age)
 
     # --- stages 7 and 8 ---------------------------------------------------------------------------
 
@@ -138,48 +136,19 @@ class SettlementActivities:
         assert clearing is not None, "stage 5 comes first"
         assert conversion is not None, "and stage 6"
         cdr = db.get_one(CdrRow, clearing.cdr_key)
-        plan = plan_settlement(self._settlement_facts(db, session, generation, conversion, cdr))
+        facts = settlement_facts(
+            db,
+            session,
+            generation,
+            conversion,
+            cdr,
+            platform=self._platform,
+            vat_rates=self._vat_rates,
+            fx_max_age=self._fx_max_age,
+        )
+        plan = plan_settlement(facts)
         booking = book_settlement(db, plan, now=utcnow())
         return _settlement_outcome(plan, booking), (cdr.received_at if booking.booked_now else None)
-
-    def _settlement_facts(
-        self, db: Session, session: SessionRow, generation: int, conversion: FxConversionRow, cdr: CdrRow
-    ) -> SettlementFacts:
-        """What the plan needs, as domain values; a contract's terms are checked as they are read."""
-        assert session.cpo_id, "an authorised session knows its CPO"
-        assert session.country, "and its charger's country"
-        assert session.cpo_contract_key, "and its frozen contracts"
-        assert session.demand_partner_contract_key, "and its frozen contracts"
-        partner_terms = db.get_one(ContractRow, session.demand_partner_contract_key).terms
-        invoicing = invoicing_terms(partner_terms)
-        commission = commission_terms(db.get_one(ContractRow, session.cpo_contract_key).terms)
-        revenue_share = revenue_share_terms(partner_terms)
-        cpo = db.get_one(CpoRow, session.cpo_id)
-        partner = db.get_one(DemandPartnerRow, session.demand_partner_id)
-        supply = session_supply(db, session, cdr)
-        national = national_currency(session.country, supply.supplied_on)
-        return SettlementFacts(
-            generation=generation,
-            supply=supply,
-            cpo=as_cpo(cpo),
-            cpo_tax=cpo_party(cpo),
-            demand_partner_id=partner.id,
-            partner_tax=partner_party(partner, taxable_dealer=invoicing.taxable_dealer),
-            platform=self._platform,
-            commission=commission,
-            revenue_share=revenue_share,
-            cadence=invoicing.cadence,
-            tariff_currency=conversion.from_currency,
-            net_minor=conversion.amount_minor,
-            billing_currency=conversion.to_currency,
-            billed_net_minor=conversion.converted_minor,
-            vat_rates=self._vat_rates,
-            national_currency=national,
-            national_rates={
-                other: self._fx_rate(db, other, national, supply.supplied_on)
-                for other in {conversion.from_currency, conversion.to_currency} - {national}
-            },
-        )
 
 
 def _settlement_outcome(plan: SettlementPlan, booking: SettlementBooking) -> SettlementOutcome:
