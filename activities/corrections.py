@@ -9,31 +9,28 @@ negative of what the settlement queued for each payee, so the next payouts take 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.settlement import cpo_party, partner_party
+from activities.clock import utcnow
 from domain.invoicing.documents import PLATFORM_ISSUER, line_from_json
 from domain.ledger.entries import JournalEntry, Posting
 from domain.payouts.batches import Payee
 from domain.sessions.lifecycle import SessionStage
 from domain.settlement.contracts import invoicing_terms
+from domain.settlement.plan import Payable
 from domain.settlement.revenue_share import reversal_key, settlement_key
 from domain.vat.treatment import TaxParty
 from messages.corrections import CorrectionRecord, CorrectionState, ReversalInput, ReversalOutcome
 from persistence import invoices, ledger, payouts
-from persistence.payouts import QueuedPayable
+from persistence.parties import cpo_party, partner_party
 from persistence.tables import ContractRow, CpoRow, DemandPartnerRow, SessionRow, SettlementCorrectionRow
 
 NOTHING_TO_REVERSE = "NothingToReverse"
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class CorrectionActivities:
@@ -54,7 +51,7 @@ class CorrectionActivities:
                     type=NOTHING_TO_REVERSE,
                     non_retryable=True,
                 )
-            now = _utcnow()
+            now = utcnow()
             outcome = ReversalOutcome(
                 entry_id=self._reverse_entry(db, session.id, request.generation, now=now),
                 credit_notes=self._credit_notes(db, session, request.generation, now=now),
@@ -83,7 +80,7 @@ class CorrectionActivities:
             session_id,
             key,
             [
-                QueuedPayable(Payee.parse(item.payee), item.currency, -item.amount_minor)
+                Payable(Payee.parse(item.payee), item.currency, -item.amount_minor)
                 for item in payouts.entry_items(db, settled_key)
             ],
             now=now,
@@ -127,4 +124,4 @@ class CorrectionActivities:
             row.reason = record.reason
             row.error_type = record.error_type
             if record.state == CorrectionState.DONE and row.completed_at is None:
-                row.completed_at = _utcnow()
+                row.completed_at = utcnow()

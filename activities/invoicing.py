@@ -6,18 +6,15 @@ next run, or a retry, picks up the drafts that remain."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
-from activities.settlement import partner_party
-from domain.settlement.contracts import invoicing_terms
+from activities.clock import utcnow
 from domain.vat.treatment import TaxParty
 from messages.invoicing import StatementRun, StatementRunResult
 from persistence import invoices
-from persistence.tables import ContractRow, DemandPartnerRow, InvoiceRow
+from persistence.parties import latest_partner_party
+from persistence.tables import InvoiceRow
 
 
 class StatementActivities:
@@ -34,26 +31,14 @@ class StatementActivities:
         for key in due:
             with self._sessions.begin() as db:
                 row = db.get_one(InvoiceRow, key)
-                partner_id = row.recipient.removeprefix("dp:")
-                partner = db.get_one(DemandPartnerRow, partner_id)
                 statement = invoices.issue_statement(
                     db,
                     key,
                     supplier=self._platform,
-                    customer=partner_party(partner, taxable_dealer=_taxable_dealer(db, partner_id)),
-                    now=datetime.now(UTC),
+                    customer=latest_partner_party(db, row.recipient.removeprefix("dp:")),
+                    now=utcnow(),
                 )
                 assert statement.number is not None
                 issued.append(statement.number)
             activity.heartbeat(len(issued))
         return StatementRunResult(issued=issued)
-
-
-def _taxable_dealer(db: Session, partner_id: str) -> bool:
-    terms = db.scalar(
-        select(ContractRow.terms)
-        .where(ContractRow.party_kind == "DEMAND_PARTNER", ContractRow.party_id == partner_id)
-        .order_by(ContractRow.version.desc())
-        .limit(1)
-    )
-    return terms is not None and invoicing_terms(terms).taxable_dealer

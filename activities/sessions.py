@@ -1,4 +1,6 @@
-"""Activities of the charging-session workflow (stages 1-4).
+"""Activities of the charging-session workflow up to its price: stages 1-3 (authorisation with its credit
+hold, the start and stop commands to the CPO), stage 5 (clearing the CDR that stage 4 received) and the
+read model every stage writes.
 
 Each one is idempotent: keyed by the session id (the workflow id), re-running it after a retry, a
 worker crash or a reset writes the same rows again and never a second copy.
@@ -10,7 +12,7 @@ import asyncio
 import json
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.clock import utcnow
 from activities.errors import AUTHORISATION_REFUSED, CPO_PROTOCOL_ERROR, TARIFF_INVALID, refusal
 from adapters.cpo import CpoAdapter, CpoEndpoint, CpoProtocolError
 from domain.errors import AuthorisationRefused, RefusalReason
@@ -25,8 +28,8 @@ from domain.ledger.holds import cap_minor, limit_minor
 from domain.money import from_minor
 from domain.sessions.authorisation import DemandPartnerFacts, EvseFacts, authorise
 from domain.sessions.lifecycle import SessionStage
-from domain.settlement.contracts import ContractTermsInvalid, credit_terms
-from domain.tariffs.clearing import DEFAULT_TOLERANCE, compare
+from domain.settlement.contracts import ContractTermsInvalid, clearing_terms, credit_terms
+from domain.tariffs.clearing import compare
 from domain.tariffs.model import TariffInvalid, parse_tariff
 from domain.tariffs.rating import Amount, rate
 from domain.tariffs.report import rated_report, rating_input
@@ -71,10 +74,6 @@ class OcpiIdentity:
         return f"{self.public_base_url}{OCPI_EMSP_PATH}/commands/{command.value}/{session_id}"
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class SessionActivities:
     def __init__(self, sessions: sessionmaker[Session], cpo_adapter: CpoAdapter, identity: OcpiIdentity) -> None:
         self._sessions = sessions
@@ -100,7 +99,7 @@ class SessionActivities:
             row.currency = authorised.currency
             row.demand_partner_contract_key = authorised.demand_partner_contract_key
             row.cpo_contract_key = authorised.cpo_contract_key
-            row.updated_at = _utcnow()
+            row.updated_at = utcnow()
         return authorised
 
     def _authorise(self, db: Session, request: AuthoriseSessionInput) -> SessionAuthorised:
@@ -162,7 +161,7 @@ class SessionActivities:
                 limit_minor=limit_minor(credit.limit, currency),
                 expires_at=request.at + timedelta(days=credit.hold_days),
             ),
-            now=_utcnow(),
+            now=utcnow(),
         )
 
     # --- stage 2 and 3: commands to the CPO ------------------------------------------------------
@@ -183,7 +182,7 @@ class SessionActivities:
                 issuer=request.demand_partner_id[:64],
                 valid=True,
                 whitelist=WhitelistType.NEVER,
-                last_updated=_utcnow(),
+                last_updated=utcnow(),
             ),
             location_id=request.location_id,
             evse_uid=request.evse_uid,
@@ -230,7 +229,7 @@ class SessionActivities:
         with self._sessions.begin() as db:
             existing = repo.clearing_of(db, request.session_id, request.generation)
             if existing is None:
-                existing = self._rate(db, request)
+                existing = self._clear(db, request)
             return ClearingOutcome(
                 currency=existing.currency,
                 total_excl_vat=existing.total_excl_vat,
@@ -241,7 +240,8 @@ class SessionActivities:
                 note=str(existing.report["note"]),
             )
 
-    def _rate(self, db: Session, request: ClearingInput) -> ClearingRow:
+    def _clear(self, db: Session, request: ClearingInput) -> ClearingRow:
+        """Rate the CDR and compare the rating with the CPO's claim: the clearing's row, written."""
         session = db.get_one(SessionRow, request.session_id)
         assert session.tariff_version_key is not None, "an authorised session holds its tariff"
         cdr_row = db.get_one(CdrRow, request.cdr_key)
@@ -250,7 +250,7 @@ class SessionActivities:
         charger = repo.charger_by_evse_id(db, session.evse_id)
         assert charger is not None
         terms = db.get_one(ContractRow, session.cpo_contract_key).terms if session.cpo_contract_key else {}
-        tolerance = Decimal(str(terms.get("clearing_tolerance", DEFAULT_TOLERANCE)))
+        tolerance = clearing_terms(terms).tolerance
         try:
             tariff = parse_tariff(json.loads(tariff_row.body, parse_float=Decimal))
             start, end, periods = rating_input(cdr)
@@ -276,7 +276,7 @@ class SessionActivities:
             tolerance=tolerance,
             discrepancy=comparison.discrepancy,
             report=report,
-            rated_at=_utcnow(),
+            rated_at=utcnow(),
         )
         db.add(row)
         db.flush()
@@ -292,7 +292,7 @@ class SessionActivities:
                 db,
                 outcome.session_id,
                 outcome.stage,
-                now=_utcnow(),
+                now=utcnow(),
                 reason=outcome.reason,
                 needs_attention=outcome.needs_attention,
             )
@@ -302,7 +302,7 @@ class SessionActivities:
             if outcome.cdr_key is not None:
                 row.cdr_key = outcome.cdr_key
             if outcome.stage in UNBILLED_ENDINGS:
-                holds.void_hold(db, outcome.session_id, now=_utcnow())
+                holds.void_hold(db, outcome.session_id, now=utcnow())
 
 
 def refusal_reason(error: ApplicationError) -> RefusalReason | None:

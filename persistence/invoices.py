@@ -9,7 +9,7 @@ allocate last, just before the insert, to hold the lock as briefly as possible.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -316,7 +316,3 @@ def issue_statement(db: Session, key: int, *, supplier: TaxParty, customer: TaxP
         )
     ]
     return _issue(db, row, lines, supplier=supplier, customer=customer, self_billing=False, now=now)
-
-
-def statement_period(on: date) -> str:
-    return f"{on.year:04d}-{on.month:02d}"

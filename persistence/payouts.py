@@ -9,25 +9,18 @@ batch moves is the ledger's business (``domain.payouts.batches``); this module k
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from domain.payouts.batches import Payee
+from domain.settlement.plan import Payable
 from persistence.db import dialect_insert
 from persistence.tables import OPEN_PAYOUT_STATES, PayoutBatchRow, PayoutItemRow
 
 
-@dataclass(frozen=True, slots=True)
-class QueuedPayable:
-    payee: Payee
-    currency: str
-    amount_minor: int
-
-
-def enqueue(db: Session, session_id: str, entry_key: str, payables: Iterable[QueuedPayable], *, now: datetime) -> None:
+def enqueue(db: Session, session_id: str, entry_key: str, payables: Iterable[Payable], *, now: datetime) -> None:
     """Queue what the entry ``entry_key`` booked to the session's payees (negative for a reversal); queuing
     the same entry again adds nothing."""
     rows = [

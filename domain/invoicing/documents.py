@@ -44,6 +44,11 @@ def self_billing_series(ocpi_country_code: str, ocpi_party_id: str) -> str:
     return f"SB-{ocpi_country_code}{ocpi_party_id}".upper()
 
 
+def statement_period(on: date) -> str:
+    """The month a monthly statement covers, as its lines' supply dates fall."""
+    return f"{on.year:04d}-{on.month:02d}"
+
+
 def invoice_number(series: str, sequence: int) -> str:
     assert sequence >= 1
     return f"{series}-{sequence:06d}"

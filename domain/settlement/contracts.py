@@ -2,7 +2,8 @@
 
 CPO contract::
 
-    {"commission": {"percent": "8", "minimum": "0.20", "maximum": "5.00"}}    # in the tariff currency
+    {"commission": {"percent": "8", "minimum": "0.20", "maximum": "5.00"},    # in the tariff currency
+     "clearing_tolerance": "0.01"}                                            # the default; tariff currency
 
 Demand-partner contract::
 
@@ -34,6 +35,8 @@ from domain.payouts.schedule import DEFAULT_RELEASE_TIME, LAST_SAFE_MONTH_DAY, P
 from domain.vat.treatment import SettlementModel
 
 DEFAULT_HOLD_DAYS = 7
+# Without a tolerance in the CPO's contract, a cent (or one minor unit) either way is tolerated.
+DEFAULT_CLEARING_TOLERANCE = Decimal("0.01")
 ChoiceT = TypeVar("ChoiceT", bound=StrEnum)
 
 
@@ -134,6 +137,16 @@ def credit_terms(terms: dict[str, Any]) -> CreditTerms:
     if cap == 0:
         raise ContractTermsInvalid("credit.session_cap must be above zero")
     return CreditTerms(limit=_decimal(section, "limit", "credit"), session_cap=cap, hold_days=hold_days)
+
+
+@dataclass(frozen=True, slots=True)
+class ClearingTerms:
+    tolerance: Decimal = DEFAULT_CLEARING_TOLERANCE  # how far the CPO's claim may be from our rating
+
+
+def clearing_terms(terms: dict[str, Any]) -> ClearingTerms:
+    """What stage 5 reads from the CPO's contract (a session without a frozen contract passes ``{}``)."""
+    return ClearingTerms(tolerance=Decimal(str(terms.get("clearing_tolerance", DEFAULT_CLEARING_TOLERANCE))))
 
 
 @dataclass(frozen=True, slots=True)

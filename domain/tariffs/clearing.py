@@ -8,9 +8,6 @@ from decimal import Decimal
 
 from domain.tariffs.rating import Amount
 
-# Without a tolerance in the CPO's contract, a cent (or one minor unit) either way is tolerated.
-DEFAULT_TOLERANCE = Decimal("0.01")
-
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
@@ -27,7 +24,8 @@ class Comparison:
         )
 
 
-def compare(rated: Amount, claimed: Amount, tolerance: Decimal = DEFAULT_TOLERANCE) -> Comparison:
+def compare(rated: Amount, claimed: Amount, tolerance: Decimal) -> Comparison:
+    """``tolerance`` is the CPO contract's (``domain.settlement.contracts.clearing_terms``)."""
     assert tolerance >= 0, "a tolerance is a distance"
     excl = claimed.excl_vat - rated.excl_vat
     incl = claimed.incl_vat - rated.incl_vat

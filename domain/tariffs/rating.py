@@ -18,13 +18,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from domain.money import minor_unit_places, round_to
-from domain.tariffs.model import WEEKDAYS, Dimension, PriceComponent, Reservation, Restrictions, Tariff
+from domain.tariffs.model import (
+    WEEKDAYS,
+    Dimension,
+    PriceComponent,
+    Reservation,
+    Restrictions,
+    Tariff,
+    TariffElement,
+)
 
 HOUR_S = Decimal(3600)
 WH_PER_KWH = Decimal(1000)
@@ -112,6 +120,7 @@ class _Billable:
     dimension: str
     volume: Decimal
     active: _Active
+    bucket: str  # the session total it counts towards: fixed, energy, time, parking or reservation
     # step_size adds whole units (seconds, Wh) to the last billable; the cost divides by the unit last, so a
     # step of 48 s is 48/3600 h exactly where it matters, not a repeating decimal rounded at 28 digits.
     unit: Decimal = Decimal(1)
@@ -127,7 +136,6 @@ class _Facts:
     power: Decimal | None
     reservation: bool
     reservation_expired: bool
-    notes: list[str] = field(default_factory=list)
 
 
 def _time_ok(r: Restrictions, at: time) -> bool:
@@ -218,107 +226,11 @@ def rate(
 ) -> RatedSession:
     """Price ``periods`` (each running to the next one's start, the last to ``end``) under ``tariff``."""
     assert all(p.start.tzinfo is not None for p in periods), "periods need aware timestamps"
-    billables: list[_Billable] = []
-    flat_charged: dict[tuple[int, int], _Active] = {}
-    flat_buckets: dict[tuple[int, int], str] = {}
-    energy_before = ZERO
     volumes_by_period = [period.by_dimension() for period in periods]
-    for index, period in enumerate(periods):
-        volumes = volumes_by_period[index]
-        current = volumes.get("MAX_CURRENT", volumes.get("MIN_CURRENT"))
-        power = volumes.get("MAX_POWER", volumes.get("MIN_POWER"))
-        facts = _Facts(
-            local=period.start.astimezone(time_zone),
-            energy_before=energy_before,
-            duration_before_s=_seconds(period.start - start),
-            current=current,
-            power=power,
-            reservation="RESERVATION_TIME" in volumes,
-            reservation_expired=reservation_expired,
-        )
-        for dimension, priced_as in (
-            ("ENERGY", Dimension.ENERGY),
-            ("TIME", Dimension.TIME),
-            ("PARKING_TIME", Dimension.PARKING_TIME),
-            ("RESERVATION_TIME", Dimension.TIME),
-        ):
-            volume = volumes.get(dimension)
-            if volume is None:
-                continue
-            active = _active(tariff, facts, priced_as)
-            if active:
-                billables.append(_Billable(index, dimension, volume, active[0]))
-        for flat in _active(tariff, facts, Dimension.FLAT):
-            key = (flat.element_index, tariff.elements[flat.element_index].components.index(flat.component))
-            if key not in flat_charged:
-                flat_charged[key] = flat
-                element = tariff.elements[flat.element_index]
-                if element.restrictions.reservation is not None:
-                    flat_buckets[key] = "reservation"
-                elif any(c.type == Dimension.PARKING_TIME for c in element.components) and not any(
-                    c.type in (Dimension.ENERGY, Dimension.TIME) for c in element.components
-                ):
-                    flat_buckets[key] = "parking"
-                else:
-                    flat_buckets[key] = "fixed"
-                billables.append(_Billable(index, "FLAT", Decimal(1), flat))
-        energy_before += volumes.get("ENERGY", ZERO)
-
-    def of(dimension: str) -> list[_Billable]:
-        return [b for b in billables if b.dimension == dimension]
-
-    _step(of("ENERGY"), WH_PER_KWH)
-    if of("PARKING_TIME"):
-        _step(of("PARKING_TIME"), HOUR_S)
-    else:
-        _step(of("TIME"), HOUR_S)
-    _step(of("RESERVATION_TIME"), HOUR_S)
-
-    lines: list[RatedLine] = []
-    buckets = {
-        "fixed": NO_AMOUNT,
-        "energy": NO_AMOUNT,
-        "time": NO_AMOUNT,
-        "parking": NO_AMOUNT,
-        "reservation": NO_AMOUNT,
-    }
-    bucket_of = {"ENERGY": "energy", "TIME": "time", "PARKING_TIME": "parking", "RESERVATION_TIME": "reservation"}
-    for b in billables:
-        units = b.volume * b.unit + b.extra_units
-        billed = units / b.unit
-        cost = _cost(b.active.component, units, b.unit)
-        if b.dimension == "FLAT":
-            key = (b.active.element_index, tariff.elements[b.active.element_index].components.index(b.active.component))
-            bucket = flat_buckets[key]
-        else:
-            bucket = bucket_of[b.dimension]
-        buckets[bucket] = buckets[bucket] + cost
-        lines.append(
-            RatedLine(
-                b.period_index,
-                b.dimension,
-                b.volume,
-                billed,
-                b.active.component.price,
-                b.active.component.vat,
-                b.active.element_index,
-                cost,
-            )
-        )
-    total = sum(buckets.values(), NO_AMOUNT)
-    excl, incl = total.excl_vat, total.incl_vat
-    min_applied = max_applied = False
-    if tariff.min_price is not None:
-        if excl < tariff.min_price.excl_vat:
-            excl, min_applied = tariff.min_price.excl_vat, True
-        if tariff.min_price.incl_vat is not None and incl < tariff.min_price.incl_vat:
-            incl, min_applied = tariff.min_price.incl_vat, True
-    if tariff.max_price is not None:
-        if excl > tariff.max_price.excl_vat:
-            excl, max_applied = tariff.max_price.excl_vat, True
-        if tariff.max_price.incl_vat is not None and incl > tariff.max_price.incl_vat:
-            incl, max_applied = tariff.max_price.incl_vat, True
-
+    billables = _billables(tariff, periods, volumes_by_period, start, time_zone, reservation_expired)
+    _apply_step_sizes(billables)
+    lines, buckets = _price(billables)
+    total, min_applied, max_applied = _clamp(tariff, sum(buckets.values(), NO_AMOUNT))
     places = minor_unit_places(tariff.currency) if policy.places is None else policy.places
 
     def money(amount: Amount) -> Amount:
@@ -329,7 +241,7 @@ def rate(
 
     return RatedSession(
         currency=tariff.currency,
-        total_cost=money(Amount(excl, incl)),
+        total_cost=money(total),
         total_fixed_cost=money(buckets["fixed"]),
         total_energy_cost=money(buckets["energy"]),
         total_time_cost=money(buckets["time"]),
@@ -342,3 +254,119 @@ def rate(
         min_price_applied=min_applied,
         max_price_applied=max_applied,
     )
+
+
+# The CDR dimensions priced per period, the tariff dimension each is priced as, and the total it counts towards.
+_PRICED_VOLUMES = (
+    ("ENERGY", Dimension.ENERGY, "energy"),
+    ("TIME", Dimension.TIME, "time"),
+    ("PARKING_TIME", Dimension.PARKING_TIME, "parking"),
+    ("RESERVATION_TIME", Dimension.TIME, "reservation"),
+)
+
+
+def _billables(
+    tariff: Tariff,
+    periods: Sequence[RatingPeriod],
+    volumes_by_period: list[dict[str, Decimal]],
+    start: datetime,
+    time_zone: ZoneInfo,
+    reservation_expired: bool,
+) -> list[_Billable]:
+    """Phase 1: each period's volumes with the component active for them, and each FLAT component the
+    first time it is active, in the order they occur."""
+    billables: list[_Billable] = []
+    flat_charged: set[tuple[int, int]] = set()
+    energy_before = ZERO
+    for index, period in enumerate(periods):
+        volumes = volumes_by_period[index]
+        facts = _Facts(
+            local=period.start.astimezone(time_zone),
+            energy_before=energy_before,
+            duration_before_s=_seconds(period.start - start),
+            current=volumes.get("MAX_CURRENT", volumes.get("MIN_CURRENT")),
+            power=volumes.get("MAX_POWER", volumes.get("MIN_POWER")),
+            reservation="RESERVATION_TIME" in volumes,
+            reservation_expired=reservation_expired,
+        )
+        for dimension, priced_as, bucket in _PRICED_VOLUMES:
+            volume = volumes.get(dimension)
+            if volume is None:
+                continue
+            active = _active(tariff, facts, priced_as)
+            if active:
+                billables.append(_Billable(index, dimension, volume, active[0], bucket))
+        for flat in _active(tariff, facts, Dimension.FLAT):
+            element = tariff.elements[flat.element_index]
+            key = (flat.element_index, element.components.index(flat.component))
+            if key not in flat_charged:
+                flat_charged.add(key)
+                billables.append(_Billable(index, "FLAT", Decimal(1), flat, _flat_bucket(element)))
+        energy_before += volumes.get("ENERGY", ZERO)
+    return billables
+
+
+def _flat_bucket(element: TariffElement) -> str:
+    """A FLAT fee counts towards reservation or parking when its element prices only that, else fixed."""
+    if element.restrictions.reservation is not None:
+        return "reservation"
+    if any(c.type == Dimension.PARKING_TIME for c in element.components) and not any(
+        c.type in (Dimension.ENERGY, Dimension.TIME) for c in element.components
+    ):
+        return "parking"
+    return "fixed"
+
+
+def _apply_step_sizes(billables: list[_Billable]) -> None:
+    """Phase 2: step_size, once per session on the billable part (see the module's choices)."""
+
+    def of(dimension: str) -> list[_Billable]:
+        return [b for b in billables if b.dimension == dimension]
+
+    _step(of("ENERGY"), WH_PER_KWH)
+    if of("PARKING_TIME"):
+        _step(of("PARKING_TIME"), HOUR_S)
+    else:
+        _step(of("TIME"), HOUR_S)
+    _step(of("RESERVATION_TIME"), HOUR_S)
+
+
+def _price(billables: list[_Billable]) -> tuple[list[RatedLine], dict[str, Amount]]:
+    """Phase 3: each billable's line, unrounded, and the sum of each session total."""
+    lines: list[RatedLine] = []
+    buckets = dict.fromkeys(("fixed", "energy", "time", "parking", "reservation"), NO_AMOUNT)
+    for b in billables:
+        units = b.volume * b.unit + b.extra_units
+        cost = _cost(b.active.component, units, b.unit)
+        buckets[b.bucket] = buckets[b.bucket] + cost
+        lines.append(
+            RatedLine(
+                b.period_index,
+                b.dimension,
+                b.volume,
+                units / b.unit,
+                b.active.component.price,
+                b.active.component.vat,
+                b.active.element_index,
+                cost,
+            )
+        )
+    return lines, buckets
+
+
+def _clamp(tariff: Tariff, total: Amount) -> tuple[Amount, bool, bool]:
+    """Phase 4: the total within min_price and max_price, excl. and incl. VAT each on its own; and
+    whether the minimum or the maximum applied."""
+    excl, incl = total.excl_vat, total.incl_vat
+    min_applied = max_applied = False
+    if tariff.min_price is not None:
+        if excl < tariff.min_price.excl_vat:
+            excl, min_applied = tariff.min_price.excl_vat, True
+        if tariff.min_price.incl_vat is not None and incl < tariff.min_price.incl_vat:
+            incl, min_applied = tariff.min_price.incl_vat, True
+    if tariff.max_price is not None:
+        if excl > tariff.max_price.excl_vat:
+            excl, max_applied = tariff.max_price.excl_vat, True
+        if tariff.max_price.incl_vat is not None and incl > tariff.max_price.incl_vat:
+            incl, max_applied = tariff.max_price.incl_vat, True
+    return Amount(excl, incl), min_applied, max_applied

@@ -25,6 +25,7 @@ from domain.settlement.contracts import (
     ContractTermsInvalid,
     RevenueShareTerms,
     ShareBasis,
+    clearing_terms,
     commission_terms,
     credit_terms,
     revenue_share_terms,
@@ -211,6 +212,8 @@ def test_contract_terms_read_back() -> None:
     assert revenue_share_terms({"revenue_share": {"percent": "15"}}) == DEMO_SHARE
     credit = credit_terms({"credit": {"limit": "50000.00", "session_cap": "80"}})
     assert (credit.limit, credit.session_cap, credit.hold_days) == (Decimal("50000.00"), Decimal(80), 7)
+    assert clearing_terms({"clearing_tolerance": "0.05"}).tolerance == Decimal("0.05")
+    assert clearing_terms({}).tolerance == Decimal("0.01")  # a cent either way, without one in the contract
 
 
 @pytest.mark.parametrize(
