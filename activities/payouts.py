@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 
+from activities.clock import utcnow
 from activities.errors import refusal
 from adapters.iso20022 import CreditTransfer, PaymentMessageInvalid, credit_transfer_file
 from adapters.payout_rails import PayoutRail
@@ -66,10 +67,6 @@ PAYOUT_REFUSALS = (BANK_DETAILS_INVALID, PAYOUT_REFUSED, PAYMENT_MESSAGE_INVALID
 _CONTRACT_KIND = {PayeeKind.CPO: "CPO", PayeeKind.DEMAND_PARTNER: "DEMAND_PARTNER"}
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def _message_id(release_key: str, now: datetime) -> str:
     """pain.001 MsgId/EndToEndId (35 characters at most): the date and a digest of the release key."""
     return f"NCP-{now:%Y%m%d}-{hashlib.sha256(release_key.encode()).hexdigest()[:12].upper()}"
@@ -98,7 +95,7 @@ class PayoutActivities:
         *,
         rail: PayoutRail,
         debtor_accounts: Mapping[str, BankAccount],
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
         self._rail = rail

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from domain.parties import Cpo, DemandPartner
 from domain.sessions.authorisation import EffectiveVersion
 from domain.sessions.lifecycle import SessionStage, can_move
+from persistence.parties import as_cpo
 from persistence.tables import (
     ApiKeyRow,
     CdrRow,
@@ -51,9 +52,7 @@ def operator_for_key(db: Session, key_sha256: str) -> str | None:
 
 def cpo_for_token(db: Session, token_sha256: str) -> Cpo | None:
     row = db.scalars(select(CpoRow).where(CpoRow.inbound_token_sha256 == token_sha256)).first()
-    return (
-        None if row is None else Cpo(id=row.id, country_code=row.country_code, party_id=row.party_id, active=row.active)
-    )
+    return None if row is None else as_cpo(row)
 
 
 def contract_versions(db: Session, party_kind: str, party_id: str) -> list[EffectiveVersion]:
