@@ -34,15 +34,15 @@ NOTHING_TO_REVERSE = "NothingToReverse"
 
 
 class CorrectionActivities:
-    def __init__(self, sessions: sessionmaker[Session], *, platform: TaxParty) -> None:
-        self._sessions = sessions
+    def __init__(self, writes: sessionmaker[Session], *, platform: TaxParty) -> None:
+        self._writes = writes
         self._platform = platform
 
     @activity.defn
     def reverse_settlement(self, request: ReversalInput) -> ReversalOutcome:
         """Reverse settlement ``generation`` of the session: entry, credit notes, payout queue, in one
         transaction. Run again, it finds what it did and does nothing twice."""
-        with self._sessions.begin() as db:
+        with self._writes.begin() as db:
             session = db.get_one(SessionRow, request.session_id, with_for_update=True)
             if session.stage != SessionStage.SETTLED.value or request.generation > session.settlement_generation:
                 raise ApplicationError(
@@ -116,7 +116,7 @@ class CorrectionActivities:
     @activity.defn
     def record_correction(self, record: CorrectionRecord) -> None:
         """Keep the correction's state where ops and the API read it."""
-        with self._sessions.begin() as db:
+        with self._writes.begin() as db:
             row = db.scalars(
                 select(SettlementCorrectionRow).where(SettlementCorrectionRow.workflow_id == record.workflow_id)
             ).one()

@@ -18,18 +18,18 @@ from persistence.tables import InvoiceRow
 
 
 class StatementActivities:
-    def __init__(self, sessions: sessionmaker[Session], *, platform: TaxParty) -> None:
-        self._sessions = sessions
+    def __init__(self, writes: sessionmaker[Session], *, platform: TaxParty) -> None:
+        self._writes = writes
         self._platform = platform
 
     @activity.defn
     def issue_due_statements(self, run: StatementRun) -> StatementRunResult:
         assert run.before_period is not None, "the workflow decides the period"
-        with self._sessions() as db:
+        with self._writes() as db:
             due = invoices.drafts_before(db, run.before_period, recipient=run.recipient)
         issued = []
         for key in due:
-            with self._sessions.begin() as db:
+            with self._writes.begin() as db:
                 row = db.get_one(InvoiceRow, key)
                 statement = invoices.issue_statement(
                     db,

@@ -91,13 +91,13 @@ def batch_status(row: PayoutBatchRow) -> BatchStatus:
 class PayoutActivities:
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        writes: sessionmaker[Session],
         *,
         rail: PayoutRail,
         debtor_accounts: Mapping[str, BankAccount],
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._sessions = sessions
+        self._writes = writes
         self._rail = rail
         self._debtors = dict(debtor_accounts)
         self._now = clock
@@ -113,7 +113,7 @@ class PayoutActivities:
         """When the payee's next release is due, by the contract in force (read each time: a new contract
         version applies from the next release)."""
         try:
-            with self._sessions() as db:
+            with self._writes() as db:
                 schedule = self._schedule(db, Payee.parse(request.payee), request.after)
         except (PayoutRefused, ContractTermsInvalid) as refused:
             raise _refused(refused) from refused
@@ -123,7 +123,7 @@ class PayoutActivities:
     def release_payout(self, request: ReleaseRequest) -> ReleaseOutcome:
         payee = Payee.parse(request.payee)
         try:
-            with self._sessions.begin() as db:
+            with self._writes.begin() as db:
                 return self._release(db, payee, request)
         except (DomainError, PaymentMessageInvalid) as refused:
             raise _refused(refused) from refused
@@ -216,13 +216,13 @@ class PayoutActivities:
 
     @activity.defn
     def send_payout(self, ref: BatchRef) -> BatchStatus:
-        with self._sessions() as db:
+        with self._writes() as db:
             row = payouts.batch(db, ref.message_id)
             if row.state != PayoutBatchState.INSTRUCTED:
                 return batch_status(row)
             document = row.document.encode()
         self._rail.submit(ref.message_id, document, now=self._now())
-        with self._sessions.begin() as db:
+        with self._writes.begin() as db:
             row = payouts.batch(db, ref.message_id, for_update=True)
             if row.state == PayoutBatchState.INSTRUCTED:
                 row.state = PayoutBatchState.SENT.value
@@ -232,7 +232,7 @@ class PayoutActivities:
     @activity.defn
     def check_payout(self, ref: BatchRef) -> BatchStatus:
         """The rail's answer so far; a final one is booked (once) before it is returned."""
-        with self._sessions() as db:
+        with self._writes() as db:
             row = payouts.batch(db, ref.message_id)
             if row.state not in (PayoutBatchState.INSTRUCTED, PayoutBatchState.SENT):
                 return batch_status(row)
@@ -243,7 +243,7 @@ class PayoutActivities:
         report, document = reported
         if not (report.status.is_paid or report.status.is_rejected):
             return batch_status(row).model_copy(update={"status_code": report.status})
-        with self._sessions.begin() as db:
+        with self._writes.begin() as db:
             row = payouts.batch(db, ref.message_id, for_update=True)
             if row.state in (PayoutBatchState.PAID, PayoutBatchState.REJECTED):
                 return batch_status(row)
@@ -285,14 +285,14 @@ class PayoutSweepActivities:
     """Starts the payout workflow of each payee and currency with queued payables (an existing one is
     left alone), so a new payee is paid without a per-session signal."""
 
-    def __init__(self, sessions: sessionmaker[Session], client: Client, *, task_queue: str) -> None:
-        self._sessions = sessions
+    def __init__(self, writes: sessionmaker[Session], client: Client, *, task_queue: str) -> None:
+        self._writes = writes
         self._client = client
         self._task_queue = task_queue
 
     @activity.defn
     async def start_payout_workflows(self, sweep: PayoutSweep) -> PayoutSweepResult:
-        with self._sessions() as db:
+        with self._writes() as db:
             wanted = payouts.payees_with_items(db)
         return PayoutSweepResult(
             workflows=await start_payout_workflows(

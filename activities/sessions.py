@@ -75,8 +75,8 @@ class OcpiIdentity:
 
 
 class SessionActivities:
-    def __init__(self, sessions: sessionmaker[Session], cpo_adapter: CpoAdapter, identity: OcpiIdentity) -> None:
-        self._sessions = sessions
+    def __init__(self, writes: sessionmaker[Session], cpo_adapter: CpoAdapter, identity: OcpiIdentity) -> None:
+        self._writes = writes
         self._cpo = cpo_adapter
         self._identity = identity
 
@@ -85,7 +85,7 @@ class SessionActivities:
     @activity.defn
     def authorise_session(self, request: AuthoriseSessionInput) -> SessionAuthorised:
         """Decide at the session's request time (not now: a retry must reach the same decision)."""
-        with self._sessions.begin() as db:
+        with self._writes.begin() as db:
             try:
                 authorised = self._authorise(db, request)
             except AuthorisationRefused as refused:
@@ -216,7 +216,7 @@ class SessionActivities:
         )
 
     def _endpoint(self, cpo_id: str) -> CpoEndpoint:
-        with self._sessions() as db:
+        with self._writes() as db:
             cpo = db.get_one(CpoRow, cpo_id)
             return CpoEndpoint(cpo.id, cpo.country_code, cpo.party_id, cpo.commands_url, cpo.outbound_token)
 
@@ -226,7 +226,7 @@ class SessionActivities:
     def clear_session(self, request: ClearingInput) -> ClearingOutcome:
         """Rate the CDR against the tariff in force at session start, in the location's time zone, and
         compare with the CPO's claim. One clearing per session: a retry returns the stored one."""
-        with self._sessions.begin() as db:
+        with self._writes.begin() as db:
             existing = repo.clearing_of(db, request.session_id, request.generation)
             if existing is None:
                 existing = self._clear(db, request)
@@ -287,7 +287,7 @@ class SessionActivities:
     @activity.defn
     def record_stage(self, outcome: StageOutcome) -> None:
         """Write what the workflow decided into the read model (forward-only, so replays are harmless)."""
-        with self._sessions.begin() as db:
+        with self._writes.begin() as db:
             moved = repo.move_session_stage(
                 db,
                 outcome.session_id,

@@ -50,13 +50,13 @@ SETTLEMENT_ERRORS = (
 class SettlementActivities:
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        writes: sessionmaker[Session],
         *,
         fx_max_age: timedelta,
         platform: TaxParty,
         vat_rates: VatRateTable,
     ) -> None:
-        self._sessions = sessions
+        self._writes = writes
         self._fx_max_age = fx_max_age
         self._platform = platform
         self._vat_rates = vat_rates
@@ -69,7 +69,7 @@ class SettlementActivities:
         charging ended (the previous publication on weekends and holidays), rounded once: the net amount
         of the partner's invoice line. A missing rate, or one older than the allowed age, is a business
         refusal: ops import the rate and retry the settlement."""
-        with self._sessions.begin() as db:
+        with self._writes.begin() as db:
             conversion = repo.conversion_of(db, request.session_id, request.generation)
             if conversion is None:
                 try:
@@ -113,7 +113,7 @@ class SettlementActivities:
     def post_settlement(self, request: SettlementInput) -> SettlementOutcome:
         """Issue the session's invoices and book it (receivable, payables, VAT, commission, revenue share,
         FX legs), capturing its hold, all in one transaction."""
-        with self._sessions.begin() as db:
+        with self._writes.begin() as db:
             try:
                 outcome, cdr_received_at = self._post(db, request.session_id, request.generation)
             except SETTLEMENT_ERRORS as refused:

@@ -14,7 +14,7 @@ from persistence.db import SessionFactory
 
 @dataclass(frozen=True, slots=True)
 class ApiContext:
-    sessions: SessionFactory
+    writes: SessionFactory
     reads: SessionFactory  # read-only: never takes SQLite's write lock
     temporal: Client
     task_queue: str

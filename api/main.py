@@ -28,7 +28,7 @@ def app_from_settings(settings: Settings) -> FastAPI:
         database = Database.open(settings.database_url)
         client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
         context = ApiContext(
-            sessions=database.sessions,
+            writes=database.writes,
             reads=database.reads,
             temporal=client,
             task_queue=settings.task_queue,

@@ -139,14 +139,14 @@ class ApiMetrics:
         )
         self.ledger_check = LedgerCheckStatus()
         self.registry.register(self.ledger_check)
-        self._sessions: SessionsByStage | None = None
+        self._writes: SessionsByStage | None = None
 
     def watch_sessions(self, reads: SessionFactory) -> None:
         """Count sessions in this database (once the app's context exists)."""
-        if self._sessions is not None:
-            self.registry.unregister(self._sessions)
-        self._sessions = SessionsByStage(reads)
-        self.registry.register(self._sessions)
+        if self._writes is not None:
+            self.registry.unregister(self._writes)
+        self._writes = SessionsByStage(reads)
+        self.registry.register(self._writes)
 
 
 class RequestMetrics:

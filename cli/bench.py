@@ -133,7 +133,7 @@ async def _payout_actions(client: Client, settings: Settings) -> tuple[int, int]
     all payout workflows counted from their histories; and the number of batches paid."""
     with open_database(settings.database_url) as database:
         released = await release_now(
-            client, database.sessions, task_queue=settings.task_queue, poll_seconds=settings.payout_poll_s
+            client, database.writes, task_queue=settings.task_queue, poll_seconds=settings.payout_poll_s
         )
         total = 0
         for done in released:

@@ -75,11 +75,11 @@ def transfers_per_second(database_url: str, count: int) -> float:
     upgrade(database_url)
     with open_database(database_url) as database:
         entries = settlement_entries(count)
-        with database.sessions.begin() as db:  # open the accounts first, as a running ledger has them
+        with database.writes.begin() as db:  # open the accounts first, as a running ledger has them
             ledger.post_batch(db, entries[:BATCH], now=datetime.now(UTC))
         began = time.perf_counter()
         for start in range(BATCH, count, BATCH):
-            with database.sessions.begin() as db:
+            with database.writes.begin() as db:
                 ledger.post_batch(db, entries[start : start + BATCH], now=datetime.now(UTC))
         elapsed = time.perf_counter() - began
         with database.reads() as db:

@@ -505,24 +505,22 @@ def pay_out(settings: Settings, *, since: datetime) -> RunPayouts:
     """Release every payee's payouts now, as ops can by hand (INSTANT payees were paid during the run),
     release again those the bank rejected, and write every batch's pain.001 to ``.data/payouts/``."""
 
-    async def release(sessions: SessionFactory) -> None:
+    async def release(writes: SessionFactory) -> None:
         client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
-        rounds = await release_now(
-            client, sessions, task_queue=settings.task_queue, poll_seconds=settings.payout_poll_s
-        )
+        rounds = await release_now(client, writes, task_queue=settings.task_queue, poll_seconds=settings.payout_poll_s)
         for bounced in [
             r for r in rounds if r.view.last_batch and r.view.last_batch.state == PayoutBatchState.REJECTED
         ]:
             await release_now(
                 client,
-                sessions,
+                writes,
                 task_queue=settings.task_queue,
                 poll_seconds=settings.payout_poll_s,
                 payee=bounced.payee,
             )
 
     with open_database(settings.database_url) as database:
-        asyncio.run(release(database.sessions))
+        asyncio.run(release(database.writes))
         folder = DATA_DIR / "payouts"
         files = export_files(database.reads, folder)
         return RunPayouts(payout_report(database.reads, since=since), str(folder), len(files))
@@ -534,7 +532,7 @@ def corrections(stack: DevStack, planned: list[DemoSession]) -> dict[str, Any]:
     disputed = next((s.id for s in planned if s.driver_reference.startswith("sim-overcharge")), None)
     with open_database(stack.settings.database_url) as database:
         return asyncio.run(
-            correct(stack.settings, database.sessions, stack.api_url, credited=credited, disputed=disputed)
+            correct(stack.settings, database.writes, stack.api_url, credited=credited, disputed=disputed)
         )
 
 

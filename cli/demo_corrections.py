@@ -81,13 +81,13 @@ async def _done(client: Client, workflow_id: str) -> CorrectionResult:
 
 
 async def correct(
-    settings: Settings, sessions: SessionFactory, api_url: str, *, credited: str, disputed: str | None
+    settings: Settings, writes: SessionFactory, api_url: str, *, credited: str, disputed: str | None
 ) -> dict[str, Any]:
     """Credit and re-issue ``credited``'s CDR; settle ``disputed``'s discrepancy halfway between the official
     price and the CPO's claim. Returns what happened, once both corrections are done."""
     client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
     report: dict[str, Any] = {"credited_session": credited}
-    with sessions() as db:
+    with writes() as db:
         cpo_id, cdr = settled_cdr(db, credited)
     async with httpx.AsyncClient(base_url=api_url, timeout=10) as http:
         for what, body in (("credit", credit_cdr(cdr)), ("reissue", reissued_cdr(cdr, Decimal("0.9")))):
@@ -98,13 +98,13 @@ async def correct(
         report["credit_notes"] = credit.credit_notes
         report["reissued_invoices"] = [resettled.invoice or "on the statement", resettled.self_billed_invoice or "-"]
         if disputed is not None:
-            report |= await _decide(sessions, client, http, disputed)
+            report |= await _decide(writes, client, http, disputed)
     return report
 
 
-async def _decide(sessions: SessionFactory, client: Client, http: httpx.AsyncClient, session_id: str) -> dict[str, Any]:
+async def _decide(writes: SessionFactory, client: Client, http: httpx.AsyncClient, session_id: str) -> dict[str, Any]:
     now = datetime.now(UTC)
-    with sessions.begin() as db:
+    with writes.begin() as db:
         operators.revoke_operator(db, DEMO_OPERATOR, now=now)
         key = operators.add_operator(db, DEMO_OPERATOR, now=now)
     ops = {"Authorization": f"Bearer {key}"}

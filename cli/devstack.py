@@ -116,7 +116,7 @@ class DevStack:
         self.processes.append(temporal)
         upgrade(settings.database_url)
         with open_database(settings.database_url) as database:
-            seed_database(database.sessions, settings.simulator_url)
+            seed_database(database.writes, settings.simulator_url)
             latest_rate = latest_rate_publication(database.reads)
         settings = self.settings = _accept_embedded_rates(settings, latest_rate)
         env = settings_env(settings)

@@ -10,9 +10,9 @@ from persistence.db import SessionFactory
 from services import ledger
 
 
-def run_check(sessions: SessionFactory, out: TextIO = sys.stdout) -> int:
+def run_check(writes: SessionFactory, out: TextIO = sys.stdout) -> int:
     """Print the check's report; 0 when the books are right, 1 with every problem listed otherwise."""
-    report = ledger.check_books(sessions)
+    report = ledger.check_books(writes)
     totals = ", ".join(f"{c} {t:+d}" for c, t in sorted(report.currency_totals.items())) or "no postings yet"
     print(
         f"ledger check: {report.entries} entries, {report.settled_sessions} settled sessions; "
@@ -25,9 +25,9 @@ def run_check(sessions: SessionFactory, out: TextIO = sys.stdout) -> int:
     return 0 if report.ok else 1
 
 
-def print_balances(sessions: SessionFactory, party: str | None = None, out: TextIO = sys.stdout) -> int:
+def print_balances(writes: SessionFactory, party: str | None = None, out: TextIO = sys.stdout) -> int:
     """Every account's balance: positive, the party owes us (debit); negative, we owe the party (credit)."""
-    balances = ledger.account_balances(sessions, party)
+    balances = ledger.account_balances(writes, party)
     if not balances:
         print("no balances yet", file=out)
         return 0
@@ -37,6 +37,6 @@ def print_balances(sessions: SessionFactory, party: str | None = None, out: Text
     return 0
 
 
-def run_expire_holds(sessions: SessionFactory, out: TextIO = sys.stdout) -> int:
-    print(f"{ledger.expire_holds(sessions)} expired holds released", file=out)
+def run_expire_holds(writes: SessionFactory, out: TextIO = sys.stdout) -> int:
+    print(f"{ledger.expire_holds(writes)} expired holds released", file=out)
     return 0

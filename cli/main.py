@@ -144,7 +144,7 @@ def cmd_seed(settings: Settings, _: argparse.Namespace) -> int:
     from persistence.db import open_database
 
     with open_database(settings.database_url) as database:
-        seed_database(database.sessions, settings.simulator_url)
+        seed_database(database.writes, settings.simulator_url)
     print("demo network seeded")
     return 0
 
@@ -221,7 +221,7 @@ def cmd_fx_import(settings: Settings, args: argparse.Namespace) -> int:
 
     text = None if args.file is None else Path(args.file).read_text()
     with open_database(settings.database_url) as database:
-        imported = import_rates(database.sessions, text)
+        imported = import_rates(database.writes, text)
     print(f"{imported.read} rates read, {imported.added} new; latest publication {imported.latest}")
     return 0
 
@@ -240,7 +240,7 @@ def cmd_ledger(settings: Settings, args: argparse.Namespace) -> int:
         if args.action == "check":
             return run_check(database.reads)
         if args.action == "expire-holds":
-            return run_expire_holds(database.sessions)
+            return run_expire_holds(database.writes)
         return print_balances(database.reads, args.party)
 
 
@@ -273,7 +273,7 @@ def cmd_payouts(settings: Settings, args: argparse.Namespace) -> int:
         if args.action == "export":
             return payouts.export(database.reads, Path(args.dir), payee=payee)
         if args.action == "release":
-            payouts.release(settings, database.sessions, payee=payee)
+            payouts.release(settings, database.writes, payee=payee)
         return payouts.list_payouts(database.reads)
 
 
@@ -355,7 +355,7 @@ def cmd_operators(settings: Settings, args: argparse.Namespace) -> int:
     from persistence.db import open_database
 
     with open_database(settings.database_url) as database:
-        return (operators.revoke if args.action == "revoke" else operators.add)(database.sessions, args.name)
+        return (operators.revoke if args.action == "revoke" else operators.add)(database.writes, args.name)
 
 
 def _healthcheck_arguments(health: argparse.ArgumentParser) -> None:

@@ -9,9 +9,9 @@ from persistence.db import SessionFactory
 from services import operators
 
 
-def add(sessions: SessionFactory, name: str) -> int:
+def add(writes: SessionFactory, name: str) -> int:
     """Print the operator's new key, shown this once."""
-    with sessions.begin() as db:
+    with writes.begin() as db:
         try:
             key = operators.add_operator(db, name, now=datetime.now(UTC))
         except operators.OperatorExists as exists:
@@ -21,8 +21,8 @@ def add(sessions: SessionFactory, name: str) -> int:
     return 0
 
 
-def revoke(sessions: SessionFactory, name: str) -> int:
-    with sessions.begin() as db:
+def revoke(writes: SessionFactory, name: str) -> int:
+    with writes.begin() as db:
         revoked = operators.revoke_operator(db, name, now=datetime.now(UTC))
     if not revoked:
         print(f"no operator {name}", file=sys.stderr)

@@ -29,14 +29,14 @@ def list_payouts(reads: SessionFactory) -> int:
     return 0
 
 
-def release(settings: Settings, sessions: SessionFactory, *, payee: Payee | None) -> None:
+def release(settings: Settings, writes: SessionFactory, *, payee: Payee | None) -> None:
     """Release now and print each payee's outcome."""
 
     async def run() -> None:
         client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
         for done in await payouts.release_now(
             client,
-            sessions,
+            writes,
             task_queue=settings.task_queue,
             poll_seconds=settings.payout_poll_s,
             payee=None if payee is None else str(payee),

@@ -454,11 +454,11 @@ def seed_fx_rates(db: Session) -> int:
     return store_rates(db, (r for r in rates if r.as_of >= since))
 
 
-def seed_database(sessions: sessionmaker[Session], simulator_url: str) -> None:
+def seed_database(writes: sessionmaker[Session], simulator_url: str) -> None:
     """Insert the demo network where it is missing (safe to run again); the demo CPOs' commands URL
     always points at ``simulator_url``; contracts move to the terms below as new versions."""
     now = datetime.now(UTC)
-    with sessions.begin() as db:
+    with writes.begin() as db:
         seed_fx_rates(db)
         for partner in PARTNERS:
             ensure_demand_partner(db, partner, demand_partner_terms(partner), now=now)

@@ -60,7 +60,7 @@ def retry_stopped_settlements(settings: Settings, args: argparse.Namespace) -> i
                 task = bar.add_task("resuming and resetting", total=len(stopped))
                 summary = await retry_settlements(
                     client,
-                    database.sessions,
+                    database.writes,
                     stopped,
                     requested_by="networkcore settlement retry",
                     wait_s=args.wait,

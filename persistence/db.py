@@ -106,7 +106,7 @@ class Database:
     """One engine and its two session factories: every process sets its database up through this."""
 
     engine: Engine
-    sessions: SessionFactory
+    writes: SessionFactory
     reads: SessionFactory  # read-only: never takes SQLite's write lock
 
     @classmethod

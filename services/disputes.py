@@ -81,7 +81,7 @@ async def decide_and_correct(context: WriteAndStart, ruling: Ruling) -> Decided:
     """Record the decision, then start the correction it asks for."""
 
     def record() -> Decided:
-        with context.sessions.begin() as db:
+        with context.writes.begin() as db:
             return decide(db, ruling)
 
     decided = await to_thread.run_sync(record)

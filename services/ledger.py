@@ -46,7 +46,7 @@ def books(reads: SessionFactory) -> Books:
         return Books(check_ledger(db), _balances(ledger.balances(db)))
 
 
-def expire_holds(sessions: SessionFactory) -> int:
+def expire_holds(writes: SessionFactory) -> int:
     """Release the credit holds past their expiry; how many."""
-    with sessions.begin() as db:
+    with writes.begin() as db:
         return holds.expire_holds(db, now=datetime.now(UTC))

@@ -48,7 +48,7 @@ class Released:
 
 async def release_now(
     client: Client,
-    sessions: SessionFactory,
+    writes: SessionFactory,
     *,
     task_queue: str,
     poll_seconds: int,
@@ -57,7 +57,7 @@ async def release_now(
 ) -> list[Released]:
     """Release every payee's payouts now (or one payee's), as ops would by hand, and wait until each
     release has run and its batch has the rail's answer."""
-    with sessions() as db:
+    with writes() as db:
         wanted = [(p, c) for p, c in payouts.payees_with_items(db) if payee is None or str(p) == payee]
     await start_payout_workflows(client, wanted, task_queue=task_queue, poll_seconds=poll_seconds)
     handles = [client.get_workflow_handle(payout_workflow_id(str(p), c)) for p, c in wanted]

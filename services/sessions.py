@@ -76,13 +76,13 @@ class StopRequested:
 
 
 def _register(
-    sessions: SessionFactory, demand_partner_id: str, request: SessionRequest, key: str | None
+    writes: SessionFactory, demand_partner_id: str, request: SessionRequest, key: str | None
 ) -> tuple[StartedSession, str | None, str | None]:
     """Store the session (or find the one this idempotency key already made), with the charger's CPO and
     country for the search attributes."""
     fingerprint = request.fingerprint()
     session_id = str(uuid.uuid5(SESSION_NAMESPACE, f"{demand_partner_id}\n{key}") if key else uuid.uuid4())
-    with sessions() as db:
+    with writes() as db:
         charger = repo.charger_by_evse_id(db, request.evse_id)
         cpo_id = None if charger is None else charger.cpo.id
         country = None if charger is None else charger.location.country
@@ -109,7 +109,7 @@ def _register(
 
 
 async def start_charging_session(
-    sessions: SessionFactory,
+    writes: SessionFactory,
     temporal: Client,
     *,
     task_queue: str,
@@ -122,7 +122,7 @@ async def start_charging_session(
     idempotency key returns the same session and never starts a second one (the workflow start is
     repeated: it finds the workflow the first attempt started, or starts it if that attempt failed)."""
     started, cpo_id, country = await anyio.to_thread.run_sync(
-        _register, sessions, demand_partner_id, request, idempotency_key
+        _register, writes, demand_partner_id, request, idempotency_key
     )
     session = started.session
     bind_session(session.id)

@@ -226,7 +226,7 @@ class RetrySummary:
 
 async def retry_settlements(
     client: Client,
-    sessions: sessionmaker[Session],
+    writes: sessionmaker[Session],
     stopped: list[StoppedSession],
     *,
     requested_by: str,
@@ -260,13 +260,13 @@ async def retry_settlements(
     waiting = [s for s in stopped if s.id not in summary.not_reached]
     deadline = asyncio.get_running_loop().time() + wait_s
     while waiting:
-        with sessions() as db:
+        with writes() as db:
             settled = _settled(db, waiting)
         waiting = [s for s in waiting if s.workflow_id not in settled]
         if not waiting or asyncio.get_running_loop().time() > deadline:
             break
         await asyncio.sleep(0.5)
-    with sessions() as db:
+    with writes() as db:
         for session in waiting:
             summary.not_settled[session.id] = _where_it_is(db, session)
     summary.settled = summary.signalled + summary.reset - len(summary.not_settled)

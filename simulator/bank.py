@@ -48,12 +48,12 @@ class SimulatedBank:
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        writes: sessionmaker[Session],
         *,
         delay: timedelta = timedelta(0),
         rejections: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
-        self._sessions = sessions
+        self._writes = writes
         self._delay = delay
         # Public: tests plan rejections for their own payees' accounts.
         self.rejections = {iban: list(codes) for iban, codes in (rejections or {}).items()}
@@ -68,7 +68,7 @@ class SimulatedBank:
             amount = to_minor(Decimal(_field(parsed, "InstdAmt")), currency)
         except (PaymentMessageInvalid, etree.XMLSyntaxError, ArithmeticError, ValueError):
             iban, currency, amount, reason = "", "", 0, "FF01"
-        with self._sessions.begin() as db:
+        with self._writes.begin() as db:
             if reason is None:
                 earlier = db.scalar(select(func.count()).where(SimulatedBankTransferRow.creditor_iban == iban)) or 0
                 planned = self.rejections.get(iban, [])
@@ -91,7 +91,7 @@ class SimulatedBank:
             )
 
     def status(self, message_id: str, *, now: datetime) -> tuple[StatusReport, bytes] | None:
-        with self._sessions() as db:
+        with self._writes() as db:
             row = db.get(SimulatedBankTransferRow, message_id)
             if row is None:
                 return None
@@ -109,5 +109,5 @@ class SimulatedBank:
 
     def transfers(self) -> list[SimulatedBankTransferRow]:
         """Every file the bank received (tests prove with it that nobody was paid twice)."""
-        with self._sessions() as db:
+        with self._writes() as db:
             return list(db.scalars(select(SimulatedBankTransferRow).order_by(SimulatedBankTransferRow.received_at)))

@@ -70,7 +70,7 @@ class CpoSimulator:
         self._config = config
         self._http = http
         self._cpos = {(c.country_code, c.party_id): c for c in config.cpos}
-        self._sessions: dict[str, RunningSession] = {}
+        self._writes: dict[str, RunningSession] = {}
         self._by_reference: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -106,7 +106,7 @@ class CpoSimulator:
         return CommandResponse(result=CommandResponseType.ACCEPTED, timeout=COMMAND_TIMEOUT_S)
 
     async def stop_session(self, party: Party, command: StopSession) -> CommandResponse:
-        session = self._sessions.get(command.session_id)
+        session = self._writes.get(command.session_id)
         if session is None or (session.cpo.country_code, session.cpo.party_id) != party:
             return CommandResponse(result=CommandResponseType.UNKNOWN_SESSION, timeout=COMMAND_TIMEOUT_S)
         self._spawn(
@@ -160,7 +160,7 @@ class CpoSimulator:
         await self._push(cpo, "POST", session.command.response_url, CommandResult(result=CommandResultType.ACCEPTED))
         if driver.startswith("sim-no-show"):
             return
-        self._sessions[session.id] = session
+        self._writes[session.id] = session
         url = f"{self.emsp_url}/sessions/{cpo.country_code}/{cpo.party_id}/{session.id}"
         await self._push(cpo, "PUT", url, self._session_object(session))
         await self._push(

@@ -91,5 +91,5 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def sessions(engine: Engine) -> sessionmaker[Session]:
+def writes(engine: Engine) -> sessionmaker[Session]:
     return make_session_factory(engine)

@@ -76,11 +76,11 @@ def platform_bank_accounts(settings: Settings) -> dict[str, BankAccount]:
     }
 
 
-def payout_rail(settings: Settings, sessions: sessionmaker[Session]) -> PayoutRail:
+def payout_rail(settings: Settings, writes: sessionmaker[Session]) -> PayoutRail:
     if settings.payout_rail == "file":
         return FileRail(settings.payout_outbox, settings.payout_inbox)
     return SimulatedBank(
-        sessions,
+        writes,
         delay=timedelta(seconds=settings.simulated_bank_delay_s),
         rejections=settings.simulated_bank_rejections,
     )
@@ -90,7 +90,7 @@ def build_worker(
     client: Client,
     *,
     task_queue: str,
-    sessions: sessionmaker[Session],
+    writes: sessionmaker[Session],
     cpo_adapter: CpoAdapter,
     identity: OcpiIdentity,
     executor: ThreadPoolExecutor,
@@ -99,12 +99,12 @@ def build_worker(
     rail: PayoutRail,
     debtor_accounts: dict[str, BankAccount],
 ) -> Worker:
-    activities = SessionActivities(sessions, cpo_adapter, identity)
-    payouts = PayoutActivities(sessions, rail=rail, debtor_accounts=debtor_accounts)
-    sweep = PayoutSweepActivities(sessions, client, task_queue=task_queue)
-    settlement = SettlementActivities(sessions, fx_max_age=fx_max_age, platform=platform, vat_rates=vat_rate_table())
-    statements = StatementActivities(sessions, platform=platform)
-    corrections = CorrectionActivities(sessions, platform=platform)
+    activities = SessionActivities(writes, cpo_adapter, identity)
+    payouts = PayoutActivities(writes, rail=rail, debtor_accounts=debtor_accounts)
+    sweep = PayoutSweepActivities(writes, client, task_queue=task_queue)
+    settlement = SettlementActivities(writes, fx_max_age=fx_max_age, platform=platform, vat_rates=vat_rate_table())
+    statements = StatementActivities(writes, platform=platform)
+    corrections = CorrectionActivities(writes, platform=platform)
     return Worker(
         client,
         task_queue=task_queue,
@@ -197,17 +197,17 @@ async def run_worker(settings: Settings) -> None:
     async with httpx.AsyncClient(timeout=httpx.Timeout(10.0)) as http:
         adapter = OcpiCpoAdapter(http, from_country_code=identity.country_code, from_party_id=identity.party_id)
         with ThreadPoolExecutor(ACTIVITY_THREADS) as executor:
-            sessions = database.sessions
+            writes = database.writes
             worker = build_worker(
                 client,
                 task_queue=settings.task_queue,
-                sessions=sessions,
+                writes=writes,
                 cpo_adapter=adapter,
                 identity=identity,
                 executor=executor,
                 fx_max_age=timedelta(days=settings.fx_max_age_days),
                 platform=platform_party(settings),
-                rail=payout_rail(settings, sessions),
+                rail=payout_rail(settings, writes),
                 debtor_accounts=platform_bank_accounts(settings),
             )
             await ensure_statement_schedule(client, settings.task_queue)

@@ -49,7 +49,7 @@ async def create_session(
     same ``Idempotency-Key`` returns the same session and never starts a second one."""
     try:
         started = await service.start_charging_session(
-            context.sessions,
+            context.writes,
             context.temporal,
             task_queue=context.task_queue,
             timeouts=context.timeouts,

@@ -41,7 +41,7 @@ async def receive(
     """Run ``intake`` in a transaction, then forward what it owes; ``forwarded`` records a delivered signal."""
 
     def store() -> IntakeResult:
-        with context.sessions.begin() as db:
+        with context.writes.begin() as db:
             return intake(db)
 
     result = await to_thread.run_sync(store)
@@ -67,7 +67,7 @@ async def receive(
             return RETRY_LATER
 
         def record() -> None:
-            with context.sessions.begin() as db:
+            with context.writes.begin() as db:
                 if not delivered:
                     flag_closed_session(db, session_id, what)
                 if forwarded is not None:

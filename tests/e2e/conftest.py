@@ -63,7 +63,7 @@ async def serve(app: FastAPI, port: int) -> tuple[uvicorn.Server, asyncio.Task[N
 class Stack:
     api_url: str
     temporal: Client
-    sessions: sessionmaker[Session]
+    writes: sessionmaker[Session]
     task_queue: str
     http: httpx.AsyncClient
     make_worker: Any
@@ -133,12 +133,12 @@ class Stack:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def stack(dev_env: WorkflowEnvironment, engine: Engine, sessions: sessionmaker[Session]) -> AsyncIterator[Stack]:
+async def stack(dev_env: WorkflowEnvironment, engine: Engine, writes: sessionmaker[Session]) -> AsyncIterator[Stack]:
     api_port, simulator_port = free_port(), free_port()
     api_url, simulator_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{simulator_port}"
-    seed_database(sessions, simulator_url)
+    seed_database(writes, simulator_url)
     task_queue = f"sessions-{uuid.uuid4()}"
-    context = ApiContext(sessions, make_read_session_factory(engine), dev_env.client, task_queue, TIMEOUTS, api_url)
+    context = ApiContext(writes, make_read_session_factory(engine), dev_env.client, task_queue, TIMEOUTS, api_url)
     simulator = SimulatorConfig.model_validate(simulator_config(api_url, charge_duration_s=0.3, patch_interval_s=0.1))
     servers = [await serve(create_app(context), api_port), await serve(create_simulator_app(simulator), simulator_port)]
     executor = ThreadPoolExecutor(ACTIVITY_THREADS)
@@ -150,7 +150,7 @@ async def stack(dev_env: WorkflowEnvironment, engine: Engine, sessions: sessionm
             return build_worker(
                 dev_env.client,
                 task_queue=task_queue,
-                sessions=sessions,
+                writes=writes,
                 cpo_adapter=adapter,
                 identity=identity,
                 executor=executor,
@@ -162,8 +162,8 @@ async def stack(dev_env: WorkflowEnvironment, engine: Engine, sessions: sessionm
             )
 
         settings = Settings()
-        bank = SimulatedBank(sessions)
-        stack = Stack(api_url, dev_env.client, sessions, task_queue, http, make_worker, bank)
+        bank = SimulatedBank(writes)
+        stack = Stack(api_url, dev_env.client, writes, task_queue, http, make_worker, bank)
         await stack.start_worker()
         try:
             yield stack

@@ -66,8 +66,8 @@ class DieAroundSubmit:
 def die_around_submit(*, after: bool) -> None:
     configured = workers.main.payout_rail
 
-    def dying_rail(settings: Settings, sessions: sessionmaker[Session]) -> PayoutRail:
-        return DieAroundSubmit(configured(settings, sessions), after=after)
+    def dying_rail(settings: Settings, writes: sessionmaker[Session]) -> PayoutRail:
+        return DieAroundSubmit(configured(settings, writes), after=after)
 
     workers.main.payout_rail = dying_rail
 

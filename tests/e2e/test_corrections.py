@@ -48,7 +48,7 @@ EVSE = "DE*STN*E3001"  # a German charger: EUR tariff, so a EUR partner is bille
 
 
 def original_cdr(stack: Stack, session_id: str) -> dict[str, Any]:
-    with stack.sessions() as db:
+    with stack.writes() as db:
         (row,) = repositories.cdrs_for_session(db, session_id)
         body: dict[str, Any] = json.loads(row.body)
         return body
@@ -87,13 +87,13 @@ def correction_row(db: Session, workflow_id: str) -> SettlementCorrectionRow:
 
 
 def entry_count(stack: Stack) -> int:
-    with stack.sessions() as db:
+    with stack.writes() as db:
         return int(db.scalar(select(func.count()).select_from(LedgerEntryRow)) or 0)
 
 
 def session_documents(stack: Stack, session_id: str) -> list[tuple[str, str, int, int, int]]:
     """(kind, issuer, generation, net, VAT) of every invoice line of the session, in issue order."""
-    with stack.sessions() as db:
+    with stack.writes() as db:
         rows = db.execute(
             select(
                 InvoiceRow.kind,
@@ -135,7 +135,7 @@ async def test_a_credit_cdr_reverses_the_settlement_and_a_reissued_cdr_settles_i
     reversed_ = await correction(stack, credit_correction_workflow_id(session_id, 0))
     assert reversed_.state == CorrectionState.DONE
     assert len(reversed_.credit_notes) == 2
-    with stack.sessions() as db:
+    with stack.writes() as db:
         booked = ledger.entry_postings(db, settlement_key(session_id))
         undone = ledger.entry_postings(db, reversal_key(session_id, 0))
         assert booked is not None
@@ -199,7 +199,7 @@ async def test_a_credit_cdr_reverses_the_settlement_and_a_reissued_cdr_settles_i
     assert (view["credited"], view["settlement"]) == (False, 1)
     second_net = Decimal(view["billing"]["net"])
     assert Decimal(0) < second_net < first_net
-    with stack.sessions() as db:
+    with stack.writes() as db:
         clearing = repositories.clearing_of(db, session_id, 1)
         assert clearing is not None
         assert clearing.cdr_key == db.scalars(select(CdrRow.key).where(CdrRow.cdr_id == reissued["id"])).one()
@@ -242,7 +242,7 @@ async def overcharged_session(stack: Stack, who: Any) -> dict[str, Any]:
 async def test_operators_decide_disputes_through_the_api_on_the_record(stack: Stack) -> None:
     who = partner(stack, "EUR")
     operator = f"ops-{uuid.uuid4().hex[:6]}"
-    with stack.sessions.begin() as db:
+    with stack.writes.begin() as db:
         key = add_operator(db, operator, now=datetime.now(UTC))
     ops = {"Authorization": f"Bearer {key}"}
     accepted = await overcharged_session(stack, who)
@@ -291,7 +291,7 @@ async def test_operators_decide_disputes_through_the_api_on_the_record(stack: St
     assert view["billing"]["net"] == rejected["billing"]["net"]
     assert view["needs_attention"] is False
 
-    with stack.sessions() as db:
+    with stack.writes() as db:
         recorded = db.scalars(
             select(DisputeRow).where(DisputeRow.session_id.in_([accepted["id"], rejected["id"]]))
         ).all()
@@ -300,7 +300,7 @@ async def test_operators_decide_disputes_through_the_api_on_the_record(stack: St
         assert report.ok, report.problems
 
     # A revoked key decides nothing more.
-    with stack.sessions.begin() as db:
+    with stack.writes.begin() as db:
         assert revoke_operator(db, operator, now=datetime.now(UTC))
     assert (await stack.http.get("/v1/disputes", headers=ops)).status_code == 403
 
@@ -314,7 +314,7 @@ async def test_a_credit_on_a_monthly_statement_not_issued_yet_is_a_credit_note_o
         "credit": {"limit": "1000.00", "session_cap": "80.00", "hold_days": 7},
         "invoicing": {"model": "CHAIN", "cadence": "MONTHLY"},
     }
-    with stack.sessions.begin() as db:
+    with stack.writes.begin() as db:
         ensure_demand_partner(db, monthly, terms, now=datetime.now(UTC))
     settled = await settle(stack, EVSE, monthly)
     assert settled["billing"]["invoice"] is None  # on the open statement
@@ -323,7 +323,7 @@ async def test_a_credit_on_a_monthly_statement_not_issued_yet_is_a_credit_note_o
 
     assert (await post(stack, credit_for(original)))[0] == 201
     reversed_ = await correction(stack, credit_correction_workflow_id(session_id, 0))
-    with stack.sessions() as db:
+    with stack.writes() as db:
         note = db.scalars(
             select(InvoiceRow).where(
                 InvoiceRow.number.in_(reversed_.credit_notes), InvoiceRow.recipient == f"dp:{monthly.id}"
@@ -337,7 +337,7 @@ async def test_a_credit_on_a_monthly_statement_not_issued_yet_is_a_credit_note_o
     assert (await post(stack, reissued))[0] == 201
     resettled = await correction(stack, settlement_correction_workflow_id(session_id, 1))
     assert resettled.invoice is not None  # a correction is invoiced on its own, not on the statement
-    with stack.sessions() as db:
+    with stack.writes() as db:
         report = check_ledger(db)
         assert report.ok, report.problems
 
@@ -355,7 +355,7 @@ async def test_a_stopped_correction_is_resumed_by_settlement_retry_after_the_fix
     workflow_id = settlement_correction_workflow_id(session_id, 1)
     stopped: list[StoppedSession] = []
     for _ in range(100):
-        with stack.sessions() as db:
+        with stack.writes() as db:
             stopped = stopped_settlements(db, RetryFilter(session_id=session_id))
         if stopped:
             break
@@ -367,17 +367,17 @@ async def test_a_stopped_correction_is_resumed_by_settlement_retry_after_the_fix
         "resume correction",
         workflow_id,
     )
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert stopped_settlements(db, RetryFilter(session_id=session_id, stage=SessionStage.CLEARED)) == []
         assert ledger.entry_postings(db, settlement_key(session_id, 1)) is None
         assert correction_row(db, workflow_id).error_type == "TariffInvalid"
 
-    with stack.sessions.begin() as db:
+    with stack.writes.begin() as db:
         db.get_one(TariffRow, broken_key).body = good_body  # ops repair it
-    summary = await retry_settlements(stack.temporal, stack.sessions, stopped, requested_by="test", wait_s=30)
+    summary = await retry_settlements(stack.temporal, stack.writes, stopped, requested_by="test", wait_s=30)
     assert (summary.matched, summary.signalled, summary.settled, summary.not_settled) == (1, 1, 1, {})
     assert (await correction(stack, workflow_id)).state == CorrectionState.DONE
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert stopped_settlements(db, RetryFilter(session_id=session_id)) == []
         assert (correction_row(db, workflow_id).error_type, correction_row(db, workflow_id).reason) == (None, None)
         assert db.get_one(SessionRow, session_id).settlement_generation == 1

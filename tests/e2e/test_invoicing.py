@@ -34,7 +34,7 @@ async def invoice(stack: Stack, who: DemoPartner, number: str) -> dict[str, Any]
 
 
 def self_billed(stack: Stack, session_id: str) -> dict[str, Any]:
-    with stack.sessions() as db:
+    with stack.writes() as db:
         document: dict[str, Any] | None = db.scalar(
             select(InvoiceRow.document).where(InvoiceRow.session_id == session_id, InvoiceRow.issuer.like("cpo:%"))
         )
@@ -107,7 +107,7 @@ async def test_a_french_dealer_at_a_german_charger_is_reverse_charged(stack: Sta
 async def test_a_french_partner_that_is_no_dealer_pays_german_vat_at_a_german_charger(stack: Stack) -> None:
     suffix = uuid.uuid4().hex[:8]
     french = DemoPartner(f"dp-fr-{suffix}", "Parcours Mobilité SARL", "FR", "FR19812345676", "EUR", f"key-{suffix}")
-    with stack.sessions.begin() as db:
+    with stack.writes.begin() as db:
         terms = {
             "billing_currency": "EUR",
             "revenue_share": {"percent": "15"},
@@ -202,5 +202,5 @@ async def test_a_monthly_partner_is_invoiced_by_the_schedule_once_a_month(stack:
     assert {group["place_of_supply"] for group in statement["vat_summary"]} >= {"DE", "CH"}
     listed = (await stack.http.get("/v1/invoices", headers=stack.headers(ALPENFLOTTE.api_key))).json()
     assert listed["open_statements"] == []
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert check_ledger(db).problems == []

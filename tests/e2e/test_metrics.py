@@ -63,7 +63,7 @@ def sessions_gauge(text: str, stage: SessionStage) -> float:
 
 
 def settled_in_database(stack: Stack) -> int:
-    with stack.sessions() as db:
+    with stack.writes() as db:
         return int(db.scalar(select(func.count()).where(SessionRow.stage == SessionStage.SETTLED.value)) or 0)
 
 
@@ -72,7 +72,7 @@ async def settled_session(stack: Stack, driver: str) -> str:
     session_id = await stack.start("DE*STN*E3001", driver)
     await stack.wait_for(session_id, SessionStage.SETTLED)
     for _ in range(100):
-        with stack.sessions() as db:
+        with stack.writes() as db:
             if db.get_one(SessionRow, session_id).stage == SessionStage.SETTLED.value:
                 return session_id
         await asyncio.sleep(0.1)
@@ -117,7 +117,7 @@ async def test_the_worker_times_a_settlement_once_and_not_its_replay(stack: Stac
     assert after >= before + 1
     # The same settlement again (a retry after a lost reply): it finds the entry booked and is not counted.
     settlement = SettlementActivities(
-        stack.sessions, fx_max_age=timedelta(days=3650), platform=platform_party(Settings()), vat_rates=vat_rate_table()
+        stack.writes, fx_max_age=timedelta(days=3650), platform=platform_party(Settings()), vat_rates=vat_rate_table()
     )
     replayed = await asyncio.to_thread(settlement.post_settlement, SettlementInput(session_id=session_id))
     assert replayed.entry_id is not None
@@ -128,7 +128,7 @@ async def test_the_worker_times_a_settlement_once_and_not_its_replay(stack: Stac
 async def test_the_api_shows_its_last_ledger_check(stack: Stack, engine: Engine) -> None:
     port = free_port()
     context = ApiContext(
-        stack.sessions, make_read_session_factory(engine), stack.temporal, stack.task_queue, TIMEOUTS, stack.api_url
+        stack.writes, make_read_session_factory(engine), stack.temporal, stack.task_queue, TIMEOUTS, stack.api_url
     )
     server, task = await serve(create_app(context, ledger_check_every=timedelta(seconds=0.5)), port)
     try:
@@ -218,7 +218,7 @@ async def test_worker_lines_about_a_session_name_it(stack: Stack) -> None:
     with json_lines() as logged:
         session_id = await stack.start("DE*STN*E3001", "drv-dirham", api_key=dirham.api_key)
         await parked_settlement(stack, session_id, dirham)
-        with stack.sessions.begin() as db:
+        with stack.writes.begin() as db:
             fx.store_rates(db, [FxRate("EUR", "MAD", Decimal("10.8123"), date(2026, 1, 2), "test: ops import")])
         await stack.handle(session_id).signal("retry_settlement", SettlementRetry(requested_by="ops"))
         await stack.wait_for(session_id, SessionStage.SETTLED, api_key=dirham.api_key)

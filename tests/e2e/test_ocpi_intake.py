@@ -109,7 +109,7 @@ async def test_a_cdr_for_an_unknown_session_is_stored_and_refused(stack: Stack) 
     assert reply.status_code == 200
     assert reply.json()["status_code"] == 2001
     assert "unknown session" in reply.json()["status_message"]
-    with stack.sessions() as db:
+    with stack.writes() as db:
         kept = db.scalars(select(OcpiInboxRow).where(OcpiInboxRow.object_id == cdr["id"])).one()
         assert kept.outcome == "UNKNOWN_SESSION"
         assert json.loads(kept.body) == cdr
@@ -129,7 +129,7 @@ async def test_a_repeated_cdr_is_accepted_once_and_a_conflicting_one_refused(sta
     assert another.json()["status_code"] == 2001
     assert "already has CDR" in another.json()["status_message"]
     await stack.wait_for(session_id, SessionStage.SETTLED)
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert len(db.scalars(select(CdrRow).where(CdrRow.our_session_id == session_id)).all()) == 1
 
 
@@ -153,7 +153,7 @@ async def test_session_messages_out_of_order_never_move_a_session_back(stack: St
     session_id = await stack.start("DE*STN*E3002", "sim-until-stop-order")
     session = await stack.wait_for(session_id, SessionStage.CHARGING)
     url = f"{OCPI}/sessions/DE/STN/{session['cpo_session_id']}"
-    with stack.sessions() as db:
+    with stack.writes() as db:
         stored = db.scalars(select(OcpiSessionRow).where(OcpiSessionRow.our_session_id == session_id)).one()
         current = stored.body
     stale = {**current, "status": "PENDING", "kwh": 0, "last_updated": "2020-01-01T00:00:00Z"}
@@ -162,7 +162,7 @@ async def test_session_messages_out_of_order_never_move_a_session_back(stack: St
     assert reply.json()["status_message"].startswith("older than what we hold")
     regress = {**current, "status": "PENDING", "last_updated": stamp(datetime.now(UTC) + timedelta(hours=1))}
     assert (await stack.http.put(url, content=json.dumps(regress), headers=cpo_headers())).json()["status_code"] == 1000
-    with stack.sessions() as db:
+    with stack.writes() as db:
         stored = db.scalars(select(OcpiSessionRow).where(OcpiSessionRow.our_session_id == session_id)).one()
         assert stored.status == "ACTIVE"
     assert (await stack.get(session_id))["stage"] == "CHARGING"
@@ -177,7 +177,7 @@ async def test_a_patch_for_a_session_never_put_is_stored_and_refused(stack: Stac
     body = {"kwh": 1.5, "last_updated": stamp(datetime.now(UTC))}
     reply = await stack.http.patch(f"{OCPI}/sessions/DE/STN/never-put", content=json.dumps(body), headers=cpo_headers())
     assert reply.json()["status_code"] == 2001
-    with stack.sessions() as db:
+    with stack.writes() as db:
         kept = db.scalars(select(OcpiInboxRow).where(OcpiInboxRow.object_id == "never-put")).one()
         assert kept.outcome == "UNKNOWN_SESSION"
 
@@ -230,7 +230,7 @@ async def test_a_cdr_for_a_session_that_already_failed_is_kept_and_flagged_for_o
     assert session["stage"] == "START_FAILED"
     assert session["needs_attention"] is True
     assert "CDR arrived after the session closed as START_FAILED" in session["reason"]
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert len(db.scalars(select(CdrRow).where(CdrRow.our_session_id == session_id)).all()) == 1
 
 
@@ -249,7 +249,7 @@ def in_force_now(stack: Stack) -> Any:
     from domain.sessions.authorisation import in_force
     from persistence import repositories as repo
 
-    with stack.sessions() as db:
+    with stack.writes() as db:
         return in_force(repo.tariff_versions(db, "cpo-de-stromnetz", "STN-TEST-TARIFF"), datetime.now(UTC))
 
 

@@ -65,7 +65,7 @@ def payee_partner(
         f"key-{suffix}",
         iban=fresh_iban() if iban is None else iban or None,
     )
-    with stack.sessions.begin() as db:
+    with stack.writes.begin() as db:
         ensure_demand_partner(db, new, payee_terms(currency, minimum), now=datetime.now(UTC))
     return new
 
@@ -100,19 +100,19 @@ async def release(stack: Stack, payee: str, currency: str, *, timeout_s: float =
 
 
 def batches(stack: Stack, payee: str) -> list[PayoutBatchRow]:
-    with stack.sessions() as db:
+    with stack.writes() as db:
         return list(
             db.scalars(select(PayoutBatchRow).where(PayoutBatchRow.payee == payee).order_by(PayoutBatchRow.key))
         )
 
 
 def items(stack: Stack, payee: str) -> list[PayoutItemRow]:
-    with stack.sessions() as db:
+    with stack.writes() as db:
         return list(db.scalars(select(PayoutItemRow).where(PayoutItemRow.payee == payee).order_by(PayoutItemRow.key)))
 
 
 def balance(stack: Stack, account: str, currency: str) -> int:
-    with stack.sessions() as db:
+    with stack.writes() as db:
         return ledger.account_balance(db, account, currency)
 
 
@@ -143,7 +143,7 @@ async def test_a_partners_revenue_share_is_paid_once_in_one_batch_through_the_ba
     assert f'<InstdAmt Ccy="EUR">{Decimal(earned) / 100:.2f}</InstdAmt>' in batch.document
     assert {i.batch_key for i in items(stack, payee)} == {batch.key}
     assert balance(stack, f"{payee}:revenue_share_payable", "EUR") == 0
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert ledger.entry_postings(db, f"{batch.idempotency_key}:instructed") == sorted(
             [(f"{payee}:revenue_share_payable", "EUR", earned), (CASH_IN_TRANSIT, "EUR", -earned)]
         )
@@ -155,13 +155,13 @@ async def test_a_partners_revenue_share_is_paid_once_in_one_batch_through_the_ba
 
     # The check reconciles the batches with the books: a paid batch said to be in flight, or a batch
     # claiming more than the ledger moved, is caught.
-    with stack.sessions() as db:
+    with stack.writes() as db:
         db.get_one(PayoutBatchRow, batch.key).state = "SENT"
         db.flush()
         in_flight = check_ledger(db).problems
         db.rollback()
     assert f"batch {batch.message_id} (SENT): paid entry moved {earned}, expected None" in in_flight
-    with stack.sessions() as db:
+    with stack.writes() as db:
         db.get_one(PayoutBatchRow, batch.key).amount_minor += 1
         db.flush()
         inflated = check_ledger(db).problems
@@ -173,7 +173,7 @@ async def test_a_partners_revenue_share_is_paid_once_in_one_batch_through_the_ba
     assert len(batches(stack, payee)) == 1
     assert view.last_note is not None
     assert view.last_note.startswith("nothing to pay")
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert check_ledger(db).ok
 
 
@@ -192,7 +192,7 @@ async def test_what_a_partner_owes_is_netted_first_and_nothing_is_sent(stack: St
     assert view.last_note == f"nothing to pay; {Decimal(share) / 100:.2f} EUR netted"
     assert balance(stack, f"{payee}:revenue_share_payable", "EUR") == 0
     assert balance(stack, f"{payee}:receivable", "EUR") == owed - share
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert check_ledger(db).ok
 
 
@@ -209,7 +209,7 @@ async def test_below_the_minimum_rolls_over_until_the_contract_allows_it(stack: 
     assert balance(stack, f"{payee}:revenue_share_payable", "EUR") == -earned
 
     # A new contract version lowers the minimum: the next release pays everything that rolled over.
-    with stack.sessions.begin() as db:
+    with stack.writes.begin() as db:
         ensure_demand_partner(db, who, payee_terms("GBP", {"EUR": "0.01"}), now=datetime.now(UTC))
     await release(stack, payee, "EUR")
     [batch] = batches(stack, payee)
@@ -235,7 +235,7 @@ async def test_a_rejected_payout_returns_to_the_payable_and_the_next_release_pay
     assert "<GrpSts>RJCT</GrpSts>" in (rejected.status_report or "")
     assert balance(stack, f"{payee}:revenue_share_payable", "EUR") == -earned
     assert {i.batch_key for i in items(stack, payee)} == {None}
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert ledger.entry_postings(db, f"{rejected.idempotency_key}:returned") == sorted(
             [(f"{payee}:revenue_share_payable", "EUR", -earned), (CASH_IN_TRANSIT, "EUR", earned)]
         )
@@ -247,7 +247,7 @@ async def test_a_rejected_payout_returns_to_the_payable_and_the_next_release_pay
     assert balance(stack, f"{payee}:revenue_share_payable", "EUR") == 0
     to_payee = [t for t in stack.bank.transfers() if t.creditor_iban == who.iban]
     assert [(t.status_code, t.amount_minor) for t in to_payee] == [("RJCT", earned), ("ACSC", earned)]
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert check_ledger(db).ok
 
     # The partner sees both, newest first, and where it stands; nobody else sees them.
@@ -281,7 +281,7 @@ async def test_missing_bank_details_flag_the_payee_and_a_fix_is_paid_at_the_next
     assert batches(stack, payee) == []
     assert balance(stack, f"{payee}:revenue_share_payable", "EUR") == -earned
 
-    with stack.sessions.begin() as db:
+    with stack.writes.begin() as db:
         db.get_one(DemandPartnerRow, who.id).iban = "DE75512108001245126199"
     view = await release(stack, payee, "EUR")
     assert not view.needs_attention

@@ -54,7 +54,7 @@ async def test_a_session_runs_from_request_to_cdr(stack: Stack) -> None:
     assert attributes.get(sa.DEMAND_PARTNER) == ROAMLY.id
     assert attributes.get(sa.NEEDS_ATTENTION) is False
 
-    with stack.sessions() as db:
+    with stack.writes() as db:
         row = db.get_one(SessionRow, session_id)
         assert row.stage == "SETTLED"
         cdr = db.get_one(CdrRow, row.cdr_key)
@@ -109,7 +109,7 @@ async def test_the_same_idempotency_key_never_makes_two_sessions(stack: Stack) -
     # The key belongs to the partner: another partner's identical key is another session.
     other = await stack.start("DE*STN*E3002", "driver-idem", api_key=MOTORBRIT.api_key, key=key)
     assert other != first
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert len(db.scalars(select(SessionRow).where(SessionRow.idempotency_key == key)).all()) == 2
     await stack.wait_for(other, SessionStage.SETTLED, api_key=MOTORBRIT.api_key)
 
@@ -140,7 +140,7 @@ async def test_a_refused_authorisation_ends_the_session_with_its_reason(
     session = await stack.get(session_id, api_key)
     assert session["stage"] == "REJECTED"
     assert reason in session["reason"]
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert db.scalars(select(OcpiInboxRow).where(OcpiInboxRow.our_session_id == session_id)).all() == []
 
 

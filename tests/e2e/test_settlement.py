@@ -37,7 +37,7 @@ def partner(stack: Stack, currency: str, *, limit: str = "1000.00", cap: str = "
         "revenue_share": {"percent": "15", "basis": "COMMISSION"},
         "credit": {"limit": limit, "session_cap": cap, "hold_days": 7},
     }
-    with stack.sessions.begin() as db:
+    with stack.writes.begin() as db:
         ensure_demand_partner(db, new, terms, now=datetime.now(UTC))
     return new
 
@@ -66,7 +66,7 @@ def reference_rate(db: Session, quote: str, on: date) -> Decimal:
 
 
 def postings(stack: Stack, session_id: str) -> set[tuple[str, str, int]]:
-    with stack.sessions() as db:
+    with stack.writes() as db:
         booked = ledger.entry_postings(db, f"session-{session_id}:settlement")
     assert booked is not None, "the settled session has its entry"
     return set(booked)
@@ -77,7 +77,7 @@ def minor(amount: Decimal) -> int:
 
 
 def hold_of(stack: Stack, session_id: str) -> tuple[int, str | None, int | None]:
-    with stack.sessions() as db:
+    with stack.writes() as db:
         hold = db.scalars(select(LedgerHoldRow).where(LedgerHoldRow.session_id == session_id)).one()
         resolution = db.get(LedgerHoldResolutionRow, hold.key)
         return (
@@ -110,7 +110,7 @@ async def test_a_swiss_session_billed_in_euros_is_booked_to_the_cent(stack: Stac
     assert billing["currency"] == "EUR"
     assert billing["tariff_currency"] == "CHF"
     assert Decimal(billing["tariff_net"]) == half_up(net)
-    with stack.sessions() as db:
+    with stack.writes() as db:
         ended = db.get_one(SessionRow, session["id"]).ended_at
         assert ended is not None
         eur_chf = reference_rate(db, "CHF", ended.astimezone(UTC).date())
@@ -153,7 +153,7 @@ async def test_a_swiss_session_billed_in_euros_is_booked_to_the_cent(stack: Stac
 async def test_a_german_session_billed_in_pounds_books_both_currencies(stack: Stack) -> None:
     session = await settle(stack, "DE*STN*E3001", MOTORBRIT)
     net = Decimal(session["clearing"]["total_cost"]["excl_vat"])
-    with stack.sessions() as db:
+    with stack.writes() as db:
         ended = db.get_one(SessionRow, session["id"]).ended_at
         assert ended is not None
         eur_gbp = reference_rate(db, "GBP", ended.astimezone(UTC).date())
@@ -222,7 +222,7 @@ async def test_a_session_that_never_starts_releases_its_hold(stack: Stack) -> No
     session_id = await stack.start("DE*STN*E3001", "sim-fail-hold")
     await stack.wait_for(session_id, SessionStage.START_FAILED)
     assert hold_of(stack, session_id) == (8000, "VOIDED", 0)
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert ledger.entry_postings(db, f"session-{session_id}:settlement") is None
 
 
@@ -232,12 +232,12 @@ async def test_a_missing_rate_parks_the_settlement_until_ops_import_it_and_retry
     parked = await parked_settlement(stack, session_id, dirham)
     assert "FxRateMissing" in parked["reason"]
     assert "no EUR/AED reference rate" in parked["reason"]
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert ledger.entry_postings(db, f"session-{session_id}:settlement") is None
     assert hold_of(stack, session_id)[1] is None  # still held: the partner owes it, only unbooked
     # A retry before the fix parks it again, and books nothing.
     await stack.handle(session_id).signal("retry_settlement", SettlementRetry(note="too early"))
-    with stack.sessions.begin() as db:
+    with stack.writes.begin() as db:
         fx.store_rates(db, [FxRate("EUR", "AED", Decimal("4.2871"), date(2026, 1, 2), "test: ops import")])
     await stack.handle(session_id).signal("retry_settlement", SettlementRetry(requested_by="ops"))
     settled = await stack.wait_for(session_id, SessionStage.SETTLED, api_key=dirham.api_key)
@@ -247,12 +247,12 @@ async def test_a_missing_rate_parks_the_settlement_until_ops_import_it_and_retry
     assert (Decimal(settled["billing"]["net"]), Decimal(settled["billing"]["total"])) == (billed_net, total)
     assert settled["needs_attention"] is False
     assert (f"dp:{dirham.id}:receivable", "AED", minor(total)) in postings(stack, session_id)
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert check_ledger(db).ok
 
 
 async def test_the_books_check_out_after_the_sessions_above(stack: Stack) -> None:
-    with stack.sessions() as db:
+    with stack.writes() as db:
         report = check_ledger(db)
     assert report.problems == []
     assert report.settled_sessions > 0
@@ -261,7 +261,7 @@ async def test_the_books_check_out_after_the_sessions_above(stack: Stack) -> Non
 
 async def test_a_stale_rate_parks_the_settlement_as_needing_attention(stack: Stack) -> None:
     riyal = partner(stack, "SAR")
-    with stack.sessions.begin() as db:  # the only EUR/SAR rate known is from 2010: older than the 3650-day limit
+    with stack.writes.begin() as db:  # the only EUR/SAR rate known is from 2010: older than the 3650-day limit
         fx.store_rates(db, [FxRate("EUR", "SAR", Decimal("5.3752"), date(2010, 1, 4), "test: an old publication")])
     session_id = await stack.start("DE*STN*E3001", "driver-sar", api_key=riyal.api_key)
     parked = await parked_settlement(stack, session_id, riyal)

@@ -56,7 +56,7 @@ async def test_a_bulk_retry_after_the_rate_is_imported_settles_each_stopped_sess
 
     # The dry run lists exactly these, by any of the filters ops would use; it changes nothing.
     mine = RetryFilter(demand_partner=riyal.id, error_type="FxRateMissing")
-    with stack.sessions() as db:
+    with stack.writes() as db:
         stopped = stopped_settlements(db, mine)
         assert {s.id for s in stopped} == ids
         assert Counter(s.error_type for s in stopped) == {"FxRateMissing": SESSIONS}
@@ -68,18 +68,18 @@ async def test_a_bulk_retry_after_the_rate_is_imported_settles_each_stopped_sess
         one = next(iter(ids))
         assert [s.id for s in stopped_settlements(db, RetryFilter(session_id=one))] == [one]
 
-    with stack.sessions.begin() as db:
+    with stack.writes.begin() as db:
         fx.store_rates(db, [FxRate("EUR", "QAR", Decimal("3.9412"), date(2026, 1, 2), "test: ops import")])
     signalled: list[int] = []
     summary = await retry_settlements(
-        stack.temporal, stack.sessions, stopped, requested_by="test", wait_s=120, progress=signalled.append
+        stack.temporal, stack.writes, stopped, requested_by="test", wait_s=120, progress=signalled.append
     )
 
     assert (summary.matched, summary.signalled, summary.settled) == (SESSIONS, SESSIONS, SESSIONS)
     assert (summary.not_settled, summary.not_reached) == ({}, {})
     assert sum(signalled) == SESSIONS
     keys = [f"session-{session_id}:settlement" for session_id in ids]
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert db.scalar(select(func.count()).where(LedgerEntryRow.idempotency_key.in_(keys))) == SESSIONS
         queued = db.scalar(select(func.count()).where(PayoutItemRow.session_id.in_(ids)))
         assert queued == 2 * SESSIONS  # the CPO's payable and the partner's share, once each
@@ -89,10 +89,10 @@ async def test_a_bulk_retry_after_the_rate_is_imported_settles_each_stopped_sess
 
     # A second operator replaying the same list books nothing: a workflow that has finished is not reached,
     # one still finishing takes the signal and settles nothing again.
-    again = await retry_settlements(stack.temporal, stack.sessions, stopped, requested_by="test", wait_s=5)
+    again = await retry_settlements(stack.temporal, stack.writes, stopped, requested_by="test", wait_s=5)
     assert again.signalled + len(again.not_reached) == SESSIONS
     assert again.not_settled == {}
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert db.scalar(select(func.count()).where(LedgerEntryRow.idempotency_key.in_(keys))) == SESSIONS
         assert check_ledger(db).ok
 
@@ -123,7 +123,7 @@ def break_tariff(stack: Stack, session_id: str) -> tuple[int, str]:
     """The tariff version the session is rated against turns out unrateable (as if stored broken: the OCPI
     intake refuses such a tariff): a version of its own, so no other session is rated against it. Returns
     its key and the body that repairs it."""
-    with stack.sessions.begin() as db:
+    with stack.writes.begin() as db:
         session = db.get_one(SessionRow, session_id)
         assert session.tariff_version_key is not None
         tariff = db.get_one(TariffRow, session.tariff_version_key)
@@ -157,7 +157,7 @@ async def test_a_failed_clearing_is_reset_to_its_cdr_after_the_fix_and_settles_o
     this_session = f" AND WorkflowId = '{session_workflow_id(session_id)}'"
     await found(stack, "ErrorType = 'TariffInvalid'" + this_session, expected=[session_workflow_id(session_id)])
     key = f"session-{session_id}:settlement"
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert ledger.entry_postings(db, key) is None
         [stopped] = stopped_settlements(db, RetryFilter(session_id=session_id))
         assert (stopped.stage, stopped.error_type) == (SessionStage.CDR_RECEIVED, "TariffInvalid")
@@ -171,7 +171,7 @@ async def test_a_failed_clearing_is_reset_to_its_cdr_after_the_fix_and_settles_o
     assert "TariffInvalid  would reset to CDR received" in output
     assert (await stack.handle(session_id).describe()).run_id == first_run  # a dry run changes nothing
 
-    with stack.sessions.begin() as db:
+    with stack.writes.begin() as db:
         db.get_one(TariffRow, broken_key).body = good_body  # ops repair the tariff version
     code, output = await networkcore(stack, database_url, "settlement", "retry", "--session", session_id)
     assert code == 0, output
@@ -187,7 +187,7 @@ async def test_a_failed_clearing_is_reset_to_its_cdr_after_the_fix_and_settles_o
     assert latest.typed_search_attributes.get(sa.ERROR_TYPE) is None
     two_runs = [session_workflow_id(session_id)] * 2  # the failed one and the reset one
     await found(stack, "WorkflowType = 'ChargingSessionWorkflow'" + this_session, expected=two_runs)
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert db.scalar(select(func.count()).where(LedgerEntryRow.idempotency_key == key)) == 1
         assert db.scalar(select(func.count()).where(ClearingRow.session_id == session_id)) == 1
         assert db.scalar(select(func.count()).where(InvoiceLineRow.session_id == session_id)) == 2  # NC and SB

@@ -85,11 +85,11 @@ async def test_a_session_stopped_by_a_missing_rate_is_found_by_its_error_type_un
     attributes = (await stack.handle(session_id).describe()).typed_search_attributes
     assert (attributes.get(sa.SESSION_STAGE), attributes.get(sa.NEEDS_ATTENTION)) == ("CLEARED", True)
 
-    with stack.sessions.begin() as db:
+    with stack.writes.begin() as db:
         fx.store_rates(db, [FxRate("EUR", "EGP", Decimal("52.6412"), date(2026, 1, 2), "test: ops import")])
-    with stack.sessions() as db:
+    with stack.writes() as db:
         stopped = stopped_settlements(db, RetryFilter(session_id=session_id))
-    summary = await retry_settlements(stack.temporal, stack.sessions, stopped, requested_by="test", wait_s=30)
+    summary = await retry_settlements(stack.temporal, stack.writes, stopped, requested_by="test", wait_s=30)
     assert (summary.signalled, summary.settled) == (1, 1)
 
     handle = stack.handle(session_id)
@@ -99,7 +99,7 @@ async def test_a_session_stopped_by_a_missing_rate_is_found_by_its_error_type_un
     await found(stack, SESSIONS_NEEDING_ATTENTION + mine, expected=[])
     report = await replay_history(await handle.fetch_history())
     assert report.failure is None, report.describe()
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert check_ledger(db).ok
 
 
@@ -155,5 +155,5 @@ async def test_a_rejected_payout_is_found_and_summarised_until_the_next_release_
     assert "Rejected by the bank" not in details
     report = await replay_history(await handle.fetch_history())
     assert report.failure is None, report.describe()
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert check_ledger(db).ok

@@ -35,7 +35,7 @@ GERMAN_VAT = Decimal("0.19")
 
 def numbers_of(stack: Stack, session_id: str) -> dict[str, str | None]:
     """The session's invoice numbers by issuer."""
-    with stack.sessions() as db:
+    with stack.writes() as db:
         rows = db.execute(
             select(InvoiceRow.issuer, InvoiceRow.number)
             .join(InvoiceLineRow, InvoiceLineRow.invoice_key == InvoiceRow.key)
@@ -45,7 +45,7 @@ def numbers_of(stack: Stack, session_id: str) -> dict[str, str | None]:
 
 
 def last_numbers(stack: Stack) -> dict[tuple[str, str], int]:
-    with stack.sessions() as db:
+    with stack.writes() as db:
         return {(row.issuer, row.series): row.last_number for row in db.scalars(select(InvoiceSeriesRow))}
 
 
@@ -120,7 +120,7 @@ async def test_a_worker_killed_after_posting_leaves_the_books_as_an_uninterrupte
     assert postings(stack, session_id) == booked_before_restart == uninterrupted
     assert numbers_of(stack, session_id) == numbers_before_restart  # the invoices were issued once
     assert hold_of(stack, session_id) == (8000, "POSTED", minor(gross))
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert ledger.account_balance(db, f"dp:{payer.id}:receivable", "EUR") == minor(gross)  # once, not twice
         assert check_ledger(db).ok
 
@@ -137,7 +137,7 @@ async def test_a_worker_killed_holding_invoice_numbers_burns_none_and_reuses_non
     # Its transaction died with it: no number is taken, nothing is booked or issued.
     assert last_numbers(stack) == before
     assert numbers_of(stack, session_id) == {}
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert ledger.entry_postings(db, f"session-{session_id}:settlement") is None
 
     await stack.start_worker()
@@ -148,7 +148,7 @@ async def test_a_worker_killed_holding_invoice_numbers_burns_none_and_reuses_non
         "cpo:cpo-de-stromnetz": f"SB-DESTN-{before.get(self_billing, 0) + 1:06d}",
         "platform": f"NC-{before.get(platform, 0) + 1:06d}",
     }
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert check_ledger(db).ok  # which checks every series runs 1..N
 
 
@@ -170,7 +170,7 @@ async def test_a_worker_killed_around_sending_a_payout_pays_nobody_twice_and_los
     assert (batch.state, batch.amount_minor) == ("INSTRUCTED", earned)
     assert [t for t in stack.bank.transfers() if t.creditor_iban == who.iban] == []
     assert balance(stack, f"{payee}:revenue_share_payable", "EUR") == 0
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert check_ledger(db).ok  # the money is in transit, accounted for
 
     # Killed again once the bank has the file, before the batch is marked sent.
@@ -191,7 +191,7 @@ async def test_a_worker_killed_around_sending_a_payout_pays_nobody_twice_and_los
     [batch] = batches(stack, payee)
     assert (batch.state, batch.amount_minor) == ("PAID", earned)
     assert balance(stack, f"{payee}:revenue_share_payable", "EUR") == 0
-    with stack.sessions() as db:
+    with stack.writes() as db:
         assert ledger.entry_postings(db, f"{batch.idempotency_key}:paid") == sorted(
             [(CASH_IN_TRANSIT, "EUR", earned), (BANK, "EUR", -earned)]
         )

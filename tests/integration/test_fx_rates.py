@@ -36,18 +36,18 @@ def test_the_embedded_history_needs_no_network() -> None:
     assert ("CYP", date(2026, 10, 30)) not in rates  # "N/A": no longer quoted
 
 
-def test_rates_are_stored_once_and_answer_by_date(sessions: sessionmaker[Session]) -> None:
-    with sessions.begin() as db:
+def test_rates_are_stored_once_and_answer_by_date(writes: sessionmaker[Session]) -> None:
+    with writes.begin() as db:
         assert store_rates(db, parse_xml(DAILY_XML)) == 3
-    with sessions.begin() as db:
+    with writes.begin() as db:
         assert store_rates(db, parse_xml(DAILY_XML)) == 0
     sunday = date(2026, 11, 22)
-    with sessions() as db:
+    with writes() as db:
         table = rate_table(db, ["CHF", "GBP"], sunday)
     rate = table.rate("CHF", "GBP", sunday)
     assert rate.as_of == date(2026, 11, 20)
     assert rate.rate == (Decimal("0.8795") / Decimal("0.9312")).quantize(Decimal("1e-10"))
-    with sessions() as db:
+    with writes() as db:
         late = rate_table(db, ["CHF"], sunday + timedelta(days=20))
     with pytest.raises(FxRateStale):
         late.rate("EUR", "CHF", sunday + timedelta(days=20))

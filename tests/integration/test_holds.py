@@ -25,17 +25,17 @@ NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def partner_id(sessions: sessionmaker[Session]) -> str:
+def partner_id(writes: sessionmaker[Session]) -> str:
     suffix = uuid.uuid4().hex[:8]
     partner = DemoPartner(f"dp-holds-{suffix}", "Holds test", "DE", "DE281045677", "EUR", f"k-{suffix}")
-    with sessions.begin() as db:
+    with writes.begin() as db:
         ensure_demand_partner(db, partner, {"credit": {"limit": "100", "session_cap": "80"}}, now=NOW)
     return partner.id
 
 
-def new_session(sessions: sessionmaker[Session], partner_id: str, stage: str = "STARTING") -> str:
+def new_session(writes: sessionmaker[Session], partner_id: str, stage: str = "STARTING") -> str:
     session_id = str(uuid.uuid4())
-    with sessions.begin() as db:
+    with writes.begin() as db:
         db.add(
             SessionRow(
                 id=session_id,
@@ -58,24 +58,24 @@ def hold(session_id: str, partner_id: str, amount_minor: int, expires_at: dateti
     return holds.HoldRequest(session_id, partner_id, "EUR", amount_minor, 10_000, expires_at or NOW + timedelta(days=7))
 
 
-def state_of(sessions: sessionmaker[Session], session_id: str) -> HoldState:
-    with sessions() as db:
+def state_of(writes: sessionmaker[Session], session_id: str) -> HoldState:
+    with writes() as db:
         row = holds.hold_for_session(db, session_id)
         assert row is not None
         return holds.hold_state(db, row)
 
 
 def test_two_sessions_authorised_at_once_cannot_both_take_the_last_credit(
-    sessions: sessionmaker[Session], partner_id: str
+    writes: sessionmaker[Session], partner_id: str
 ) -> None:
-    contenders = [new_session(sessions, partner_id) for _ in range(2)]
+    contenders = [new_session(writes, partner_id) for _ in range(2)]
     start = threading.Barrier(2)
     outcomes: list[str] = []
 
     def authorise(session_id: str) -> None:
         start.wait()
         try:
-            with sessions.begin() as db:
+            with writes.begin() as db:
                 holds.place_hold(db, hold(session_id, partner_id, 8000), now=NOW)
             outcomes.append("held")
         except AuthorisationRefused as refused:
@@ -89,61 +89,61 @@ def test_two_sessions_authorised_at_once_cannot_both_take_the_last_credit(
     assert sorted(outcomes) == [RefusalReason.CREDIT_LIMIT_EXCEEDED.value, "held"]
 
 
-def test_a_hold_is_placed_once_and_resolved_once(sessions: sessionmaker[Session], partner_id: str) -> None:
-    session_id = new_session(sessions, partner_id)
-    with sessions.begin() as db:
+def test_a_hold_is_placed_once_and_resolved_once(writes: sessionmaker[Session], partner_id: str) -> None:
+    session_id = new_session(writes, partner_id)
+    with writes.begin() as db:
         first = holds.place_hold(db, hold(session_id, partner_id, 8000), now=NOW).key
-    with sessions.begin() as db:  # a retried authorisation finds the hold it placed
+    with writes.begin() as db:  # a retried authorisation finds the hold it placed
         assert holds.place_hold(db, hold(session_id, partner_id, 8000), now=NOW).key == first
-    with sessions.begin() as db:
+    with writes.begin() as db:
         assert holds.capture_hold(db, session_id, captured_minor=2345, entry=None, now=NOW) == HoldState.POSTED
-    with sessions.begin() as db:  # captured again by a retry: nothing changes
+    with writes.begin() as db:  # captured again by a retry: nothing changes
         assert holds.capture_hold(db, session_id, captured_minor=9999, entry=None, now=NOW) == HoldState.POSTED
-    with sessions.begin() as db, pytest.raises(HoldNotPending):
+    with writes.begin() as db, pytest.raises(HoldNotPending):
         holds.void_hold(db, session_id, now=NOW)
-    assert state_of(sessions, session_id) == HoldState.POSTED
+    assert state_of(writes, session_id) == HoldState.POSTED
 
 
-def test_an_expired_hold_is_released_and_frees_the_credit(sessions: sessionmaker[Session], partner_id: str) -> None:
-    stale, fresh = new_session(sessions, partner_id), new_session(sessions, partner_id)
-    with sessions.begin() as db:
+def test_an_expired_hold_is_released_and_frees_the_credit(writes: sessionmaker[Session], partner_id: str) -> None:
+    stale, fresh = new_session(writes, partner_id), new_session(writes, partner_id)
+    with writes.begin() as db:
         holds.place_hold(db, hold(stale, partner_id, 8000, expires_at=NOW + timedelta(hours=1)), now=NOW)
     later = NOW + timedelta(hours=2)
-    with sessions.begin() as db:  # placing the next hold releases the expired one first
+    with writes.begin() as db:  # placing the next hold releases the expired one first
         holds.place_hold(db, hold(fresh, partner_id, 8000), now=later)
-    assert state_of(sessions, stale) == HoldState.EXPIRED
-    assert state_of(sessions, fresh) == HoldState.PENDING
-    with sessions.begin() as db:  # a session captured after its hold expired still settles; the hold stays expired
+    assert state_of(writes, stale) == HoldState.EXPIRED
+    assert state_of(writes, fresh) == HoldState.PENDING
+    with writes.begin() as db:  # a session captured after its hold expired still settles; the hold stays expired
         assert holds.capture_hold(db, stale, captured_minor=100, entry=None, now=later) == HoldState.EXPIRED
 
 
-def test_ledger_check_names_what_is_wrong(sessions: sessionmaker[Session], partner_id: str) -> None:
-    with sessions() as db:
+def test_ledger_check_names_what_is_wrong(writes: sessionmaker[Session], partner_id: str) -> None:
+    with writes() as db:
         assert check_ledger(db).ok
-    finished = new_session(sessions, partner_id, stage="START_FAILED")
-    settled = new_session(sessions, partner_id, stage="SETTLED")
-    with sessions.begin() as db:
+    finished = new_session(writes, partner_id, stage="START_FAILED")
+    settled = new_session(writes, partner_id, stage="SETTLED")
+    with writes.begin() as db:
         holds.place_hold(db, hold(finished, partner_id, 1000), now=NOW)
-    with sessions() as db:
+    with writes() as db:
         problems = check_ledger(db).problems
     assert f"session {finished} is START_FAILED but its credit hold is still pending" in problems
     assert f"session {settled} is SETTLED without an FX conversion (stage 6)" in problems
     out = io.StringIO()
-    assert run_check(sessions, out) == 1
+    assert run_check(writes, out) == 1
     assert "ledger check: FAILED (2 problems)" in out.getvalue()
-    with sessions.begin() as db:  # put it right: void the forgotten hold...
+    with writes.begin() as db:  # put it right: void the forgotten hold...
         holds.void_hold(db, finished, now=NOW)
-    with sessions() as db:
+    with writes() as db:
         assert check_ledger(db).problems == [f"session {settled} is SETTLED without an FX conversion (stage 6)"]
-    with sessions.begin() as db:  # ...which never existed: the database is shared with the other tests
+    with writes.begin() as db:  # ...which never existed: the database is shared with the other tests
         db.delete(db.get_one(SessionRow, settled))
-    with sessions() as db:
+    with writes() as db:
         assert check_ledger(db).ok
 
 
-def test_balances_list_every_account_and_sum_to_zero_per_currency(sessions: sessionmaker[Session]) -> None:
+def test_balances_list_every_account_and_sum_to_zero_per_currency(writes: sessionmaker[Session]) -> None:
     party = f"cpo-{uuid.uuid4().hex[:6]}"
-    with sessions.begin() as db:
+    with writes.begin() as db:
         ledger.post(
             db,
             JournalEntry(
@@ -152,6 +152,6 @@ def test_balances_list_every_account_and_sum_to_zero_per_currency(sessions: sess
             ),
             now=NOW,
         )
-    with sessions() as db:
+    with writes() as db:
         assert ledger.balances(db, f"cpo:{party}") == [(f"cpo:{party}:payable", "CHF", -500)]
         assert all(total == 0 for total in ledger.currency_totals(db).values())

@@ -65,12 +65,12 @@ def self_bill(db: Session, issuer: str, series: str, line: InvoiceLine) -> Invoi
 
 def test_two_workers_number_200_sessions_without_gap_or_duplicate(
     database_url: str,
-    sessions: sessionmaker[Session],
+    writes: sessionmaker[Session],
     partner_id: str,  # noqa: F811
 ) -> None:
     suffix = uuid.uuid4().hex[:8].upper()
     issuer, series = f"cpo:test-{suffix}", f"SB-T{suffix}"
-    session_ids = [new_session(sessions, partner_id) for _ in range(SESSIONS)]
+    session_ids = [new_session(writes, partner_id) for _ in range(SESSIONS)]
     doomed = set(random.Random(7).sample(session_ids, 20))
     died: set[str] = set()
     errors: list[BaseException] = []
@@ -111,7 +111,7 @@ def test_two_workers_number_200_sessions_without_gap_or_duplicate(
         for engine in engines:
             engine.dispose()
     assert errors == []
-    with sessions() as db:
+    with writes() as db:
         issued = db.execute(
             select(InvoiceRow.sequence, InvoiceRow.number, InvoiceRow.session_id).where(
                 InvoiceRow.issuer == issuer, InvoiceRow.series == series
@@ -132,12 +132,12 @@ def test_two_workers_number_200_sessions_without_gap_or_duplicate(
 
 
 def test_an_issued_invoice_is_never_changed_or_deleted(
-    sessions: sessionmaker[Session],
+    writes: sessionmaker[Session],
     partner_id: str,  # noqa: F811
 ) -> None:
-    session_id = new_session(sessions, partner_id)
+    session_id = new_session(writes, partner_id)
     suffix = uuid.uuid4().hex[:8].upper()
-    with sessions.begin() as db:
+    with writes.begin() as db:
         issued = self_bill(db, f"cpo:test-{suffix}", f"SB-I{suffix}", line_for(session_id, 2500))
         key, number = issued.key, issued.number
     assert number == f"SB-I{suffix}-000001"
@@ -147,9 +147,9 @@ def test_an_issued_invoice_is_never_changed_or_deleted(
         update(InvoiceLineRow).where(InvoiceLineRow.invoice_key == key).values(vat_minor=0),
         delete(InvoiceLineRow).where(InvoiceLineRow.invoice_key == key),
     ):
-        with pytest.raises(DBAPIError, match="immutable"), sessions.begin() as db:
+        with pytest.raises(DBAPIError, match="immutable"), writes.begin() as db:
             db.execute(statement)
     # Issuing the same session again returns the invoice already issued: no second number.
-    with sessions.begin() as db:
+    with writes.begin() as db:
         again = self_bill(db, f"cpo:test-{suffix}", f"SB-I{suffix}", line_for(session_id, 2500))
         assert (again.key, again.number) == (key, number)

@@ -29,23 +29,23 @@ def capture(key: str, amount: int = 1250, cpo: str = "cpo-de-stromnetz") -> Jour
     )
 
 
-def test_an_entry_is_booked_once_per_idempotency_key(sessions: sessionmaker[Session]) -> None:
+def test_an_entry_is_booked_once_per_idempotency_key(writes: sessionmaker[Session]) -> None:
     key = f"session-{uuid.uuid4()}:revenue-share"
-    with sessions.begin() as db:
+    with writes.begin() as db:
         first, booked = ledger.post(db, capture(key), now=NOW)
         assert booked
-    with sessions.begin() as db:
+    with writes.begin() as db:
         again, booked_again = ledger.post(db, capture(key), now=NOW)
     assert (again, booked_again) == (first, False)
-    with sessions() as db:
+    with writes() as db:
         assert all(total == 0 for total in ledger.currency_totals(db).values())
-    with sessions.begin() as db, pytest.raises(ledger.IdempotencyConflict):
+    with writes.begin() as db, pytest.raises(ledger.IdempotencyConflict):
         ledger.post(db, capture(key, amount=9999), now=NOW)
 
 
-def test_the_database_refuses_an_unbalanced_entry_at_commit(sessions: sessionmaker[Session]) -> None:
+def test_the_database_refuses_an_unbalanced_entry_at_commit(writes: sessionmaker[Session]) -> None:
     def book_unbalanced() -> None:
-        with sessions.begin() as db:
+        with writes.begin() as db:
             account = LedgerAccountRow(code=f"probe-{uuid.uuid4()}", currency="EUR")
             entry = LedgerEntryRow(idempotency_key=f"raw-{uuid.uuid4()}", posting_count=2, created_at=NOW)
             db.add_all([account, entry])
@@ -60,20 +60,18 @@ def test_the_database_refuses_an_unbalanced_entry_at_commit(sessions: sessionmak
 
     with pytest.raises(DatabaseError, match="does not balance"):
         book_unbalanced()
-    with sessions() as db:
+    with writes() as db:
         assert all(total == 0 for total in ledger.currency_totals(db).values())
 
 
-def test_postings_are_never_changed(sessions: sessionmaker[Session]) -> None:
-    with sessions.begin() as db:
+def test_postings_are_never_changed(writes: sessionmaker[Session]) -> None:
+    with writes.begin() as db:
         ledger.post(db, capture(f"session-{uuid.uuid4()}:capture"), now=NOW)
-    with pytest.raises(DatabaseError, match="immutable"), sessions.begin() as db:
+    with pytest.raises(DatabaseError, match="immutable"), writes.begin() as db:
         db.execute(update(LedgerPostingRow).values(amount_minor=1))
 
 
-def test_two_workers_posting_the_same_key_at_once_book_one_entry(
-    engine: Engine, sessions: sessionmaker[Session]
-) -> None:
+def test_two_workers_posting_the_same_key_at_once_book_one_entry(engine: Engine, writes: sessionmaker[Session]) -> None:
     key = f"session-{uuid.uuid4()}:race"
     cpo = f"cpo-{uuid.uuid4()}"
     start = threading.Barrier(2)
@@ -83,7 +81,7 @@ def test_two_workers_posting_the_same_key_at_once_book_one_entry(
     def worker() -> None:
         try:
             start.wait()
-            with sessions.begin() as db:
+            with writes.begin() as db:
                 results.append(ledger.post(db, capture(key, cpo=cpo), now=NOW))
         except BaseException as error:
             errors.append(error)
@@ -96,7 +94,7 @@ def test_two_workers_posting_the_same_key_at_once_book_one_entry(
     assert errors == []
     assert sorted(booked for _, booked in results) == [False, True]
     assert len({entry for entry, _ in results}) == 1
-    with sessions() as db:
+    with writes() as db:
         assert ledger.account_balance(db, f"cpo:{cpo}:payable", "EUR") == -1150  # booked once, not twice
 
 
@@ -112,22 +110,22 @@ def _raw_entry(db: Session, amounts: list[int], declared: int) -> int:
     return entry.key
 
 
-def test_a_committed_entry_never_gains_a_posting(sessions: sessionmaker[Session]) -> None:
-    with sessions.begin() as db:
+def test_a_committed_entry_never_gains_a_posting(writes: sessionmaker[Session]) -> None:
+    with writes.begin() as db:
         entry = _raw_entry(db, [100, -100], declared=2)
         account = db.scalars(select(LedgerPostingRow.account_key).where(LedgerPostingRow.entry_key == entry)).first()
-    with pytest.raises(DatabaseError, match="entries are immutable"), sessions.begin() as db:
+    with pytest.raises(DatabaseError, match="entries are immutable"), writes.begin() as db:
         db.execute(
             insert(LedgerPostingRow).values(entry_key=entry, account_key=account, currency="EUR", amount_minor=5)
         )
-    with sessions() as db:
+    with writes() as db:
         assert all(total == 0 for total in ledger.currency_totals(db).values())
 
 
 def test_postgres_refuses_an_entry_with_fewer_postings_than_it_declares(
-    sessions: sessionmaker[Session], database_url: str
+    writes: sessionmaker[Session], database_url: str
 ) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite checks an entry when its last declared posting arrives; ledger check finds the rest")
-    with pytest.raises(DatabaseError, match="declares 3 postings but has 2"), sessions.begin() as db:
+    with pytest.raises(DatabaseError, match="declares 3 postings but has 2"), writes.begin() as db:
         _raw_entry(db, [100, -100], declared=3)

@@ -20,10 +20,10 @@ NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def seeded(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
-    seed_database(sessions, "http://127.0.0.1:1")
-    seed_database(sessions, "http://127.0.0.1:1")  # idempotent
-    return sessions
+def seeded(writes: sessionmaker[Session]) -> sessionmaker[Session]:
+    seed_database(writes, "http://127.0.0.1:1")
+    seed_database(writes, "http://127.0.0.1:1")  # idempotent
+    return writes
 
 
 def _session_row(key: str | None = None) -> SessionRow:
@@ -63,8 +63,8 @@ def _cdr(session_id: str) -> CdrRow:
     )
 
 
-def _commit(sessions: sessionmaker[Session], statement: Executable) -> None:
-    with sessions.begin() as db:
+def _commit(writes: sessionmaker[Session], statement: Executable) -> None:
+    with writes.begin() as db:
         db.execute(statement)
 
 

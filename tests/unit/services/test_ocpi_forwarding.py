@@ -51,20 +51,20 @@ class FakeTemporal:
 
 @dataclass
 class Context:
-    sessions: sessionmaker[Session]
+    writes: sessionmaker[Session]
     temporal: Client
     task_queue: str = "unused"
 
 
 @pytest.fixture(scope="module")
-def seeded(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
-    seed_database(sessions, "http://127.0.0.1:1")
-    return sessions
+def seeded(writes: sessionmaker[Session]) -> sessionmaker[Session]:
+    seed_database(writes, "http://127.0.0.1:1")
+    return writes
 
 
-def _session(sessions: sessionmaker[Session], stage: SessionStage) -> str:
+def _session(writes: sessionmaker[Session], stage: SessionStage) -> str:
     session_id = str(uuid.uuid4())
-    with sessions.begin() as db:
+    with writes.begin() as db:
         db.add(
             SessionRow(
                 id=session_id,
@@ -83,8 +83,8 @@ def _session(sessions: sessionmaker[Session], stage: SessionStage) -> str:
     return session_id
 
 
-def _context(sessions: sessionmaker[Session], on_signal: Any) -> Context:
-    return Context(sessions, cast(Client, FakeTemporal(on_signal)))
+def _context(writes: sessionmaker[Session], on_signal: Any) -> Context:
+    return Context(writes, cast(Client, FakeTemporal(on_signal)))
 
 
 def _cdr_intake(session_id: str, object_id: str) -> Callable[[Session], IntakeResult]:
@@ -96,8 +96,8 @@ def _cdr_intake(session_id: str, object_id: str) -> Callable[[Session], IntakeRe
     return intake
 
 
-def _kept(sessions: sessionmaker[Session], object_id: str) -> int:
-    with sessions() as db:
+def _kept(writes: sessionmaker[Session], object_id: str) -> int:
+    with writes() as db:
         return len(db.scalars(select(OcpiInboxRow).where(OcpiInboxRow.object_id == object_id)).all())
 
 

@@ -19,9 +19,9 @@ CPO = Cpo(id=SEEDED.id, country_code=SEEDED.country_code, party_id=SEEDED.party_
 
 
 @pytest.fixture(scope="module")
-def seeded(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
-    seed_database(sessions, "http://127.0.0.1:1")
-    return sessions
+def seeded(writes: sessionmaker[Session]) -> sessionmaker[Session]:
+    seed_database(writes, "http://127.0.0.1:1")
+    return writes
 
 
 def _kept(db: Session, object_id: str) -> OcpiInboxRow:
