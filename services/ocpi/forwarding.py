@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.structured_logs import bind_session
+from domain.parties import Cpo
 from domain.sessions.lifecycle import SessionStage
 from messages.ocpi import OcpiStatus
 from messages.sessions import CdrArrived, CommandResultReported, CpoSessionReported
@@ -22,7 +23,7 @@ from messages.workflow_ids import session_workflow_id
 from persistence import repositories as repo
 from persistence.tables import SessionRow
 from services.context import WriteAndStart
-from services.ocpi.inbox import IntakeResult, Signal
+from services.ocpi.inbox import Inbox, IntakeResult, Kind, Outcome, Signal
 from services.workflow_starts import start_correction
 from workflows.sessions import ChargingSessionWorkflow
 
@@ -75,6 +76,25 @@ async def receive(
 
         await to_thread.run_sync(record)
     return result
+
+
+async def refuse_unread(
+    context: WriteAndStart,
+    cpo: Cpo,
+    kind: Kind,
+    object_id: str,
+    body: bytes,
+    *,
+    outcome: Outcome,
+    message: str,
+    http_status: int,
+) -> IntakeResult:
+    """Store a body the door would not parse (too large, or not JSON) with its refusal."""
+    return await receive(
+        context,
+        kind.value,
+        lambda db: Inbox(db, cpo, kind, object_id, body).refuse_unread(outcome, message, http_status),
+    )
 
 
 async def _signal(temporal: Client, session_id: str, signal: Signal) -> bool:

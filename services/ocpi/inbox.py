@@ -38,6 +38,8 @@ class Outcome(StrEnum):
     DUPLICATE = "DUPLICATE"
     STALE = "STALE"  # older than what we hold: stored, not applied
     REJECTED = "REJECTED"
+    UNREADABLE = "UNREADABLE"  # not JSON we read: not UTF-8, not JSON, nested too deep
+    TOO_LARGE = "TOO_LARGE"  # over the route's limit: stored as far as it was read
     UNKNOWN_SESSION = "UNKNOWN_SESSION"
     UNKNOWN_TARIFF = "UNKNOWN_TARIFF"
 
@@ -75,7 +77,8 @@ class Inbox:
                 outcome=outcome.value,
                 status_code=int(result.status),
                 message=result.message,
-                body=self._body.decode("utf-8", errors="replace"),
+                body=readable(self._body),
+                raw_body=self._body,
             ),
         )
         return result
@@ -100,6 +103,15 @@ class Inbox:
     ) -> IntakeResult:
         """A refusal (OCPI 2001), saying why."""
         return self.answer(outcome, IntakeResult(OcpiStatus.INVALID_PARAMETERS, message, our_session_id=our_session_id))
+
+    def refuse_unread(self, outcome: Outcome, message: str, http_status: int) -> IntakeResult:
+        """A body refused before it was parsed (OCPI 2000 with an HTTP error): too large, or not JSON."""
+        return self.answer(outcome, IntakeResult(OcpiStatus.CLIENT_ERROR, message, http_status))
+
+
+def readable(body: bytes) -> str:
+    """The body as text for people (and PostgreSQL, whose text holds no NUL): what is not UTF-8 replaced."""
+    return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
 def parse(model: type[Message], body: bytes) -> Message | str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from adapters.cpo import ocpi_token_header
+from api.routes.ocpi import CDR_BODY_LIMIT, TARIFF_BODY_LIMIT
 from cli.seed import CPOS
 from domain.sessions.lifecycle import SessionStage
 from persistence.tables import CdrRow, OcpiInboxRow, OcpiSessionRow
@@ -280,3 +282,74 @@ async def test_tariffs_are_versioned_validated_and_deleted(stack: Stack) -> None
     deleted = await stack.http.delete(url, headers=cpo_headers())
     assert deleted.json()["status_code"] == 1000
     assert in_force_now(stack) is None
+
+
+def inbox_row(stack: Stack, kind: str, object_id: str) -> OcpiInboxRow:
+    """The last message of ``kind`` stored for ``object_id``."""
+    with stack.writes() as db:
+        rows = db.scalars(
+            select(OcpiInboxRow).where(OcpiInboxRow.kind == kind, OcpiInboxRow.object_id == object_id)
+        ).all()
+        return max(rows, key=lambda row: row.key)
+
+
+async def test_bodies_that_are_not_json_we_read_are_stored_as_received_and_answered_400(stack: Stack) -> None:
+    tariff = json.dumps(extra_tariff("2026-01-01T00:00:00Z") | {"id": "T", "name": "Zürich Süd"}, ensure_ascii=False)
+    bodies = {
+        "utf16": (tariff.encode("utf-16"), "not UTF-8"),  # with its byte order mark
+        "latin1": (tariff.encode("latin-1"), "not UTF-8"),
+        "bom": (b"\xef\xbb\xbf" + tariff.encode(), "byte order mark"),
+        "garbage": (bytes(range(256)), "not UTF-8"),
+        "nul": (b'{"name": "\x00"}', "not valid JSON"),
+        "not-json": (b"{not json", "not valid JSON"),
+        "nan": (b'{"price": NaN}', "NaN is not a JSON value"),
+        "deep": (b"[" * 100_000 + b"]" * 100_000, "nests deeper than 32 levels"),
+        "deep-object": (b'{"a":' * 40 + b"1" + b"}" * 40, "nests deeper than 32 levels"),
+    }
+    for name, (body, problem) in bodies.items():
+        tariff_id = f"T-{name}-{uuid.uuid4().hex[:8]}"
+        reply = await stack.http.put(f"{OCPI}/tariffs/DE/STN/{tariff_id}", content=body, headers=cpo_headers())
+        assert (reply.status_code, reply.json()["status_code"]) == (400, 2000), (name, reply.text)
+        assert problem in reply.json()["status_message"], name
+        kept = inbox_row(stack, "TARIFF_PUT", tariff_id)
+        assert (kept.outcome, kept.status_code, kept.message) == ("UNREADABLE", 2000, reply.json()["status_message"])
+        assert kept.raw_body == body, name
+    deep_cdr = b'{"id": ' + b"[" * 50 + b"]" * 50 + b"}"
+    reply = await stack.http.post(f"{OCPI}/cdrs", content=deep_cdr, headers=cpo_headers())
+    assert (reply.status_code, reply.json()["status_code"]) == (400, 2000)
+    assert reply.json()["status_message"] == "the body nests deeper than 32 levels"
+    with stack.writes() as db:
+        assert db.scalars(select(OcpiInboxRow.outcome).where(OcpiInboxRow.raw_body == deep_cdr)).one() == "UNREADABLE"
+
+
+async def test_a_body_over_the_route_limit_is_refused_413_and_the_cpo_is_authenticated_first(stack: Stack) -> None:
+    def padded(size: int) -> bytes:
+        body = b'{"pad": "' + b"x" * size + b'"}'
+        return body[: size - 2] + b'"}' if len(body) > size else body
+
+    at_the_limit = padded(TARIFF_BODY_LIMIT)
+    assert len(at_the_limit) == TARIFF_BODY_LIMIT
+    reply = await stack.http.put(f"{OCPI}/tariffs/DE/STN/T-at-limit", content=at_the_limit, headers=cpo_headers())
+    assert reply.json()["status_code"] == 2001  # read and parsed: it is no tariff
+    assert inbox_row(stack, "TARIFF_PUT", "T-at-limit").raw_body == at_the_limit
+
+    over = at_the_limit + b" "
+    anonymous = await stack.http.put(f"{OCPI}/tariffs/DE/STN/T-over", content=over)
+    assert anonymous.status_code == 401  # who is asking comes before what is sent
+    declared = await stack.http.put(f"{OCPI}/tariffs/DE/STN/T-over", content=over, headers=cpo_headers())
+    assert (declared.status_code, declared.json()["status_code"]) == (413, 2000)
+    assert (
+        declared.json()["status_message"] == f"the body is over the limit of {TARIFF_BODY_LIMIT} bytes for this route"
+    )
+    kept = inbox_row(stack, "TARIFF_PUT", "T-over")
+    assert (kept.outcome, kept.status_code, kept.raw_body) == ("TOO_LARGE", 2000, b"")  # refused unread
+
+    async def chunked() -> AsyncIterator[bytes]:
+        for _ in range(64):  # 4 MiB, without a Content-Length
+            yield b" " * 65_536
+
+    cut = await stack.http.post(f"{OCPI}/cdrs", content=chunked(), headers=cpo_headers())
+    assert (cut.status_code, cut.json()["status_code"]) == (413, 2000)
+    with stack.writes() as db:
+        rows = db.scalars(select(OcpiInboxRow).where(OcpiInboxRow.outcome == "TOO_LARGE", OcpiInboxRow.kind == "CDR"))
+        assert [row.raw_body for row in rows] == [b" " * CDR_BODY_LIMIT]  # as far as it was read
