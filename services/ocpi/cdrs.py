@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from domain.errors import CdrRejected
 from domain.parties import Cpo
+from domain.sessions.cdr_bounds import check_cdr_bounds
 from domain.sessions.cdr_checks import check_cdr
 from domain.settlement.corrections import CorrectionBlock
 from messages.corrections import CorrectionCause
@@ -54,6 +55,10 @@ def post_cdr(db: Session, cpo: Cpo, body: bytes, public_base_url: str) -> Intake
     inbox = Inbox(db, cpo, Kind.CDR, cdr.id, body)
     if not cpo.is_party(cdr.country_code, cdr.party_id):
         return inbox.reject(f"you are {cpo.country_code}*{cpo.party_id}, not {cdr.country_code}*{cdr.party_id}")
+    try:
+        check_cdr_bounds(cdr.figures())
+    except CdrRejected as rejected:
+        return inbox.reject(f"CDR {cdr.id} is implausible: {rejected}")
     received = _Received(cdr, body, hashlib.sha256(body).hexdigest(), public_base_url)
     existing = repo.cdr_by_id(db, cdr.country_code, cdr.party_id, cdr.id)
     if existing is not None:

@@ -353,3 +353,57 @@ async def test_a_body_over_the_route_limit_is_refused_413_and_the_cpo_is_authent
     with stack.writes() as db:
         rows = db.scalars(select(OcpiInboxRow).where(OcpiInboxRow.outcome == "TOO_LARGE", OcpiInboxRow.kind == "CDR"))
         assert [row.raw_body for row in rows] == [b" " * CDR_BODY_LIMIT]  # as far as it was read
+
+
+async def test_dates_that_overflow_are_refused_naming_the_field(stack: Stack) -> None:
+    overflowing = "9999-12-31T23:59:59-05:00"
+    cdr = cdr_for({"created_at": stamp(datetime.now(UTC)), "cpo_session_id": "x", "id": str(uuid.uuid4())})
+    reply = await post_cdr(stack, cdr | {"end_date_time": overflowing})
+    assert (reply.status_code, reply.json()["status_code"]) == (200, 2001)
+    assert reply.json()["status_message"] == "end_date_time: Value error, is out of range"
+    assert inbox_row(stack, "CDR", "?").message == reply.json()["status_message"]
+    patch = await stack.http.patch(
+        f"{OCPI}/sessions/DE/STN/overflow", content=json.dumps({"last_updated": overflowing}), headers=cpo_headers()
+    )
+    assert (patch.status_code, patch.json()["status_code"]) == (200, 2001)
+    assert "last_updated: Value error, is out of range" in patch.json()["status_message"]
+    tariff = await stack.http.put(
+        f"{OCPI}/tariffs/DE/STN/STN-TEST-TARIFF", content=json.dumps(extra_tariff(overflowing)), headers=cpo_headers()
+    )
+    assert (tariff.status_code, tariff.json()["status_code"]) == (200, 2001)
+    assert tariff.json()["status_message"] == "tariff.last_updated: is out of range"
+    assert inbox_row(stack, "TARIFF_PUT", "STN-TEST-TARIFF").status_code == 2001
+
+
+async def test_a_cdr_with_absurd_figures_is_refused_naming_the_field_and_not_stored(stack: Stack) -> None:
+    session_id = await stack.start("DE*STN*E3001", "sim-no-cdr-absurd")
+    session = await stack.wait_for(session_id, SessionStage.AWAITING_CDR)
+    good = cdr_for(session)
+    absurd: dict[str, dict[str, Any]] = {
+        "total_cost.excl_vat: Value error, must be below 1000000000000000 in magnitude": {
+            "total_cost": {"excl_vat": "1e999999"}
+        },
+        "total_cost.excl_vat: Input should be a finite number": {"total_cost": {"excl_vat": "NaN"}},
+        "total_cost.incl_vat: Value error, has more than 20 decimals": {
+            "total_cost": {"excl_vat": 1, "incl_vat": "1e-99"}
+        },
+        "total_cost.excl_vat: -12.1 must be positive on a non-credit CDR": {"total_cost": {"excl_vat": -12.10}},
+        "total_energy_cost.incl_vat: 100000.01 is beyond 100000": {
+            "total_energy_cost": {"excl_vat": 1, "incl_vat": "100000.01"}
+        },
+        "total_energy: 10000.5 kWh is not between 0 and 10000": {"total_energy": 10000.5},
+        "total_time: -1 h is not between 0 and 744": {"total_time": -1},
+        "charging_periods[0].dimensions[0].volume: 20000 is beyond 10000": {
+            "charging_periods": [
+                {"start_date_time": good["start_date_time"], "dimensions": [{"type": "ENERGY", "volume": 20000}]}
+            ]
+        },
+    }
+    for problem, change in absurd.items():
+        reply = await post_cdr(stack, good | change | {"id": str(uuid.uuid4())})
+        assert (reply.status_code, reply.json()["status_code"]) == (200, 2001), problem
+        assert problem in reply.json()["status_message"], reply.json()["status_message"]
+    with stack.writes() as db:
+        assert db.scalars(select(CdrRow).where(CdrRow.our_session_id == session_id)).all() == []
+    assert (await post_cdr(stack, good)).json()["status_code"] == 1000
+    await stack.wait_for(session_id, SessionStage.SETTLED)
