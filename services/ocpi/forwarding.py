@@ -69,7 +69,7 @@ async def receive(
 
         def record() -> None:
             with context.writes.begin() as db:
-                if not delivered:
+                if not delivered and not result.repeat:
                     flag_closed_session(db, session_id, what)
                 if forwarded is not None:
                     forwarded(db, signal)

@@ -55,6 +55,7 @@ class IntakeResult:
     signal: Signal | None = None  # for the session's workflow
     correction: CorrectionRequest | None = None  # a settled session to correct: start its workflow
     location: str | None = None
+    repeat: bool = False  # a message we hold already: forwarded again in case it was lost, never news
 
 
 class Inbox:
@@ -95,7 +96,16 @@ class Inbox:
         location: str | None = None,
     ) -> IntakeResult:
         """A success (OCPI 1000), whether the message changed anything or not."""
-        result = IntakeResult(OcpiStatus.SUCCESS, message, http_status, our_session_id, signal, correction, location)
+        result = IntakeResult(
+            OcpiStatus.SUCCESS,
+            message,
+            http_status,
+            our_session_id,
+            signal,
+            correction,
+            location,
+            repeat=outcome is Outcome.DUPLICATE,
+        )
         return self.answer(outcome, result)
 
     def reject(

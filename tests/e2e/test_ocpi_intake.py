@@ -407,3 +407,19 @@ async def test_a_cdr_with_absurd_figures_is_refused_naming_the_field_and_not_sto
         assert db.scalars(select(CdrRow).where(CdrRow.our_session_id == session_id)).all() == []
     assert (await post_cdr(stack, good)).json()["status_code"] == 1000
     await stack.wait_for(session_id, SessionStage.SETTLED)
+
+
+async def test_an_identical_cdr_replay_after_settlement_is_already_received_and_changes_nothing(stack: Stack) -> None:
+    session_id = await stack.start("DE*STN*E3001", "sim-no-cdr-replay")
+    cdr = cdr_for(await stack.wait_for(session_id, SessionStage.AWAITING_CDR))
+    assert (await post_cdr(stack, cdr)).status_code == 201
+    assert (await stack.result(session_id)).stage == SessionStage.SETTLED
+    settled = await stack.get(session_id)
+
+    replay = await post_cdr(stack, cdr)
+
+    assert (replay.status_code, replay.json()["status_code"]) == (200, 1000)
+    assert replay.json()["status_message"] == "Success (already received)"
+    assert await stack.get(session_id) == settled
+    assert settled["needs_attention"] is False
+    assert inbox_row(stack, "CDR", cdr["id"]).outcome == "DUPLICATE"
