@@ -23,7 +23,7 @@ from domain.parties import Cpo
 from messages.ocpi import OcpiStatus, ocpi_envelope
 from services.ocpi import cdrs, commands, sessions, tariffs
 from services.ocpi.forwarding import refuse_unread
-from services.ocpi.inbox import IntakeResult, Kind, Outcome
+from services.ocpi.inbox import CpoMessage, IntakeResult, Kind, Outcome
 
 router = APIRouter(prefix="/ocpi/emsp/2.2.1", tags=["OCPI 2.2.1 (for CPOs)"])
 
@@ -67,22 +67,15 @@ async def _intake(
     try:
         body = await read_body(request, limit)
     except BodyTooLarge as too_large:
+        message = CpoMessage(cpo, kind, object_id, too_large.received)
         refusal = await refuse_unread(
-            context,
-            cpo,
-            kind,
-            object_id,
-            too_large.received,
-            outcome=Outcome.TOO_LARGE,
-            message=str(too_large),
-            http_status=413,
+            context, message, outcome=Outcome.TOO_LARGE, problem=str(too_large), http_status=413
         )
         return _answer(refusal)
     problem = await to_thread.run_sync(json_problem, body)
     if problem is not None:
-        refusal = await refuse_unread(
-            context, cpo, kind, object_id, body, outcome=Outcome.UNREADABLE, message=problem, http_status=400
-        )
+        message = CpoMessage(cpo, kind, object_id, body)
+        refusal = await refuse_unread(context, message, outcome=Outcome.UNREADABLE, problem=problem, http_status=400)
         return _answer(refusal)
     return _answer(await intake(body))
 

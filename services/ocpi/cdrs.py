@@ -29,11 +29,12 @@ from persistence.tables import CdrRow, SessionRow
 from services.context import WriteAndStart
 from services.corrections import check_correction, request_correction
 from services.ocpi.forwarding import receive
-from services.ocpi.inbox import Inbox, IntakeResult, Kind, Outcome, our_session, parse
+from services.ocpi.inbox import CpoMessage, Inbox, IntakeResult, Kind, Outcome, our_session, parse
 
 
 async def receive_cdr(context: WriteAndStart, cpo: Cpo, body: bytes, public_base_url: str) -> IntakeResult:
-    return await receive(context, "CDR", lambda db: post_cdr(db, cpo, body, public_base_url))
+    message = CpoMessage(cpo, Kind.CDR, "?", body)
+    return await receive(context, "CDR", message, lambda db: post_cdr(db, cpo, body, public_base_url))
 
 
 def cdr_as_received(db: Session, cpo: Cpo, key: int) -> str | None:

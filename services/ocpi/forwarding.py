@@ -15,7 +15,6 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.structured_logs import bind_session
-from domain.parties import Cpo
 from domain.sessions.lifecycle import SessionStage
 from messages.ocpi import OcpiStatus
 from messages.sessions import CdrArrived, CommandResultReported, CpoSessionReported
@@ -23,27 +22,37 @@ from messages.workflow_ids import session_workflow_id
 from persistence import repositories as repo
 from persistence.tables import SessionRow
 from services.context import WriteAndStart
-from services.ocpi.inbox import Inbox, IntakeResult, Kind, Outcome, Signal
+from services.ocpi.inbox import CpoMessage, IntakeResult, Outcome, Signal
 from services.workflow_starts import start_correction
 from workflows.sessions import ChargingSessionWorkflow
 
 log = logging.getLogger(__name__)
 
 RETRY_LATER = IntakeResult(OcpiStatus.SERVER_ERROR, "stored, but not yet processed; please retry")
+NOT_PROCESSED = IntakeResult(OcpiStatus.SERVER_ERROR, "stored, but we failed to process it; please retry", 500)
 
 
 async def receive(
     context: WriteAndStart,
     what: str,
+    message: CpoMessage,
     intake: Callable[[Session], IntakeResult],
     *,
     forwarded: Callable[[Session, Signal], None] | None = None,
 ) -> IntakeResult:
-    """Run ``intake`` in a transaction, then forward what it owes; ``forwarded`` records a delivered signal."""
+    """Run ``intake`` in a transaction, then forward what it owes; ``forwarded`` records a delivered signal.
+    When ``intake`` fails, ``message`` is stored with that answer."""
 
     def store() -> IntakeResult:
-        with context.writes.begin() as db:
-            return intake(db)
+        try:
+            with context.writes.begin() as db:
+                return intake(db)
+        except Exception:
+            # Whatever went wrong, the message is not lost: it is kept with the answer it gets (if the
+            # database itself is away, this fails too, and the CPO's retry is all there is).
+            log.exception("OCPI %s: not processed", what)
+            with context.writes.begin() as db:
+                return message.inbox(db).answer(Outcome.FAILED, NOT_PROCESSED)
 
     result = await to_thread.run_sync(store)
     if result.our_session_id is not None:
@@ -79,21 +88,11 @@ async def receive(
 
 
 async def refuse_unread(
-    context: WriteAndStart,
-    cpo: Cpo,
-    kind: Kind,
-    object_id: str,
-    body: bytes,
-    *,
-    outcome: Outcome,
-    message: str,
-    http_status: int,
+    context: WriteAndStart, message: CpoMessage, *, outcome: Outcome, problem: str, http_status: int
 ) -> IntakeResult:
     """Store a body the door would not parse (too large, or not JSON) with its refusal."""
     return await receive(
-        context,
-        kind.value,
-        lambda db: Inbox(db, cpo, kind, object_id, body).refuse_unread(outcome, message, http_status),
+        context, message.kind.value, message, lambda db: message.inbox(db).refuse_unread(outcome, problem, http_status)
     )
 
 

@@ -40,6 +40,7 @@ class Outcome(StrEnum):
     REJECTED = "REJECTED"
     UNREADABLE = "UNREADABLE"  # not JSON we read: not UTF-8, not JSON, nested too deep
     TOO_LARGE = "TOO_LARGE"  # over the route's limit: stored as far as it was read
+    FAILED = "FAILED"  # we failed on it (a bug, the database): stored, the CPO asked to retry
     UNKNOWN_SESSION = "UNKNOWN_SESSION"
     UNKNOWN_TARIFF = "UNKNOWN_TARIFF"
 
@@ -56,6 +57,19 @@ class IntakeResult:
     correction: CorrectionRequest | None = None  # a settled session to correct: start its workflow
     location: str | None = None
     repeat: bool = False  # a message we hold already: forwarded again in case it was lost, never news
+
+
+@dataclass(frozen=True, slots=True)
+class CpoMessage:
+    """A CPO's message as it arrived, before anything is made of it."""
+
+    cpo: Cpo
+    kind: Kind
+    object_id: str
+    body: bytes
+
+    def inbox(self, db: Session) -> Inbox:
+        return Inbox(db, self.cpo, self.kind, self.object_id, self.body)
 
 
 class Inbox:
