@@ -23,19 +23,17 @@ inbox = table("ocpi_inbox", column("key"), column("body"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_at_head(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of its own (this test downgrades it), per backend."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'networkcore.db'}"
-        upgrade(url)
-        yield url
-        return
-    for url in _fresh_postgres():
-        upgrade(url)
-        yield url
+        yield f"sqlite:///{tmp_path / 'networkcore.db'}"
+    else:
+        yield from _fresh_postgres()
 
 
-def test_the_inbox_keeps_the_bytes_and_the_downgrade_keeps_the_messages(database_at_head: str) -> None:
-    engine = make_engine(database_at_head)
+def test_the_inbox_keeps_the_bytes_and_the_downgrade_keeps_the_messages(empty_database: str) -> None:
+    upgrade(empty_database)
+    engine = make_engine(empty_database)
     writes = make_session_factory(engine)
     seed_database(writes, "http://127.0.0.1:1")
     with writes.begin() as db:
@@ -56,9 +54,9 @@ def test_the_inbox_keeps_the_bytes_and_the_downgrade_keeps_the_messages(database
         assert db.scalars(select(OcpiInboxRow.raw_body)).one() == NOT_UTF8
     engine.dispose()
 
-    command.downgrade(alembic_config(database_at_head), "0011")
+    command.downgrade(alembic_config(empty_database), "0011")
 
-    engine = make_engine(database_at_head)
+    engine = make_engine(empty_database)
     assert "raw_body" not in {c["name"] for c in inspect(engine).get_columns("ocpi_inbox")}
     with engine.connect() as db:
         assert len(db.execute(select(inbox.c.key)).all()) == 1
