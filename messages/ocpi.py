@@ -14,17 +14,36 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_serializer
 
+from domain.sessions.cdr_bounds import CdrFigures
 from domain.sessions.cdr_checks import CdrFacts, CdrPeriod
 from domain.sessions.lifecycle import CpoSessionStatus
 
 
 def _as_utc(value: datetime) -> datetime:
     # OCPI DateTime is always UTC; a missing offset still means UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as error:  # 9999-12-31T23:59:59-05:00 is past the last moment Python knows
+        raise ValueError("is out of range") from error
+
+
+# Beyond any figure an OCPI object carries (bounds that mean something are the checks' business): a
+# number past them is malformed, and would make every later computation with it overflow or crawl.
+NUMBER_MAGNITUDE_LIMIT = Decimal("1e15")
+NUMBER_FINEST_EXPONENT = -20
+
+
+def _sane_number(value: Decimal) -> Decimal:
+    if abs(value) >= NUMBER_MAGNITUDE_LIMIT:
+        raise ValueError(f"must be below {NUMBER_MAGNITUDE_LIMIT:f} in magnitude")
+    if value and int(value.as_tuple().exponent) < NUMBER_FINEST_EXPONENT:
+        raise ValueError(f"has more than {-NUMBER_FINEST_EXPONENT} decimals")
+    return value
 
 
 UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
-NonNegative = Annotated[Decimal, Field(ge=0)]
+Number = Annotated[Decimal, AfterValidator(_sane_number)]
+NonNegative = Annotated[Number, Field(ge=0)]
 
 
 def format_ocpi_datetime(value: datetime) -> str:
@@ -64,13 +83,13 @@ def ocpi_envelope(status: int, message: str, data: Any = None, *, timestamp: dat
 
 
 class Price(OcpiModel):
-    excl_vat: Decimal
-    incl_vat: Decimal | None = None
+    excl_vat: Number
+    incl_vat: Number | None = None
 
 
 class CdrDimension(OcpiModel):
     type: str
-    volume: Decimal
+    volume: Number
 
 
 class ChargingPeriod(OcpiModel):
@@ -173,11 +192,11 @@ class Cdr(OcpiModel):
     charging_periods: list[ChargingPeriod] = Field(min_length=1)
     total_cost: Price
     total_fixed_cost: Price | None = None
-    total_energy: Decimal
+    total_energy: Number
     total_energy_cost: Price | None = None
-    total_time: Decimal
+    total_time: Number
     total_time_cost: Price | None = None
-    total_parking_time: Decimal | None = None
+    total_parking_time: Number | None = None
     total_parking_cost: Price | None = None
     total_reservation_cost: Price | None = None
     remark: str | None = None
@@ -186,6 +205,35 @@ class Cdr(OcpiModel):
     credit_reference_id: str | None = Field(default=None, max_length=39)
     home_charging_compensation: bool | None = None
     last_updated: UtcDateTime
+
+    def figures(self) -> CdrFigures:
+        """What the bounds on any CDR look at, each named by its field."""
+        costs = {
+            "total_cost": self.total_cost,
+            "total_fixed_cost": self.total_fixed_cost,
+            "total_energy_cost": self.total_energy_cost,
+            "total_time_cost": self.total_time_cost,
+            "total_parking_cost": self.total_parking_cost,
+            "total_reservation_cost": self.total_reservation_cost,
+        }
+        return CdrFigures(
+            credit=bool(self.credit),
+            energy_kwh=self.total_energy,
+            hours=(("total_time", self.total_time),)
+            + ((("total_parking_time", self.total_parking_time),) if self.total_parking_time is not None else ()),
+            costs=tuple(
+                (f"{name}.{part}", amount)
+                for name, price in costs.items()
+                if price is not None
+                for part, amount in (("excl_vat", price.excl_vat), ("incl_vat", price.incl_vat))
+                if amount is not None
+            ),
+            volumes=tuple(
+                (f"charging_periods[{p}].dimensions[{d}].volume", dimension.volume)
+                for p, period in enumerate(self.charging_periods)
+                for d, dimension in enumerate(period.dimensions)
+            ),
+        )
 
     def facts(self) -> CdrFacts:
         """What the CDR checks of stage 4 look at."""

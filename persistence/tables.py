@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -261,7 +262,8 @@ class OcpiInboxRow(Base):
     outcome: Mapped[str] = mapped_column(String(24))
     status_code: Mapped[int] = mapped_column(Integer)
     message: Mapped[str | None] = mapped_column(Text)
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # readable: bytes that are not UTF-8 replaced
+    raw_body: Mapped[bytes | None] = mapped_column(LargeBinary)  # as received; None before revision 0014
 
 
 class CdrRow(Base):

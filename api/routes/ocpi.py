@@ -1,24 +1,38 @@
 """OCPI 2.2.1 eMSP receiver interfaces for CPOs: Sessions (PUT/PATCH), Tariffs (PUT/DELETE), CDRs (POST,
 GET) and the Commands result callback. Answers are OCPI envelopes; a request that reached the OCPI layer
-gets HTTP 200/201 and an OCPI status code, never an HTTP error (only bad credentials get 401, unparsable
-JSON 400). What each message does is in ``services/ocpi``."""
+gets HTTP 200/201 and an OCPI status code, never an HTTP error (only bad credentials get 401, a body that
+is not JSON we read 400, one over the route's limit 413). Every body is stored with its answer, also the
+refused ones. What each message does is in ``services/ocpi``."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.context import ApiContext
 from api.deps import ContextDep, CpoDep
+from api.limits import BodyTooLarge, json_problem, read_body
+from domain.parties import Cpo
 from messages.ocpi import OcpiStatus, ocpi_envelope
 from services.ocpi import cdrs, commands, sessions, tariffs
-from services.ocpi.inbox import IntakeResult
+from services.ocpi.forwarding import refuse_unread
+from services.ocpi.inbox import CpoMessage, IntakeResult, Kind, Outcome
 
 router = APIRouter(prefix="/ocpi/emsp/2.2.1", tags=["OCPI 2.2.1 (for CPOs)"])
+
+# Body limits per route, in bytes. A Session (PUT) or a CDR carries every charging period: a day-long
+# session cut every minute, with its tariffs, stays well under 1 MiB. A tariff is a few price components.
+SESSION_BODY_LIMIT = 1 << 20
+CDR_BODY_LIMIT = 1 << 20
+TARIFF_BODY_LIMIT = 256 << 10
+COMMAND_RESULT_BODY_LIMIT = 16 << 10
 
 OCPI_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}}
 
@@ -39,34 +53,49 @@ def _answer(result: IntakeResult) -> JSONResponse:
     return envelope(result.status, result.message, http_status=result.http_status, headers=headers)
 
 
-async def _body(request: Request) -> bytes | JSONResponse:
-    body = await request.body()
+async def _intake(
+    request: Request,
+    context: ApiContext,
+    cpo: Cpo,
+    unread: tuple[Kind, str, int],
+    intake: Callable[[bytes], Awaitable[IntakeResult]],
+) -> Response:
+    """Read the body (the CPO is already authenticated) within the route's limit and hand it to ``intake``
+    when it is JSON we read; otherwise store it, as far as it was read, with its refusal: 413 over the
+    limit, 400 not JSON (OCPI status_codes: the transport layer)."""
+    kind, object_id, limit = unread
     try:
-        json.loads(body)
-    except ValueError:
-        # The transport layer: not JSON at all is an HTTP 400 (OCPI status_codes).
-        return envelope(OcpiStatus.CLIENT_ERROR, "the body is not valid JSON", http_status=400)
-    return body
+        body = await read_body(request, limit)
+    except BodyTooLarge as too_large:
+        message = CpoMessage(cpo, kind, object_id, too_large.received)
+        refusal = await refuse_unread(
+            context, message, outcome=Outcome.TOO_LARGE, problem=str(too_large), http_status=413
+        )
+        return _answer(refusal)
+    problem = await to_thread.run_sync(json_problem, body)
+    if problem is not None:
+        message = CpoMessage(cpo, kind, object_id, body)
+        refusal = await refuse_unread(context, message, outcome=Outcome.UNREADABLE, problem=problem, http_status=400)
+        return _answer(refusal)
+    return _answer(await intake(body))
 
 
 @router.put("/sessions/{country_code}/{party_id}/{session_id}", openapi_extra=OCPI_BODY, summary="Session PUT")
 async def put_ocpi_session(
     country_code: str, party_id: str, session_id: str, request: Request, cpo: CpoDep, context: ContextDep
 ) -> Response:
-    body = await _body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    return _answer(await sessions.receive_put(context, cpo, (country_code, party_id, session_id), body))
+    path = (country_code, party_id, session_id)
+    unread = (Kind.SESSION_PUT, session_id, SESSION_BODY_LIMIT)
+    return await _intake(request, context, cpo, unread, lambda body: sessions.receive_put(context, cpo, path, body))
 
 
 @router.patch("/sessions/{country_code}/{party_id}/{session_id}", openapi_extra=OCPI_BODY, summary="Session PATCH")
 async def patch_ocpi_session(
     country_code: str, party_id: str, session_id: str, request: Request, cpo: CpoDep, context: ContextDep
 ) -> Response:
-    body = await _body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    return _answer(await sessions.receive_patch(context, cpo, (country_code, party_id, session_id), body))
+    path = (country_code, party_id, session_id)
+    unread = (Kind.SESSION_PATCH, session_id, SESSION_BODY_LIMIT)
+    return await _intake(request, context, cpo, unread, lambda body: sessions.receive_patch(context, cpo, path, body))
 
 
 @router.put("/tariffs/{country_code}/{party_id}/{tariff_id}", openapi_extra=OCPI_BODY, summary="Tariff PUT")
@@ -74,10 +103,9 @@ async def put_ocpi_tariff(
     country_code: str, party_id: str, tariff_id: str, request: Request, cpo: CpoDep, context: ContextDep
 ) -> Response:
     """A new version of the CPO's official public price, validated strictly (2001 names the field)."""
-    body = await _body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    return _answer(await tariffs.receive_put(context, cpo, (country_code, party_id, tariff_id), body))
+    path = (country_code, party_id, tariff_id)
+    unread = (Kind.TARIFF_PUT, tariff_id, TARIFF_BODY_LIMIT)
+    return await _intake(request, context, cpo, unread, lambda body: tariffs.receive_put(context, cpo, path, body))
 
 
 @router.delete("/tariffs/{country_code}/{party_id}/{tariff_id}", summary="Tariff DELETE")
@@ -90,10 +118,10 @@ async def delete_ocpi_tariff(
 
 @router.post("/cdrs", openapi_extra=OCPI_BODY, summary="CDR POST")
 async def post_ocpi_cdr(request: Request, cpo: CpoDep, context: ContextDep) -> Response:
-    body = await _body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    return _answer(await cdrs.receive_cdr(context, cpo, body, context.public_base_url))
+    unread = (Kind.CDR, "?", CDR_BODY_LIMIT)
+    return await _intake(
+        request, context, cpo, unread, lambda body: cdrs.receive_cdr(context, cpo, body, context.public_base_url)
+    )
 
 
 @router.get("/cdrs/{key}", summary="A CDR we accepted, as received")
@@ -112,7 +140,11 @@ async def get_ocpi_cdr(key: int, cpo: CpoDep, context: ContextDep) -> Response:
 async def post_ocpi_command_result(
     command: str, session_id: str, request: Request, cpo: CpoDep, context: ContextDep
 ) -> Response:
-    body = await _body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    return _answer(await commands.receive_command_result(context, cpo, command, session_id, body))
+    unread = (Kind.COMMAND_RESULT, f"{command}/{session_id}", COMMAND_RESULT_BODY_LIMIT)
+    return await _intake(
+        request,
+        context,
+        cpo,
+        unread,
+        lambda body: commands.receive_command_result(context, cpo, command, session_id, body),
+    )

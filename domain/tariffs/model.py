@@ -150,7 +150,10 @@ def parse_datetime(value: Any, field: str) -> datetime:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError as error:
         raise TariffInvalid(field, "must be an RFC 3339 date-time") from error
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError as error:  # 9999-12-31T23:59:59-05:00 is past the last moment Python knows
+        raise TariffInvalid(field, "is out of range") from error
 
 
 def _int(value: Any, field: str) -> int:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from domain.errors import CdrRejected
 from domain.parties import Cpo
+from domain.sessions.cdr_bounds import check_cdr_bounds
 from domain.sessions.cdr_checks import check_cdr
 from domain.settlement.corrections import CorrectionBlock
 from messages.corrections import CorrectionCause
@@ -28,11 +29,12 @@ from persistence.tables import CdrRow, SessionRow
 from services.context import WriteAndStart
 from services.corrections import check_correction, request_correction
 from services.ocpi.forwarding import receive
-from services.ocpi.inbox import Inbox, IntakeResult, Kind, Outcome, our_session, parse
+from services.ocpi.inbox import CpoMessage, Inbox, IntakeResult, Kind, Outcome, our_session, parse
 
 
 async def receive_cdr(context: WriteAndStart, cpo: Cpo, body: bytes, public_base_url: str) -> IntakeResult:
-    return await receive(context, "CDR", lambda db: post_cdr(db, cpo, body, public_base_url))
+    message = CpoMessage(cpo, Kind.CDR, "?", body)
+    return await receive(context, "CDR", message, lambda db: post_cdr(db, cpo, body, public_base_url))
 
 
 def cdr_as_received(db: Session, cpo: Cpo, key: int) -> str | None:
@@ -54,6 +56,10 @@ def post_cdr(db: Session, cpo: Cpo, body: bytes, public_base_url: str) -> Intake
     inbox = Inbox(db, cpo, Kind.CDR, cdr.id, body)
     if not cpo.is_party(cdr.country_code, cdr.party_id):
         return inbox.reject(f"you are {cpo.country_code}*{cpo.party_id}, not {cdr.country_code}*{cdr.party_id}")
+    try:
+        check_cdr_bounds(cdr.figures())
+    except CdrRejected as rejected:
+        return inbox.reject(f"CDR {cdr.id} is implausible: {rejected}")
     received = _Received(cdr, body, hashlib.sha256(body).hexdigest(), public_base_url)
     existing = repo.cdr_by_id(db, cdr.country_code, cdr.party_id, cdr.id)
     if existing is not None:

@@ -10,13 +10,16 @@ from messages.ocpi import CommandResult, CommandResultType, CommandType
 from messages.sessions import CommandResultReported
 from services.context import WriteAndStart
 from services.ocpi.forwarding import receive
-from services.ocpi.inbox import Inbox, IntakeResult, Kind, Outcome, our_session, parse
+from services.ocpi.inbox import CpoMessage, Inbox, IntakeResult, Kind, Outcome, our_session, parse
 
 
 async def receive_command_result(
     context: WriteAndStart, cpo: Cpo, command: str, session_id: str, body: bytes
 ) -> IntakeResult:
-    return await receive(context, "CommandResult", lambda db: post_command_result(db, cpo, command, session_id, body))
+    message = CpoMessage(cpo, Kind.COMMAND_RESULT, f"{command}/{session_id}", body)
+    return await receive(
+        context, "CommandResult", message, lambda db: post_command_result(db, cpo, command, session_id, body)
+    )
 
 
 def post_command_result(db: Session, cpo: Cpo, command: str, session_id: str, body: bytes) -> IntakeResult:

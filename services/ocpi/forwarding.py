@@ -22,27 +22,37 @@ from messages.workflow_ids import session_workflow_id
 from persistence import repositories as repo
 from persistence.tables import SessionRow
 from services.context import WriteAndStart
-from services.ocpi.inbox import IntakeResult, Signal
+from services.ocpi.inbox import CpoMessage, IntakeResult, Outcome, Signal
 from services.workflow_starts import start_correction
 from workflows.sessions import ChargingSessionWorkflow
 
 log = logging.getLogger(__name__)
 
 RETRY_LATER = IntakeResult(OcpiStatus.SERVER_ERROR, "stored, but not yet processed; please retry")
+NOT_PROCESSED = IntakeResult(OcpiStatus.SERVER_ERROR, "stored, but we failed to process it; please retry", 500)
 
 
 async def receive(
     context: WriteAndStart,
     what: str,
+    message: CpoMessage,
     intake: Callable[[Session], IntakeResult],
     *,
     forwarded: Callable[[Session, Signal], None] | None = None,
 ) -> IntakeResult:
-    """Run ``intake`` in a transaction, then forward what it owes; ``forwarded`` records a delivered signal."""
+    """Run ``intake`` in a transaction, then forward what it owes; ``forwarded`` records a delivered signal.
+    When ``intake`` fails, ``message`` is stored with that answer."""
 
     def store() -> IntakeResult:
-        with context.writes.begin() as db:
-            return intake(db)
+        try:
+            with context.writes.begin() as db:
+                return intake(db)
+        except Exception:
+            # Whatever went wrong, the message is not lost: it is kept with the answer it gets (if the
+            # database itself is away, this fails too, and the CPO's retry is all there is).
+            log.exception("OCPI %s: not processed", what)
+            with context.writes.begin() as db:
+                return message.inbox(db).answer(Outcome.FAILED, NOT_PROCESSED)
 
     result = await to_thread.run_sync(store)
     if result.our_session_id is not None:
@@ -68,13 +78,22 @@ async def receive(
 
         def record() -> None:
             with context.writes.begin() as db:
-                if not delivered:
+                if not delivered and not result.repeat:
                     flag_closed_session(db, session_id, what)
                 if forwarded is not None:
                     forwarded(db, signal)
 
         await to_thread.run_sync(record)
     return result
+
+
+async def refuse_unread(
+    context: WriteAndStart, message: CpoMessage, *, outcome: Outcome, problem: str, http_status: int
+) -> IntakeResult:
+    """Store a body the door would not parse (too large, or not JSON) with its refusal."""
+    return await receive(
+        context, message.kind.value, message, lambda db: message.inbox(db).refuse_unread(outcome, problem, http_status)
+    )
 
 
 async def _signal(temporal: Client, session_id: str, signal: Signal) -> bool:

@@ -38,6 +38,9 @@ class Outcome(StrEnum):
     DUPLICATE = "DUPLICATE"
     STALE = "STALE"  # older than what we hold: stored, not applied
     REJECTED = "REJECTED"
+    UNREADABLE = "UNREADABLE"  # not JSON we read: not UTF-8, not JSON, nested too deep
+    TOO_LARGE = "TOO_LARGE"  # over the route's limit: stored as far as it was read
+    FAILED = "FAILED"  # we failed on it (a bug, the database): stored, the CPO asked to retry
     UNKNOWN_SESSION = "UNKNOWN_SESSION"
     UNKNOWN_TARIFF = "UNKNOWN_TARIFF"
 
@@ -53,6 +56,20 @@ class IntakeResult:
     signal: Signal | None = None  # for the session's workflow
     correction: CorrectionRequest | None = None  # a settled session to correct: start its workflow
     location: str | None = None
+    repeat: bool = False  # a message we hold already: forwarded again in case it was lost, never news
+
+
+@dataclass(frozen=True, slots=True)
+class CpoMessage:
+    """A CPO's message as it arrived, before anything is made of it."""
+
+    cpo: Cpo
+    kind: Kind
+    object_id: str
+    body: bytes
+
+    def inbox(self, db: Session) -> Inbox:
+        return Inbox(db, self.cpo, self.kind, self.object_id, self.body)
 
 
 class Inbox:
@@ -75,7 +92,8 @@ class Inbox:
                 outcome=outcome.value,
                 status_code=int(result.status),
                 message=result.message,
-                body=self._body.decode("utf-8", errors="replace"),
+                body=readable(self._body),
+                raw_body=self._body,
             ),
         )
         return result
@@ -92,7 +110,16 @@ class Inbox:
         location: str | None = None,
     ) -> IntakeResult:
         """A success (OCPI 1000), whether the message changed anything or not."""
-        result = IntakeResult(OcpiStatus.SUCCESS, message, http_status, our_session_id, signal, correction, location)
+        result = IntakeResult(
+            OcpiStatus.SUCCESS,
+            message,
+            http_status,
+            our_session_id,
+            signal,
+            correction,
+            location,
+            repeat=outcome is Outcome.DUPLICATE,
+        )
         return self.answer(outcome, result)
 
     def reject(
@@ -100,6 +127,15 @@ class Inbox:
     ) -> IntakeResult:
         """A refusal (OCPI 2001), saying why."""
         return self.answer(outcome, IntakeResult(OcpiStatus.INVALID_PARAMETERS, message, our_session_id=our_session_id))
+
+    def refuse_unread(self, outcome: Outcome, message: str, http_status: int) -> IntakeResult:
+        """A body refused before it was parsed (OCPI 2000 with an HTTP error): too large, or not JSON."""
+        return self.answer(outcome, IntakeResult(OcpiStatus.CLIENT_ERROR, message, http_status))
+
+
+def readable(body: bytes) -> str:
+    """The body as text for people (and PostgreSQL, whose text holds no NUL): what is not UTF-8 replaced."""
+    return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
 def parse(model: type[Message], body: bytes) -> Message | str:

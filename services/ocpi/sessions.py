@@ -23,7 +23,7 @@ from persistence import repositories as repo
 from persistence.tables import OcpiSessionRow, SessionRow
 from services.context import WriteAndStart
 from services.ocpi.forwarding import receive
-from services.ocpi.inbox import Inbox, IntakeResult, Kind, Outcome, Signal, our_session, parse
+from services.ocpi.inbox import CpoMessage, Inbox, IntakeResult, Kind, Outcome, Signal, our_session, parse
 
 # The statuses the workflow acts on; PENDING and RESERVATION change nothing for it.
 FORWARDED_STATUSES = frozenset({CpoSessionStatus.ACTIVE, CpoSessionStatus.COMPLETED, CpoSessionStatus.INVALID})
@@ -32,24 +32,24 @@ SessionPath = tuple[str, str, str]  # country_code, party_id, session_id: the CP
 
 
 async def receive_put(context: WriteAndStart, cpo: Cpo, path: SessionPath, body: bytes) -> IntakeResult:
-    return await _receive(context, put_session, cpo, path, body)
+    return await _receive(context, put_session, CpoMessage(cpo, Kind.SESSION_PUT, path[2], body), path)
 
 
 async def receive_patch(context: WriteAndStart, cpo: Cpo, path: SessionPath, body: bytes) -> IntakeResult:
-    return await _receive(context, patch_session, cpo, path, body)
+    return await _receive(context, patch_session, CpoMessage(cpo, Kind.SESSION_PATCH, path[2], body), path)
 
 
 async def _receive(
     context: WriteAndStart,
     intake: Callable[[Session, Cpo, SessionPath, bytes], IntakeResult],
-    cpo: Cpo,
+    message: CpoMessage,
     path: SessionPath,
-    body: bytes,
 ) -> IntakeResult:
     return await receive(
         context,
         "Session",
-        lambda db: intake(db, cpo, path, body),
+        message,
+        lambda db: intake(db, message.cpo, path, message.body),
         forwarded=lambda db, signal: _mark_forwarded(db, path, signal),
     )
 

@@ -15,17 +15,19 @@ from persistence import repositories as repo
 from persistence.tables import TariffRow
 from services.context import WriteAndStart
 from services.ocpi.forwarding import receive
-from services.ocpi.inbox import Inbox, IntakeResult, Kind, Outcome
+from services.ocpi.inbox import CpoMessage, Inbox, IntakeResult, Kind, Outcome
 
 TariffPath = tuple[str, str, str]  # country_code, party_id, tariff_id
 
 
 async def receive_put(context: WriteAndStart, cpo: Cpo, path: TariffPath, body: bytes) -> IntakeResult:
-    return await receive(context, "Tariff", lambda db: put_tariff(db, cpo, path, body))
+    message = CpoMessage(cpo, Kind.TARIFF_PUT, path[2], body)
+    return await receive(context, "Tariff", message, lambda db: put_tariff(db, cpo, path, body))
 
 
 async def receive_delete(context: WriteAndStart, cpo: Cpo, path: TariffPath, now: datetime) -> IntakeResult:
-    return await receive(context, "Tariff", lambda db: delete_tariff(db, cpo, path, now))
+    message = CpoMessage(cpo, Kind.TARIFF_DELETE, path[2], b"")
+    return await receive(context, "Tariff", message, lambda db: delete_tariff(db, cpo, path, now))
 
 
 def put_tariff(db: Session, cpo: Cpo, path: TariffPath, body: bytes) -> IntakeResult:

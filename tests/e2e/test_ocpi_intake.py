@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from adapters.cpo import ocpi_token_header
+from api.routes.ocpi import CDR_BODY_LIMIT, TARIFF_BODY_LIMIT
 from cli.seed import CPOS
 from domain.sessions.lifecycle import SessionStage
 from persistence.tables import CdrRow, OcpiInboxRow, OcpiSessionRow
@@ -280,3 +282,144 @@ async def test_tariffs_are_versioned_validated_and_deleted(stack: Stack) -> None
     deleted = await stack.http.delete(url, headers=cpo_headers())
     assert deleted.json()["status_code"] == 1000
     assert in_force_now(stack) is None
+
+
+def inbox_row(stack: Stack, kind: str, object_id: str) -> OcpiInboxRow:
+    """The last message of ``kind`` stored for ``object_id``."""
+    with stack.writes() as db:
+        rows = db.scalars(
+            select(OcpiInboxRow).where(OcpiInboxRow.kind == kind, OcpiInboxRow.object_id == object_id)
+        ).all()
+        return max(rows, key=lambda row: row.key)
+
+
+async def test_bodies_that_are_not_json_we_read_are_stored_as_received_and_answered_400(stack: Stack) -> None:
+    tariff = json.dumps(extra_tariff("2026-01-01T00:00:00Z") | {"id": "T", "name": "Zürich Süd"}, ensure_ascii=False)
+    bodies = {
+        "utf16": (tariff.encode("utf-16"), "not UTF-8"),  # with its byte order mark
+        "latin1": (tariff.encode("latin-1"), "not UTF-8"),
+        "bom": (b"\xef\xbb\xbf" + tariff.encode(), "byte order mark"),
+        "garbage": (bytes(range(256)), "not UTF-8"),
+        "nul": (b'{"name": "\x00"}', "not valid JSON"),
+        "not-json": (b"{not json", "not valid JSON"),
+        "nan": (b'{"price": NaN}', "NaN is not a JSON value"),
+        "deep": (b"[" * 100_000 + b"]" * 100_000, "nests deeper than 32 levels"),
+        "deep-object": (b'{"a":' * 40 + b"1" + b"}" * 40, "nests deeper than 32 levels"),
+    }
+    for name, (body, problem) in bodies.items():
+        tariff_id = f"T-{name}-{uuid.uuid4().hex[:8]}"
+        reply = await stack.http.put(f"{OCPI}/tariffs/DE/STN/{tariff_id}", content=body, headers=cpo_headers())
+        assert (reply.status_code, reply.json()["status_code"]) == (400, 2000), (name, reply.text)
+        assert problem in reply.json()["status_message"], name
+        kept = inbox_row(stack, "TARIFF_PUT", tariff_id)
+        assert (kept.outcome, kept.status_code, kept.message) == ("UNREADABLE", 2000, reply.json()["status_message"])
+        assert kept.raw_body == body, name
+    deep_cdr = b'{"id": ' + b"[" * 50 + b"]" * 50 + b"}"
+    reply = await stack.http.post(f"{OCPI}/cdrs", content=deep_cdr, headers=cpo_headers())
+    assert (reply.status_code, reply.json()["status_code"]) == (400, 2000)
+    assert reply.json()["status_message"] == "the body nests deeper than 32 levels"
+    with stack.writes() as db:
+        assert db.scalars(select(OcpiInboxRow.outcome).where(OcpiInboxRow.raw_body == deep_cdr)).one() == "UNREADABLE"
+
+
+async def test_a_body_over_the_route_limit_is_refused_413_and_the_cpo_is_authenticated_first(stack: Stack) -> None:
+    def padded(size: int) -> bytes:
+        body = b'{"pad": "' + b"x" * size + b'"}'
+        return body[: size - 2] + b'"}' if len(body) > size else body
+
+    at_the_limit = padded(TARIFF_BODY_LIMIT)
+    assert len(at_the_limit) == TARIFF_BODY_LIMIT
+    reply = await stack.http.put(f"{OCPI}/tariffs/DE/STN/T-at-limit", content=at_the_limit, headers=cpo_headers())
+    assert reply.json()["status_code"] == 2001  # read and parsed: it is no tariff
+    assert inbox_row(stack, "TARIFF_PUT", "T-at-limit").raw_body == at_the_limit
+
+    over = at_the_limit + b" "
+    anonymous = await stack.http.put(f"{OCPI}/tariffs/DE/STN/T-over", content=over)
+    assert anonymous.status_code == 401  # who is asking comes before what is sent
+    declared = await stack.http.put(f"{OCPI}/tariffs/DE/STN/T-over", content=over, headers=cpo_headers())
+    assert (declared.status_code, declared.json()["status_code"]) == (413, 2000)
+    assert (
+        declared.json()["status_message"] == f"the body is over the limit of {TARIFF_BODY_LIMIT} bytes for this route"
+    )
+    kept = inbox_row(stack, "TARIFF_PUT", "T-over")
+    assert (kept.outcome, kept.status_code, kept.raw_body) == ("TOO_LARGE", 2000, b"")  # refused unread
+
+    async def chunked() -> AsyncIterator[bytes]:
+        for _ in range(64):  # 4 MiB, without a Content-Length
+            yield b" " * 65_536
+
+    cut = await stack.http.post(f"{OCPI}/cdrs", content=chunked(), headers=cpo_headers())
+    assert (cut.status_code, cut.json()["status_code"]) == (413, 2000)
+    with stack.writes() as db:
+        rows = db.scalars(select(OcpiInboxRow).where(OcpiInboxRow.outcome == "TOO_LARGE", OcpiInboxRow.kind == "CDR"))
+        assert [row.raw_body for row in rows] == [b" " * CDR_BODY_LIMIT]  # as far as it was read
+
+
+async def test_dates_that_overflow_are_refused_naming_the_field(stack: Stack) -> None:
+    overflowing = "9999-12-31T23:59:59-05:00"
+    cdr = cdr_for({"created_at": stamp(datetime.now(UTC)), "cpo_session_id": "x", "id": str(uuid.uuid4())})
+    reply = await post_cdr(stack, cdr | {"end_date_time": overflowing})
+    assert (reply.status_code, reply.json()["status_code"]) == (200, 2001)
+    assert reply.json()["status_message"] == "end_date_time: Value error, is out of range"
+    assert inbox_row(stack, "CDR", "?").message == reply.json()["status_message"]
+    patch = await stack.http.patch(
+        f"{OCPI}/sessions/DE/STN/overflow", content=json.dumps({"last_updated": overflowing}), headers=cpo_headers()
+    )
+    assert (patch.status_code, patch.json()["status_code"]) == (200, 2001)
+    assert "last_updated: Value error, is out of range" in patch.json()["status_message"]
+    tariff = await stack.http.put(
+        f"{OCPI}/tariffs/DE/STN/STN-TEST-TARIFF", content=json.dumps(extra_tariff(overflowing)), headers=cpo_headers()
+    )
+    assert (tariff.status_code, tariff.json()["status_code"]) == (200, 2001)
+    assert tariff.json()["status_message"] == "tariff.last_updated: is out of range"
+    assert inbox_row(stack, "TARIFF_PUT", "STN-TEST-TARIFF").status_code == 2001
+
+
+async def test_a_cdr_with_absurd_figures_is_refused_naming_the_field_and_not_stored(stack: Stack) -> None:
+    session_id = await stack.start("DE*STN*E3001", "sim-no-cdr-absurd")
+    session = await stack.wait_for(session_id, SessionStage.AWAITING_CDR)
+    good = cdr_for(session)
+    absurd: dict[str, dict[str, Any]] = {
+        "total_cost.excl_vat: Value error, must be below 1000000000000000 in magnitude": {
+            "total_cost": {"excl_vat": "1e999999"}
+        },
+        "total_cost.excl_vat: Input should be a finite number": {"total_cost": {"excl_vat": "NaN"}},
+        "total_cost.incl_vat: Value error, has more than 20 decimals": {
+            "total_cost": {"excl_vat": 1, "incl_vat": "1e-99"}
+        },
+        "total_cost.excl_vat: -12.1 must be positive on a non-credit CDR": {"total_cost": {"excl_vat": -12.10}},
+        "total_energy_cost.incl_vat: 100000.01 is beyond 100000": {
+            "total_energy_cost": {"excl_vat": 1, "incl_vat": "100000.01"}
+        },
+        "total_energy: 10000.5 kWh is not between 0 and 10000": {"total_energy": 10000.5},
+        "total_time: -1 h is not between 0 and 744": {"total_time": -1},
+        "charging_periods[0].dimensions[0].volume: 20000 is beyond 10000": {
+            "charging_periods": [
+                {"start_date_time": good["start_date_time"], "dimensions": [{"type": "ENERGY", "volume": 20000}]}
+            ]
+        },
+    }
+    for problem, change in absurd.items():
+        reply = await post_cdr(stack, good | change | {"id": str(uuid.uuid4())})
+        assert (reply.status_code, reply.json()["status_code"]) == (200, 2001), problem
+        assert problem in reply.json()["status_message"], reply.json()["status_message"]
+    with stack.writes() as db:
+        assert db.scalars(select(CdrRow).where(CdrRow.our_session_id == session_id)).all() == []
+    assert (await post_cdr(stack, good)).json()["status_code"] == 1000
+    await stack.wait_for(session_id, SessionStage.SETTLED)
+
+
+async def test_an_identical_cdr_replay_after_settlement_is_already_received_and_changes_nothing(stack: Stack) -> None:
+    session_id = await stack.start("DE*STN*E3001", "sim-no-cdr-replay")
+    cdr = cdr_for(await stack.wait_for(session_id, SessionStage.AWAITING_CDR))
+    assert (await post_cdr(stack, cdr)).status_code == 201
+    assert (await stack.result(session_id)).stage == SessionStage.SETTLED
+    settled = await stack.get(session_id)
+
+    replay = await post_cdr(stack, cdr)
+
+    assert (replay.status_code, replay.json()["status_code"]) == (200, 1000)
+    assert replay.json()["status_message"] == "Success (already received)"
+    assert await stack.get(session_id) == settled
+    assert settled["needs_attention"] is False
+    assert inbox_row(stack, "CDR", cdr["id"]).outcome == "DUPLICATE"

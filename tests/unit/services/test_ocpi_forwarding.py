@@ -22,8 +22,8 @@ from domain.sessions.lifecycle import SessionStage
 from messages.ocpi import OcpiStatus
 from messages.sessions import CdrArrived
 from persistence.tables import OcpiInboxRow, SessionRow
-from services.ocpi.forwarding import RETRY_LATER, receive
-from services.ocpi.inbox import Inbox, IntakeResult, Kind, Outcome, Signal
+from services.ocpi.forwarding import NOT_PROCESSED, RETRY_LATER, receive
+from services.ocpi.inbox import CpoMessage, Inbox, IntakeResult, Kind, Outcome, Signal
 
 SEEDED = CPOS[0]
 CPO = Cpo(id=SEEDED.id, country_code=SEEDED.country_code, party_id=SEEDED.party_id, active=True)
@@ -87,6 +87,10 @@ def _context(writes: sessionmaker[Session], on_signal: Any) -> Context:
     return Context(writes, cast(Client, FakeTemporal(on_signal)))
 
 
+def _message(object_id: str) -> CpoMessage:
+    return CpoMessage(CPO, Kind.CDR, object_id, b"{}")
+
+
 def _cdr_intake(session_id: str, object_id: str) -> Callable[[Session], IntakeResult]:
     def intake(db: Session) -> IntakeResult:
         return Inbox(db, CPO, Kind.CDR, object_id, b"{}").accept(
@@ -109,7 +113,11 @@ async def test_the_workflow_is_signalled_after_the_commit_and_then_the_delivery_
     context = _context(seeded, lambda workflow_id, _: seen.append((workflow_id, _kept(seeded, object_id))))
     forwarded: list[Signal] = []
     result = await receive(
-        context, "CDR", _cdr_intake(session_id, object_id), forwarded=lambda _, s: forwarded.append(s)
+        context,
+        "CDR",
+        _message(object_id),
+        _cdr_intake(session_id, object_id),
+        forwarded=lambda _, s: forwarded.append(s),
     )
     assert (result.status, result.http_status) == (OcpiStatus.SUCCESS, 201)
     assert seen == [(f"session-{session_id}", 1)]  # the message was committed before the signal went
@@ -128,6 +136,7 @@ async def test_a_workflow_that_cannot_be_told_leaves_the_message_stored_and_asks
     result = await receive(
         _context(seeded, unavailable),
         "CDR",
+        _message(object_id),
         _cdr_intake(session_id, object_id),
         forwarded=lambda _, s: forwarded.append(s),
     )
@@ -142,9 +151,31 @@ async def test_a_message_for_a_finished_workflow_is_put_in_front_of_ops(seeded: 
     def finished(*_: Any) -> None:
         raise RPCError("workflow not found", RPCStatusCode.NOT_FOUND, b"")
 
-    result = await receive(_context(seeded, finished), "CDR", _cdr_intake(session_id, object_id))
+    result = await receive(_context(seeded, finished), "CDR", _message(object_id), _cdr_intake(session_id, object_id))
     assert result.status == OcpiStatus.SUCCESS
     with seeded() as db:
         session = db.get_one(SessionRow, session_id)
         assert (session.stage, session.needs_attention) == ("START_FAILED", True)
         assert session.reason == "CDR arrived after the session closed as START_FAILED; review it"
+
+
+async def test_a_message_we_fail_on_is_still_stored_with_the_answer_it_got(seeded: sessionmaker[Session]) -> None:
+    object_id = str(uuid.uuid4())
+    signalled: list[str] = []
+
+    def failing(db: Session) -> IntakeResult:
+        Inbox(db, CPO, Kind.CDR, object_id, b"{}").accept(Outcome.ACCEPTED)  # rolled back with the failure
+        raise RuntimeError("a bug")
+
+    message = CpoMessage(CPO, Kind.CDR, object_id, b'{"id": "x"}')
+    result = await receive(
+        _context(seeded, lambda workflow_id, _: signalled.append(workflow_id)), "CDR", message, failing
+    )
+
+    assert result == NOT_PROCESSED
+    assert (result.status, result.http_status) == (OcpiStatus.SERVER_ERROR, 500)
+    assert signalled == []
+    with seeded() as db:
+        kept = db.scalars(select(OcpiInboxRow).where(OcpiInboxRow.object_id == object_id)).one()
+        assert (kept.outcome, kept.status_code, kept.message) == ("FAILED", 3000, NOT_PROCESSED.message)
+        assert kept.raw_body == b'{"id": "x"}'

@@ -81,3 +81,14 @@ def test_parse_gives_the_message_or_names_every_field_that_is_wrong() -> None:
     assert problem.startswith("result: ")
     assert "; message: " in problem
     assert parse(CommandResult, b"[]") == "body: Input should be an object"
+
+
+@pytest.mark.parametrize("body", ['{"id": "Zürich"}'.encode("utf-16"), b"\x00\xff\xfe garbage \x00", b""])
+def test_any_bytes_are_kept_as_received_and_readable_as_text(seeded: sessionmaker[Session], body: bytes) -> None:
+    object_id = str(uuid.uuid4())
+    with seeded.begin() as db:
+        Inbox(db, CPO, Kind.TARIFF_PUT, object_id, body).refuse_unread(Outcome.UNREADABLE, "not UTF-8", 400)
+    with seeded() as db:
+        kept = _kept(db, object_id)
+        assert (kept.raw_body, kept.outcome, kept.status_code, kept.message) == (body, "UNREADABLE", 2000, "not UTF-8")
+        assert kept.body == body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
