@@ -12,17 +12,22 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from adapters.invoice_documents import render_html, render_pdf
-from api.deps import ContextDep, DemandPartnerDep
+from api.deps import UNAUTHENTICATED, ContextDep, DemandPartnerDep
 from api.schemas import InvoiceList, InvoiceSummary, OpenStatement
 from domain.money import from_minor
 from persistence.invoice_reads import IssuedInvoice
 from services import invoices as service
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such invoice of yours"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {**UNAUTHENTICATED, 404: {"description": "No such invoice of yours"}}
 
 
-@router.get("", response_model=InvoiceList, summary="Your invoices, newest first, and open statements")
+@router.get(
+    "",
+    response_model=InvoiceList,
+    responses=UNAUTHENTICATED,
+    summary="Your invoices, newest first, and open statements",
+)
 async def list_invoices(partner: DemandPartnerDep, context: ContextDep) -> InvoiceList:
     found = await run_in_threadpool(service.partner_invoices, context.reads, partner.id)
     return InvoiceList(
