@@ -14,6 +14,9 @@ from domain.sessions.lifecycle import SessionStage
 from domain.settlement.contracts import ShareBasis
 from services.disputes import Decision
 
+# Ids and keys are printable ASCII without spaces: a NUL or control character is refused at the door
+# (PostgreSQL cannot even compare a text with one).
+PRINTABLE_ASCII = r"^[\x21-\x7e]+$"
 # Amounts and energy are JSON strings holding a plain decimal: never a float, never an exponent.
 DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
 Amount = Annotated[Decimal, WithJsonSchema({"type": "string", "pattern": DECIMAL_PATTERN}, mode="serialization")]
@@ -22,9 +25,16 @@ AMOUNT_IN_PATTERN = r"^\d{1,10}(\.\d{1,4})?$"
 
 
 def _plain_decimal(value: object) -> object:
-    """A string amount must be written plainly ("25.00"); "1e3", "NaN" and "Infinity" are refused."""
-    if isinstance(value, str) and not re.fullmatch(AMOUNT_IN_PATTERN, value):
-        raise ValueError("must be a decimal such as 25.00: digits, at most 4 decimals, no exponent")
+    """An amount is written plainly ("25.00", or the JSON number 25.0): "1e3", "NaN", "-1" are refused."""
+    written = str(value) if isinstance(value, int | float | Decimal) and not isinstance(value, bool) else value
+    if isinstance(written, str) and not re.fullmatch(AMOUNT_IN_PATTERN, written):
+        raise ValueError("must be a decimal such as 25.00: digits, at most 4 decimals, no sign, no exponent")
+    return value
+
+
+def _above_zero(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise ValueError("must be above zero")
     return value
 
 
@@ -33,6 +43,7 @@ AmountIn = Annotated[
     BeforeValidator(_plain_decimal),
     WithJsonSchema({"type": "string", "pattern": AMOUNT_IN_PATTERN, "examples": ["25.00"]}, mode="validation"),
 ]
+PositiveAmountIn = Annotated[AmountIn, AfterValidator(_above_zero)]
 
 
 def utc_instant(value: datetime) -> datetime:
@@ -51,18 +62,17 @@ UtcInstant = Annotated[AwareDatetime, AfterValidator(utc_instant)]
 class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    evse_id: str = Field(min_length=1, max_length=48, description="The charger's EVSE id, e.g. DE*ABC*E0001")
+    evse_id: str = Field(
+        min_length=1, max_length=48, pattern=PRINTABLE_ASCII, description="The charger's EVSE id, e.g. DE*ABC*E0001"
+    )
     driver_reference: str = Field(
         min_length=1,
         max_length=36,
         pattern=r"^[\x20-\x7e]+$",
         description="Your reference for the driver or token (printable ASCII, sent to the CPO as token uid)",
     )
-    max_amount: AmountIn | None = Field(
+    max_amount: PositiveAmountIn | None = Field(
         default=None,
-        gt=0,
-        max_digits=14,
-        decimal_places=4,
         description="The most this session may cost, in your billing currency: the credit hold placed at "
         "authorisation (your contract's session cap without it)",
     )

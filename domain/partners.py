@@ -152,6 +152,8 @@ def new_demand_partner(
     except (VatIdInvalid, CountryUnknown) as error:
         raise FieldInvalid("vat_id", str(error)) from error
     currency = checked_currency("billing_currency", billing_currency)
+    if bic and not iban:
+        raise FieldInvalid("bic", "given without an iban")
     if iban:
         try:
             account = bank_account(legal_entity, country, iban, bic)

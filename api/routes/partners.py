@@ -5,16 +5,18 @@ credential cache forgets them) and within ``api.credentials.CREDENTIAL_TTL_S`` i
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, HTTPException, Path, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import OPERATORS_ONLY, ContextDep, OperatorDep
-from api.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyRead, PartnerCreate, PartnerRead, Problem
+from api.schemas import PRINTABLE_ASCII, ApiKeyCreate, ApiKeyIssued, ApiKeyRead, PartnerCreate, PartnerRead, Problem
 from domain.partners import DemandPartnerTerms, FieldInvalid, PostalAddress
 from services import partners as service
 
+MAX_KEY_ID = 2**63 - 1  # a BIGINT: a larger id is no key of ours, refused before it reaches the database
+PartnerIdPath = Annotated[str, Path(max_length=64, pattern=PRINTABLE_ASCII)]
 router = APIRouter(prefix="/v1/partners", tags=["partners (operators)"])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -76,7 +78,7 @@ async def add_partner(body: PartnerCreate, _: OperatorDep, context: ContextDep) 
 
 
 @router.get("/{partner_id}/keys", response_model=list[ApiKeyRead], responses=NOT_FOUND, summary="A partner's keys")
-async def list_keys(partner_id: str, _: OperatorDep, context: ContextDep) -> list[ApiKeyRead]:
+async def list_keys(partner_id: PartnerIdPath, _: OperatorDep, context: ContextDep) -> list[ApiKeyRead]:
     def load() -> list[ApiKeyRead]:
         with context.reads() as db:
             keys = service.api_keys(db, partner_id)
@@ -103,7 +105,7 @@ async def list_keys(partner_id: str, _: OperatorDep, context: ContextDep) -> lis
     },
     summary="Issue an API key (shown once); a partner holds at most two valid keys, to rotate them",
 )
-async def add_key(partner_id: str, body: ApiKeyCreate, _: OperatorDep, context: ContextDep) -> ApiKeyIssued:
+async def add_key(partner_id: PartnerIdPath, body: ApiKeyCreate, _: OperatorDep, context: ContextDep) -> ApiKeyIssued:
     def issue() -> service.IssuedKey:
         with context.writes.begin() as db:
             return service.issue_api_key(
@@ -126,7 +128,9 @@ async def add_key(partner_id: str, body: ApiKeyCreate, _: OperatorDep, context: 
     responses=NOT_FOUND,
     summary="Revoke an API key: refused from now on",
 )
-async def revoke_key(partner_id: str, key_id: int, _: OperatorDep, context: ContextDep) -> Response:
+async def revoke_key(
+    partner_id: PartnerIdPath, key_id: Annotated[int, Path(ge=1, le=MAX_KEY_ID)], _: OperatorDep, context: ContextDep
+) -> Response:
     def revoke() -> str:
         with context.writes.begin() as db:
             return service.revoke_api_key(db, partner_id, key_id, now=datetime.now(UTC))
@@ -146,7 +150,7 @@ async def revoke_key(partner_id: str, key_id: int, _: OperatorDep, context: Cont
     responses=NOT_FOUND,
     summary="Deactivate a demand partner: its keys are refused from now on (its books stay)",
 )
-async def deactivate_partner(partner_id: str, _: OperatorDep, context: ContextDep) -> Response:
+async def deactivate_partner(partner_id: PartnerIdPath, _: OperatorDep, context: ContextDep) -> Response:
     def deactivate() -> list[str]:
         with context.writes.begin() as db:
             return service.deactivate_demand_partner(db, partner_id)

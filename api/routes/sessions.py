@@ -7,10 +7,11 @@ import logging
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
 
 from api.deps import UNAUTHENTICATED, ContextDep, DemandPartnerDep
 from api.schemas import (
+    PRINTABLE_ASCII,
     Billing,
     Clearing,
     Problem,
@@ -29,6 +30,7 @@ from services import sessions as service
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+SessionIdPath = Annotated[str, Path(max_length=64, pattern=PRINTABLE_ASCII)]
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     **UNAUTHENTICATED,
@@ -57,7 +59,7 @@ async def create_session(
         Header(
             min_length=1,
             max_length=255,
-            pattern=r"^[\x21-\x7e]+$",
+            pattern=PRINTABLE_ASCII,
             description="Any printable ASCII without spaces; a retry with the same key returns the same session",
         ),
     ] = None,
@@ -148,7 +150,7 @@ def _read(view: SessionView) -> SessionRead:
 
 
 @router.get("/{session_id}", response_model=SessionRead, responses=NOT_FOUND, summary="A session, live")
-async def get_session(session_id: str, partner: DemandPartnerDep, context: ContextDep) -> SessionRead:
+async def get_session(session_id: SessionIdPath, partner: DemandPartnerDep, context: ContextDep) -> SessionRead:
     try:
         view = await service.partner_session(context.reads, context.temporal, partner.id, session_id)
     except service.SessionNotFound as error:
@@ -178,7 +180,7 @@ async def list_sessions(
     partner: DemandPartnerDep,
     context: ContextDep,
     stage: SessionStage | None = None,
-    evse_id: Annotated[str | None, Query(max_length=48)] = None,
+    evse_id: Annotated[str | None, Query(max_length=48, pattern=PRINTABLE_ASCII)] = None,
     needs_attention: bool | None = None,
     created_from: Annotated[UtcInstant | None, Query(description="Sessions created at or after (with zone)")] = None,
     created_to: Annotated[UtcInstant | None, Query(description="Sessions created before (with zone)")] = None,
@@ -208,7 +210,7 @@ async def list_sessions(
     responses={**NOT_FOUND, 409: {"model": Problem, "description": "The session cannot be stopped now"}},
     summary="Stop a charging session",
 )
-async def stop_session(session_id: str, partner: DemandPartnerDep, context: ContextDep) -> StopAccepted:
+async def stop_session(session_id: SessionIdPath, partner: DemandPartnerDep, context: ContextDep) -> StopAccepted:
     """Asks the CPO to stop (OCPI STOP_SESSION). Accepted means the request is recorded in the session;
     the CDR follows as usual."""
     try:
