@@ -31,7 +31,10 @@ def run_migrations_online() -> None:
         return
     url = config.get_main_option("sqlalchemy.url") or os.environ["DATABASE_URL"]
     engine = make_engine(url)
-    with engine.connect() as conn:
+    # One transaction for all steps, as ``persistence.migrate.upgrade`` runs them: alembic would begin one
+    # per step on SQLite, and the second BEGIN on this connection would wait forever for the writer lock
+    # that only returning the connection to the pool releases (``persistence.db``).
+    with engine.begin() as conn:
         _run(conn)
     engine.dispose()
 
