@@ -405,7 +405,7 @@ def ensure_demand_partner(db: Session, partner: DemoPartner, terms: dict[str, An
         return
     # The demo network's identities follow the seed (databases seeded before addresses existed).
     address = partner.address
-    existing.address = None if address is None else address.line()
+    existing.address = None if address is None else address.line(partner.country)
     existing.street, existing.postal_code, existing.city = (
         (None, None, None) if address is None else (address.street, address.postal_code, address.city)
     )

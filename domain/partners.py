@@ -18,6 +18,8 @@ from domain.settlement.contracts import ContractTermsInvalid, ShareBasis, credit
 from domain.vat.parties import CountryUnknown, VatIdInvalid, country_name, validate_vat_id
 
 PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
+# Where the postcode follows the city ("London N1 7GR"); elsewhere in Europe it precedes it.
+POSTCODE_AFTER_CITY = frozenset({"GB", "IE"})
 # No contract amount (a credit limit, a session cap) is a billion or more in any currency.
 MAX_AMOUNT = Decimal("999999999.99")
 
@@ -38,8 +40,10 @@ class PostalAddress:
     postal_code: str
     city: str
 
-    def line(self) -> str:
-        """The address as invoices print it (the country is printed on its own line)."""
+    def line(self, country: str) -> str:
+        """The address as invoices print it, in the country's order (the country is printed on its own line)."""
+        if country.upper() in POSTCODE_AFTER_CITY:
+            return f"{self.street}, {self.city} {self.postal_code}"
         return f"{self.street}, {self.postal_code} {self.city}"
 
 

@@ -42,7 +42,7 @@ def add_partner(db: Session, partner: NewDemandPartner, *, now: datetime) -> Non
             legal_entity=partner.legal_entity,
             country=partner.country,
             vat_id=partner.vat_id,
-            address=None if address is None else address.line(),
+            address=None if address is None else address.line(partner.country),
             street=None if address is None else address.street,
             postal_code=None if address is None else address.postal_code,
             city=None if address is None else address.city,

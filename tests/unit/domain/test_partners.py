@@ -38,4 +38,5 @@ def test_currencies_are_iso_4217_and_addresses_print_on_one_line() -> None:
     assert checked_currency("billing_currency", " chf ") == "CHF"
     with pytest.raises(FieldInvalid, match=r"^billing_currency: 'ABC' is not an ISO 4217"):
         checked_currency("billing_currency", "ABC")
-    assert PostalAddress("Damrak 1", "1012 LG", "Amsterdam").line() == "Damrak 1, 1012 LG Amsterdam"
+    assert PostalAddress("Damrak 1", "1012 LG", "Amsterdam").line("NL") == "Damrak 1, 1012 LG Amsterdam"
+    assert PostalAddress("12 Wharf Road", "N1 7GR", "London").line("GB") == "12 Wharf Road, London N1 7GR"
