@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 
 from api.context import ApiContext
 from api.metrics import ApiMetrics, RequestMetrics, check_ledger_every
-from api.routes import balance, disputes, invoices, ocpi, payouts, sessions
+from api.routes import balance, disputes, invoices, ocpi, partners, payouts, sessions
 from api.routes.ocpi import envelope
 from messages.ocpi import OcpiStatus
 
@@ -79,6 +79,7 @@ def create_app(
     app.include_router(invoices.router)
     app.include_router(payouts.router)
     app.include_router(disputes.router)
+    app.include_router(partners.router)
     app.include_router(ocpi.router)
 
     @app.get("/health", tags=["ops"], summary="Liveness")

@@ -1,13 +1,16 @@
 """A short-lived cache of who an API key or OCPI token belongs to, so each request does not pay a database
-round trip to authenticate. Only hits are cached: a new key works at once; a revoked or deactivated one
-stops working within ``CREDENTIAL_TTL_S``."""
+round trip to authenticate. Only hits are cached: a new key works at once; an entry ends when its key
+expires (checked on every hit), when this process revokes the key or deactivates its holder (``forget``),
+and otherwise after ``CREDENTIAL_TTL_S``, which bounds how long a change made by another process (the CLI)
+takes to reach this one."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
-CREDENTIAL_TTL_S = 30.0
+CREDENTIAL_TTL_S = 5.0
 
 V = TypeVar("V")
 
@@ -15,14 +18,22 @@ V = TypeVar("V")
 class CredentialCache(Generic[V]):
     def __init__(self, ttl_s: float = CREDENTIAL_TTL_S) -> None:
         self._ttl_s = ttl_s
-        self._entries: dict[str, tuple[float, V]] = {}
+        self._entries: dict[str, tuple[float, datetime | None, V]] = {}
 
     def get(self, digest: str) -> V | None:
         entry = self._entries.get(digest)
-        if entry is None or entry[0] < time.monotonic():
+        if entry is None:
+            return None
+        cached_until, expires_at, value = entry
+        if cached_until < time.monotonic() or (expires_at is not None and expires_at <= datetime.now(UTC)):
             self._entries.pop(digest, None)
             return None
-        return entry[1]
+        return value
 
-    def put(self, digest: str, value: V) -> None:
-        self._entries[digest] = (time.monotonic() + self._ttl_s, value)
+    def put(self, digest: str, value: V, *, expires_at: datetime | None = None) -> None:
+        """Cache ``value`` for the TTL, never past ``expires_at`` (the key's own expiry)."""
+        self._entries[digest] = (time.monotonic() + self._ttl_s, expires_at, value)
+
+    def forget(self, *digests: str) -> None:
+        for digest in digests:
+            self._entries.pop(digest, None)

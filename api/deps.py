@@ -5,14 +5,17 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.context import ApiContext
+from api.schemas import Problem
 from domain.parties import Cpo, DemandPartner
 from persistence import repositories as repo
+from services import partners
 
 
 def sha256_hex(secret: str) -> str:
@@ -26,6 +29,18 @@ def get_context(request: Request) -> ApiContext:
 
 ContextDep = Annotated[ApiContext, Depends(get_context)]
 
+# The answers of authentication, for the OpenAPI document of the routes that require it.
+UNAUTHENTICATED: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": Problem,
+        "description": "No API key, or an unknown, expired or revoked one, or an inactive partner's",
+    }
+}
+OPERATORS_ONLY: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "No operator key"},
+    403: {"model": Problem, "description": "Not an operator key, or a revoked one"},
+}
+
 
 async def current_demand_partner(
     context: ContextDep, authorization: Annotated[str | None, Header()] = None
@@ -37,15 +52,12 @@ async def current_demand_partner(
     digest = sha256_hex(key.strip())
     partner = context.partners.get(digest)
     if partner is None:
-
-        def lookup() -> DemandPartner | None:
-            with context.reads() as db:
-                return repo.demand_partner_for_api_key(db, digest)
-
-        partner = await run_in_threadpool(lookup)
-        if partner is None:
-            raise HTTPException(401, "unknown or revoked API key", {"WWW-Authenticate": "Bearer"})
-        context.partners.put(digest, partner)
+        # An inactive partner's, a revoked or an expired key finds nobody.
+        holder = await run_in_threadpool(lambda: partners.key_holder(context.reads, digest, now=datetime.now(UTC)))
+        if holder is None:
+            raise HTTPException(401, "unknown, expired or revoked API key", {"WWW-Authenticate": "Bearer"})
+        partner = holder.partner
+        context.partners.put(digest, partner, expires_at=holder.expires_at)
     return partner
 
 

@@ -2,31 +2,77 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from domain.invoicing.documents import Cadence
 from domain.sessions.lifecycle import SessionStage
+from domain.settlement.contracts import ShareBasis
 from services.disputes import Decision
+
+# Ids and keys are printable ASCII without spaces: a NUL or control character is refused at the door
+# (PostgreSQL cannot even compare a text with one).
+PRINTABLE_ASCII = r"^[\x21-\x7e]+$"
+# Amounts and energy are JSON strings holding a plain decimal: never a float, never an exponent.
+DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
+Amount = Annotated[Decimal, WithJsonSchema({"type": "string", "pattern": DECIMAL_PATTERN}, mode="serialization")]
+# What a partner may send as an amount: up to 10 digits before the point and 4 after.
+AMOUNT_IN_PATTERN = r"^\d{1,10}(\.\d{1,4})?$"
+
+
+def _plain_decimal(value: object) -> object:
+    """An amount is written plainly ("25.00", or the JSON number 25.0): "1e3", "NaN", "-1" are refused."""
+    written = str(value) if isinstance(value, int | float | Decimal) and not isinstance(value, bool) else value
+    if isinstance(written, str) and not re.fullmatch(AMOUNT_IN_PATTERN, written):
+        raise ValueError("must be a decimal such as 25.00: digits, at most 4 decimals, no sign, no exponent")
+    return value
+
+
+def _above_zero(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise ValueError("must be above zero")
+    return value
+
+
+AmountIn = Annotated[
+    Decimal,
+    BeforeValidator(_plain_decimal),
+    WithJsonSchema({"type": "string", "pattern": AMOUNT_IN_PATTERN, "examples": ["25.00"]}, mode="validation"),
+]
+PositiveAmountIn = Annotated[AmountIn, AfterValidator(_above_zero)]
+
+
+def utc_instant(value: datetime) -> datetime:
+    """An instant with a zone, in UTC; refused without a zone or beyond what UTC can hold (year 9999)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must have a time zone, e.g. 2026-03-01T00:00:00Z")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError("is out of range") from error
+
+
+UtcInstant = Annotated[AwareDatetime, AfterValidator(utc_instant)]
 
 
 class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    evse_id: str = Field(min_length=1, max_length=48, description="The charger's EVSE id, e.g. DE*ABC*E0001")
+    evse_id: str = Field(
+        min_length=1, max_length=48, pattern=PRINTABLE_ASCII, description="The charger's EVSE id, e.g. DE*ABC*E0001"
+    )
     driver_reference: str = Field(
         min_length=1,
         max_length=36,
         pattern=r"^[\x20-\x7e]+$",
         description="Your reference for the driver or token (printable ASCII, sent to the CPO as token uid)",
     )
-    max_amount: Decimal | None = Field(
+    max_amount: PositiveAmountIn | None = Field(
         default=None,
-        gt=0,
-        max_digits=14,
-        decimal_places=4,
         description="The most this session may cost, in your billing currency: the credit hold placed at "
         "authorisation (your contract's session cap without it)",
     )
@@ -51,7 +97,7 @@ class SessionRead(BaseModel):
     currency: str | None
     cpo_session_id: str | None
     cpo_status: str | None
-    kwh: Decimal
+    kwh: Amount
     started_at: datetime | None
     ended_at: datetime | None
     cdr_id: str | None
@@ -72,22 +118,22 @@ class SessionRead(BaseModel):
 
 class Clearing(BaseModel):
     currency: str
-    total_cost: dict[str, Decimal] = Field(description="What the demand partner pays: the official tariff price")
-    cpo_claimed: dict[str, Decimal] = Field(description="The CPO's own total_cost from its CDR")
+    total_cost: dict[str, Amount] = Field(description="What the demand partner pays: the official tariff price")
+    cpo_claimed: dict[str, Amount] = Field(description="The CPO's own total_cost from its CDR")
     discrepancy: bool
-    tolerance: Decimal
+    tolerance: Amount
     rating: dict[str, Any] = Field(description="Totals per dimension and the breakdown per period (OCPI names)")
 
 
 class Billing(BaseModel):
     currency: str
-    net: Decimal = Field(description="The official net price converted into your billing currency")
-    vat: Decimal | None = Field(description="The VAT on your invoice line; null until the session is invoiced")
-    total: Decimal | None = Field(description="What you owe for the session, VAT included; null until invoiced")
+    net: Amount = Field(description="The official net price converted into your billing currency")
+    vat: Amount | None = Field(description="The VAT on your invoice line; null until the session is invoiced")
+    total: Amount | None = Field(description="What you owe for the session, VAT included; null until invoiced")
     invoice: str | None = Field(description="The invoice number; null until invoiced or while on a draft statement")
     tariff_currency: str
-    tariff_net: Decimal
-    reference_rate: Decimal | None = Field(description="Units of currency per unit of tariff_currency; null: none")
+    tariff_net: Amount
+    reference_rate: Amount | None = Field(description="Units of currency per unit of tariff_currency; null: none")
     rate_source: str | None
     rate_as_of: date | None
 
@@ -98,9 +144,9 @@ class InvoiceSummary(BaseModel):
     issue_date: date
     period: str | None = Field(description="The month a statement covers (YYYY-MM); null for a session's invoice")
     currency: str
-    net: Decimal
-    vat: Decimal
-    total: Decimal
+    net: Amount
+    vat: Amount
+    total: Amount
     notes: list[str] = Field(description="Legal mentions, such as 'Reverse charge'")
     links: dict[str, str]
 
@@ -111,8 +157,8 @@ class OpenStatement(BaseModel):
     period: str
     currency: str
     sessions: int
-    net: Decimal
-    vat: Decimal
+    net: Amount
+    vat: Amount
 
 
 class InvoiceList(BaseModel):
@@ -140,11 +186,11 @@ class Problem(BaseModel):
 
 class CurrencyBalance(BaseModel):
     currency: str
-    owed: Decimal = Field(description="What you owe for settled sessions (your receivable with us)")
-    revenue_share: Decimal = Field(description="Your revenue share we owe you, not yet paid out")
-    held: Decimal = Field(description="Credit reserved by holds of sessions not yet settled")
-    credit_limit: Decimal | None = Field(description="Your contract's credit limit (billing currency only)")
-    available_credit: Decimal | None = Field(description="credit_limit - owed - held")
+    owed: Amount = Field(description="What you owe for settled sessions (your receivable with us)")
+    revenue_share: Amount = Field(description="Your revenue share we owe you, not yet paid out")
+    held: Amount = Field(description="Credit reserved by holds of sessions not yet settled")
+    credit_limit: Amount | None = Field(description="Your contract's credit limit (billing currency only)")
+    available_credit: Amount | None = Field(description="credit_limit - owed - held")
 
 
 class BalanceRead(BaseModel):
@@ -159,8 +205,8 @@ class PayoutSummary(BaseModel):
 
     id: str = Field(description="The pain.001 message id, also the EndToEndId your bank shows")
     currency: str
-    amount: Decimal = Field(description="What was (or is being) transferred")
-    netted: Decimal = Field(description="What you owed us, set off before the transfer")
+    amount: Amount = Field(description="What was (or is being) transferred")
+    netted: Amount = Field(description="What you owed us, set off before the transfer")
     state: str = Field(description="INSTRUCTED, SENT, PAID or REJECTED")
     reason: str | None = Field(description="The bank's reason for a rejection; the amount is paid again later")
     sessions: int = Field(description="Sessions whose share this batch carries")
@@ -173,11 +219,11 @@ class PayoutPosition(BaseModel):
     """Where you stand in one currency: paid + in_transit + payable = earned - netted."""
 
     currency: str
-    earned: Decimal
-    netted: Decimal
-    paid: Decimal
-    in_transit: Decimal
-    payable: Decimal
+    earned: Amount
+    netted: Amount
+    paid: Amount
+    in_transit: Amount
+    payable: Amount
 
 
 class PayoutList(BaseModel):
@@ -222,3 +268,67 @@ class OpenDispute(BaseModel):
 class DisputeList(BaseModel):
     open: list[OpenDispute]
     decided: list[DisputeDecision]
+
+
+class PostalAddressIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    street: str = Field(min_length=1, max_length=200, examples=["Keizersgracht 100"])
+    postcode: str = Field(min_length=1, max_length=16, examples=["1015 CW"])
+    city: str = Field(min_length=1, max_length=100, examples=["Amsterdam"])
+
+
+class ContractTermsIn(BaseModel):
+    """Amounts in the partner's billing currency."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    share_percent: AmountIn = Field(description="The partner's revenue share, in percent of share_basis")
+    share_basis: ShareBasis = Field(default=ShareBasis.COMMISSION, description="COMMISSION or PRICE (net price)")
+    credit_limit: AmountIn = Field(description="What the partner may owe, holds included")
+    session_cap: AmountIn = Field(description="The hold of a session started without max_amount")
+    cadence: Cadence = Field(default=Cadence.PER_SESSION, description="PER_SESSION invoices or MONTHLY statements")
+    taxable_dealer: bool = Field(default=False, description="Reselling electricity is its main activity (Art. 38)")
+
+
+class PartnerCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]+$", examples=["dp-roamly"])
+    legal_entity: str = Field(min_length=1, max_length=200)
+    address: PostalAddressIn
+    country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2, where it is registered")
+    vat_id: str = Field(min_length=1, max_length=32, description="With its country prefix, e.g. NL812345678B01")
+    billing_currency: str = Field(min_length=3, max_length=3, description="ISO 4217")
+    iban: str | None = Field(default=None, max_length=42, description="Where its revenue share is paid")
+    bic: str | None = Field(default=None, max_length=11)
+    terms: ContractTermsIn
+
+
+class PartnerRead(BaseModel):
+    id: str
+    legal_entity: str
+    country: str
+    vat_id: str
+    billing_currency: str
+    active: bool
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    valid_days: int = Field(default=365, ge=1, le=730, description="The key expires this many days from now")
+
+
+class ApiKeyRead(BaseModel):
+    id: int
+    prefix: str = Field(description="The key's first characters, to tell keys apart")
+    created_at: datetime
+    expires_at: datetime | None = Field(description="Null: the seed's development keys, which never expire")
+    revoked_at: datetime | None
+
+
+class ApiKeyIssued(BaseModel):
+    id: int
+    key: str = Field(description="Shown this once: only its SHA-256 is kept")
+    expires_at: datetime | None

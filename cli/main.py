@@ -358,6 +358,23 @@ def cmd_operators(settings: Settings, args: argparse.Namespace) -> int:
         return (operators.revoke if args.action == "revoke" else operators.add)(database.writes, args.name)
 
 
+def _partners_arguments(parser: argparse.ArgumentParser) -> None:
+    from cli.partners import arguments
+
+    arguments(parser)
+
+
+@command(
+    "partners", "onboard demand partners (add-dp), issue and revoke their API keys, deactivate", _partners_arguments
+)
+def cmd_partners(settings: Settings, args: argparse.Namespace) -> int:
+    from cli import partners
+    from persistence.db import open_database
+
+    with open_database(settings.database_url) as database:
+        return partners.run(database.writes, args)
+
+
 def _healthcheck_arguments(health: argparse.ArgumentParser) -> None:
     health.add_argument("component", choices=["api", "worker"])
 

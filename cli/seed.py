@@ -13,22 +13,22 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.fx_ecb import embedded_history
+from domain.partners import NewDemandPartner, PostalAddress
 from domain.payouts.bank import bank_account
 from domain.vat.parties import validate_vat_id
+from persistence.contracts import ensure_contract
 from persistence.fx import store_rates
 from persistence.tables import (
-    ApiKeyRow,
-    ContractRow,
     CpoRow,
     DemandPartnerRow,
     EvseRow,
     LocationRow,
     TariffRow,
 )
+from services.partners import add_demand_partner, register_api_key
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 TARIFF_PUBLISHED = datetime(2026, 1, 1, tzinfo=UTC)
@@ -43,7 +43,7 @@ class DemoPartner:
     currency: str
     api_key: str
     active: bool = True
-    address: str = ""
+    address: PostalAddress | None = None
     cadence: str = "PER_SESSION"  # or MONTHLY: one statement a month
     taxable_dealer: bool = False  # Art. 38: reselling electricity is its main activity
     iban: str | None = None  # where its revenue share is paid
@@ -117,7 +117,7 @@ PARTNERS = (
         "NL812345678B01",
         "EUR",
         "nc_dev_roamly_4c1f0a9e7b2d44e8",
-        address="Keizersgracht 100, 1015 CW Amsterdam",
+        address=PostalAddress("Keizersgracht 100", "1015 CW", "Amsterdam"),
         iban="NL91ABNA0417164300",
         payout={"schedule": "MONTHLY", "day": 1, "time": "06:00"},
     ),
@@ -128,7 +128,7 @@ PARTNERS = (
         "GB723456789",
         "GBP",
         "nc_dev_motorbrit_9e2b7c31d04a4f55",
-        address="12 Wharf Road, London N1 7GR",
+        address=PostalAddress("12 Wharf Road", "N1 7GR", "London"),
         iban="GB29NWBK60161331926819",
         payout={"schedule": "WEEKLY", "weekday": "FRIDAY", "time": "09:00", "minimum": {"CHF": "1.00"}},
     ),
@@ -139,7 +139,7 @@ PARTNERS = (
         "DE281045677",
         "EUR",
         "nc_dev_fahrwerk_51c7e0b9a3d24f61",
-        address="Leopoldstrasse 12, 80802 München",
+        address=PostalAddress("Leopoldstrasse 12", "80802", "München"),
         iban="DE75512108001245126199",
     ),
     DemoPartner(
@@ -149,7 +149,7 @@ PARTNERS = (
         "FR44732829320",
         "EUR",
         "nc_dev_voyageo_8a3f2d61c9e04b77",
-        address="18 rue de la République, 69002 Lyon",
+        address=PostalAddress("18 rue de la République", "69002", "Lyon"),
         taxable_dealer=True,
         iban="FR1420041010050500013M02606",
     ),
@@ -160,7 +160,7 @@ PARTNERS = (
         "ATU12345675",
         "EUR",
         "nc_dev_alpenflotte_2e9b4c70d81f4a3c",
-        address="Mariahilfer Strasse 1, 1060 Wien",
+        address=PostalAddress("Mariahilfer Strasse 1", "1060", "Wien"),
         cadence="MONTHLY",
         iban="AT611904300234573201",
         bic="BKAUATWWXXX",
@@ -173,7 +173,7 @@ PARTNERS = (
         "EUR",
         "nc_dev_dormant_0d7e5a2f66c14b3a",
         active=False,
-        address="1 Dock Road, Dublin D02 X285",
+        address=PostalAddress("1 Dock Road", "D02 X285", "Dublin"),
     ),
 )
 
@@ -384,67 +384,34 @@ def _bank_details(holder: str, country: str, iban: str | None, bic: str | None) 
     return account.iban, account.bic
 
 
-def ensure_contract(db: Session, party_kind: str, party_id: str, terms: dict[str, Any], *, now: datetime) -> None:
-    """The party's contract says ``terms``: version 1 if it has none, a new version from ``now`` (the old
-    one ending there) if its terms differ. Sessions keep the version in force when they started."""
-    latest = db.scalar(
-        select(ContractRow)
-        .where(ContractRow.party_kind == party_kind, ContractRow.party_id == party_id)
-        .order_by(ContractRow.version.desc())
-        .limit(1)
-    )
-    if latest is not None and latest.terms == terms:
-        return
-    if latest is not None:
-        latest.effective_to = now
-    db.add(
-        ContractRow(
-            party_kind=party_kind,
-            party_id=party_id,
-            version=1 if latest is None else latest.version + 1,
-            effective_from=EPOCH if latest is None else now,
-            effective_to=None,
-            terms=terms,
-        )
-    )
-
-
 def ensure_demand_partner(db: Session, partner: DemoPartner, terms: dict[str, Any], *, now: datetime) -> None:
     """The partner, its API key and its contract on ``terms`` (tests add partners of their own with it)."""
+    iban, bic = _bank_details(partner.name, partner.country, partner.iban, partner.bic)
     existing = db.get(DemandPartnerRow, partner.id)
-    if existing is not None:
-        # The demo network's identities follow the seed (databases seeded before addresses existed).
-        existing.address = partner.address
-        existing.vat_id = validate_vat_id(partner.country, partner.vat_id)
-        existing.iban, existing.bic = _bank_details(partner.name, partner.country, partner.iban, partner.bic)
-    else:
-        iban, bic = _bank_details(partner.name, partner.country, partner.iban, partner.bic)
-        db.add(
-            DemandPartnerRow(
-                id=partner.id,
-                name=partner.name,
-                legal_entity=partner.name,
-                country=partner.country,
-                vat_id=validate_vat_id(partner.country, partner.vat_id),
-                address=partner.address,
-                billing_currency=partner.currency,
-                iban=iban,
-                bic=bic,
-                active=partner.active,
-                created_at=EPOCH,
-            )
+    if existing is None:
+        new = NewDemandPartner(
+            id=partner.id,
+            legal_entity=partner.name,
+            country=partner.country,
+            vat_id=validate_vat_id(partner.country, partner.vat_id),
+            billing_currency=partner.currency,
+            address=partner.address,
+            iban=iban,
+            bic=bic,
+            active=partner.active,
         )
-        db.flush()
-        db.add(
-            ApiKeyRow(
-                demand_partner_id=partner.id,
-                key_sha256=_sha256(partner.api_key),
-                key_prefix=partner.api_key[:12],
-                created_at=EPOCH,
-                revoked_at=None,
-            )
-        )
-    ensure_contract(db, "DEMAND_PARTNER", partner.id, terms, now=now)
+        add_demand_partner(db, new, terms, now=EPOCH)
+        register_api_key(db, partner.id, partner.api_key, now=EPOCH, expires_at=None)
+        return
+    # The demo network's identities follow the seed (databases seeded before addresses existed).
+    address = partner.address
+    existing.address = None if address is None else address.line(partner.country)
+    existing.street, existing.postal_code, existing.city = (
+        (None, None, None) if address is None else (address.street, address.postal_code, address.city)
+    )
+    existing.vat_id = validate_vat_id(partner.country, partner.vat_id)
+    existing.iban, existing.bic = iban, bic
+    ensure_contract(db, "DEMAND_PARTNER", partner.id, terms, now=now, first_from=EPOCH)
 
 
 def seed_fx_rates(db: Session) -> int:
@@ -463,7 +430,7 @@ def seed_database(writes: sessionmaker[Session], simulator_url: str) -> None:
         for partner in PARTNERS:
             ensure_demand_partner(db, partner, demand_partner_terms(partner), now=now)
         for cpo in CPOS:
-            ensure_contract(db, "CPO", cpo.id, cpo_terms(cpo), now=now)
+            ensure_contract(db, "CPO", cpo.id, cpo_terms(cpo), now=now, first_from=EPOCH)
         for cpo in CPOS:
             existing = db.get(CpoRow, cpo.id)
             if existing is not None:

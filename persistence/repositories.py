@@ -11,17 +11,15 @@ from decimal import Decimal
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from domain.parties import Cpo, DemandPartner
+from domain.parties import Cpo
 from domain.sessions.authorisation import EffectiveVersion
 from domain.sessions.lifecycle import SessionStage, can_move
 from persistence.parties import as_cpo
 from persistence.tables import (
-    ApiKeyRow,
     CdrRow,
     ClearingRow,
     ContractRow,
     CpoRow,
-    DemandPartnerRow,
     EvseRow,
     FxConversionRow,
     LocationRow,
@@ -33,15 +31,6 @@ from persistence.tables import (
 )
 
 # --- parties -------------------------------------------------------------------------------------
-
-
-def demand_partner_for_api_key(db: Session, key_sha256: str) -> DemandPartner | None:
-    row = db.scalars(
-        select(DemandPartnerRow)
-        .join(ApiKeyRow, ApiKeyRow.demand_partner_id == DemandPartnerRow.id)
-        .where(ApiKeyRow.key_sha256 == key_sha256, ApiKeyRow.revoked_at.is_(None))
-    ).first()
-    return None if row is None else DemandPartner(id=row.id, billing_currency=row.billing_currency)
 
 
 def operator_for_key(db: Session, key_sha256: str) -> str | None:

@@ -79,7 +79,10 @@ class DemandPartnerRow(Base):
     legal_entity: Mapped[str] = mapped_column(String(200))
     country: Mapped[str] = mapped_column(String(2))
     vat_id: Mapped[str | None] = mapped_column(String(32))
-    address: Mapped[str | None] = mapped_column(String(300))
+    address: Mapped[str | None] = mapped_column(String(300))  # the line printed on invoices
+    street: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(16))
+    city: Mapped[str | None] = mapped_column(String(100))
     billing_currency: Mapped[str] = mapped_column(String(3))
     iban: Mapped[str | None] = mapped_column(String(34))  # where its revenue share is paid
     bic: Mapped[str | None] = mapped_column(String(11))
@@ -88,7 +91,8 @@ class DemandPartnerRow(Base):
 
 
 class ApiKeyRow(Base):
-    """Demand partners' API keys, stored as SHA-256 digests (keys are random, so no salt is needed)."""
+    """Demand partners' API keys, stored as SHA-256 digests (keys are random, so no salt is needed). A key
+    authenticates until it is revoked or expires (null: never, the seed's development keys)."""
 
     __tablename__ = "api_keys"
 
@@ -98,6 +102,7 @@ class ApiKeyRow(Base):
     key_prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
 
 
 class CpoRow(Base):

@@ -17,6 +17,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.structured_logs import bind_session
+from domain.parties import DemandPartner
+from domain.partners import FieldInvalid, checked_amount
 from domain.sessions.lifecycle import SessionStage
 from messages.sessions import ChargingSessionInput, SessionTimeouts, StopRequest
 from messages.workflow_ids import session_workflow_id
@@ -38,6 +40,10 @@ class SessionNotFound(Exception):
 
 class IdempotencyKeyReused(Exception):
     """The idempotency key already started a session from a different request."""
+
+
+class RequestInvalid(Exception):
+    """A field of the request is refused; the message names it."""
 
 
 class StopRefused(Exception):
@@ -114,16 +120,20 @@ async def start_charging_session(
     *,
     task_queue: str,
     timeouts: SessionTimeouts,
-    demand_partner_id: str,
+    partner: DemandPartner,
     request: SessionRequest,
     idempotency_key: str | None,
 ) -> StartedSession:
     """Store the session and start its workflow, which authorises and starts it. Retrying with the same
     idempotency key returns the same session and never starts a second one (the workflow start is
-    repeated: it finds the workflow the first attempt started, or starts it if that attempt failed)."""
-    started, cpo_id, country = await anyio.to_thread.run_sync(
-        _register, writes, demand_partner_id, request, idempotency_key
-    )
+    repeated: it finds the workflow the first attempt started, or starts it if that attempt failed).
+    A ``max_amount`` finer than the partner's billing currency (0.001 EUR) is refused."""
+    if request.max_amount is not None:
+        try:
+            checked_amount("max_amount", request.max_amount, partner.billing_currency)
+        except FieldInvalid as error:
+            raise RequestInvalid(str(error)) from error
+    started, cpo_id, country = await anyio.to_thread.run_sync(_register, writes, partner.id, request, idempotency_key)
     session = started.session
     bind_session(session.id)
     await start_session(

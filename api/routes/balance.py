@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ContextDep, DemandPartnerDep
+from api.deps import UNAUTHENTICATED, ContextDep, DemandPartnerDep
 from api.schemas import BalanceRead, CurrencyBalance
 from domain.money import from_minor
 from services.balances import partner_balance
@@ -13,7 +13,9 @@ from services.balances import partner_balance
 router = APIRouter(prefix="/v1/balance", tags=["balance"])
 
 
-@router.get("", response_model=BalanceRead, summary="Your balances, holds and available credit")
+@router.get(
+    "", response_model=BalanceRead, responses=UNAUTHENTICATED, summary="Your balances, holds and available credit"
+)
 async def get_balance(partner: DemandPartnerDep, context: ContextDep) -> BalanceRead:
     balance = await run_in_threadpool(partner_balance, context.reads, partner)
     return BalanceRead(

@@ -5,24 +5,30 @@ and are not invoices yet (their lines show under ``open_statements``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from adapters.invoice_documents import render_html, render_pdf
-from api.deps import ContextDep, DemandPartnerDep
-from api.schemas import InvoiceList, InvoiceSummary, OpenStatement
+from api.deps import UNAUTHENTICATED, ContextDep, DemandPartnerDep
+from api.schemas import PRINTABLE_ASCII, InvoiceList, InvoiceSummary, OpenStatement
 from domain.money import from_minor
 from persistence.invoice_reads import IssuedInvoice
 from services import invoices as service
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such invoice of yours"}}
+InvoiceNumberPath = Annotated[str, Path(max_length=64, pattern=PRINTABLE_ASCII)]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {**UNAUTHENTICATED, 404: {"description": "No such invoice of yours"}}
 
 
-@router.get("", response_model=InvoiceList, summary="Your invoices, newest first, and open statements")
+@router.get(
+    "",
+    response_model=InvoiceList,
+    responses=UNAUTHENTICATED,
+    summary="Your invoices, newest first, and open statements",
+)
 async def list_invoices(partner: DemandPartnerDep, context: ContextDep) -> InvoiceList:
     found = await run_in_threadpool(service.partner_invoices, context.reads, partner.id)
     return InvoiceList(
@@ -64,7 +70,7 @@ async def _document(number: str, partner_id: str, context: ContextDep) -> dict[s
 
 
 @router.get("/{number}.html", response_class=HTMLResponse, responses=NOT_FOUND, summary="An invoice, as a page")
-async def invoice_html(number: str, partner: DemandPartnerDep, context: ContextDep) -> HTMLResponse:
+async def invoice_html(number: InvoiceNumberPath, partner: DemandPartnerDep, context: ContextDep) -> HTMLResponse:
     return HTMLResponse(render_html(await _document(number, partner.id, context)))
 
 
@@ -74,7 +80,7 @@ async def invoice_html(number: str, partner: DemandPartnerDep, context: ContextD
     responses={**NOT_FOUND, 200: {"content": {"application/pdf": {}}}},
     summary="An invoice, as a printable PDF",
 )
-async def invoice_pdf(number: str, partner: DemandPartnerDep, context: ContextDep) -> Response:
+async def invoice_pdf(number: InvoiceNumberPath, partner: DemandPartnerDep, context: ContextDep) -> Response:
     document = await _document(number, partner.id, context)
     pdf = await run_in_threadpool(render_pdf, document)
     return Response(
@@ -83,5 +89,5 @@ async def invoice_pdf(number: str, partner: DemandPartnerDep, context: ContextDe
 
 
 @router.get("/{number}", responses=NOT_FOUND, summary="An invoice, as issued (every Art. 226 field)")
-async def invoice_json(number: str, partner: DemandPartnerDep, context: ContextDep) -> dict[str, Any]:
+async def invoice_json(number: InvoiceNumberPath, partner: DemandPartnerDep, context: ContextDep) -> dict[str, Any]:
     return await _document(number, partner.id, context)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ContextDep, DemandPartnerDep
+from api.deps import UNAUTHENTICATED, ContextDep, DemandPartnerDep
 from api.schemas import PayoutList, PayoutPosition, PayoutSummary
 from domain.money import from_minor
 from services.payouts import partner_payouts
@@ -14,7 +14,12 @@ from services.payouts import partner_payouts
 router = APIRouter(prefix="/v1/payouts", tags=["payouts"])
 
 
-@router.get("", response_model=PayoutList, summary="Your payouts, newest first, and your position per currency")
+@router.get(
+    "",
+    response_model=PayoutList,
+    responses=UNAUTHENTICATED,
+    summary="Your payouts, newest first, and your position per currency",
+)
 async def list_payouts(partner: DemandPartnerDep, context: ContextDep) -> PayoutList:
     found = await run_in_threadpool(partner_payouts, context.reads, partner.id)
     return PayoutList(

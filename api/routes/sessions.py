@@ -7,10 +7,11 @@ import logging
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
 
-from api.deps import ContextDep, DemandPartnerDep
+from api.deps import UNAUTHENTICATED, ContextDep, DemandPartnerDep
 from api.schemas import (
+    PRINTABLE_ASCII,
     Billing,
     Clearing,
     Problem,
@@ -19,6 +20,8 @@ from api.schemas import (
     SessionPage,
     SessionRead,
     StopAccepted,
+    UtcInstant,
+    utc_instant,
 )
 from domain.sessions.lifecycle import SessionStage
 from persistence.partner_sessions import BillingView, ClearingView, SessionView
@@ -27,15 +30,23 @@ from services import sessions as service
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+SessionIdPath = Annotated[str, Path(max_length=64, pattern=PRINTABLE_ASCII)]
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "No such session among yours"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    **UNAUTHENTICATED,
+    404: {"model": Problem, "description": "No such session among yours"},
+}
 
 
 @router.post(
     "",
     status_code=202,
     response_model=SessionAccepted,
-    responses={409: {"model": Problem, "description": "Idempotency-Key reused with a different body"}},
+    responses={
+        **UNAUTHENTICATED,
+        409: {"model": Problem, "description": "Idempotency-Key reused with a different body"},
+        422: {"model": Problem, "description": "A field of the request is refused; the detail names it"},
+    },
     summary="Start a charging session",
 )
 async def create_session(
@@ -43,7 +54,15 @@ async def create_session(
     partner: DemandPartnerDep,
     context: ContextDep,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=255,
+            pattern=PRINTABLE_ASCII,
+            description="Any printable ASCII without spaces; a retry with the same key returns the same session",
+        ),
+    ] = None,
 ) -> SessionAccepted:
     """Authorisation and the start run in the session's workflow; follow it with GET. Retrying with the
     same ``Idempotency-Key`` returns the same session and never starts a second one."""
@@ -53,12 +72,14 @@ async def create_session(
             context.temporal,
             task_queue=context.task_queue,
             timeouts=context.timeouts,
-            demand_partner_id=partner.id,
+            partner=partner,
             request=service.SessionRequest(body.evse_id, body.driver_reference, body.max_amount),
             idempotency_key=idempotency_key,
         )
     except service.IdempotencyKeyReused as error:
         raise HTTPException(409, str(error)) from error
+    except service.RequestInvalid as error:
+        raise HTTPException(422, str(error)) from error
     session = started.session
     if not started.created:
         response.headers["Idempotent-Replayed"] = "true"
@@ -129,7 +150,7 @@ def _read(view: SessionView) -> SessionRead:
 
 
 @router.get("/{session_id}", response_model=SessionRead, responses=NOT_FOUND, summary="A session, live")
-async def get_session(session_id: str, partner: DemandPartnerDep, context: ContextDep) -> SessionRead:
+async def get_session(session_id: SessionIdPath, partner: DemandPartnerDep, context: ContextDep) -> SessionRead:
     try:
         view = await service.partner_session(context.reads, context.temporal, partner.id, session_id)
     except service.SessionNotFound as error:
@@ -144,20 +165,25 @@ def _cursor(created_at: datetime, session_id: str) -> str:
 def _parse_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         created_at, session_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(created_at), session_id
+        return utc_instant(datetime.fromisoformat(created_at)), session_id
     except ValueError as error:
         raise HTTPException(400, "cursor is not one we issued") from error
 
 
-@router.get("", response_model=SessionPage, summary="Your sessions, newest first")
+@router.get(
+    "",
+    response_model=SessionPage,
+    responses={**UNAUTHENTICATED, 400: {"model": Problem, "description": "The cursor is not one we issued"}},
+    summary="Your sessions, newest first",
+)
 async def list_sessions(
     partner: DemandPartnerDep,
     context: ContextDep,
     stage: SessionStage | None = None,
-    evse_id: str | None = None,
+    evse_id: Annotated[str | None, Query(max_length=48, pattern=PRINTABLE_ASCII)] = None,
     needs_attention: bool | None = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    created_from: Annotated[UtcInstant | None, Query(description="Sessions created at or after (with zone)")] = None,
+    created_to: Annotated[UtcInstant | None, Query(description="Sessions created before (with zone)")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> SessionPage:
@@ -184,7 +210,7 @@ async def list_sessions(
     responses={**NOT_FOUND, 409: {"model": Problem, "description": "The session cannot be stopped now"}},
     summary="Stop a charging session",
 )
-async def stop_session(session_id: str, partner: DemandPartnerDep, context: ContextDep) -> StopAccepted:
+async def stop_session(session_id: SessionIdPath, partner: DemandPartnerDep, context: ContextDep) -> StopAccepted:
     """Asks the CPO to stop (OCPI STOP_SESSION). Accepted means the request is recorded in the session;
     the CDR follows as usual."""
     try:

@@ -14,7 +14,7 @@ from cli.actions import count_actions
 from domain.sessions.lifecycle import SessionStage
 from messages.workflow_ids import session_workflow_id
 from persistence.tables import CdrRow, OcpiInboxRow, SessionRow
-from tests.e2e.conftest import DORMANT, MOTORBRIT, ROAMLY, TIMEOUTS, Stack
+from tests.e2e.conftest import MOTORBRIT, ROAMLY, TIMEOUTS, Stack
 from workflows import search_attributes as sa
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -123,13 +123,9 @@ async def test_a_retried_start_after_the_session_finished_returns_it(stack: Stac
     assert (await stack.get(first))["stage"] == "SETTLED"
 
 
-@pytest.mark.parametrize(
-    ("evse_id", "api_key", "reason"),
-    [
-        ("XX*NOPE*E0000", ROAMLY.api_key, "UNKNOWN_EVSE"),
-        ("DE*STN*E3001", DORMANT.api_key, "DEMAND_PARTNER_INACTIVE"),
-    ],
-)
+# An inactive partner no longer gets this far: its key is refused at authentication
+# (tests/e2e/test_partner_api.py); the workflow's own DEMAND_PARTNER_INACTIVE check replays in histories.
+@pytest.mark.parametrize(("evse_id", "api_key", "reason"), [("XX*NOPE*E0000", ROAMLY.api_key, "UNKNOWN_EVSE")])
 async def test_a_refused_authorisation_ends_the_session_with_its_reason(
     stack: Stack, evse_id: str, api_key: str, reason: str
 ) -> None:

@@ -17,7 +17,7 @@ amounts = st.none() | st.decimals(min_value=Decimal("0.0001"), max_value=Decimal
 
 
 @given(
-    evse_id=st.text(min_size=1, max_size=48),
+    evse_id=st.from_regex(r"^[\x21-\x7e]{1,48}$", fullmatch=True),  # printable ASCII, as the API takes it
     driver_reference=st.from_regex(r"^[\x20-\x7e]{1,36}$", fullmatch=True),
     max_amount=amounts,
 )

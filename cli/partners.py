@@ -1,0 +1,112 @@
+"""``networkcore partners add-dp|keys add|keys revoke|keys list|deactivate``: onboard demand partners without
+editing the seed, and manage their API keys (shown once; only their SHA-256 is kept)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from domain.invoicing.documents import Cadence
+from domain.partners import DemandPartnerTerms, FieldInvalid, PostalAddress
+from domain.settlement.contracts import ShareBasis
+from persistence.db import SessionFactory
+from persistence.partners import StoredKey
+from services import partners
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a decimal amount") from error
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add-dp", help="onboard a demand partner and its contract")
+    add.add_argument("id", help="its id, e.g. dp-roamly")
+    add.add_argument("--legal-entity", required=True)
+    add.add_argument("--street", required=True)
+    add.add_argument("--postcode", required=True)
+    add.add_argument("--city", required=True)
+    add.add_argument("--country", required=True, help="ISO 3166-1 alpha-2, where it is registered")
+    add.add_argument("--vat-id", required=True, help="with its country prefix, e.g. NL812345678B01")
+    add.add_argument("--currency", required=True, help="its billing currency (ISO 4217)")
+    add.add_argument("--share-percent", type=_amount, required=True, help="its revenue share, in percent")
+    add.add_argument("--share-basis", choices=[b.value for b in ShareBasis], default=ShareBasis.COMMISSION.value)
+    add.add_argument("--credit-limit", type=_amount, required=True, help="in its billing currency")
+    add.add_argument("--session-cap", type=_amount, required=True, help="a session's hold without max_amount")
+    add.add_argument("--cadence", choices=[c.value for c in Cadence], default=Cadence.PER_SESSION.value)
+    add.add_argument("--taxable-dealer", action="store_true", help="reselling electricity is its main activity")
+    add.add_argument("--iban", help="where its revenue share is paid")
+    add.add_argument("--bic")
+    keys = actions.add_parser("keys", help="issue, revoke or list a partner's API keys")
+    key_actions = keys.add_subparsers(dest="key_action", required=True)
+    key_add = key_actions.add_parser("add", help="a new key, shown once (at most two valid at once)")
+    key_add.add_argument("partner")
+    key_add.add_argument("--valid-days", type=int, default=partners.DEFAULT_KEY_LIFETIME.days)
+    key_revoke = key_actions.add_parser("revoke", help="refuse a key from now on")
+    key_revoke.add_argument("partner")
+    key_revoke.add_argument("key_id", type=int)
+    key_actions.add_parser("list", help="the partner's keys").add_argument("partner")
+    actions.add_parser("deactivate", help="refuse the partner's keys (its books stay)").add_argument("partner")
+
+
+def run(writes: SessionFactory, args: argparse.Namespace) -> int:
+    now = datetime.now(UTC)
+    try:
+        with writes.begin() as db:
+            if args.action == "add-dp":
+                partner = partners.onboard_demand_partner(db, _application(args), now=now)
+                print(f"onboarded {partner.id} ({partner.legal_entity}); give it a key: partners keys add {partner.id}")
+            elif args.action == "deactivate":
+                partners.deactivate_demand_partner(db, args.partner)
+                print(f"deactivated {args.partner}: its keys are refused")
+            elif args.key_action == "add":
+                issued = partners.issue_api_key(db, args.partner, now=now, valid_for=timedelta(days=args.valid_days))
+                print(f"{args.partner}'s key {issued.id}, valid until {issued.expires_at} (shown once): {issued.key}")
+            elif args.key_action == "revoke":
+                partners.revoke_api_key(db, args.partner, args.key_id, now=now)
+                print(f"revoked {args.partner}'s key {args.key_id}")
+            else:
+                for key in partners.api_keys(db, args.partner):
+                    print(_key_line(key, now))
+    except FieldInvalid as invalid:
+        print(f"refused: {invalid}", file=sys.stderr)
+        return 2
+    except (partners.PartnerExists, partners.KeyRefused, partners.KeyNotFound) as refused:
+        print(refused, file=sys.stderr)
+        return 1
+    except partners.PartnerNotFound as missing:
+        print(f"no demand partner {missing}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _key_line(key: StoredKey, now: datetime) -> str:
+    expired = key.expires_at is not None and key.expires_at <= now
+    state = "revoked" if key.revoked_at else "expired" if expired else "valid"
+    return f"{key.id}\t{key.prefix}…\t{state}\tcreated {key.created_at:%Y-%m-%d}\texpires {key.expires_at or 'never'}"
+
+
+def _application(args: argparse.Namespace) -> partners.Application:
+    return partners.Application(
+        partner_id=args.id,
+        legal_entity=args.legal_entity,
+        address=PostalAddress(args.street, args.postcode, args.city),
+        country=args.country,
+        vat_id=args.vat_id,
+        billing_currency=args.currency,
+        iban=args.iban,
+        bic=args.bic,
+        terms=DemandPartnerTerms(
+            share_percent=args.share_percent,
+            share_basis=ShareBasis(args.share_basis),
+            credit_limit=args.credit_limit,
+            session_cap=args.session_cap,
+            cadence=Cadence(args.cadence),
+            taxable_dealer=args.taxable_dealer,
+        ),
+    )
