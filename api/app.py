@@ -91,13 +91,13 @@ def create_app(
                 await close()
 
     app = FastAPI(title="NetworkCore", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
-    # The last added runs first: metrics see every answer, the backpressure and rate limits refuse before
-    # anything is read.
+    # The last added runs first. The rate limits refuse before anything else runs, so a flood's refusals
+    # cost the least (they are not in the request metrics); the backpressure before anything is read.
     if backpressure is not None:
         app.add_middleware(SessionStartBackpressure, policy=backpressure, reading=backlog)
+    app.add_middleware(RequestMetrics, metrics=metrics)
     if rate_limits is not None:
         app.add_middleware(RateLimits, policy=rate_limits)
-    app.add_middleware(RequestMetrics, metrics=metrics)
     app.include_router(sessions.router)
     app.include_router(balance.router)
     app.include_router(invoices.router)
