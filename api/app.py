@@ -22,7 +22,7 @@ from api.backpressure import BacklogReading, BackpressurePolicy, SessionStartBac
 from api.context import ApiContext
 from api.metrics import ApiMetrics, RequestMetrics, check_ledger_every
 from api.rate_limits import RateLimitPolicy, RateLimits
-from api.refusals import retry_later
+from api.refusals import unavailable
 from api.routes import balance, disputes, invoices, ocpi, payouts, sessions
 from api.routes.ocpi import envelope
 from messages.ocpi import OcpiStatus
@@ -30,9 +30,6 @@ from persistence.outages import DATABASE_UNAVAILABLE
 from services.readiness import database_reachable
 
 log = logging.getLogger(__name__)
-
-# A database or Temporal outage is a fault to ride out: callers are told to come back, not that we failed.
-OUTAGE_RETRY_AFTER_S = 5
 
 DESCRIPTION = """
 NetworkCore clears and settles EV charging sessions between demand partners and charge point operators.
@@ -119,13 +116,7 @@ def create_app(
         context: ApiContext = request.app.state.context
         if await run_in_threadpool(database_reachable, context.reads):
             return JSONResponse({"status": "ready"})
-        return retry_later(
-            request.url.path,
-            503,
-            "database unavailable",
-            retry_after_s=OUTAGE_RETRY_AFTER_S,
-            ocpi_status=OcpiStatus.SERVER_ERROR,
-        )
+        return unavailable(request.url.path, "database unavailable")
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics (text format); no key, no personal data")
     async def prometheus_metrics(request: Request) -> Response:
@@ -149,13 +140,7 @@ def create_app(
 
     async def database_unavailable(request: Request, error: Exception) -> Response:
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
-        return retry_later(
-            request.url.path,
-            503,
-            "database unavailable; please retry",
-            retry_after_s=OUTAGE_RETRY_AFTER_S,
-            ocpi_status=OcpiStatus.SERVER_ERROR,
-        )
+        return unavailable(request.url.path, "database unavailable; please retry")
 
     for fault in DATABASE_UNAVAILABLE:
         app.add_exception_handler(fault, database_unavailable)
@@ -165,13 +150,7 @@ def create_app(
         if error.status not in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
             return await unexpected(request, error)
         log.warning("Temporal unavailable on %s %s: %s", request.method, request.url.path, error)
-        return retry_later(
-            request.url.path,
-            503,
-            "workflow service unavailable; please retry",
-            retry_after_s=OUTAGE_RETRY_AFTER_S,
-            ocpi_status=OcpiStatus.SERVER_ERROR,
-        )
+        return unavailable(request.url.path, "workflow service unavailable; please retry")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:
