@@ -88,7 +88,9 @@ class RateLimits:
             if partner is None:
                 return ("partner-key", digest), self.policy.session_starts
             contracts = await self._contract_limits(context)
-            return ("partner", partner.id), contracts.partners.get(partner.id, self.policy.session_starts)
+            return self._party_bucket(("partner-key", digest), ("partner", partner.id)), contracts.partners.get(
+                partner.id, self.policy.session_starts
+            )
         if is_ocpi_path(path):
             token = ocpi_token(authorization)
             if token is None:
@@ -98,8 +100,17 @@ class RateLimits:
             if cpo is None:
                 return ("cpo-token", digest), self.policy.cpo_messages
             contracts = await self._contract_limits(context)
-            return ("cpo", cpo.id), contracts.cpos.get(cpo.id, self.policy.cpo_messages)
+            return self._party_bucket(("cpo-token", digest), ("cpo", cpo.id)), contracts.cpos.get(
+                cpo.id, self.policy.cpo_messages
+            )
         return None
+
+    def _party_bucket(self, credential: tuple[str, str], party: tuple[str, str]) -> tuple[str, str]:
+        """The party's bucket key; the first time, it takes over what its credential used before it
+        authenticated, so authenticating does not refill the bucket."""
+        if party not in self._buckets and credential in self._buckets:
+            self._buckets[party] = self._buckets.pop(credential)
+        return party
 
     def _bucket(self, key: tuple[str, str], limit: RateLimit) -> TokenBucket:
         bucket = self._buckets.get(key)

@@ -107,6 +107,15 @@ async def test_a_partners_contract_sets_its_own_limit_for_all_of_its_keys(
     assert "1 requests/s, bursts of 3" in second[1].json()["detail"]
 
 
+async def test_authenticating_does_not_refill_the_bucket(engine: Engine) -> None:
+    app, context = limited_app(engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
+        before = await starts(http, "a-key", 30)
+        context.partners.put(sha256_hex("a-key"), DemandPartner("dp-someone", "EUR"))  # it authenticated
+        after = await starts(http, "a-key", 30)
+    assert [r.status_code for r in before + after].count(202) == 50
+
+
 @pytest.mark.parametrize("terms", [{"rate_limit": "lots"}, {"rate_limit": {"burst": -1}}])
 async def test_a_malformed_contract_limit_falls_back_to_the_default(
     engine: Engine, writes: sessionmaker[Session], terms: dict[str, object]
