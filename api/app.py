@@ -16,12 +16,18 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client.exposition import choose_encoder
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from temporalio.service import RPCError, RPCStatusCode
 
+from api.backpressure import BacklogReading, BackpressurePolicy, SessionStartBackpressure, watch_backlog
 from api.context import ApiContext
 from api.metrics import ApiMetrics, RequestMetrics, check_ledger_every
+from api.rate_limits import RateLimitPolicy, RateLimits
+from api.refusals import unavailable
 from api.routes import balance, disputes, invoices, ocpi, partners, payouts, sessions
 from api.routes.ocpi import envelope
 from messages.ocpi import OcpiStatus
+from persistence.outages import DATABASE_UNAVAILABLE
+from services.readiness import database_reachable
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +49,16 @@ def create_app(
     *,
     context_factory: Callable[[], Awaitable[tuple[ApiContext, Callable[[], Awaitable[None]]]]] | None = None,
     ledger_check_every: timedelta | None = None,
+    rate_limits: RateLimitPolicy | None = None,
+    backpressure: BackpressurePolicy | None = None,
 ) -> FastAPI:
     """Either hand in a ready ``context`` or a factory that builds one (and a closer) at startup. With
-    ``ledger_check_every`` the app runs ``ledger check`` that often and shows the result in ``/metrics``."""
+    ``ledger_check_every`` the app runs ``ledger check`` that often and shows the result in ``/metrics``;
+    with ``rate_limits`` and ``backpressure`` it protects itself (``api/rate_limits.py``,
+    ``api/backpressure.py``)."""
     assert (context is None) != (context_factory is None), "give exactly one of context or context_factory"
     metrics = ApiMetrics()
+    backlog = BacklogReading()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -62,18 +73,28 @@ def create_app(
         checks = None
         if ledger_check_every is not None:
             checks = asyncio.create_task(check_ledger_every(ledger_check_every, built.reads, metrics.ledger_check))
+        watcher = None
+        if backpressure is not None:
+            watcher = asyncio.create_task(watch_backlog(built, backpressure, backlog))
         try:
             yield
         finally:
-            if checks is not None:
-                checks.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await checks
+            for task in (checks, watcher):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             if close is not None:
                 await close()
 
     app = FastAPI(title="NetworkCore", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # The last added runs first. The rate limits refuse before anything else runs, so a flood's refusals
+    # cost the least (they are not in the request metrics); the backpressure before anything is read.
+    if backpressure is not None:
+        app.add_middleware(SessionStartBackpressure, policy=backpressure, reading=backlog)
     app.add_middleware(RequestMetrics, metrics=metrics)
+    if rate_limits is not None:
+        app.add_middleware(RateLimits, policy=rate_limits)
     app.include_router(sessions.router)
     app.include_router(balance.router)
     app.include_router(invoices.router)
@@ -85,6 +106,18 @@ def create_app(
     @app.get("/health", tags=["ops"], summary="Liveness")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get(
+        "/health/ready",
+        tags=["ops"],
+        summary="Readiness: the database answers",
+        responses={503: {"description": "The database is unavailable; retry after Retry-After seconds"}},
+    )
+    async def ready(request: Request) -> Response:
+        context: ApiContext = request.app.state.context
+        if await run_in_threadpool(database_reachable, context.reads):
+            return JSONResponse({"status": "ready"})
+        return unavailable(request.url.path, "database unavailable")
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics (text format); no key, no personal data")
     async def prometheus_metrics(request: Request) -> Response:
@@ -105,6 +138,20 @@ def create_app(
         if _is_ocpi(request):
             return envelope(OcpiStatus.INVALID_PARAMETERS, str(error.errors()))
         return await request_validation_exception_handler(request, error)
+
+    async def database_unavailable(request: Request, error: Exception) -> Response:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
+        return unavailable(request.url.path, "database unavailable; please retry")
+
+    for fault in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(fault, database_unavailable)
+
+    @app.exception_handler(RPCError)
+    async def temporal_error(request: Request, error: RPCError) -> Response:
+        if error.status not in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            return await unexpected(request, error)
+        log.warning("Temporal unavailable on %s %s: %s", request.method, request.url.path, error)
+        return unavailable(request.url.path, "workflow service unavailable; please retry")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:

@@ -9,8 +9,11 @@ from fastapi import FastAPI
 
 from adapters.temporal_client import connect_temporal
 from api.app import create_app
+from api.backpressure import BackpressurePolicy
 from api.context import ApiContext
+from api.rate_limits import RateLimitPolicy
 from config.settings import Settings
+from domain.rate_limits import RateLimit
 from messages.sessions import SessionTimeouts
 from persistence.db import Database
 
@@ -20,6 +23,21 @@ def timeouts_from(settings: Settings) -> SessionTimeouts:
         start_confirmation_s=settings.start_confirmation_s,
         max_duration_s=settings.max_duration_s,
         cdr_wait_s=settings.cdr_wait_s,
+    )
+
+
+def rate_limits_from(settings: Settings) -> RateLimitPolicy:
+    return RateLimitPolicy(
+        session_starts=RateLimit(settings.session_starts_per_s, settings.session_starts_burst),
+        cpo_messages=RateLimit(settings.cpo_messages_per_s, settings.cpo_messages_burst),
+    )
+
+
+def backpressure_from(settings: Settings) -> BackpressurePolicy:
+    return BackpressurePolicy(
+        max_waiting_tasks=settings.max_session_backlog,
+        retry_after_s=settings.backpressure_retry_after_s,
+        every_s=settings.backlog_check_s,
     )
 
 
@@ -42,4 +60,9 @@ def app_from_settings(settings: Settings) -> FastAPI:
         return context, close
 
     every = settings.ledger_check_interval_s
-    return create_app(context_factory=build, ledger_check_every=timedelta(seconds=every) if every > 0 else None)
+    return create_app(
+        context_factory=build,
+        ledger_check_every=timedelta(seconds=every) if every > 0 else None,
+        rate_limits=rate_limits_from(settings),
+        backpressure=backpressure_from(settings),
+    )

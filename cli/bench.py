@@ -50,6 +50,11 @@ def _settings(workdir: Path) -> Settings:
         api_port=(api_port := free_port()),
         public_base_url=f"http://127.0.0.1:{api_port}",
         simulator_port=free_port(),
+        # The bench measures the platform's throughput, not the partners' and CPOs' rate limits.
+        session_starts_per_s=10_000,
+        session_starts_burst=10_000,
+        cpo_messages_per_s=10_000,
+        cpo_messages_burst=10_000,
     )
 
 

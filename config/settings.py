@@ -87,6 +87,19 @@ class Settings(BaseSettings):
     ledger_check_interval_s: int = 300
     log_format: Literal["auto", "json", "text"] = "auto"
 
+    # Rate limits of the API (token buckets per API process), unless the party's contract sets
+    # {"rate_limit": {"per_second": ..., "burst": ...}}: session starts per demand partner, OCPI messages
+    # per CPO (a CPO sends several per session: PUT, PATCHes, CDR, command results).
+    session_starts_per_s: float = 10
+    session_starts_burst: int = 50
+    cpo_messages_per_s: float = 100
+    cpo_messages_burst: int = 1000
+    # Backpressure: new session starts get 503 while more workflow tasks than this wait for a worker on the
+    # task queue (or the Temporal server does not answer), checked every backlog_check_s.
+    max_session_backlog: int = 200
+    backlog_check_s: float = 1.0
+    backpressure_retry_after_s: int = 5
+
     @property
     def simulator_url(self) -> str:
         return f"http://{self.simulator_host}:{self.simulator_port}"

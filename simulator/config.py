@@ -46,9 +46,13 @@ class SimulatorConfig(BaseModel):
     emsp_base_url: str
     charge_duration_s: float = Field(default=2.0, gt=0)
     patch_interval_s: float = Field(default=0.5, gt=0)
-    # Simulated seconds per real second: a 2 s session reports 20 minutes of charging.
+    # Compression: a second of charging delivers time_scale seconds' energy (a 2 s session the energy of
+    # 20 minutes) and the car parks 1/time_scale of the 4 minutes. Timestamps stay the real clock.
     time_scale: Decimal = Field(default=Decimal(600), gt=0)
-    push_retries: int = Field(default=5, ge=0)
+    # A push that fails for a technical reason is retried with doubling backoff (at most push_backoff_max_s
+    # apart, or as the eMSP's Retry-After says) for push_retry_for_s, as a CPO riding out an outage does.
+    push_retry_for_s: float = Field(default=900.0, gt=0)
+    push_backoff_max_s: float = Field(default=5.0, gt=0)
     cpos: list[SimCpo]
 
 

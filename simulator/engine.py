@@ -5,6 +5,12 @@ Driver references (the token uid) starting with these prefixes select what goes 
 ``sim-reject`` (start refused), ``sim-fail`` (CommandResult FAILED), ``sim-no-show`` (accepted, no
 session), ``sim-no-cdr`` (session but no CDR), ``sim-until-stop`` (charges until STOP_SESSION),
 ``sim-invalid`` (session declared INVALID), ``sim-overcharge`` (CDR priced 10 % above the tariff).
+
+Its timestamps are the real clock, so nothing it reports lies in the future: a session is compressed, not
+moved (``SimulatorConfig.time_scale``: it delivers the energy of a longer session, and parks that much
+shorter). It pushes like a CPO that must not lose a message: a PATCH, CDR or command result that meets a
+network error, a 5xx, a 429 or an OCPI 3xxx is retried with backoff (honouring ``Retry-After``) for
+``push_retry_for_s``, in order: the session's next message waits for the one before.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ log = logging.getLogger(__name__)
 COMMAND_TIMEOUT_S = 30
 UNTIL_STOP_CAP_S = 3600.0
 MAX_SIMULATED_KW = Decimal(50)
+FIRST_BACKOFF_S = 0.1
 KWH = Decimal("0.0001")
 HOURS = Decimal("0.0001")
 PARKING = timedelta(minutes=4)
@@ -60,7 +67,6 @@ class RunningSession:
     location: SimLocation
     evse: SimEvse
     command: StartSession
-    started_real: float
     started_at: datetime
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -97,7 +103,6 @@ class CpoSimulator:
             location=location,
             evse=evse,
             command=command,
-            started_real=asyncio.get_running_loop().time(),
             started_at=datetime.now(UTC),
         )
         if reference is not None:
@@ -142,13 +147,10 @@ class CpoSimulator:
                     return location, evse
         return None
 
-    def _simulated_now(self, session: RunningSession) -> datetime:
-        elapsed = Decimal(str(asyncio.get_running_loop().time() - session.started_real))
-        return session.started_at + timedelta(seconds=float(elapsed * self._config.time_scale))
-
     def _kwh(self, session: RunningSession, until: datetime) -> Decimal:
+        """The energy by ``until``: the power of the charger for ``time_scale`` times the time charged."""
         power = min(session.evse.max_power_kw, MAX_SIMULATED_KW)
-        seconds = Decimal(str((until - session.started_at).total_seconds()))
+        seconds = Decimal(str((until - session.started_at).total_seconds())) * self._config.time_scale
         return (power * seconds / 3600).quantize(KWH, ROUND_HALF_UP)
 
     async def _run(self, session: RunningSession) -> None:
@@ -167,14 +169,14 @@ class CpoSimulator:
             cpo,
             "PATCH",
             url,
-            SessionPatch(status=CpoSessionStatus.ACTIVE, last_updated=self._simulated_now(session)),
+            SessionPatch(status=CpoSessionStatus.ACTIVE, last_updated=datetime.now(UTC)),
         )
         if driver.startswith("sim-invalid"):
             await self._push(
                 cpo,
                 "PATCH",
                 url,
-                SessionPatch(status=CpoSessionStatus.INVALID, last_updated=self._simulated_now(session)),
+                SessionPatch(status=CpoSessionStatus.INVALID, last_updated=datetime.now(UTC)),
             )
             return
         duration = UNTIL_STOP_CAP_S if driver.startswith("sim-until-stop") else self._config.charge_duration_s
@@ -184,10 +186,11 @@ class CpoSimulator:
             try:
                 await asyncio.wait_for(session.stop.wait(), min(self._config.patch_interval_s, max(remaining, 0)))
             except TimeoutError:
-                now = self._simulated_now(session)
+                now = datetime.now(UTC)
                 await self._push(cpo, "PATCH", url, SessionPatch(kwh=self._kwh(session, now), last_updated=now))
-        charging_end = self._simulated_now(session)
-        end = charging_end + PARKING
+        charging_end = datetime.now(UTC)
+        await asyncio.sleep(PARKING.total_seconds() / float(self._config.time_scale))
+        end = datetime.now(UTC)
         await self._push(
             cpo,
             "PATCH",
@@ -324,7 +327,13 @@ class CpoSimulator:
             "OCPI-from-party-id": cpo.party_id,
         }
         content = body.model_dump_json(exclude_none=True)
-        for attempt in range(self._config.push_retries + 1):
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self._config.push_retry_for_s
+        backoff_s = FIRST_BACKOFF_S
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_after_s: float | None = None
             try:
                 reply = await self._http.request(method, url, content=content, headers=headers)
                 status = (
@@ -332,7 +341,7 @@ class CpoSimulator:
                     if reply.headers.get("content-type", "").startswith("application/json")
                     else 0
                 )
-                if reply.status_code < 500 and status < 3000:
+                if reply.status_code not in RETRIED_HTTP_STATUSES and reply.status_code < 500 and status < 3000:
                     if status != 1000:
                         log.warning(
                             "%s %s answered HTTP %s OCPI %s: %s",
@@ -343,7 +352,26 @@ class CpoSimulator:
                             reply.text[:300],
                         )
                     return
+                retry_after_s = _retry_after_s(reply)
+                log.info("%s %s answered HTTP %s OCPI %s, attempt %d", method, url, reply.status_code, status, attempt)
             except (httpx.HTTPError, ValueError) as error:
-                log.info("%s %s failed (%r), attempt %d", method, url, error, attempt + 1)
-            await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
-        log.error("%s %s given up after %d attempts", method, url, self._config.push_retries + 1)
+                log.info("%s %s failed (%r), attempt %d", method, url, error, attempt)
+            wait_s = min(backoff_s, self._config.push_backoff_max_s) if retry_after_s is None else retry_after_s
+            if loop.time() + wait_s > give_up_at:
+                log.error(
+                    "%s %s given up after %d attempts in %.0f s", method, url, attempt, self._config.push_retry_for_s
+                )
+                return
+            await asyncio.sleep(wait_s)
+            backoff_s *= 2
+
+
+RETRIED_HTTP_STATUSES = frozenset({408, 429})
+
+
+def _retry_after_s(reply: httpx.Response) -> float | None:
+    """``Retry-After`` in seconds (the HTTP-date form is not sent to CPOs by us, so not read)."""
+    try:
+        return max(float(reply.headers.get("retry-after", "")), 0.0)
+    except ValueError:
+        return None

@@ -358,6 +358,14 @@ def test_temporal_ui_points_at_temporal() -> None:
     assert [container for _, container in published_ports(ui)] == [8080]
 
 
+def test_temporal_ui_is_read_only_unless_an_operator_enables_writes() -> None:
+    raw = services()["temporal-ui"]["environment"]["TEMPORAL_DISABLE_WRITE_ACTIONS"]
+    match = INTERPOLATION.fullmatch(raw)
+    assert match is not None, "the UI's write switch must come from an operator's variable"
+    assert match["name"] == "TEMPORAL_UI_DISABLE_WRITE_ACTIONS"
+    assert environment(services()["temporal-ui"])["TEMPORAL_DISABLE_WRITE_ACTIONS"] == "true"
+
+
 def test_only_loopback_for_the_ops_ports() -> None:
     for name in ("postgresql", "temporal", "temporal-ui"):
         for host, _ in published_ports(services()[name]):

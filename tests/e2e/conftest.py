@@ -132,14 +132,24 @@ class Stack:
         return await self.handle(session_id).result()
 
 
-@pytest_asyncio.fixture(scope="session")
-async def stack(dev_env: WorkflowEnvironment, engine: Engine, writes: sessionmaker[Session]) -> AsyncIterator[Stack]:
+@contextlib.asynccontextmanager
+async def running_stack(
+    dev_env: WorkflowEnvironment,
+    engine: Engine,
+    writes: sessionmaker[Session],
+    *,
+    timeouts: SessionTimeouts = TIMEOUTS,
+    charge_duration_s: float = 0.3,
+) -> AsyncIterator[Stack]:
+    """API, simulator and worker on ``engine``'s database, on a task queue of their own."""
     api_port, simulator_port = free_port(), free_port()
     api_url, simulator_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{simulator_port}"
     seed_database(writes, simulator_url)
     task_queue = f"sessions-{uuid.uuid4()}"
-    context = ApiContext(writes, make_read_session_factory(engine), dev_env.client, task_queue, TIMEOUTS, api_url)
-    simulator = SimulatorConfig.model_validate(simulator_config(api_url, charge_duration_s=0.3, patch_interval_s=0.1))
+    context = ApiContext(writes, make_read_session_factory(engine), dev_env.client, task_queue, timeouts, api_url)
+    simulator = SimulatorConfig.model_validate(
+        simulator_config(api_url, charge_duration_s=charge_duration_s, patch_interval_s=0.1)
+    )
     servers = [await serve(create_app(context), api_port), await serve(create_simulator_app(simulator), simulator_port)]
     executor = ThreadPoolExecutor(ACTIVITY_THREADS)
     identity = OcpiIdentity("CH", "NWC", api_url)
@@ -175,3 +185,9 @@ async def stack(dev_env: WorkflowEnvironment, engine: Engine, writes: sessionmak
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             executor.shutdown(wait=False, cancel_futures=True)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def stack(dev_env: WorkflowEnvironment, engine: Engine, writes: sessionmaker[Session]) -> AsyncIterator[Stack]:
+    async with running_stack(dev_env, engine, writes) as running:
+        yield running

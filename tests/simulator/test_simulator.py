@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import UTC, datetime
 
 import httpx
@@ -28,15 +29,20 @@ ENDPOINT = CpoEndpoint(
 class Emsp:
     """Records what the CPO sends and answers like a healthy eMSP (or fails the first ``failures``)."""
 
-    def __init__(self, failures: int = 0) -> None:
+    def __init__(self, failures: int = 0, failure: httpx.Response | None = None) -> None:
         self.requests: list[tuple[str, str, dict[str, object]]] = []
+        self.received_at: list[datetime] = []
         self.failures = failures
+        self.failure = failure or httpx.Response(503)
+        self.failed_at: list[float] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if self.failures:
             self.failures -= 1
-            return httpx.Response(503)
+            self.failed_at.append(time.monotonic())
+            return self.failure
         self.requests.append((request.method, request.url.path, json.loads(request.content)))
+        self.received_at.append(datetime.now(UTC))
         assert request.headers["Authorization"] == ocpi_token_header(STROMNETZ.token_to_emsp)
         return httpx.Response(200, json={"data": None, "status_code": 1000, "timestamp": "2026-01-01T00:00:00Z"})
 
@@ -73,9 +79,9 @@ def start_command(driver: str) -> StartSession:
     )
 
 
-def simulator(emsp: Emsp, charge_s: float = 0.3) -> tuple[CpoSimulator, httpx.AsyncClient]:
+def simulator(emsp: Emsp, charge_s: float = 0.3, **overrides: float) -> tuple[CpoSimulator, httpx.AsyncClient]:
     config = SimulatorConfig.model_validate(
-        simulator_config("http://emsp", charge_duration_s=charge_s, patch_interval_s=0.1)
+        simulator_config("http://emsp", charge_duration_s=charge_s, patch_interval_s=0.1) | overrides
     )
     http = httpx.AsyncClient(transport=httpx.MockTransport(emsp))
     return CpoSimulator(config, http), http
@@ -156,6 +162,72 @@ async def test_pushes_are_retried_after_server_errors() -> None:
     await sim.start_session(("DE", "STN"), start_command("sim-fail-y"))
     await sim.wait_idle()
     assert emsp.kinds() == ["RESULT FAILED"]
+    await http.aclose()
+
+
+def timestamps(body: object) -> list[datetime]:
+    """Every date-time field of an OCPI object, however deep."""
+    if isinstance(body, dict):
+        found = [
+            datetime.fromisoformat(value)
+            for key, value in body.items()
+            if isinstance(value, str) and (key.endswith("_date_time") or key == "last_updated")
+        ]
+        return found + [stamp for value in body.values() for stamp in timestamps(value)]
+    if isinstance(body, list):
+        return [stamp for value in body for stamp in timestamps(value)]
+    return []
+
+
+async def test_nothing_it_reports_lies_in_the_future() -> None:
+    emsp = Emsp()
+    sim, http = simulator(emsp)
+    requested = datetime.now(UTC)
+    await sim.start_session(("DE", "STN"), start_command("driver-2"))
+    await sim.wait_idle()
+    assert emsp.kinds()[-1] == "CDR"
+    for (method, path, body), received in zip(emsp.requests, emsp.received_at, strict=True):
+        for stamp in timestamps(body):
+            assert stamp <= received, f"{method} {path}: {stamp} is after it was sent ({received})"
+    cdr = Cdr.model_validate(emsp.requests[-1][2])
+    assert requested <= cdr.start_date_time < cdr.end_date_time <= emsp.received_at[-1]
+    assert cdr.total_energy > 0  # compressed: a 0.3 s session still charges (3 minutes' worth at 50 kW)
+    assert cdr.total_cost.excl_vat > 0
+    await http.aclose()
+
+
+async def test_by_default_a_push_is_retried_for_at_least_ten_minutes() -> None:
+    assert SimulatorConfig.model_validate(simulator_config("http://emsp")).push_retry_for_s >= 600
+
+
+async def test_pushes_ride_out_an_outage_longer_than_a_few_attempts() -> None:
+    emsp = Emsp(failures=40)  # the eMSP answers 503 forty times in a row, then recovers
+    sim, http = simulator(emsp, push_backoff_max_s=0.01)
+    await sim.start_session(("DE", "STN"), start_command("driver-3"))
+    await sim.wait_idle()
+    assert emsp.kinds()[:3] == ["RESULT ACCEPTED", "PUT PENDING", "PATCH ACTIVE"]
+    assert emsp.kinds()[-2:] == ["PATCH COMPLETED", "CDR"]
+    await http.aclose()
+
+
+async def test_a_429_is_retried_after_the_seconds_it_names() -> None:
+    emsp = Emsp(failures=1, failure=httpx.Response(429, headers={"Retry-After": "1"}))
+    sim, http = simulator(emsp)
+    await sim.start_session(("DE", "STN"), start_command("sim-fail-z"))
+    await sim.wait_idle()
+    assert emsp.kinds() == ["RESULT FAILED"]
+    assert time.monotonic() - emsp.failed_at[0] >= 1
+    await http.aclose()
+
+
+async def test_a_push_is_given_up_after_its_retry_period() -> None:
+    emsp = Emsp(failures=10_000)
+    sim, http = simulator(emsp, push_retry_for_s=0.5, push_backoff_max_s=0.05)
+    began = time.monotonic()
+    await sim.start_session(("DE", "STN"), start_command("sim-fail-w"))
+    await sim.wait_idle()
+    assert 0.3 <= time.monotonic() - began < 2
+    assert emsp.requests == []
     await http.aclose()
 
 

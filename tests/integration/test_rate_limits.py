@@ -1,0 +1,132 @@
+"""The API's rate limits (``api/rate_limits.py``) on both databases: a partner's session starts and a CPO's
+OCPI messages each have a token bucket, a refusal is 429 with ``Retry-After`` (the OCPI envelope on OCPI
+routes) before the route runs, and a party's contract can set its own limit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.credentials import CredentialCache
+from api.deps import sha256_hex
+from api.rate_limits import RateLimitPolicy, RateLimits
+from cli.seed import DemoPartner, ensure_demand_partner
+from domain.parties import Cpo, DemandPartner
+from domain.rate_limits import RateLimit
+from persistence.contract_terms import latest_terms_by_party
+from persistence.db import make_read_session_factory
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+POLICY = RateLimitPolicy(session_starts=RateLimit(10, 50), cpo_messages=RateLimit(1, 2))
+OCPI_SESSION = "/ocpi/emsp/2.2.1/sessions/DE/STN/s-1"
+
+
+def limited_app(engine: Engine) -> tuple[FastAPI, SimpleNamespace]:
+    """Routes that always succeed behind the rate limits, so every refusal is the middleware's."""
+    app = FastAPI()
+
+    @app.post("/v1/sessions", status_code=202)
+    async def start() -> dict[str, str]:
+        return {"id": "started"}
+
+    @app.put(OCPI_SESSION)
+    async def ocpi_put() -> dict[str, int]:
+        return {"status_code": 1000}
+
+    app.add_middleware(RateLimits, policy=POLICY)
+    context = SimpleNamespace(
+        partners=CredentialCache[DemandPartner](), cpos=CredentialCache[Cpo](), reads=make_read_session_factory(engine)
+    )
+    app.state.context = context
+    return app, context
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def starts(http: httpx.AsyncClient, key: str, count: int) -> list[httpx.Response]:
+    return [await http.post("/v1/sessions", headers=bearer(key), json={}) for _ in range(count)]
+
+
+async def test_a_partner_past_its_burst_gets_429_with_retry_after_and_others_are_not_touched(engine: Engine) -> None:
+    app, _ = limited_app(engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
+        flood = await starts(http, "flooding-key", 60)
+        other = await starts(http, "other-key", 5)
+        anonymous = await http.post("/v1/sessions", json={})
+    assert [r.status_code for r in flood[:50]] == [202] * 50
+    refused = flood[50:]
+    assert {r.status_code for r in refused} == {429}, [r.status_code for r in refused]
+    assert all(int(r.headers["Retry-After"]) >= 1 for r in refused)
+    assert "10 requests/s, bursts of 50" in refused[0].json()["detail"]
+    assert [r.status_code for r in other] == [202] * 5
+    assert anonymous.status_code == 202  # no credential: authentication answers it, not the rate limit
+
+
+async def test_a_cpo_past_its_burst_gets_429_in_the_ocpi_envelope(engine: Engine) -> None:
+    app, _ = limited_app(engine)
+    token = {"Authorization": "Token Y3BvLXRva2Vu"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
+        replies = [await http.put(OCPI_SESSION, headers=token, json={}) for _ in range(3)]
+    assert [r.status_code for r in replies] == [200, 200, 429]
+    assert replies[2].headers["Retry-After"] == "1"
+    body = replies[2].json()
+    assert body["status_code"] == 2000
+    assert "rate limit" in body["status_message"]
+    assert body["data"] is None
+    assert "timestamp" in body
+
+
+async def test_a_partners_contract_sets_its_own_limit_for_all_of_its_keys(
+    engine: Engine, writes: sessionmaker[Session]
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    partner = DemoPartner(f"dp-rl-{suffix}", "Rate limited", "DE", "DE281045677", "EUR", f"k-{suffix}")
+    with writes.begin() as db:
+        ensure_demand_partner(db, partner, {"rate_limit": {"per_second": 100, "burst": 100}}, now=NOW)
+    with writes.begin() as db:
+        ensure_demand_partner(db, partner, {"rate_limit": {"per_second": 1, "burst": 3}}, now=NOW)
+    with writes() as db:
+        assert latest_terms_by_party(db, "DEMAND_PARTNER")[partner.id]["rate_limit"] == {"per_second": 1, "burst": 3}
+
+    app, context = limited_app(engine)
+    for key in ("first-key", "second-key"):  # as authentication caches them
+        context.partners.put(sha256_hex(key), DemandPartner(partner.id, "EUR"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
+        first = await starts(http, "first-key", 2)
+        second = await starts(http, "second-key", 2)
+    assert [r.status_code for r in first + second] == [202, 202, 202, 429]
+    assert "1 requests/s, bursts of 3" in second[1].json()["detail"]
+
+
+async def test_authenticating_does_not_refill_the_bucket(engine: Engine) -> None:
+    app, context = limited_app(engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
+        before = await starts(http, "a-key", 30)
+        context.partners.put(sha256_hex("a-key"), DemandPartner("dp-someone", "EUR"))  # it authenticated
+        after = await starts(http, "a-key", 30)
+    assert [r.status_code for r in before + after].count(202) == 50
+
+
+@pytest.mark.parametrize("terms", [{"rate_limit": "lots"}, {"rate_limit": {"burst": -1}}])
+async def test_a_malformed_contract_limit_falls_back_to_the_default(
+    engine: Engine, writes: sessionmaker[Session], terms: dict[str, object]
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    partner = DemoPartner(f"dp-rl-{suffix}", "Rate limited", "DE", "DE281045677", "EUR", f"k-{suffix}")
+    with writes.begin() as db:
+        ensure_demand_partner(db, partner, terms, now=NOW)
+    app, context = limited_app(engine)
+    context.partners.put(sha256_hex("a-key"), DemandPartner(partner.id, "EUR"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
+        replies = await starts(http, "a-key", 51)
+    assert [r.status_code for r in replies].count(202) == 50
+    assert replies[-1].status_code == 429
