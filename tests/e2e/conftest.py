@@ -48,7 +48,15 @@ FAHRWERK, VOYAGEO, ALPENFLOTTE = _BY_ID["dp-fahrwerk"], _BY_ID["dp-voyageo"], _B
 async def serve(app: FastAPI, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+            # Longer than any pause between two polls: a pooled connection the server closes just as the
+            # client reuses it is an httpx.ReadError (seen with 100 sessions polled at once).
+            timeout_keep_alive=60,
         )
     )
     task = asyncio.create_task(server.serve())
