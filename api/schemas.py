@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.sessions.lifecycle import SessionStage
-from services.disputes import Decision
+from domain.settlement.disputes import Decision
 
 
 class SessionCreate(BaseModel):
