@@ -438,6 +438,10 @@ async def test_a_stopped_correction_is_resumed_by_settlement_retry_after_the_fix
         assert stopped_settlements(db, RetryFilter(session_id=session_id, stage=SessionStage.CLEARED)) == []
         assert ledger.entry_postings(db, settlement_key(session_id, 1)) is None
         assert correction_row(db, workflow_id).error_type == "TariffInvalid"
+    # The session shows the stop: settled, but needing attention, and why.
+    view = await stack.get(session_id, who.api_key)
+    assert (view["stage"], view["needs_attention"]) == ("SETTLED", True)
+    assert view["reason"].startswith("correction stopped (TariffInvalid): ")
 
     with stack.writes.begin() as db:
         db.get_one(TariffRow, broken_key).body = good_body  # ops repair it
@@ -448,5 +452,9 @@ async def test_a_stopped_correction_is_resumed_by_settlement_retry_after_the_fix
         assert stopped_settlements(db, RetryFilter(session_id=session_id)) == []
         assert (correction_row(db, workflow_id).error_type, correction_row(db, workflow_id).reason) == (None, None)
         assert db.get_one(SessionRow, session_id).settlement_generation == 1
+        assert (db.get_one(SessionRow, session_id).needs_attention, db.get_one(SessionRow, session_id).error_type) == (
+            False,
+            None,
+        )
         report = check_ledger(db)
         assert report.ok, report.problems
