@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from persistence.db import make_engine
 from persistence.migrate import alembic_config, upgrade
 from persistence.tables import SessionRow
-from tests.conftest import _fresh_postgres
+from tests.integration.test_error_type_migration import database_at, insert_partner
+from tests.integration.test_error_type_migration import sessions as sessions_before
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 CAPS = {
@@ -30,29 +31,8 @@ CAPS = {
 # 17 significant digits: a REAL keeps 15 of them.
 INVOICED_BY_THE_PROBE = Decimal("1190000000000.0001")
 
-demand_partners = table(
-    "demand_partners",
-    *(column(name) for name in ("id", "name", "legal_entity", "country", "billing_currency", "active", "created_at")),
-)
-sessions = table(
-    "sessions",
-    *(
-        column(name)
-        for name in (
-            "id",
-            "demand_partner_id",
-            "request_fingerprint",
-            "evse_id",
-            "driver_reference",
-            "stage",
-            "needs_attention",
-            "kwh",
-            "created_at",
-            "updated_at",
-        )
-    ),
-    column("max_amount", Numeric(18, 4)),  # as the columns were typed before 0013
-)
+# The tables as the revision before 0013 has them, with the money column typed as it was then.
+sessions = table("sessions", *(column(c.name) for c in sessions_before.c), column("max_amount", Numeric(18, 4)))
 
 
 def _revision_before_0013(url: str) -> str:
@@ -63,24 +43,14 @@ def _revision_before_0013(url: str) -> str:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_before_0013(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'networkcore.db'}"
-        upgrade(url, _revision_before_0013(url))
-        yield url
-        return
-    for url in _fresh_postgres():
-        upgrade(url, _revision_before_0013(url))
-        yield url
+    url = f"sqlite:///{tmp_path / 'networkcore.db'}"  # where the revisions are read, whatever the backend
+    yield from database_at(request.param, tmp_path, _revision_before_0013(url))
 
 
 def _capped_sessions(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as db:
-        db.execute(
-            demand_partners.insert().values(
-                id="dp-1", name="P", legal_entity="P", country="DE", billing_currency="EUR", active=True, created_at=NOW
-            )
-        )
+        insert_partner(db)
         for session_id, cap in CAPS.items():
             db.execute(
                 sessions.insert().values(
@@ -90,10 +60,12 @@ def _capped_sessions(url: str) -> None:
                     evse_id="DE*STN*E1",
                     driver_reference="d",
                     stage="SETTLED",
+                    reason=None,
                     needs_attention=False,
                     kwh=0,
                     created_at=NOW,
                     updated_at=NOW,
+                    error_type=None,
                     max_amount=cap,
                 )
             )

@@ -7,10 +7,8 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from cli.seed import DemoPartner, ensure_demand_partner
 from domain.ledger.entries import JournalEntry, Posting
 from domain.money import to_minor
 from domain.payouts.batches import Payee
@@ -19,20 +17,13 @@ from domain.settlement.revenue_share import settlement_key
 from persistence import ledger, payouts
 from persistence.ledger_check import check_ledger
 from persistence.tables import InvoiceLineRow, InvoiceRow
-from tests.integration.test_holds import new_session
+from tests.integration.test_holds import new_session, partner_id
+
+__all__ = ["partner_id"]  # the demand partner fixture, shared with the holds' tests
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 PROBED = to_minor(Decimal("1190000000000.00"), "EUR")
 PLAUSIBLE = to_minor(IMPLAUSIBLE_SESSION_AMOUNT, "EUR")
-
-
-@pytest.fixture
-def partner(writes: sessionmaker[Session]) -> str:
-    suffix = uuid.uuid4().hex[:8]
-    new = DemoPartner(f"dp-plausible-{suffix}", "Plausibility test", "DE", "DE281045677", "EUR", f"k-{suffix}")
-    with writes.begin() as db:
-        ensure_demand_partner(db, new, {"credit": {"limit": "100", "session_cap": "80"}}, now=NOW)
-    return new.id
 
 
 def book(db: Session, session_id: str, partner: str, gross_minor: int) -> str:
@@ -75,8 +66,9 @@ def book(db: Session, session_id: str, partner: str, gross_minor: int) -> str:
 
 
 def test_ledger_check_flags_an_entry_line_and_payable_beyond_the_plausible(
-    writes: sessionmaker[Session], partner: str
+    writes: sessionmaker[Session], partner_id: str
 ) -> None:
+    partner = partner_id
     probed, plausible = new_session(writes, partner), new_session(writes, partner)
     # One unit of work, rolled back: the database is shared with the other tests.
     with writes() as db:
