@@ -115,13 +115,23 @@ class CorrectionActivities:
 
     @activity.defn
     def record_correction(self, record: CorrectionRecord) -> None:
-        """Keep the correction's state where ops and the API read it."""
+        """Keep the correction's state where ops and the API read it. A stop shows on the session too (it
+        needs attention, with the stop's reason and ErrorType), until the correction goes on."""
         with self._writes.begin() as db:
             row = db.scalars(
                 select(SettlementCorrectionRow).where(SettlementCorrectionRow.workflow_id == record.workflow_id)
             ).one()
+            session = db.get_one(SessionRow, row.session_id)
+            now = utcnow()
+            if record.state == CorrectionState.STOPPED:
+                session.needs_attention, session.reason, session.error_type = True, record.reason, record.error_type
+                session.updated_at = now
+            elif row.state == CorrectionState.STOPPED.value and session.error_type == row.error_type:
+                session.needs_attention, session.error_type = False, None  # the stop this correction showed
+                session.reason = None if session.reason == row.reason else session.reason
+                session.updated_at = now
             row.state = record.state.value
             row.reason = record.reason
             row.error_type = record.error_type
             if record.state == CorrectionState.DONE and row.completed_at is None:
-                row.completed_at = utcnow()
+                row.completed_at = now

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, 
 from domain.invoicing.documents import Cadence
 from domain.sessions.lifecycle import SessionStage
 from domain.settlement.contracts import ShareBasis
-from services.disputes import Decision
+from domain.settlement.disputes import Decision
 
 # Ids and keys are printable ASCII without spaces: a NUL or control character is refused at the door
 # (PostgreSQL cannot even compare a text with one).

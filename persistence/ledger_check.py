@@ -9,21 +9,26 @@
   credited) has its reversing entry, the exact negation of it, and a credit note for each of its lines;
 * invoice numbers run 1..N without a gap or a duplicate in every issuer's series, and every issued
   invoice's totals are the sums of its lines;
-* payouts reconcile with the ledger for every payee and currency (``payout_reconciliation``).
+* payouts reconcile with the ledger for every payee and currency (``payout_reconciliation``);
+* no session's entry, invoice line or payable is beyond ``IMPLAUSIBLE_SESSION_AMOUNT`` either way, so a
+  bad amount that slipped past the bounds at the door is seen.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import cast
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from domain.invoicing.documents import PLATFORM_ISSUER, DocumentKind, cpo_issuer
 from domain.ledger import accounts
 from domain.ledger.accounts import AccountKind
+from domain.money import from_minor, to_minor
 from domain.sessions.lifecycle import FINAL_STAGES, SessionStage
+from domain.settlement.plan import IMPLAUSIBLE_SESSION_AMOUNT
 from domain.settlement.revenue_share import reversal_key, settlement_key
 from persistence import ledger
 from persistence.holds import pending_holds
@@ -34,7 +39,10 @@ from persistence.tables import (
     InvoiceLineRow,
     InvoiceRow,
     InvoiceSeriesRow,
+    LedgerEntryRow,
     LedgerHoldRow,
+    LedgerPostingRow,
+    PayoutItemRow,
     SessionRow,
 )
 
@@ -100,8 +108,57 @@ def check_ledger(db: Session) -> LedgerReport:
     report.problems += _numbering_problems(db)
     report.problems += _total_problems(db)
     report.problems += payout_problems(db)
+    report.problems += _implausible_amounts(db, report.currency_totals)
     report.entries = ledger.entry_count(db)
     return report
+
+
+def _implausible_amounts(db: Session, currencies: Iterable[str]) -> list[str]:
+    """Sessions' entries, invoice lines and payables beyond ``IMPLAUSIBLE_SESSION_AMOUNT`` in their currency
+    (every currency anything is booked in is one of the ledger's)."""
+    currencies = sorted(currencies)
+
+    def beyond(currency: InstrumentedAttribute[str], minor: InstrumentedAttribute[int]) -> ColumnElement[bool]:
+        return or_(
+            false(),
+            *(and_(currency == code, func.abs(minor) > _implausible_minor(code)) for code in currencies),
+        )
+
+    def amount(minor: int, currency: str) -> str:
+        return f"{from_minor(minor, currency)} {currency}, beyond {IMPLAUSIBLE_SESSION_AMOUNT} {currency}"
+
+    postings = db.execute(
+        select(LedgerEntryRow.idempotency_key, LedgerPostingRow.currency, LedgerPostingRow.amount_minor)
+        .join(LedgerEntryRow, LedgerEntryRow.key == LedgerPostingRow.entry_key)
+        .where(
+            LedgerEntryRow.idempotency_key.like("session-%"),
+            beyond(LedgerPostingRow.currency, LedgerPostingRow.amount_minor),
+        )
+        .order_by(LedgerPostingRow.key)
+    ).all()
+    lines = db.execute(
+        select(InvoiceLineRow.session_id, InvoiceRow.currency, InvoiceLineRow.net_minor)
+        .join(InvoiceRow, InvoiceRow.key == InvoiceLineRow.invoice_key)
+        .where(beyond(InvoiceRow.currency, InvoiceLineRow.net_minor))
+        .order_by(InvoiceLineRow.key)
+    ).all()
+    payables = db.execute(
+        select(PayoutItemRow.session_id, PayoutItemRow.payee, PayoutItemRow.currency, PayoutItemRow.amount_minor)
+        .where(beyond(PayoutItemRow.currency, PayoutItemRow.amount_minor))
+        .order_by(PayoutItemRow.key)
+    ).all()
+    return (
+        [f"entry {key} posts {amount(minor, currency)}" for key, currency, minor in postings]
+        + [f"session {session}: an invoice line of {amount(net, currency)} net" for session, currency, net in lines]
+        + [
+            f"session {session}: a payable to {payee} of {amount(minor, currency)}"
+            for session, payee, currency, minor in payables
+        ]
+    )
+
+
+def _implausible_minor(currency: str) -> int:
+    return to_minor(IMPLAUSIBLE_SESSION_AMOUNT, currency)
 
 
 def _settled_lines(db: Session) -> dict[tuple[str, int], dict[str, InvoiceLineRow]]:

@@ -1,13 +1,13 @@
 """Table definitions (SQLAlchemy 2 declarative). Alembic migrations in ``migrations/`` own the schema.
 
-Money and energy are NUMERIC, never float. Verbatim OCPI bodies are TEXT exactly as received, so what a
-CPO sent can always be shown back to it byte for byte.
+Money and energy are NUMERIC, never float; money columns are ``Amount``s, exact on SQLite too. Verbatim
+OCPI bodies are TEXT exactly as received, so what a CPO sent can always be shown back to it byte for byte.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -61,6 +61,43 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Amount(TypeDecorator[Decimal]):
+    """Money as NUMERIC(precision, scale), exact on every backend. SQLite has no decimal type (its NUMERIC
+    keeps a fraction as REAL, 15 significant digits), so there the column holds the INTEGER count of
+    10^-scale units; PostgreSQL keeps NUMERIC. Finer values are rounded half-up to the scale, as NUMERIC
+    does; a value beyond the precision is refused, never truncated."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int, scale: int) -> None:
+        super().__init__(precision, scale)
+        self.precision, self.scale = precision, scale
+        self._quantum = Decimal(1).scaleb(-scale)
+        self._limit = Decimal(10) ** (precision - scale)
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(self.precision, self.scale))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Decimal | int | None:
+        if value is None:
+            return None
+        amount = Decimal(value)  # an int is a whole amount
+        if not amount.is_finite() or abs(amount) >= self._limit:
+            raise ValueError(f"{value} does not fit NUMERIC({self.precision}, {self.scale})")
+        exact = amount.quantize(self._quantum, rounding=ROUND_HALF_UP)
+        return int(exact.scaleb(self.scale)) if dialect.name == "sqlite" else exact
+
+    def process_result_value(self, value: Decimal | int | None, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return Decimal(value).scaleb(-self.scale)
+        return Decimal(value).quantize(self._quantum)
 
 
 class Base(DeclarativeBase):
@@ -227,7 +264,7 @@ class SessionRow(Base):
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     cdr_key: Mapped[int | None] = mapped_column(Key)
-    max_amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))  # the partner's cap, billing currency
+    max_amount: Mapped[Decimal | None] = mapped_column(Amount(18, 4))  # the partner's cap, billing currency
     # Corrections: the generation of the latest settlement, and whether a credit has reversed it.
     settlement_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     credited: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -302,11 +339,11 @@ class ClearingRow(Base):
     cdr_key: Mapped[int] = mapped_column(ForeignKey("cdrs.key"))
     tariff_version_key: Mapped[int] = mapped_column(ForeignKey("tariffs.key"))
     currency: Mapped[str] = mapped_column(String(3))
-    total_excl_vat: Mapped[Decimal] = mapped_column(Numeric(18, 4))
-    total_incl_vat: Mapped[Decimal] = mapped_column(Numeric(18, 4))
-    claimed_excl_vat: Mapped[Decimal] = mapped_column(Numeric(18, 4))
-    claimed_incl_vat: Mapped[Decimal] = mapped_column(Numeric(18, 4))
-    tolerance: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    total_excl_vat: Mapped[Decimal] = mapped_column(Amount(18, 4))
+    total_incl_vat: Mapped[Decimal] = mapped_column(Amount(18, 4))
+    claimed_excl_vat: Mapped[Decimal] = mapped_column(Amount(18, 4))
+    claimed_incl_vat: Mapped[Decimal] = mapped_column(Amount(18, 4))
+    tolerance: Mapped[Decimal] = mapped_column(Amount(18, 4))
     discrepancy: Mapped[bool] = mapped_column(Boolean)
     report: Mapped[dict[str, Any]]
     rated_at: Mapped[datetime]
@@ -578,9 +615,9 @@ class DisputeRow(Base):
     generation: Mapped[int] = mapped_column(Integer)  # the clearing disputed
     decision: Mapped[str] = mapped_column(String(8))
     currency: Mapped[str] = mapped_column(String(3))
-    official_excl_vat: Mapped[Decimal] = mapped_column(Numeric(18, 4))
-    claimed_excl_vat: Mapped[Decimal] = mapped_column(Numeric(18, 4))
-    agreed_excl_vat: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    official_excl_vat: Mapped[Decimal] = mapped_column(Amount(18, 4))
+    claimed_excl_vat: Mapped[Decimal] = mapped_column(Amount(18, 4))
+    agreed_excl_vat: Mapped[Decimal] = mapped_column(Amount(18, 4))
     note: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(String(80))
     decided_at: Mapped[datetime]

@@ -14,29 +14,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from anyio import to_thread
 from sqlalchemy.orm import Session
 
+from domain.settlement.contracts import clearing_terms
 from domain.settlement.corrections import CorrectionBlock
+from domain.settlement.disputes import Decision, DisputedPriceRefused, agreed_price
 from messages.corrections import CorrectionCause, CorrectionRequest
 from persistence import repositories as repo
 from persistence.correction_requests import correction_request
 from persistence.disputes import DisputeRecord, OpenDispute, decisions, dispute_record, latest_dispute, open_disputes
-from persistence.tables import ClearingRow, DisputeRow, SessionRow
+from persistence.tables import ClearingRow, ContractRow, DisputeRow, SessionRow
 from services.context import WriteAndStart
 from services.corrections import check_correction, request_correction
 from services.workflow_starts import start_correction
 
 PRICE_PLACES = Decimal("0.0001")  # what the clearing stores
 LISTED_DECISIONS = 100
-
-
-class Decision(StrEnum):
-    ACCEPT = "ACCEPT"
-    REJECT = "REJECT"
-    ADJUST = "ADJUST"
+# A price refused as asked for is the request's fault (422); a claim on record that cannot be accepted is a
+# conflict with what the CPO sent (409).
+REFUSAL_STATUS = {Decision.ADJUST: 422, Decision.ACCEPT: 409}
 
 
 class DisputeRefused(Exception):
@@ -102,7 +100,7 @@ def decide(db: Session, ruling: Ruling) -> Decided:
     if recorded is not None:
         disputed = repo.clearing_of(db, session.id, recorded.generation)
         assert disputed is not None
-        if (recorded.decision, recorded.agreed_excl_vat) == (decision.value, _agreed(decision, disputed, amount)):
+        if (recorded.decision, recorded.agreed_excl_vat) == (decision.value, _agreed(db, ruling, session, disputed)):
             return Decided(dispute_record(recorded), _correction_of(db, session, recorded), replayed=True)
         raise DisputeRefused(
             409,
@@ -116,7 +114,7 @@ def decide(db: Session, ruling: Ruling) -> Decided:
     assert clearing is not None  # a settlement in force has its clearing
     if not clearing.discrepancy:
         raise DisputeRefused(409, f"no price discrepancy was flagged for session {session.id}")
-    agreed = _agreed(decision, clearing, amount)
+    agreed = _agreed(db, ruling, session, clearing)
     if check.block is CorrectionBlock.IN_PROGRESS:
         raise DisputeRefused(409, f"session {session.id} is being corrected ({check.running}); try again later")
     dispute = DisputeRow(
@@ -160,15 +158,20 @@ def _latest_decision(db: Session, session: SessionRow) -> DisputeRow | None:
     return latest if latest.generation + changed == session.settlement_generation else None
 
 
-def _agreed(decision: Decision, clearing: ClearingRow, amount: Decimal | None) -> Decimal:
-    if decision == Decision.REJECT:
-        return clearing.total_excl_vat
-    if decision == Decision.ACCEPT:
-        return clearing.claimed_excl_vat
-    assert amount is not None
-    if amount < 0 or amount != amount.quantize(PRICE_PLACES):
-        raise DisputeRefused(422, f"the agreed amount must be at least 0 with at most 4 decimals, not {amount}")
-    return amount
+def _agreed(db: Session, ruling: Ruling, session: SessionRow, clearing: ClearingRow) -> Decimal:
+    """The price the ruling settles at, within the CPO contract's bounds (``domain.settlement.disputes``)."""
+    contract = db.get(ContractRow, session.cpo_contract_key) if session.cpo_contract_key is not None else None
+    try:
+        return agreed_price(
+            ruling.decision,
+            official=clearing.total_excl_vat,
+            claimed=clearing.claimed_excl_vat,
+            amount=ruling.amount,
+            currency=clearing.currency,
+            maximum_claim=clearing_terms({} if contract is None else contract.terms).maximum_claim,
+        )
+    except DisputedPriceRefused as refused:
+        raise DisputeRefused(REFUSAL_STATUS[ruling.decision], str(refused)) from refused
 
 
 def _agreed_clearing(disputed: ClearingRow, dispute: DisputeRow, now: datetime) -> ClearingRow:

@@ -11,9 +11,11 @@ a filter, so each settles exactly once. Sessions and corrections record the Erro
   new run, which clears and settles as if for the first time. Only a latest run that ended in CDR_RECEIVED
   is reset, so retrying again leaves the new run alone.
 
-* A correction of a settled session (a re-issued CDR, a dispute's new price) that stopped parks its own
-  workflow (``session-<id>:settlement-<g>``) in the state STOPPED, with its ErrorType; ``retry_settlement``
-  resumes it too. The session itself stays SETTLED: the correction's state is DONE once it has settled.
+* A correction of a settled session (a credit CDR, a re-issued CDR, a dispute's new price) that a business
+  refusal stopped, at any step, parks its own workflow (``session-<id>:credit-<g>`` or
+  ``session-<id>:settlement-<g>``) in the state STOPPED, with its ErrorType; ``retry_settlement`` resumes it
+  too. The session itself stays SETTLED, needing attention with the stop's reason until the correction
+  goes on; the correction's state is DONE once it has settled.
 
 Stages 5-8 are idempotent per session and generation, so a retry of a session that meanwhile settled, or
 two retries at once, books nothing twice. A retry before the fix stops the session again with the same

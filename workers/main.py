@@ -108,6 +108,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
+        interceptors=[metrics.RetryAlertInterceptor()],
         workflows=[
             ChargingSessionWorkflow,
             SettlementCorrectionWorkflow,

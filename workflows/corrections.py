@@ -4,8 +4,11 @@
 A credit CDR reverses settlement g (entry, credit notes, payout queue). A re-issued CDR settles g + 1:
 rated, converted and booked as a correction, through stages 5 to 8 of the session. An accepted or
 adjusted dispute does both, in that order. Every step is idempotent and keyed by the generation, so a
-retried or replayed correction books nothing twice. A business refusal (an unratable CDR, a missing FX
-rate) parks the correction with needs-attention until ops fix the cause and send ``retry_settlement``.
+retried or replayed correction books nothing twice. A business refusal of any step (an unratable CDR, a
+missing FX rate, a settlement that cannot be reversed) parks the correction with needs-attention and its
+ErrorType until ops fix the cause and send ``retry_settlement``; a technical fault is retried with backoff
+(``activities.metrics`` counts it once it has failed too often). Corrections started before
+``PARK_EVERY_REFUSAL`` parked only a refused settle step, and only for ``CORRECTION_REFUSALS``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
 
 CORRECTION_REFUSALS = frozenset({TARIFF_INVALID, *SETTLEMENT_REFUSALS})
 CORRECTION_STOPPED = "correction stopped"  # how a parked correction's reason begins: "... (<ErrorType>): ..."
+PARK_EVERY_REFUSAL = "correction-parks-every-refusal"  # workflow.patched: the reversal too, any ErrorType
 
 
 @workflow.defn
@@ -46,12 +50,17 @@ class SettlementCorrectionWorkflow:
 
     @workflow.run
     async def run(self, request: CorrectionRequest) -> CorrectionResult:
+        parks_every_refusal = workflow.patched(PARK_EVERY_REFUSAL)
+        if parks_every_refusal:
+            self._parked = ParkedForRetry(None)
         reversal: ReversalOutcome | None = None
         if request.reverses_generation is not None:
-            reversal = await database_step(
-                CorrectionActivities.reverse_settlement,
-                ReversalInput(session_id=request.session_id, generation=request.reverses_generation),
-            )
+            reversal_input = ReversalInput(session_id=request.session_id, generation=request.reverses_generation)
+
+            async def reverse() -> ReversalOutcome:
+                return await database_step(CorrectionActivities.reverse_settlement, reversal_input)
+
+            reversal = await (self._parked.run(reverse, self._await_fix) if parks_every_refusal else reverse())
         settled = None if request.settles_generation is None else await self._settle(request.settles_generation)
         await self._record(CorrectionState.DONE, None, None)
         return CorrectionResult(

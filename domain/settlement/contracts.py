@@ -3,7 +3,8 @@
 CPO contract::
 
     {"commission": {"percent": "8", "minimum": "0.20", "maximum": "5.00"},    # in the tariff currency
-     "clearing_tolerance": "0.01"}                                            # the default; tariff currency
+     "clearing_tolerance": "0.01",                                            # the default; tariff currency
+     "maximum_claim": "1000.00"}                          # the default; excl. VAT, tariff currency
 
 Demand-partner contract::
 
@@ -37,6 +38,10 @@ from domain.vat.treatment import SettlementModel
 DEFAULT_HOLD_DAYS = 7
 # Without a tolerance in the CPO's contract, a cent (or one minor unit) either way is tolerated.
 DEFAULT_CLEARING_TOLERANCE = Decimal("0.01")
+# Without a maximum claim in the CPO's contract, no session is settled above this price (excl. VAT, tariff
+# currency): far above any charging session in the currencies we settle (EUR, CHF, GBP); a contract in a
+# currency of smaller units states its own.
+DEFAULT_MAXIMUM_CLAIM = Decimal("1000.00")
 ChoiceT = TypeVar("ChoiceT", bound=StrEnum)
 
 
@@ -142,11 +147,19 @@ def credit_terms(terms: dict[str, Any]) -> CreditTerms:
 @dataclass(frozen=True, slots=True)
 class ClearingTerms:
     tolerance: Decimal = DEFAULT_CLEARING_TOLERANCE  # how far the CPO's claim may be from our rating
+    maximum_claim: Decimal = DEFAULT_MAXIMUM_CLAIM  # the highest price a session may be settled at
 
 
 def clearing_terms(terms: dict[str, Any]) -> ClearingTerms:
-    """What stage 5 reads from the CPO's contract (a session without a frozen contract passes ``{}``)."""
-    return ClearingTerms(tolerance=Decimal(str(terms.get("clearing_tolerance", DEFAULT_CLEARING_TOLERANCE))))
+    """What stage 5 and dispute decisions read from the CPO's contract (a session without a frozen contract
+    passes ``{}``)."""
+    maximum_claim = _optional_decimal(terms, "maximum_claim", "contract")
+    if maximum_claim == 0:
+        raise ContractTermsInvalid("contract.maximum_claim must be above zero")
+    return ClearingTerms(
+        tolerance=Decimal(str(terms.get("clearing_tolerance", DEFAULT_CLEARING_TOLERANCE))),
+        maximum_claim=DEFAULT_MAXIMUM_CLAIM if maximum_claim is None else maximum_claim,
+    )
 
 
 @dataclass(frozen=True, slots=True)

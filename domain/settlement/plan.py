@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final
 
 from domain.fx.rates import FxRate
 from domain.invoicing.chain import ChainLines, SessionSupply, chain_lines
@@ -28,6 +30,10 @@ from domain.settlement.contracts import CommissionTerms, RevenueShareTerms
 from domain.settlement.revenue_share import RevenueSplit, settlement_entry, settlement_key, split_revenue
 from domain.vat.rates import VatRateTable
 from domain.vat.treatment import TaxParty
+
+# In major units of any currency: no line, entry or payable of one session's settlement comes near it (a
+# hundred times the default maximum claim); ``ledger check`` flags any amount beyond it.
+IMPLAUSIBLE_SESSION_AMOUNT: Final = Decimal("100000")
 
 
 @dataclass(frozen=True, slots=True)

@@ -305,6 +305,73 @@ async def test_operators_decide_disputes_through_the_api_on_the_record(stack: St
     assert (await stack.http.get("/v1/disputes", headers=ops)).status_code == 403
 
 
+async def test_a_decision_beyond_the_bounds_is_refused_naming_the_field_before_anything_is_reversed(
+    stack: Stack,
+) -> None:
+    who = partner(stack, "EUR")
+    with stack.writes.begin() as db:
+        key = add_operator(db, f"ops-{uuid.uuid4().hex[:6]}", now=datetime.now(UTC))
+    ops = {"Authorization": f"Bearer {key}"}
+    session = await overcharged_session(stack, who)
+    url = f"/v1/disputes/{session['id']}"
+    entries = entry_count(stack)
+
+    async def refused(body: dict[str, Any], status: int) -> str:
+        reply = await stack.http.post(url, json=body, headers=ops)
+        assert reply.status_code == status, reply.text
+        detail: str = reply.json()["detail"]
+        return detail
+
+    # The probe's overflow and its cousins: refused at the door, with the field and the bound named.
+    overflow = await refused({"decision": "ADJUST", "amount": "100000000000000000000"}, 422)
+    assert overflow == ("amount 100000000000000000000 EUR is above the contract's maximum claim of 1000.00 EUR"), (
+        "the default bound, without a maximum_claim in the CPO's contract"
+    )
+    assert "maximum claim" in await refused({"decision": "ADJUST", "amount": "1e30"}, 422)
+    assert "amount must be a positive amount" in await refused({"decision": "ADJUST", "amount": "-5"}, 422)
+    assert "amount must be a positive amount" in await refused({"decision": "ADJUST", "amount": "0"}, 422)
+    assert "amount has more decimals than EUR allows (2)" in await refused(
+        {"decision": "ADJUST", "amount": "11.505"}, 422
+    )
+    # A claim on record that cannot be accepted (negative, or absurd) is a conflict with what the CPO sent.
+    with stack.writes.begin() as db:
+        disputed = repositories.clearing_of(db, session["id"], 0)
+        assert disputed is not None
+        official, claimed = disputed.total_excl_vat, disputed.claimed_excl_vat
+        disputed.claimed_excl_vat = Decimal("-7.50")
+    assert "claimed is negative (-7.5000 EUR)" in await refused({"decision": "ACCEPT"}, 409)
+    with stack.writes.begin() as db:
+        disputed = repositories.clearing_of(db, session["id"], 0)
+        assert disputed is not None
+        disputed.claimed_excl_vat = Decimal("1000000000000")
+    assert "claimed 1000000000000.0000 EUR is above the contract's maximum claim" in await refused(
+        {"decision": "ACCEPT"}, 409
+    )
+    with stack.writes.begin() as db:
+        disputed = repositories.clearing_of(db, session["id"], 0)
+        assert disputed is not None
+        disputed.claimed_excl_vat = claimed
+
+    # Nothing was recorded, reversed or started: the dispute is still open, to be decided properly.
+    assert entry_count(stack) == entries
+    with stack.writes() as db:
+        assert db.scalars(select(DisputeRow).where(DisputeRow.session_id == session["id"])).all() == []
+        corrections = select(SettlementCorrectionRow).where(SettlementCorrectionRow.session_id == session["id"])
+        assert db.scalars(corrections).all() == []
+        assert db.get_one(SessionRow, session["id"]).settlement_generation == 0
+    assert (await stack.get(session["id"], who.api_key))["needs_attention"] is True
+
+    agreed = round((official + claimed) / 2, 2)
+    reply = await stack.http.post(url, json={"decision": "ADJUST", "amount": str(agreed)}, headers=ops)
+    assert reply.status_code == 201, reply.text
+    assert (await correction(stack, reply.json()["correction"])).state == CorrectionState.DONE
+    view = await stack.get(session["id"], who.api_key)
+    assert Decimal(view["billing"]["net"]) == half_up(agreed)
+    with stack.writes() as db:
+        report = check_ledger(db)
+        assert report.ok, report.problems
+
+
 async def test_a_credit_on_a_monthly_statement_not_issued_yet_is_a_credit_note_of_its_own(stack: Stack) -> None:
     suffix = uuid.uuid4().hex[:8]
     monthly = DemoPartner(f"dp-test-{suffix}", f"Monthly {suffix}", "AT", "ATU13585627", "EUR", f"key-{suffix}")
@@ -371,6 +438,10 @@ async def test_a_stopped_correction_is_resumed_by_settlement_retry_after_the_fix
         assert stopped_settlements(db, RetryFilter(session_id=session_id, stage=SessionStage.CLEARED)) == []
         assert ledger.entry_postings(db, settlement_key(session_id, 1)) is None
         assert correction_row(db, workflow_id).error_type == "TariffInvalid"
+    # The session shows the stop: settled, but needing attention, and why.
+    view = await stack.get(session_id, who.api_key)
+    assert (view["stage"], view["needs_attention"]) == ("SETTLED", True)
+    assert view["reason"].startswith("correction stopped (TariffInvalid): ")
 
     with stack.writes.begin() as db:
         db.get_one(TariffRow, broken_key).body = good_body  # ops repair it
@@ -381,5 +452,9 @@ async def test_a_stopped_correction_is_resumed_by_settlement_retry_after_the_fix
         assert stopped_settlements(db, RetryFilter(session_id=session_id)) == []
         assert (correction_row(db, workflow_id).error_type, correction_row(db, workflow_id).reason) == (None, None)
         assert db.get_one(SessionRow, session_id).settlement_generation == 1
+        assert (db.get_one(SessionRow, session_id).needs_attention, db.get_one(SessionRow, session_id).error_type) == (
+            False,
+            None,
+        )
         report = check_ledger(db)
         assert report.ok, report.problems

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import column, inspect, select, table
+from sqlalchemy import Connection, column, inspect, select, table
 
 from persistence.db import make_engine
 from persistence.migrate import alembic_config, upgrade
@@ -61,24 +61,34 @@ corrections = table(
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_at_0010(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database at the revision before error types, per backend."""
-    if request.param == "sqlite":
+    yield from database_at(request.param, tmp_path, "0010")
+
+
+def database_at(backend: str, tmp_path: Path, revision: str) -> Iterator[str]:
+    """A fresh database of ``backend`` (sqlite or postgres) migrated to ``revision``."""
+    if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'networkcore.db'}"
-        upgrade(url, "0010")
+        upgrade(url, revision)
         yield url
         return
     for url in _fresh_postgres():
-        upgrade(url, "0010")
+        upgrade(url, revision)
         yield url
+
+
+def insert_partner(db: Connection) -> None:
+    """The demand partner ``dp-1`` the sessions inserted below belong to."""
+    db.execute(
+        demand_partners.insert().values(
+            id="dp-1", name="P", legal_entity="P", country="DE", billing_currency="EUR", active=True, created_at=NOW
+        )
+    )
 
 
 def _stopped_before_the_deploy(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as db:
-        db.execute(
-            demand_partners.insert().values(
-                id="dp-1", name="P", legal_entity="P", country="DE", billing_currency="EUR", active=True, created_at=NOW
-            )
-        )
+        insert_partner(db)
         for session_id, (reason, _) in SESSION_REASONS.items():
             db.execute(
                 sessions.insert().values(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
@@ -18,8 +18,9 @@ from temporalio.client import WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
+from activities.metrics import REGISTRY, RetryAlertInterceptor
 from messages.corrections import (
     CorrectionCause,
     CorrectionRecord,
@@ -46,8 +47,9 @@ EXECUTOR = ThreadPoolExecutor(4)
 
 
 class StandIns:
-    def __init__(self, *, refusals: list[str], faults: int = 0) -> None:
+    def __init__(self, *, refusals: list[str], faults: int = 0, reversal_refusals: list[str] | None = None) -> None:
         self.refusals = refusals  # raised by clear_session, one per call, before it succeeds
+        self.reversal_refusals = reversal_refusals or []  # ErrorTypes raised by reverse_settlement, likewise
         self.faults = faults  # technical failures of post_settlement before it succeeds
         self.steps: list[str] = []
         self.records: list[CorrectionState] = []
@@ -57,6 +59,9 @@ class StandIns:
         @activity.defn(name="reverse_settlement")
         def reverse_settlement(request: ReversalInput) -> ReversalOutcome:
             self.steps.append(f"reverse {request.generation}")
+            if self.reversal_refusals:
+                refusal = self.reversal_refusals.pop(0)
+                raise ApplicationError(f"refused: {refusal}", type=refusal, non_retryable=True)
             return ReversalOutcome(entry_id=7, credit_notes=["NC-000002", "SB-DESTN-000002"])
 
         @activity.defn(name="clear_session")
@@ -122,7 +127,10 @@ def request(cause: CorrectionCause, *, reverses: int | None, settles: int | None
 
 
 async def run(
-    env: WorkflowEnvironment, stand_ins: StandIns, correction: CorrectionRequest
+    env: WorkflowEnvironment,
+    stand_ins: StandIns,
+    correction: CorrectionRequest,
+    interceptors: Sequence[Interceptor] = (),
 ) -> tuple[Worker, WorkflowHandle[SettlementCorrectionWorkflow, CorrectionResult]]:
     queue = f"corrections-{uuid.uuid4()}"
     worker = Worker(
@@ -131,6 +139,7 @@ async def run(
         workflows=[SettlementCorrectionWorkflow],
         activities=stand_ins.activities(),
         activity_executor=EXECUTOR,
+        interceptors=interceptors,
     )
     handle = await env.client.start_workflow(
         SettlementCorrectionWorkflow.run,
@@ -197,3 +206,43 @@ async def test_a_refusal_parks_it_until_a_retry_and_a_fault_is_retried(dev_env: 
     assert stand_ins.records == [CorrectionState.STOPPED, CorrectionState.DONE]
     assert result.state == CorrectionState.DONE
     assert await attention(handle, False, None)
+
+
+async def test_any_refusal_parks_it_the_reversal_too_until_a_retry(dev_env: WorkflowEnvironment) -> None:
+    stand_ins = StandIns(refusals=[], reversal_refusals=["NothingToReverse"])
+    worker, handle = await run(dev_env, stand_ins, request(CorrectionCause.DISPUTE, reverses=0, settles=1))
+    async with worker:
+        assert await asyncio.to_thread(stand_ins.stopped.wait, 10)
+        assert await attention(handle, True, "NothingToReverse")
+        assert (await handle.query(SettlementCorrectionWorkflow.reason) or "").startswith(
+            "correction stopped (NothingToReverse): refused"
+        )
+        await handle.signal(SettlementCorrectionWorkflow.retry_settlement, SettlementRetry(requested_by="ops"))
+        result = await handle.result()
+    assert stand_ins.steps == ["reverse 0", "reverse 0", "clear 1 cdr 42", "convert 1", "post 1"]
+    assert stand_ins.records == [CorrectionState.STOPPED, CorrectionState.DONE]
+    assert (result.state, result.entry_id) == (CorrectionState.DONE, 9)
+    assert await attention(handle, False, None)
+
+
+async def test_a_step_that_keeps_failing_raises_the_alert_metric_and_goes_on_retrying(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    def alerts() -> float:
+        return (
+            REGISTRY.get_sample_value(
+                "networkcore_activity_failures_after_alert_total", {"activity": "post_settlement"}
+            )
+            or 0.0
+        )
+
+    before = alerts()
+    stand_ins = StandIns(refusals=[], faults=3)
+    correction = request(CorrectionCause.REISSUED_CDR, reverses=None, settles=1)
+    worker, handle = await run(dev_env, stand_ins, correction, [RetryAlertInterceptor(alert_after_attempts=2)])
+    async with worker:
+        result = await handle.result()
+    assert result.state == CorrectionState.DONE
+    assert stand_ins.steps.count("post 1") == 4  # three faults, retried with backoff, never parked
+    assert stand_ins.records == [CorrectionState.DONE]
+    assert alerts() - before == 2  # attempts 2 and 3 failed at or after the alert threshold

@@ -31,6 +31,7 @@ def test_every_representative_path_is_recorded() -> None:
         "correction_credit_cdr",
         "correction_reissued_cdr",
         "correction_dispute_accepted",
+        "correction_reversal_parked_then_retried",
     }
 
 
