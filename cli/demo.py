@@ -61,7 +61,8 @@ class DemoSession:
 
 def plan(count: int) -> list[DemoSession]:
     """``count`` regular sessions spread over every charger and both active partners, plus four edge
-    cases a real network meets every day."""
+    cases a real network meets every day. (An inactive partner is refused at the door, 401, and makes no
+    session.)"""
     active = [p for p in PARTNERS if p.active]
     evses = all_evse_ids()
     sessions = [
@@ -75,7 +76,6 @@ def plan(count: int) -> list[DemoSession]:
         )
         for i in range(count)
     ]
-    dormant = next(p for p in PARTNERS if not p.active)
     sessions += [
         DemoSession(
             "edge: stopped by the demand partner",
@@ -110,14 +110,6 @@ def plan(count: int) -> list[DemoSession]:
             evses[0],
             "sim-overcharge-demo",
             SessionStage.SETTLED,
-        ),
-        DemoSession(
-            "edge: inactive demand partner",
-            dormant.id,
-            dormant.api_key,
-            evses[2],
-            "driver-dormant",
-            SessionStage.REJECTED,
         ),
     ]
     return sessions
