@@ -1,4 +1,4 @@
-"""The upstream ocpi-tariffs CDR vectors (../shared/vectors/ocpi-tariffs), priced by our engine at 4
+"""The upstream ocpi-tariffs CDR vectors (tests/fixtures/ocpi-tariffs, in this repository), priced by our engine at 4
 decimals in UTC, as upstream's harness does. Where we deliberately differ, the test says so and why."""
 
 from __future__ import annotations
