@@ -75,9 +75,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             if connection.info.pop(HOLDS_WRITER, False):
                 writer.release()
 
+        # The transaction's end hands the lock over, so a second transaction on the same connection takes it
+        # again instead of waiting for itself; back in the pool covers any path that skipped both.
+        @event.listens_for(engine, "commit")
+        def _commit(connection: Any) -> None:
+            _release(connection)
+
+        @event.listens_for(engine, "rollback")
+        def _rollback(connection: Any) -> None:
+            _release(connection)
+
         @event.listens_for(engine, "checkin")
         def _checkin(_dbapi_connection: Any, record: Any) -> None:
-            # Back in the pool means committed or rolled back, whatever path the caller took.
             _release(record)
 
         return engine

@@ -31,9 +31,7 @@ def run_migrations_online() -> None:
         return
     url = config.get_main_option("sqlalchemy.url") or os.environ["DATABASE_URL"]
     engine = make_engine(url)
-    # Every step in one transaction, as ``persistence.migrate.upgrade`` runs them: on SQLite a writer
-    # holds the process's write lock until its connection goes back to the pool, so a transaction per
-    # step (alembic's way without transactional DDL) would wait for itself at the second step.
+    # Every step in one transaction, as ``persistence.migrate.upgrade`` runs them.
     with engine.begin() as conn:
         _run(conn)
     engine.dispose()

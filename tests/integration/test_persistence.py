@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select, text, update
@@ -14,6 +16,7 @@ from sqlalchemy.sql import Executable
 
 from cli.seed import PARTNERS, seed_database
 from persistence import repositories as repo
+from persistence.db import make_engine
 from persistence.tables import CdrRow, DemandPartnerRow, OcpiInboxRow, SessionRow
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -141,3 +144,24 @@ def test_a_stage_never_moves_back(seeded: sessionmaker[Session]) -> None:
         assert row.stage == "SETTLED"
         assert row.needs_attention is True
         db.rollback()
+
+
+def test_two_transactions_one_after_the_other_on_one_sqlite_connection(tmp_path: Path) -> None:
+    """The process's SQLite write lock is handed over when a transaction ends, not only when its connection
+    goes back to the pool: a second transaction on the same connection used to wait for itself forever."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'two.db'}")
+    finished = threading.Event()
+
+    def two_transactions() -> None:
+        with engine.connect() as connection:
+            with connection.begin():
+                connection.execute(text("CREATE TABLE t (x INTEGER)"))
+            with connection.begin():
+                connection.execute(text("INSERT INTO t VALUES (1)"))
+        finished.set()
+
+    threading.Thread(target=two_transactions, daemon=True).start()
+    assert finished.wait(10), "the second transaction waited for the first one's lock"
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT x FROM t")).scalars().all() == [1]
+    engine.dispose()
