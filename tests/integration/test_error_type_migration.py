@@ -85,6 +85,24 @@ def insert_partner(db: Connection) -> None:
     )
 
 
+def session_values(session_id: str, **columns: object) -> dict[str, object]:
+    """A session of ``dp-1`` as the migration tests insert it; ``columns`` replace the defaults."""
+    defaults: dict[str, object] = {
+        "id": session_id,
+        "demand_partner_id": "dp-1",
+        "request_fingerprint": "f",
+        "evse_id": "DE*STN*E1",
+        "driver_reference": "d",
+        "stage": "SETTLED",
+        "reason": None,
+        "needs_attention": False,
+        "kwh": 0,
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    return defaults | columns
+
+
 def _stopped_before_the_deploy(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as db:
@@ -92,17 +110,7 @@ def _stopped_before_the_deploy(url: str) -> None:
         for session_id, (reason, _) in SESSION_REASONS.items():
             db.execute(
                 sessions.insert().values(
-                    id=session_id,
-                    demand_partner_id="dp-1",
-                    request_fingerprint="f",
-                    evse_id="DE*STN*E1",
-                    driver_reference="d",
-                    stage="CLEARED",
-                    reason=reason,
-                    needs_attention=reason is not None,
-                    kwh=0,
-                    created_at=NOW,
-                    updated_at=NOW,
+                    **session_values(session_id, stage="CLEARED", reason=reason, needs_attention=reason is not None)
                 )
             )
         for workflow_id, (reason, _) in CORRECTION_REASONS.items():

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from persistence.db import make_engine
 from persistence.migrate import alembic_config, upgrade
 from persistence.tables import SessionRow
-from tests.integration.test_error_type_migration import database_at, insert_partner
+from tests.integration.test_error_type_migration import database_at, insert_partner, session_values
 from tests.integration.test_error_type_migration import sessions as sessions_before
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -52,23 +52,7 @@ def _capped_sessions(url: str) -> None:
     with engine.begin() as db:
         insert_partner(db)
         for session_id, cap in CAPS.items():
-            db.execute(
-                sessions.insert().values(
-                    id=session_id,
-                    demand_partner_id="dp-1",
-                    request_fingerprint="f",
-                    evse_id="DE*STN*E1",
-                    driver_reference="d",
-                    stage="SETTLED",
-                    reason=None,
-                    needs_attention=False,
-                    kwh=0,
-                    created_at=NOW,
-                    updated_at=NOW,
-                    error_type=None,
-                    max_amount=cap,
-                )
-            )
+            db.execute(sessions.insert().values(**session_values(session_id, error_type=None, max_amount=cap)))
     engine.dispose()
 
 
