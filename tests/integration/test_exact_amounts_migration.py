@@ -4,7 +4,6 @@ it is exact after, to the last of its 18 digits; the downgrade gives the amounts
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from persistence.tables import SessionRow
 from tests.integration.test_error_type_migration import database_at, insert_partner, session_values
 from tests.integration.test_error_type_migration import sessions as sessions_before
 
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
 CAPS = {
     "cents": Decimal("12.3456"),
     "whole": Decimal("80"),
