@@ -218,6 +218,7 @@ class Cdr(OcpiModel):
         }
         return CdrFigures(
             credit=bool(self.credit),
+            end=self.end_date_time,
             energy_kwh=self.total_energy,
             hours=(("total_time", self.total_time),)
             + ((("total_parking_time", self.total_parking_time),) if self.total_parking_time is not None else ()),

@@ -57,7 +57,7 @@ def post_cdr(db: Session, cpo: Cpo, body: bytes, public_base_url: str) -> Intake
     if not cpo.is_party(cdr.country_code, cdr.party_id):
         return inbox.reject(f"you are {cpo.country_code}*{cpo.party_id}, not {cdr.country_code}*{cdr.party_id}")
     try:
-        check_cdr_bounds(cdr.figures())
+        check_cdr_bounds(cdr.figures(), received_at=datetime.now(UTC))
     except CdrRejected as rejected:
         return inbox.reject(f"CDR {cdr.id} is implausible: {rejected}")
     received = _Received(cdr, body, hashlib.sha256(body).hexdigest(), public_base_url)

@@ -37,8 +37,10 @@ def stamp(moment: datetime) -> str:
 
 
 def cdr_for(session: dict[str, Any], *, currency: str = "EUR", cdr_id: str | None = None) -> dict[str, Any]:
+    """The CDR a CPO sends when the session has just ended: its totals say 40 minutes, as the sessions of these
+    tests are compressed in time; its timestamps are real and past (a CDR ending in the future is refused)."""
     start = datetime.fromisoformat(session["created_at"]) + timedelta(seconds=1)
-    end = start + timedelta(minutes=40)
+    end = max(start, datetime.now(UTC))
     return {
         "country_code": "DE",
         "party_id": "STN",
@@ -379,7 +381,9 @@ async def test_a_cdr_with_absurd_figures_is_refused_naming_the_field_and_not_sto
     session_id = await stack.start("DE*STN*E3001", "sim-no-cdr-absurd")
     session = await stack.wait_for(session_id, SessionStage.AWAITING_CDR)
     good = cdr_for(session)
+    next_hour = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
     absurd: dict[str, dict[str, Any]] = {
+        f"end_date_time: {next_hour.isoformat()} is in the future": {"end_date_time": stamp(next_hour)},
         "total_cost.excl_vat: Value error, must be below 1000000000000000 in magnitude": {
             "total_cost": {"excl_vat": "1e999999"}
         },
