@@ -13,6 +13,7 @@ from domain.errors import DomainError
 AUTHORISATION_REFUSED = "AuthorisationRefused"
 CPO_PROTOCOL_ERROR = "CpoProtocolError"
 TARIFF_INVALID = "TariffInvalid"
+PRICE_IMPLAUSIBLE = "PriceImplausible"  # rated above the CPO contract's maximum claim
 FX_RATE_MISSING = "FxRateMissing"
 FX_RATE_STALE = "FxRateStale"
 VAT_RATE_MISSING = "VatRateMissing"
@@ -31,7 +32,13 @@ SETTLEMENT_REFUSALS = (
     CONTRACT_TERMS_INVALID,
     IDEMPOTENCY_CONFLICT,
 )
-NON_RETRYABLE_TYPES = (AUTHORISATION_REFUSED, CPO_PROTOCOL_ERROR, TARIFF_INVALID, *SETTLEMENT_REFUSALS)
+NON_RETRYABLE_TYPES = (
+    AUTHORISATION_REFUSED,
+    CPO_PROTOCOL_ERROR,
+    TARIFF_INVALID,
+    PRICE_IMPLAUSIBLE,
+    *SETTLEMENT_REFUSALS,
+)
 
 
 def refusal(error: DomainError, type_: str) -> ApplicationError:

@@ -21,14 +21,21 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.clock import utcnow
-from activities.errors import AUTHORISATION_REFUSED, CPO_PROTOCOL_ERROR, TARIFF_INVALID, refusal
+from activities.errors import (
+    AUTHORISATION_REFUSED,
+    CONTRACT_TERMS_INVALID,
+    CPO_PROTOCOL_ERROR,
+    PRICE_IMPLAUSIBLE,
+    TARIFF_INVALID,
+    refusal,
+)
 from adapters.cpo import CpoAdapter, CpoEndpoint, CpoProtocolError
 from domain.errors import AuthorisationRefused, RefusalReason
 from domain.ledger.holds import cap_minor, limit_minor
 from domain.money import from_minor
 from domain.sessions.authorisation import DemandPartnerFacts, EvseFacts, authorise
 from domain.sessions.lifecycle import SessionStage
-from domain.settlement.contracts import ContractTermsInvalid, clearing_terms, credit_terms
+from domain.settlement.contracts import ContractTermsInvalid, PriceImplausible, clearing_terms, credit_terms
 from domain.tariffs.clearing import compare
 from domain.tariffs.model import TariffInvalid, parse_tariff
 from domain.tariffs.rating import Amount, rate
@@ -250,13 +257,20 @@ class SessionActivities:
         charger = repo.charger_by_evse_id(db, session.evse_id)
         assert charger is not None
         terms = db.get_one(ContractRow, session.cpo_contract_key).terms if session.cpo_contract_key else {}
-        tolerance = clearing_terms(terms).tolerance
         try:
+            bounds = clearing_terms(terms)
             tariff = parse_tariff(json.loads(tariff_row.body, parse_float=Decimal))
             start, end, periods = rating_input(cdr)
+        except ContractTermsInvalid as invalid:
+            raise refusal(invalid, CONTRACT_TERMS_INVALID) from invalid
         except TariffInvalid as invalid:
             raise refusal(invalid, TARIFF_INVALID) from invalid
         rated = rate(tariff, periods, start=start, end=end, time_zone=ZoneInfo(charger.location.time_zone))
+        try:
+            bounds.check_rated(rated.total_cost.excl_vat, rated.currency)
+        except PriceImplausible as implausible:
+            raise refusal(implausible, PRICE_IMPLAUSIBLE) from implausible
+        tolerance = bounds.tolerance
         claimed = Amount(
             Decimal(str(cdr["total_cost"]["excl_vat"])),
             Decimal(str(cdr["total_cost"].get("incl_vat", cdr["total_cost"]["excl_vat"]))),

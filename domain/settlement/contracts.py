@@ -144,10 +144,25 @@ def credit_terms(terms: dict[str, Any]) -> CreditTerms:
     return CreditTerms(limit=_decimal(section, "limit", "credit"), session_cap=cap, hold_days=hold_days)
 
 
+class PriceImplausible(DomainError):
+    """A session rated above the highest price its CPO contract lets a session be settled at: a tariff
+    published with a wrong unit or decimal point, not a price to bill a driver."""
+
+    code = "PRICE_IMPLAUSIBLE"
+
+
 @dataclass(frozen=True, slots=True)
 class ClearingTerms:
     tolerance: Decimal = DEFAULT_CLEARING_TOLERANCE  # how far the CPO's claim may be from our rating
     maximum_claim: Decimal = DEFAULT_MAXIMUM_CLAIM  # the highest price a session may be settled at
+
+    def check_rated(self, price: Decimal, currency: str) -> None:
+        """Raise ``PriceImplausible`` when the official price (excluding VAT) is above the maximum claim."""
+        if price > self.maximum_claim:
+            raise PriceImplausible(
+                f"the session rates at {price} {currency} excl. VAT, above the contract's maximum claim of "
+                f"{self.maximum_claim} {currency}: check the tariff"
+            )
 
 
 def clearing_terms(terms: dict[str, Any]) -> ClearingTerms:
@@ -156,8 +171,9 @@ def clearing_terms(terms: dict[str, Any]) -> ClearingTerms:
     maximum_claim = _optional_decimal(terms, "maximum_claim", "contract")
     if maximum_claim == 0:
         raise ContractTermsInvalid("contract.maximum_claim must be above zero")
+    tolerance = _optional_decimal(terms, "clearing_tolerance", "contract")
     return ClearingTerms(
-        tolerance=Decimal(str(terms.get("clearing_tolerance", DEFAULT_CLEARING_TOLERANCE))),
+        tolerance=DEFAULT_CLEARING_TOLERANCE if tolerance is None else tolerance,
         maximum_claim=DEFAULT_MAXIMUM_CLAIM if maximum_claim is None else maximum_claim,
     )
 

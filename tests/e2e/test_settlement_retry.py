@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -119,10 +121,14 @@ async def networkcore(stack: Stack, database_url: str, *args: str) -> tuple[int,
     return done.returncode, output.decode()
 
 
-def break_tariff(stack: Stack, session_id: str) -> tuple[int, str]:
+# A session fee of 50.00 EUR published in cents: every session rates above 5,000 EUR, past the maximum claim.
+PRICED_IN_CENTS = [{"price_components": [{"type": "FLAT", "price": 5000, "step_size": 1}]}]
+
+
+def break_tariff(stack: Stack, session_id: str, elements: list[Any] | None = None) -> tuple[int, str]:
     """The tariff version the session is rated against turns out unrateable (as if stored broken: the OCPI
-    intake refuses such a tariff): a version of its own, so no other session is rated against it. Returns
-    its key and the body that repairs it."""
+    intake refuses such a tariff), or priced with ``elements``: a version of its own, so no other session is
+    rated against it. Returns its key and the body that repairs it."""
     with stack.writes.begin() as db:
         session = db.get_one(SessionRow, session_id)
         assert session.tariff_version_key is not None
@@ -132,7 +138,7 @@ def break_tariff(stack: Stack, session_id: str) -> tuple[int, str]:
             tariff_id=f"BROKEN-{session_id[:8]}",
             currency=tariff.currency,
             last_updated=tariff.last_updated,
-            body=json.dumps({**json.loads(tariff.body), "elements": []}),
+            body=json.dumps({**json.loads(tariff.body), "elements": elements or []}),
         )
         db.add(broken)
         db.flush()
@@ -140,35 +146,49 @@ def break_tariff(stack: Stack, session_id: str) -> tuple[int, str]:
         return broken.key, tariff.body
 
 
+@pytest.mark.parametrize(
+    ("elements", "error_type", "reason"),
+    [
+        ([], "TariffInvalid", r"tariff\.elements: must be a non-empty list"),
+        (
+            PRICED_IN_CENTS,
+            "PriceImplausible",
+            r"the session rates at [0-9.]+ EUR excl\. VAT, above the contract's maximum claim of 1000\.00 EUR: "
+            r"check the tariff",
+        ),
+    ],
+    ids=["unrateable", "priced-in-cents"],
+)
 async def test_a_failed_clearing_is_reset_to_its_cdr_after_the_fix_and_settles_once(
-    stack: Stack, database_url: str
+    stack: Stack, database_url: str, elements: list[Any], error_type: str, reason: str
 ) -> None:
     who = partner(stack, "EUR")
     session_id = await stack.start("DE*STN*E3001", "sim-until-stop-reset", api_key=who.api_key)
     await stack.wait_for(session_id, SessionStage.CHARGING, api_key=who.api_key)
-    broken_key, good_body = break_tariff(stack, session_id)
+    broken_key, good_body = break_tariff(stack, session_id, elements)
     stop = await stack.http.post(f"/v1/sessions/{session_id}/stop", headers=stack.headers(who.api_key))
     assert stop.status_code == 202, stop.text
 
     failed = await stack.result(session_id)
     assert failed.stage == SessionStage.CDR_RECEIVED
-    assert failed.reason == "clearing failed (TariffInvalid): tariff.elements: must be a non-empty list"
+    assert failed.reason is not None
+    assert re.fullmatch(f"clearing failed \\({error_type}\\): {reason}", failed.reason), failed.reason
     first_run = (await stack.handle(session_id).describe()).run_id
     this_session = f" AND WorkflowId = '{session_workflow_id(session_id)}'"
-    await found(stack, "ErrorType = 'TariffInvalid'" + this_session, expected=[session_workflow_id(session_id)])
+    await found(stack, f"ErrorType = '{error_type}'" + this_session, expected=[session_workflow_id(session_id)])
     key = f"session-{session_id}:settlement"
     with stack.writes() as db:
         assert ledger.entry_postings(db, key) is None
         [stopped] = stopped_settlements(db, RetryFilter(session_id=session_id))
-        assert (stopped.stage, stopped.error_type) == (SessionStage.CDR_RECEIVED, "TariffInvalid")
-        assert error_types(db, {session_id}) == ["TariffInvalid"]
+        assert (stopped.stage, stopped.error_type) == (SessionStage.CDR_RECEIVED, error_type)
+        assert error_types(db, {session_id}) == [error_type]
         assert stopped_settlements(db, RetryFilter(session_id=session_id, stage=SessionStage.CLEARED)) == []
         assert stopped_settlements(db, RetryFilter(session_id=session_id, error_type="FxRateMissing")) == []
 
     code, output = await networkcore(stack, database_url, "settlement", "retry", "--session", session_id, "--dry-run")
     assert code == 0, output
     assert f"{session_id}" in output
-    assert "TariffInvalid  would reset to CDR received" in output
+    assert f"{error_type}  would reset to CDR received" in output
     assert (await stack.handle(session_id).describe()).run_id == first_run  # a dry run changes nothing
 
     with stack.writes.begin() as db:

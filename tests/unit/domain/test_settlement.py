@@ -23,6 +23,7 @@ from domain.money import minor_unit_places
 from domain.settlement.contracts import (
     CommissionTerms,
     ContractTermsInvalid,
+    PriceImplausible,
     RevenueShareTerms,
     ShareBasis,
     clearing_terms,
@@ -245,6 +246,30 @@ def test_broken_commission_terms_are_refused_naming_the_field(terms: dict[str, A
 def test_broken_partner_terms_are_refused_naming_the_field(terms: dict[str, Any], message: str) -> None:
     with pytest.raises(ContractTermsInvalid, match=message):
         revenue_share_terms(terms) if "revenue_share" in terms else credit_terms(terms)
+
+
+@pytest.mark.parametrize(
+    ("terms", "message"),
+    [
+        ({"clearing_tolerance": "a cent"}, "contract.clearing_tolerance is not a number: 'a cent'"),
+        ({"clearing_tolerance": 0.01}, "contract.clearing_tolerance must be a decimal string"),
+        ({"maximum_claim": "-5"}, "contract.maximum_claim must be a non-negative number"),
+        ({"maximum_claim": "0"}, "contract.maximum_claim must be above zero"),
+    ],
+)
+def test_broken_clearing_terms_are_refused_naming_the_field(terms: dict[str, Any], message: str) -> None:
+    with pytest.raises(ContractTermsInvalid, match=message):
+        clearing_terms(terms)
+
+
+@given(st.decimals(Decimal("0.01"), Decimal(10**6), places=2), st.decimals(Decimal(0), Decimal(10**7), places=4))
+def test_a_session_rated_above_the_maximum_claim_is_implausible(maximum: Decimal, price: Decimal) -> None:
+    terms = clearing_terms({"maximum_claim": str(maximum)})
+    if price <= maximum:
+        terms.check_rated(price, "EUR")
+    else:
+        with pytest.raises(PriceImplausible, match=f"rates at {price} EUR excl. VAT, above .* of {maximum} EUR"):
+            terms.check_rated(price, "EUR")
 
 
 # --- credit holds -----------------------------------------------------------------------------------
