@@ -79,7 +79,9 @@ class SettlementActivities:
             return _fx_outcome(conversion)
 
     def _convert(self, db: Session, session_id: str, generation: int) -> FxConversionRow:
-        session = db.get_one(SessionRow, session_id)
+        # A correction's price can still change until it is converted (a dispute decided again holds this
+        # lock while it changes it): the two never interleave.
+        session = db.get_one(SessionRow, session_id, with_for_update=generation > 0)
         clearing = repo.clearing_of(db, session_id, generation)
         assert clearing is not None, "a settlement generation is cleared before it is converted"
         currency = clearing.currency

@@ -74,3 +74,8 @@ def correction_of_cdr(db: Session, cdr_key: int) -> CorrectionRequest | None:
         reverses_generation=row.reverses_generation,
         settles_generation=row.settles_generation,
     )
+
+
+def correction_of_dispute(db: Session, dispute_key: int) -> SettlementCorrectionRow | None:
+    """The correction a dispute decision asked for (none when the official price stood)."""
+    return db.scalar(select(SettlementCorrectionRow).where(SettlementCorrectionRow.dispute_key == dispute_key))

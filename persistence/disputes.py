@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.sessions.lifecycle import SessionStage
-from persistence.tables import ClearingRow, DisputeRow, SessionRow
+from persistence.tables import ClearingRow, DisputeRow, SessionRow, SupersededDecisionRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +98,19 @@ def decisions(db: Session, *, limit: int) -> list[DisputeRecord]:
     """The latest decisions first."""
     rows = db.scalars(select(DisputeRow).order_by(DisputeRow.decided_at.desc()).limit(limit))
     return [dispute_record(row) for row in rows]
+
+
+def keep_superseded(db: Session, dispute: DisputeRow, *, by: str, at: datetime) -> None:
+    """Keep the decision in force before ``by`` replaces it in ``dispute``."""
+    db.add(
+        SupersededDecisionRow(
+            dispute_key=dispute.key,
+            decision=dispute.decision,
+            agreed_excl_vat=dispute.agreed_excl_vat,
+            note=dispute.note,
+            decided_by=dispute.decided_by,
+            decided_at=dispute.decided_at,
+            superseded_by=by,
+            superseded_at=at,
+        )
+    )

@@ -623,6 +623,24 @@ class DisputeRow(Base):
     decided_at: Mapped[datetime]
 
 
+class SupersededDecisionRow(Base):
+    """A dispute decision replaced by another after its correction was parked (``disputes`` keeps the one
+    in force), with who replaced it and when."""
+
+    __tablename__ = "superseded_decisions"
+    __table_args__ = (CheckConstraint("decision IN ('ACCEPT', 'REJECT', 'ADJUST')", name="decision"),)
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    dispute_key: Mapped[int] = mapped_column(ForeignKey("disputes.key"), index=True)
+    decision: Mapped[str] = mapped_column(String(8))
+    agreed_excl_vat: Mapped[Decimal] = mapped_column(Amount(18, 4))
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(80))
+    decided_at: Mapped[datetime]
+    superseded_by: Mapped[str] = mapped_column(String(80))
+    superseded_at: Mapped[datetime]
+
+
 class SettlementCorrectionRow(Base):
     """One correction of a settled session, run by its own workflow: a credit CDR reverses generation g; a
     re-issued CDR settles g + 1; an accepted or adjusted dispute does both."""

@@ -7,6 +7,13 @@
 When the price changes, the session is corrected (its settlement reversed with credit notes, then settled
 again at the agreed price by its correction workflow, started once the decision is committed). A decision
 is taken once per clearing: the same decision again is answered with the one recorded, another is refused.
+
+While that correction is parked by a business refusal (``networkcore settlement retry`` lists it) before
+it converted the agreed price, the dispute can be decided again: the new decision replaces the one in force
+(which is kept, with who replaced it and when), the next settlement's price becomes the new one, and the
+parked correction resumes with it. The settlement it reverses stays reversed; a new REJECT settles the
+session again at the official price. Once the price is converted (a conversion is immutable evidence of
+what is billed) the correction can only be resumed after the fix.
 """
 
 from __future__ import annotations
@@ -21,11 +28,20 @@ from sqlalchemy.orm import Session
 from domain.settlement.contracts import clearing_terms
 from domain.settlement.corrections import CorrectionBlock
 from domain.settlement.disputes import Decision, DisputedPriceRefused, agreed_price
-from messages.corrections import CorrectionCause, CorrectionRequest
+from messages.corrections import CorrectionCause, CorrectionRequest, CorrectionState
+from messages.sessions import SettlementRetry
 from persistence import repositories as repo
-from persistence.correction_requests import correction_request
-from persistence.disputes import DisputeRecord, OpenDispute, decisions, dispute_record, latest_dispute, open_disputes
-from persistence.tables import ClearingRow, ContractRow, DisputeRow, SessionRow
+from persistence.correction_requests import correction_of_dispute, correction_request
+from persistence.disputes import (
+    DisputeRecord,
+    OpenDispute,
+    decisions,
+    dispute_record,
+    keep_superseded,
+    latest_dispute,
+    open_disputes,
+)
+from persistence.tables import ClearingRow, ContractRow, DisputeRow, SessionRow, SettlementCorrectionRow
 from services.context import WriteAndStart
 from services.corrections import check_correction, request_correction
 from services.workflow_starts import start_correction
@@ -48,8 +64,13 @@ class DisputeRefused(Exception):
 @dataclass(frozen=True, slots=True)
 class Decided:
     dispute: DisputeRecord
-    correction: CorrectionRequest | None
+    correction: CorrectionRequest | None  # to start
     replayed: bool  # the same decision was already recorded
+    resumes: str | None = None  # the workflow id of the parked correction a new decision resumes
+
+    @property
+    def correction_workflow_id(self) -> str | None:
+        return self.resumes if self.correction is None else self.correction.workflow_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +107,11 @@ async def decide_and_correct(context: WriteAndStart, ruling: Ruling) -> Decided:
     if decided.correction is not None:
         # Recorded with its correction PENDING; repeating the same decision starts it if this fails.
         await start_correction(context.temporal, context.task_queue, decided.correction)
+    elif decided.resumes is not None and not decided.replayed:
+        # Committed first: the correction reads the new price when it resumes. If this signal is lost,
+        # `settlement retry` resumes it at the price now in force.
+        retry = SettlementRetry(requested_by=ruling.operator, note=f"dispute decided again: {decided.dispute.decision}")
+        await context.temporal.get_workflow_handle(decided.resumes).signal("retry_settlement", retry)
     return decided
 
 
@@ -96,6 +122,9 @@ def decide(db: Session, ruling: Ruling) -> Decided:
     session = db.get(SessionRow, ruling.session_id, with_for_update=True)
     if session is None:
         raise DisputeRefused(404, "no such session")
+    parked = _parked_decision(db, session)
+    if parked is not None:
+        return _decide_again(db, ruling, session, *parked)
     recorded = _latest_decision(db, session)
     if recorded is not None:
         disputed = repo.clearing_of(db, session.id, recorded.generation)
@@ -154,8 +183,52 @@ def _latest_decision(db: Session, session: SessionRow) -> DisputeRow | None:
     latest = latest_dispute(db, session.id)
     if latest is None or session.credited:
         return None
-    changed = latest.agreed_excl_vat != latest.official_excl_vat
-    return latest if latest.generation + changed == session.settlement_generation else None
+    settled_again = correction_of_dispute(db, latest.key) is not None
+    return latest if latest.generation + settled_again == session.settlement_generation else None
+
+
+def _parked_decision(db: Session, session: SessionRow) -> tuple[DisputeRow, SettlementCorrectionRow] | None:
+    """The session's latest decision when a business refusal parked the correction it asked for."""
+    latest = latest_dispute(db, session.id)
+    correction = None if latest is None else correction_of_dispute(db, latest.key)
+    if latest is None or correction is None or correction.state != CorrectionState.STOPPED.value:
+        return None
+    return latest, correction
+
+
+def _decide_again(
+    db: Session, ruling: Ruling, session: SessionRow, dispute: DisputeRow, correction: SettlementCorrectionRow
+) -> Decided:
+    """Replace the decision whose correction is parked before converting the agreed price (at the reversal,
+    or on a missing FX rate); the correction resumes at the new price. Nothing of the next settlement is
+    booked or converted then, so its clearing can still change."""
+    disputed = repo.clearing_of(db, session.id, dispute.generation)
+    resettled = repo.clearing_of(db, session.id, dispute.generation + 1)
+    assert disputed is not None, "a decision names the clearing it decided"
+    assert resettled is not None, "a dispute correction settles its agreed clearing"
+    agreed = _agreed(db, ruling, session, disputed)
+    if (dispute.decision, dispute.agreed_excl_vat) == (ruling.decision.value, agreed):
+        return Decided(dispute_record(dispute), None, replayed=True, resumes=correction.workflow_id)
+    if repo.conversion_of(db, session.id, resettled.generation) is not None:
+        # A conversion is evidence of the price billed (its rows are immutable): this price stays.
+        raise DisputeRefused(
+            409,
+            f"correction {correction.workflow_id} stopped ({correction.error_type}) after converting the "
+            f"{dispute.decision} price of {dispute.agreed_excl_vat} {dispute.currency}, which no longer changes: "
+            "fix the cause and resume it with `networkcore settlement retry`",
+        )
+    keep_superseded(db, dispute, by=ruling.operator, at=ruling.now)
+    dispute.decision, dispute.agreed_excl_vat, dispute.note = ruling.decision.value, agreed, ruling.note
+    dispute.decided_by, dispute.decided_at = ruling.operator, ruling.now
+    repriced = _agreed_clearing(disputed, dispute, ruling.now)
+    resettled.total_excl_vat, resettled.total_incl_vat = repriced.total_excl_vat, repriced.total_incl_vat
+    resettled.report, resettled.rated_at = repriced.report, repriced.rated_at
+    session.reason = (
+        f"dispute decided again ({ruling.decision.value}: {agreed} {disputed.currency}) by {ruling.operator}; "
+        f"correction {correction.workflow_id} resumes"
+    )
+    session.updated_at = ruling.now
+    return Decided(dispute_record(dispute), None, replayed=False, resumes=correction.workflow_id)
 
 
 def _agreed(db: Session, ruling: Ruling, session: SessionRow, clearing: ClearingRow) -> Decimal:
@@ -201,7 +274,7 @@ def _agreed_clearing(disputed: ClearingRow, dispute: DisputeRow, now: datetime) 
 
 
 def _correction_of(db: Session, session: SessionRow, dispute: DisputeRow) -> CorrectionRequest | None:
-    if dispute.agreed_excl_vat == dispute.official_excl_vat:
+    if correction_of_dispute(db, dispute.key) is None:
         return None
     clearing = repo.clearing_of(db, session.id, dispute.generation)
     assert clearing is not None

@@ -77,4 +77,4 @@ async def decide_dispute(
         raise HTTPException(refused.status, str(refused)) from refused
     if decided.replayed:
         response.status_code = 200
-    return _decision(decided.dispute, None if decided.correction is None else decided.correction.workflow_id)
+    return _decision(decided.dispute, decided.correction_workflow_id)

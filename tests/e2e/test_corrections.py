@@ -26,6 +26,9 @@ from persistence import ledger, repositories
 from persistence.ledger_check import check_ledger
 from persistence.tables import (
     CdrRow,
+    ClearingRow,
+    ContractRow,
+    DemandPartnerRow,
     DisputeRow,
     InvoiceLineRow,
     InvoiceRow,
@@ -33,6 +36,7 @@ from persistence.tables import (
     PayoutItemRow,
     SessionRow,
     SettlementCorrectionRow,
+    SupersededDecisionRow,
     TariffRow,
 )
 from services.operators import add_operator, revoke_operator
@@ -455,6 +459,122 @@ async def test_a_stopped_correction_is_resumed_by_settlement_retry_after_the_fix
         assert (db.get_one(SessionRow, session_id).needs_attention, db.get_one(SessionRow, session_id).error_type) == (
             False,
             None,
+        )
+        report = check_ledger(db)
+        assert report.ok, report.problems
+
+
+async def parked_correction(stack: Stack, session_id: str) -> StoppedSession:
+    for _ in range(100):
+        with stack.writes() as db:
+            stopped = stopped_settlements(db, RetryFilter(session_id=session_id))
+        if stopped:
+            [parked] = stopped
+            return parked
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the correction of {session_id} did not stop")
+
+
+async def test_a_dispute_whose_correction_parked_is_decided_again_and_settles_at_the_new_price(stack: Stack) -> None:
+    who = partner(stack, "EUR")
+    operator = f"ops-{uuid.uuid4().hex[:6]}"
+    with stack.writes.begin() as db:
+        key = add_operator(db, operator, now=datetime.now(UTC))
+    ops = {"Authorization": f"Bearer {key}"}
+    session = await overcharged_session(stack, who)
+    session_id, url = session["id"], f"/v1/disputes/{session['id']}"
+    with stack.writes.begin() as db:
+        # Billed in a currency we have no rate for (none is ever stored for SAR): the correction will stop
+        # before it converts the agreed price.
+        db.get_one(DemandPartnerRow, who.id).billing_currency = "SAR"
+
+    accepted = await stack.http.post(url, json={"decision": "ACCEPT", "note": "meter replaced"}, headers=ops)
+    assert accepted.status_code == 201, accepted.text
+    workflow_id = accepted.json()["correction"]
+    assert workflow_id == settlement_correction_workflow_id(session_id, 1)
+    parked = await parked_correction(stack, session_id)
+    assert (parked.error_type, parked.workflow_id) == ("FxRateMissing", workflow_id)
+    assert (await stack.http.post(url, json={"decision": "ACCEPT"}, headers=ops)).status_code == 200  # the same
+
+    # Ops put the billing currency right and, having talked to the CPO, agree on another price instead.
+    with stack.writes.begin() as db:
+        db.get_one(DemandPartnerRow, who.id).billing_currency = "EUR"
+    official, claimed = Decimal(accepted.json()["official"]), Decimal(accepted.json()["claimed"])
+    agreed = round((official + claimed) / 2, 2)
+    again = await stack.http.post(url, json={"decision": "ADJUST", "amount": str(agreed)}, headers=ops)
+    assert again.status_code == 201, again.text
+    assert (again.json()["decision"], Decimal(again.json()["agreed"]), again.json()["correction"]) == (
+        "ADJUST",
+        agreed,
+        workflow_id,
+    )
+    assert (await correction(stack, workflow_id)).state == CorrectionState.DONE
+    view = await stack.get(session_id, who.api_key)
+    assert Decimal(view["billing"]["net"]) == half_up(agreed)
+    assert (view["stage"], view["needs_attention"]) == ("SETTLED", False)
+    assert (await stack.http.post(url, json={"decision": "REJECT"}, headers=ops)).status_code == 409  # settled now
+    with stack.writes() as db:
+        [dispute] = db.scalars(select(DisputeRow).where(DisputeRow.session_id == session_id)).all()
+        assert (dispute.decision, dispute.agreed_excl_vat) == ("ADJUST", agreed)
+        [superseded] = db.scalars(
+            select(SupersededDecisionRow).where(SupersededDecisionRow.dispute_key == dispute.key)
+        ).all()
+        assert (superseded.decision, superseded.agreed_excl_vat, superseded.note) == (
+            "ACCEPT",
+            claimed,
+            "meter replaced",
+        )
+        assert (superseded.decided_by, superseded.superseded_by) == (operator, operator)
+        clearings = select(ClearingRow.total_excl_vat).where(ClearingRow.session_id == session_id)
+        assert db.scalars(clearings.order_by(ClearingRow.generation)).all() == [official, agreed]
+        assert stopped_settlements(db, RetryFilter(session_id=session_id)) == []
+        report = check_ledger(db)
+        assert report.ok, report.problems
+    # Billed at the original price, credited once, billed at the agreed price once: nothing at the replaced one.
+    documents = session_documents(stack, session_id)
+    assert Counter((kind, generation) for kind, _, generation, *_ in documents) == {
+        ("INVOICE", 0): 2,
+        ("CREDIT_NOTE", 0): 2,
+        ("INVOICE", 1): 2,
+    }
+
+
+async def test_a_dispute_whose_correction_parked_after_converting_is_resumed_not_decided_again(stack: Stack) -> None:
+    who = partner(stack, "EUR")
+    with stack.writes.begin() as db:
+        key = add_operator(db, f"ops-{uuid.uuid4().hex[:6]}", now=datetime.now(UTC))
+    ops = {"Authorization": f"Bearer {key}"}
+    session = await overcharged_session(stack, who)
+    session_id, url = session["id"], f"/v1/disputes/{session['id']}"
+    with stack.writes.begin() as db:
+        # The partner's frozen contract turns out broken: the correction stops when it books.
+        contract = db.get_one(ContractRow, db.get_one(SessionRow, session_id).demand_partner_contract_key)
+        good_terms = contract.terms
+        contract.terms = good_terms | {"revenue_share": {"percent": "15", "basis": "TURNOVER"}}
+
+    accepted = await stack.http.post(url, json={"decision": "ACCEPT"}, headers=ops)
+    assert accepted.status_code == 201, accepted.text
+    parked = await parked_correction(stack, session_id)
+    assert parked.error_type == "ContractTermsInvalid"  # the refusal's own type, not the ValueError behind it
+    refused = await stack.http.post(url, json={"decision": "REJECT"}, headers=ops)
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        f"correction {parked.workflow_id} stopped (ContractTermsInvalid) after converting the ACCEPT price of "
+        f"{Decimal(accepted.json()['claimed']):.4f} EUR, which no longer changes: fix the cause and resume it "
+        "with `networkcore settlement retry`"
+    )
+    with stack.writes.begin() as db:
+        db.get_one(ContractRow, contract.key).terms = good_terms
+    summary = await retry_settlements(stack.temporal, stack.writes, [parked], requested_by="test", wait_s=30)
+    assert (summary.signalled, summary.settled) == (1, 1)
+    view = await stack.get(session_id, who.api_key)
+    assert Decimal(view["billing"]["net"]) == half_up(Decimal(accepted.json()["claimed"]))
+    with stack.writes() as db:
+        assert (
+            db.scalars(
+                select(SupersededDecisionRow.key).join(DisputeRow).where(DisputeRow.session_id == session_id)
+            ).all()
+            == []
         )
         report = check_ledger(db)
         assert report.ok, report.problems
