@@ -73,6 +73,13 @@ AmountIn = Annotated[
     WithJsonSchema({"type": "string", "pattern": AMOUNT_IN_PATTERN, "examples": ["25.00"]}, mode="validation"),
 ]
 PositiveAmountIn = Annotated[AmountIn, AfterValidator(_above_zero)]
+# A decided price is bounded by the domain (``domain/settlement/disputes.py`` ``agreed_price``), whose
+# refusal names the bound it breaks (positive, the currency's minor unit, the maximum claim): the document
+# shows the plain decimal expected, and anything else a Decimal reads gets to the domain's answer.
+DecidedAmountIn = Annotated[
+    Decimal,
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["11.50"]}, mode="validation"),
+]
 
 
 def utc_instant(value: datetime) -> datetime:
@@ -287,7 +294,7 @@ class DisputeDecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Decision = Field(description="ACCEPT the CPO's claimed price, REJECT it, or ADJUST to an agreed one")
-    amount: AmountIn | None = Field(
+    amount: DecidedAmountIn | None = Field(
         default=None, description="ADJUST only: the agreed price excluding VAT, in the tariff's currency"
     )
     note: str | None = Field(default=None, max_length=2000, description="Why, for the record")

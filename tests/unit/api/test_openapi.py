@@ -55,7 +55,7 @@ def test_amounts_are_decimal_strings_with_a_pattern() -> None:
     assert schemas["CurrencyBalance"]["properties"]["owed"]["pattern"] == DECIMAL_PATTERN
     assert schemas["DisputeDecision"]["properties"]["agreed"]["pattern"] == DECIMAL_PATTERN
     assert schemas["Billing"]["properties"]["reference_rate"]["anyOf"][0]["pattern"] == RATE_PATTERN
-    assert schemas["DisputeDecisionIn"]["properties"]["amount"]["anyOf"][0]["pattern"] == AMOUNT_IN_PATTERN
+    assert schemas["DisputeDecisionIn"]["properties"]["amount"]["anyOf"][0]["type"] == "string"
     assert re.fullmatch(DECIMAL_PATTERN, "-12345678901234.5678")
     assert not re.fullmatch(DECIMAL_PATTERN, "1E+2")
     assert re.fullmatch(AMOUNT_IN_PATTERN, "25.00")
