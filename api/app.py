@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
@@ -22,7 +23,8 @@ from api.backpressure import BacklogReading, BackpressurePolicy, SessionStartBac
 from api.context import ApiContext
 from api.metrics import ApiMetrics, RequestMetrics, check_ledger_every
 from api.rate_limits import RateLimitPolicy, RateLimits
-from api.refusals import unavailable
+from api.refusals import is_ocpi_path, unavailable
+from api.responses import refusals
 from api.routes import balance, disputes, invoices, ocpi, partners, payouts, sessions
 from api.routes.ocpi import envelope
 from messages.ocpi import OcpiStatus
@@ -38,10 +40,6 @@ NetworkCore clears and settles EV charging sessions between demand partners and 
 * **CPOs** authenticate with `Authorization: Token <base64 credentials token>` and use the OCPI 2.2.1
   eMSP receiver interfaces under `/ocpi/emsp/2.2.1/...`.
 """
-
-
-def _is_ocpi(request: Request) -> bool:
-    return request.url.path.startswith("/ocpi/")
 
 
 def create_app(
@@ -111,7 +109,8 @@ def create_app(
         "/health/ready",
         tags=["ops"],
         summary="Readiness: the database answers",
-        responses={503: {"description": "The database is unavailable; retry after Retry-After seconds"}},
+        response_model=dict[str, str],
+        responses=refusals(why={503: "The database is unavailable; retry after Retry-After seconds"}),
     )
     async def ready(request: Request) -> Response:
         context: ApiContext = request.app.state.context
@@ -119,7 +118,23 @@ def create_app(
             return JSONResponse({"status": "ready"})
         return unavailable(request.url.path, "database unavailable")
 
-    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics (text format); no key, no personal data")
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        summary="Prometheus metrics (text format); no key, no personal data",
+        # Response (no media type of its own), so that the 503 is documented as the JSON it is.
+        response_class=Response,
+        responses={
+            200: {
+                "description": "The Prometheus text exposition (0.0.4), or OpenMetrics when the scraper accepts it",
+                "content": {
+                    "text/plain": {"schema": {"type": "string"}},
+                    "application/openmetrics-text": {"schema": {"type": "string"}},
+                },
+            },
+            **refusals(why={503: "The database does not answer (sessions are counted there)"}),
+        },
+    )
     async def prometheus_metrics(request: Request) -> Response:
         # The format the scraper asks for (Prometheus text 0.0.4 unless it accepts OpenMetrics), as the
         # client library's own server answers. Collecting counts sessions in the database: off the loop.
@@ -127,15 +142,29 @@ def create_app(
         body = await run_in_threadpool(encode, metrics.registry)
         return Response(body, headers={"Content-Type": content_type})
 
+    generate_document = app.openapi
+
+    def document() -> dict[str, Any]:
+        """FastAPI declares 422 for every route with parameters; an OCPI route answers a request that does
+        not fit with the envelope, HTTP 200 and status 2001 (``invalid_request`` below)."""
+        generated = generate_document()
+        for path, operations in generated["paths"].items():
+            if is_ocpi_path(path):
+                for operation in operations.values():
+                    operation["responses"].pop("422", None)
+        return generated
+
+    app.openapi = document  # type: ignore[method-assign]
+
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
-        if _is_ocpi(request):
+        if is_ocpi_path(request.url.path):
             return envelope(OcpiStatus.CLIENT_ERROR, str(error.detail), http_status=error.status_code)
         return await http_exception_handler(request, error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> Response:
-        if _is_ocpi(request):
+        if is_ocpi_path(request.url.path):
             return envelope(OcpiStatus.INVALID_PARAMETERS, str(error.errors()))
         return await request_validation_exception_handler(request, error)
 
@@ -156,7 +185,7 @@ def create_app(
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        if _is_ocpi(request):
+        if is_ocpi_path(request.url.path):
             return envelope(OcpiStatus.SERVER_ERROR, "internal error; please retry", http_status=500)
         return JSONResponse({"detail": "internal error"}, status_code=500)
 

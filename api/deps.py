@@ -6,13 +6,12 @@ import base64
 import binascii
 import hashlib
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.context import ApiContext
-from api.schemas import Problem
 from domain.parties import Cpo, DemandPartner
 from persistence import repositories as repo
 from services import partners
@@ -28,18 +27,6 @@ def get_context(request: Request) -> ApiContext:
 
 
 ContextDep = Annotated[ApiContext, Depends(get_context)]
-
-# The answers of authentication, for the OpenAPI document of the routes that require it.
-UNAUTHENTICATED: dict[int | str, dict[str, Any]] = {
-    401: {
-        "model": Problem,
-        "description": "No API key, or an unknown, expired or revoked one, or an inactive partner's",
-    }
-}
-OPERATORS_ONLY: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "No operator key"},
-    403: {"model": Problem, "description": "Not an operator key, or a revoked one"},
-}
 
 
 async def current_demand_partner(

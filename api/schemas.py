@@ -7,7 +7,16 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 
 from domain.invoicing.documents import Cadence
 from domain.sessions.lifecycle import SessionStage
@@ -17,9 +26,29 @@ from domain.settlement.disputes import Decision
 # Ids and keys are printable ASCII without spaces: a NUL or control character is refused at the door
 # (PostgreSQL cannot even compare a text with one).
 PRINTABLE_ASCII = r"^[\x21-\x7e]+$"
-# Amounts and energy are JSON strings holding a plain decimal: never a float, never an exponent.
-DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
-Amount = Annotated[Decimal, WithJsonSchema({"type": "string", "pattern": DECIMAL_PATTERN}, mode="serialization")]
+# Our keys are BIGINT: a larger one is no key of ours, refused before it reaches the database.
+MAX_KEY = 2**63 - 1
+# Amounts and energy are JSON strings holding a plain decimal: never a float, never an exponent. They are
+# NUMERIC(18, 4) (energy NUMERIC(14, 4)) in the database; reference rates NUMERIC(24, 10).
+DECIMAL_PATTERN = r"^-?\d{1,14}(\.\d{1,4})?$"
+RATE_PATTERN = r"^\d{1,14}(\.\d{1,10})?$"
+
+
+def _fixed_point(value: Decimal) -> str:
+    """``Decimal("1E+2")`` is written "100", never with an exponent."""
+    return format(value, "f")
+
+
+Amount = Annotated[
+    Decimal,
+    PlainSerializer(_fixed_point, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": DECIMAL_PATTERN}, mode="serialization"),
+]
+Rate = Annotated[
+    Decimal,
+    PlainSerializer(_fixed_point, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": RATE_PATTERN}, mode="serialization"),
+]
 # What a partner may send as an amount: up to 10 digits before the point and 4 after.
 AMOUNT_IN_PATTERN = r"^\d{1,10}(\.\d{1,4})?$"
 
@@ -44,6 +73,13 @@ AmountIn = Annotated[
     WithJsonSchema({"type": "string", "pattern": AMOUNT_IN_PATTERN, "examples": ["25.00"]}, mode="validation"),
 ]
 PositiveAmountIn = Annotated[AmountIn, AfterValidator(_above_zero)]
+# A decided price is bounded by the domain (``domain/settlement/disputes.py`` ``agreed_price``), whose
+# refusal names the bound it breaks (positive, the currency's minor unit, the maximum claim): the document
+# shows the plain decimal expected, and anything else a Decimal reads gets to the domain's answer.
+DecidedAmountIn = Annotated[
+    Decimal,
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["11.50"]}, mode="validation"),
+]
 
 
 def utc_instant(value: datetime) -> datetime:
@@ -133,7 +169,7 @@ class Billing(BaseModel):
     invoice: str | None = Field(description="The invoice number; null until invoiced or while on a draft statement")
     tariff_currency: str
     tariff_net: Amount
-    reference_rate: Amount | None = Field(description="Units of currency per unit of tariff_currency; null: none")
+    reference_rate: Rate | None = Field(description="Units of currency per unit of tariff_currency; null: none")
     rate_source: str | None
     rate_as_of: date | None
 
@@ -181,7 +217,30 @@ class StopAccepted(BaseModel):
 
 
 class Problem(BaseModel):
-    detail: str
+    detail: str = Field(description="What was refused and why, naming the field when one is wrong")
+
+
+class FieldProblem(BaseModel):
+    """One finding of the request's validation (FastAPI's shape)."""
+
+    loc: list[str | int] = Field(description="Where: the part of the request, then the field")
+    msg: str
+    type: str
+
+
+class ValidationProblem(BaseModel):
+    """A request whose parameters or body do not fit this document."""
+
+    detail: list[FieldProblem]
+
+
+class OcpiEnvelope(BaseModel):
+    """Every OCPI answer, also a refusal (OCPI 2.2.1 transport and format, section 4.1.7)."""
+
+    data: Any = Field(default=None, description="The object asked for, when there is one")
+    status_code: int = Field(ge=1000, le=4999, description="1000 success, 2xxx client errors, 3xxx server errors")
+    status_message: str | None = None
+    timestamp: datetime
 
 
 class CurrencyBalance(BaseModel):
@@ -235,7 +294,7 @@ class DisputeDecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Decision = Field(description="ACCEPT the CPO's claimed price, REJECT it, or ADJUST to an agreed one")
-    amount: Decimal | None = Field(
+    amount: DecidedAmountIn | None = Field(
         default=None, description="ADJUST only: the agreed price excluding VAT, in the tariff's currency"
     )
     note: str | None = Field(default=None, max_length=2000, description="Why, for the record")
@@ -246,9 +305,9 @@ class DisputeDecision(BaseModel):
     settlement: int = Field(description="The settlement (generation) whose price was disputed")
     decision: Decision
     currency: str
-    official: Decimal = Field(description="The official price excluding VAT, as rated")
-    claimed: Decimal = Field(description="The CPO's price excluding VAT, from its CDR")
-    agreed: Decimal = Field(description="The price the session is settled at from now on")
+    official: Amount = Field(description="The official price excluding VAT, as rated")
+    claimed: Amount = Field(description="The CPO's price excluding VAT, from its CDR")
+    agreed: Amount = Field(description="The price the session is settled at from now on")
     note: str | None
     decided_by: str
     decided_at: datetime
@@ -260,8 +319,8 @@ class OpenDispute(BaseModel):
     cpo_id: str
     settlement: int
     currency: str
-    official: Decimal
-    claimed: Decimal
+    official: Amount
+    claimed: Amount
     note: str
 
 

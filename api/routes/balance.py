@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import UNAUTHENTICATED, ContextDep, DemandPartnerDep
+from api.deps import ContextDep, DemandPartnerDep
+from api.responses import refusals
 from api.schemas import BalanceRead, CurrencyBalance
 from domain.money import from_minor
 from services.balances import partner_balance
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/v1/balance", tags=["balance"])
 
 
 @router.get(
-    "", response_model=BalanceRead, responses=UNAUTHENTICATED, summary="Your balances, holds and available credit"
+    "", response_model=BalanceRead, responses=refusals(401), summary="Your balances, holds and available credit"
 )
 async def get_balance(partner: DemandPartnerDep, context: ContextDep) -> BalanceRead:
     balance = await run_in_threadpool(partner_balance, context.reads, partner)

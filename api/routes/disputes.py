@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ContextDep, OperatorDep
+from api.responses import OPERATORS_401, refusals
 from api.schemas import DisputeDecision, DisputeDecisionIn, DisputeList, OpenDispute
 from persistence.disputes import DisputeRecord
 from services.disputes import DisputeRefused, Ruling, decide_and_correct, disputes
@@ -35,7 +36,12 @@ def _decision(record: DisputeRecord, correction_workflow_id: str | None) -> Disp
     )
 
 
-@router.get("", response_model=DisputeList, summary="Open price discrepancies and the latest decisions")
+@router.get(
+    "",
+    response_model=DisputeList,
+    responses=refusals(401, 403, why=OPERATORS_401),
+    summary="Open price discrepancies and the latest decisions",
+)
 async def list_disputes(_: OperatorDep, context: ContextDep) -> DisputeList:
     def load() -> DisputeList:
         with context.reads() as db:
@@ -63,7 +69,24 @@ async def list_disputes(_: OperatorDep, context: ContextDep) -> DisputeList:
     "/{session_id}",
     response_model=DisputeDecision,
     status_code=201,
-    responses={404: {"description": "no such session"}, 409: {"description": "nothing to decide, or decided"}},
+    responses={
+        **refusals(
+            400,
+            401,
+            403,
+            404,
+            409,
+            422,
+            why={
+                **OPERATORS_401,
+                404: "No such session",
+                409: "Nothing to decide, or decided otherwise already; the detail names who decided",
+                422: "The amount is refused (ADJUST: above zero, at the currency's minor unit, within the "
+                "contract's maximum claim); the detail names it",
+            },
+        ),
+        200: {"model": DisputeDecision, "description": "The same decision was recorded before: the record"},
+    },
     summary="Decide a session's price discrepancy: ACCEPT the CPO's claim, REJECT it, or ADJUST to an amount",
 )
 async def decide_dispute(

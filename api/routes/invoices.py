@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from adapters.invoice_documents import render_html, render_pdf
-from api.deps import UNAUTHENTICATED, ContextDep, DemandPartnerDep
+from api.deps import ContextDep, DemandPartnerDep
+from api.responses import refusals
 from api.schemas import PRINTABLE_ASCII, InvoiceList, InvoiceSummary, OpenStatement
 from domain.money import from_minor
 from persistence.invoice_reads import IssuedInvoice
@@ -20,13 +21,13 @@ from services import invoices as service
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
 InvoiceNumberPath = Annotated[str, Path(max_length=64, pattern=PRINTABLE_ASCII)]
-NOT_FOUND: dict[int | str, dict[str, Any]] = {**UNAUTHENTICATED, 404: {"description": "No such invoice of yours"}}
+NOT_FOUND = refusals(401, 404, 422, why={404: "No such invoice of yours"})
 
 
 @router.get(
     "",
     response_model=InvoiceList,
-    responses=UNAUTHENTICATED,
+    responses=refusals(401),
     summary="Your invoices, newest first, and open statements",
 )
 async def list_invoices(partner: DemandPartnerDep, context: ContextDep) -> InvoiceList:
@@ -69,7 +70,13 @@ async def _document(number: str, partner_id: str, context: ContextDep) -> dict[s
         raise HTTPException(404, "no such invoice of yours") from error
 
 
-@router.get("/{number}.html", response_class=HTMLResponse, responses=NOT_FOUND, summary="An invoice, as a page")
+@router.get(
+    "/{number}.html",
+    # Response (no media type of its own), so that the refusals are documented as the JSON they are.
+    response_class=Response,
+    responses={**NOT_FOUND, 200: {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}}},
+    summary="An invoice, as a page",
+)
 async def invoice_html(number: InvoiceNumberPath, partner: DemandPartnerDep, context: ContextDep) -> HTMLResponse:
     return HTMLResponse(render_html(await _document(number, partner.id, context)))
 
@@ -77,7 +84,13 @@ async def invoice_html(number: InvoiceNumberPath, partner: DemandPartnerDep, con
 @router.get(
     "/{number}.pdf",
     response_class=Response,
-    responses={**NOT_FOUND, 200: {"content": {"application/pdf": {}}}},
+    responses={
+        **NOT_FOUND,
+        200: {
+            "description": "The PDF",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        },
+    },
     summary="An invoice, as a printable PDF",
 )
 async def invoice_pdf(number: InvoiceNumberPath, partner: DemandPartnerDep, context: ContextDep) -> Response:

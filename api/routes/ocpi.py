@@ -19,6 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from api.context import ApiContext
 from api.deps import ContextDep, CpoDep
 from api.limits import BodyTooLarge, json_problem, read_body
+from api.responses import Responses, refusals
+from api.schemas import MAX_KEY, OcpiEnvelope
 from domain.parties import Cpo
 from messages.ocpi import OcpiStatus, ocpi_envelope
 from services.ocpi import cdrs, commands, sessions, tariffs
@@ -35,6 +37,17 @@ TARIFF_BODY_LIMIT = 256 << 10
 COMMAND_RESULT_BODY_LIMIT = 16 << 10
 
 OCPI_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}}
+# Every message that reached the OCPI layer is answered 200 (or 201 when it created something), its OCPI
+# status saying whether it was taken; only the transport refuses with an HTTP error.
+ANSWERED: Responses = {
+    200: {
+        "model": OcpiEnvelope,
+        "description": "Answered: status 1000, or 2001 naming what is refused, or 3000: stored, please retry",
+    }
+}
+CREATED: Responses = {201: {"model": OcpiEnvelope, "description": "Taken: a new object"}}
+UNREAD = {400: "The body is not JSON we read (status 2000)", 413: "The body is over this route's limit (status 2000)"}
+BODY_ANSWERS = {**ANSWERED, **refusals(400, 401, 413, 429, ocpi=True, why=UNREAD)}
 
 
 def envelope(
@@ -80,7 +93,12 @@ async def _intake(
     return _answer(await intake(body))
 
 
-@router.put("/sessions/{country_code}/{party_id}/{session_id}", openapi_extra=OCPI_BODY, summary="Session PUT")
+@router.put(
+    "/sessions/{country_code}/{party_id}/{session_id}",
+    openapi_extra=OCPI_BODY,
+    responses={**BODY_ANSWERS, **CREATED},
+    summary="Session PUT",
+)
 async def put_ocpi_session(
     country_code: str, party_id: str, session_id: str, request: Request, cpo: CpoDep, context: ContextDep
 ) -> Response:
@@ -89,7 +107,12 @@ async def put_ocpi_session(
     return await _intake(request, context, cpo, unread, lambda body: sessions.receive_put(context, cpo, path, body))
 
 
-@router.patch("/sessions/{country_code}/{party_id}/{session_id}", openapi_extra=OCPI_BODY, summary="Session PATCH")
+@router.patch(
+    "/sessions/{country_code}/{party_id}/{session_id}",
+    openapi_extra=OCPI_BODY,
+    responses=BODY_ANSWERS,
+    summary="Session PATCH",
+)
 async def patch_ocpi_session(
     country_code: str, party_id: str, session_id: str, request: Request, cpo: CpoDep, context: ContextDep
 ) -> Response:
@@ -98,7 +121,12 @@ async def patch_ocpi_session(
     return await _intake(request, context, cpo, unread, lambda body: sessions.receive_patch(context, cpo, path, body))
 
 
-@router.put("/tariffs/{country_code}/{party_id}/{tariff_id}", openapi_extra=OCPI_BODY, summary="Tariff PUT")
+@router.put(
+    "/tariffs/{country_code}/{party_id}/{tariff_id}",
+    openapi_extra=OCPI_BODY,
+    responses={**BODY_ANSWERS, **CREATED},
+    summary="Tariff PUT",
+)
 async def put_ocpi_tariff(
     country_code: str, party_id: str, tariff_id: str, request: Request, cpo: CpoDep, context: ContextDep
 ) -> Response:
@@ -108,7 +136,11 @@ async def put_ocpi_tariff(
     return await _intake(request, context, cpo, unread, lambda body: tariffs.receive_put(context, cpo, path, body))
 
 
-@router.delete("/tariffs/{country_code}/{party_id}/{tariff_id}", summary="Tariff DELETE")
+@router.delete(
+    "/tariffs/{country_code}/{party_id}/{tariff_id}",
+    responses={**ANSWERED, **refusals(401, 429, ocpi=True)},
+    summary="Tariff DELETE",
+)
 async def delete_ocpi_tariff(
     country_code: str, party_id: str, tariff_id: str, cpo: CpoDep, context: ContextDep
 ) -> Response:
@@ -116,7 +148,25 @@ async def delete_ocpi_tariff(
     return _answer(await tariffs.receive_delete(context, cpo, path, datetime.now(UTC)))
 
 
-@router.post("/cdrs", openapi_extra=OCPI_BODY, summary="CDR POST")
+@router.post(
+    "/cdrs",
+    openapi_extra=OCPI_BODY,
+    responses={
+        **BODY_ANSWERS,
+        201: {
+            "model": OcpiEnvelope,
+            "description": "Accepted: stored, and the session is cleared with it",
+            "headers": {
+                "Location": {
+                    "description": "Where the CPO reads the CDR back (GET /cdrs/{key})",
+                    "required": True,
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+    },
+    summary="CDR POST",
+)
 async def post_ocpi_cdr(request: Request, cpo: CpoDep, context: ContextDep) -> Response:
     unread = (Kind.CDR, "?", CDR_BODY_LIMIT)
     return await _intake(
@@ -124,19 +174,28 @@ async def post_ocpi_cdr(request: Request, cpo: CpoDep, context: ContextDep) -> R
     )
 
 
-@router.get("/cdrs/{key}", summary="A CDR we accepted, as received")
+@router.get(
+    "/cdrs/{key}",
+    responses={**ANSWERED, **refusals(401, 404, 429, ocpi=True, why={404: "No such CDR of yours"})},
+    summary="A CDR we accepted, as received",
+)
 async def get_ocpi_cdr(key: int, cpo: CpoDep, context: ContextDep) -> Response:
     def load() -> str | None:
         with context.reads() as db:
             return cdrs.cdr_as_received(db, cpo, key)
 
-    body = await run_in_threadpool(load)
+    body = None if not 1 <= key <= MAX_KEY else await run_in_threadpool(load)
     if body is None:
         return envelope(OcpiStatus.CLIENT_ERROR, "no such CDR", http_status=404)
     return envelope(OcpiStatus.SUCCESS, "Success", data=json.loads(body))
 
 
-@router.post("/commands/{command}/{session_id}", openapi_extra=OCPI_BODY, summary="CommandResult callback")
+@router.post(
+    "/commands/{command}/{session_id}",
+    openapi_extra=OCPI_BODY,
+    responses=BODY_ANSWERS,
+    summary="CommandResult callback",
+)
 async def post_ocpi_command_result(
     command: str, session_id: str, request: Request, cpo: CpoDep, context: ContextDep
 ) -> Response:

@@ -5,35 +5,28 @@ credential cache forgets them) and within ``api.credentials.CREDENTIAL_TTL_S`` i
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import OPERATORS_ONLY, ContextDep, OperatorDep
-from api.schemas import PRINTABLE_ASCII, ApiKeyCreate, ApiKeyIssued, ApiKeyRead, PartnerCreate, PartnerRead, Problem
+from api.deps import ContextDep, OperatorDep
+from api.responses import OPERATORS_401, refusals
+from api.schemas import MAX_KEY, PRINTABLE_ASCII, ApiKeyCreate, ApiKeyIssued, ApiKeyRead, PartnerCreate, PartnerRead
 from domain.partners import DemandPartnerTerms, FieldInvalid, PostalAddress
 from services import partners as service
 
-MAX_KEY_ID = 2**63 - 1  # a BIGINT: a larger id is no key of ours, refused before it reaches the database
 PartnerIdPath = Annotated[str, Path(max_length=64, pattern=PRINTABLE_ASCII)]
 router = APIRouter(prefix="/v1/partners", tags=["partners (operators)"])
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    **OPERATORS_ONLY,
-    404: {"model": Problem, "description": "No such demand partner (or key)"},
-}
+NOT_FOUND = refusals(401, 403, 404, 422, why={**OPERATORS_401, 404: "No such demand partner (or key)"})
 
 
 @router.post(
     "",
     status_code=201,
     response_model=PartnerRead,
-    responses={
-        **OPERATORS_ONLY,
-        409: {"model": Problem, "description": "A partner with this id exists"},
-        422: {"model": Problem, "description": "A field is refused; the detail names it"},
-    },
+    responses=refusals(400, 401, 403, 409, 422, why={**OPERATORS_401, 409: "A partner with this id exists"}),
     summary="Onboard a demand partner and its contract",
 )
 async def add_partner(body: PartnerCreate, _: OperatorDep, context: ContextDep) -> PartnerRead:
@@ -99,10 +92,9 @@ async def list_keys(partner_id: PartnerIdPath, _: OperatorDep, context: ContextD
     "/{partner_id}/keys",
     status_code=201,
     response_model=ApiKeyIssued,
-    responses={
-        **NOT_FOUND,
-        409: {"model": Problem, "description": "Two valid keys already, or the partner is inactive"},
-    },
+    responses=refusals(
+        400, 401, 403, 404, 409, 422, why={**OPERATORS_401, 409: "Two valid keys already, or the partner is inactive"}
+    ),
     summary="Issue an API key (shown once); a partner holds at most two valid keys, to rotate them",
 )
 async def add_key(partner_id: PartnerIdPath, body: ApiKeyCreate, _: OperatorDep, context: ContextDep) -> ApiKeyIssued:
@@ -129,7 +121,7 @@ async def add_key(partner_id: PartnerIdPath, body: ApiKeyCreate, _: OperatorDep,
     summary="Revoke an API key: refused from now on",
 )
 async def revoke_key(
-    partner_id: PartnerIdPath, key_id: Annotated[int, Path(ge=1, le=MAX_KEY_ID)], _: OperatorDep, context: ContextDep
+    partner_id: PartnerIdPath, key_id: Annotated[int, Path(ge=1, le=MAX_KEY)], _: OperatorDep, context: ContextDep
 ) -> Response:
     def revoke() -> str:
         with context.writes.begin() as db:

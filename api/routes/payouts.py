@@ -6,7 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import UNAUTHENTICATED, ContextDep, DemandPartnerDep
+from api.deps import ContextDep, DemandPartnerDep
+from api.responses import refusals
 from api.schemas import PayoutList, PayoutPosition, PayoutSummary
 from domain.money import from_minor
 from services.payouts import partner_payouts
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/v1/payouts", tags=["payouts"])
 @router.get(
     "",
     response_model=PayoutList,
-    responses=UNAUTHENTICATED,
+    responses=refusals(401),
     summary="Your payouts, newest first, and your position per currency",
 )
 async def list_payouts(partner: DemandPartnerDep, context: ContextDep) -> PayoutList:

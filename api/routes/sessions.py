@@ -5,16 +5,16 @@ from __future__ import annotations
 import base64
 import logging
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
 
-from api.deps import UNAUTHENTICATED, ContextDep, DemandPartnerDep
+from api.deps import ContextDep, DemandPartnerDep
+from api.responses import refusals
 from api.schemas import (
     PRINTABLE_ASCII,
     Billing,
     Clearing,
-    Problem,
     SessionAccepted,
     SessionCreate,
     SessionPage,
@@ -32,10 +32,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 SessionIdPath = Annotated[str, Path(max_length=64, pattern=PRINTABLE_ASCII)]
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    **UNAUTHENTICATED,
-    404: {"model": Problem, "description": "No such session among yours"},
-}
+NOT_FOUND = {404: "No such session among yours"}
 
 
 @router.post(
@@ -43,9 +40,15 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     status_code=202,
     response_model=SessionAccepted,
     responses={
-        **UNAUTHENTICATED,
-        409: {"model": Problem, "description": "Idempotency-Key reused with a different body"},
-        422: {"model": Problem, "description": "A field of the request is refused; the detail names it"},
+        **refusals(400, 401, 409, 422, 429, why={409: "Idempotency-Key reused with a different body"}),
+        202: {
+            "headers": {
+                "Idempotent-Replayed": {
+                    "description": "true: the session an earlier request with this Idempotency-Key started",
+                    "schema": {"type": "string", "enum": ["true"]},
+                }
+            }
+        },
     },
     summary="Start a charging session",
 )
@@ -149,7 +152,12 @@ def _read(view: SessionView) -> SessionRead:
     )
 
 
-@router.get("/{session_id}", response_model=SessionRead, responses=NOT_FOUND, summary="A session, live")
+@router.get(
+    "/{session_id}",
+    response_model=SessionRead,
+    responses=refusals(401, 404, 422, why=NOT_FOUND),
+    summary="A session, live",
+)
 async def get_session(session_id: SessionIdPath, partner: DemandPartnerDep, context: ContextDep) -> SessionRead:
     try:
         view = await service.partner_session(context.reads, context.temporal, partner.id, session_id)
@@ -173,7 +181,7 @@ def _parse_cursor(cursor: str) -> tuple[datetime, str]:
 @router.get(
     "",
     response_model=SessionPage,
-    responses={**UNAUTHENTICATED, 400: {"model": Problem, "description": "The cursor is not one we issued"}},
+    responses=refusals(400, 401, 422, why={400: "The cursor is not one we issued"}),
     summary="Your sessions, newest first",
 )
 async def list_sessions(
@@ -207,7 +215,7 @@ async def list_sessions(
     "/{session_id}/stop",
     status_code=202,
     response_model=StopAccepted,
-    responses={**NOT_FOUND, 409: {"model": Problem, "description": "The session cannot be stopped now"}},
+    responses=refusals(401, 404, 409, 422, why={**NOT_FOUND, 409: "The session cannot be stopped now"}),
     summary="Stop a charging session",
 )
 async def stop_session(session_id: SessionIdPath, partner: DemandPartnerDep, context: ContextDep) -> StopAccepted:

@@ -427,3 +427,10 @@ async def test_an_identical_cdr_replay_after_settlement_is_already_received_and_
     assert await stack.get(session_id) == settled
     assert settled["needs_attention"] is False
     assert inbox_row(stack, "CDR", cdr["id"]).outcome == "DUPLICATE"
+
+
+@pytest.mark.parametrize("key", [0, 2**63, -(2**63) - 1, 10**30])
+async def test_a_cdr_key_beyond_our_keys_is_not_found(stack: Stack, key: int) -> None:
+    """Keys are BIGINT: one outside their range is no CDR of ours (it made the database fail: 500)."""
+    reply = await stack.http.get(f"{OCPI}/cdrs/{key}", headers=cpo_headers())
+    assert (reply.status_code, reply.json()["status_code"]) == (404, 2000)

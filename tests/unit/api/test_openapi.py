@@ -1,5 +1,6 @@
-"""The OpenAPI document of the partner and partners-admin routes: every status they answer, amounts as
-decimal strings with a pattern (never free strings, never floats)."""
+"""The OpenAPI document: every status a route answers with the body we send (the OCPI envelope on OCPI
+routes), amounts as decimal strings with a pattern (never free strings, never floats), ``/metrics`` as
+text. tests/e2e/test_openapi_conformance.py checks the answers themselves against it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from api.app import create_app
 from api.context import ApiContext
-from api.schemas import AMOUNT_IN_PATTERN, DECIMAL_PATTERN
+from api.schemas import AMOUNT_IN_PATTERN, DECIMAL_PATTERN, RATE_PATTERN
 
 
 async def no_context() -> tuple[ApiContext, object]:
@@ -41,14 +42,69 @@ def test_amounts_are_decimal_strings_with_a_pattern() -> None:
     max_amount = schemas["SessionCreate"]["properties"]["max_amount"]["anyOf"][0]
     assert max_amount == {"type": "string", "pattern": AMOUNT_IN_PATTERN, "examples": ["25.00"]}
     assert schemas["ContractTermsIn"]["properties"]["credit_limit"]["pattern"] == AMOUNT_IN_PATTERN
-    for name in ("CurrencyBalance", "InvoiceSummary", "PayoutPosition", "Billing", "Clearing", "SessionRead"):
+    decimals = ("CurrencyBalance", "InvoiceSummary", "PayoutPosition", "Billing", "Clearing", "SessionRead")
+    for name in (*decimals, "DisputeDecision", "OpenDispute"):
         for field, schema in schemas[name]["properties"].items():
             values = schema.get("additionalProperties")  # a dict of amounts (``rating`` is free: True)
             variants = [*schema.get("anyOf", [schema]), *([values] if isinstance(values, dict) else [])]
             assert all(variant.get("type") != "number" for variant in variants), (name, field)
             for variant in variants:
                 if "pattern" in variant:
-                    assert (variant["type"], variant["pattern"]) == ("string", DECIMAL_PATTERN), (name, field)
+                    assert variant["type"] == "string", (name, field)
+                    assert variant["pattern"] in (DECIMAL_PATTERN, RATE_PATTERN), (name, field)
     assert schemas["CurrencyBalance"]["properties"]["owed"]["pattern"] == DECIMAL_PATTERN
+    assert schemas["DisputeDecision"]["properties"]["agreed"]["pattern"] == DECIMAL_PATTERN
+    assert schemas["Billing"]["properties"]["reference_rate"]["anyOf"][0]["pattern"] == RATE_PATTERN
+    assert schemas["DisputeDecisionIn"]["properties"]["amount"]["anyOf"][0]["type"] == "string"
+    assert re.fullmatch(DECIMAL_PATTERN, "-12345678901234.5678")
+    assert not re.fullmatch(DECIMAL_PATTERN, "1E+2")
     assert re.fullmatch(AMOUNT_IN_PATTERN, "25.00")
     assert not re.fullmatch(AMOUNT_IN_PATTERN, "1e3")
+
+
+def test_refusals_carry_their_body_and_retry_after() -> None:
+    paths = _document()["paths"]
+    start = paths["/v1/sessions"]["post"]["responses"]
+    assert {"400", "401", "409", "422", "429", "503"} <= set(start)
+    for status in ("429", "503"):
+        assert start[status]["headers"]["Retry-After"]["required"] is True
+    assert start["401"]["headers"]["WWW-Authenticate"]["required"] is True
+    validation = start["422"]["content"]["application/json"]["schema"]["anyOf"]
+    assert {variant["$ref"].rsplit("/", 1)[1] for variant in validation} == {"Problem", "ValidationProblem"}
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            if path != "/health":
+                assert "503" in operation["responses"], (path, method)
+    decide = paths["/v1/disputes/{session_id}"]["post"]["responses"]
+    assert {"200", "201", "401", "403", "404", "409", "422"} <= set(decide)
+    assert {"401", "403"} <= set(paths["/v1/disputes"]["get"]["responses"])
+    page = paths["/v1/invoices/{number}.html"]["get"]["responses"]
+    assert set(page["200"]["content"]) == {"text/html"}
+    assert set(page["404"]["content"]) == {"application/json"}
+
+
+def test_ocpi_routes_answer_with_the_envelope_never_422() -> None:
+    paths = _document()["paths"]
+    ocpi = {
+        (path, method): operation
+        for path, ops in paths.items()
+        if path.startswith("/ocpi/")
+        for method, operation in ops.items()
+    }
+    assert len(ocpi) == 7
+    for (path, method), operation in ocpi.items():
+        responses = operation["responses"]
+        assert "422" not in responses, (path, method)  # a request that does not fit is 200 with status 2001
+        assert {"200", "401", "429", "503"} <= set(responses), (path, method)
+        for status, answer in responses.items():
+            schema = answer["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/OcpiEnvelope"}, (path, method, status)
+    cdr = paths["/ocpi/emsp/2.2.1/cdrs"]["post"]["responses"]
+    assert {"201", "400", "413"} <= set(cdr)
+    assert cdr["201"]["headers"]["Location"]["required"] is True
+
+
+def test_metrics_is_text() -> None:
+    responses = _document()["paths"]["/metrics"]["get"]["responses"]
+    assert set(responses["200"]["content"]) == {"text/plain", "application/openmetrics-text"}
+    assert set(responses["503"]["content"]) == {"application/json"}
