@@ -22,6 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.backpressure import BacklogReading, BackpressurePolicy, SessionStartBackpressure, watch_backlog
 from api.context import ApiContext
 from api.metrics import ApiMetrics, RequestMetrics, check_ledger_every
+from api.ocpi_transport import OcpiTransport, ocpi_ids
 from api.rate_limits import RateLimitPolicy, RateLimits
 from api.refusals import is_ocpi_path, unavailable
 from api.responses import refusals
@@ -93,12 +94,15 @@ def create_app(
     app.add_middleware(RequestMetrics, metrics=metrics)
     if rate_limits is not None:
         app.add_middleware(RateLimits, policy=rate_limits)
+    # Outermost: every OCPI answer, a rate limit's or the backpressure's too, carries the request's ids.
+    app.add_middleware(OcpiTransport)
     app.include_router(sessions.router)
     app.include_router(balance.router)
     app.include_router(invoices.router)
     app.include_router(payouts.router)
     app.include_router(disputes.router)
     app.include_router(partners.router)
+    app.include_router(ocpi.versions_router)
     app.include_router(ocpi.router)
 
     @app.get("/health", tags=["ops"], summary="Liveness")
@@ -186,7 +190,13 @@ def create_app(
     async def unexpected(request: Request, error: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         if is_ocpi_path(request.url.path):
-            return envelope(OcpiStatus.SERVER_ERROR, "internal error; please retry", http_status=500)
+            # Answered outside the middlewares (Starlette's last resort): the ids are added here.
+            return envelope(
+                OcpiStatus.SERVER_ERROR,
+                "internal error; please retry",
+                http_status=500,
+                headers=ocpi_ids(request.scope),
+            )
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
     return app

@@ -14,7 +14,7 @@ OUTAGE_RETRY_AFTER_S = 5
 
 
 def is_ocpi_path(path: str) -> bool:
-    return path.startswith("/ocpi/")
+    return path == "/ocpi" or path.startswith("/ocpi/")
 
 
 def retry_later(

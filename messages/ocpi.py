@@ -47,8 +47,12 @@ NonNegative = Annotated[Number, Field(ge=0)]
 
 
 def format_ocpi_datetime(value: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z``, as OCPI asks (``+00:00`` is not accepted by every peer)."""
-    return _as_utc(value).isoformat().replace("+00:00", "Z")
+    """OCPI's DateTime: a string(25), UTC with a ``Z`` (``+00:00`` is not UTC to OCPI), in one of the
+    spec's patterns: whole seconds, or milliseconds when there is a fraction (``isoformat`` would give
+    microseconds, which no pattern has)."""
+    moment = _as_utc(value)
+    timespec = "milliseconds" if moment.microsecond else "seconds"
+    return moment.replace(tzinfo=None).isoformat(timespec=timespec) + "Z"
 
 
 class OcpiModel(BaseModel):

@@ -55,9 +55,10 @@ def store_cdr(
 
 
 def cdr_body(db: Session, key: int, country_code: str, party_id: str) -> str | None:
-    """The CDR as received, if it is the named party's."""
+    """The CDR as received, if it is the named party's (stored as the CPO spelt it: OCPI ids ignore case)."""
     row = db.get(CdrRow, key)
-    return row.body if row is not None and (row.country_code, row.party_id) == (country_code, party_id) else None
+    named = (row.country_code.upper(), row.party_id.upper()) if row is not None else None
+    return row.body if row is not None and named == (country_code.upper(), party_id.upper()) else None
 
 
 def first_cdr(db: Session, session_id: str) -> tuple[str, str]:

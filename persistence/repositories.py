@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.orm import Mapped, Session
 
 from domain.parties import Cpo
 from domain.sessions.authorisation import EffectiveVersion
@@ -51,6 +51,12 @@ def contract_versions(db: Session, party_kind: str, party_id: str) -> list[Effec
     return [EffectiveVersion(r.key, r.version, r.effective_from, r.effective_to) for r in rows]
 
 
+def same_ci_string(column: Mapped[str], value: str) -> ColumnElement[bool]:
+    """OCPI CiStrings (country codes, party ids, object ids) ignore case: stored as received, compared upper
+    case, which the functional indexes on ``upper(...)`` serve (``persistence/tables.py``)."""
+    return func.upper(column) == value.upper()
+
+
 # --- network -------------------------------------------------------------------------------------
 
 
@@ -76,7 +82,7 @@ def tariff_versions(db: Session, cpo_id: str, tariff_id: str) -> list[EffectiveV
     the next version takes over; a deleted version is never in force (see ``in_force``)."""
     rows = db.scalars(
         select(TariffRow)
-        .where(TariffRow.cpo_id == cpo_id, TariffRow.tariff_id == tariff_id)
+        .where(TariffRow.cpo_id == cpo_id, same_ci_string(TariffRow.tariff_id, tariff_id))
         .order_by(TariffRow.last_updated)
     ).all()
 
@@ -95,7 +101,9 @@ def tariff_versions(db: Session, cpo_id: str, tariff_id: str) -> list[EffectiveV
 def tariff_by_version(db: Session, cpo_id: str, tariff_id: str, last_updated: datetime) -> TariffRow | None:
     return db.scalars(
         select(TariffRow).where(
-            TariffRow.cpo_id == cpo_id, TariffRow.tariff_id == tariff_id, TariffRow.last_updated == last_updated
+            TariffRow.cpo_id == cpo_id,
+            same_ci_string(TariffRow.tariff_id, tariff_id),
+            TariffRow.last_updated == last_updated,
         )
     ).first()
 
@@ -103,7 +111,7 @@ def tariff_by_version(db: Session, cpo_id: str, tariff_id: str, last_updated: da
 def latest_tariff(db: Session, cpo_id: str, tariff_id: str) -> TariffRow | None:
     return db.scalars(
         select(TariffRow)
-        .where(TariffRow.cpo_id == cpo_id, TariffRow.tariff_id == tariff_id)
+        .where(TariffRow.cpo_id == cpo_id, same_ci_string(TariffRow.tariff_id, tariff_id))
         .order_by(TariffRow.last_updated.desc())
     ).first()
 
@@ -222,9 +230,9 @@ def ocpi_session(db: Session, country_code: str, party_id: str, session_id: str)
     return db.scalars(
         select(OcpiSessionRow)
         .where(
-            OcpiSessionRow.country_code == country_code,
-            OcpiSessionRow.party_id == party_id,
-            OcpiSessionRow.session_id == session_id,
+            same_ci_string(OcpiSessionRow.country_code, country_code),
+            same_ci_string(OcpiSessionRow.party_id, party_id),
+            same_ci_string(OcpiSessionRow.session_id, session_id),
         )
         .with_for_update()
     ).first()
@@ -236,7 +244,11 @@ def record_inbox(db: Session, row: OcpiInboxRow) -> None:
 
 def cdr_by_id(db: Session, country_code: str, party_id: str, cdr_id: str) -> CdrRow | None:
     return db.scalars(
-        select(CdrRow).where(CdrRow.country_code == country_code, CdrRow.party_id == party_id, CdrRow.cdr_id == cdr_id)
+        select(CdrRow).where(
+            same_ci_string(CdrRow.country_code, country_code),
+            same_ci_string(CdrRow.party_id, party_id),
+            same_ci_string(CdrRow.cdr_id, cdr_id),
+        )
     ).first()
 
 

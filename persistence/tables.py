@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -218,7 +219,11 @@ class TariffRow(Base):
     """One version of a CPO tariff, as OCPI 2.2.1 JSON, versioned by ``last_updated``."""
 
     __tablename__ = "tariffs"
-    __table_args__ = (UniqueConstraint("cpo_id", "tariff_id", "last_updated"),)
+    __table_args__ = (
+        UniqueConstraint("cpo_id", "tariff_id", "last_updated"),
+        # OCPI ids ignore case: looked up on upper() (migration 0016).
+        Index("uq_tariffs_ci_version", "cpo_id", func.upper(text("tariff_id")), "last_updated", unique=True),
+    )
 
     key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
     cpo_id: Mapped[str] = mapped_column(ForeignKey("cpos.id"))
@@ -276,7 +281,16 @@ class OcpiSessionRow(Base):
     """The CPO's Session object as it stands after every PUT/PATCH applied in order."""
 
     __tablename__ = "ocpi_sessions"
-    __table_args__ = (UniqueConstraint("country_code", "party_id", "session_id"),)
+    __table_args__ = (
+        UniqueConstraint("country_code", "party_id", "session_id"),
+        Index(
+            "uq_ocpi_sessions_ci_key",
+            func.upper(text("country_code")),
+            func.upper(text("party_id")),
+            func.upper(text("session_id")),
+            unique=True,
+        ),
+    )
 
     key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
     country_code: Mapped[str] = mapped_column(String(2))
@@ -312,7 +326,16 @@ class CdrRow(Base):
     """An accepted CDR, verbatim. CDRs are final in OCPI: the database refuses UPDATE and DELETE."""
 
     __tablename__ = "cdrs"
-    __table_args__ = (UniqueConstraint("country_code", "party_id", "cdr_id"),)
+    __table_args__ = (
+        UniqueConstraint("country_code", "party_id", "cdr_id"),
+        Index(
+            "uq_cdrs_ci_key",
+            func.upper(text("country_code")),
+            func.upper(text("party_id")),
+            func.upper(text("cdr_id")),
+            unique=True,
+        ),
+    )
 
     key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
     country_code: Mapped[str] = mapped_column(String(2))

@@ -1,18 +1,20 @@
-"""OCPI 2.2.1 eMSP receiver interfaces for CPOs: Sessions (PUT/PATCH), Tariffs (PUT/DELETE), CDRs (POST,
-GET) and the Commands result callback. Answers are OCPI envelopes; a request that reached the OCPI layer
-gets HTTP 200/201 and an OCPI status code, never an HTTP error (only bad credentials get 401, a body that
-is not JSON we read 400, one over the route's limit 413). Every body is stored with its answer, also the
-refused ones. What each message does is in ``services/ocpi``."""
+"""OCPI 2.2.1 eMSP interfaces for CPOs: Versions (the list and our 2.2.1 details), the receivers of
+Sessions (PUT/PATCH), Tariffs (PUT/DELETE), CDRs (POST, GET) and the Commands result callback. Answers are
+OCPI envelopes; a request that reached the OCPI layer gets HTTP 200/201 and an OCPI status code, never an
+HTTP error (only bad credentials get 401, routing headers naming another sender 404, a body that is not
+JSON we read 400, one over the route's limit 413). Every body is stored with its answer, also the refused
+ones. What each message does is in ``services/ocpi``; the transport rules (request ids, trailing slashes)
+are ``api/ocpi_transport.py``."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Final
 
 from anyio import to_thread
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -27,7 +29,19 @@ from services.ocpi import cdrs, commands, sessions, tariffs
 from services.ocpi.forwarding import refuse_unread
 from services.ocpi.inbox import CpoMessage, IntakeResult, Kind, Outcome
 
-router = APIRouter(prefix="/ocpi/emsp/2.2.1", tags=["OCPI 2.2.1 (for CPOs)"])
+OCPI_VERSION: Final = "2.2.1"
+VERSION_PATH: Final = f"/ocpi/emsp/{OCPI_VERSION}"
+router = APIRouter(prefix=VERSION_PATH, tags=["OCPI 2.2.1 (for CPOs)"])
+versions_router = APIRouter(prefix="/ocpi", tags=["OCPI 2.2.1 (for CPOs)"])
+
+# Every OCPI module we serve, with our interface's role (version details): a module added is one line here.
+# Commands is ours to send: our Sender interface is where CPOs post their CommandResults.
+MODULES: Final = (
+    ("cdrs", "RECEIVER"),
+    ("commands", "SENDER"),
+    ("sessions", "RECEIVER"),
+    ("tariffs", "RECEIVER"),
+)
 
 # Body limits per route, in bytes. A Session (PUT) or a CDR carries every charging period: a day-long
 # session cut every minute, with its tariffs, stays well under 1 MiB. A tariff is a few price components.
@@ -59,6 +73,21 @@ def envelope(
 ) -> JSONResponse:
     body = ocpi_envelope(status, message, data, timestamp=datetime.now(UTC))
     return JSONResponse(body, status_code=http_status, headers=headers)
+
+
+async def routed_cpo(cpo: CpoDep, request: Request) -> Cpo:
+    """The calling CPO, when the routing headers it may send name it as the sender: on a direct connection
+    ``OCPI-from-*`` is the caller (another party's messages are not its to send: 404, as for a country or
+    party outside its roles). ``OCPI-to-*`` is us, the only receiver behind these URLs."""
+    country_code = request.headers.get("OCPI-from-country-code", cpo.country_code)
+    party_id = request.headers.get("OCPI-from-party-id", cpo.party_id)
+    if not cpo.is_party(country_code, party_id):
+        raise HTTPException(404, f"you are {cpo.country_code}*{cpo.party_id}, not {country_code}*{party_id}")
+    return cpo
+
+
+# The functional modules' caller; configuration modules (versions) take no routing headers.
+RoutedCpoDep = Annotated[Cpo, Depends(routed_cpo)]
 
 
 def _answer(result: IntakeResult) -> JSONResponse:
@@ -100,7 +129,7 @@ async def _intake(
     summary="Session PUT",
 )
 async def put_ocpi_session(
-    country_code: str, party_id: str, session_id: str, request: Request, cpo: CpoDep, context: ContextDep
+    country_code: str, party_id: str, session_id: str, request: Request, cpo: RoutedCpoDep, context: ContextDep
 ) -> Response:
     path = (country_code, party_id, session_id)
     unread = (Kind.SESSION_PUT, session_id, SESSION_BODY_LIMIT)
@@ -114,7 +143,7 @@ async def put_ocpi_session(
     summary="Session PATCH",
 )
 async def patch_ocpi_session(
-    country_code: str, party_id: str, session_id: str, request: Request, cpo: CpoDep, context: ContextDep
+    country_code: str, party_id: str, session_id: str, request: Request, cpo: RoutedCpoDep, context: ContextDep
 ) -> Response:
     path = (country_code, party_id, session_id)
     unread = (Kind.SESSION_PATCH, session_id, SESSION_BODY_LIMIT)
@@ -128,7 +157,7 @@ async def patch_ocpi_session(
     summary="Tariff PUT",
 )
 async def put_ocpi_tariff(
-    country_code: str, party_id: str, tariff_id: str, request: Request, cpo: CpoDep, context: ContextDep
+    country_code: str, party_id: str, tariff_id: str, request: Request, cpo: RoutedCpoDep, context: ContextDep
 ) -> Response:
     """A new version of the CPO's official public price, validated strictly (2001 names the field)."""
     path = (country_code, party_id, tariff_id)
@@ -142,7 +171,7 @@ async def put_ocpi_tariff(
     summary="Tariff DELETE",
 )
 async def delete_ocpi_tariff(
-    country_code: str, party_id: str, tariff_id: str, cpo: CpoDep, context: ContextDep
+    country_code: str, party_id: str, tariff_id: str, cpo: RoutedCpoDep, context: ContextDep
 ) -> Response:
     path = (country_code, party_id, tariff_id)
     return _answer(await tariffs.receive_delete(context, cpo, path, datetime.now(UTC)))
@@ -167,7 +196,7 @@ async def delete_ocpi_tariff(
     },
     summary="CDR POST",
 )
-async def post_ocpi_cdr(request: Request, cpo: CpoDep, context: ContextDep) -> Response:
+async def post_ocpi_cdr(request: Request, cpo: RoutedCpoDep, context: ContextDep) -> Response:
     unread = (Kind.CDR, "?", CDR_BODY_LIMIT)
     return await _intake(
         request, context, cpo, unread, lambda body: cdrs.receive_cdr(context, cpo, body, context.public_base_url)
@@ -179,7 +208,7 @@ async def post_ocpi_cdr(request: Request, cpo: CpoDep, context: ContextDep) -> R
     responses={**ANSWERED, **refusals(401, 404, 429, ocpi=True, why={404: "No such CDR of yours"})},
     summary="A CDR we accepted, as received",
 )
-async def get_ocpi_cdr(key: int, cpo: CpoDep, context: ContextDep) -> Response:
+async def get_ocpi_cdr(key: int, cpo: RoutedCpoDep, context: ContextDep) -> Response:
     def load() -> str | None:
         with context.reads() as db:
             return cdrs.cdr_as_received(db, cpo, key)
@@ -197,7 +226,7 @@ async def get_ocpi_cdr(key: int, cpo: CpoDep, context: ContextDep) -> Response:
     summary="CommandResult callback",
 )
 async def post_ocpi_command_result(
-    command: str, session_id: str, request: Request, cpo: CpoDep, context: ContextDep
+    command: str, session_id: str, request: Request, cpo: RoutedCpoDep, context: ContextDep
 ) -> Response:
     unread = (Kind.COMMAND_RESULT, f"{command}/{session_id}", COMMAND_RESULT_BODY_LIMIT)
     return await _intake(
@@ -207,3 +236,23 @@ async def post_ocpi_command_result(
         unread,
         lambda body: commands.receive_command_result(context, cpo, command, session_id, body),
     )
+
+
+VERSIONS_ANSWERS: Responses = {
+    200: {"model": OcpiEnvelope, "description": "Answered, status 1000"},
+    **refusals(401, 429, ocpi=True),
+}
+
+
+@versions_router.get("/versions", responses=VERSIONS_ANSWERS, summary="Versions: the OCPI versions we speak")
+async def get_ocpi_versions(cpo: CpoDep, context: ContextDep) -> Response:
+    return envelope(
+        OcpiStatus.SUCCESS, "Success", data=[{"version": OCPI_VERSION, "url": context.public_base_url + VERSION_PATH}]
+    )
+
+
+@router.get("", responses=VERSIONS_ANSWERS, summary="Version details: our 2.2.1 modules and their URLs")
+async def get_ocpi_version_details(cpo: CpoDep, context: ContextDep) -> Response:
+    base = context.public_base_url + VERSION_PATH
+    endpoints = [{"identifier": module, "role": role, "url": f"{base}/{module}"} for module, role in MODULES]
+    return envelope(OcpiStatus.SUCCESS, "Success", data={"version": OCPI_VERSION, "endpoints": endpoints})

@@ -59,11 +59,13 @@ def cdr_problems(cdr: CdrFacts, expected: ExpectedSession) -> list[str]:
             f"CDR is from {cdr.country_code}*{cdr.party_id}, the session is with "
             f"{expected.cpo_country_code}*{expected.cpo_party_id}"
         )
-    if cdr.authorization_reference is not None and cdr.authorization_reference != expected.session_id:
+    # The ids are OCPI CiStrings: the same in any case.
+    if cdr.authorization_reference is not None and cdr.authorization_reference.upper() != expected.session_id.upper():
         problems.append(f"authorization_reference {cdr.authorization_reference} is not session {expected.session_id}")
-    if expected.cpo_session_id is not None and cdr.session_id not in (None, expected.cpo_session_id):
+    cpo_session_id = expected.cpo_session_id
+    if cpo_session_id is not None and cdr.session_id is not None and cdr.session_id.upper() != cpo_session_id.upper():
         problems.append(f"session_id {cdr.session_id} is not the CPO session {expected.cpo_session_id}")
-    if cdr.evse_uid != expected.evse_uid:
+    if cdr.evse_uid.upper() != expected.evse_uid.upper():
         problems.append(f"EVSE {cdr.evse_uid} is not the session's EVSE {expected.evse_uid}")
     if cdr.currency.upper() != expected.currency.upper():
         problems.append(f"currency {cdr.currency} is not the tariff currency {expected.currency}")

@@ -4,6 +4,7 @@ answers stores the message."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -146,9 +147,15 @@ def parse(model: type[Message], body: bytes) -> Message | str:
         return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors())[:2000]
 
 
+def same_ids(named: Sequence[str], expected: Sequence[str]) -> bool:
+    """Whether two OCPI keys (country code, party id, object id) are the same: CiStrings ignore case."""
+    return [part.upper() for part in named] == [part.upper() for part in expected]
+
+
 def our_session(db: Session, cpo: Cpo, session_id: str | None) -> SessionRow | None:
-    """The session of ours a CPO's message names (its ``authorization_reference``), if it is with this CPO."""
+    """The session of ours a CPO's message names (its ``authorization_reference``), if it is with this CPO.
+    Our session ids are lower-case UUIDs; the CPO may send them in any case (a CiString)."""
     if session_id is None:
         return None
-    row = repo.session_by_id(db, session_id)
+    row = repo.session_by_id(db, session_id.lower())
     return row if row is not None and row.cpo_id == cpo.id else None

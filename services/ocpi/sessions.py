@@ -23,7 +23,7 @@ from persistence import repositories as repo
 from persistence.tables import OcpiSessionRow, SessionRow
 from services.context import WriteAndStart
 from services.ocpi.forwarding import receive
-from services.ocpi.inbox import CpoMessage, Inbox, IntakeResult, Kind, Outcome, Signal, our_session, parse
+from services.ocpi.inbox import CpoMessage, Inbox, IntakeResult, Kind, Outcome, Signal, our_session, parse, same_ids
 
 # The statuses the workflow acts on; PENDING and RESERVATION change nothing for it.
 FORWARDED_STATUSES = frozenset({CpoSessionStatus.ACTIVE, CpoSessionStatus.COMPLETED, CpoSessionStatus.INVALID})
@@ -60,7 +60,7 @@ def put_session(db: Session, cpo: Cpo, path: SessionPath, body: bytes) -> Intake
     session = parse(OcpiSession, body)
     if isinstance(session, str):
         return inbox.reject(session)
-    if (session.country_code, session.party_id, session.id) != path:
+    if not same_ids((session.country_code, session.party_id, session.id), path):
         return inbox.reject("country_code/party_id/id in the body differ from the URL")
     if not cpo.is_party(country_code, party_id):
         return inbox.reject(f"you are {cpo.country_code}*{cpo.party_id}, not {country_code}*{party_id}")

@@ -15,7 +15,7 @@ from persistence import repositories as repo
 from persistence.tables import TariffRow
 from services.context import WriteAndStart
 from services.ocpi.forwarding import receive
-from services.ocpi.inbox import CpoMessage, Inbox, IntakeResult, Kind, Outcome
+from services.ocpi.inbox import CpoMessage, Inbox, IntakeResult, Kind, Outcome, same_ids
 
 TariffPath = tuple[str, str, str]  # country_code, party_id, tariff_id
 
@@ -39,7 +39,8 @@ def put_tariff(db: Session, cpo: Cpo, path: TariffPath, body: bytes) -> IntakeRe
         if not isinstance(document, dict):
             raise TariffInvalid("tariff", "must be an object")
         tariff = parse_tariff(document)
-        if (document.get("country_code"), document.get("party_id"), document.get("id")) != path:
+        named = [document.get(field) for field in ("country_code", "party_id", "id")]
+        if not same_ids([part for part in named if isinstance(part, str)], path):
             raise TariffInvalid("tariff.id", "country_code/party_id/id in the body differ from the URL")
         if not cpo.is_party(country_code, party_id):
             raise TariffInvalid("tariff.party_id", f"you are {cpo.country_code}*{cpo.party_id}")
