@@ -40,7 +40,7 @@ def forbid_changes(
 
 
 def allow_changes(tables: tuple[str, ...]) -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table in tables:
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_update ON {table}")
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete ON {table}")
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    for table in tables:
+        for action in ("update", "delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}" + (f" ON {table}" if postgresql else ""))

@@ -64,11 +64,14 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+SQLITE_INTEGER_MAX = 2**63 - 1
+
+
 class Amount(TypeDecorator[Decimal]):
-    """Money as NUMERIC(precision, scale), exact on every backend. SQLite has no decimal type (its NUMERIC
-    keeps a fraction as REAL, 15 significant digits), so there the column holds the INTEGER count of
-    10^-scale units; PostgreSQL keeps NUMERIC. Finer values are rounded half-up to the scale, as NUMERIC
-    does; a value beyond the precision is refused, never truncated."""
+    """Money (and the rates that convert it) as NUMERIC(precision, scale), exact on every backend. SQLite
+    has no decimal type (its NUMERIC keeps a fraction as REAL, 15 significant digits), so there the column
+    holds the INTEGER count of 10^-scale units; PostgreSQL keeps NUMERIC. Finer values are rounded half-up
+    to the scale, as NUMERIC does; a value beyond the precision is refused, never truncated."""
 
     impl = Numeric
     cache_ok = True
@@ -91,7 +94,12 @@ class Amount(TypeDecorator[Decimal]):
         if not amount.is_finite() or abs(amount) >= self._limit:
             raise ValueError(f"{value} does not fit NUMERIC({self.precision}, {self.scale})")
         exact = amount.quantize(self._quantum, rounding=ROUND_HALF_UP)
-        return int(exact.scaleb(self.scale)) if dialect.name == "sqlite" else exact
+        if dialect.name != "sqlite":
+            return exact
+        units = int(exact.scaleb(self.scale))
+        if abs(units) > SQLITE_INTEGER_MAX:  # NUMERIC(24, 10) allows more than 64 bits of 10^-10 units
+            raise ValueError(f"{value} does not fit SQLite's 64-bit count of 10^-{self.scale}")
+        return units
 
     def process_result_value(self, value: Decimal | int | None, dialect: Dialect) -> Decimal | None:
         if value is None:
@@ -412,7 +420,7 @@ class FxRateRow(Base):
     base: Mapped[str] = mapped_column(String(3), primary_key=True)
     quote: Mapped[str] = mapped_column(String(3), primary_key=True)
     as_of: Mapped[date] = mapped_column(Date, primary_key=True)
-    rate: Mapped[Decimal] = mapped_column(Numeric(24, 10))
+    rate: Mapped[Decimal] = mapped_column(Amount(24, 10))
     source: Mapped[str] = mapped_column(String(120))
 
 
@@ -458,10 +466,10 @@ class FxConversionRow(Base):
     to_currency: Mapped[str] = mapped_column(String(3))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     converted_minor: Mapped[int] = mapped_column(BigInteger)
-    reference_rate: Mapped[Decimal | None] = mapped_column(Numeric(24, 10))
+    reference_rate: Mapped[Decimal | None] = mapped_column(Amount(24, 10))
     rate_source: Mapped[str | None] = mapped_column(String(120))
     rate_as_of: Mapped[date | None] = mapped_column(Date)
-    executed_rate: Mapped[Decimal | None] = mapped_column(Numeric(24, 10))
+    executed_rate: Mapped[Decimal | None] = mapped_column(Amount(24, 10))
     converted_at: Mapped[datetime]
 
 
