@@ -39,6 +39,7 @@ versions_router = APIRouter(prefix="/ocpi", tags=["OCPI 2.2.1 (for CPOs)"])
 MODULES: Final = (
     ("cdrs", "RECEIVER"),
     ("commands", "SENDER"),
+    ("locations", "RECEIVER"),
     ("sessions", "RECEIVER"),
     ("tariffs", "RECEIVER"),
 )

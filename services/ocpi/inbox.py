@@ -31,6 +31,8 @@ class Kind(StrEnum):
     COMMAND_RESULT = "COMMAND_RESULT"
     TARIFF_PUT = "TARIFF_PUT"
     TARIFF_DELETE = "TARIFF_DELETE"
+    LOCATION_PUT = "LOCATION_PUT"
+    LOCATION_PATCH = "LOCATION_PATCH"
 
 
 class Outcome(StrEnum):
@@ -44,6 +46,7 @@ class Outcome(StrEnum):
     FAILED = "FAILED"  # we failed on it (a bug, the database): stored, the CPO asked to retry
     UNKNOWN_SESSION = "UNKNOWN_SESSION"
     UNKNOWN_TARIFF = "UNKNOWN_TARIFF"
+    UNKNOWN_LOCATION = "UNKNOWN_LOCATION"  # names a Location or EVSE the CPO never told us of
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,10 @@ class Inbox:
     ) -> IntakeResult:
         """A refusal (OCPI 2001), saying why."""
         return self.answer(outcome, IntakeResult(OcpiStatus.INVALID_PARAMETERS, message, our_session_id=our_session_id))
+
+    def unknown_location(self, message: str, *, http_status: int = 200) -> IntakeResult:
+        """A message about a Location or EVSE we do not know (OCPI 2003)."""
+        return self.answer(Outcome.UNKNOWN_LOCATION, IntakeResult(OcpiStatus.UNKNOWN_LOCATION, message, http_status))
 
     def refuse_unread(self, outcome: Outcome, message: str, http_status: int) -> IntakeResult:
         """A body refused before it was parsed (OCPI 2000 with an HTTP error): too large, or not JSON."""
