@@ -42,6 +42,7 @@ async def current_demand_partner(
         # An inactive partner's, a revoked or an expired key finds nobody.
         holder = await run_in_threadpool(lambda: partners.key_holder(context.reads, digest, now=datetime.now(UTC)))
         if holder is None:
+            context.partners.forget(digest)  # its requests no longer count as its former holder's
             raise HTTPException(401, "unknown, expired or revoked API key", {"WWW-Authenticate": "Bearer"})
         partner = holder.partner
         context.partners.put(digest, partner, expires_at=holder.expires_at)
@@ -85,6 +86,8 @@ async def current_cpo(context: ContextDep, authorization: Annotated[str | None, 
     if cpo is None and authorization is not None:
         # A raw token that happens to be valid Base64 decodes to garbage: try it as sent.
         cpo = await run_in_threadpool(lookup, authorization.partition(" ")[2].strip())
+    if cpo is None:
+        context.cpos.forget(sha256_hex(token))  # its messages no longer count as its former holder's
     if cpo is None or not cpo.active:
         raise HTTPException(401, "unknown OCPI credentials token")
     return cpo
