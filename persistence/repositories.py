@@ -226,16 +226,16 @@ def update_cpo_progress(
 # --- OCPI intake ---------------------------------------------------------------------------------
 
 
-def ocpi_session(db: Session, country_code: str, party_id: str, session_id: str) -> OcpiSessionRow | None:
-    return db.scalars(
-        select(OcpiSessionRow)
-        .where(
-            same_ci_string(OcpiSessionRow.country_code, country_code),
-            same_ci_string(OcpiSessionRow.party_id, party_id),
-            same_ci_string(OcpiSessionRow.session_id, session_id),
-        )
-        .with_for_update()
-    ).first()
+def ocpi_session(
+    db: Session, country_code: str, party_id: str, session_id: str, *, for_update: bool = True
+) -> OcpiSessionRow | None:
+    """The CPO's Session we hold; locked for the message that changes it unless only read."""
+    query = select(OcpiSessionRow).where(
+        same_ci_string(OcpiSessionRow.country_code, country_code),
+        same_ci_string(OcpiSessionRow.party_id, party_id),
+        same_ci_string(OcpiSessionRow.session_id, session_id),
+    )
+    return db.scalars(query.with_for_update() if for_update else query).first()
 
 
 def record_inbox(db: Session, row: OcpiInboxRow) -> None:
