@@ -46,6 +46,17 @@ def ocpi_token_header(token: str) -> str:
     return "Token " + base64.b64encode(token.encode()).decode()
 
 
+def ocpi_request_headers(token: str, correlation_id: str | None = None) -> dict[str, str]:
+    """What every OCPI request of ours carries: the token, a fresh ``X-Request-ID`` and the correlation id
+    (the request id when the request starts a conversation)."""
+    request_id = str(uuid.uuid4())
+    return {
+        "Authorization": ocpi_token_header(token),
+        "X-Request-ID": request_id,
+        "X-Correlation-ID": correlation_id or request_id,
+    }
+
+
 class OcpiCpoAdapter:
     """Sends OCPI 2.2.1 commands to a CPO's Commands receiver."""
 
@@ -60,11 +71,8 @@ class OcpiCpoAdapter:
         return await self._send(cpo, CommandType.STOP_SESSION, command)
 
     async def _send(self, cpo: CpoEndpoint, command_type: CommandType, command: OcpiModel) -> CommandResponse:
-        request_id = str(uuid.uuid4())
         headers = {
-            "Authorization": ocpi_token_header(cpo.token),
-            "X-Request-ID": request_id,
-            "X-Correlation-ID": request_id,
+            **ocpi_request_headers(cpo.token),
             "OCPI-from-country-code": self._from[0],
             "OCPI-from-party-id": self._from[1],
             "OCPI-to-country-code": cpo.country_code,
