@@ -182,6 +182,9 @@ async def test_a_cpo_registers_with_token_a_rotates_and_unregisters(
     assert await status_of(stack, "GET", "/ocpi/versions", token_a) == (200, 1000)
     assert await status_of(stack, "GET", OCPI, token_a) == (200, 1000)
     assert (await status_of(stack, "POST", f"{OCPI}/cdrs", token_a, {}))[0] == 401
+    # Not registered yet: nothing to update or unregister.
+    assert await status_of(stack, "PUT", CREDENTIALS, token_a, fake_cpo.credentials("cpo-b")) == (405, 2000)
+    assert await status_of(stack, "DELETE", CREDENTIALS, token_a) == (405, 2000)
 
     token_b = f"cpo-b-{uuid.uuid4().hex}"
     fake_cpo.accepted = {token_b}
@@ -249,6 +252,8 @@ async def test_a_cpo_registers_with_token_a_rotates_and_unregisters(
 
     inbox = credentials_inbox(stack, registered.id)
     assert [(m.object_id, m.outcome, m.status_code) for m in inbox] == [
+        ("PUT", "REJECTED", 2000),
+        ("DELETE", "REJECTED", 2000),
         ("POST", "APPLIED", 1000),
         ("POST", "REJECTED", 2000),
         ("PUT", "APPLIED", 1000),
