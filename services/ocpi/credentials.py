@@ -49,9 +49,14 @@ TOKEN_A_LIFETIME: Final = timedelta(days=7)
 # The modules we need of a CPO (identifier, its interface's role; None: any). Its credentials endpoint,
 # to tell it when ours change; its Commands receiver, where sessions are started and stopped.
 REQUIRED_MODULES: Final = (("credentials", None), ("commands", "RECEIVER"))
-# Registration calls a CPO's API while its request waits; OCPI suggests allowing a peer 60 s.
+# Each call to a CPO's API; a registration makes two while the CPO's POST waits, which OCPI suggests
+# allowing 60 s.
 PEER_TIMEOUT_S: Final = 30.0
 PARTY_ID = re.compile(r"^[A-Z0-9]{3}$")
+ALREADY_REGISTERED: Final = "you are registered already: PUT to update your credentials, DELETE to unregister"
+NOT_REGISTERED: Final = "you are not registered: POST your credentials"
+# Another request with the same token got there first (it registered, rotated or unregistered).
+TOKEN_SPENT: Final = IntakeResult(OcpiStatus.CLIENT_ERROR, "this token is no longer valid", 401)
 
 
 class AlreadyRegistered(Exception):
@@ -217,12 +222,6 @@ async def unregister(context: WriteAndStart, caller: OcpiCaller, presented: str,
         return inbox.accept(Outcome.APPLIED, "unregistered")
 
     return await receive(context, "credentials DELETE", message, intake)
-
-
-ALREADY_REGISTERED: Final = "you are registered already: PUT to update your credentials, DELETE to unregister"
-NOT_REGISTERED: Final = "you are not registered: POST your credentials"
-# Another request with the same token got there first (it registered, rotated or unregistered).
-TOKEN_SPENT: Final = IntakeResult(OcpiStatus.CLIENT_ERROR, "this token is no longer valid", 401)
 
 
 async def _exchange(
