@@ -46,17 +46,24 @@ def ocpi_token_header(token: str) -> str:
     return "Token " + base64.b64encode(token.encode()).decode()
 
 
-def ocpi_request_headers(
-    cpo: CpoEndpoint, our_party: tuple[str, str], correlation_id: str | None = None
-) -> dict[str, str]:
-    """What every request of ours to a CPO's functional module carries: our credentials token, a fresh
-    request id, the correlation id of the exchange it belongs to (a new one when it starts one), and the
-    routing headers, from our party (country code, party id) to the CPO."""
+def ocpi_request_headers(token: str, correlation_id: str | None = None) -> dict[str, str]:
+    """What every OCPI request of ours carries: the token, a fresh ``X-Request-ID`` and the correlation id
+    (the request id when the request starts a conversation)."""
     request_id = str(uuid.uuid4())
     return {
-        "Authorization": ocpi_token_header(cpo.token),
+        "Authorization": ocpi_token_header(token),
         "X-Request-ID": request_id,
         "X-Correlation-ID": correlation_id or request_id,
+    }
+
+
+def routed_request_headers(
+    cpo: CpoEndpoint, our_party: tuple[str, str], correlation_id: str | None = None
+) -> dict[str, str]:
+    """A request to a CPO's functional module: ``ocpi_request_headers`` with the routing headers, from our
+    party (country code, party id) to the CPO."""
+    return {
+        **ocpi_request_headers(cpo.token, correlation_id),
         "OCPI-from-country-code": our_party[0],
         "OCPI-from-party-id": our_party[1],
         "OCPI-to-country-code": cpo.country_code,
@@ -78,7 +85,7 @@ class OcpiCpoAdapter:
         return await self._send(cpo, CommandType.STOP_SESSION, command)
 
     async def _send(self, cpo: CpoEndpoint, command_type: CommandType, command: OcpiModel) -> CommandResponse:
-        headers = ocpi_request_headers(cpo, self._from)
+        headers = routed_request_headers(cpo, self._from)
         try:
             reply = await self._http.post(
                 cpo.commands_url + command_type.value,

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from adapters.cpo import CpoEndpoint, ocpi_request_headers
+from adapters.cpo import CpoEndpoint, routed_request_headers
 from messages.ocpi import format_ocpi_datetime
 
 
@@ -61,7 +61,7 @@ async def pulled_objects(
         if url in seen:
             raise OcpiPullFailed(f"{cpo.cpo_id}: the next link {url} was followed already")
         seen.add(url)
-        reply = await _page(http, url, lambda: ocpi_request_headers(cpo, our_party, correlation_id), retries)
+        reply = await _page(http, url, lambda: routed_request_headers(cpo, our_party, correlation_id), retries)
         objects.extend(_objects(reply, f"{cpo.cpo_id}: page {url}"))
         following = reply.links.get("next", {}).get("url")
         url = None if following is None else str(reply.url.join(following))

@@ -11,10 +11,8 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Mapped, Session
 
-from domain.parties import Cpo
 from domain.sessions.authorisation import EffectiveVersion
 from domain.sessions.lifecycle import SessionStage, can_move
-from persistence.parties import as_cpo
 from persistence.tables import (
     CdrRow,
     ClearingRow,
@@ -37,11 +35,6 @@ def operator_for_key(db: Session, key_sha256: str) -> str | None:
     return db.scalar(
         select(OperatorKeyRow.name).where(OperatorKeyRow.key_sha256 == key_sha256, OperatorKeyRow.revoked_at.is_(None))
     )
-
-
-def cpo_for_token(db: Session, token_sha256: str) -> Cpo | None:
-    row = db.scalars(select(CpoRow).where(CpoRow.inbound_token_sha256 == token_sha256)).first()
-    return None if row is None else as_cpo(row)
 
 
 def contract_versions(db: Session, party_kind: str, party_id: str) -> list[EffectiveVersion]:

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.context import ApiContext
-from api.deps import ContextDep, CpoDep
+from api.deps import ContextDep, CpoDep, OcpiCallerDep
 from api.limits import BodyTooLarge, json_problem, read_body
 from api.responses import Responses, refusals
 from api.schemas import MAX_KEY, OcpiEnvelope
@@ -39,6 +39,7 @@ versions_router = APIRouter(prefix="/ocpi", tags=["OCPI 2.2.1 (for CPOs)"])
 MODULES: Final = (
     ("cdrs", "RECEIVER"),
     ("commands", "SENDER"),
+    ("credentials", "SENDER"),  # 2.2.1 advises SENDER for one's own credentials endpoint
     ("sessions", "RECEIVER"),
     ("tariffs", "RECEIVER"),
 )
@@ -104,7 +105,7 @@ def _held(load: Callable[[], str | None], unknown: str) -> Response:
 
 def _answer(result: IntakeResult) -> JSONResponse:
     headers = {"Location": result.location} if result.location else None
-    return envelope(result.status, result.message, http_status=result.http_status, headers=headers)
+    return envelope(result.status, result.message, result.data, http_status=result.http_status, headers=headers)
 
 
 async def _intake(
@@ -285,14 +286,14 @@ VERSIONS_ANSWERS: Responses = {
 
 
 @versions_router.get("/versions", responses=VERSIONS_ANSWERS, summary="Versions: the OCPI versions we speak")
-async def get_ocpi_versions(cpo: CpoDep, context: ContextDep) -> Response:
+async def get_ocpi_versions(_: OcpiCallerDep, context: ContextDep) -> Response:
     return envelope(
         OcpiStatus.SUCCESS, "Success", data=[{"version": OCPI_VERSION, "url": context.public_base_url + VERSION_PATH}]
     )
 
 
 @router.get("", responses=VERSIONS_ANSWERS, summary="Version details: our 2.2.1 modules and their URLs")
-async def get_ocpi_version_details(cpo: CpoDep, context: ContextDep) -> Response:
+async def get_ocpi_version_details(_: OcpiCallerDep, context: ContextDep) -> Response:
     base = context.public_base_url + VERSION_PATH
     endpoints = [{"identifier": module, "role": role, "url": f"{base}/{module}"} for module, role in MODULES]
     return envelope(OcpiStatus.SUCCESS, "Success", data={"version": OCPI_VERSION, "endpoints": endpoints})
