@@ -46,6 +46,31 @@ def ocpi_token_header(token: str) -> str:
     return "Token " + base64.b64encode(token.encode()).decode()
 
 
+def ocpi_request_headers(token: str, correlation_id: str | None = None) -> dict[str, str]:
+    """What every OCPI request of ours carries: the token, a fresh ``X-Request-ID`` and the correlation id
+    (the request id when the request starts a conversation)."""
+    request_id = str(uuid.uuid4())
+    return {
+        "Authorization": ocpi_token_header(token),
+        "X-Request-ID": request_id,
+        "X-Correlation-ID": correlation_id or request_id,
+    }
+
+
+def routed_request_headers(
+    cpo: CpoEndpoint, our_party: tuple[str, str], correlation_id: str | None = None
+) -> dict[str, str]:
+    """A request to a CPO's functional module: ``ocpi_request_headers`` with the routing headers, from our
+    party (country code, party id) to the CPO."""
+    return {
+        **ocpi_request_headers(cpo.token, correlation_id),
+        "OCPI-from-country-code": our_party[0],
+        "OCPI-from-party-id": our_party[1],
+        "OCPI-to-country-code": cpo.country_code,
+        "OCPI-to-party-id": cpo.party_id,
+    }
+
+
 class OcpiCpoAdapter:
     """Sends OCPI 2.2.1 commands to a CPO's Commands receiver."""
 
@@ -60,16 +85,7 @@ class OcpiCpoAdapter:
         return await self._send(cpo, CommandType.STOP_SESSION, command)
 
     async def _send(self, cpo: CpoEndpoint, command_type: CommandType, command: OcpiModel) -> CommandResponse:
-        request_id = str(uuid.uuid4())
-        headers = {
-            "Authorization": ocpi_token_header(cpo.token),
-            "X-Request-ID": request_id,
-            "X-Correlation-ID": request_id,
-            "OCPI-from-country-code": self._from[0],
-            "OCPI-from-party-id": self._from[1],
-            "OCPI-to-country-code": cpo.country_code,
-            "OCPI-to-party-id": cpo.party_id,
-        }
+        headers = routed_request_headers(cpo, self._from)
         try:
             reply = await self._http.post(
                 cpo.commands_url + command_type.value,

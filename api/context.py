@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 from temporalio.client import Client
 
 from api.credentials import CredentialCache
+from config.settings import Settings
 from domain.parties import Cpo, DemandPartner
+from messages.ocpi_credentials import CredentialsRole
 from messages.sessions import SessionTimeouts
 from persistence.db import SessionFactory
+from services.ocpi.credentials import platform_role
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,3 +25,9 @@ class ApiContext:
     public_base_url: str
     partners: CredentialCache[DemandPartner] = field(default_factory=CredentialCache)
     cpos: CredentialCache[Cpo] = field(default_factory=CredentialCache)
+    # Our party in OCPI credentials exchanges.
+    ocpi_role: CredentialsRole = field(default_factory=lambda: settings_role(Settings()))
+
+
+def settings_role(settings: Settings) -> CredentialsRole:
+    return platform_role(settings.ocpi_country_code, settings.ocpi_party_id, settings.platform_legal_name)

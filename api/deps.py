@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -13,7 +14,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.context import ApiContext
 from domain.parties import Cpo, DemandPartner
+from persistence import ocpi_connections as connections
 from persistence import repositories as repo
+from persistence.ocpi_connections import OcpiCaller
 from services import partners
 
 
@@ -42,6 +45,7 @@ async def current_demand_partner(
         # An inactive partner's, a revoked or an expired key finds nobody.
         holder = await run_in_threadpool(lambda: partners.key_holder(context.reads, digest, now=datetime.now(UTC)))
         if holder is None:
+            context.partners.forget(digest)  # its requests no longer count as its former holder's
             raise HTTPException(401, "unknown, expired or revoked API key", {"WWW-Authenticate": "Bearer"})
         partner = holder.partner
         context.partners.put(digest, partner, expires_at=holder.expires_at)
@@ -65,31 +69,71 @@ def ocpi_token(authorization: str | None) -> str | None:
     return decoded if decoded.isprintable() else value
 
 
-async def current_cpo(context: ContextDep, authorization: Annotated[str | None, Header()] = None) -> Cpo:
-    token = ocpi_token(authorization)
-    if token is None:
-        raise HTTPException(401, "send your OCPI credentials as 'Authorization: Token <base64 token>'")
+@dataclass(frozen=True, slots=True)
+class PresentedToken:
+    """An OCPI caller, and the digest of the token it presented (what a rotation or an unregistration
+    replaces)."""
 
-    def lookup(candidate: str) -> Cpo | None:
-        digest = sha256_hex(candidate)
-        cached = context.cpos.get(digest)
-        if cached is not None:
-            return cached
+    caller: OcpiCaller
+    token: str  # as it matched: what GET credentials echoes
+    token_sha256: str
+
+
+async def _presented_token(context: ApiContext, authorization: str | None) -> PresentedToken:
+    """The caller of the ``Authorization: Token`` header: its Base64 decoding first, then the raw value (a
+    raw token that happens to be valid Base64 decodes to garbage)."""
+
+    def lookup(digest: str) -> OcpiCaller | None:
         with context.reads() as db:
-            found = repo.cpo_for_token(db, digest)
-        if found is not None:
-            context.cpos.put(digest, found)
-        return found
+            return connections.caller_for_token(db, digest, now=datetime.now(UTC))
 
-    cpo = context.cpos.get(sha256_hex(token)) or await run_in_threadpool(lookup, token)
-    if cpo is None and authorization is not None:
-        # A raw token that happens to be valid Base64 decodes to garbage: try it as sent.
-        cpo = await run_in_threadpool(lookup, authorization.partition(" ")[2].strip())
-    if cpo is None or not cpo.active:
+    token = ocpi_token(authorization)
+    if token is None or authorization is None:
+        raise HTTPException(401, "send your OCPI credentials as 'Authorization: Token <base64 token>'")
+    for candidate in dict.fromkeys((token, authorization.partition(" ")[2].strip())):
+        digest = sha256_hex(candidate)
+        caller = await run_in_threadpool(lookup, digest)
+        if caller is not None:
+            return PresentedToken(caller, candidate, digest)
+    raise HTTPException(401, "unknown OCPI credentials token")
+
+
+async def current_cpo(context: ContextDep, authorization: Annotated[str | None, Header()] = None) -> Cpo:
+    """The registered CPO of the token, for the functional modules (a registration token is 401 here).
+    Cached: this runs on every message."""
+    token = ocpi_token(authorization)
+    cached = None if token is None else context.cpos.get(sha256_hex(token))
+    if cached is not None:
+        return cached
+
+    try:
+        presented = await _presented_token(context, authorization)
+    except HTTPException:
+        if token is not None:
+            context.cpos.forget(sha256_hex(token))  # its messages no longer count as its former holder's
+        raise
+    cpo = presented.caller.cpo
+    if presented.caller.registering or cpo is None or not cpo.active:
+        context.cpos.forget(presented.token_sha256)
         raise HTTPException(401, "unknown OCPI credentials token")
+    context.cpos.put(presented.token_sha256, cpo)
     return cpo
 
 
+async def current_ocpi_caller(
+    context: ContextDep, authorization: Annotated[str | None, Header()] = None
+) -> PresentedToken:
+    """Whoever may use the configuration modules (versions, credentials): a registered CPO, or one
+    registering with its registration token. Looked up every time, never cached: token A is single-use,
+    and a rotation or an unregistration takes effect at once."""
+    presented = await _presented_token(context, authorization)
+    cpo = presented.caller.cpo
+    if not presented.caller.registering and (cpo is None or not cpo.active):
+        raise HTTPException(401, "unknown OCPI credentials token")
+    return presented
+
+
+OcpiCallerDep = Annotated[PresentedToken, Depends(current_ocpi_caller)]
 CpoDep = Annotated[Cpo, Depends(current_cpo)]
 
 

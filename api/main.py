@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from adapters.temporal_client import connect_temporal
 from api.app import create_app
 from api.backpressure import BackpressurePolicy
-from api.context import ApiContext
+from api.context import ApiContext, settings_role
 from api.rate_limits import RateLimitPolicy
 from config.settings import Settings
 from domain.rate_limits import RateLimit
@@ -52,6 +52,7 @@ def app_from_settings(settings: Settings) -> FastAPI:
             task_queue=settings.task_queue,
             timeouts=timeouts_from(settings),
             public_base_url=settings.public_base_url,
+            ocpi_role=settings_role(settings),
         )
 
         async def close() -> None:

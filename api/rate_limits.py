@@ -4,9 +4,9 @@ CPO for OCPI messages, so no caller's flood slows the others. A refused request 
 touched.
 
 The caller is told apart by its credential, before authentication: once a credential has authenticated
-(``ApiContext``'s credential caches), its bucket is its party's (every key of a partner shares one) and its
-limit is its contract's ``rate_limit``, else the default. The buckets live in this process: with several
-API processes, each allows the rate.
+(``ApiContext``'s credential caches, ``last_known``: also while it is authenticated again), its bucket is
+its party's (every key of a partner shares one) and its limit is its contract's ``rate_limit``, else the
+default. The buckets live in this process: with several API processes, each allows the rate.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class RateLimits:
             if scheme.lower() != "bearer" or not key.strip():
                 return None
             digest = sha256_hex(key.strip())
-            partner = context.partners.get(digest)
+            partner = context.partners.last_known(digest)
             if partner is None:
                 return ("partner-key", digest), self.policy.session_starts
             contracts = await self._contract_limits(context)
@@ -96,7 +96,7 @@ class RateLimits:
             if token is None:
                 return None
             digest = sha256_hex(token)
-            cpo = context.cpos.get(digest)
+            cpo = context.cpos.last_known(digest)
             if cpo is None:
                 return ("cpo-token", digest), self.policy.cpo_messages
             contracts = await self._contract_limits(context)

@@ -29,6 +29,7 @@ WHY: Final[dict[int, str]] = {
     401: "No key, or an unknown, expired or revoked one, or an inactive partner's",
     403: "Not an operator key, or a revoked one",
     404: "Not found among yours",
+    405: "Not allowed in the state this is in",
     409: "In conflict with what exists",
     413: "The body is over this route's limit",
     422: "A parameter or a field of the body is refused; the detail names it",

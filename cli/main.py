@@ -365,14 +365,18 @@ def _partners_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @command(
-    "partners", "onboard demand partners (add-dp), issue and revoke their API keys, deactivate", _partners_arguments
+    "partners",
+    "onboard demand partners (add-dp), issue and revoke their API keys, deactivate; invite or connect CPOs",
+    _partners_arguments,
 )
 def cmd_partners(settings: Settings, args: argparse.Namespace) -> int:
     from cli import partners
     from persistence.db import open_database
+    from services.ocpi.credentials import our_platform, platform_role
 
+    role = platform_role(settings.ocpi_country_code, settings.ocpi_party_id, settings.platform_legal_name)
     with open_database(settings.database_url) as database:
-        return partners.run(database.writes, args)
+        return partners.run(database.writes, args, our_platform(settings.public_base_url, role))
 
 
 def _healthcheck_arguments(health: argparse.ArgumentParser) -> None:

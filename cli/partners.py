@@ -1,9 +1,12 @@
 """``networkcore partners add-dp|keys add|keys revoke|keys list|deactivate``: onboard demand partners without
-editing the seed, and manage their API keys (shown once; only their SHA-256 is kept)."""
+editing the seed, and manage their API keys (shown once; only their SHA-256 is kept).
+``partners invite-cpo|connect-cpo``: connect a CPO over OCPI (``services/ocpi/credentials.py``)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -14,6 +17,8 @@ from domain.settlement.contracts import ShareBasis
 from persistence.db import SessionFactory
 from persistence.partners import StoredKey
 from services import partners
+from services.ocpi import credentials
+from services.ocpi.credentials import OurPlatform
 
 
 def _amount(text: str) -> Decimal:
@@ -52,15 +57,28 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     key_revoke.add_argument("key_id", type=int)
     key_actions.add_parser("list", help="the partner's keys").add_argument("partner")
     actions.add_parser("deactivate", help="refuse the partner's keys (its books stay)").add_argument("partner")
+    invite = actions.add_parser("invite-cpo", help="a CPO and its token A, to register over OCPI (shown once)")
+    invite.add_argument("--country-code", required=True, help="its OCPI country code (ISO 3166-1 alpha-2)")
+    invite.add_argument("--party-id", required=True, help="its OCPI party id, three letters or digits")
+    invite.add_argument("--name", required=True, help="its name (and legal entity, until its contract)")
+    invite.add_argument("--json", action="store_true", help='print {"token", "versions_url"}')
+    connect = actions.add_parser("connect-cpo", help="register with a CPO, with the token A it gave us")
+    connect.add_argument("--versions-url", required=True, help="the CPO's OCPI versions list")
+    connect.add_argument("--token", required=True, help="its token A")
 
 
-def run(writes: SessionFactory, args: argparse.Namespace) -> int:
+def run(writes: SessionFactory, args: argparse.Namespace, ours: OurPlatform) -> int:
     now = datetime.now(UTC)
+    if args.action == "connect-cpo":
+        return _connect_cpo(writes, args, ours, now=now)
     try:
         with writes.begin() as db:
             if args.action == "add-dp":
                 partner = partners.onboard_demand_partner(db, _application(args), now=now)
                 print(f"onboarded {partner.id} ({partner.legal_entity}); give it a key: partners keys add {partner.id}")
+            elif args.action == "invite-cpo":
+                invitation = credentials.invite_cpo(db, args.country_code, args.party_id, args.name, now=now)
+                _print_invitation(invitation, ours.versions_url, as_json=args.json)
             elif args.action == "deactivate":
                 partners.deactivate_demand_partner(db, args.partner)
                 print(f"deactivated {args.partner}: its keys are refused")
@@ -76,12 +94,37 @@ def run(writes: SessionFactory, args: argparse.Namespace) -> int:
     except FieldInvalid as invalid:
         print(f"refused: {invalid}", file=sys.stderr)
         return 2
-    except (partners.PartnerExists, partners.KeyRefused, partners.KeyNotFound) as refused:
+    except (
+        partners.PartnerExists,
+        partners.KeyRefused,
+        partners.KeyNotFound,
+        credentials.AlreadyRegistered,
+    ) as refused:
         print(refused, file=sys.stderr)
         return 1
     except partners.PartnerNotFound as missing:
         print(f"no demand partner {missing}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _print_invitation(invitation: credentials.Invitation, versions_url: str, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"token": invitation.token, "versions_url": versions_url}))
+        return
+    print(f"invited {invitation.cpo_id}: give it our versions URL and its token A (shown once, single use,")
+    print(f"valid until {invitation.expires_at:%Y-%m-%d %H:%M} UTC), through a channel you trust")
+    print(f"versions URL: {versions_url}")
+    print(f"token A: {invitation.token}")
+
+
+def _connect_cpo(writes: SessionFactory, args: argparse.Namespace, ours: OurPlatform, *, now: datetime) -> int:
+    try:
+        cpo_id = asyncio.run(credentials.connect_cpo(writes, args.versions_url, args.token, ours, now=now))
+    except credentials.ConnectionFailed as failed:
+        print(f"not connected: {failed}", file=sys.stderr)
+        return 1
+    print(f"connected {cpo_id}: registered with it, its token and endpoints stored")
     return 0
 
 

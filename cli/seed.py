@@ -24,9 +24,11 @@ from messages.ocpi_locations import Location
 from persistence.contracts import ensure_contract
 from persistence.fx import store_rates
 from persistence.locations import store_location
+from persistence.ocpi_connections import ConnectionState
 from persistence.tables import (
     CpoRow,
     DemandPartnerRow,
+    OcpiConnectionRow,
     TariffRow,
 )
 from services.partners import add_demand_partner, register_api_key
@@ -456,12 +458,22 @@ def seed_database(writes: sessionmaker[Session], simulator_url: str) -> None:
                     iban=iban,
                     bic=bic,
                     active=True,
-                    inbound_token_sha256=_sha256(cpo.token_to_emsp),
                     commands_url=f"{simulator_url}/ocpi/cpo/2.2.1/commands/",
                     outbound_token=cpo.token_from_emsp,
                 )
             )
             db.flush()
+            # Registered out of band: the token it presents to us, as OCPI registration would store it.
+            db.add(
+                OcpiConnectionRow(
+                    cpo_id=cpo.id,
+                    state=ConnectionState.REGISTERED,
+                    inbound_token_sha256=_sha256(cpo.token_to_emsp),
+                    created_at=now,
+                    updated_at=now,
+                    registered_at=now,
+                )
+            )
             db.add(
                 TariffRow(
                     cpo_id=cpo.id,

@@ -74,6 +74,8 @@ class OcpiStatus(IntEnum):
     UNKNOWN_TOKEN = 2004
     SERVER_ERROR = 3000
     UNABLE_TO_USE_CLIENT_API = 3001
+    UNSUPPORTED_VERSION = 3002
+    NO_MATCHING_ENDPOINTS = 3003
 
 
 def ocpi_envelope(status: int, message: str, data: Any = None, *, timestamp: datetime) -> dict[str, Any]:

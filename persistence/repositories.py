@@ -11,10 +11,8 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Mapped, Session
 
-from domain.parties import Cpo
 from domain.sessions.authorisation import EffectiveVersion
 from domain.sessions.lifecycle import SessionStage, can_move
-from persistence.parties import as_cpo
 from persistence.tables import (
     CdrRow,
     ClearingRow,
@@ -38,11 +36,6 @@ def operator_for_key(db: Session, key_sha256: str) -> str | None:
     return db.scalar(
         select(OperatorKeyRow.name).where(OperatorKeyRow.key_sha256 == key_sha256, OperatorKeyRow.revoked_at.is_(None))
     )
-
-
-def cpo_for_token(db: Session, token_sha256: str) -> Cpo | None:
-    row = db.scalars(select(CpoRow).where(CpoRow.inbound_token_sha256 == token_sha256)).first()
-    return None if row is None else as_cpo(row)
 
 
 def contract_versions(db: Session, party_kind: str, party_id: str) -> list[EffectiveVersion]:
@@ -232,16 +225,16 @@ def update_cpo_progress(
 # --- OCPI intake ---------------------------------------------------------------------------------
 
 
-def ocpi_session(db: Session, country_code: str, party_id: str, session_id: str) -> OcpiSessionRow | None:
-    return db.scalars(
-        select(OcpiSessionRow)
-        .where(
-            same_ci_string(OcpiSessionRow.country_code, country_code),
-            same_ci_string(OcpiSessionRow.party_id, party_id),
-            same_ci_string(OcpiSessionRow.session_id, session_id),
-        )
-        .with_for_update()
-    ).first()
+def ocpi_session(
+    db: Session, country_code: str, party_id: str, session_id: str, *, for_update: bool = True
+) -> OcpiSessionRow | None:
+    """The CPO's Session we hold; locked for the message that changes it unless only read."""
+    query = select(OcpiSessionRow).where(
+        same_ci_string(OcpiSessionRow.country_code, country_code),
+        same_ci_string(OcpiSessionRow.party_id, party_id),
+        same_ci_string(OcpiSessionRow.session_id, session_id),
+    )
+    return db.scalars(query.with_for_update() if for_update else query).first()
 
 
 def record_inbox(db: Session, row: OcpiInboxRow) -> None:

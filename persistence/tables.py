@@ -167,11 +167,70 @@ class CpoRow(Base):
     iban: Mapped[str | None] = mapped_column(String(34))
     bic: Mapped[str | None] = mapped_column(String(11))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # The token the CPO presents to us, as a SHA-256 digest.
-    inbound_token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    # The CPO's Commands receiver and the token we present to it.
+    # The CPO's Commands receiver and the token we present to it (token B, in clear: we send it), as its
+    # registration stored them; empty until an invited CPO registers (inactive until then: never called).
+    # The token it presents to us is its connection's (``OcpiConnectionRow``).
     commands_url: Mapped[str] = mapped_column(String(255))
     outbound_token: Mapped[str] = mapped_column(String(255))
+
+
+class OcpiConnectionRow(Base):
+    """A CPO's OCPI connection (credentials module): how it authenticates with us and where we reach it.
+    INVITED: only its registration token (token A, ours; or token B, which we gave it when we register
+    with it) works, on versions and credentials; REGISTERED: ``inbound_token_sha256`` works everywhere;
+    UNREGISTERED: nothing works (a new invitation starts over). Tokens we issued are kept as SHA-256 only."""
+
+    __tablename__ = "ocpi_connections"
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    # Null only while we register with a CPO whose identity its reply will tell (flow S).
+    cpo_id: Mapped[str | None] = mapped_column(ForeignKey("cpos.id"), unique=True)
+    state: Mapped[str] = mapped_column(String(16))  # INVITED | REGISTERED | UNREGISTERED
+    token_a_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    token_a_expires_at: Mapped[datetime | None]
+    inbound_token_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    versions_url: Mapped[str | None] = mapped_column(String(255))
+    version: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    registered_at: Mapped[datetime | None]
+    unregistered_at: Mapped[datetime | None]
+
+
+class OcpiEndpointRow(Base):
+    """A module of the CPO's version we use, with its interface role, from its version details."""
+
+    __tablename__ = "ocpi_endpoints"
+    __table_args__ = (UniqueConstraint("connection_key", "identifier", "role"),)
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    connection_key: Mapped[int] = mapped_column(ForeignKey("ocpi_connections.key"))
+    identifier: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(String(255))
+
+
+class OcpiConnectionRoleRow(Base):
+    """A role the CPO's credentials declared: one connection may carry several parties of one company. A
+    party (country code, party id, role) belongs to one connection (OCPI ids ignore case)."""
+
+    __tablename__ = "ocpi_connection_roles"
+    __table_args__ = (
+        Index(
+            "uq_ocpi_connection_roles_ci_party",
+            func.upper(text("country_code")),
+            func.upper(text("party_id")),
+            "role",
+            unique=True,
+        ),
+    )
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    connection_key: Mapped[int] = mapped_column(ForeignKey("ocpi_connections.key"))
+    role: Mapped[str] = mapped_column(String(16))
+    country_code: Mapped[str] = mapped_column(String(2))
+    party_id: Mapped[str] = mapped_column(String(3))
+    name: Mapped[str] = mapped_column(String(100))
 
 
 class ContractRow(Base):

@@ -1,5 +1,5 @@
 """OCPI 2.2.1 eMSP interfaces for CPOs: Versions (the list and our 2.2.1 details), the receivers of
-Sessions (PUT/PATCH), Tariffs (PUT/DELETE), CDRs (POST, GET) and the Commands result callback. Answers are
+Sessions (PUT/PATCH/GET), Tariffs (PUT/DELETE/GET), CDRs (POST, GET) and the Commands result callback. Answers are
 OCPI envelopes; a request that reached the OCPI layer gets HTTP 200/201 and an OCPI status code, never an
 HTTP error (only bad credentials get 401, routing headers naming another sender 404, a body that is not
 JSON we read 400, one over the route's limit 413). Every body is stored with its answer, also the refused
@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.context import ApiContext
-from api.deps import ContextDep, CpoDep
+from api.deps import ContextDep, CpoDep, OcpiCallerDep
 from api.limits import BodyTooLarge, json_problem, read_body
 from api.responses import Responses, refusals
 from api.schemas import MAX_KEY, OcpiEnvelope
@@ -39,6 +39,7 @@ versions_router = APIRouter(prefix="/ocpi", tags=["OCPI 2.2.1 (for CPOs)"])
 MODULES: Final = (
     ("cdrs", "RECEIVER"),
     ("commands", "SENDER"),
+    ("credentials", "SENDER"),  # 2.2.1 advises SENDER for one's own credentials endpoint
     ("locations", "RECEIVER"),
     ("sessions", "RECEIVER"),
     ("tariffs", "RECEIVER"),
@@ -91,9 +92,21 @@ async def routed_cpo(cpo: CpoDep, request: Request) -> Cpo:
 RoutedCpoDep = Annotated[Cpo, Depends(routed_cpo)]
 
 
+def _held(load: Callable[[], str | None], unknown: str) -> Response:
+    """Our copy of a CPO's object, for a CPO recovering from a failed PATCH (GET, then PUT when we hold
+    none): ``load`` gives its JSON text, spliced in as ``data`` so its numbers are never floats; an object
+    we hold none of under this key is 404 (OCPI transport_and_format: GET of an unknown object)."""
+    held = load()
+    if held is None:
+        return envelope(OcpiStatus.CLIENT_ERROR, unknown, http_status=404)
+    rest = ocpi_envelope(OcpiStatus.SUCCESS, "Success", timestamp=datetime.now(UTC))
+    del rest["data"]
+    return Response('{"data": ' + held + ", " + json.dumps(rest)[1:], media_type="application/json")
+
+
 def _answer(result: IntakeResult) -> JSONResponse:
     headers = {"Location": result.location} if result.location else None
-    return envelope(result.status, result.message, http_status=result.http_status, headers=headers)
+    return envelope(result.status, result.message, result.data, http_status=result.http_status, headers=headers)
 
 
 async def _intake(
@@ -151,6 +164,23 @@ async def patch_ocpi_session(
     return await _intake(request, context, cpo, unread, lambda body: sessions.receive_patch(context, cpo, path, body))
 
 
+HELD_ANSWERS: Responses = {
+    200: {"model": OcpiEnvelope, "description": "Our copy, status 1000"},
+    **refusals(401, 404, 429, ocpi=True, why={404: "We hold no such object of yours (status 2000)"}),
+}
+
+
+@router.get("/sessions/{country_code}/{party_id}/{session_id}", responses=HELD_ANSWERS, summary="Session GET")
+async def get_ocpi_session(
+    country_code: str, party_id: str, session_id: str, cpo: RoutedCpoDep, context: ContextDep
+) -> Response:
+    def load() -> str | None:
+        with context.reads() as db:
+            return sessions.held_session(db, cpo, (country_code, party_id, session_id))
+
+    return await run_in_threadpool(_held, load, "unknown session")
+
+
 @router.put(
     "/tariffs/{country_code}/{party_id}/{tariff_id}",
     openapi_extra=OCPI_BODY,
@@ -176,6 +206,17 @@ async def delete_ocpi_tariff(
 ) -> Response:
     path = (country_code, party_id, tariff_id)
     return _answer(await tariffs.receive_delete(context, cpo, path, datetime.now(UTC)))
+
+
+@router.get("/tariffs/{country_code}/{party_id}/{tariff_id}", responses=HELD_ANSWERS, summary="Tariff GET")
+async def get_ocpi_tariff(
+    country_code: str, party_id: str, tariff_id: str, cpo: RoutedCpoDep, context: ContextDep
+) -> Response:
+    def load() -> str | None:
+        with context.reads() as db:
+            return tariffs.held_tariff(db, cpo, (country_code, party_id, tariff_id))
+
+    return await run_in_threadpool(_held, load, "unknown tariff")
 
 
 @router.post(
@@ -246,14 +287,14 @@ VERSIONS_ANSWERS: Responses = {
 
 
 @versions_router.get("/versions", responses=VERSIONS_ANSWERS, summary="Versions: the OCPI versions we speak")
-async def get_ocpi_versions(cpo: CpoDep, context: ContextDep) -> Response:
+async def get_ocpi_versions(_: OcpiCallerDep, context: ContextDep) -> Response:
     return envelope(
         OcpiStatus.SUCCESS, "Success", data=[{"version": OCPI_VERSION, "url": context.public_base_url + VERSION_PATH}]
     )
 
 
 @router.get("", responses=VERSIONS_ANSWERS, summary="Version details: our 2.2.1 modules and their URLs")
-async def get_ocpi_version_details(cpo: CpoDep, context: ContextDep) -> Response:
+async def get_ocpi_version_details(_: OcpiCallerDep, context: ContextDep) -> Response:
     base = context.public_base_url + VERSION_PATH
     endpoints = [{"identifier": module, "role": role, "url": f"{base}/{module}"} for module, role in MODULES]
     return envelope(OcpiStatus.SUCCESS, "Success", data={"version": OCPI_VERSION, "endpoints": endpoints})

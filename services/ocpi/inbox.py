@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
@@ -31,6 +31,7 @@ class Kind(StrEnum):
     COMMAND_RESULT = "COMMAND_RESULT"
     TARIFF_PUT = "TARIFF_PUT"
     TARIFF_DELETE = "TARIFF_DELETE"
+    CREDENTIALS = "CREDENTIALS"  # object id: the method (POST, PUT, DELETE)
     LOCATION_PUT = "LOCATION_PUT"
     LOCATION_PATCH = "LOCATION_PATCH"
 
@@ -61,6 +62,7 @@ class IntakeResult:
     correction: CorrectionRequest | None = None  # a settled session to correct: start its workflow
     location: str | None = None
     repeat: bool = False  # a message we hold already: forwarded again in case it was lost, never news
+    data: Any = None  # the answer's OCPI data (never stored: our credentials carry a token)
 
 
 @dataclass(frozen=True, slots=True)

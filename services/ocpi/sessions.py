@@ -3,6 +3,7 @@ and forwarded to the session's workflow only when its status is news: meter upda
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -186,3 +187,14 @@ def _mark_forwarded(db: Session, path: SessionPath, signal: Signal) -> None:
     previous = None if stored.forwarded_status is None else CpoSessionStatus(stored.forwarded_status)
     if cpo_status_advances(previous, signal.status):
         stored.forwarded_status = signal.status.value
+
+
+def held_session(db: Session, cpo: Cpo, path: SessionPath) -> str | None:
+    """Our copy of the CPO's Session as JSON (its last PUT with the PATCHes applied since), which the CPO
+    reads when a PATCH failed to decide whether to PUT it whole; None when we hold none under this key for
+    this CPO (another party's Session is not its to read)."""
+    country_code, party_id, _ = path
+    if not cpo.is_party(country_code, party_id):
+        return None
+    stored = repo.ocpi_session(db, *path, for_update=False)
+    return None if stored is None else json.dumps(stored.body)

@@ -1,5 +1,6 @@
-"""OCPI Tariffs (PUT and DELETE): the CPO's official public prices, versioned by ``last_updated``. A session
-is rated against the version in force when it started, so versions are only ever added."""
+"""OCPI Tariffs (PUT, DELETE, and GET of our copy): the CPO's official public prices, versioned by
+``last_updated``. A session is rated against the version in force when it started, so versions are only
+ever added."""
 
 from __future__ import annotations
 
@@ -95,3 +96,13 @@ def delete_tariff(db: Session, cpo: Cpo, path: TariffPath, now: datetime) -> Int
             )
         )
     return inbox.accept(Outcome.APPLIED)
+
+
+def held_tariff(db: Session, cpo: Cpo, path: TariffPath) -> str | None:
+    """The newest version we hold of the CPO's Tariff, as the CPO sent it (JSON text: its prices are never
+    read as floats); None when we hold none, it was deleted, or the key is another party's."""
+    country_code, party_id, tariff_id = path
+    if not cpo.is_party(country_code, party_id):
+        return None
+    latest = repo.latest_tariff(db, cpo.id, tariff_id)
+    return None if latest is None or latest.deleted else latest.body

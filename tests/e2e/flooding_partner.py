@@ -1,7 +1,8 @@
 """A partner flooding ``POST /v1/sessions`` from its own process (so the flood costs the API, not the test's
 event loop): ``python -m tests.e2e.flooding_partner URL API_KEY COUNT WINDOW_S CONNECTIONS`` sends COUNT
-starts spread over WINDOW_S seconds on CONNECTIONS connections and prints one JSON line: every status, and
-the ``Retry-After`` values of the refusals. Run by ``test_rate_limits``."""
+starts spread over WINDOW_S seconds on CONNECTIONS connections. It prints ``REFUSED`` on a line of its own
+when it meets its first 429 (its burst is spent: from then on the flood is refused), and at the end one
+JSON line: every status, and the ``Retry-After`` values of the refusals. Run by ``test_rate_limits``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import sys
 import time
 
 import httpx
+
+REFUSED = "REFUSED"
 
 
 async def flood(url: str, api_key: str, count: int, window_s: float, connections: int) -> dict[str, list[str]]:
@@ -29,6 +32,9 @@ async def flood(url: str, api_key: str, count: int, window_s: float, connections
                 reply = await http.post("/v1/sessions", json=body, headers=headers)
                 statuses.append(str(reply.status_code))
                 if reply.status_code == 429:
+                    if not retry_afters:
+                        sys.stdout.write(f"{REFUSED}\n")
+                        sys.stdout.flush()
                     retry_afters.append(reply.headers["Retry-After"])
 
         await asyncio.gather(*(connection() for _ in range(connections)))

@@ -45,7 +45,7 @@ async def test_ids_are_echoed_on_every_answer_and_refusal(stack: Stack) -> None:
             f"{OCPI}/cdrs", content=b" " * (CDR_BODY_LIMIT + 1), headers={**cpo_headers(), **IDS}
         ),
         "no route": await stack.http.get("/ocpi/emsp/2.2.1/locations", headers={**cpo_headers(), **IDS}),
-        "no method": await stack.http.get(f"{OCPI}/sessions/DE/STN/x", headers={**cpo_headers(), **IDS}),
+        "no method": await stack.http.delete(f"{OCPI}/sessions/DE/STN/x", headers={**cpo_headers(), **IDS}),
     }
     statuses = {name: (reply.status_code, reply.json()["status_code"]) for name, reply in answers.items()}
     assert statuses == {
@@ -110,6 +110,7 @@ async def test_versions_and_version_details_list_what_we_serve(stack: Stack) -> 
         "endpoints": [
             {"identifier": "cdrs", "role": "RECEIVER", "url": f"{stack.api_url}{OCPI}/cdrs"},
             {"identifier": "commands", "role": "SENDER", "url": f"{stack.api_url}{OCPI}/commands"},
+            {"identifier": "credentials", "role": "SENDER", "url": f"{stack.api_url}{OCPI}/credentials"},
             {"identifier": "locations", "role": "RECEIVER", "url": f"{stack.api_url}{OCPI}/locations"},
             {"identifier": "sessions", "role": "RECEIVER", "url": f"{stack.api_url}{OCPI}/sessions"},
             {"identifier": "tariffs", "role": "RECEIVER", "url": f"{stack.api_url}{OCPI}/tariffs"},

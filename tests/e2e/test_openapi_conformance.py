@@ -27,6 +27,7 @@ from adapters.cpo import ocpi_token_header
 from api.app import create_app
 from api.context import ApiContext
 from cli.seed import CPOS
+from services.ocpi.credentials import invite_cpo
 from services.operators import add_operator
 from tests.e2e.conftest import ROAMLY, Stack
 
@@ -61,10 +62,21 @@ def operator_key(stack: Stack) -> str:
         return add_operator(db, f"conformance-{uuid.uuid4().hex[:6]}", now=datetime.now(UTC))
 
 
-def _caller(operation: Operation, operator_key: str) -> dict[str, str]:
-    """The credentials the route is for: the operators' routes get an operator key, OCPI a CPO's token."""
+@pytest.fixture(scope="module")
+def token_a(stack: Stack) -> str:
+    """An invited CPO's token A: the credentials module's cases never register it (their versions URLs
+    lead nowhere), so they cannot unregister or rotate a CPO other tests use."""
+    with stack.writes.begin() as db:
+        return invite_cpo(db, "NL", uuid.uuid4().hex[:3], "Conformance B.V.", now=datetime.now(UTC)).token
+
+
+def _caller(operation: Operation, operator_key: str, token_a: str) -> dict[str, str]:
+    """The credentials the route is for: the operators' routes get an operator key, OCPI a CPO's token
+    (the credentials module a token A)."""
     if operation.path.startswith(("/v1/disputes", "/v1/partners")):
         return {"Authorization": f"Bearer {operator_key}"}
+    if operation.path.endswith("/credentials"):
+        return {"Authorization": ocpi_token_header(token_a)}
     if operation.path.startswith("/ocpi/"):
         return {"Authorization": ocpi_token_header(STROMNETZ.token_to_emsp)}
     return {"Authorization": f"Bearer {ROAMLY.api_key}"}
@@ -94,8 +106,8 @@ def _conform(operation: Operation, base_url: str, headers: dict[str, str], examp
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=[operation.label for operation in OPERATIONS])
 async def test_every_answer_is_one_the_document_declares(
-    stack: Stack, database_url: str, operator_key: str, operation: Operation
+    stack: Stack, database_url: str, operator_key: str, token_a: str, operation: Operation
 ) -> None:
     examples = EXAMPLES["postgres" if database_url.startswith("postgresql") else "sqlite"]
     # The cases call the API synchronously: off the event loop that serves it.
-    await asyncio.to_thread(_conform, operation, stack.api_url, _caller(operation, operator_key), examples)
+    await asyncio.to_thread(_conform, operation, stack.api_url, _caller(operation, operator_key, token_a), examples)

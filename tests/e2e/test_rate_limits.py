@@ -1,13 +1,18 @@
-"""One partner's flood of session starts meets 429 while another partner's starts are all served (issue 18:
-a flood of 2,000 starts slowed every other partner 5x). The API runs with the production
-rate limits (``api/main.py`` ``rate_limits_from``) on the stack's database and Temporal server, on
-loopback, the flood from a process of its own. What is measured is the API: its sessions go to a task
-queue no worker polls (in production the workers are processes of their own; here they would share this
-process's event loop with the API), so they stay STARTING.
+"""One partner's flood of session starts meets 429 while another partner's starts are served as fast as
+when all is calm (issue 18: a flood of 2,000 starts slowed every other partner 5x): the calm partner's p95
+latency of ``POST /v1/sessions`` while the flood is refused stays within 2x of its p95 just before, timed
+the same way (as many starts, at the same pace).
 
-Not asserted (yet): the other partner's p95 within 2x of idle. With the flood's HTTP parsing in this same
-Python process on two shared cores, it measured 1.5x to 5x from run to run (idle 18-65 ms); a robust check
-needs the API in a process of its own.
+Three processes, so that the flood costs the API and not whoever measures it: the API (``networkcore
+api``, production rate limits) on the stack's database and Temporal server, the flooding partner, and
+this test as the calm partner. What is measured is the API: its sessions go to a task queue no worker
+polls (in production the workers are processes of their own), so they stay STARTING.
+
+The calm partner is timed from the flood's first 429 on. The flooder's first 50 starts are its contract's
+burst, served like anyone's: 50 starts at once on four connections slow the others while they last
+(about half a second; the calm partner's starts then took 40-95 ms against 15-20 ms idle), as any
+partner's allowed burst would. That is also why the flooder's start-up (Python importing httpx) is not
+in the measurement.
 """
 
 from __future__ import annotations
@@ -15,32 +20,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import sys
+import logging
+import statistics
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import Engine
 
-from api.app import create_app
-from api.context import ApiContext
-from api.main import rate_limits_from
-from cli.processes import free_port
+from cli.processes import free_port, http_ok, python_module, spawn, stop, wait_until
 from cli.seed import DemoPartner, demand_partner_terms, ensure_demand_partner
-from config.settings import Settings
-from persistence.db import make_read_session_factory
-from tests.e2e.conftest import TIMEOUTS, Stack, serve
+from tests.e2e.conftest import Stack
+from tests.e2e.flooding_partner import REFUSED
+
+log = logging.getLogger(__name__)
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 FLOOD_REQUESTS = 2000
 FLOOD_CONNECTIONS = 4
-STARTS = 40
-START_EVERY_S = 0.15  # the other partner stays well under its own limit (10 starts/s)
-# The flood is spread over the measurement (100 starts/s, 10 times the limit): the other partner's starts all meet it.
+STARTS = 80  # timed, idle and then under the flood
+WARM_UP_STARTS = 3  # the first starts pay for connections and first-use imports, not for anyone's flood
+START_EVERY_S = 0.15  # the calm partner stays well under its own limit (10 starts/s)
+# The flood is spread over the measurement (100 starts/s, 10 times the limit): the calm partner's starts all meet it.
 FLOOD_WINDOW_S = 20.0
 FLOOD_MAX_S = 60
+API_READY_S = 60
 
 
 def new_partner(stack: Stack, role: str) -> DemoPartner:
@@ -51,49 +57,85 @@ def new_partner(stack: Stack, role: str) -> DemoPartner:
     return partner
 
 
+@contextlib.contextmanager
+def api_process(stack: Stack, database_url: str, log_file: Path) -> Iterator[str]:
+    """``networkcore api`` with the production rate limits on the stack's database and Temporal server,
+    starting sessions on a task queue no worker polls; yields its URL once it is ready, stops it after."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        "DATABASE_URL": database_url,
+        "NETWORKCORE_TEMPORAL_ADDRESS": stack.temporal.service_client.config.target_host,
+        "NETWORKCORE_TASK_QUEUE": f"flood-{uuid.uuid4()}",
+        "NETWORKCORE_API_PORT": str(port),
+        "NETWORKCORE_PUBLIC_BASE_URL": url,
+        # Only the flood may slow the API: no ledger check, and no backpressure from the backlog the
+        # unpolled task queue builds up (test_backpressure's subject).
+        "NETWORKCORE_LEDGER_CHECK_INTERVAL_S": "0",
+        "NETWORKCORE_MAX_SESSION_BACKLOG": str(10 * (FLOOD_REQUESTS + 2 * STARTS)),
+    }
+    process = spawn(python_module("cli.main", "api"), log_file=log_file, env=env)
+    try:
+        # Blocks the event loop while the API starts; nothing of this test runs meanwhile.
+        wait_until(lambda: http_ok(f"{url}/health/ready"), "the API", timeout_s=API_READY_S, process=process)
+        yield url
+    finally:
+        stop([process])
+
+
 def start_body(index: int, role: str) -> dict[str, str]:
     return {"evse_id": "DE*STN*E3001", "driver_reference": f"sim-reject-{role}-{index}"}
 
 
-async def start_sessions(http: httpx.AsyncClient, partner: DemoPartner, role: str) -> None:
+async def timed_starts(http: httpx.AsyncClient, partner: DemoPartner, role: str, count: int) -> list[float]:
+    """Start ``count`` sessions at the calm partner's pace; the seconds each took."""
     headers = {"Authorization": f"Bearer {partner.api_key}"}
-    for index in range(STARTS):
+    latencies = []
+    for index in range(count):
+        began = time.perf_counter()
         reply = await http.post("/v1/sessions", json=start_body(index, role), headers=headers)
+        latencies.append(time.perf_counter() - began)
         assert reply.status_code == 202, reply.text
         await asyncio.sleep(START_EVERY_S)
+    return latencies
 
 
-async def test_a_flooding_partner_meets_429_and_the_others_are_served(stack: Stack, engine: Engine) -> None:
+def p95(latencies: list[float]) -> float:
+    return statistics.quantiles(latencies, n=20)[-1]
+
+
+async def test_a_flooding_partner_meets_429_and_the_others_are_served_as_fast_as_when_idle(
+    stack: Stack, database_url: str, tmp_path: Path
+) -> None:
     flooder, calm = new_partner(stack, "flood"), new_partner(stack, "calm")
-    unpolled = f"flood-{uuid.uuid4()}"
-    context = ApiContext(
-        stack.writes, make_read_session_factory(engine), stack.temporal, unpolled, TIMEOUTS, stack.api_url
-    )
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server, task = await serve(create_app(context, rate_limits=rate_limits_from(Settings())), port)
-    try:
+    with api_process(stack, database_url, tmp_path / "api.log") as url:
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            await timed_starts(http, calm, "warm-up", WARM_UP_STARTS)
+            idle = await timed_starts(http, calm, "idle", STARTS)
             flooding = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "tests.e2e.flooding_partner",
-                url,
-                flooder.api_key,
-                str(FLOOD_REQUESTS),
-                str(FLOOD_WINDOW_S),
-                str(FLOOD_CONNECTIONS),
+                *python_module(
+                    "tests.e2e.flooding_partner",
+                    url,
+                    flooder.api_key,
+                    str(FLOOD_REQUESTS),
+                    str(FLOOD_WINDOW_S),
+                    str(FLOOD_CONNECTIONS),
+                ),
                 cwd=REPOSITORY,
                 stdout=asyncio.subprocess.PIPE,
             )
-            flood_began = time.monotonic()
-            await start_sessions(http, calm, "calm")
-            output, _ = await asyncio.wait_for(flooding.communicate(), FLOOD_MAX_S)
-            flood_s = time.monotonic() - flood_began
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+            assert flooding.stdout is not None
+            try:
+                flood_began = time.monotonic()
+                first_line = await asyncio.wait_for(flooding.stdout.readline(), FLOOD_MAX_S)
+                assert first_line.decode().strip() == REFUSED
+                flooded = await timed_starts(http, calm, "calm", STARTS)
+                output, _ = await asyncio.wait_for(flooding.communicate(), FLOOD_MAX_S)
+                flood_s = time.monotonic() - flood_began
+            finally:
+                if flooding.returncode is None:
+                    flooding.kill()
+                    await flooding.wait()
 
     assert flooding.returncode == 0
     flood = json.loads(output)
@@ -103,3 +145,8 @@ async def test_a_flooding_partner_meets_429_and_the_others_are_served(stack: Sta
     # 50 at once, then 10 a second (one more for a token refilled during the last request).
     assert statuses.count(202) <= 50 + 10 * flood_s + 1
     assert all(int(seconds) >= 1 for seconds in flood["retry_afters"])
+
+    idle_p95, flooded_p95 = p95(idle), p95(flooded)
+    measured = f"the calm partner's p95: idle {idle_p95 * 1000:.1f} ms, under the flood {flooded_p95 * 1000:.1f} ms"
+    log.info("%s (%.2fx)", measured, flooded_p95 / idle_p95)
+    assert flooded_p95 <= 2 * idle_p95, measured

@@ -20,8 +20,7 @@ from tests.integration.test_error_type_migration import database_at
 
 OLD_ROWS = (
     "INSERT INTO cpos (id, name, legal_entity, country_code, party_id, country, payout_currency, active,"
-    " inbound_token_sha256, commands_url, outbound_token) VALUES ('cpo-1', 'C', 'C', 'DE', 'STN', 'DE', 'EUR',"
-    " true, 'x', 'http://c', 't')",
+    " commands_url, outbound_token) VALUES ('cpo-1', 'C', 'C', 'DE', 'STN', 'DE', 'EUR', true, 'http://c', 't')",
     "INSERT INTO locations (cpo_id, location_id, name, address, city, postal_code, country, latitude, longitude,"
     " time_zone) VALUES ('cpo-1', 'BER', 'Alex', 'Street 1', 'Berlin', '10178', 'DE', '52.521918', '13.413215',"
     " 'Europe/Berlin')",
@@ -32,12 +31,12 @@ OLD_ROWS = (
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_at_0017(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    yield from database_at(request.param, tmp_path, "0017")
+def database_at_0018(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from database_at(request.param, tmp_path, "0018")
 
 
-def test_each_evse_becomes_a_connector_with_its_tariff_and_back(database_at_0017: str) -> None:
-    url = database_at_0017
+def test_each_evse_becomes_a_connector_with_its_tariff_and_back(database_at_0018: str) -> None:
+    url = database_at_0018
     engine = make_engine(url)
     with engine.begin() as connection:
         for statement in OLD_ROWS:
@@ -60,7 +59,7 @@ def test_each_evse_becomes_a_connector_with_its_tariff_and_back(database_at_0017
         assert [row.status for row in status_history(db, charger.evse)] == ["OUTOFORDER"]
     engine.dispose()
 
-    command.downgrade(alembic_config(url), "0017")
+    command.downgrade(alembic_config(url), "0018")
 
     engine = make_engine(url)
     with engine.connect() as connection:

@@ -32,7 +32,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
 
 
 def test_the_inbox_keeps_the_bytes_and_the_downgrade_keeps_the_messages(empty_database: str) -> None:
-    upgrade(empty_database)  # the newest schema, which the seed writes; the downgrade below undoes 0014 and later
+    upgrade(empty_database)  # the seed writes the newest schema; the downgrade below undoes 0014 and after
     engine = make_engine(empty_database)
     writes = make_session_factory(engine)
     seed_database(writes, "http://127.0.0.1:1")

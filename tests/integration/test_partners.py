@@ -23,9 +23,11 @@ from persistence.db import make_engine, make_read_session_factory
 from persistence.migrate import alembic_config, upgrade
 from persistence.tables import ContractRow, DemandPartnerRow
 from services import partners
+from services.ocpi.credentials import our_platform, platform_role
 from tests.conftest import _fresh_postgres
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
+OURS = our_platform("http://127.0.0.1:8000", platform_role("CH", "NWC", "NetworkCore GmbH"))
 TERMS = DemandPartnerTerms(Decimal("12.5"), ShareBasis.PRICE, Decimal("1000.00"), Decimal("50.00"), Cadence.MONTHLY)
 
 
@@ -124,7 +126,7 @@ def test_keys_expire_rotate_and_are_revoked(writes: sessionmaker[Session], engin
 
 
 def _cli(writes: sessionmaker[Session], *argv: str) -> int:
-    return cli_partners.run(writes, parser().parse_args(["partners", *argv]))
+    return cli_partners.run(writes, parser().parse_args(["partners", *argv]), OURS)
 
 
 def test_the_cli_onboards_a_partner_and_manages_its_keys(

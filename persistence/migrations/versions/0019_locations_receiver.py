@@ -9,7 +9,7 @@ with its ``tariff_id``. Carried-over rows are dated ``MIGRATED_AT``, before any 
 next message for them always applies.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

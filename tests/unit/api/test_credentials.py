@@ -1,5 +1,6 @@
-"""The credential cache never outlives what it caches: a key's expiry ends its entry on the next hit, a
-revocation in this process at once, anything else after the TTL."""
+"""The credential cache never authenticates past what it caches: a key's expiry ends its entry on the next
+hit, a revocation in this process at once, anything else after the TTL. Who a credential belonged to is
+known until it is forgotten (for the rate limits)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,15 @@ def test_forgotten_and_stale_entries_are_gone() -> None:
     assert cache.get("other") == "dp-b"
     time.sleep(0.06)
     assert cache.get("other") is None
+
+
+def test_a_stale_or_expired_entry_still_tells_who_the_credential_belonged_to_until_forgotten() -> None:
+    cache: CredentialCache[str] = CredentialCache(ttl_s=0.05)
+    cache.put("stale", "dp-a")
+    cache.put("expired", "dp-b", expires_at=datetime.now(UTC) - timedelta(microseconds=1))
+    time.sleep(0.06)
+    assert (cache.get("stale"), cache.get("expired")) == (None, None)
+    assert (cache.last_known("stale"), cache.last_known("expired")) == ("dp-a", "dp-b")
+    cache.forget("expired")
+    assert cache.last_known("expired") is None
+    assert cache.last_known("never-cached") is None

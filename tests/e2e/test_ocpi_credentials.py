@@ -1,0 +1,349 @@
+"""OCPI 2.2.1 Credentials over real HTTP, both ways, on both databases: a CPO we invited registers with
+token A, rotates its token, unregisters; we register with a CPO that gave us its token A. The CPO is a
+small FastAPI app of its own, written from the spec's examples (versions, version details, credentials)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from adapters.cpo import ocpi_token_header
+from cli import partners as cli_partners
+from cli.main import parser
+from cli.processes import free_port
+from persistence.tables import CpoRow, OcpiConnectionRow, OcpiEndpointRow, OcpiInboxRow
+from services.ocpi.credentials import OurPlatform, our_platform, platform_role, token_sha256
+from tests.e2e.conftest import Stack, serve
+from tests.e2e.test_ocpi_intake import OCPI
+
+CREDENTIALS = f"{OCPI}/credentials"
+VERSIONS = ("2.1.1", "2.2.1")
+MODULES = (("credentials", "SENDER"), ("commands", "RECEIVER"), ("locations", "SENDER"))
+
+
+def token_headers(token: str) -> dict[str, str]:
+    return {"Authorization": ocpi_token_header(token), "Content-Type": "application/json"}
+
+
+def ok(data: Any) -> dict[str, Any]:
+    return {"data": data, "status_code": 1000, "status_message": "Success", "timestamp": "2026-12-03T09:15:00Z"}
+
+
+@dataclass
+class FakeCpo:
+    """A CPO's OCPI configuration modules: versions, 2.2.1 details and credentials, each checking the
+    token it expects, recording what it was sent."""
+
+    url: str
+    party_id: str
+    country_code: str = "NL"
+    accepted: set[str] = field(default_factory=set)  # tokens that may call it
+    versions: list[str] = field(default_factory=lambda: list(VERSIONS))
+    modules: list[tuple[str, str]] = field(default_factory=lambda: list(MODULES))
+    seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    # When we register with it: the token C it issues, and what our callback with token B answered.
+    token_c: str = field(default_factory=lambda: f"cpo-c-{uuid.uuid4().hex}")
+    callback_status: int | None = None
+    emsp_token: str | None = None  # the token B our credentials gave it
+
+    @property
+    def versions_url(self) -> str:
+        return f"{self.url}/ocpi/versions"
+
+    def credentials(self, token: str) -> dict[str, Any]:
+        return {
+            "token": token,
+            "url": self.versions_url,
+            "roles": [
+                {
+                    "role": "CPO",
+                    "party_id": self.party_id,
+                    "country_code": self.country_code,
+                    "business_details": {"name": "Fake Charging B.V.", "website": "https://example.com"},
+                }
+            ],
+        }
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        def caller(request: Request) -> JSONResponse | None:
+            self.seen.append((f"{request.method} {request.url.path}", dict(request.headers)))
+            presented = request.headers.get("Authorization", "")
+            if not any(presented == ocpi_token_header(token) for token in self.accepted):
+                return JSONResponse({"status_code": 2000, "status_message": "unknown token"}, status_code=401)
+            return None
+
+        @app.get("/ocpi/versions")
+        async def versions(request: Request) -> JSONResponse:
+            refused = caller(request)
+            found = [{"version": v, "url": f"{self.url}/ocpi/{v}"} for v in self.versions]
+            return refused or JSONResponse(ok(found))
+
+        @app.get("/ocpi/2.2.1")
+        async def details(request: Request) -> JSONResponse:
+            refused = caller(request)
+            endpoints = [
+                {"identifier": module, "role": role, "url": f"{self.url}/ocpi/2.2.1/{module}"}
+                for module, role in self.modules
+            ]
+            return refused or JSONResponse(ok({"version": "2.2.1", "endpoints": endpoints}))
+
+        @app.post("/ocpi/2.2.1/credentials")
+        async def register(request: Request) -> JSONResponse:
+            refused = caller(request)
+            if refused:
+                return refused
+            ours = await request.json()
+            self.emsp_token = ours["token"]
+            # As a CPO does before answering: read the eMSP's versions with the token it just got.
+            async with httpx.AsyncClient() as http:
+                reply = await http.get(ours["url"], headers=token_headers(ours["token"]))
+            self.callback_status = reply.status_code
+            self.accepted = {self.token_c}
+            return JSONResponse(ok(self.credentials(self.token_c)))
+
+        return app
+
+
+@pytest_asyncio.fixture
+async def fake_cpo() -> AsyncIterator[FakeCpo]:
+    port = free_port()
+    cpo = FakeCpo(url=f"http://127.0.0.1:{port}", party_id=uuid.uuid4().hex[:3].upper())
+    server, task = await serve(cpo.app(), port)
+    try:
+        yield cpo
+    finally:
+        server.should_exit = True
+        await task
+
+
+def ours(stack: Stack) -> OurPlatform:
+    return our_platform(stack.api_url, platform_role("CH", "NWC", "NetworkCore GmbH"))
+
+
+def invite(stack: Stack, cpo: FakeCpo, capsys: pytest.CaptureFixture[str]) -> str:
+    """``networkcore partners invite-cpo --json``: token A."""
+    argv = ["partners", "invite-cpo", "--country-code", cpo.country_code, "--party-id", cpo.party_id]
+    assert cli_partners.run(stack.writes, parser().parse_args([*argv, "--name", "Fake", "--json"]), ours(stack)) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["versions_url"] == f"{stack.api_url}/ocpi/versions"
+    return str(printed["token"])
+
+
+def connection(stack: Stack, cpo_id: str) -> OcpiConnectionRow:
+    with stack.writes() as db:
+        return db.scalars(select(OcpiConnectionRow).where(OcpiConnectionRow.cpo_id == cpo_id)).one()
+
+
+def cpo_row(stack: Stack, cpo: FakeCpo) -> CpoRow:
+    with stack.writes() as db:
+        return db.scalars(select(CpoRow).where(CpoRow.party_id == cpo.party_id)).one()
+
+
+def credentials_inbox(stack: Stack, cpo_id: str) -> list[OcpiInboxRow]:
+    with stack.writes() as db:
+        return list(
+            db.scalars(
+                select(OcpiInboxRow)
+                .where(OcpiInboxRow.cpo_id == cpo_id, OcpiInboxRow.kind == "CREDENTIALS")
+                .order_by(OcpiInboxRow.key)
+            )
+        )
+
+
+async def status_of(stack: Stack, method: str, path: str, token: str, body: Any = None) -> tuple[int, int | None]:
+    content = None if body is None else json.dumps(body)
+    reply = await stack.http.request(method, path, content=content, headers=token_headers(token))
+    return reply.status_code, reply.json().get("status_code")
+
+
+async def test_a_cpo_registers_with_token_a_rotates_and_unregisters(
+    stack: Stack, fake_cpo: FakeCpo, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    token_a = invite(stack, fake_cpo, capsys)
+    invited = cpo_row(stack, fake_cpo)
+    assert not invited.active, "inactive until it registers"
+    # Token A opens versions and credentials only.
+    assert await status_of(stack, "GET", "/ocpi/versions", token_a) == (200, 1000)
+    assert await status_of(stack, "GET", OCPI, token_a) == (200, 1000)
+    assert (await status_of(stack, "POST", f"{OCPI}/cdrs", token_a, {}))[0] == 401
+    # Not registered yet: nothing to update or unregister.
+    assert await status_of(stack, "PUT", CREDENTIALS, token_a, fake_cpo.credentials("cpo-b")) == (405, 2000)
+    assert await status_of(stack, "DELETE", CREDENTIALS, token_a) == (405, 2000)
+
+    token_b = f"cpo-b-{uuid.uuid4().hex}"
+    fake_cpo.accepted = {token_b}
+    reply = await stack.http.post(
+        CREDENTIALS,
+        content=json.dumps(fake_cpo.credentials(token_b)),
+        headers={**token_headers(token_a), "X-Correlation-ID": "corr-registration"},
+    )
+    assert (reply.status_code, reply.json()["status_code"]) == (200, 1000), reply.text
+    answer = reply.json()["data"]
+    token_c = answer["token"]
+    assert answer["url"] == f"{stack.api_url}/ocpi/versions"
+    assert answer["roles"] == [
+        {"role": "EMSP", "business_details": {"name": "NetworkCore GmbH"}, "party_id": "NWC", "country_code": "CH"}
+    ]
+    assert token_c not in (token_a, token_b)
+    # We read its versions and details with token B, with our transport headers.
+    assert [what for what, _ in fake_cpo.seen] == ["GET /ocpi/versions", "GET /ocpi/2.2.1"]
+    for _, headers in fake_cpo.seen:
+        assert headers["authorization"] == "Token " + base64.b64encode(token_b.encode()).decode()
+        assert headers["x-request-id"]
+        assert headers["x-correlation-id"] == "corr-registration"
+    assert len({headers["x-request-id"] for _, headers in fake_cpo.seen}) == 2
+
+    registered = cpo_row(stack, fake_cpo)
+    assert registered.active
+    assert (registered.outbound_token, registered.commands_url) == (token_b, f"{fake_cpo.url}/ocpi/2.2.1/commands/")
+    stored = connection(stack, registered.id)
+    assert (stored.state, stored.version, stored.versions_url) == ("REGISTERED", "2.2.1", fake_cpo.versions_url)
+    assert stored.inbound_token_sha256 == token_sha256(token_c)
+    assert stored.token_a_sha256 is None
+    with stack.writes() as db:
+        endpoints = db.scalars(select(OcpiEndpointRow).where(OcpiEndpointRow.connection_key == stored.key)).all()
+    assert {(e.identifier, e.role) for e in endpoints} == set(fake_cpo.modules)
+
+    # Token A is spent; token C works everywhere, and a second POST is 405.
+    assert (await status_of(stack, "GET", "/ocpi/versions", token_a))[0] == 401
+    assert await status_of(stack, "POST", CREDENTIALS, token_a, fake_cpo.credentials(token_b)) == (401, 2000)
+    assert await status_of(stack, "POST", f"{OCPI}/cdrs", token_c, {}) == (200, 2001)
+    assert await status_of(stack, "POST", CREDENTIALS, token_c, fake_cpo.credentials(token_b)) == (405, 2000)
+    got = await stack.http.get(CREDENTIALS, headers=token_headers(token_c))
+    assert got.json()["data"]["token"] == token_c
+
+    # PUT: a new token B; we read its versions again with it and issue a new C; the old C stops at once.
+    new_b = f"cpo-b2-{uuid.uuid4().hex}"
+    fake_cpo.accepted, fake_cpo.seen = {new_b}, []
+    rotated = await stack.http.put(
+        CREDENTIALS, content=json.dumps(fake_cpo.credentials(new_b)), headers=token_headers(token_c)
+    )
+    assert rotated.json()["status_code"] == 1000, rotated.text
+    new_c = rotated.json()["data"]["token"]
+    assert new_c != token_c
+    assert [headers["authorization"] for _, headers in fake_cpo.seen] == [ocpi_token_header(new_b)] * 2
+    assert cpo_row(stack, fake_cpo).outbound_token == new_b
+    assert (await status_of(stack, "POST", f"{OCPI}/cdrs", token_c, {}))[0] == 401
+    assert (await status_of(stack, "GET", "/ocpi/versions", token_c))[0] == 401
+    assert await status_of(stack, "POST", f"{OCPI}/cdrs", new_c, {}) == (200, 2001)
+
+    # DELETE: its token stops working, the CPO is inactive, its data stays.
+    assert await status_of(stack, "DELETE", CREDENTIALS, new_c) == (200, 1000)
+    assert (await status_of(stack, "POST", f"{OCPI}/cdrs", new_c, {}))[0] == 401
+    assert (await status_of(stack, "GET", CREDENTIALS, new_c))[0] == 401
+    assert not cpo_row(stack, fake_cpo).active
+    assert connection(stack, registered.id).state == "UNREGISTERED"
+
+    inbox = credentials_inbox(stack, registered.id)
+    assert [(m.object_id, m.outcome, m.status_code) for m in inbox] == [
+        ("PUT", "REJECTED", 2000),
+        ("DELETE", "REJECTED", 2000),
+        ("POST", "APPLIED", 1000),
+        ("POST", "REJECTED", 2000),
+        ("PUT", "APPLIED", 1000),
+        ("DELETE", "APPLIED", 1000),
+    ]
+    secrets = (token_a, token_b, token_c, new_b, new_c)
+    assert all(secret not in (m.body or "") for m in inbox for secret in secrets), "no token stored in the inbox"
+    assert caplog.records, "the exchange was logged"
+    assert not any(secret in caplog.text for secret in secrets), "no token logged"
+
+
+@pytest.mark.parametrize(
+    ("broken", "status"),
+    [
+        pytest.param({"url": "http://127.0.0.1:1/ocpi/versions"}, 3001, id="versions unreachable"),
+        pytest.param({"versions": ["2.1.1"]}, 3002, id="no 2.2.1"),
+        pytest.param({"modules": [("credentials", "SENDER"), ("locations", "SENDER")]}, 3003, id="no commands"),
+    ],
+)
+async def test_a_registration_we_cannot_complete_is_refused_and_token_a_still_works(
+    stack: Stack, fake_cpo: FakeCpo, capsys: pytest.CaptureFixture[str], broken: dict[str, Any], status: int
+) -> None:
+    token_a = invite(stack, fake_cpo, capsys)
+    token_b = f"cpo-b-{uuid.uuid4().hex}"
+    fake_cpo.accepted = {token_b}
+    offered = fake_cpo.credentials(token_b) | {k: v for k, v in broken.items() if k == "url"}
+    for name in ("versions", "modules"):
+        if name in broken:
+            setattr(fake_cpo, name, broken[name])
+
+    assert await status_of(stack, "POST", CREDENTIALS, token_a, offered) == (200, status)
+    cpo = cpo_row(stack, fake_cpo)
+    stored = connection(stack, cpo.id)
+    assert (stored.state, stored.inbound_token_sha256, stored.versions_url) == ("INVITED", None, None)
+    assert not cpo.active
+    assert cpo.outbound_token == ""
+    [refused] = credentials_inbox(stack, cpo.id)
+    assert (refused.outcome, refused.status_code) == ("REJECTED", status)
+
+    # Nothing was spent: once the CPO is fixed, the same token A registers.
+    fake_cpo.versions, fake_cpo.modules = list(VERSIONS), list(MODULES)
+    assert await status_of(stack, "POST", CREDENTIALS, token_a, fake_cpo.credentials(token_b)) == (200, 1000)
+
+
+async def test_roles_that_do_not_name_the_invited_cpo_are_refused(
+    stack: Stack, fake_cpo: FakeCpo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token_a = invite(stack, fake_cpo, capsys)
+    offered = fake_cpo.credentials("cpo-b") | {"roles": [{**fake_cpo.credentials("x")["roles"][0], "party_id": "ZZ9"}]}
+    assert await status_of(stack, "POST", CREDENTIALS, token_a, offered) == (200, 2001)
+    assert await status_of(stack, "POST", CREDENTIALS, token_a, {"token": "has space", "url": "u"}) == (200, 2001)
+    assert fake_cpo.seen == [], "refused before calling it"
+    assert await status_of(stack, "GET", "/ocpi/versions", token_a) == (200, 1000)
+
+
+async def test_we_register_with_a_cpo_that_gave_us_its_token_a(stack: Stack, fake_cpo: FakeCpo) -> None:
+    their_a = f"their-a-{uuid.uuid4().hex}"
+    fake_cpo.accepted = {their_a}
+    argv = ["partners", "connect-cpo", "--versions-url", fake_cpo.versions_url, "--token", their_a]
+    # The CLI runs its own event loop; the CPO and our API keep serving on this one.
+    code = await asyncio.to_thread(cli_partners.run, stack.writes, parser().parse_args(argv), ours(stack))
+    assert code == 0
+
+    assert [what for what, _ in fake_cpo.seen] == [
+        "GET /ocpi/versions",
+        "GET /ocpi/2.2.1",
+        "POST /ocpi/2.2.1/credentials",
+    ]
+    assert all(headers["authorization"] == ocpi_token_header(their_a) for _, headers in fake_cpo.seen)
+    assert fake_cpo.callback_status == 200, "our token B worked while it registered us"
+    cpo = cpo_row(stack, fake_cpo)
+    assert cpo.active
+    assert cpo.outbound_token == fake_cpo.token_c
+    assert cpo.commands_url == f"{fake_cpo.url}/ocpi/2.2.1/commands/"
+    stored = connection(stack, cpo.id)
+    assert stored.state == "REGISTERED"
+    assert stored.token_a_sha256 is None
+
+    # The CPO calls us with the token B we sent it; only its digest is kept.
+    assert fake_cpo.emsp_token is not None
+    assert stored.inbound_token_sha256 == token_sha256(fake_cpo.emsp_token)
+    assert await status_of(stack, "POST", f"{OCPI}/cdrs", fake_cpo.emsp_token, {}) == (200, 2001)
+
+
+async def test_connecting_to_a_cpo_without_the_modules_we_need_posts_nothing(stack: Stack, fake_cpo: FakeCpo) -> None:
+    fake_cpo.accepted = {"their-a"}
+    fake_cpo.modules = [("credentials", "SENDER")]
+    argv = ["partners", "connect-cpo", "--versions-url", fake_cpo.versions_url, "--token", "their-a"]
+    code = await asyncio.to_thread(cli_partners.run, stack.writes, parser().parse_args(argv), ours(stack))
+    assert code == 1
+    assert [what for what, _ in fake_cpo.seen] == ["GET /ocpi/versions", "GET /ocpi/2.2.1"]
+    with stack.writes() as db:
+        assert db.scalars(select(CpoRow).where(CpoRow.party_id == fake_cpo.party_id)).first() is None
