@@ -33,7 +33,7 @@ from adapters.cpo import CpoAdapter, CpoEndpoint, CpoProtocolError
 from domain.errors import AuthorisationRefused, RefusalReason
 from domain.ledger.holds import cap_minor, limit_minor
 from domain.money import from_minor
-from domain.sessions.authorisation import DemandPartnerFacts, EvseFacts, authorise
+from domain.sessions.authorisation import ConnectorFacts, DemandPartnerFacts, EvseFacts, authorise
 from domain.sessions.lifecycle import SessionStage
 from domain.settlement.contracts import ContractTermsInvalid, PriceImplausible, clearing_terms, credit_terms
 from domain.tariffs.clearing import compare
@@ -116,10 +116,10 @@ class SessionActivities:
             demand_partner=None if partner is None else DemandPartnerFacts(partner.id, partner.active),
             evse=None
             if charger is None
-            else EvseFacts(charger.evse.evse_id, charger.evse.status, charger.cpo.id, charger.cpo.active),
+            else EvseFacts(request.evse_id, charger.evse.status, charger.cpo.id, charger.cpo.active),
             demand_partner_contracts=repo.contract_versions(db, "DEMAND_PARTNER", request.demand_partner_id),
             cpo_contracts=[] if charger is None else repo.contract_versions(db, "CPO", charger.cpo.id),
-            tariffs=[] if charger is None else repo.tariff_versions(db, charger.cpo.id, charger.evse.tariff_id),
+            connectors=[] if charger is None else self._connectors(db, charger),
             at=request.at,
         )
         assert charger is not None  # authorise() refuses an unknown EVSE
@@ -134,8 +134,8 @@ class SessionActivities:
             country=charger.location.country,
             location_id=charger.location.location_id,
             evse_uid=charger.evse.evse_uid,
-            evse_id=charger.evse.evse_id,
-            connector_id=charger.evse.connector_id,
+            evse_id=request.evse_id,
+            connector_id=decision.connector_id,
             time_zone=charger.location.time_zone,
             tariff_version_key=tariff.key,
             tariff_id=tariff.tariff_id,
@@ -145,6 +145,17 @@ class SessionActivities:
             hold=from_minor(hold.amount_minor, hold.currency),
             billing_currency=hold.currency,
         )
+
+    @staticmethod
+    def _connectors(db: Session, charger: repo.Charger) -> list[ConnectorFacts]:
+        """Each connector with the versions of its tariffs: ids name tariffs of the Location's own CPO."""
+        return [
+            ConnectorFacts(
+                connector.connector_id,
+                [repo.tariff_versions(db, charger.cpo.id, tariff_id) for tariff_id in connector.tariff_ids],
+            )
+            for connector in charger.connectors
+        ]
 
     @staticmethod
     def _hold(

@@ -19,14 +19,15 @@ from adapters.fx_ecb import embedded_history
 from domain.partners import NewDemandPartner, PostalAddress
 from domain.payouts.bank import bank_account
 from domain.vat.parties import validate_vat_id
+from messages.ocpi import format_ocpi_datetime
+from messages.ocpi_locations import Location
 from persistence.contracts import ensure_contract
 from persistence.fx import store_rates
+from persistence.locations import store_location
 from persistence.ocpi_connections import ConnectionState
 from persistence.tables import (
     CpoRow,
     DemandPartnerRow,
-    EvseRow,
-    LocationRow,
     OcpiConnectionRow,
     TariffRow,
 )
@@ -486,35 +487,54 @@ def seed_database(writes: sessionmaker[Session], simulator_url: str) -> None:
             )
             db.flush()
             for location in cpo.locations:
-                row = LocationRow(
-                    cpo_id=cpo.id,
-                    location_id=location.id,
-                    name=location.name,
-                    address=location.address,
-                    city=location.city,
-                    postal_code=location.postal_code,
-                    country=location.country,
-                    latitude=location.latitude,
-                    longitude=location.longitude,
-                    time_zone=location.time_zone,
-                )
-                db.add(row)
-                db.flush()
-                for evse in location.evses:
-                    db.add(
-                        EvseRow(
-                            location_key=row.key,
-                            evse_uid=evse.uid,
-                            evse_id=evse.evse_id,
-                            connector_id="1",
-                            connector_standard=evse.connector_standard,
-                            connector_format=evse.connector_format,
-                            power_type=evse.power_type,
-                            max_power_kw=evse.max_power_kw,
-                            status="AVAILABLE",
-                            tariff_id=cpo.tariff["id"],
-                        )
-                    )
+                document = ocpi_location(cpo, location)
+                store_location(db, cpo.id, Location.model_validate(document), document, now=now)
+
+
+def ocpi_location(cpo: DemoCpo, location: DemoLocation) -> dict[str, Any]:
+    """The demo Location as its CPO would PUT it: one connector per EVSE, priced by the CPO's tariff."""
+    published = format_ocpi_datetime(TARIFF_PUBLISHED)
+    return {
+        "country_code": cpo.country_code,
+        "party_id": cpo.party_id,
+        "id": location.id,
+        "publish": True,
+        "name": location.name,
+        "address": location.address,
+        "city": location.city,
+        "postal_code": location.postal_code,
+        "country": location.country_alpha3,
+        "coordinates": {"latitude": location.latitude, "longitude": location.longitude},
+        "time_zone": location.time_zone,
+        "last_updated": published,
+        "evses": [
+            {
+                "uid": evse.uid,
+                "evse_id": evse.evse_id,
+                "status": "AVAILABLE",
+                "last_updated": published,
+                "connectors": [
+                    {
+                        "id": "1",
+                        "standard": evse.connector_standard,
+                        "format": evse.connector_format,
+                        "power_type": evse.power_type,
+                        **_rating_plate(evse),
+                        "tariff_ids": [cpo.tariff["id"]],
+                        "last_updated": published,
+                    }
+                ],
+            }
+            for evse in location.evses
+        ],
+    }
+
+
+def _rating_plate(evse: DemoEvse) -> dict[str, int]:
+    """Voltage and current that give the EVSE's power: DC chargers at 1000 V, AC at 230 V per phase."""
+    watts = int(evse.max_power_kw * 1000)
+    volts, phases = (1000, 1) if evse.power_type == "DC" else (230, 3 if evse.power_type == "AC_3_PHASE" else 1)
+    return {"max_voltage": volts, "max_amperage": -(-watts // (volts * phases)), "max_electric_power": watts}
 
 
 def simulator_config(

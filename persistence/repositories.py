@@ -16,6 +16,7 @@ from domain.sessions.lifecycle import SessionStage, can_move
 from persistence.tables import (
     CdrRow,
     ClearingRow,
+    ConnectorRow,
     ContractRow,
     CpoRow,
     EvseRow,
@@ -44,7 +45,7 @@ def contract_versions(db: Session, party_kind: str, party_id: str) -> list[Effec
     return [EffectiveVersion(r.key, r.version, r.effective_from, r.effective_to) for r in rows]
 
 
-def same_ci_string(column: Mapped[str], value: str) -> ColumnElement[bool]:
+def same_ci_string(column: Mapped[str] | Mapped[str | None], value: str) -> ColumnElement[bool]:
     """OCPI CiStrings (country codes, party ids, object ids) ignore case: stored as received, compared upper
     case, which the functional indexes on ``upper(...)`` serve (``persistence/tables.py``)."""
     return func.upper(column) == value.upper()
@@ -58,6 +59,7 @@ class Charger:
     evse: EvseRow
     location: LocationRow
     cpo: CpoRow
+    connectors: Sequence[ConnectorRow]  # in the order the CPO first sent them
 
 
 def charger_by_evse_id(db: Session, evse_id: str) -> Charger | None:
@@ -67,7 +69,11 @@ def charger_by_evse_id(db: Session, evse_id: str) -> Charger | None:
         .join(CpoRow, CpoRow.id == LocationRow.cpo_id)
         .where(EvseRow.evse_id == evse_id)
     ).first()
-    return None if row is None else Charger(*row)
+    if row is None:
+        return None
+    evse, location, cpo = row
+    connectors = db.scalars(select(ConnectorRow).where(ConnectorRow.evse_key == evse.key).order_by(ConnectorRow.key))
+    return Charger(evse, location, cpo, connectors.all())
 
 
 def tariff_versions(db: Session, cpo_id: str, tariff_id: str) -> list[EffectiveVersion]:

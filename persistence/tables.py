@@ -249,37 +249,86 @@ class ContractRow(Base):
 
 
 class LocationRow(Base):
+    """A CPO's OCPI Location: the object as we hold it (``body``, without its EVSEs, which have rows of their
+    own) and the columns we query. Never deleted: sessions and CDRs refer to it."""
+
     __tablename__ = "locations"
-    __table_args__ = (UniqueConstraint("cpo_id", "location_id"),)
+    __table_args__ = (
+        UniqueConstraint("cpo_id", "location_id"),
+        Index("uq_locations_ci_key", "cpo_id", func.upper(text("location_id")), unique=True),
+    )
 
     key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
     cpo_id: Mapped[str] = mapped_column(ForeignKey("cpos.id"))
+    country_code: Mapped[str] = mapped_column(String(2))
+    party_id: Mapped[str] = mapped_column(String(3))
     location_id: Mapped[str] = mapped_column(String(36))
-    name: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
     address: Mapped[str] = mapped_column(String(255))
     city: Mapped[str] = mapped_column(String(45))
     postal_code: Mapped[str | None] = mapped_column(String(10))
-    country: Mapped[str] = mapped_column(String(2))  # ISO 3166-1 alpha-2
+    country: Mapped[str] = mapped_column(String(2))  # ISO 3166-1 alpha-2 (OCPI sends alpha-3)
     latitude: Mapped[str] = mapped_column(String(16))
     longitude: Mapped[str] = mapped_column(String(16))
-    time_zone: Mapped[str] = mapped_column(String(64))
+    time_zone: Mapped[str] = mapped_column(String(255))
+    publish: Mapped[bool] = mapped_column(Boolean)
+    last_updated: Mapped[datetime]
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class EvseRow(Base):
+    """An EVSE of a Location, as we hold it (``body``, without its connectors). A REMOVED one stays."""
+
     __tablename__ = "evses"
-    __table_args__ = (UniqueConstraint("location_key", "evse_uid"),)
+    __table_args__ = (
+        UniqueConstraint("location_key", "evse_uid"),
+        Index("uq_evses_ci_uid", "location_key", func.upper(text("evse_uid")), unique=True),
+    )
 
     key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
     location_key: Mapped[int] = mapped_column(ForeignKey("locations.key"))
     evse_uid: Mapped[str] = mapped_column(String(36))
-    evse_id: Mapped[str] = mapped_column(String(48), unique=True)  # eMI3 id, what drivers and DPs see
-    connector_id: Mapped[str] = mapped_column(String(36))
-    connector_standard: Mapped[str] = mapped_column(String(32))
-    connector_format: Mapped[str] = mapped_column(String(16))
-    power_type: Mapped[str] = mapped_column(String(16))
-    max_power_kw: Mapped[Decimal] = mapped_column(Numeric(10, 3))
+    evse_id: Mapped[str | None] = mapped_column(String(48), unique=True)  # eMI3 id, what drivers and DPs see
     status: Mapped[str] = mapped_column(String(16))
-    tariff_id: Mapped[str] = mapped_column(String(36))
+    last_updated: Mapped[datetime]
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ConnectorRow(Base):
+    """A connector of an EVSE; its ``tariff_ids`` (in the CPO's order) decide the tariff of a session on it."""
+
+    __tablename__ = "connectors"
+    __table_args__ = (
+        UniqueConstraint("evse_key", "connector_id"),
+        Index("uq_connectors_ci_id", "evse_key", func.upper(text("connector_id")), unique=True),
+    )
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    evse_key: Mapped[int] = mapped_column(ForeignKey("evses.key"))
+    connector_id: Mapped[str] = mapped_column(String(36))
+    standard: Mapped[str] = mapped_column(String(32))
+    format: Mapped[str] = mapped_column(String(16))
+    power_type: Mapped[str] = mapped_column(String(16))
+    # Null only for connectors seeded before 0019, which recorded their power alone.
+    max_voltage: Mapped[int | None] = mapped_column(Integer)
+    max_amperage: Mapped[int | None] = mapped_column(Integer)
+    max_electric_power: Mapped[int | None] = mapped_column(BigInteger)  # W
+    tariff_ids: Mapped[list[str]] = mapped_column(JSON)
+    last_updated: Mapped[datetime]
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class EvseStatusRow(Base):
+    """Each status an EVSE took, as the CPO dated it: its history, kept whatever arrives later."""
+
+    __tablename__ = "evse_statuses"
+    __table_args__ = (Index(None, "evse_key", "changed_at"),)
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    evse_key: Mapped[int] = mapped_column(ForeignKey("evses.key"))
+    status: Mapped[str] = mapped_column(String(16))
+    changed_at: Mapped[datetime]  # the message's last_updated
+    received_at: Mapped[datetime]
 
 
 class TariffRow(Base):

@@ -40,6 +40,7 @@ MODULES: Final = (
     ("cdrs", "RECEIVER"),
     ("commands", "SENDER"),
     ("credentials", "SENDER"),  # 2.2.1 advises SENDER for one's own credentials endpoint
+    ("locations", "RECEIVER"),
     ("sessions", "RECEIVER"),
     ("tariffs", "RECEIVER"),
 )

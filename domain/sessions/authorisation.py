@@ -10,6 +10,12 @@ from domain.errors import AuthorisationRefused, RefusalReason
 
 # OCPI EVSE statuses in which a remote start can succeed.
 STARTABLE_EVSE_STATUSES = frozenset({"AVAILABLE", "CHARGING", "BLOCKED", "RESERVED"})
+# The statuses that say why an EVSE cannot be used; any other unstartable one is EVSE_UNAVAILABLE.
+UNUSABLE_EVSE_STATUSES = {
+    "REMOVED": RefusalReason.EVSE_REMOVED,
+    "OUTOFORDER": RefusalReason.EVSE_OUT_OF_ORDER,
+    "INOPERATIVE": RefusalReason.EVSE_INOPERATIVE,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +30,12 @@ class EvseFacts:
     status: str
     cpo_id: str
     cpo_active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorFacts:
+    connector_id: str
+    tariffs: Sequence[Sequence[EffectiveVersion]]  # the versions of each of its tariff ids, in the CPO's order
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +61,18 @@ class Authorisation:
     demand_partner_contract: EffectiveVersion
     cpo_contract: EffectiveVersion
     tariff: EffectiveVersion
+    connector_id: str  # the connector the session starts on, whose tariff it is
+
+
+def connector_tariff(connectors: Sequence[ConnectorFacts], at: datetime) -> tuple[str, EffectiveVersion] | None:
+    """The first connector with a tariff in force at ``at``, and the first of its tariffs in force. OCPI leaves
+    the priority of a connector's tariffs open; the CPO's order decides. No tariff ids is no price, not free."""
+    for connector in connectors:
+        for versions in connector.tariffs:
+            tariff = in_force(versions, at)
+            if tariff is not None:
+                return connector.connector_id, tariff
+    return None
 
 
 def authorise(
@@ -57,7 +81,7 @@ def authorise(
     evse: EvseFacts | None,
     demand_partner_contracts: Sequence[EffectiveVersion],
     cpo_contracts: Sequence[EffectiveVersion],
-    tariffs: Sequence[EffectiveVersion],
+    connectors: Sequence[ConnectorFacts],
     at: datetime,
 ) -> Authorisation:
     """Decide whether a session may start at ``at``; raise ``AuthorisationRefused`` with the first reason."""
@@ -77,6 +101,8 @@ def authorise(
         raise AuthorisationRefused(RefusalReason.UNKNOWN_EVSE, "no such EVSE on the network")
     if not evse.cpo_active:
         raise AuthorisationRefused(RefusalReason.CPO_INACTIVE, f"the operator of {evse.evse_id} is not active")
+    if evse.status in UNUSABLE_EVSE_STATUSES:
+        raise AuthorisationRefused(UNUSABLE_EVSE_STATUSES[evse.status], f"EVSE {evse.evse_id} is {evse.status}")
     if evse.status not in STARTABLE_EVSE_STATUSES:
         raise AuthorisationRefused(
             RefusalReason.EVSE_UNAVAILABLE, f"EVSE {evse.evse_id} is {evse.status}, not available"
@@ -86,10 +112,13 @@ def authorise(
         raise AuthorisationRefused(
             RefusalReason.NO_CPO_CONTRACT, f"CPO {evse.cpo_id} has no contract in force at {at.isoformat()}"
         )
-    tariff = in_force(tariffs, at)
-    if tariff is None:
+    chosen = connector_tariff(connectors, at)
+    if chosen is None:
         raise AuthorisationRefused(
             RefusalReason.NO_TARIFF_IN_FORCE,
-            f"EVSE {evse.evse_id} has no tariff in force at {at.isoformat()}",
+            f"no connector of EVSE {evse.evse_id} has a tariff in force at {at.isoformat()}",
         )
-    return Authorisation(demand_partner_contract=dp_contract, cpo_contract=cpo_contract, tariff=tariff)
+    connector_id, tariff = chosen
+    return Authorisation(
+        demand_partner_contract=dp_contract, cpo_contract=cpo_contract, tariff=tariff, connector_id=connector_id
+    )

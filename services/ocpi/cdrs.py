@@ -25,6 +25,7 @@ from messages.sessions import CdrArrived
 from persistence import repositories as repo
 from persistence.cdrs import cdr_body, expected_session, first_cdr, store_cdr
 from persistence.correction_requests import correction_of_cdr
+from persistence.locations import known_evse
 from persistence.tables import CdrRow, SessionRow
 from services.context import WriteAndStart
 from services.corrections import check_correction, request_correction
@@ -60,6 +61,9 @@ def post_cdr(db: Session, cpo: Cpo, body: bytes, public_base_url: str) -> Intake
         check_cdr_bounds(cdr.figures(), received_at=datetime.now(UTC))
     except CdrRejected as rejected:
         return inbox.reject(f"CDR {cdr.id} is implausible: {rejected}")
+    where = cdr.cdr_location
+    if not known_evse(db, cpo.id, where.id, where.evse_uid):
+        return inbox.unknown_location(f"unknown location {where.id} or EVSE {where.evse_uid}: PUT it")
     received = _Received(cdr, body, hashlib.sha256(body).hexdigest(), public_base_url)
     existing = repo.cdr_by_id(db, cdr.country_code, cdr.party_id, cdr.id)
     if existing is not None:

@@ -32,6 +32,8 @@ class Kind(StrEnum):
     TARIFF_PUT = "TARIFF_PUT"
     TARIFF_DELETE = "TARIFF_DELETE"
     CREDENTIALS = "CREDENTIALS"  # object id: the method (POST, PUT, DELETE)
+    LOCATION_PUT = "LOCATION_PUT"
+    LOCATION_PATCH = "LOCATION_PATCH"
 
 
 class Outcome(StrEnum):
@@ -45,6 +47,7 @@ class Outcome(StrEnum):
     FAILED = "FAILED"  # we failed on it (a bug, the database): stored, the CPO asked to retry
     UNKNOWN_SESSION = "UNKNOWN_SESSION"
     UNKNOWN_TARIFF = "UNKNOWN_TARIFF"
+    UNKNOWN_LOCATION = "UNKNOWN_LOCATION"  # names a Location or EVSE the CPO never told us of
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,10 @@ class Inbox:
     ) -> IntakeResult:
         """A refusal (OCPI 2001), saying why."""
         return self.answer(outcome, IntakeResult(OcpiStatus.INVALID_PARAMETERS, message, our_session_id=our_session_id))
+
+    def unknown_location(self, message: str, *, http_status: int = 200) -> IntakeResult:
+        """A message about a Location or EVSE we do not know (OCPI 2003)."""
+        return self.answer(Outcome.UNKNOWN_LOCATION, IntakeResult(OcpiStatus.UNKNOWN_LOCATION, message, http_status))
 
     def refuse_unread(self, outcome: Outcome, message: str, http_status: int) -> IntakeResult:
         """A body refused before it was parsed (OCPI 2000 with an HTTP error): too large, or not JSON."""

@@ -21,6 +21,7 @@ from messages.ocpi import Session as OcpiSession
 from messages.ocpi import SessionPatch
 from messages.sessions import CpoSessionReported
 from persistence import repositories as repo
+from persistence.locations import known_evse
 from persistence.tables import OcpiSessionRow, SessionRow
 from services.context import WriteAndStart
 from services.ocpi.forwarding import receive
@@ -65,6 +66,8 @@ def put_session(db: Session, cpo: Cpo, path: SessionPath, body: bytes) -> Intake
         return inbox.reject("country_code/party_id/id in the body differ from the URL")
     if not cpo.is_party(country_code, party_id):
         return inbox.reject(f"you are {cpo.country_code}*{cpo.party_id}, not {country_code}*{party_id}")
+    if not known_evse(db, cpo.id, session.location_id, session.evse_uid):
+        return inbox.unknown_location(f"unknown location {session.location_id} or EVSE {session.evse_uid}: PUT it")
     stored = repo.ocpi_session(db, country_code, party_id, session_id)
     ours = (
         our_session(db, cpo, session.authorization_reference)

@@ -111,6 +111,7 @@ async def test_versions_and_version_details_list_what_we_serve(stack: Stack) -> 
             {"identifier": "cdrs", "role": "RECEIVER", "url": f"{stack.api_url}{OCPI}/cdrs"},
             {"identifier": "commands", "role": "SENDER", "url": f"{stack.api_url}{OCPI}/commands"},
             {"identifier": "credentials", "role": "SENDER", "url": f"{stack.api_url}{OCPI}/credentials"},
+            {"identifier": "locations", "role": "RECEIVER", "url": f"{stack.api_url}{OCPI}/locations"},
             {"identifier": "sessions", "role": "RECEIVER", "url": f"{stack.api_url}{OCPI}/sessions"},
             {"identifier": "tariffs", "role": "RECEIVER", "url": f"{stack.api_url}{OCPI}/tariffs"},
         ],

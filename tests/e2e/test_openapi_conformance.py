@@ -43,6 +43,10 @@ CHECKS = [
 # Examples per operation and generation mode: enough to reach every refusal of a route, few enough that
 # the whole module stays within a minute and a half. PostgreSQL runs the same cases with fewer examples.
 EXAMPLES = {"sqlite": 100, "postgres": 25}
+# Schemathesis draws random states lazily: the first draw imports hypothesis's random strategy module. That
+# import, in the thread the cases run in while the worker's sandbox compiles workflows in another, once hit
+# CPython 3.11's "AST constructor recursion depth mismatch". Done here, it happens once, in this thread.
+st.randoms().validate()
 STROMNETZ = next(cpo for cpo in CPOS if cpo.id == "cpo-de-stromnetz")
 
 

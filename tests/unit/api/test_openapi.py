@@ -91,8 +91,9 @@ def test_ocpi_routes_answer_with_the_envelope_never_422() -> None:
         if path.startswith("/ocpi/")
         for method, operation in ops.items()
     }
-    # Versions, version details, the nine receiver operations and the credentials module's four methods.
-    assert len(ocpi) == 15
+    # Versions, version details, the nine receiver operations, the credentials module's four methods and
+    # Locations (PUT, PATCH, GET at three depths).
+    assert len(ocpi) == 24
     for (path, method), operation in ocpi.items():
         responses = operation["responses"]
         assert "422" not in responses, (path, method)  # a request that does not fit is 200 with status 2001

@@ -5,21 +5,34 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.errors import AuthorisationRefused, RefusalReason
-from domain.sessions.authorisation import DemandPartnerFacts, EffectiveVersion, EvseFacts, authorise, in_force
+from domain.sessions.authorisation import (
+    Authorisation,
+    ConnectorFacts,
+    DemandPartnerFacts,
+    EffectiveVersion,
+    EvseFacts,
+    authorise,
+    in_force,
+)
 
 AT = datetime(2026, 6, 1, 12, tzinfo=UTC)
 OPEN = EffectiveVersion(key=1, version=1, effective_from=AT - timedelta(days=30), effective_to=None)
 PARTNER = DemandPartnerFacts("dp-1", active=True)
 EVSE = EvseFacts("DE*STN*E1", "AVAILABLE", "cpo-1", cpo_active=True)
+ENDED = EffectiveVersion(key=7, version=1, effective_from=AT - timedelta(days=60), effective_to=AT)
 
 
-def decide(**overrides: object) -> object:
+def evse(status: str) -> EvseFacts:
+    return EvseFacts("DE*STN*E1", status, "cpo-1", cpo_active=True)
+
+
+def decide(**overrides: object) -> Authorisation:
     facts: dict[str, object] = {
         "demand_partner": PARTNER,
         "evse": EVSE,
         "demand_partner_contracts": [OPEN],
         "cpo_contracts": [OPEN],
-        "tariffs": [OPEN],
+        "connectors": [ConnectorFacts("1", [[OPEN]])],
         "at": AT,
     }
     facts.update(overrides)
@@ -39,9 +52,15 @@ def test_a_session_with_everything_in_force_is_authorised() -> None:
         ({"demand_partner_contracts": []}, RefusalReason.NO_DEMAND_PARTNER_CONTRACT),
         ({"evse": None}, RefusalReason.UNKNOWN_EVSE),
         ({"evse": EvseFacts("X", "AVAILABLE", "cpo-1", cpo_active=False)}, RefusalReason.CPO_INACTIVE),
-        ({"evse": EvseFacts("X", "OUTOFORDER", "cpo-1", cpo_active=True)}, RefusalReason.EVSE_UNAVAILABLE),
+        ({"evse": evse("REMOVED")}, RefusalReason.EVSE_REMOVED),
+        ({"evse": evse("OUTOFORDER")}, RefusalReason.EVSE_OUT_OF_ORDER),
+        ({"evse": evse("INOPERATIVE")}, RefusalReason.EVSE_INOPERATIVE),
+        ({"evse": evse("PLANNED")}, RefusalReason.EVSE_UNAVAILABLE),
+        ({"evse": evse("UNKNOWN")}, RefusalReason.EVSE_UNAVAILABLE),
         ({"cpo_contracts": []}, RefusalReason.NO_CPO_CONTRACT),
-        ({"tariffs": []}, RefusalReason.NO_TARIFF_IN_FORCE),
+        ({"connectors": []}, RefusalReason.NO_TARIFF_IN_FORCE),
+        ({"connectors": [ConnectorFacts("1", [])]}, RefusalReason.NO_TARIFF_IN_FORCE),
+        ({"connectors": [ConnectorFacts("1", [[ENDED]])]}, RefusalReason.NO_TARIFF_IN_FORCE),
     ],
 )
 def test_each_refusal_names_its_reason(overrides: dict[str, object], reason: RefusalReason) -> None:
@@ -49,6 +68,13 @@ def test_each_refusal_names_its_reason(overrides: dict[str, object], reason: Ref
         decide(**overrides)
     assert refused.value.reason == reason
     assert str(refused.value).startswith(reason.value)
+
+
+def test_the_first_connector_with_a_tariff_in_force_and_its_first_such_tariff_are_chosen() -> None:
+    second = EffectiveVersion(key=2, version=1, effective_from=AT - timedelta(days=1), effective_to=None)
+    third = EffectiveVersion(key=3, version=1, effective_from=AT - timedelta(days=1), effective_to=None)
+    decision = decide(connectors=[ConnectorFacts("1", [[ENDED]]), ConnectorFacts("2", [[ENDED], [second], [third]])])
+    assert (decision.connector_id, decision.tariff) == ("2", second)
 
 
 def test_a_contract_that_ended_or_has_not_begun_is_not_in_force() -> None:

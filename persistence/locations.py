@@ -1,0 +1,168 @@
+"""The CPOs' Locations, EVSEs and connectors as they push them (OCPI 2.2.1 Locations, our Receiver).
+
+Each level keeps the object as we hold it (``body``, without its children, which have rows of their own) and
+the columns we query. An object is only ever replaced by one at least as recent (``last_updated``), a change
+below bumps the ``last_updated`` of the levels above (mod_locations: the Receiver SHALL), and every status an
+EVSE takes is kept. Nothing is deleted: an EVSE leaves with ``status: REMOVED``, as sessions and CDRs refer to
+it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from messages.ocpi import format_ocpi_datetime
+from messages.ocpi_locations import Connector, Evse, EvseFields, Location
+from persistence.repositories import same_ci_string
+from persistence.tables import ConnectorRow, EvseRow, EvseStatusRow, LocationRow
+
+Document = dict[str, Any]
+
+
+def location_row(db: Session, cpo_id: str, location_id: str) -> LocationRow | None:
+    return db.scalars(
+        select(LocationRow)
+        .where(LocationRow.cpo_id == cpo_id, same_ci_string(LocationRow.location_id, location_id))
+        .with_for_update()
+    ).first()
+
+
+def evse_row(db: Session, location: LocationRow, evse_uid: str) -> EvseRow | None:
+    return db.scalars(
+        select(EvseRow)
+        .where(EvseRow.location_key == location.key, same_ci_string(EvseRow.evse_uid, evse_uid))
+        .with_for_update()
+    ).first()
+
+
+def connector_row(db: Session, evse: EvseRow, connector_id: str) -> ConnectorRow | None:
+    return db.scalars(
+        select(ConnectorRow)
+        .where(ConnectorRow.evse_key == evse.key, same_ci_string(ConnectorRow.connector_id, connector_id))
+        .with_for_update()
+    ).first()
+
+
+def known_evse(db: Session, cpo_id: str, location_id: str, evse_uid: str) -> bool:
+    """Whether this CPO told us of this EVSE at this Location (whatever its status now)."""
+    location = location_row(db, cpo_id, location_id)
+    return location is not None and evse_row(db, location, evse_uid) is not None
+
+
+def evse_id_elsewhere(db: Session, evse_id: str, location: LocationRow | None, evse_uid: str) -> bool:
+    """Whether another EVSE than this one already goes by ``evse_id`` (the id partners start sessions on)."""
+    holder = db.execute(
+        select(EvseRow.location_key, EvseRow.evse_uid).where(same_ci_string(EvseRow.evse_id, evse_id))
+    ).first()
+    if holder is None:
+        return False
+    return location is None or holder.location_key != location.key or holder.evse_uid.upper() != evse_uid.upper()
+
+
+def status_history(db: Session, evse: EvseRow) -> Sequence[EvseStatusRow]:
+    return db.scalars(select(EvseStatusRow).where(EvseStatusRow.evse_key == evse.key).order_by(EvseStatusRow.key)).all()
+
+
+def location_document(db: Session, location: LocationRow) -> Document:
+    evses = db.scalars(select(EvseRow).where(EvseRow.location_key == location.key).order_by(EvseRow.key)).all()
+    return {**location.body, "evses": [evse_document(db, evse) for evse in evses]}
+
+
+def evse_document(db: Session, evse: EvseRow) -> Document:
+    connectors = db.scalars(
+        select(ConnectorRow).where(ConnectorRow.evse_key == evse.key).order_by(ConnectorRow.key)
+    ).all()
+    return {**evse.body, "connectors": [connector.body for connector in connectors]}
+
+
+def store_location(
+    db: Session, cpo_id: str, location: Location, document: Document, *, now: datetime
+) -> tuple[LocationRow, bool]:
+    """The Location (and the EVSEs it carries) as received; whether it is new. EVSEs it no longer carries
+    stay as they are: a CPO retires one with ``REMOVED``, never by leaving it out."""
+    row = location_row(db, cpo_id, location.id)
+    created = row is None
+    if row is None:
+        row = LocationRow(cpo_id=cpo_id, location_id=location.id)
+        db.add(row)
+    row.country_code = location.country_code
+    row.party_id = location.party_id
+    row.name = location.name
+    row.address = location.address
+    row.city = location.city
+    row.postal_code = location.postal_code
+    row.country = location.country_alpha2
+    row.latitude = location.coordinates.latitude
+    row.longitude = location.coordinates.longitude
+    row.time_zone = location.time_zone
+    row.publish = location.publish
+    row.last_updated = location.last_updated
+    row.body = {field: value for field, value in document.items() if field != "evses"}
+    db.flush()
+    for evse, evse_document_received in zip(location.evses, document.get("evses", []), strict=True):
+        store_evse(db, row, evse, evse_document_received, now=now)
+    return row, created
+
+
+def store_evse(
+    db: Session, location: LocationRow, evse: EvseFields, document: Document, *, now: datetime
+) -> tuple[EvseRow, bool]:
+    """The EVSE (and its connectors, when it carries them) unless ours is newer; whether it is new. Its status,
+    when it changed, goes into the history, and the Location's ``last_updated`` follows."""
+    row = evse_row(db, location, evse.uid)
+    if row is not None and evse.last_updated < row.last_updated:
+        return row, False
+    created = row is None
+    if row is None:
+        row = EvseRow(location_key=location.key, evse_uid=evse.uid)
+        db.add(row)
+    status_changed = created or row.status != evse.status.value
+    row.evse_id = evse.evse_id
+    row.status = evse.status.value
+    row.last_updated = evse.last_updated
+    row.body = {field: value for field, value in document.items() if field != "connectors"}
+    db.flush()
+    if status_changed:
+        db.add(EvseStatusRow(evse_key=row.key, status=row.status, changed_at=evse.last_updated, received_at=now))
+    if isinstance(evse, Evse):
+        for connector, connector_document_received in zip(evse.connectors, document["connectors"], strict=True):
+            store_connector(db, location, row, connector, connector_document_received)
+    _bump(location, evse.last_updated)
+    return row, created
+
+
+def store_connector(
+    db: Session, location: LocationRow, evse: EvseRow, connector: Connector, document: Document
+) -> tuple[ConnectorRow, bool]:
+    """The connector unless ours is newer; whether it is new. Its EVSE's and Location's ``last_updated``
+    follow."""
+    row = connector_row(db, evse, connector.id)
+    if row is not None and connector.last_updated < row.last_updated:
+        return row, False
+    created = row is None
+    if row is None:
+        row = ConnectorRow(evse_key=evse.key, connector_id=connector.id)
+        db.add(row)
+    row.standard = connector.standard
+    row.format = connector.format
+    row.power_type = connector.power_type
+    row.max_voltage = connector.max_voltage
+    row.max_amperage = connector.max_amperage
+    row.max_electric_power = connector.max_electric_power
+    row.tariff_ids = list(connector.tariff_ids)
+    row.last_updated = connector.last_updated
+    row.body = document
+    _bump(evse, connector.last_updated)
+    _bump(location, connector.last_updated)
+    return row, created
+
+
+def _bump(parent: LocationRow | EvseRow, moment: datetime) -> None:
+    """A child changed at ``moment``: its parent was last updated then too (unless later already)."""
+    if moment > parent.last_updated:
+        parent.last_updated = moment
+        parent.body = {**parent.body, "last_updated": format_ocpi_datetime(moment)}
