@@ -135,10 +135,22 @@ def ours(stack: Stack) -> OurPlatform:
     return our_platform(stack.api_url, platform_role("CH", "NWC", "NetworkCore GmbH"))
 
 
+def temporal(stack: Stack) -> cli_partners.TemporalTarget:
+    """Our Temporal as the CLI reaches it (the CLI runs its own event loop, so its own client)."""
+    return cli_partners.TemporalTarget(
+        stack.temporal.service_client.config.target_host, stack.temporal.namespace, stack.task_queue
+    )
+
+
 def invite(stack: Stack, cpo: FakeCpo, capsys: pytest.CaptureFixture[str]) -> str:
     """``networkcore partners invite-cpo --json``: token A."""
     argv = ["partners", "invite-cpo", "--country-code", cpo.country_code, "--party-id", cpo.party_id]
-    assert cli_partners.run(stack.writes, parser().parse_args([*argv, "--name", "Fake", "--json"]), ours(stack)) == 0
+    assert (
+        cli_partners.run(
+            stack.writes, parser().parse_args([*argv, "--name", "Fake", "--json"]), ours(stack), temporal(stack)
+        )
+        == 0
+    )
     printed = json.loads(capsys.readouterr().out)
     assert printed["versions_url"] == f"{stack.api_url}/ocpi/versions"
     return str(printed["token"])
@@ -314,7 +326,9 @@ async def test_we_register_with_a_cpo_that_gave_us_its_token_a(stack: Stack, fak
     fake_cpo.accepted = {their_a}
     argv = ["partners", "connect-cpo", "--versions-url", fake_cpo.versions_url, "--token", their_a]
     # The CLI runs its own event loop; the CPO and our API keep serving on this one.
-    code = await asyncio.to_thread(cli_partners.run, stack.writes, parser().parse_args(argv), ours(stack))
+    code = await asyncio.to_thread(
+        cli_partners.run, stack.writes, parser().parse_args(argv), ours(stack), temporal(stack)
+    )
     assert code == 0
 
     assert [what for what, _ in fake_cpo.seen] == [
@@ -342,7 +356,9 @@ async def test_connecting_to_a_cpo_without_the_modules_we_need_posts_nothing(sta
     fake_cpo.accepted = {"their-a"}
     fake_cpo.modules = [("credentials", "SENDER")]
     argv = ["partners", "connect-cpo", "--versions-url", fake_cpo.versions_url, "--token", "their-a"]
-    code = await asyncio.to_thread(cli_partners.run, stack.writes, parser().parse_args(argv), ours(stack))
+    code = await asyncio.to_thread(
+        cli_partners.run, stack.writes, parser().parse_args(argv), ours(stack), temporal(stack)
+    )
     assert code == 1
     assert [what for what, _ in fake_cpo.seen] == ["GET /ocpi/versions", "GET /ocpi/2.2.1"]
     with stack.writes() as db:
