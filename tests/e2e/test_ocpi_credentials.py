@@ -24,6 +24,7 @@ from adapters.cpo import ocpi_token_header
 from cli import partners as cli_partners
 from cli.main import parser
 from cli.processes import free_port
+from messages.workflow_ids import cpo_sync_workflow_id
 from persistence.tables import CpoRow, OcpiConnectionRow, OcpiEndpointRow, OcpiInboxRow
 from services.ocpi.credentials import OurPlatform, our_platform, platform_role, token_sha256
 from tests.e2e.conftest import Stack, serve
@@ -345,6 +346,10 @@ async def test_we_register_with_a_cpo_that_gave_us_its_token_a(stack: Stack, fak
     stored = connection(stack, cpo.id)
     assert stored.state == "REGISTERED"
     assert stored.token_a_sha256 is None
+    # Connected: the pull of its lists has started.
+    assert (await stack.temporal.get_workflow_handle(cpo_sync_workflow_id(cpo.id)).describe()).workflow_type == (
+        "CpoSyncWorkflow"
+    )
 
     # The CPO calls us with the token B we sent it; only its digest is kept.
     assert fake_cpo.emsp_token is not None
