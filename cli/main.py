@@ -366,7 +366,7 @@ def _partners_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command(
     "partners",
-    "onboard demand partners (add-dp), issue and revoke their API keys, deactivate; invite or connect CPOs",
+    "onboard demand partners (add-dp), issue and revoke their API keys, deactivate; invite, connect or sync CPOs",
     _partners_arguments,
 )
 def cmd_partners(settings: Settings, args: argparse.Namespace) -> int:
@@ -375,8 +375,9 @@ def cmd_partners(settings: Settings, args: argparse.Namespace) -> int:
     from services.ocpi.credentials import our_platform, platform_role
 
     role = platform_role(settings.ocpi_country_code, settings.ocpi_party_id, settings.platform_legal_name)
+    temporal = partners.TemporalTarget(settings.temporal_address, settings.temporal_namespace, settings.task_queue)
     with open_database(settings.database_url) as database:
-        return partners.run(database.writes, args, our_platform(settings.public_base_url, role))
+        return partners.run(database.writes, args, our_platform(settings.public_base_url, role), temporal)
 
 
 def _healthcheck_arguments(health: argparse.ArgumentParser) -> None:

@@ -1,6 +1,8 @@
 """``networkcore partners add-dp|keys add|keys revoke|keys list|deactivate``: onboard demand partners without
 editing the seed, and manage their API keys (shown once; only their SHA-256 is kept).
-``partners invite-cpo|connect-cpo``: connect a CPO over OCPI (``services/ocpi/credentials.py``)."""
+``partners invite-cpo|connect-cpo``: connect a CPO over OCPI (``services/ocpi/credentials.py``);
+``partners sync-cpo``: pull its Locations and Tariffs again and wait for the result
+(``services/ocpi/cpo_sync.py``)."""
 
 from __future__ import annotations
 
@@ -8,17 +10,30 @@ import argparse
 import asyncio
 import json
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from adapters.temporal_client import connect_temporal
 from domain.invoicing.documents import Cadence
 from domain.partners import DemandPartnerTerms, FieldInvalid, PostalAddress
 from domain.settlement.contracts import ShareBasis
+from messages.cpo_sync import CpoSyncInput, CpoSyncResult
 from persistence.db import SessionFactory
 from persistence.partners import StoredKey
 from services import partners
 from services.ocpi import credentials
+from services.ocpi.cpo_sync import start_cpo_sync, start_sync_after_registration
 from services.ocpi.credentials import OurPlatform
+
+
+@dataclass(frozen=True, slots=True)
+class TemporalTarget:
+    """Where the CPO sync workflows run."""
+
+    address: str
+    namespace: str
+    task_queue: str
 
 
 def _amount(text: str) -> Decimal:
@@ -65,12 +80,17 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     connect = actions.add_parser("connect-cpo", help="register with a CPO, with the token A it gave us")
     connect.add_argument("--versions-url", required=True, help="the CPO's OCPI versions list")
     connect.add_argument("--token", required=True, help="its token A")
+    sync = actions.add_parser("sync-cpo", help="pull a registered CPO's Locations and Tariffs, wait for the result")
+    sync.add_argument("--cpo", required=True, help="its id, e.g. cpo-nl-abc")
+    sync.add_argument("--json", action="store_true", help="print the counts per module as JSON")
 
 
-def run(writes: SessionFactory, args: argparse.Namespace, ours: OurPlatform) -> int:
+def run(writes: SessionFactory, args: argparse.Namespace, ours: OurPlatform, temporal: TemporalTarget) -> int:
     now = datetime.now(UTC)
     if args.action == "connect-cpo":
-        return _connect_cpo(writes, args, ours, now=now)
+        return _connect_cpo(writes, args, ours, temporal, now=now)
+    if args.action == "sync-cpo":
+        return asyncio.run(_sync_cpo(temporal, args.cpo, as_json=args.json))
     try:
         with writes.begin() as db:
             if args.action == "add-dp":
@@ -118,14 +138,46 @@ def _print_invitation(invitation: credentials.Invitation, versions_url: str, *, 
     print(f"token A: {invitation.token}")
 
 
-def _connect_cpo(writes: SessionFactory, args: argparse.Namespace, ours: OurPlatform, *, now: datetime) -> int:
+def _connect_cpo(
+    writes: SessionFactory, args: argparse.Namespace, ours: OurPlatform, temporal: TemporalTarget, *, now: datetime
+) -> int:
+    async def connect() -> str:
+        cpo_id = await credentials.connect_cpo(writes, args.versions_url, args.token, ours, now=now)
+        try:
+            client = await connect_temporal(temporal.address, temporal.namespace)
+        except RuntimeError as error:  # Temporal unreachable: the CPO is connected all the same
+            print(f"{cpo_id}: its pull not started ({error}): run partners sync-cpo --cpo {cpo_id}", file=sys.stderr)
+            return cpo_id
+        await start_sync_after_registration(client, temporal.task_queue, cpo_id)
+        return cpo_id
+
     try:
-        cpo_id = asyncio.run(credentials.connect_cpo(writes, args.versions_url, args.token, ours, now=now))
+        cpo_id = asyncio.run(connect())
     except credentials.ConnectionFailed as failed:
         print(f"not connected: {failed}", file=sys.stderr)
         return 1
-    print(f"connected {cpo_id}: registered with it, its token and endpoints stored")
+    print(f"connected {cpo_id}: registered with it, its token and endpoints stored; pulling its locations and tariffs")
     return 0
+
+
+async def _sync_cpo(temporal: TemporalTarget, cpo_id: str, *, as_json: bool) -> int:
+    """Start the CPO's sync (or join the one running) and report it; 1 when a module failed."""
+    client = await connect_temporal(temporal.address, temporal.namespace)
+    handle = await start_cpo_sync(client, temporal.task_queue, CpoSyncInput(cpo_id=cpo_id))
+    result: CpoSyncResult = await handle.result()
+    if as_json:
+        print(json.dumps(result.model_dump(mode="json")))
+    for module in [] if as_json else result.modules:
+        if module.failure is not None:
+            print(f"{module.module.value}: FAILED, nothing imported: {module.failure}")
+        elif not module.offered:
+            print(f"{module.module.value}: not offered by {cpo_id}")
+        else:
+            print(
+                f"{module.module.value}: {module.pulled} pulled, {module.stored} stored, "
+                f"{module.refused} refused (see the OCPI inbox), {module.stale} stale"
+            )
+    return 1 if result.failed else 0
 
 
 def _key_line(key: StoredKey, now: datetime) -> str:

@@ -12,6 +12,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.corrections import SettlementCorrectionWorkflow
+from workflows.cpo_sync import CpoSyncWorkflow
 from workflows.payouts import PayoutSweepWorkflow, PayoutWorkflow
 from workflows.sessions import ChargingSessionWorkflow
 from workflows.statements import MonthlyStatementWorkflow
@@ -22,6 +23,7 @@ WORKFLOWS = [
     PayoutWorkflow,
     PayoutSweepWorkflow,
     MonthlyStatementWorkflow,
+    CpoSyncWorkflow,
 ]
 
 

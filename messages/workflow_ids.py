@@ -33,3 +33,8 @@ def credit_correction_workflow_id(session_id: str, generation: int) -> str:
 def payout_workflow_id(payee: str, currency: str) -> str:
     """One payout workflow per payee (``cpo:<id>`` or ``dp:<id>``) and currency."""
     return f"payout:{payee}:{currency}"
+
+
+def cpo_sync_workflow_id(cpo_id: str) -> str:
+    """A CPO's pull of its lists: one at a time (a second start joins the running one), again once ended."""
+    return f"cpo-sync:{cpo_id}"

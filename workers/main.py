@@ -26,6 +26,7 @@ from temporalio.worker import Worker
 
 from activities import metrics
 from activities.corrections import CorrectionActivities
+from activities.cpo_sync import CpoSyncActivities
 from activities.invoicing import StatementActivities
 from activities.payouts import PayoutActivities, PayoutSweepActivities
 from activities.sessions import OcpiIdentity, SessionActivities
@@ -41,8 +42,10 @@ from messages.invoicing import StatementRun
 from messages.payouts import PayoutSweep
 from persistence.db import Database
 from persistence.vat_rates import vat_rate_table
+from services.ocpi.cpo_sync import import_pulled
 from simulator.bank import SimulatedBank
 from workflows.corrections import SettlementCorrectionWorkflow
+from workflows.cpo_sync import CpoSyncWorkflow
 from workflows.payouts import SWEEP_SCHEDULE_ID, SWEEP_WORKFLOW_ID, PayoutSweepWorkflow, PayoutWorkflow
 from workflows.sessions import ChargingSessionWorkflow
 from workflows.statements import MONTHLY_CRON, SCHEDULE_ID, MonthlyStatementWorkflow
@@ -92,6 +95,7 @@ def build_worker(
     task_queue: str,
     writes: sessionmaker[Session],
     cpo_adapter: CpoAdapter,
+    http: httpx.AsyncClient,
     identity: OcpiIdentity,
     executor: ThreadPoolExecutor,
     fx_max_age: timedelta,
@@ -105,6 +109,8 @@ def build_worker(
     settlement = SettlementActivities(writes, fx_max_age=fx_max_age, platform=platform, vat_rates=vat_rate_table())
     statements = StatementActivities(writes, platform=platform)
     corrections = CorrectionActivities(writes, platform=platform)
+    our_party = (identity.country_code, identity.party_id)
+    cpo_sync = CpoSyncActivities(writes, http, our_party=our_party, import_pulled=import_pulled)
     return Worker(
         client,
         task_queue=task_queue,
@@ -115,6 +121,7 @@ def build_worker(
             MonthlyStatementWorkflow,
             PayoutWorkflow,
             PayoutSweepWorkflow,
+            CpoSyncWorkflow,
         ],
         activities=[
             activities.authorise_session,
@@ -132,6 +139,7 @@ def build_worker(
             payouts.send_payout,
             payouts.check_payout,
             sweep.start_payout_workflows,
+            cpo_sync.pull_module,
         ],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
@@ -204,6 +212,7 @@ async def run_worker(settings: Settings) -> None:
                 task_queue=settings.task_queue,
                 writes=writes,
                 cpo_adapter=adapter,
+                http=http,
                 identity=identity,
                 executor=executor,
                 fx_max_age=timedelta(days=settings.fx_max_age_days),

@@ -40,6 +40,7 @@ from persistence.db import SessionFactory
 from persistence.ocpi_connections import OcpiCaller, PeerEndpoint, PeerRole, Registration
 from persistence.tables import CpoRow
 from services.context import WriteAndStart
+from services.ocpi.cpo_sync import start_sync_after_registration
 from services.ocpi.forwarding import receive
 from services.ocpi.inbox import CpoMessage, IntakeResult, Kind, Outcome, parse
 
@@ -188,7 +189,11 @@ async def register(
     credentials, with the CPO's new token C."""
     if not caller.registering:
         return await _refuse(context, caller, "POST", body, _Refusal(OcpiStatus.CLIENT_ERROR, ALREADY_REGISTERED, 405))
-    return await _exchange(context, caller, presented, "POST", body, ours, correlation_id=correlation_id, now=now)
+    result = await _exchange(context, caller, presented, "POST", body, ours, correlation_id=correlation_id, now=now)
+    if result.status == OcpiStatus.SUCCESS:
+        # Committed: now pull its Locations and Tariffs (ocpi-connect.md §5).
+        await start_sync_after_registration(context.temporal, context.task_queue, _caller_cpo(caller).id)
+    return result
 
 
 async def rotate(

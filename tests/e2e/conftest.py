@@ -170,6 +170,7 @@ async def running_stack(
                 task_queue=task_queue,
                 writes=writes,
                 cpo_adapter=adapter,
+                http=outbound,
                 identity=identity,
                 executor=executor,
                 # Sessions are dated today; the embedded ECB history ends when its package was built.

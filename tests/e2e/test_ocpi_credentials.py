@@ -24,6 +24,7 @@ from adapters.cpo import ocpi_token_header
 from cli import partners as cli_partners
 from cli.main import parser
 from cli.processes import free_port
+from messages.workflow_ids import cpo_sync_workflow_id
 from persistence.tables import CpoRow, OcpiConnectionRow, OcpiEndpointRow, OcpiInboxRow
 from services.ocpi.credentials import OurPlatform, our_platform, platform_role, token_sha256
 from tests.e2e.conftest import Stack, serve
@@ -135,10 +136,22 @@ def ours(stack: Stack) -> OurPlatform:
     return our_platform(stack.api_url, platform_role("CH", "NWC", "NetworkCore GmbH"))
 
 
+def temporal(stack: Stack) -> cli_partners.TemporalTarget:
+    """Our Temporal as the CLI reaches it (the CLI runs its own event loop, so its own client)."""
+    return cli_partners.TemporalTarget(
+        stack.temporal.service_client.config.target_host, stack.temporal.namespace, stack.task_queue
+    )
+
+
 def invite(stack: Stack, cpo: FakeCpo, capsys: pytest.CaptureFixture[str]) -> str:
     """``networkcore partners invite-cpo --json``: token A."""
     argv = ["partners", "invite-cpo", "--country-code", cpo.country_code, "--party-id", cpo.party_id]
-    assert cli_partners.run(stack.writes, parser().parse_args([*argv, "--name", "Fake", "--json"]), ours(stack)) == 0
+    assert (
+        cli_partners.run(
+            stack.writes, parser().parse_args([*argv, "--name", "Fake", "--json"]), ours(stack), temporal(stack)
+        )
+        == 0
+    )
     printed = json.loads(capsys.readouterr().out)
     assert printed["versions_url"] == f"{stack.api_url}/ocpi/versions"
     return str(printed["token"])
@@ -314,7 +327,9 @@ async def test_we_register_with_a_cpo_that_gave_us_its_token_a(stack: Stack, fak
     fake_cpo.accepted = {their_a}
     argv = ["partners", "connect-cpo", "--versions-url", fake_cpo.versions_url, "--token", their_a]
     # The CLI runs its own event loop; the CPO and our API keep serving on this one.
-    code = await asyncio.to_thread(cli_partners.run, stack.writes, parser().parse_args(argv), ours(stack))
+    code = await asyncio.to_thread(
+        cli_partners.run, stack.writes, parser().parse_args(argv), ours(stack), temporal(stack)
+    )
     assert code == 0
 
     assert [what for what, _ in fake_cpo.seen] == [
@@ -331,6 +346,10 @@ async def test_we_register_with_a_cpo_that_gave_us_its_token_a(stack: Stack, fak
     stored = connection(stack, cpo.id)
     assert stored.state == "REGISTERED"
     assert stored.token_a_sha256 is None
+    # Connected: the pull of its lists has started.
+    assert (await stack.temporal.get_workflow_handle(cpo_sync_workflow_id(cpo.id)).describe()).workflow_type == (
+        "CpoSyncWorkflow"
+    )
 
     # The CPO calls us with the token B we sent it; only its digest is kept.
     assert fake_cpo.emsp_token is not None
@@ -342,7 +361,9 @@ async def test_connecting_to_a_cpo_without_the_modules_we_need_posts_nothing(sta
     fake_cpo.accepted = {"their-a"}
     fake_cpo.modules = [("credentials", "SENDER")]
     argv = ["partners", "connect-cpo", "--versions-url", fake_cpo.versions_url, "--token", "their-a"]
-    code = await asyncio.to_thread(cli_partners.run, stack.writes, parser().parse_args(argv), ours(stack))
+    code = await asyncio.to_thread(
+        cli_partners.run, stack.writes, parser().parse_args(argv), ours(stack), temporal(stack)
+    )
     assert code == 1
     assert [what for what, _ in fake_cpo.seen] == ["GET /ocpi/versions", "GET /ocpi/2.2.1"]
     with stack.writes() as db:

@@ -27,6 +27,7 @@ from services.ocpi.credentials import TOKEN_A_LIFETIME, invite_cpo, our_platform
 
 NOW = datetime(2026, 12, 3, 9, tzinfo=UTC)
 OURS = our_platform("https://emsp.example.com", platform_role("CH", "NWC", "NetworkCore GmbH"))
+NO_TEMPORAL = cli_partners.TemporalTarget("127.0.0.1:1", "default", "unused")  # invitations never start workflows
 
 
 def party() -> str:
@@ -34,7 +35,7 @@ def party() -> str:
 
 
 def _cli(writes: sessionmaker[Session], *argv: str) -> int:
-    return cli_partners.run(writes, parser().parse_args(["partners", "invite-cpo", *argv]), OURS)
+    return cli_partners.run(writes, parser().parse_args(["partners", "invite-cpo", *argv]), OURS, NO_TEMPORAL)
 
 
 def test_the_cli_refuses_what_is_not_an_ocpi_party(

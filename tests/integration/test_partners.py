@@ -25,6 +25,7 @@ from persistence.tables import ContractRow, DemandPartnerRow
 from services import partners
 from services.ocpi.credentials import our_platform, platform_role
 from tests.conftest import _fresh_postgres
+from tests.integration.test_cpo_invitations import NO_TEMPORAL
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 OURS = our_platform("http://127.0.0.1:8000", platform_role("CH", "NWC", "NetworkCore GmbH"))
@@ -126,7 +127,7 @@ def test_keys_expire_rotate_and_are_revoked(writes: sessionmaker[Session], engin
 
 
 def _cli(writes: sessionmaker[Session], *argv: str) -> int:
-    return cli_partners.run(writes, parser().parse_args(["partners", *argv]), OURS)
+    return cli_partners.run(writes, parser().parse_args(["partners", *argv]), OURS, NO_TEMPORAL)
 
 
 def test_the_cli_onboards_a_partner_and_manages_its_keys(

@@ -1,4 +1,4 @@
-"""Recorded histories of real sessions and payout batches replay against today's workflow code: a change
+"""Recorded histories of real sessions, payout batches and CPO syncs replay against today's workflow code: a change
 that would break workflows already running fails here (evolve with ``workflow.patched`` instead)."""
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ def test_every_representative_path_is_recorded() -> None:
         "correction_reissued_cdr",
         "correction_dispute_accepted",
         "correction_reversal_parked_then_retried",
+        "cpo_sync",
+        "cpo_sync_module_failed",
     }
 
 
