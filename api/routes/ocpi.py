@@ -104,12 +104,12 @@ def _held(load: Callable[[], str | None], unknown: str) -> Response:
     return Response('{"data": ' + held + ", " + json.dumps(rest)[1:], media_type="application/json")
 
 
-def _answer(result: IntakeResult) -> JSONResponse:
+def ocpi_answer(result: IntakeResult) -> JSONResponse:
     headers = {"Location": result.location} if result.location else None
     return envelope(result.status, result.message, result.data, http_status=result.http_status, headers=headers)
 
 
-async def _intake(
+async def receive_body(
     request: Request,
     context: ApiContext,
     cpo: Cpo,
@@ -127,13 +127,13 @@ async def _intake(
         refusal = await refuse_unread(
             context, message, outcome=Outcome.TOO_LARGE, problem=str(too_large), http_status=413
         )
-        return _answer(refusal)
+        return ocpi_answer(refusal)
     problem = await to_thread.run_sync(json_problem, body)
     if problem is not None:
         message = CpoMessage(cpo, kind, object_id, body)
         refusal = await refuse_unread(context, message, outcome=Outcome.UNREADABLE, problem=problem, http_status=400)
-        return _answer(refusal)
-    return _answer(await intake(body))
+        return ocpi_answer(refusal)
+    return ocpi_answer(await intake(body))
 
 
 @router.put(
@@ -147,7 +147,9 @@ async def put_ocpi_session(
 ) -> Response:
     path = (country_code, party_id, session_id)
     unread = (Kind.SESSION_PUT, session_id, SESSION_BODY_LIMIT)
-    return await _intake(request, context, cpo, unread, lambda body: sessions.receive_put(context, cpo, path, body))
+    return await receive_body(
+        request, context, cpo, unread, lambda body: sessions.receive_put(context, cpo, path, body)
+    )
 
 
 @router.patch(
@@ -161,7 +163,9 @@ async def patch_ocpi_session(
 ) -> Response:
     path = (country_code, party_id, session_id)
     unread = (Kind.SESSION_PATCH, session_id, SESSION_BODY_LIMIT)
-    return await _intake(request, context, cpo, unread, lambda body: sessions.receive_patch(context, cpo, path, body))
+    return await receive_body(
+        request, context, cpo, unread, lambda body: sessions.receive_patch(context, cpo, path, body)
+    )
 
 
 HELD_ANSWERS: Responses = {
@@ -193,7 +197,7 @@ async def put_ocpi_tariff(
     """A new version of the CPO's official public price, validated strictly (2001 names the field)."""
     path = (country_code, party_id, tariff_id)
     unread = (Kind.TARIFF_PUT, tariff_id, TARIFF_BODY_LIMIT)
-    return await _intake(request, context, cpo, unread, lambda body: tariffs.receive_put(context, cpo, path, body))
+    return await receive_body(request, context, cpo, unread, lambda body: tariffs.receive_put(context, cpo, path, body))
 
 
 @router.delete(
@@ -205,7 +209,7 @@ async def delete_ocpi_tariff(
     country_code: str, party_id: str, tariff_id: str, cpo: RoutedCpoDep, context: ContextDep
 ) -> Response:
     path = (country_code, party_id, tariff_id)
-    return _answer(await tariffs.receive_delete(context, cpo, path, datetime.now(UTC)))
+    return ocpi_answer(await tariffs.receive_delete(context, cpo, path, datetime.now(UTC)))
 
 
 @router.get("/tariffs/{country_code}/{party_id}/{tariff_id}", responses=HELD_ANSWERS, summary="Tariff GET")
@@ -240,7 +244,7 @@ async def get_ocpi_tariff(
 )
 async def post_ocpi_cdr(request: Request, cpo: RoutedCpoDep, context: ContextDep) -> Response:
     unread = (Kind.CDR, "?", CDR_BODY_LIMIT)
-    return await _intake(
+    return await receive_body(
         request, context, cpo, unread, lambda body: cdrs.receive_cdr(context, cpo, body, context.public_base_url)
     )
 
@@ -271,7 +275,7 @@ async def post_ocpi_command_result(
     command: str, session_id: str, request: Request, cpo: RoutedCpoDep, context: ContextDep
 ) -> Response:
     unread = (Kind.COMMAND_RESULT, f"{command}/{session_id}", COMMAND_RESULT_BODY_LIMIT)
-    return await _intake(
+    return await receive_body(
         request,
         context,
         cpo,

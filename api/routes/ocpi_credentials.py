@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from api.deps import ContextDep, OcpiCallerDep, PresentedToken
 from api.responses import refusals
-from api.routes.ocpi import ANSWERED, OCPI_BODY, UNREAD, VERSION_PATH, _answer, _intake, envelope
+from api.routes.ocpi import ANSWERED, OCPI_BODY, UNREAD, VERSION_PATH, envelope, ocpi_answer, receive_body
 from domain.parties import Cpo
 from messages.ocpi import OcpiStatus
 from services.ocpi import credentials
@@ -65,7 +65,7 @@ async def get_ocpi_credentials(presented: CredentialsCallerDep, context: Context
 async def post_ocpi_credentials(request: Request, presented: CredentialsCallerDep, context: ContextDep) -> Response:
     ours = credentials.our_platform(context.public_base_url, context.ocpi_role)
     correlation_id = request.headers.get("X-Correlation-ID")
-    return await _intake(
+    return await receive_body(
         request,
         context,
         _cpo(presented),
@@ -91,7 +91,7 @@ async def post_ocpi_credentials(request: Request, presented: CredentialsCallerDe
 async def put_ocpi_credentials(request: Request, presented: CredentialsCallerDep, context: ContextDep) -> Response:
     ours = credentials.our_platform(context.public_base_url, context.ocpi_role)
     correlation_id = request.headers.get("X-Correlation-ID")
-    answer = await _intake(
+    reply = await receive_body(
         request,
         context,
         _cpo(presented),
@@ -108,7 +108,7 @@ async def put_ocpi_credentials(request: Request, presented: CredentialsCallerDep
     )
     # The old token stops working in this process at once (others: within the cache's few seconds).
     context.cpos.forget(presented.token_sha256)
-    return answer
+    return reply
 
 
 @router.delete(
@@ -119,4 +119,4 @@ async def put_ocpi_credentials(request: Request, presented: CredentialsCallerDep
 async def delete_ocpi_credentials(presented: CredentialsCallerDep, context: ContextDep) -> Response:
     result = await credentials.unregister(context, presented.caller, presented.token_sha256, now=datetime.now(UTC))
     context.cpos.forget(presented.token_sha256)
-    return _answer(result)
+    return ocpi_answer(result)

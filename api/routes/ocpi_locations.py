@@ -19,8 +19,8 @@ from api.routes.ocpi import (
     OCPI_BODY,
     VERSION_PATH,
     RoutedCpoDep,
-    _intake,
     envelope,
+    receive_body,
 )
 from domain.parties import Cpo
 from messages.ocpi import OcpiStatus
@@ -51,12 +51,16 @@ GET_ANSWERS = {**ANSWERED, **refusals(401, 404, 429, ocpi=True, why={404: "No su
 
 async def _put(request: Request, context: ApiContext, cpo: Cpo, path: tuple[str, ...]) -> Response:
     unread = (Kind.LOCATION_PUT, locations.object_id(path), LOCATION_BODY_LIMIT)
-    return await _intake(request, context, cpo, unread, lambda body: locations.receive_put(context, cpo, path, body))
+    return await receive_body(
+        request, context, cpo, unread, lambda body: locations.receive_put(context, cpo, path, body)
+    )
 
 
 async def _patch(request: Request, context: ApiContext, cpo: Cpo, path: tuple[str, ...]) -> Response:
     unread = (Kind.LOCATION_PATCH, locations.object_id(path), LOCATION_BODY_LIMIT)
-    return await _intake(request, context, cpo, unread, lambda body: locations.receive_patch(context, cpo, path, body))
+    return await receive_body(
+        request, context, cpo, unread, lambda body: locations.receive_patch(context, cpo, path, body)
+    )
 
 
 async def _get(context: ApiContext, cpo: Cpo, path: tuple[str, ...]) -> Response:
