@@ -57,7 +57,7 @@ async def test_a_session_reads_back_as_we_hold_it_after_put_and_patch(stack: Sta
     lower_case = f"{OCPI}/sessions/de/stn/{cpo_session_id.lower()}"
     after_put = held(await stack.http.get(lower_case, headers=cpo_headers()))
     # Exactly the digits sent, as a JSON number (a string would not equal a Decimal).
-    expected = (Decimal("12.3456"), [], cpo_session_id)
+    expected: tuple[Decimal, list[Any], str] = (Decimal("12.3456"), [], cpo_session_id)
     assert (after_put["kwh"], after_put["charging_periods"], after_put["id"]) == expected
 
     period = {"start_date_time": stamp(later), "dimensions": [{"type": "ENERGY", "volume": 1.5}]}
