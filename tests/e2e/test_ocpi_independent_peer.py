@@ -56,7 +56,9 @@ def peer_python() -> Path:
     if python.exists() and pins.exists() and pins.read_text() == wanted:
         return python
     try:
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(PEER_ENV)], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "venv", "--clear", str(PEER_ENV)], check=True, capture_output=True, text=True
+        )
         install = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PEER_REQUIREMENTS]
         subprocess.run(install, check=True, capture_output=True, text=True, timeout=600)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
@@ -67,11 +69,6 @@ def peer_python() -> Path:
         pytest.skip(message)
     pins.write_text(wanted)
     return python
-
-
-@pytest.fixture(scope="session")
-def peer_environment() -> Path:
-    return peer_python()
 
 
 @dataclass
@@ -105,8 +102,10 @@ class Peer:
 
 
 @pytest_asyncio.fixture
-async def peer(stack: Stack, peer_environment: Path, tmp_path: Path) -> AsyncIterator[tuple[Peer, str]]:
+async def peer(stack: Stack, tmp_path: Path) -> AsyncIterator[tuple[Peer, str]]:
     """The peer CPO, invited (token A) and started with our versions URL; yields it with token A."""
+    # Built off the event loop: the stack's worker and servers run on it meanwhile.
+    python = await asyncio.to_thread(peer_python)
     now = datetime.now(UTC)
     with stack.writes.begin() as db:
         invitation = invite_cpo(db, *PEER_PARTY, "Independent Peer B.V.", now=now)
@@ -119,7 +118,7 @@ async def peer(stack: Stack, peer_environment: Path, tmp_path: Path) -> AsyncIte
     arguments = ["--port", str(port), "--versions-url", f"{stack.api_url}/ocpi/versions", "--token-a"]
     with stderr.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
-            str(peer_environment),
+            str(python),
             str(PEER_DRIVER),
             *arguments,
             invitation.token,
