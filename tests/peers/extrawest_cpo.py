@@ -40,6 +40,7 @@ from py_ocpi.core.config import settings
 from py_ocpi.core.dependencies import get_endpoints
 from py_ocpi.core.endpoints.v_2_2_1.utils import cpo_generator
 from py_ocpi.core.enums import Action, ModuleID, RoleEnum
+from py_ocpi.core.exceptions import AuthorizationOCPIError
 from py_ocpi.core.push import send_push_request
 from py_ocpi.core.utils import encode_string_base64
 from py_ocpi.main import get_application
@@ -186,8 +187,6 @@ class PeerAuthenticator:
     @classmethod
     async def authenticate(cls, auth_token: str) -> None:
         if auth_token != cls.peer.token_b:
-            from py_ocpi.core.exceptions import AuthorizationOCPIError
-
             raise AuthorizationOCPIError
 
     @classmethod
@@ -299,22 +298,18 @@ async def register(peer: Peer, http: httpx.AsyncClient, versions_url: str, token
     emit("registered", token_c=peer.token_c, endpoints=endpoints)
 
 
-def command_response_as_one_object(
-    app: Any,
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+async def command_response_as_one_object(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
     """Deviation 2: the library answers a command with ``"data": [CommandResponse]``; 2.2.1 has one object."""
-
-    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        if request.method != "POST" or "/commands/" not in request.url.path:
-            return response
-        body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
-        envelope = json.loads(body)
-        if isinstance(envelope.get("data"), list) and len(envelope["data"]) == 1:
-            envelope["data"] = envelope["data"][0]
-        return JSONResponse(envelope, status_code=response.status_code, background=response.background)
-
-    return middleware
+    response = await call_next(request)
+    if request.method != "POST" or "/commands/" not in request.url.path:
+        return response
+    body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+    envelope = json.loads(body)
+    if isinstance(envelope.get("data"), list) and len(envelope["data"]) == 1:
+        envelope["data"] = envelope["data"][0]
+    return JSONResponse(envelope, status_code=response.status_code, background=response.background)
 
 
 async def main() -> None:
@@ -338,7 +333,7 @@ async def main() -> None:
     app.dependency_overrides[get_endpoints]()[VERSION].append(
         cpo_generator.generate_endpoint(ModuleID.commands, InterfaceRole.receiver)
     )
-    app.middleware("http")(command_response_as_one_object(app))
+    app.middleware("http")(command_response_as_one_object)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=options.port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     while not server.started:
