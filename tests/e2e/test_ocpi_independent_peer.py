@@ -1,8 +1,9 @@
 """Against a CPO we did not write (issue #14): extrawest-ocpi, an OCPI 2.2.1 implementation from PyPI, in a
 virtualenv of its own built here (``.venv-ocpi-peer/``, reused while its pins are the same) and run as a
-subprocess (``tests/peers/extrawest_cpo.py``). With only our versions URL and token A it registers, pushes a
-tariff and a location, charges a session we start through the partner API and sends its CDR; the session
-settles to the cent, and what it sent reads back from our receivers as it sent it.
+subprocess (``tests/peers/extrawest_cpo.py``). With only our versions URL and token A it registers (and, in
+the other direction, we register with it on the token A it gave us, the library answering); either way we
+pull its lists, it pushes a tariff and a location, charges a session we start through the partner API and
+sends its CDR; the session settles to the cent, and what it sent reads back from our receivers as sent.
 
 Without the peer's environment (no package index reachable) the test skips, except under CI=true, where it
 fails: it must never pass without having run."""
@@ -10,10 +11,12 @@ fails: it must never pass without having run."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import select
 
 from adapters.cpo import ocpi_token_header
@@ -33,7 +35,8 @@ from messages.cpo_sync import CpoSyncResult
 from messages.workflow_ids import cpo_sync_workflow_id
 from persistence.contracts import ensure_contract
 from persistence.tables import CpoRow, OcpiConnectionRow, OcpiEndpointRow
-from services.ocpi.credentials import invite_cpo, token_sha256
+from services.ocpi.cpo_sync import start_sync_after_registration
+from services.ocpi.credentials import connect_cpo, invite_cpo, our_platform, platform_role, token_sha256
 from tests.conftest import IN_CI
 from tests.e2e.conftest import Stack
 from tests.e2e.test_ocpi_intake import OCPI
@@ -45,7 +48,6 @@ PEER_ENV = REPOSITORY / ".venv-ocpi-peer"
 PEER_DRIVER = REPOSITORY / "tests" / "peers" / "extrawest_cpo.py"
 # The library pins its own pydantic 1, FastAPI and httpx; uvicorn serves it.
 PEER_REQUIREMENTS = ("extrawest-ocpi==2025.7.16", "uvicorn==0.55.0")
-PEER_PARTY = ("NL", "IND")
 EVENT_TIMEOUT_S = 60
 
 
@@ -101,27 +103,22 @@ class Peer:
         return self.stderr.read_text()[-4000:]
 
 
-@pytest_asyncio.fixture
-async def peer(stack: Stack, tmp_path: Path) -> AsyncIterator[tuple[Peer, str]]:
-    """The peer CPO, invited (token A) and started with our versions URL; yields it with token A."""
+@contextlib.asynccontextmanager
+async def running_peer(tmp_path: Path, party: tuple[str, str], *arguments: str) -> AsyncIterator[Peer]:
+    """The peer CPO of ``party`` as a subprocess (see ``tests/peers/extrawest_cpo.py`` for ``arguments``)."""
     # Built off the event loop: the stack's worker and servers run on it meanwhile.
     python = await asyncio.to_thread(peer_python)
-    now = datetime.now(UTC)
-    with stack.writes.begin() as db:
-        invitation = invite_cpo(db, *PEER_PARTY, "Independent Peer B.V.", now=now)
-        # Commercial terms are agreed outside OCPI: the demo CPOs' terms (no contract, no session).
-        ensure_contract(db, "CPO", invitation.cpo_id, CPO_TERMS, now=now, first_from=now - timedelta(minutes=1))
     port = free_port()
     settings = {"PROTOCOL": "http", "OCPI_HOST": f"127.0.0.1:{port}", "ENVIRONMENT": "production"}
-    environment = {"PATH": os.environ["PATH"], "COUNTRY_CODE": PEER_PARTY[0], "PARTY_ID": PEER_PARTY[1], **settings}
-    stderr = tmp_path / "peer.log"
-    arguments = ["--port", str(port), "--versions-url", f"{stack.api_url}/ocpi/versions", "--token-a"]
+    environment = {"PATH": os.environ["PATH"], "COUNTRY_CODE": party[0], "PARTY_ID": party[1], **settings}
+    stderr = tmp_path / f"peer-{party[1]}.log"
     with stderr.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
             str(python),
             str(PEER_DRIVER),
+            "--port",
+            str(port),
             *arguments,
-            invitation.token,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=log,
@@ -129,7 +126,9 @@ async def peer(stack: Stack, tmp_path: Path) -> AsyncIterator[tuple[Peer, str]]:
             cwd=tmp_path,
         )
     try:
-        yield Peer(process, f"http://127.0.0.1:{port}", stderr), invitation.token
+        peer = Peer(process, f"http://127.0.0.1:{port}", stderr)
+        await peer.event("listening")
+        yield peer
     finally:
         assert process.stdin is not None
         process.stdin.close()
@@ -138,6 +137,13 @@ async def peer(stack: Stack, tmp_path: Path) -> AsyncIterator[tuple[Peer, str]]:
         except TimeoutError:
             process.kill()
             await process.wait()
+
+
+def agree_terms(stack: Stack, cpo_id: str) -> None:
+    """Commercial terms are agreed outside OCPI (the demo CPOs' terms): without them no session starts."""
+    now = datetime.now(UTC)
+    with stack.writes.begin() as db:
+        ensure_contract(db, "CPO", cpo_id, CPO_TERMS, now=now, first_from=now - timedelta(minutes=1))
 
 
 def received(reply: dict[str, Any]) -> tuple[int, int]:
@@ -155,27 +161,50 @@ def as_numbers(sent: Any) -> Any:
     return json.loads(json.dumps(sent), parse_float=Decimal)
 
 
-async def test_an_independent_cpo_registers_publishes_and_settles_a_session(
-    stack: Stack, peer: tuple[Peer, str]
+async def test_an_independent_cpo_registers_with_token_a_publishes_and_settles_a_session(
+    stack: Stack, tmp_path: Path
 ) -> None:
-    cpo, token_a = peer
-    registered = await cpo.event("registered")
-    token_c = registered["token_c"]
+    party = ("NL", "IND")
+    with stack.writes.begin() as db:
+        invitation = invite_cpo(db, *party, "Independent Peer B.V.", now=datetime.now(UTC))
+    agree_terms(stack, invitation.cpo_id)
+    versions_url = f"{stack.api_url}/ocpi/versions"
+    async with running_peer(tmp_path, party, "--versions-url", versions_url, "--token-a", invitation.token) as cpo:
+        registered = await cpo.event("registered")
+        # Token A is spent at once.
+        spent = await stack.http.get("/ocpi/versions", headers={"Authorization": ocpi_token_header(invitation.token)})
+        assert spent.status_code == 401
+        assert_registered(stack, cpo, invitation.cpo_id, registered["emsp_token"])
+        await assert_publishes_and_settles(stack, cpo, invitation.cpo_id, party, registered["emsp_token"])
 
-    # The handshake: token A is spent, the connection registered with the peer's endpoints.
-    spent = await stack.http.get("/ocpi/versions", headers={"Authorization": ocpi_token_header(token_a)})
-    assert spent.status_code == 401
+
+async def test_we_register_with_an_independent_cpo_that_gave_us_its_token_a(stack: Stack, tmp_path: Path) -> None:
+    party, its_token_a = ("NL", "INE"), f"peer-a-{uuid.uuid4().hex}"
+    async with running_peer(tmp_path, party, "--own-token-a", its_token_a) as cpo:
+        ours = our_platform(stack.api_url, platform_role("CH", "NWC", "NetworkCore GmbH"))
+        cpo_id = await connect_cpo(stack.writes, f"{cpo.url}/ocpi/versions", its_token_a, ours, now=datetime.now(UTC))
+        registered = await cpo.event("registered")
+        assert cpo_id == "cpo-nl-ine"
+        agree_terms(stack, cpo_id)
+        assert_registered(stack, cpo, cpo_id, registered["emsp_token"])
+        # As `partners connect-cpo` does once registered.
+        await start_sync_after_registration(stack.temporal, stack.task_queue, cpo_id)
+        await assert_publishes_and_settles(stack, cpo, cpo_id, party, registered["emsp_token"])
+
+
+def assert_registered(stack: Stack, cpo: Peer, cpo_id: str, emsp_token: str) -> None:
+    """The connection is registered, on the token the peer calls us with, with the endpoints it serves."""
     with stack.writes() as db:
-        row = db.scalars(select(CpoRow).where(CpoRow.party_id == PEER_PARTY[1])).one()
-        connection = db.scalars(select(OcpiConnectionRow).where(OcpiConnectionRow.cpo_id == row.id)).one()
+        row = db.get_one(CpoRow, cpo_id)
+        connection = db.scalars(select(OcpiConnectionRow).where(OcpiConnectionRow.cpo_id == cpo_id)).one()
         endpoints = db.scalars(select(OcpiEndpointRow).where(OcpiEndpointRow.connection_key == connection.key)).all()
-    assert (row.id, row.active, row.commands_url) == ("cpo-nl-ind", True, f"{cpo.url}/ocpi/cpo/2.2.1/commands/")
+    assert (row.active, row.commands_url) == (True, f"{cpo.url}/ocpi/cpo/2.2.1/commands/")
     assert (connection.state, connection.version, connection.versions_url) == (
         "REGISTERED",
         "2.2.1",
         f"{cpo.url}/ocpi/versions",
     )
-    assert (connection.token_a_sha256, connection.inbound_token_sha256) == (None, token_sha256(token_c))
+    assert (connection.token_a_sha256, connection.inbound_token_sha256) == (None, token_sha256(emsp_token))
     assert {(e.identifier, e.role) for e in endpoints} == {
         ("credentials", "RECEIVER"),
         ("locations", "SENDER"),
@@ -185,26 +214,32 @@ async def test_an_independent_cpo_registers_publishes_and_settles_a_session(
         ("commands", "RECEIVER"),
     }
 
-    # Registered, it is pulled: its Sender lists, served by the library, paginated.
-    sync = stack.temporal.get_workflow_handle(cpo_sync_workflow_id(row.id), result_type=CpoSyncResult)
+
+async def assert_publishes_and_settles(
+    stack: Stack, cpo: Peer, cpo_id: str, party: tuple[str, str], emsp_token: str
+) -> None:
+    """Pulled once registered, then pushing a tariff and a location that read back as sent; a session a
+    partner starts on its EVSE charges 12.5 kWh at 0.40 EUR/kWh and settles to the cent."""
+    # Its Sender lists, served by the library, paginated.
+    sync = stack.temporal.get_workflow_handle(cpo_sync_workflow_id(cpo_id), result_type=CpoSyncResult)
     modules = (await sync.result()).modules
     pulled = {(found.module.value, found.pulled, found.stored, found.refused) for found in modules}
     assert pulled == {("locations", 1, 1, 0), ("tariffs", 1, 1, 0)}
 
-    # Its tariff and location are taken, and read back as it sent them (its ids lower-cased by the library).
     await cpo.send("publish")
     published = await cpo.event("published")
     answers = published["answers"]
     # Newer than what the pull brought: a new tariff version (201), the location replaced (200).
     assert received(answers["tariff"]) == (201, 1000), answers["tariff"]
     assert received(answers["location"]) == (200, 1000), answers["location"]
-    tariff = await held(stack, f"{OCPI}/tariffs/NL/IND/{published['tariff_id']}", token_c)
-    assert tariff == as_numbers(answers["tariff"]["sent"])
-    location = await held(stack, f"{OCPI}/locations/nl/ind/{published['location_id'].lower()}", token_c)
-    assert location == as_numbers(answers["location"]["sent"])
+    # Read back as it sent them (the library lower-cases every CiString: any spelling finds them).
+    country_code, party_id = party
+    tariff_path = f"{OCPI}/tariffs/{country_code}/{party_id}/{published['tariff_id']}"
+    assert await held(stack, tariff_path, emsp_token) == as_numbers(answers["tariff"]["sent"])
+    location_path = f"{OCPI}/locations/{country_code.lower()}/{party_id.lower()}/{published['location_id'].lower()}"
+    assert await held(stack, location_path, emsp_token) == as_numbers(answers["location"]["sent"])
 
-    # A partner starts a session on its EVSE; it charges 12.5 kWh at 0.40 EUR/kWh and sends the CDR.
-    session_id = await stack.start(published["evse_id"], "independent-driver")
+    session_id = await stack.start(published["evse_id"], f"driver-{party_id.lower()}")
     await stack.wait_for(session_id, SessionStage.CHARGING, SessionStage.AWAITING_CDR, SessionStage.SETTLED)
     charged = await cpo.event("charged")
     answers = charged["answers"]
@@ -224,5 +259,5 @@ async def test_an_independent_cpo_registers_publishes_and_settles_a_session(
         Decimal("0.95"),
         Decimal("5.95"),
     )
-    held_session = await held(stack, f"{OCPI}/sessions/NL/IND/{charged['session_id']}", token_c)
+    held_session = await held(stack, f"{OCPI}/sessions/{country_code}/{party_id}/{charged['session_id']}", emsp_token)
     assert (held_session["status"], held_session["kwh"]) == ("COMPLETED", Decimal("12.5"))

@@ -16,11 +16,12 @@ to the receiver's URL without the ``/`` between them (the spec's URLs need not e
 not worked around but sent as the library makes it, and refused: its ``CdrLocation`` model has no
 ``evse_uid`` (required in 2.2.1), so every CDR it serialises lacks it; the CDR is then posted again with it.
 
-Arguments: ``--port``, ``--versions-url`` (ours), ``--token-a``; the library's settings come from the
-environment (``PROTOCOL``, ``OCPI_HOST``, ``COUNTRY_CODE``, ``PARTY_ID``). It writes one JSON object a line
-on stdout for the test: ``registered`` (with the token C we issued); then, once a line arrives on stdin, ``published``
-(what it sent and our answers); ``charged`` (the session and CDR it sent, our answers); it ends when stdin
-closes."""
+Arguments: ``--port``; ``--versions-url`` (ours) and ``--token-a`` (ours) to register with us, or
+``--own-token-a`` to wait for us to register with it (the library answers that registration). The library's
+settings come from the environment (``PROTOCOL``, ``OCPI_HOST``, ``COUNTRY_CODE``, ``PARTY_ID``). It writes
+one JSON object a line on stdout for the test: ``listening``; ``registered`` (with the token it calls us
+with); then, once a line arrives on stdin, ``published`` (what it sent and our answers); ``charged`` (the
+session and CDR it sent, our answers); it ends when stdin closes."""
 
 from __future__ import annotations
 
@@ -70,12 +71,32 @@ class Peer:
     """What the CPO's own code keeps: the token it gave the eMSP (B), the token it got (C), its objects."""
 
     def __init__(self) -> None:
-        self.token_b = f"ind-b-{uuid.uuid4().hex}"
-        self.token_c: str | None = None
+        # The token the eMSP calls it with (token B when it registers, the token C it answers when the eMSP
+        # registers with it), and the one it calls the eMSP with.
+        self.inbound_token = f"peer-{uuid.uuid4().hex}"
+        self.emsp_token: str | None = None
+        self.own_token_a: str | None = None  # while it waits for the eMSP to register with it
         self.emsp_endpoints: list[dict[str, Any]] = []
         self.charging: set[asyncio.Task[None]] = set()
         # The version of its tariff it offers: one from yesterday until it publishes a new one.
         self.tariff_version = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+
+    def credentials(self, own_url: str) -> Any:
+        """Its credentials, in the library's model: the token to call it with, its versions URL, its role."""
+        role = CredentialsRole(
+            role=RoleEnum.cpo,
+            business_details=BusinessDetails(name="Independent Peer B.V."),
+            party_id=settings.PARTY_ID,
+            country_code=settings.COUNTRY_CODE,
+        )
+        return Credentials(token=self.inbound_token, url=f"{own_url}/{settings.OCPI_PREFIX}/versions", roles=[role])
+
+    def registered(self, endpoints: list[dict[str, Any]]) -> None:
+        """Connected, whoever started it: its token A is spent; the eMSP's endpoints are where it pushes."""
+        self.own_token_a = None
+        # Deviation 3: the library's push writes f"{url}{country_code}/{party_id}/{id}".
+        self.emsp_endpoints = [found | {"url": found["url"].rstrip("/") + "/"} for found in endpoints]
+        emit("registered", emsp_token=self.emsp_token, endpoints=endpoints)
 
     def evse_id(self) -> str:
         return f"{settings.COUNTRY_CODE}*{settings.PARTY_ID}*E1"
@@ -129,8 +150,8 @@ class Peer:
 
     async def push(self, module: ModuleID, object_id: str, data: dict[str, Any]) -> dict[str, Any]:
         """The object through the library's adapter, model and push request; our answer as the test reads it."""
-        assert self.token_c is not None
-        token = f"Token {encode_string_base64(self.token_c)}"
+        assert self.emsp_token is not None
+        token = f"Token {encode_string_base64(self.emsp_token)}"
         reply: httpx.Response = await send_push_request(
             object_id, data, module, BaseAdapter, token, self.emsp_endpoints, VERSION
         )
@@ -138,9 +159,9 @@ class Peer:
 
     async def post(self, module: ModuleID, data: dict[str, Any]) -> dict[str, Any]:
         """What the library cannot send (deviation 4): posted to the module's receiver as it is."""
-        assert self.token_c is not None
+        assert self.emsp_token is not None
         url = next(found["url"] for found in self.emsp_endpoints if found["identifier"] == module)
-        headers = {"Authorization": f"Token {encode_string_base64(self.token_c)}"}
+        headers = {"Authorization": f"Token {encode_string_base64(self.emsp_token)}"}
         async with httpx.AsyncClient(timeout=10) as http:
             reply = await http.post(url, json=data, headers=headers)
         return {"http_status": reply.status_code, "body": reply.json(), "sent": data}
@@ -168,9 +189,18 @@ class PeerCrud:
         return objects, len(found.get(module, [])), True
 
     @classmethod
+    async def create(cls, module: ModuleID, role: RoleEnum, data: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        """The eMSP registered with its token A: its token and endpoints kept, ours answered."""
+        assert module == ModuleID.credentials_and_registration
+        cls.peer.emsp_token = data["credentials"]["token"]
+        answer = cls.peer.credentials(f"{settings.PROTOCOL}://{settings.OCPI_HOST}").dict()
+        cls.peer.registered(data["endpoints"]["endpoints"])
+        return answer
+
+    @classmethod
     async def do(cls, module: ModuleID, role: RoleEnum, action: Action, *args: Any, **kwargs: Any) -> Any:
         if action == Action.get_client_token:
-            return cls.peer.token_c
+            return cls.peer.emsp_token
         if action == Action.send_command and kwargs.get("command") == "START_SESSION":
             task = asyncio.create_task(charge(cls.peer, args[0]))
             cls.peer.charging.add(task)
@@ -186,12 +216,15 @@ class PeerAuthenticator:
 
     @classmethod
     async def authenticate(cls, auth_token: str) -> None:
-        if auth_token != cls.peer.token_b:
+        if auth_token != cls.peer.inbound_token:
             raise AuthorizationOCPIError
 
     @classmethod
-    async def authenticate_credentials(cls, auth_token: str) -> str | None:
-        return auth_token if auth_token == cls.peer.token_b else None
+    async def authenticate_credentials(cls, auth_token: str) -> str | dict[str, Any] | None:
+        """The library's contract: ``{}`` for a token A (may register), the token for a registered caller."""
+        if cls.peer.own_token_a is not None and auth_token == cls.peer.own_token_a:
+            return {}
+        return auth_token if auth_token == cls.peer.inbound_token else None
 
 
 def charged(task: asyncio.Task[None]) -> None:
@@ -279,23 +312,14 @@ async def register(peer: Peer, http: httpx.AsyncClient, versions_url: str, token
     versions = (await http.get(versions_url, headers=token_a_header)).json()["data"]
     details_url = next(found["url"] for found in versions if found["version"] == VERSION.value)
     endpoints = (await http.get(details_url, headers=token_a_header)).json()["data"]["endpoints"]
-    role = CredentialsRole(
-        role=RoleEnum.cpo,
-        business_details=BusinessDetails(name="Independent Peer B.V."),
-        party_id=settings.PARTY_ID,
-        country_code=settings.COUNTRY_CODE,
-    )
-    ours = Credentials(token=peer.token_b, url=f"{own_url}/{settings.OCPI_PREFIX}/versions", roles=[role])
+    ours = peer.credentials(own_url)
     credentials_url = next(found["url"] for found in endpoints if found["identifier"] == "credentials")
     reply = await http.post(credentials_url, json=ours.dict(), headers=token_a_header, timeout=30)
     emit("registering", http_status=reply.status_code, body=reply.json())
     reply.raise_for_status()
-    peer.token_c = reply.json()["data"]["token"]
-    token_c_header = {"Authorization": f"Token {encode_string_base64(peer.token_c)}"}
-    endpoints = (await http.get(details_url, headers=token_c_header)).json()["data"]["endpoints"]
-    # Deviation 3: the library's push writes f"{url}{country_code}/{party_id}/{id}".
-    peer.emsp_endpoints = [found | {"url": found["url"].rstrip("/") + "/"} for found in endpoints]
-    emit("registered", token_c=peer.token_c, endpoints=endpoints)
+    peer.emsp_token = reply.json()["data"]["token"]
+    emsp_token_header = {"Authorization": f"Token {encode_string_base64(peer.emsp_token)}"}
+    peer.registered((await http.get(details_url, headers=emsp_token_header)).json()["data"]["endpoints"])
 
 
 async def command_response_as_one_object(
@@ -315,10 +339,12 @@ async def command_response_as_one_object(
 async def main() -> None:
     arguments = argparse.ArgumentParser()
     arguments.add_argument("--port", type=int, required=True)
-    arguments.add_argument("--versions-url", required=True)
-    arguments.add_argument("--token-a", required=True)
+    arguments.add_argument("--versions-url", help="the eMSP's, to register with it using --token-a")
+    arguments.add_argument("--token-a", help="the eMSP's token A")
+    arguments.add_argument("--own-token-a", help="or: wait for the eMSP to register with this token A")
     options = arguments.parse_args()
     peer = Peer()
+    peer.own_token_a = options.own_token_a
     PeerCrud.peer = PeerAuthenticator.peer = peer
     modules = [
         ModuleID.credentials_and_registration,
@@ -340,9 +366,11 @@ async def main() -> None:
         if serving.done():
             serving.result()
         await asyncio.sleep(0.02)
+    emit("listening")
     own_url = f"{settings.PROTOCOL}://{settings.OCPI_HOST}"
-    async with httpx.AsyncClient(timeout=10) as http:
-        await register(peer, http, options.versions_url, options.token_a, own_url)
+    if options.token_a is not None:
+        async with httpx.AsyncClient(timeout=10) as http:
+            await register(peer, http, options.versions_url, options.token_a, own_url)
     # The test first sees our pull of its lists through; then it asks for the pushes with a line.
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     now = datetime.now(UTC).replace(microsecond=0)
