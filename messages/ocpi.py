@@ -7,6 +7,7 @@ send newer or custom fields and CDRs are stored verbatim anyway.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import IntEnum, StrEnum
@@ -55,6 +56,21 @@ def format_ocpi_datetime(value: datetime) -> str:
     return moment.replace(tzinfo=None).isoformat(timespec=timespec) + "Z"
 
 
+def ocpi_json(value: Any) -> str:
+    """JSON text of an OCPI document: a ``Decimal`` is written as the JSON number OCPI's ``number`` is, digit
+    for digit (pydantic's JSON dump writes it as a string, a float would round it), a ``datetime`` as OCPI's
+    DateTime."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return json.dumps(format_ocpi_datetime(value))
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(name)}:{ocpi_json(item)}" for name, item in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(ocpi_json(item) for item in value) + "]"
+    return json.dumps(value)
+
+
 class OcpiModel(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
@@ -63,6 +79,10 @@ class OcpiModel(BaseModel):
         if isinstance(value, datetime):
             return format_ocpi_datetime(value)
         return value
+
+    def ocpi_json(self) -> str:
+        """The object as we send or serve it over OCPI: its numbers JSON numbers (see ``ocpi_json``)."""
+        return ocpi_json(self.model_dump(exclude_none=True))
 
 
 class OcpiStatus(IntEnum):

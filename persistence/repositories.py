@@ -67,7 +67,7 @@ def charger_by_evse_id(db: Session, evse_id: str) -> Charger | None:
         select(EvseRow, LocationRow, CpoRow)
         .join(LocationRow, LocationRow.key == EvseRow.location_key)
         .join(CpoRow, CpoRow.id == LocationRow.cpo_id)
-        .where(EvseRow.evse_id == evse_id)
+        .where(same_ci_string(EvseRow.evse_id, evse_id))
     ).first()
     if row is None:
         return None

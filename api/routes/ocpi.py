@@ -93,9 +93,10 @@ RoutedCpoDep = Annotated[Cpo, Depends(routed_cpo)]
 
 
 def _held(load: Callable[[], str | None], unknown: str) -> Response:
-    """Our copy of a CPO's object, for a CPO recovering from a failed PATCH (GET, then PUT when we hold
-    none): ``load`` gives its JSON text, spliced in as ``data`` so its numbers are never floats; an object
-    we hold none of under this key is 404 (OCPI transport_and_format: GET of an unknown object)."""
+    """Our copy of a CPO's object (for a CPO recovering from a failed PATCH: GET, then PUT when we hold
+    none; or a CDR it reads at its ``Location``): ``load`` gives its JSON text, spliced in as ``data`` so its
+    numbers stay the JSON numbers they are, never read as floats; an object we hold none of under this key
+    is 404 (OCPI transport_and_format: GET of an unknown object)."""
     held = load()
     if held is None:
         return envelope(OcpiStatus.CLIENT_ERROR, unknown, http_status=404)
@@ -256,13 +257,12 @@ async def post_ocpi_cdr(request: Request, cpo: RoutedCpoDep, context: ContextDep
 )
 async def get_ocpi_cdr(key: int, cpo: RoutedCpoDep, context: ContextDep) -> Response:
     def load() -> str | None:
+        if not 1 <= key <= MAX_KEY:
+            return None
         with context.reads() as db:
             return cdrs.cdr_as_received(db, cpo, key)
 
-    body = None if not 1 <= key <= MAX_KEY else await run_in_threadpool(load)
-    if body is None:
-        return envelope(OcpiStatus.CLIENT_ERROR, "no such CDR", http_status=404)
-    return envelope(OcpiStatus.SUCCESS, "Success", data=json.loads(body))
+    return await run_in_threadpool(_held, load, "no such CDR")
 
 
 @router.post(

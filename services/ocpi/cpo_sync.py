@@ -9,10 +9,8 @@ the object with its reason for ops and the CPO). A pull that fails is imported n
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,7 +19,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from domain.parties import Cpo
 from messages.cpo_sync import CpoSyncInput, CpoSyncResult, ModuleImport, SyncedModule
-from messages.ocpi import OcpiStatus
+from messages.ocpi import OcpiStatus, ocpi_json
 from messages.workflow_ids import cpo_sync_workflow_id
 from services.ocpi import locations, tariffs
 from services.ocpi.inbox import Inbox, IntakeResult, Kind
@@ -50,7 +48,8 @@ def import_pulled(db: Session, cpo: Cpo, module: SyncedModule, objects: Sequence
 
 
 def _put(db: Session, cpo: Cpo, module: SyncedModule, found: Any) -> IntakeResult:
-    body = json_bytes(found)
+    # Its numbers were read as Decimal (prices never pass through a float) and are written as the CPO wrote them.
+    body = ocpi_json(found).encode()
     key = _key(found)
     if module is SyncedModule.LOCATIONS:
         if key is None:
@@ -69,22 +68,6 @@ def _key(found: Any) -> tuple[str, str, str] | None:
     if not all(isinstance(part, str) for part in parts):
         return None
     return (str(parts[0]), str(parts[1]), str(parts[2]))
-
-
-def json_bytes(value: Any) -> bytes:
-    """The object as JSON again, its numbers (read as Decimal: prices never pass through a float) written
-    as the CPO wrote them."""
-    return _json_text(value).encode()
-
-
-def _json_text(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(name)}:{_json_text(item)}" for name, item in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(_json_text(item) for item in value) + "]"
-    return json.dumps(value)
 
 
 async def start_cpo_sync(

@@ -3,7 +3,6 @@ and forwarded to the session's workflow only when its status is news: meter upda
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -192,9 +191,10 @@ def _mark_forwarded(db: Session, path: SessionPath, signal: Signal) -> None:
 def held_session(db: Session, cpo: Cpo, path: SessionPath) -> str | None:
     """Our copy of the CPO's Session as JSON (its last PUT with the PATCHes applied since), which the CPO
     reads when a PATCH failed to decide whether to PUT it whole; None when we hold none under this key for
-    this CPO (another party's Session is not its to read)."""
+    this CPO (another party's Session is not its to read). Read through the model: the stored body keeps
+    its numbers as the strings pydantic's JSON dump made of them, the answer has them as JSON numbers."""
     country_code, party_id, _ = path
     if not cpo.is_party(country_code, party_id):
         return None
     stored = repo.ocpi_session(db, *path, for_update=False)
-    return None if stored is None else json.dumps(stored.body)
+    return None if stored is None else OcpiSession.model_validate(stored.body).ocpi_json()

@@ -96,7 +96,8 @@ async def test_a_cdr_that_never_comes_flags_the_session_and_one_that_comes_late_
     assert "CDR overdue" in session["reason"]
     assert (await handle.describe()).typed_search_attributes.get(sa.NEEDS_ATTENTION) is True
     # Still waiting, never given up: the CDR that finally comes settles the session.
-    reply = await post_cdr(stack, cdr_for(session))
+    cdr = cdr_for(session)
+    reply = await post_cdr(stack, cdr)
     assert reply.status_code == 201, reply.text
     assert reply.json()["status_code"] == 1000
     assert reply.headers["Location"].startswith(f"{stack.api_url}{OCPI}/cdrs/")
@@ -105,6 +106,8 @@ async def test_a_cdr_that_never_comes_flags_the_session_and_one_that_comes_late_
     assert (await handle.describe()).typed_search_attributes.get(sa.NEEDS_ATTENTION) is False
     read_back = await stack.http.get(reply.headers["Location"].removeprefix(stack.api_url), headers=cpo_headers())
     assert read_back.json()["data"]["id"] == result.cdr_id
+    # As it was sent, digit for digit: its numbers are never read as floats and written again.
+    assert read_back.text.startswith('{"data": ' + json.dumps(cdr) + ", "), read_back.text
 
 
 async def test_a_cdr_for_an_unknown_session_is_stored_and_refused(stack: Stack) -> None:

@@ -25,9 +25,10 @@ def held(reply: httpx.Response) -> Any:
     return json.loads(reply.text, parse_float=Decimal)["data"]
 
 
-def number(value: object) -> Decimal:
-    # Held Sessions carry their numbers as pydantic's JSON dump gives Decimals: strings.
-    return Decimal(str(value))
+def volume(period: dict[str, Any]) -> Decimal:
+    found = period["dimensions"][0]["volume"]
+    assert isinstance(found, Decimal | int), f"{found!r} is not a JSON number"
+    return Decimal(found)
 
 
 def assert_unknown(reply: httpx.Response) -> None:
@@ -41,19 +42,23 @@ async def test_a_session_reads_back_as_we_hold_it_after_put_and_patch(stack: Sta
     url = f"{OCPI}/sessions/DE/STN/{cpo_session_id}"
     with stack.writes() as db:
         stored = db.scalars(select(OcpiSessionRow).where(OcpiSessionRow.our_session_id == session_id)).one().body
-    assert held(await stack.http.get(url, headers=cpo_headers())) == stored
+    # The stored body keeps pydantic's JSON dump of its Decimals, strings; OCPI's `number` is a JSON number.
+    assert isinstance(stored["kwh"], str)
+    first = held(await stack.http.get(url, headers=cpo_headers()))
+    assert first == {**stored, "kwh": Decimal(stored["kwh"]), "charging_periods": first["charging_periods"]}
+    assert [volume(period) for period in first["charging_periods"]] == [
+        Decimal(period["dimensions"][0]["volume"]) for period in stored["charging_periods"]
+    ]
 
     later = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
-    replaced = {**stored, "kwh": 7.25, "charging_periods": [], "last_updated": stamp(later)}
+    replaced = {**stored, "kwh": 12.3456, "charging_periods": [], "last_updated": stamp(later)}
     put = await stack.http.put(url, content=json.dumps(replaced), headers=cpo_headers())
     assert put.json()["status_code"] == 1000, put.text
     lower_case = f"{OCPI}/sessions/de/stn/{cpo_session_id.lower()}"
     after_put = held(await stack.http.get(lower_case, headers=cpo_headers()))
-    assert (number(after_put["kwh"]), after_put["charging_periods"], after_put["id"]) == (
-        Decimal("7.25"),
-        [],
-        cpo_session_id,
-    )
+    # Exactly the digits sent, as a JSON number (a string would not equal a Decimal).
+    expected: tuple[Decimal, list[Any], str] = (Decimal("12.3456"), [], cpo_session_id)
+    assert (after_put["kwh"], after_put["charging_periods"], after_put["id"]) == expected
 
     period = {"start_date_time": stamp(later), "dimensions": [{"type": "ENERGY", "volume": 1.5}]}
     patch = {"kwh": 8.75, "charging_periods": [period], "last_updated": stamp(later + timedelta(seconds=1))}
@@ -61,10 +66,10 @@ async def test_a_session_reads_back_as_we_hold_it_after_put_and_patch(stack: Sta
     assert patched.json()["status_code"] == 1000, patched.text
     mixed_case = f"{OCPI}/sessions/De/sTn/{cpo_session_id.swapcase()}"
     after_patch = held(await stack.http.get(mixed_case, headers=cpo_headers()))
-    assert number(after_patch["kwh"]) == Decimal("8.75")
+    assert after_patch["kwh"] == Decimal("8.75")
     (appended,) = after_patch["charging_periods"]  # the PUT's empty list, then the PATCH's period
     assert appended["start_date_time"] == period["start_date_time"]
-    assert number(appended["dimensions"][0]["volume"]) == Decimal("1.5")
+    assert volume(appended) == Decimal("1.5")
     assert after_patch["last_updated"] == patch["last_updated"]
 
     assert_unknown(await stack.http.get(f"{OCPI}/sessions/DE/STN/no-such-session", headers=cpo_headers()))

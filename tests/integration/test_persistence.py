@@ -79,6 +79,10 @@ def test_seeding_twice_leaves_one_network(seeded: sessionmaker[Session]) -> None
         assert sorted(seeded_ids) == sorted(p.id for p in PARTNERS)  # other tests add partners of their own
         charger = repo.charger_by_evse_id(db, "CH*VSW*E1001")
         assert charger is not None
+        # An EVSE id is an OCPI CiString: any spelling finds it (a CPO may store it lower-cased).
+        same = repo.charger_by_evse_id(db, "ch*vsw*e1001")
+        assert same is not None
+        assert same.evse.key == charger.evse.key
         assert charger.location.time_zone == "Europe/Zurich"
         assert charger.cpo.payout_currency == "CHF"
 
