@@ -20,10 +20,8 @@ from simulator.config import SimulatorConfig
 from simulator.engine import CpoSimulator
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-STROMNETZ = next(c for c in CPOS if c.id == "cpo-de-stromnetz")
-ENDPOINT = CpoEndpoint(
-    "cpo-de-stromnetz", "DE", "STN", "http://sim/ocpi/cpo/2.2.1/commands/", STROMNETZ.token_from_emsp
-)
+STROMNETZ = next(c for c in CPOS if c.id == "cpo-de-stn")
+ENDPOINT = CpoEndpoint("cpo-de-stn", "DE", "STN", "http://sim/ocpi/cpo/2.2.1/commands/", STROMNETZ.token_from_emsp)
 
 
 class Emsp:
