@@ -7,6 +7,7 @@ either side moved), a new C in return."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from simulator.connections import ConnectionStore, EmspConnection, NotConnected,
 from simulator.objects import ocpi_locations
 
 OCPI_VERSION: Final = "2.2.1"
+PUBLISH_ATTEMPTS: Final = 5
+FIRST_PAUSE_S: Final = 0.2
 
 
 class RegistrationFailed(Exception):
@@ -151,10 +154,25 @@ async def publish(http: httpx.AsyncClient, cpo: SimCpo, connection: EmspConnecti
 
 
 async def _put(http: httpx.AsyncClient, url: str, body: dict[str, Any], headers: dict[str, str]) -> None:
-    try:
-        reply = await http.put(url, json=body, headers=headers)
-        status = reply.json().get("status_code")
-    except (httpx.HTTPError, ValueError, AttributeError) as error:
-        raise RegistrationFailed(f"PUT {url}: {type(error).__name__}") from error
-    if reply.status_code not in (200, 201) or status != 1000:
-        raise RegistrationFailed(f"PUT {url}: HTTP {reply.status_code}, OCPI {status}: {reply.text[:300]}")
+    """PUT it; a technical failure (network, 5xx, 408, 429, OCPI 3xxx: "please retry") is tried again a
+    few times, with a doubling pause, as a CPO does."""
+    problem = ""
+    for attempt in range(PUBLISH_ATTEMPTS):
+        if attempt:
+            await asyncio.sleep(FIRST_PAUSE_S * 2 ** (attempt - 1))
+        try:
+            reply = await http.put(url, json=body, headers=headers)
+            status = reply.json().get("status_code")
+        except (httpx.HTTPError, ValueError, AttributeError) as error:
+            problem = type(error).__name__
+            continue
+        problem = f"HTTP {reply.status_code}, OCPI {status}: {reply.text[:300]}"
+        if reply.status_code in (200, 201) and status == 1000:
+            return
+        if (
+            reply.status_code < 500
+            and reply.status_code not in (408, 429)
+            and not (isinstance(status, int) and status >= 3000)
+        ):
+            break
+    raise RegistrationFailed(f"PUT {url}: {problem}")
