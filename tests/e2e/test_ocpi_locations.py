@@ -14,9 +14,9 @@ from sqlalchemy import select
 from domain.sessions.lifecycle import SessionStage
 from persistence import locations as stored
 from persistence.tables import LocationRow, OcpiInboxRow, OcpiSessionRow, SessionRow, TariffRow
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import BORNEO, STROMNETZ, Stack
 from tests.e2e.test_ocpi_fuzz import SESSION
-from tests.e2e.test_ocpi_intake import BORNEO, OCPI, STROMNETZ, cpo_headers, extra_tariff, inbox_row
+from tests.e2e.test_ocpi_intake import OCPI, cpo_headers, extra_tariff, inbox_row
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

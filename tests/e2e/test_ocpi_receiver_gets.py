@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from domain.sessions.lifecycle import SessionStage
 from persistence.tables import OcpiSessionRow
-from tests.e2e.conftest import Stack
-from tests.e2e.test_ocpi_intake import BORNEO, OCPI, cpo_headers, extra_tariff, stamp
+from tests.e2e.conftest import BORNEO, Stack
+from tests.e2e.test_ocpi_intake import OCPI, cpo_headers, extra_tariff, stamp
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
