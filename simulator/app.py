@@ -1,7 +1,8 @@
 """The simulator's HTTP side (``networkcore simulator``): every simulated CPO is an OCPI 2.2.1 CPO platform
-of its own under ``/cpo/{cc}-{pid}/ocpi`` (versions, 2.2.1 details, credentials, the Locations and Tariffs
-Sender lists, the Commands receiver), and its back office is ``/admin`` (register with the eMSP with a
-token A, update its credentials, send a CDR as the CPO, the transport violations it counted).
+of its own under ``/cpo/{cc}-{pid}/ocpi`` (versions, 2.2.1 details, credentials GET and the POST of an eMSP
+registering with a token A it was given, the Locations and Tariffs Sender lists, the Commands receiver),
+and its back office is ``/admin`` (register with the eMSP with its token A, or give it one, update its
+credentials, send a CDR as the CPO, the transport violations it counted).
 
 Every OCPI answer is the envelope and echoes ``X-Request-ID`` and ``X-Correlation-ID``; an unknown token is
 401. The eMSP calls a CPO with the token B that CPO gave it when it registered."""
@@ -24,11 +25,19 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from messages.ocpi import CommandType, OcpiStatus, StartSession, StopSession, UtcDateTime, ocpi_envelope
+from messages.ocpi_credentials import Credentials
 from simulator.config import SimCpo, SimulatorConfig
 from simulator.connections import ConnectionStore, NotConnected
 from simulator.engine import CpoSimulator
 from simulator.objects import ocpi_locations
-from simulator.registration import RegistrationFailed, register, routed_headers, update
+from simulator.registration import (
+    RegistrationFailed,
+    accept_registration,
+    invite,
+    register,
+    routed_headers,
+    update,
+)
 from simulator.transport_check import TransportChecker
 
 OCPI_VERSION: Final = "2.2.1"
@@ -181,6 +190,26 @@ def create_app(config: SimulatorConfig, store: ConnectionStore | None = None) ->
         # The caller's own token, as OCPI's GET returns it (it is the one the caller uses).
         return _envelope(OcpiStatus.SUCCESS, "Success", {"token": token, "url": versions_url(cpo), "roles": [role]})
 
+    @app.post(f"/cpo/{{party}}/ocpi/{OCPI_VERSION}/credentials")
+    async def credentials_registration(
+        party: str, request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> JSONResponse:
+        """The eMSP registers with us (flow S) with the token A our operator gave it."""
+        cpo = caller(party, authorization)
+        if cpo is None:
+            return unknown_token()
+        if connections.registered_or_none(cpo.party) is not None:
+            return _envelope(OcpiStatus.CLIENT_ERROR, "registered already: PUT to update", http_status=405)
+        try:
+            theirs = Credentials.model_validate_json(await request.body())
+        except ValidationError as error:
+            return _envelope(OcpiStatus.INVALID_PARAMETERS, str(error))
+        try:
+            ours = await accept_registration(request.app.state.http, connections, cpo, versions_url(cpo), theirs)
+        except RegistrationFailed as failed:
+            return _envelope(OcpiStatus.UNABLE_TO_USE_CLIENT_API, str(failed))
+        return _envelope(OcpiStatus.SUCCESS, "Success", ours.model_dump(mode="json", exclude_none=True))
+
     @app.get(f"/cpo/{{party}}/ocpi/{OCPI_VERSION}/locations")
     async def locations(
         party: str, request: Request, authorization: Annotated[str | None, Header()] = None
@@ -248,6 +277,12 @@ def create_app(config: SimulatorConfig, store: ConnectionStore | None = None) ->
             "tariffs": published.tariffs,
             "locations": published.locations,
         }
+
+    @app.post("/admin/cpos/{party}/invite")
+    async def invite_emsp(party: str) -> dict[str, str]:
+        """A token A and our versions URL, for the eMSP to register with us (``partners connect-cpo``)."""
+        cpo = simulated(party)
+        return {"token": invite(connections, cpo), "versions_url": versions_url(cpo)}
 
     @app.post("/admin/cpos/{party}/update")
     async def update_credentials(party: str, moved: CredentialsUpdate, request: Request) -> dict[str, str]:

@@ -36,7 +36,6 @@ class DemoLocation:
     address: str
     city: str
     postal_code: str
-    country: str  # alpha-2
     country_alpha3: str
     latitude: str
     longitude: str
@@ -111,7 +110,6 @@ CPOS = (
                 "Museumstrasse 1",
                 "Zürich",
                 "8001",
-                "CH",
                 "CHE",
                 "47.378177",
                 "8.540192",
@@ -127,7 +125,6 @@ CPOS = (
                 "Route de l'Aéroport 21",
                 "Genève",
                 "1215",
-                "CH",
                 "CHE",
                 "46.229217",
                 "6.108960",
@@ -165,7 +162,6 @@ CPOS = (
                 "Alexanderstraße 7",
                 "Berlin",
                 "10178",
-                "DE",
                 "DEU",
                 "52.521918",
                 "13.413215",
@@ -181,7 +177,6 @@ CPOS = (
                 "Friedenstraße 10",
                 "München",
                 "81671",
-                "DE",
                 "DEU",
                 "48.127357",
                 "11.604587",
@@ -220,7 +215,6 @@ CPOS = (
                 "28 Rue François Truffaut",
                 "Paris",
                 "75012",
-                "FR",
                 "FRA",
                 "48.832670",
                 "2.386720",
@@ -236,7 +230,6 @@ CPOS = (
                 "17 Rue du Docteur Bouchut",
                 "Lyon",
                 "69003",
-                "FR",
                 "FRA",
                 "45.760570",
                 "4.859500",

@@ -56,10 +56,14 @@ class ConnectionStore:
         return self._connections.get(party)
 
     def registered(self, party: str) -> EmspConnection:
-        connection = self._connections.get(party)
-        if connection is None or connection.token_c is None:
+        connection = self.registered_or_none(party)
+        if connection is None:
             raise NotConnected(f"{party} is not registered with the eMSP")
         return connection
+
+    def registered_or_none(self, party: str) -> EmspConnection | None:
+        connection = self._connections.get(party)
+        return connection if connection is not None and connection.token_c is not None else None
 
     def party_of_token(self, token: str) -> str | None:
         """The CPO whose token B this is."""

@@ -109,6 +109,31 @@ async def register(
     return await publish(http, cpo, connection)
 
 
+def invite(store: ConnectionStore, cpo: SimCpo) -> str:
+    """A token A for the eMSP (flow S: it registers with us): it opens our versions, details and
+    credentials until the eMSP's POST, which replaces it."""
+    token_a = secrets.token_urlsafe(32)
+    store.put(cpo.party, EmspConnection(token_b=token_a, versions_url=""))
+    return token_a
+
+
+async def accept_registration(
+    http: httpx.AsyncClient, store: ConnectionStore, cpo: SimCpo, own_versions_url: str, theirs: Credentials
+) -> Credentials:
+    """The eMSP's credentials POST with our token A: read its versions and details with the token it sent
+    (ours to call it with), keep them, and answer with a new token for it; token A stops working."""
+    correlation_id = str(uuid.uuid4())
+    try:
+        details = await fetch_version_details(
+            http, theirs.url, theirs.token, version=OCPI_VERSION, correlation_id=correlation_id
+        )
+    except (PeerUnusable, VersionUnsupported) as error:
+        raise RegistrationFailed(f"{cpo.party}: {error}") from error
+    token_b = secrets.token_urlsafe(32)
+    store.put(cpo.party, _connection(token_b, theirs, details))
+    return _our_credentials(cpo, token_b, own_versions_url)
+
+
 async def update(
     http: httpx.AsyncClient, store: ConnectionStore, cpo: SimCpo, own_versions_url: str, versions_url: str | None
 ) -> None:
