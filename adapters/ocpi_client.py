@@ -51,6 +51,16 @@ async def post_credentials(
     return _parsed(TypeAdapter(Credentials), data, credentials_url)
 
 
+async def put_credentials(
+    http: httpx.AsyncClient, credentials_url: str, token: str, ours: Credentials, *, correlation_id: str
+) -> Credentials:
+    """Update our registration with the peer (a new token for it, maybe a new versions URL): PUT our
+    credentials with the token it gave us; its answer is its credentials, with our new token."""
+    body = ours.model_dump_json(exclude_none=True)
+    data = await _call(http, "PUT", credentials_url, token, correlation_id, body)
+    return _parsed(TypeAdapter(Credentials), data, credentials_url)
+
+
 async def _call(
     http: httpx.AsyncClient, method: str, url: str, token: str, correlation_id: str | None, body: str | None = None
 ) -> Any:

@@ -26,13 +26,14 @@ from cli.bench_ledger import BATCH, TARGET_TRANSFERS_PER_S, ledger_rates
 from cli.bench_workflows import BareLocalWorkflow, BareRemoteWorkflow, bare_step
 from cli.devstack import DevStack
 from cli.processes import free_port
-from cli.seed import PARTNERS, all_evse_ids
+from cli.seed import PARTNERS
 from config.settings import Settings
 from domain.sessions.lifecycle import SessionStage, is_final
 from messages.workflow_ids import payout_workflow_id, session_workflow_id
 from persistence import payouts
 from persistence.db import open_database
 from services.payouts import release_now
+from simulator.catalogue import all_evse_ids
 
 # Local activities a happy-path session runs: authorise (with the credit hold), start command, clear,
 # convert (FX), post (ledger), record the final stage.
@@ -188,9 +189,9 @@ def _rating_rate() -> float:
     from decimal import Decimal
     from zoneinfo import ZoneInfo
 
-    from cli.seed import CPOS
     from domain.tariffs.model import parse_tariff
     from domain.tariffs.rating import RatingPeriod, rate
+    from simulator.catalogue import CPOS
 
     tariff = parse_tariff(next(c for c in CPOS if c.country_code == "DE").tariff)
     start = datetime(2026, 6, 1, 16, 40, tzinfo=UTC)

@@ -26,7 +26,7 @@ from cli.demo_corrections import correct, print_corrections
 from cli.devstack import DevStack
 from cli.payouts import export_files, print_payouts, report_json
 from cli.processes import http_ok, wait_for_interrupt
-from cli.seed import CPOS, PARTNERS, all_evse_ids
+from cli.seed import PARTNERS
 from config.settings import DATA_DIR, Settings
 from domain.money import from_minor
 from domain.sessions.lifecycle import SessionStage, is_final
@@ -35,6 +35,7 @@ from persistence.db import SessionFactory, open_database
 from services.invoices import invoices_of_sessions
 from services.ledger import Books, books
 from services.payouts import Payouts, payout_report, release_now
+from simulator.catalogue import CPOS, all_evse_ids
 
 FINISH_TIMEOUT_S = 300.0
 POLL_INTERVAL_S = 0.5
@@ -488,7 +489,7 @@ def print_invoices(console: Console, invoices: RunInvoices) -> None:
 
 
 def _borneo_iban() -> str:
-    [borneo] = [c for c in CPOS if c.id == "cpo-fr-borneo"]
+    [borneo] = [c for c in CPOS if c.id == "cpo-fr-brn"]
     assert borneo.iban is not None
     return borneo.iban
 
@@ -541,7 +542,7 @@ def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: 
             "simulated_bank_rejections": {_borneo_iban(): ["AC04"]} | settings.simulated_bank_rejections,
         }
     )
-    stack = DevStack(settings)
+    stack = DevStack(settings, report=console.print)
     reuse = http_ok(f"{stack.api_url}/health") and http_ok(f"{settings.simulator_url}/health")
     if reuse:
         console.print("Using the NetworkCore stack that is already running.")

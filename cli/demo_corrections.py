@@ -15,24 +15,17 @@ from rich.console import Console
 from rich.table import Table
 from temporalio.client import Client
 
-from adapters.cpo import ocpi_token_header
 from adapters.temporal_client import connect_temporal
-from cli.seed import CPOS
 from config.settings import Settings
 from messages.corrections import CorrectionResult
 from messages.workflow_ids import credit_correction_workflow_id, settlement_correction_workflow_id
 from persistence.db import SessionFactory
 from services import operators
 from services.ocpi.cdrs import settled_cdr
+from simulator.catalogue import CPOS
 
-OCPI_CDRS = "/ocpi/emsp/2.2.1/cdrs"
 DEMO_OPERATOR = "demo-ops"
 CENT = Decimal("0.01")
-
-
-def _cpo_headers(cpo_id: str) -> dict[str, str]:
-    [cpo] = [c for c in CPOS if c.id == cpo_id]
-    return {"Authorization": ocpi_token_header(cpo.token_to_emsp), "Content-Type": "application/json"}
 
 
 def _stamp(moment: datetime) -> str:
@@ -89,9 +82,12 @@ async def correct(
     report: dict[str, Any] = {"credited_session": credited}
     with writes() as db:
         cpo_id, cdr = settled_cdr(db, credited)
+    [cpo] = [c for c in CPOS if c.id == cpo_id]
+    # The CPO sends them, from its back office: the simulator signs them with its credentials.
+    sent_by_cpo = f"{settings.simulator_url}/admin/cpos/{cpo.party}/cdrs"
     async with httpx.AsyncClient(base_url=api_url, timeout=10) as http:
         for what, body in (("credit", credit_cdr(cdr)), ("reissue", reissued_cdr(cdr, Decimal("0.9")))):
-            reply = (await http.post(OCPI_CDRS, content=json.dumps(body), headers=_cpo_headers(cpo_id))).json()
+            reply = (await http.post(sent_by_cpo, content=json.dumps(body))).json()
             report[f"{what}_answer"] = reply["status_message"]
         credit = await _done(client, credit_correction_workflow_id(credited, 0))
         resettled = await _done(client, settlement_correction_workflow_id(credited, 1))

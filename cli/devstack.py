@@ -1,5 +1,7 @@
 """The embedded stack for a fresh machine: Temporal dev server (SQLite file, WAL, our search attributes,
-Web UI), migrations, the demo network, then the worker, the API and the CPO simulator as child processes.
+Web UI), migrations, our side of the demo network, then the worker, the API and the CPO simulator as child
+processes; then each demo CPO not yet registered is onboarded as ops would (``invite-cpo`` with its company
+details and terms) and registers over OCPI with its token A, publishing its tariffs and locations.
 """
 
 from __future__ import annotations
@@ -8,22 +10,95 @@ import asyncio
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
+import httpx
+
 from cli.processes import http_ok, port_open, python_module, spawn, stop, venv_binary, wait_until
-from cli.seed import seed_database, simulator_config
+from cli.seed import seed_database
 from cli.temporal_admin import register_search_attributes
 from config.settings import DATA_DIR, Settings
-from persistence.db import open_database
+from domain.partners import FieldInvalid
+from persistence.db import SessionFactory, open_database
 from persistence.migrate import upgrade
+from services import cpo_onboarding
+from services.cpo_onboarding import CpoCompany, CpoTerms
 from services.fx_rates import latest_rate_publication
+from services.ocpi.credentials import VERSIONS_PATH
+from simulator.catalogue import COMMISSION, CPOS, DemoCpo, simulator_config
 from workflows.search_attributes import cli_flags
 
 LOG_DIR = DATA_DIR / "logs"
 DEV_RATE_GRACE_DAYS = 5
 SIMULATOR_CONFIG = DATA_DIR / "simulator.json"
+SIMULATOR_STATE = DATA_DIR / "simulator-state.json"  # the simulated CPOs' OCPI credentials
+REGISTRATION_TIMEOUT_S = 120.0
+
+
+def demo_cpo_onboarding(cpo: DemoCpo) -> tuple[CpoCompany, CpoTerms]:
+    """What ops type into ``invite-cpo`` for a demo CPO."""
+    payout = cpo.payout
+    minimum = payout.get("minimum", {}).get(cpo.currency)
+    company = CpoCompany(
+        vat_id=cpo.vat_id, address=cpo.address, payout_currency=cpo.currency, iban=cpo.iban, bic=cpo.bic
+    )
+    terms = CpoTerms(
+        commission_percent=Decimal(COMMISSION["percent"]),
+        commission_minimum=Decimal(COMMISSION["minimum"]),
+        commission_maximum=Decimal(COMMISSION["maximum"]),
+        payout_frequency=payout.get("schedule"),
+        payout_time=payout.get("time"),
+        payout_weekday=payout.get("weekday"),
+        payout_day=payout.get("day"),
+        payout_minimum=None if minimum is None else Decimal(minimum),
+    )
+    return company, terms
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def register_demo_cpos(writes: SessionFactory, simulator_url: str, versions_url: str, *, now: datetime) -> list[str]:
+    """Each demo CPO the database does not hold as registered: invited, then registered by the simulator with
+    its token A (which publishes its tariffs and locations). One line per CPO, saying what we hold of it."""
+    lines = []
+    with httpx.Client(base_url=simulator_url, timeout=REGISTRATION_TIMEOUT_S) as simulator:
+        simulated = simulator.get("/admin/cpos").raise_for_status().json()
+        for cpo in CPOS:
+            name = f"{cpo.country_code}*{cpo.party_id}"
+            with writes() as db:
+                held = cpo_onboarding.registered_catalogue(db, cpo.id)
+            if held.registered and not simulated[cpo.party]["registered"]:
+                raise SystemExit(
+                    f"{cpo.id} is registered in the database, but the simulator lost its credentials "
+                    f"({SIMULATOR_STATE.name}): start over with `make clean`"
+                )
+            if not held.registered:
+                company, terms = demo_cpo_onboarding(cpo)
+                try:
+                    with writes.begin() as db:
+                        invitation = cpo_onboarding.invite_cpo(
+                            db, cpo.country_code, cpo.party_id, cpo.name, company, terms, now=now
+                        )
+                except FieldInvalid as invalid:
+                    raise SystemExit(f"{cpo.id}: its demo data is refused: {invalid}") from invalid
+                reply = simulator.post(
+                    f"/admin/cpos/{cpo.party}/register", json={"versions_url": versions_url, "token": invitation.token}
+                )
+                if reply.status_code != 200:
+                    raise SystemExit(f"CPO {name} did not register over OCPI: {reply.text}")
+                with writes() as db:
+                    held = cpo_onboarding.registered_catalogue(db, cpo.id)
+            lines.append(
+                f"CPO {name} registered over OCPI: {_counted(held.locations, 'location')}, "
+                f"{_counted(held.evses, 'EVSE')}, {_counted(held.tariffs, 'tariff')}"
+            )
+    return lines
 
 
 def temporal_command(settings: Settings) -> list[str]:
@@ -84,6 +159,7 @@ class DevStack:
     charge_duration_s: float = 2.0
     patch_interval_s: float = 0.5
     log_dir: Path = LOG_DIR
+    report: Callable[[str], None] = print
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
@@ -116,7 +192,7 @@ class DevStack:
         self.processes.append(temporal)
         upgrade(settings.database_url)
         with open_database(settings.database_url) as database:
-            seed_database(database.writes, settings.simulator_url)
+            seed_database(database.writes)
             latest_rate = latest_rate_publication(database.reads)
         settings = self.settings = _accept_embedded_rates(settings, latest_rate)
         env = settings_env(settings)
@@ -124,7 +200,8 @@ class DevStack:
         simulator_file.write_text(
             json.dumps(
                 simulator_config(
-                    settings.public_base_url,
+                    settings.simulator_url,
+                    state_file=str(self.log_dir.parent / SIMULATOR_STATE.name),
                     charge_duration_s=self.charge_duration_s,
                     patch_interval_s=self.patch_interval_s,
                 ),
@@ -152,6 +229,16 @@ class DevStack:
                 process=simulator,
             )
         wait_until(lambda: http_ok(f"{self.api_url}/health"), "the API", timeout_s=60, process=api)
+        if self.with_simulator:
+            with open_database(settings.database_url) as database:
+                registered = register_demo_cpos(
+                    database.writes,
+                    settings.simulator_url,
+                    settings.public_base_url + VERSIONS_PATH,
+                    now=datetime.now(UTC),
+                )
+            for line in registered:
+                self.report(line)
 
     def stop(self) -> None:
         stop(self.processes)

@@ -144,7 +144,7 @@ def cmd_seed(settings: Settings, _: argparse.Namespace) -> int:
     from persistence.db import open_database
 
     with open_database(settings.database_url) as database:
-        seed_database(database.writes, settings.simulator_url)
+        seed_database(database.writes)
     print("demo network seeded")
     return 0
 

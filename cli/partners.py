@@ -1,6 +1,8 @@
 """``networkcore partners add-dp|keys add|keys revoke|keys list|deactivate``: onboard demand partners without
 editing the seed, and manage their API keys (shown once; only their SHA-256 is kept).
-``partners invite-cpo|connect-cpo``: connect a CPO over OCPI (``services/ocpi/credentials.py``);
+``partners invite-cpo|connect-cpo``: connect a CPO over OCPI (``services/ocpi/credentials.py``), invited
+with its company details and contract terms (``services/cpo_onboarding.py``), which ``partners cpo-terms``
+changes later;
 ``partners sync-cpo``: pull its Locations and Tariffs again and wait for the result
 (``services/ocpi/cpo_sync.py``)."""
 
@@ -17,11 +19,12 @@ from decimal import Decimal, InvalidOperation
 from adapters.temporal_client import connect_temporal
 from domain.invoicing.documents import Cadence
 from domain.partners import DemandPartnerTerms, FieldInvalid, PostalAddress
+from domain.payouts.schedule import PayoutFrequency, Weekday
 from domain.settlement.contracts import ShareBasis
 from messages.cpo_sync import CpoSyncInput, CpoSyncResult
 from persistence.db import SessionFactory
 from persistence.partners import StoredKey
-from services import partners
+from services import cpo_onboarding, partners
 from services.ocpi import credentials
 from services.ocpi.cpo_sync import start_cpo_sync, start_sync_after_registration
 from services.ocpi.credentials import OurPlatform
@@ -77,12 +80,35 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     invite.add_argument("--party-id", required=True, help="its OCPI party id, three letters or digits")
     invite.add_argument("--name", required=True, help="its name (and legal entity, until its contract)")
     invite.add_argument("--json", action="store_true", help='print {"token", "versions_url"}')
+    _cpo_options(invite)
+    terms = actions.add_parser("cpo-terms", help="change a CPO's company details or contract (a new version)")
+    terms.add_argument("--cpo", required=True, help="its id, e.g. cpo-nl-abc")
+    _cpo_options(terms)
     connect = actions.add_parser("connect-cpo", help="register with a CPO, with the token A it gave us")
     connect.add_argument("--versions-url", required=True, help="the CPO's OCPI versions list")
     connect.add_argument("--token", required=True, help="its token A")
     sync = actions.add_parser("sync-cpo", help="pull a registered CPO's Locations and Tariffs, wait for the result")
     sync.add_argument("--cpo", required=True, help="its id, e.g. cpo-nl-abc")
     sync.add_argument("--json", action="store_true", help="print the counts per module as JSON")
+
+
+def _cpo_options(parser: argparse.ArgumentParser) -> None:
+    """A CPO's company details and contract terms, all optional (left as they are when not given)."""
+    parser.add_argument("--vat-id", help="with its country prefix, e.g. DE276543216")
+    parser.add_argument("--street", help="its postal address, with --postcode and --city")
+    parser.add_argument("--postcode")
+    parser.add_argument("--city")
+    parser.add_argument("--currency", help="its payout currency (ISO 4217); by default its country's")
+    parser.add_argument("--iban", help="where its payouts go")
+    parser.add_argument("--bic")
+    parser.add_argument("--commission-percent", type=_amount, help="our commission, in percent of the price")
+    parser.add_argument("--commission-minimum", type=_amount, help="per session, in the tariff's currency")
+    parser.add_argument("--commission-maximum", type=_amount, help="per session, in the tariff's currency")
+    parser.add_argument("--payout-frequency", choices=[f.value for f in PayoutFrequency])
+    parser.add_argument("--payout-time", help="HH:MM UTC, when payouts are released")
+    parser.add_argument("--payout-weekday", choices=list(Weekday.__members__), help="for WEEKLY payouts")
+    parser.add_argument("--payout-day", type=int, help="day of the month (1-28), for MONTHLY payouts")
+    parser.add_argument("--payout-minimum", type=_amount, help="no payout below it, in its payout currency")
 
 
 def run(writes: SessionFactory, args: argparse.Namespace, ours: OurPlatform, temporal: TemporalTarget) -> int:
@@ -97,8 +123,13 @@ def run(writes: SessionFactory, args: argparse.Namespace, ours: OurPlatform, tem
                 partner = partners.onboard_demand_partner(db, _application(args), now=now)
                 print(f"onboarded {partner.id} ({partner.legal_entity}); give it a key: partners keys add {partner.id}")
             elif args.action == "invite-cpo":
-                invitation = credentials.invite_cpo(db, args.country_code, args.party_id, args.name, now=now)
+                invitation = cpo_onboarding.invite_cpo(
+                    db, args.country_code, args.party_id, args.name, _company(args), _terms(args), now=now
+                )
                 _print_invitation(invitation, ours.versions_url, as_json=args.json)
+            elif args.action == "cpo-terms":
+                cpo_onboarding.set_cpo_terms(db, args.cpo, _company(args), _terms(args), now=now)
+                print(f"{args.cpo}: company details and contract terms stored")
             elif args.action == "deactivate":
                 partners.deactivate_demand_partner(db, args.partner)
                 print(f"deactivated {args.partner}: its keys are refused")
@@ -124,6 +155,9 @@ def run(writes: SessionFactory, args: argparse.Namespace, ours: OurPlatform, tem
         return 1
     except partners.PartnerNotFound as missing:
         print(f"no demand partner {missing}", file=sys.stderr)
+        return 1
+    except cpo_onboarding.CpoNotFound as missing:
+        print(f"no CPO {missing}", file=sys.stderr)
         return 1
     return 0
 
@@ -184,6 +218,33 @@ def _key_line(key: StoredKey, now: datetime) -> str:
     expired = key.expires_at is not None and key.expires_at <= now
     state = "revoked" if key.revoked_at else "expired" if expired else "valid"
     return f"{key.id}\t{key.prefix}…\t{state}\tcreated {key.created_at:%Y-%m-%d}\texpires {key.expires_at or 'never'}"
+
+
+def _company(args: argparse.Namespace) -> cpo_onboarding.CpoCompany:
+    parts = {"street": args.street, "postcode": args.postcode, "city": args.city}
+    missing = [name for name, value in parts.items() if value is None]
+    if len(missing) not in (0, len(parts)):
+        raise FieldInvalid(missing[0], "give --street, --postcode and --city together")
+    return cpo_onboarding.CpoCompany(
+        vat_id=args.vat_id,
+        address=None if missing else PostalAddress(args.street, args.postcode, args.city),
+        payout_currency=args.currency,
+        iban=args.iban,
+        bic=args.bic,
+    )
+
+
+def _terms(args: argparse.Namespace) -> cpo_onboarding.CpoTerms:
+    return cpo_onboarding.CpoTerms(
+        commission_percent=args.commission_percent,
+        commission_minimum=args.commission_minimum,
+        commission_maximum=args.commission_maximum,
+        payout_frequency=args.payout_frequency,
+        payout_time=args.payout_time,
+        payout_weekday=args.payout_weekday,
+        payout_day=args.payout_day,
+        payout_minimum=args.payout_minimum,
+    )
 
 
 def _application(args: argparse.Namespace) -> partners.Application:

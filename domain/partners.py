@@ -83,11 +83,40 @@ class NewDemandPartner:
     active: bool = True
 
 
-def _text(field: str, value: str, max_length: int) -> str:
+def checked_text(field: str, value: str, max_length: int) -> str:
     value = value.strip()
     if not value or len(value) > max_length or not value.isprintable():
         raise FieldInvalid(field, f"must be 1 to {max_length} printable characters")
     return value
+
+
+def checked_vat_id(country: str, vat_id: str) -> str:
+    """The VAT id, compact, if its check digits are right for the country (python-stdnum)."""
+    try:
+        return validate_vat_id(country, vat_id)
+    except (VatIdInvalid, CountryUnknown) as error:
+        raise FieldInvalid("vat_id", str(error)) from error
+
+
+def checked_bank_details(holder: str, country: str, iban: str | None, bic: str | None) -> tuple[str | None, str | None]:
+    """The IBAN (checksum) and BIC, normalised; a BIC needs an IBAN."""
+    if bic and not iban:
+        raise FieldInvalid("bic", "given without an iban")
+    if not iban:
+        return None, None
+    try:
+        account = bank_account(holder, country, iban, bic)
+    except BankDetailsInvalid as error:
+        raise FieldInvalid("iban", str(error)) from error
+    return account.iban, account.bic
+
+
+def checked_address(address: PostalAddress) -> PostalAddress:
+    return PostalAddress(
+        street=checked_text("street", address.street, 200),
+        postal_code=checked_text("postcode", address.postal_code, 16),
+        city=checked_text("city", address.city, 100),
+    )
 
 
 def checked_currency(field: str, currency: str) -> str:
@@ -140,37 +169,23 @@ def new_demand_partner(
     country, ISO 4217 currency, the IBAN's checksum."""
     if not PARTNER_ID.fullmatch(partner_id):
         raise FieldInvalid("id", "must be 2 to 64 lower-case letters, digits and '-' (e.g. dp-roamly)")
-    legal_entity = _text("legal_entity", legal_entity, 200)
-    checked_address = PostalAddress(
-        street=_text("street", address.street, 200),
-        postal_code=_text("postcode", address.postal_code, 16),
-        city=_text("city", address.city, 100),
-    )
+    legal_entity = checked_text("legal_entity", legal_entity, 200)
+    address = checked_address(address)
     try:
         country = country.strip().upper()
         country_name(country)
     except CountryUnknown as error:
         raise FieldInvalid("country", str(error)) from error
-    try:
-        compact_vat_id = validate_vat_id(country, vat_id)
-    except (VatIdInvalid, CountryUnknown) as error:
-        raise FieldInvalid("vat_id", str(error)) from error
+    compact_vat_id = checked_vat_id(country, vat_id)
     currency = checked_currency("billing_currency", billing_currency)
-    if bic and not iban:
-        raise FieldInvalid("bic", "given without an iban")
-    if iban:
-        try:
-            account = bank_account(legal_entity, country, iban, bic)
-        except BankDetailsInvalid as error:
-            raise FieldInvalid("iban", str(error)) from error
-        iban, bic = account.iban, account.bic
+    iban, bic = checked_bank_details(legal_entity, country, iban, bic)
     return NewDemandPartner(
         id=partner_id,
         legal_entity=legal_entity,
         country=country,
         vat_id=compact_vat_id,
         billing_currency=currency,
-        address=checked_address,
-        iban=iban or None,
-        bic=bic if iban else None,
+        address=address,
+        iban=iban,
+        bic=bic,
     )

@@ -12,15 +12,25 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from messages.ocpi import format_ocpi_datetime
 from messages.ocpi_locations import Connector, Evse, EvseFields, Location
 from persistence.repositories import same_ci_string
-from persistence.tables import ConnectorRow, EvseRow, EvseStatusRow, LocationRow
+from persistence.tables import ConnectorRow, EvseRow, EvseStatusRow, LocationRow, TariffRow
 
 Document = dict[str, Any]
+
+
+def published_counts(db: Session, cpo_id: str) -> tuple[int, int, int]:
+    """How many locations, EVSEs and tariffs (each id once, whatever its versions) we hold of the CPO."""
+    locations = db.scalar(select(func.count()).where(LocationRow.cpo_id == cpo_id)) or 0
+    evses = (
+        db.scalar(select(func.count()).select_from(EvseRow).join(LocationRow).where(LocationRow.cpo_id == cpo_id)) or 0
+    )
+    tariffs = db.scalar(select(func.count(func.distinct(TariffRow.tariff_id))).where(TariffRow.cpo_id == cpo_id)) or 0
+    return locations, evses, tariffs
 
 
 def location_row(db: Session, cpo_id: str, location_id: str) -> LocationRow | None:

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from messages.ocpi import UtcDateTime
+
 
 class SimEvse(BaseModel):
     uid: str
@@ -30,6 +32,7 @@ class SimLocation(BaseModel):
     latitude: str
     longitude: str
     time_zone: str
+    last_updated: UtcDateTime
     evses: list[SimEvse]
 
 
@@ -37,13 +40,23 @@ class SimCpo(BaseModel):
     country_code: str
     party_id: str
     name: str
-    token_to_emsp: str  # presented to the eMSP
-    token_from_emsp: str  # expected from the eMSP
     locations: list[SimLocation]
+
+    @property
+    def party(self) -> str:
+        """How its URLs name it, e.g. ``de-stn``."""
+        return f"{self.country_code}-{self.party_id}".lower()
+
+    def tariffs(self) -> list[dict[str, Any]]:
+        """Its tariffs (OCPI Tariff objects), each once."""
+        by_id = {evse.tariff["id"]: evse.tariff for location in self.locations for evse in location.evses}
+        return list(by_id.values())
 
 
 class SimulatorConfig(BaseModel):
-    emsp_base_url: str
+    public_url: str  # where the eMSP reaches the simulator: each CPO's versions list is under it
+    # Where its OCPI credentials (tokens, the eMSP's endpoints) outlive a restart; in memory without one.
+    state_file: str | None = None
     charge_duration_s: float = Field(default=2.0, gt=0)
     patch_interval_s: float = Field(default=0.5, gt=0)
     # Compression: a second of charging delivers time_scale seconds' energy (a 2 s session the energy of

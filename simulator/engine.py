@@ -25,7 +25,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import httpx
 
-from adapters.cpo import ocpi_token_header
 from domain.sessions.lifecycle import CpoSessionStatus
 from messages.ocpi import (
     AuthMethod,
@@ -46,7 +45,9 @@ from messages.ocpi import (
     StopSession,
 )
 from simulator.config import SimCpo, SimEvse, SimLocation, SimulatorConfig
+from simulator.connections import ConnectionStore, EmspConnection, NotConnected
 from simulator.pricing import price_cdr
+from simulator.registration import routed_headers
 
 log = logging.getLogger(__name__)
 
@@ -72,17 +73,14 @@ class RunningSession:
 
 
 class CpoSimulator:
-    def __init__(self, config: SimulatorConfig, http: httpx.AsyncClient) -> None:
+    def __init__(self, config: SimulatorConfig, http: httpx.AsyncClient, store: ConnectionStore) -> None:
         self._config = config
         self._http = http
+        self._store = store
         self._cpos = {(c.country_code, c.party_id): c for c in config.cpos}
         self._writes: dict[str, RunningSession] = {}
         self._by_reference: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def emsp_url(self) -> str:
-        return f"{self._config.emsp_base_url}/ocpi/emsp/2.2.1"
 
     # --- commands ----------------------------------------------------------------------------------
 
@@ -163,19 +161,19 @@ class CpoSimulator:
         if driver.startswith("sim-no-show"):
             return
         self._writes[session.id] = session
-        url = f"{self.emsp_url}/sessions/{cpo.country_code}/{cpo.party_id}/{session.id}"
-        await self._push(cpo, "PUT", url, self._session_object(session))
+        path = f"sessions/{cpo.country_code}/{cpo.party_id}/{session.id}"
+        await self._push(cpo, "PUT", path, self._session_object(session))
         await self._push(
             cpo,
             "PATCH",
-            url,
+            path,
             SessionPatch(status=CpoSessionStatus.ACTIVE, last_updated=datetime.now(UTC)),
         )
         if driver.startswith("sim-invalid"):
             await self._push(
                 cpo,
                 "PATCH",
-                url,
+                path,
                 SessionPatch(status=CpoSessionStatus.INVALID, last_updated=datetime.now(UTC)),
             )
             return
@@ -187,14 +185,14 @@ class CpoSimulator:
                 await asyncio.wait_for(session.stop.wait(), min(self._config.patch_interval_s, max(remaining, 0)))
             except TimeoutError:
                 now = datetime.now(UTC)
-                await self._push(cpo, "PATCH", url, SessionPatch(kwh=self._kwh(session, now), last_updated=now))
+                await self._push(cpo, "PATCH", path, SessionPatch(kwh=self._kwh(session, now), last_updated=now))
         charging_end = datetime.now(UTC)
         await asyncio.sleep(PARKING.total_seconds() / float(self._config.time_scale))
         end = datetime.now(UTC)
         await self._push(
             cpo,
             "PATCH",
-            url,
+            path,
             SessionPatch(
                 status=CpoSessionStatus.COMPLETED,
                 end_date_time=end,
@@ -203,7 +201,7 @@ class CpoSimulator:
             ),
         )
         if not driver.startswith("sim-no-cdr"):
-            await self._push(cpo, "POST", f"{self.emsp_url}/cdrs", self._cdr(session, charging_end, end))
+            await self._push(cpo, "POST", "cdrs", self._cdr(session, charging_end, end))
 
     # --- OCPI objects ------------------------------------------------------------------------------
 
@@ -315,17 +313,11 @@ class CpoSimulator:
 
     # --- transport ---------------------------------------------------------------------------------
 
-    async def _push(self, cpo: SimCpo, method: str, url: str, body: OcpiModel) -> None:
-        """Send like a CPO does: retry technical failures with backoff, log and drop client errors."""
-        request_id = str(uuid.uuid4())
-        headers = {
-            "Authorization": ocpi_token_header(cpo.token_to_emsp),
-            "Content-Type": "application/json",
-            "X-Request-ID": request_id,
-            "X-Correlation-ID": request_id,
-            "OCPI-from-country-code": cpo.country_code,
-            "OCPI-from-party-id": cpo.party_id,
-        }
+    async def _push(self, cpo: SimCpo, method: str, target: str, body: OcpiModel) -> None:
+        """Send like a CPO does, with its token C and routing headers: retry technical failures with backoff,
+        log and drop client errors. ``target`` is a URL (a command's response_url), or a path under the
+        eMSP's receiver of its module (``sessions/...``, ``cdrs``)."""
+        correlation_id = str(uuid.uuid4())
         content = body.model_dump_json(exclude_none=True)
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + self._config.push_retry_for_s
@@ -335,6 +327,10 @@ class CpoSimulator:
             attempt += 1
             retry_after_s: float | None = None
             try:
+                # Read each time: the CPO may have rotated its credentials meanwhile.
+                connection = self._store.registered(cpo.party)
+                url = target if "://" in target else self._receiver_url(connection, target)
+                headers = routed_headers(cpo, connection, correlation_id)
                 reply = await self._http.request(method, url, content=content, headers=headers)
                 status = (
                     reply.json().get("status_code", 0)
@@ -354,16 +350,25 @@ class CpoSimulator:
                     return
                 retry_after_s = _retry_after_s(reply)
                 log.info("%s %s answered HTTP %s OCPI %s, attempt %d", method, url, reply.status_code, status, attempt)
-            except (httpx.HTTPError, ValueError) as error:
-                log.info("%s %s failed (%r), attempt %d", method, url, error, attempt)
+            except (httpx.HTTPError, ValueError, NotConnected) as error:
+                log.info("%s %s failed (%r), attempt %d", method, target, error, attempt)
             wait_s = min(backoff_s, self._config.push_backoff_max_s) if retry_after_s is None else retry_after_s
             if loop.time() + wait_s > give_up_at:
                 log.error(
-                    "%s %s given up after %d attempts in %.0f s", method, url, attempt, self._config.push_retry_for_s
+                    "%s %s given up after %d attempts in %.0f s",
+                    method,
+                    target,
+                    attempt,
+                    self._config.push_retry_for_s,
                 )
                 return
             await asyncio.sleep(wait_s)
             backoff_s *= 2
+
+    @staticmethod
+    def _receiver_url(connection: EmspConnection, path: str) -> str:
+        module, _, rest = path.partition("/")
+        return f"{connection.receiver(module)}/{rest}" if rest else connection.receiver(module)
 
 
 RETRIED_HTTP_STATUSES = frozenset({408, 429})

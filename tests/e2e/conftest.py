@@ -1,5 +1,7 @@
 """The whole stack for real, in this process: Temporal dev server, the worker, the API and the CPO
-simulator served by uvicorn on loopback ports, and a real database (SQLite and PostgreSQL)."""
+simulator served by uvicorn on loopback ports, and a real database (SQLite and PostgreSQL). The demo CPOs
+register over OCPI as any CPO does: invited (``services/cpo_onboarding.py``), then registered by the
+simulator with their token A, which publishes their tariffs and locations."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -26,16 +28,21 @@ from activities.sessions import OcpiIdentity
 from adapters.cpo import OcpiCpoAdapter
 from api.app import create_app
 from api.context import ApiContext
+from cli.devstack import demo_cpo_onboarding
 from cli.processes import free_port
-from cli.seed import PARTNERS, seed_database, simulator_config
+from cli.seed import PARTNERS, seed_database
 from config.settings import Settings
 from domain.sessions.lifecycle import SessionStage, is_final
 from messages.sessions import ChargingSessionResult, SessionTimeouts
 from messages.workflow_ids import session_workflow_id
 from persistence.db import make_read_session_factory
+from services import cpo_onboarding
+from services.ocpi.credentials import VERSIONS_PATH
 from simulator.app import create_app as create_simulator_app
 from simulator.bank import SimulatedBank
+from simulator.catalogue import CPOS, simulator_config
 from simulator.config import SimulatorConfig
+from simulator.connections import ConnectionStore
 from workers.main import ACTIVITY_THREADS, build_worker, platform_bank_accounts, platform_party
 from workflows.sessions import ChargingSessionWorkflow
 
@@ -43,6 +50,10 @@ TIMEOUTS = SessionTimeouts(start_confirmation_s=4, max_duration_s=300, cdr_wait_
 _BY_ID = {partner.id: partner for partner in PARTNERS}
 ROAMLY, MOTORBRIT, DORMANT = _BY_ID["dp-roamly"], _BY_ID["dp-motorbrit"], _BY_ID["dp-dormant"]
 FAHRWERK, VOYAGEO, ALPENFLOTTE = _BY_ID["dp-fahrwerk"], _BY_ID["dp-voyageo"], _BY_ID["dp-alpenflotte"]
+DEMO_CPOS = {cpo.id: cpo for cpo in CPOS}
+STROMNETZ, VOLTASWISS, BORNEO = DEMO_CPOS["cpo-de-stn"], DEMO_CPOS["cpo-ch-vsw"], DEMO_CPOS["cpo-fr-brn"]
+# The simulated CPOs' OCPI credentials per database: a second stack on a database finds them registered.
+_SIMULATOR_CONNECTIONS: dict[str, ConnectionStore] = {}
 
 
 async def serve(app: FastAPI, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
@@ -76,6 +87,8 @@ class Stack:
     http: httpx.AsyncClient
     make_worker: Any
     bank: SimulatedBank
+    simulator_url: str
+    simulator_connections: ConnectionStore
     worker: Worker | None = None
     running: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -92,6 +105,12 @@ class Stack:
         if self.worker is not None:
             await self.worker.shutdown()
             self.worker = None
+
+    def cpo_token(self, cpo_id: str) -> str:
+        """The token C the demo CPO calls us with (it changes when a stack updates its credentials)."""
+        token = self.simulator_connections.registered(DEMO_CPOS[cpo_id].party).token_c
+        assert token is not None
+        return token
 
     def headers(self, api_key: str = ROAMLY.api_key, **extra: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {api_key}", **extra}
@@ -152,13 +171,17 @@ async def running_stack(
     """API, simulator and worker on ``engine``'s database, on a task queue of their own."""
     api_port, simulator_port = free_port(), free_port()
     api_url, simulator_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{simulator_port}"
-    seed_database(writes, simulator_url)
+    seed_database(writes)
     task_queue = f"sessions-{uuid.uuid4()}"
     context = ApiContext(writes, make_read_session_factory(engine), dev_env.client, task_queue, timeouts, api_url)
     simulator = SimulatorConfig.model_validate(
-        simulator_config(api_url, charge_duration_s=charge_duration_s, patch_interval_s=0.1)
+        simulator_config(simulator_url, charge_duration_s=charge_duration_s, patch_interval_s=0.1)
     )
-    servers = [await serve(create_app(context), api_port), await serve(create_simulator_app(simulator), simulator_port)]
+    connections = _SIMULATOR_CONNECTIONS.setdefault(engine.url.render_as_string(), ConnectionStore())
+    servers = [
+        await serve(create_app(context), api_port),
+        await serve(create_simulator_app(simulator, connections), simulator_port),
+    ]
     executor = ThreadPoolExecutor(ACTIVITY_THREADS)
     identity = OcpiIdentity("CH", "NWC", api_url)
     async with httpx.AsyncClient(timeout=10) as outbound, httpx.AsyncClient(base_url=api_url, timeout=10) as http:
@@ -182,9 +205,10 @@ async def running_stack(
 
         settings = Settings()
         bank = SimulatedBank(writes)
-        stack = Stack(api_url, dev_env.client, writes, task_queue, http, make_worker, bank)
+        stack = Stack(api_url, dev_env.client, writes, task_queue, http, make_worker, bank, simulator_url, connections)
         await stack.start_worker()
         try:
+            await connect_demo_cpos(stack)
             yield stack
         finally:
             # A session stuck retrying must not hang the run: give shutdown a bound.
@@ -194,6 +218,26 @@ async def running_stack(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def connect_demo_cpos(stack: Stack) -> None:
+    """Each demo CPO registered over OCPI: invited and registered by the simulator with its token A the first
+    time on a database; later its credentials are updated (PUT), as both the API and the simulator moved."""
+    versions_url = stack.api_url + VERSIONS_PATH
+    async with httpx.AsyncClient(base_url=stack.simulator_url, timeout=60) as simulator:
+        for cpo in CPOS:
+            connection = stack.simulator_connections.get(cpo.party)
+            if connection is not None and connection.token_c is not None:
+                reply = await simulator.post(f"/admin/cpos/{cpo.party}/update", json={"versions_url": versions_url})
+            else:
+                with stack.writes.begin() as db:
+                    invitation = cpo_onboarding.invite_cpo(
+                        db, cpo.country_code, cpo.party_id, cpo.name, *demo_cpo_onboarding(cpo), now=datetime.now(UTC)
+                    )
+                reply = await simulator.post(
+                    f"/admin/cpos/{cpo.party}/register", json={"versions_url": versions_url, "token": invitation.token}
+                )
+            assert reply.status_code == 200, reply.text
 
 
 @pytest_asyncio.fixture(scope="session")

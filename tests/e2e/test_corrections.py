@@ -75,7 +75,7 @@ def credit_for(cdr: dict[str, Any], *, excl_vat: Decimal | None = None, suffix: 
 
 
 async def post(stack: Stack, cdr: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    reply = await stack.http.post(f"{OCPI}/cdrs", content=json.dumps(cdr, default=str), headers=cpo_headers())
+    reply = await stack.http.post(f"{OCPI}/cdrs", content=json.dumps(cdr, default=str), headers=cpo_headers(stack))
     body: dict[str, Any] = reply.json()
     return reply.status_code, body
 

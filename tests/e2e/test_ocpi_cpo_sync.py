@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -24,11 +25,10 @@ from api.ocpi_pagination import Page, PageQuery, serve_page
 from cli import partners as cli_partners
 from cli.main import parser
 from cli.processes import free_port
-from cli.seed import CPO_TERMS, EPOCH
 from messages.cpo_sync import CpoSyncResult
 from messages.workflow_ids import cpo_sync_workflow_id
-from persistence.contracts import ensure_contract
 from persistence.tables import OcpiInboxRow, SessionRow, TariffRow
+from services.cpo_onboarding import CpoCompany, CpoTerms, set_cpo_terms
 from tests.e2e.conftest import Stack, serve
 from tests.e2e.test_ocpi_credentials import CREDENTIALS, MODULES, FakeCpo, invite, ours, temporal, token_headers
 from tests.e2e.test_ocpi_intake import OCPI
@@ -182,7 +182,7 @@ async def test_a_registered_cpos_locations_and_tariffs_are_pulled_whole_and_pric
 
     # A session on the pulled EVSE is priced with the pulled tariff.
     with stack.writes.begin() as db:
-        ensure_contract(db, "CPO", cpo_id, CPO_TERMS, now=datetime.now(UTC), first_from=EPOCH)
+        set_cpo_terms(db, cpo_id, CpoCompany(), CpoTerms(commission_percent=Decimal(8)), now=datetime.now(UTC))
     session_id = await stack.start(cpo.evse_id(uid), "driver-pulled")
     await asyncio.wait_for(stack.result(session_id), timeout=60)  # the fake CPO takes no commands: it fails there
     with stack.writes() as db:

@@ -117,7 +117,7 @@ async def test_malformed_ocpi_messages_are_answered_stored_and_change_no_books(s
                 nonlocal sent
                 (method, path, kind, _), body = route_and_body
                 earlier = stored(kind, body)
-                reply = http.request(method, f"{OCPI}{path}", content=body, headers=cpo_headers())
+                reply = http.request(method, f"{OCPI}{path}", content=body, headers=cpo_headers(stack))
                 sent += 1
                 assert reply.status_code < 500, reply.text
                 answer = reply.json()

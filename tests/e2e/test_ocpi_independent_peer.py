@@ -19,7 +19,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,12 +29,11 @@ from sqlalchemy import select
 
 from adapters.cpo import ocpi_token_header
 from cli.processes import free_port
-from cli.seed import CPO_TERMS
 from domain.sessions.lifecycle import SessionStage
 from messages.cpo_sync import CpoSyncResult
 from messages.workflow_ids import cpo_sync_workflow_id
-from persistence.contracts import ensure_contract
 from persistence.tables import CpoRow, OcpiConnectionRow, OcpiEndpointRow
+from services.cpo_onboarding import CpoCompany, CpoTerms, set_cpo_terms
 from services.ocpi.cpo_sync import start_sync_after_registration
 from services.ocpi.credentials import connect_cpo, invite_cpo, our_platform, platform_role, token_sha256
 from tests.conftest import IN_CI
@@ -140,10 +139,11 @@ async def running_peer(tmp_path: Path, party: tuple[str, str], *arguments: str) 
 
 
 def agree_terms(stack: Stack, cpo_id: str) -> None:
-    """Commercial terms are agreed outside OCPI (the demo CPOs' terms): without them no session starts."""
-    now = datetime.now(UTC)
+    """Commercial terms are agreed outside OCPI (as `partners cpo-terms` sets them): without them no session
+    starts."""
+    terms = CpoTerms(commission_percent=Decimal(8), commission_minimum=Decimal("0.20"), commission_maximum=Decimal(5))
     with stack.writes.begin() as db:
-        ensure_contract(db, "CPO", cpo_id, CPO_TERMS, now=now, first_from=now - timedelta(minutes=1))
+        set_cpo_terms(db, cpo_id, CpoCompany(), terms, now=datetime.now(UTC))
 
 
 def received(reply: dict[str, Any]) -> tuple[int, int]:

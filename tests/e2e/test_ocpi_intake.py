@@ -15,21 +15,19 @@ from sqlalchemy import func, select
 
 from adapters.cpo import ocpi_token_header
 from api.routes.ocpi import CDR_BODY_LIMIT, TARIFF_BODY_LIMIT
-from cli.seed import CPOS
 from domain.sessions.lifecycle import SessionStage
 from persistence.tables import CdrRow, OcpiInboxRow, OcpiSessionRow
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import BORNEO, STROMNETZ, Stack
 from workflows import search_attributes as sa
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-STROMNETZ = next(c for c in CPOS if c.id == "cpo-de-stromnetz")
-BORNEO = next(c for c in CPOS if c.id == "cpo-fr-borneo")
 OCPI = "/ocpi/emsp/2.2.1"
 
 
-def cpo_headers(token: str = STROMNETZ.token_to_emsp) -> dict[str, str]:
-    return {"Authorization": ocpi_token_header(token), "Content-Type": "application/json"}
+def cpo_headers(stack: Stack, cpo_id: str = STROMNETZ.id) -> dict[str, str]:
+    """As the demo CPO calls us: with the token C its registration gave it."""
+    return {"Authorization": ocpi_token_header(stack.cpo_token(cpo_id)), "Content-Type": "application/json"}
 
 
 def stamp(moment: datetime) -> str:
@@ -78,8 +76,8 @@ def cdr_for(session: dict[str, Any], *, currency: str = "EUR", cdr_id: str | Non
     }
 
 
-async def post_cdr(stack: Stack, cdr: dict[str, Any], token: str = STROMNETZ.token_to_emsp) -> Any:
-    return await stack.http.post(f"{OCPI}/cdrs", content=json.dumps(cdr), headers=cpo_headers(token))
+async def post_cdr(stack: Stack, cdr: dict[str, Any], cpo_id: str = STROMNETZ.id) -> Any:
+    return await stack.http.post(f"{OCPI}/cdrs", content=json.dumps(cdr), headers=cpo_headers(stack, cpo_id))
 
 
 async def test_a_cdr_that_never_comes_flags_the_session_and_one_that_comes_late_settles_it(stack: Stack) -> None:
@@ -104,7 +102,7 @@ async def test_a_cdr_that_never_comes_flags_the_session_and_one_that_comes_late_
     result = await handle.result()
     assert result.stage == SessionStage.SETTLED
     assert (await handle.describe()).typed_search_attributes.get(sa.NEEDS_ATTENTION) is False
-    read_back = await stack.http.get(reply.headers["Location"].removeprefix(stack.api_url), headers=cpo_headers())
+    read_back = await stack.http.get(reply.headers["Location"].removeprefix(stack.api_url), headers=cpo_headers(stack))
     assert read_back.json()["data"]["id"] == result.cdr_id
     # As it was sent, digit for digit: its numbers are never read as floats and written again.
     assert read_back.text.startswith('{"data": ' + json.dumps(cdr) + ", "), read_back.text
@@ -151,7 +149,7 @@ async def test_a_cdr_that_does_not_fit_its_session_is_refused_with_reasons(stack
     foreign = cdr_for(session)
     foreign.update(country_code="FR", party_id="BRN")
     # (BER-ALEX is none of its Locations: 2003.)
-    assert (await post_cdr(stack, foreign, BORNEO.token_to_emsp)).json()["status_code"] == 2003
+    assert (await post_cdr(stack, foreign, BORNEO.id)).json()["status_code"] == 2003
     good = await post_cdr(stack, cdr_for(session))
     assert good.json()["status_code"] == 1000
     await stack.wait_for(session_id, SessionStage.SETTLED)
@@ -165,16 +163,18 @@ async def test_session_messages_out_of_order_never_move_a_session_back(stack: St
         stored = db.scalars(select(OcpiSessionRow).where(OcpiSessionRow.our_session_id == session_id)).one()
         current = stored.body
     stale = {**current, "status": "PENDING", "kwh": 0, "last_updated": "2020-01-01T00:00:00Z"}
-    reply = await stack.http.put(url, content=json.dumps(stale), headers=cpo_headers())
+    reply = await stack.http.put(url, content=json.dumps(stale), headers=cpo_headers(stack))
     assert reply.json()["status_code"] == 1000
     assert reply.json()["status_message"].startswith("older than what we hold")
     regress = {**current, "status": "PENDING", "last_updated": stamp(datetime.now(UTC) + timedelta(hours=1))}
-    assert (await stack.http.put(url, content=json.dumps(regress), headers=cpo_headers())).json()["status_code"] == 1000
+    assert (await stack.http.put(url, content=json.dumps(regress), headers=cpo_headers(stack))).json()[
+        "status_code"
+    ] == 1000
     with stack.writes() as db:
         stored = db.scalars(select(OcpiSessionRow).where(OcpiSessionRow.our_session_id == session_id)).one()
         assert stored.status == "ACTIVE"
     assert (await stack.get(session_id))["stage"] == "CHARGING"
-    missing_timestamp = await stack.http.patch(url, content=json.dumps({"kwh": 3}), headers=cpo_headers())
+    missing_timestamp = await stack.http.patch(url, content=json.dumps({"kwh": 3}), headers=cpo_headers(stack))
     assert missing_timestamp.json()["status_code"] == 2001
     assert "last_updated" in missing_timestamp.json()["status_message"]
     await stack.http.post(f"/v1/sessions/{session_id}/stop", headers=stack.headers())
@@ -183,7 +183,9 @@ async def test_session_messages_out_of_order_never_move_a_session_back(stack: St
 
 async def test_a_patch_for_a_session_never_put_is_stored_and_refused(stack: Stack) -> None:
     body = {"kwh": 1.5, "last_updated": stamp(datetime.now(UTC))}
-    reply = await stack.http.patch(f"{OCPI}/sessions/DE/STN/never-put", content=json.dumps(body), headers=cpo_headers())
+    reply = await stack.http.patch(
+        f"{OCPI}/sessions/DE/STN/never-put", content=json.dumps(body), headers=cpo_headers(stack)
+    )
     assert reply.json()["status_code"] == 2001
     with stack.writes() as db:
         kept = db.scalars(select(OcpiInboxRow).where(OcpiInboxRow.object_id == "never-put")).one()
@@ -193,15 +195,17 @@ async def test_a_patch_for_a_session_never_put_is_stored_and_refused(stack: Stac
 async def test_ocpi_transport_errors(stack: Stack) -> None:
     no_token = await stack.http.post(f"{OCPI}/cdrs", content="{}")
     assert no_token.status_code == 401
-    wrong = await stack.http.post(f"{OCPI}/cdrs", content="{}", headers=cpo_headers("not-a-token"))
+    wrong = await stack.http.post(
+        f"{OCPI}/cdrs", content="{}", headers={"Authorization": ocpi_token_header("not-a-token")}
+    )
     assert wrong.status_code == 401
-    garbled = await stack.http.post(f"{OCPI}/cdrs", content="{not json", headers=cpo_headers())
+    garbled = await stack.http.post(f"{OCPI}/cdrs", content="{not json", headers=cpo_headers(stack))
     assert garbled.status_code == 400
     assert garbled.json()["status_code"] == 2000
-    incomplete = await stack.http.post(f"{OCPI}/cdrs", content="{}", headers=cpo_headers())
+    incomplete = await stack.http.post(f"{OCPI}/cdrs", content="{}", headers=cpo_headers(stack))
     assert (incomplete.status_code, incomplete.json()["status_code"]) == (200, 2001)
     raw_token = await stack.http.post(
-        f"{OCPI}/cdrs", content="{}", headers={"Authorization": f"Token {STROMNETZ.token_to_emsp}"}
+        f"{OCPI}/cdrs", content="{}", headers={"Authorization": f"Token {stack.cpo_token(STROMNETZ.id)}"}
     )
     assert raw_token.json()["status_code"] == 2001  # an unencoded token from an older peer is accepted
 
@@ -258,34 +262,36 @@ def in_force_now(stack: Stack) -> Any:
     from persistence import repositories as repo
 
     with stack.writes() as db:
-        return in_force(repo.tariff_versions(db, "cpo-de-stromnetz", "STN-TEST-TARIFF"), datetime.now(UTC))
+        return in_force(repo.tariff_versions(db, "cpo-de-stn", "STN-TEST-TARIFF"), datetime.now(UTC))
 
 
 async def test_tariffs_are_versioned_validated_and_deleted(stack: Stack) -> None:
     url = f"{OCPI}/tariffs/DE/STN/STN-TEST-TARIFF"
-    first = await stack.http.put(url, content=json.dumps(extra_tariff("2026-01-01T00:00:00Z")), headers=cpo_headers())
+    first = await stack.http.put(
+        url, content=json.dumps(extra_tariff("2026-01-01T00:00:00Z")), headers=cpo_headers(stack)
+    )
     assert (first.status_code, first.json()["status_code"]) == (201, 1000)
     version = in_force_now(stack)
     assert version is not None
     # A bad tariff names the field and changes nothing.
     bad = extra_tariff("2026-02-01T00:00:00Z")
     bad["elements"][0]["restrictions"] = {"dayOfWeek": ["MONDAY"]}
-    refused = await stack.http.put(url, content=json.dumps(bad), headers=cpo_headers())
+    refused = await stack.http.put(url, content=json.dumps(bad), headers=cpo_headers(stack))
     assert refused.json()["status_code"] == 2001
     assert "tariff.elements[0].restrictions.dayOfWeek" in refused.json()["status_message"]
     negative = await stack.http.put(
-        url, content=json.dumps(extra_tariff("2026-02-01T00:00:00Z", -1)), headers=cpo_headers()
+        url, content=json.dumps(extra_tariff("2026-02-01T00:00:00Z", -1)), headers=cpo_headers(stack)
     )
     assert "price" in negative.json()["status_message"]
     assert in_force_now(stack) == version
     # A newer version supersedes; the same version again is idempotent.
     newer = extra_tariff("2026-03-01T00:00:00Z", 0.49)
-    assert (await stack.http.put(url, content=json.dumps(newer), headers=cpo_headers())).status_code == 201
-    again = await stack.http.put(url, content=json.dumps(newer), headers=cpo_headers())
+    assert (await stack.http.put(url, content=json.dumps(newer), headers=cpo_headers(stack))).status_code == 201
+    again = await stack.http.put(url, content=json.dumps(newer), headers=cpo_headers(stack))
     assert (again.status_code, again.json()["status_code"]) == (200, 1000)
     assert in_force_now(stack).key != version.key
     # DELETE: nothing is in force any more.
-    deleted = await stack.http.delete(url, headers=cpo_headers())
+    deleted = await stack.http.delete(url, headers=cpo_headers(stack))
     assert deleted.json()["status_code"] == 1000
     assert in_force_now(stack) is None
 
@@ -314,14 +320,14 @@ async def test_bodies_that_are_not_json_we_read_are_stored_as_received_and_answe
     }
     for name, (body, problem) in bodies.items():
         tariff_id = f"T-{name}-{uuid.uuid4().hex[:8]}"
-        reply = await stack.http.put(f"{OCPI}/tariffs/DE/STN/{tariff_id}", content=body, headers=cpo_headers())
+        reply = await stack.http.put(f"{OCPI}/tariffs/DE/STN/{tariff_id}", content=body, headers=cpo_headers(stack))
         assert (reply.status_code, reply.json()["status_code"]) == (400, 2000), (name, reply.text)
         assert problem in reply.json()["status_message"], name
         kept = inbox_row(stack, "TARIFF_PUT", tariff_id)
         assert (kept.outcome, kept.status_code, kept.message) == ("UNREADABLE", 2000, reply.json()["status_message"])
         assert kept.raw_body == body, name
     deep_cdr = b'{"id": ' + b"[" * 50 + b"]" * 50 + b"}"
-    reply = await stack.http.post(f"{OCPI}/cdrs", content=deep_cdr, headers=cpo_headers())
+    reply = await stack.http.post(f"{OCPI}/cdrs", content=deep_cdr, headers=cpo_headers(stack))
     assert (reply.status_code, reply.json()["status_code"]) == (400, 2000)
     assert reply.json()["status_message"] == "the body nests deeper than 32 levels"
     with stack.writes() as db:
@@ -335,14 +341,14 @@ async def test_a_body_over_the_route_limit_is_refused_413_and_the_cpo_is_authent
 
     at_the_limit = padded(TARIFF_BODY_LIMIT)
     assert len(at_the_limit) == TARIFF_BODY_LIMIT
-    reply = await stack.http.put(f"{OCPI}/tariffs/DE/STN/T-at-limit", content=at_the_limit, headers=cpo_headers())
+    reply = await stack.http.put(f"{OCPI}/tariffs/DE/STN/T-at-limit", content=at_the_limit, headers=cpo_headers(stack))
     assert reply.json()["status_code"] == 2001  # read and parsed: it is no tariff
     assert inbox_row(stack, "TARIFF_PUT", "T-at-limit").raw_body == at_the_limit
 
     over = at_the_limit + b" "
     anonymous = await stack.http.put(f"{OCPI}/tariffs/DE/STN/T-over", content=over)
     assert anonymous.status_code == 401  # who is asking comes before what is sent
-    declared = await stack.http.put(f"{OCPI}/tariffs/DE/STN/T-over", content=over, headers=cpo_headers())
+    declared = await stack.http.put(f"{OCPI}/tariffs/DE/STN/T-over", content=over, headers=cpo_headers(stack))
     assert (declared.status_code, declared.json()["status_code"]) == (413, 2000)
     assert (
         declared.json()["status_message"] == f"the body is over the limit of {TARIFF_BODY_LIMIT} bytes for this route"
@@ -356,7 +362,7 @@ async def test_a_body_over_the_route_limit_is_refused_413_and_the_cpo_is_authent
 
     with stack.writes() as db:
         before = db.scalar(select(func.max(OcpiInboxRow.key))) or 0  # other tests' messages share the inbox
-    cut = await stack.http.post(f"{OCPI}/cdrs", content=chunked(), headers=cpo_headers())
+    cut = await stack.http.post(f"{OCPI}/cdrs", content=chunked(), headers=cpo_headers(stack))
     assert (cut.status_code, cut.json()["status_code"]) == (413, 2000)
     with stack.writes() as db:
         rows = db.scalars(
@@ -375,12 +381,16 @@ async def test_dates_that_overflow_are_refused_naming_the_field(stack: Stack) ->
     assert reply.json()["status_message"] == "end_date_time: Value error, is out of range"
     assert inbox_row(stack, "CDR", "?").message == reply.json()["status_message"]
     patch = await stack.http.patch(
-        f"{OCPI}/sessions/DE/STN/overflow", content=json.dumps({"last_updated": overflowing}), headers=cpo_headers()
+        f"{OCPI}/sessions/DE/STN/overflow",
+        content=json.dumps({"last_updated": overflowing}),
+        headers=cpo_headers(stack),
     )
     assert (patch.status_code, patch.json()["status_code"]) == (200, 2001)
     assert "last_updated: Value error, is out of range" in patch.json()["status_message"]
     tariff = await stack.http.put(
-        f"{OCPI}/tariffs/DE/STN/STN-TEST-TARIFF", content=json.dumps(extra_tariff(overflowing)), headers=cpo_headers()
+        f"{OCPI}/tariffs/DE/STN/STN-TEST-TARIFF",
+        content=json.dumps(extra_tariff(overflowing)),
+        headers=cpo_headers(stack),
     )
     assert (tariff.status_code, tariff.json()["status_code"]) == (200, 2001)
     assert tariff.json()["status_message"] == "tariff.last_updated: is out of range"
@@ -442,5 +452,5 @@ async def test_an_identical_cdr_replay_after_settlement_is_already_received_and_
 @pytest.mark.parametrize("key", [0, 2**63, -(2**63) - 1, 10**30])
 async def test_a_cdr_key_beyond_our_keys_is_not_found(stack: Stack, key: int) -> None:
     """Keys are BIGINT: one outside their range is no CDR of ours (it made the database fail: 500)."""
-    reply = await stack.http.get(f"{OCPI}/cdrs/{key}", headers=cpo_headers())
+    reply = await stack.http.get(f"{OCPI}/cdrs/{key}", headers=cpo_headers(stack))
     assert (reply.status_code, reply.json()["status_code"]) == (404, 2000)

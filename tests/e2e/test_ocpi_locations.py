@@ -14,9 +14,9 @@ from sqlalchemy import select
 from domain.sessions.lifecycle import SessionStage
 from persistence import locations as stored
 from persistence.tables import LocationRow, OcpiInboxRow, OcpiSessionRow, SessionRow, TariffRow
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import BORNEO, STROMNETZ, Stack
 from tests.e2e.test_ocpi_fuzz import SESSION
-from tests.e2e.test_ocpi_intake import BORNEO, OCPI, STROMNETZ, cpo_headers, extra_tariff, inbox_row
+from tests.e2e.test_ocpi_intake import OCPI, cpo_headers, extra_tariff, inbox_row
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -71,16 +71,18 @@ def fresh(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:8].upper()}"
 
 
-async def put(stack: Stack, path: str, body: dict[str, Any], token: str = STROMNETZ.token_to_emsp) -> Any:
-    return await stack.http.put(f"{OCPI}/locations/{path}", content=json.dumps(body), headers=cpo_headers(token))
+async def put(stack: Stack, path: str, body: dict[str, Any], cpo_id: str = STROMNETZ.id) -> Any:
+    return await stack.http.put(
+        f"{OCPI}/locations/{path}", content=json.dumps(body), headers=cpo_headers(stack, cpo_id)
+    )
 
 
 async def patch(stack: Stack, path: str, body: dict[str, Any]) -> Any:
-    return await stack.http.patch(f"{OCPI}/locations/{path}", content=json.dumps(body), headers=cpo_headers())
+    return await stack.http.patch(f"{OCPI}/locations/{path}", content=json.dumps(body), headers=cpo_headers(stack))
 
 
 async def get(stack: Stack, path: str) -> Any:
-    return await stack.http.get(f"{OCPI}/locations/{path}", headers=cpo_headers())
+    return await stack.http.get(f"{OCPI}/locations/{path}", headers=cpo_headers(stack))
 
 
 def answer(reply: Any) -> tuple[int, int]:
@@ -120,7 +122,7 @@ async def test_an_evse_status_patch_applies_when_newer_and_is_kept_not_applied_w
     # The Location's last_updated follows its EVSE's (mod_locations: the Receiver bumps it).
     assert (await get(stack, f"DE/STN/{location_id}")).json()["data"]["last_updated"] == LATEST
     with stack.writes() as db:
-        location_row = stored.location_row(db, "cpo-de-stromnetz", location_id)
+        location_row = stored.location_row(db, "cpo-de-stn", location_id)
         assert location_row is not None
         evse_row = stored.evse_row(db, location_row, uid)
         assert evse_row is not None
@@ -138,7 +140,9 @@ async def test_an_evse_status_patch_applies_when_newer_and_is_kept_not_applied_w
 async def test_a_connector_put_sets_the_tariff_that_prices_sessions_on_it(stack: Stack) -> None:
     tariff_x = fresh("X-")
     tariff = extra_tariff("2026-01-01T00:00:00Z", 0.61) | {"id": tariff_x}
-    reply = await stack.http.put(f"{OCPI}/tariffs/DE/STN/{tariff_x}", content=json.dumps(tariff), headers=cpo_headers())
+    reply = await stack.http.put(
+        f"{OCPI}/tariffs/DE/STN/{tariff_x}", content=json.dumps(tariff), headers=cpo_headers(stack)
+    )
     assert reply.status_code == 201
     location_id, uid = fresh("HAM-"), fresh("H")
     await put(stack, f"DE/STN/{location_id}", location(location_id, evse(uid)))
@@ -193,14 +197,14 @@ async def test_a_session_or_cdr_at_an_unknown_location_is_stored_and_answered_20
     session_id = fresh("S-")
     session = SESSION | {"id": session_id, "location_id": "NOWHERE"}
     reply = await stack.http.put(
-        f"{OCPI}/sessions/DE/STN/{session_id}", content=json.dumps(session), headers=cpo_headers()
+        f"{OCPI}/sessions/DE/STN/{session_id}", content=json.dumps(session), headers=cpo_headers(stack)
     )
     assert answer(reply) == (200, 2003)
     kept = inbox_row(stack, "SESSION_PUT", session_id)
     assert (kept.outcome, json.loads(kept.body)) == ("UNKNOWN_LOCATION", session)
     unknown_evse = SESSION | {"id": session_id, "evse_uid": "BER-ALEX-9"}
     reply = await stack.http.put(
-        f"{OCPI}/sessions/DE/STN/{session_id}", content=json.dumps(unknown_evse), headers=cpo_headers()
+        f"{OCPI}/sessions/DE/STN/{session_id}", content=json.dumps(unknown_evse), headers=cpo_headers(stack)
     )
     assert answer(reply) == (200, 2003)
     with stack.writes() as db:
@@ -215,13 +219,13 @@ async def test_another_partys_location_is_refused_and_changes_nothing(stack: Sta
     assert reply.json()["status_code"] == 2000
     assert inbox_row(stack, "LOCATION_PUT", location_id).outcome == "REJECTED"
     # Its owner may; then the other CPO neither reads nor patches it.
-    assert answer(await put(stack, f"FR/BRN/{location_id}", foreign, BORNEO.token_to_emsp)) == (201, 1000)
+    assert answer(await put(stack, f"FR/BRN/{location_id}", foreign, BORNEO.id)) == (201, 1000)
     assert (await get(stack, f"FR/BRN/{location_id}")).status_code == 404
     refused = await patch(stack, f"FR/BRN/{location_id}", {"name": "Mine", "last_updated": LATEST})
     assert refused.status_code == 404
     with stack.writes() as db:
         held = db.scalars(select(LocationRow).where(LocationRow.location_id == location_id)).one()
-        assert (held.cpo_id, held.name) == ("cpo-fr-borneo", "Hafen")
+        assert (held.cpo_id, held.name) == ("cpo-fr-brn", "Hafen")
 
 
 @pytest.mark.parametrize(

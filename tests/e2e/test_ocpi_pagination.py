@@ -43,7 +43,7 @@ class Sender:
     broken_page: bytes | None = None  # served instead of the page at offset 100
 
     def endpoint(self) -> CpoEndpoint:
-        return CpoEndpoint("cpo-de-stromnetz", "DE", "STN", f"{self.url}/commands/", "token-b")
+        return CpoEndpoint("cpo-de-stn", "DE", "STN", f"{self.url}/commands/", "token-b")
 
     async def pull(self, **window: datetime) -> list[Any]:
         async with httpx.AsyncClient(timeout=CLIENT_TIMEOUT_S) as http:

@@ -37,15 +37,15 @@ def assert_ocpi_datetime(value: str) -> None:
 
 async def test_ids_are_echoed_on_every_answer_and_refusal(stack: Stack) -> None:
     answers = {
-        "versions": await stack.http.get("/ocpi/versions", headers={**cpo_headers(), **IDS}),
+        "versions": await stack.http.get("/ocpi/versions", headers={**cpo_headers(stack), **IDS}),
         "no token": await stack.http.post(f"{OCPI}/cdrs", content="{}", headers=IDS),
-        "not json": await stack.http.post(f"{OCPI}/cdrs", content="{oops", headers={**cpo_headers(), **IDS}),
-        "refused": await stack.http.post(f"{OCPI}/cdrs", content="{}", headers={**cpo_headers(), **IDS}),
+        "not json": await stack.http.post(f"{OCPI}/cdrs", content="{oops", headers={**cpo_headers(stack), **IDS}),
+        "refused": await stack.http.post(f"{OCPI}/cdrs", content="{}", headers={**cpo_headers(stack), **IDS}),
         "too large": await stack.http.post(
-            f"{OCPI}/cdrs", content=b" " * (CDR_BODY_LIMIT + 1), headers={**cpo_headers(), **IDS}
+            f"{OCPI}/cdrs", content=b" " * (CDR_BODY_LIMIT + 1), headers={**cpo_headers(stack), **IDS}
         ),
-        "no route": await stack.http.get("/ocpi/emsp/2.2.1/locations", headers={**cpo_headers(), **IDS}),
-        "no method": await stack.http.delete(f"{OCPI}/sessions/DE/STN/x", headers={**cpo_headers(), **IDS}),
+        "no route": await stack.http.get("/ocpi/emsp/2.2.1/locations", headers={**cpo_headers(stack), **IDS}),
+        "no method": await stack.http.delete(f"{OCPI}/sessions/DE/STN/x", headers={**cpo_headers(stack), **IDS}),
     }
     statuses = {name: (reply.status_code, reply.json()["status_code"]) for name, reply in answers.items()}
     assert statuses == {
@@ -74,17 +74,17 @@ async def test_ids_are_minted_when_the_request_has_none(stack: Stack) -> None:
 
 async def test_a_trailing_slash_gets_the_same_answer_never_a_redirect(stack: Stack) -> None:
     for path in ("/ocpi/versions", OCPI):
-        plain = await stack.http.get(path, headers=cpo_headers())
-        slashed = await stack.http.get(path + "/", headers=cpo_headers())
+        plain = await stack.http.get(path, headers=cpo_headers(stack))
+        slashed = await stack.http.get(path + "/", headers=cpo_headers(stack))
         assert (slashed.status_code, slashed.json()["data"]) == (plain.status_code, plain.json()["data"])
-    posted = await stack.http.post(f"{OCPI}/cdrs/", content="{}", headers=cpo_headers())
+    posted = await stack.http.post(f"{OCPI}/cdrs/", content="{}", headers=cpo_headers(stack))
     assert (posted.status_code, posted.json()["status_code"]) == (200, 2001)
 
 
 async def test_routing_headers_are_accepted_and_another_sender_refused(stack: Stack) -> None:
     def routed(country_code: str, party_id: str) -> dict[str, str]:
         return {
-            **cpo_headers(),
+            **cpo_headers(stack),
             "OCPI-from-country-code": country_code,
             "OCPI-from-party-id": party_id,
             "OCPI-to-country-code": "CH",
@@ -101,9 +101,9 @@ async def test_routing_headers_are_accepted_and_another_sender_refused(stack: St
 
 
 async def test_versions_and_version_details_list_what_we_serve(stack: Stack) -> None:
-    versions = await stack.http.get("/ocpi/versions", headers=cpo_headers())
+    versions = await stack.http.get("/ocpi/versions", headers=cpo_headers(stack))
     assert versions.json()["data"] == [{"version": "2.2.1", "url": f"{stack.api_url}{OCPI}"}]
-    details = await stack.http.get(OCPI, headers=cpo_headers())
+    details = await stack.http.get(OCPI, headers=cpo_headers(stack))
     assert details.json()["status_code"] == 1000
     assert details.json()["data"] == {
         "version": "2.2.1",
@@ -137,10 +137,10 @@ async def test_ids_are_compared_ignoring_case_and_stored_as_received(stack: Stac
         "id": cpo_session_id.swapcase(),
         "authorization_reference": session_id.upper(),
     }
-    put = await stack.http.put(url, content=json.dumps(resent), headers=cpo_headers())
+    put = await stack.http.put(url, content=json.dumps(resent), headers=cpo_headers(stack))
     assert (put.status_code, put.json()["status_code"]) == (200, 1000), put.text  # the one we hold, replaced
     patch = await stack.http.patch(
-        url, content=json.dumps({"last_updated": held["last_updated"]}), headers=cpo_headers()
+        url, content=json.dumps({"last_updated": held["last_updated"]}), headers=cpo_headers(stack)
     )
     assert patch.json()["status_code"] == 1000, patch.text
     with stack.writes() as db:
@@ -150,10 +150,10 @@ async def test_ids_are_compared_ignoring_case_and_stored_as_received(stack: Stac
     cdr.update(country_code="de", party_id="stn", session_id=cpo_session_id.lower(), id=cdr["id"].upper())
     cdr.update(authorization_reference=session_id.upper())
     cdr["cdr_location"]["evse_uid"] = "ber-alex-1"
-    posted = await stack.http.post(f"{OCPI}/cdrs", content=json.dumps(cdr), headers=cpo_headers())
+    posted = await stack.http.post(f"{OCPI}/cdrs", content=json.dumps(cdr), headers=cpo_headers(stack))
     assert (posted.status_code, posted.json()["status_code"]) == (201, 1000), posted.text
     location = posted.headers["Location"].removeprefix(stack.api_url)
-    read_back = await stack.http.get(location, headers=cpo_headers())
+    read_back = await stack.http.get(location, headers=cpo_headers(stack))
     assert (read_back.status_code, read_back.json()["data"]) == (200, cdr)
     await stack.wait_for(session_id, SessionStage.SETTLED)
     with stack.writes() as db:
@@ -171,14 +171,14 @@ async def test_a_tariff_is_found_under_any_spelling_of_its_ids(stack: Stack) -> 
         "last_updated": "2026-01-01T00:00:00Z",
     }
     created = await stack.http.put(
-        f"{OCPI}/tariffs/DE/STN/STN-CI-TARIFF", content=json.dumps(tariff), headers=cpo_headers()
+        f"{OCPI}/tariffs/DE/STN/STN-CI-TARIFF", content=json.dumps(tariff), headers=cpo_headers(stack)
     )
     assert (created.status_code, created.json()["status_code"]) == (201, 1000), created.text
     same = await stack.http.put(
-        f"{OCPI}/tariffs/de/stn/Stn-Ci-Tariff", content=json.dumps(tariff), headers=cpo_headers()
+        f"{OCPI}/tariffs/de/stn/Stn-Ci-Tariff", content=json.dumps(tariff), headers=cpo_headers(stack)
     )
     assert (same.status_code, same.json()["status_message"]) == (200, "Success (already held)")
-    deleted = await stack.http.delete(f"{OCPI}/tariffs/de/stn/stn-ci-tariff", headers=cpo_headers())
+    deleted = await stack.http.delete(f"{OCPI}/tariffs/de/stn/stn-ci-tariff", headers=cpo_headers(stack))
     assert deleted.json()["status_code"] == 1000, deleted.text
 
 
@@ -202,7 +202,7 @@ async def cpo_commands() -> AsyncIterator[tuple[str, list[httpx.Headers]]]:
 
 async def test_our_requests_carry_fresh_ids_and_routing_headers(cpo_commands: tuple[str, list[httpx.Headers]]) -> None:
     url, received = cpo_commands
-    endpoint = CpoEndpoint("cpo-de-stromnetz", "DE", "STN", url, "token-b")
+    endpoint = CpoEndpoint("cpo-de-stn", "DE", "STN", url, "token-b")
     token = Token(
         country_code="CH",
         party_id="NWC",

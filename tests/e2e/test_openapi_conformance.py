@@ -26,10 +26,9 @@ from schemathesis.specs.openapi.checks import (
 from adapters.cpo import ocpi_token_header
 from api.app import create_app
 from api.context import ApiContext
-from cli.seed import CPOS
 from services.ocpi.credentials import invite_cpo
 from services.operators import add_operator
-from tests.e2e.conftest import ROAMLY, Stack
+from tests.e2e.conftest import ROAMLY, STROMNETZ, Stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -47,7 +46,6 @@ EXAMPLES = {"sqlite": 100, "postgres": 25}
 # import, in the thread the cases run in while the worker's sandbox compiles workflows in another, once hit
 # CPython 3.11's "AST constructor recursion depth mismatch". Done here, it happens once, in this thread.
 st.randoms().validate()
-STROMNETZ = next(cpo for cpo in CPOS if cpo.id == "cpo-de-stromnetz")
 
 
 async def _no_context() -> tuple[ApiContext, Any]:
@@ -74,7 +72,7 @@ def token_a(stack: Stack) -> str:
         return invite_cpo(db, "NL", uuid.uuid4().hex[:3], "Conformance B.V.", now=datetime.now(UTC)).token
 
 
-def _caller(operation: Operation, operator_key: str, token_a: str) -> dict[str, str]:
+def _caller(operation: Operation, operator_key: str, token_a: str, token_c: str) -> dict[str, str]:
     """The credentials the route is for: the operators' routes get an operator key, OCPI a CPO's token
     (the credentials module a token A)."""
     if operation.path.startswith(("/v1/disputes", "/v1/partners")):
@@ -82,7 +80,7 @@ def _caller(operation: Operation, operator_key: str, token_a: str) -> dict[str, 
     if operation.path.endswith("/credentials"):
         return {"Authorization": ocpi_token_header(token_a)}
     if operation.path.startswith("/ocpi/"):
-        return {"Authorization": ocpi_token_header(STROMNETZ.token_to_emsp)}
+        return {"Authorization": ocpi_token_header(token_c)}
     return {"Authorization": f"Bearer {ROAMLY.api_key}"}
 
 
@@ -114,4 +112,10 @@ async def test_every_answer_is_one_the_document_declares(
 ) -> None:
     examples = EXAMPLES["postgres" if database_url.startswith("postgresql") else "sqlite"]
     # The cases call the API synchronously: off the event loop that serves it.
-    await asyncio.to_thread(_conform, operation, stack.api_url, _caller(operation, operator_key, token_a), examples)
+    await asyncio.to_thread(
+        _conform,
+        operation,
+        stack.api_url,
+        _caller(operation, operator_key, token_a, stack.cpo_token(STROMNETZ.id)),
+        examples,
+    )

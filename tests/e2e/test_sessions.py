@@ -23,7 +23,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 async def test_a_session_runs_from_request_to_cdr(stack: Stack) -> None:
     session_id = await stack.start("DE*STN*E3001", "driver-happy")
     session = await stack.wait_for(session_id, SessionStage.SETTLED)
-    assert session["cpo_id"] == "cpo-de-stromnetz"
+    assert session["cpo_id"] == "cpo-de-stn"
     assert session["country"] == "DE"
     assert session["currency"] == "EUR"
     assert session["cdr_id"] is not None
@@ -49,7 +49,7 @@ async def test_a_session_runs_from_request_to_cdr(stack: Stack) -> None:
     description = await stack.handle(session_id).describe()
     attributes = description.typed_search_attributes
     assert attributes.get(sa.SESSION_STAGE) == "SETTLED"
-    assert attributes.get(sa.CPO) == "cpo-de-stromnetz"
+    assert attributes.get(sa.CPO) == "cpo-de-stn"
     assert attributes.get(sa.CHARGER_COUNTRY) == "DE"
     assert attributes.get(sa.DEMAND_PARTNER) == ROAMLY.id
     assert attributes.get(sa.NEEDS_ATTENTION) is False
@@ -77,7 +77,7 @@ async def test_the_happy_path_stays_within_the_billable_action_budget(stack: Sta
 async def test_ops_find_sessions_by_cpo_and_stage_in_visibility(stack: Stack) -> None:
     session_id = await stack.start("FR*BRN*E5001", "driver-visible")
     await stack.wait_for(session_id, SessionStage.SETTLED)
-    query = f'Cpo="cpo-fr-borneo" AND SessionStage="SETTLED" AND WorkflowId="{session_workflow_id(session_id)}"'
+    query = f'Cpo="cpo-fr-brn" AND SessionStage="SETTLED" AND WorkflowId="{session_workflow_id(session_id)}"'
     for _ in range(100):  # visibility is eventually consistent
         found = [w.id async for w in stack.temporal.list_workflows(query)]
         if found:

@@ -133,7 +133,7 @@ async def test_a_swiss_session_billed_in_euros_is_booked_to_the_cent(stack: Stac
         ("platform:fx_trading", "CHF", minor(split["net"] + vat_in_chf)),
         ("platform:vat_payable:CH", "CHF", -minor(vat_in_chf)),
         ("platform:vat_recoverable:CH", "CHF", minor(cpo_vat)),
-        ("cpo:cpo-ch-voltaswiss:payable", "CHF", -minor(split["cpo"] + cpo_vat)),
+        ("cpo:cpo-ch-vsw:payable", "CHF", -minor(split["cpo"] + cpo_vat)),
         ("platform:commission", "CHF", -minor(split["platform"])),
         ("dp:dp-roamly:revenue_share_payable", "CHF", -minor(split["share"])),
     }

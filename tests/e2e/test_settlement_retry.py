@@ -64,7 +64,7 @@ async def test_a_bulk_retry_after_the_rate_is_imported_settles_each_stopped_sess
         assert Counter(s.error_type for s in stopped) == {"FxRateMissing": SESSIONS}
         assert Counter(error_types(db, ids)) == {"FxRateMissing": SESSIONS}  # recorded by the parked workflows
         assert stopped_settlements(db, RetryFilter(demand_partner=riyal.id, error_type="VatRateMissing")) == []
-        assert stopped_settlements(db, RetryFilter(demand_partner=riyal.id, cpo="cpo-ch-voltaswiss")) == []
+        assert stopped_settlements(db, RetryFilter(demand_partner=riyal.id, cpo="cpo-ch-vsw")) == []
         assert len(stopped_settlements(db, RetryFilter(demand_partner=riyal.id, since=created_after))) == SESSIONS
         assert stopped_settlements(db, RetryFilter(demand_partner=riyal.id, until=created_after)) == []
         one = next(iter(ids))

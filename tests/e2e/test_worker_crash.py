@@ -113,7 +113,7 @@ async def test_a_worker_killed_after_posting_leaves_the_books_as_an_uninterrupte
         (f"dp:{payer.id}:receivable", "EUR", minor(gross)),
         ("platform:vat_payable:DE", "EUR", -minor(sold_vat)),
         ("platform:vat_recoverable:DE", "EUR", minor(bought_vat)),
-        ("cpo:cpo-de-stromnetz:payable", "EUR", -minor(split["cpo"] + bought_vat)),
+        ("cpo:cpo-de-stn:payable", "EUR", -minor(split["cpo"] + bought_vat)),
         ("platform:commission", "EUR", -minor(split["platform"])),
         (f"dp:{payer.id}:revenue_share_payable", "EUR", -minor(split["share"])),
     }
@@ -142,10 +142,10 @@ async def test_a_worker_killed_holding_invoice_numbers_burns_none_and_reuses_non
 
     await stack.start_worker()
     await stack.wait_for(session_id, SessionStage.SETTLED, api_key=payer.api_key, timeout_s=60)
-    self_billing = ("cpo:cpo-de-stromnetz", "SB-DESTN")
+    self_billing = ("cpo:cpo-de-stn", "SB-DESTN")
     platform = ("platform", "NC")
     assert numbers_of(stack, session_id) == {
-        "cpo:cpo-de-stromnetz": f"SB-DESTN-{before.get(self_billing, 0) + 1:06d}",
+        "cpo:cpo-de-stn": f"SB-DESTN-{before.get(self_billing, 0) + 1:06d}",
         "platform": f"NC-{before.get(platform, 0) + 1:06d}",
     }
     with stack.writes() as db:

@@ -18,7 +18,7 @@ from persistence.tables import LedgerAccountRow, LedgerEntryRow, LedgerPostingRo
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
-def capture(key: str, amount: int = 1250, cpo: str = "cpo-de-stromnetz") -> JournalEntry:
+def capture(key: str, amount: int = 1250, cpo: str = "cpo-de-stn") -> JournalEntry:
     return JournalEntry(
         key,
         (

@@ -48,7 +48,7 @@ def test_connected_cpos_keep_their_token_through_0018_and_back(database_at_0017:
     with engine.begin() as connection:
         connection.execute(
             cpos.insert().values(
-                id="cpo-de-stromnetz",
+                id="cpo-de-stn",
                 name="Stromnetz",
                 legal_entity="Stromnetz GmbH",
                 country_code="DE",
@@ -64,7 +64,7 @@ def test_connected_cpos_keep_their_token_through_0018_and_back(database_at_0017:
         connection.execute(
             inbox.insert().values(
                 received_at=datetime(2026, 6, 1, tzinfo=UTC),
-                cpo_id="cpo-de-stromnetz",
+                cpo_id="cpo-de-stn",
                 kind="CDR",
                 object_id="C1",
                 outcome="ACCEPTED",
@@ -82,9 +82,9 @@ def test_connected_cpos_keep_their_token_through_0018_and_back(database_at_0017:
         caller = caller_for_token(db, token_sha256(TOKEN), now=datetime.now(UTC))
         assert caller is not None
         assert caller.cpo is not None
-        assert (caller.cpo.id, caller.registering) == ("cpo-de-stromnetz", False)
+        assert (caller.cpo.id, caller.registering) == ("cpo-de-stn", False)
         assert caller_for_token(db, token_sha256("another"), now=datetime.now(UTC)) is None
-        assert db.scalars(select(inbox.c.cpo_id)).all() == ["cpo-de-stromnetz"]
+        assert db.scalars(select(inbox.c.cpo_id)).all() == ["cpo-de-stn"]
     engine.dispose()
 
     command.downgrade(alembic_config(url), "0017")

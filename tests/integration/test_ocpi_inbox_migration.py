@@ -12,10 +12,10 @@ from alembic import command
 from sqlalchemy import column, inspect, select, table, update
 from sqlalchemy.exc import DatabaseError
 
-from cli.seed import CPOS, seed_database
 from persistence.db import make_engine, make_session_factory
 from persistence.migrate import alembic_config, upgrade
 from persistence.tables import OcpiInboxRow
+from services.ocpi import credentials
 from tests.conftest import _fresh_postgres
 
 NOT_UTF8 = '{"id": "Zürich"}'.encode("utf-16")
@@ -32,15 +32,15 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
 
 
 def test_the_inbox_keeps_the_bytes_and_the_downgrade_keeps_the_messages(empty_database: str) -> None:
-    upgrade(empty_database)  # the seed writes the newest schema; the downgrade below undoes 0014 and after
+    upgrade(empty_database)  # the CPO is invited on the newest schema; the downgrade below undoes 0014 and after
     engine = make_engine(empty_database)
     writes = make_session_factory(engine)
-    seed_database(writes, "http://127.0.0.1:1")
     with writes.begin() as db:
+        invited = credentials.invite_cpo(db, "DE", "TST", "Test CPO", now=datetime.now(UTC))
         db.add(
             OcpiInboxRow(
                 received_at=datetime(2026, 6, 1, tzinfo=UTC),
-                cpo_id=CPOS[0].id,
+                cpo_id=invited.cpo_id,
                 kind="TARIFF_PUT",
                 object_id="T1",
                 outcome="UNREADABLE",

@@ -14,18 +14,21 @@ from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Executable
 
-from cli.seed import CPOS, PARTNERS, seed_database
+from cli.seed import PARTNERS, seed_database
 from persistence import repositories as repo
 from persistence.db import make_engine
 from persistence.tables import CdrRow, CpoRow, DemandPartnerRow, OcpiInboxRow, SessionRow
+from tests.registered_cpos import TEST_CPO, registered_cpo
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def seeded(writes: sessionmaker[Session]) -> sessionmaker[Session]:
-    seed_database(writes, "http://127.0.0.1:1")
-    seed_database(writes, "http://127.0.0.1:1")  # idempotent
+    seed_database(writes)
+    seed_database(writes)  # idempotent
+    registered_cpo(writes)
+    registered_cpo(writes)  # idempotent
     return writes
 
 
@@ -73,18 +76,17 @@ def _commit(writes: sessionmaker[Session], statement: Executable) -> None:
 
 def test_seeding_twice_leaves_one_network(seeded: sessionmaker[Session]) -> None:
     with seeded() as db:
-        seeded_cpos = db.scalars(select(CpoRow.id).where(CpoRow.id.in_([c.id for c in CPOS])))
-        assert sorted(seeded_cpos) == sorted(c.id for c in CPOS)  # other tests invite CPOs of their own
+        assert db.scalars(select(CpoRow.id).where(CpoRow.id == TEST_CPO.id)).all() == [TEST_CPO.id]
         seeded_ids = db.scalars(select(DemandPartnerRow.id).where(DemandPartnerRow.id.in_([p.id for p in PARTNERS])))
         assert sorted(seeded_ids) == sorted(p.id for p in PARTNERS)  # other tests add partners of their own
-        charger = repo.charger_by_evse_id(db, "CH*VSW*E1001")
+        charger = repo.charger_by_evse_id(db, "DE*TST*E0001")
         assert charger is not None
         # An EVSE id is an OCPI CiString: any spelling finds it (a CPO may store it lower-cased).
-        same = repo.charger_by_evse_id(db, "ch*vsw*e1001")
+        same = repo.charger_by_evse_id(db, "de*tst*e0001")
         assert same is not None
         assert same.evse.key == charger.evse.key
-        assert charger.location.time_zone == "Europe/Zurich"
-        assert charger.cpo.payout_currency == "CHF"
+        assert charger.location.time_zone == "Europe/Berlin"
+        assert charger.cpo.payout_currency == "EUR"
 
 
 def test_a_stored_cdr_can_be_neither_changed_nor_deleted(seeded: sessionmaker[Session]) -> None:
@@ -106,7 +108,7 @@ def test_the_inbox_is_append_only(seeded: sessionmaker[Session]) -> None:
         db.add(
             OcpiInboxRow(
                 received_at=NOW,
-                cpo_id="cpo-de-stromnetz",
+                cpo_id=TEST_CPO.id,
                 kind="CDR",
                 object_id="x",
                 our_session_id=None,

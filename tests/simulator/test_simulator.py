@@ -1,5 +1,6 @@
 """The CPO simulator on its own: the OCPI messages it sends, its failure modes, its in-process adapter
-and its HTTP front, against a recording eMSP built on httpx.MockTransport."""
+and its HTTP front (a CPO platform per simulated CPO), against a recording eMSP built on
+httpx.MockTransport. Its registration with the real eMSP is tests/e2e/test_ocpi_demo_cpos.py."""
 
 from __future__ import annotations
 
@@ -7,23 +8,44 @@ import asyncio
 import json
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
 
 from adapters.cpo import CpoEndpoint, ocpi_token_header
-from cli.seed import CPOS, simulator_config
 from messages.ocpi import Cdr, CommandResponseType, StartSession, StopSession, Token, TokenType, WhitelistType
+from messages.ocpi_credentials import Endpoint
 from simulator.adapter import SimulatorCpoAdapter
 from simulator.app import create_app
+from simulator.catalogue import simulator_config
 from simulator.config import SimulatorConfig
+from simulator.connections import ConnectionStore, EmspConnection
 from simulator.engine import CpoSimulator
+from simulator.transport_check import transport_problems
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-STROMNETZ = next(c for c in CPOS if c.id == "cpo-de-stromnetz")
-ENDPOINT = CpoEndpoint(
-    "cpo-de-stromnetz", "DE", "STN", "http://sim/ocpi/cpo/2.2.1/commands/", STROMNETZ.token_from_emsp
-)
+SIM = "http://sim"
+EMSP = "http://emsp/ocpi/emsp/2.2.1"
+TOKEN_B, TOKEN_C = "token-b-of-stn", "token-c-of-stn"  # the eMSP calls STN with B, STN calls it with C
+STN = f"{SIM}/cpo/de-stn/ocpi/2.2.1"
+ENDPOINT = CpoEndpoint("cpo-de-stn", "DE", "STN", f"{STN}/commands/", TOKEN_B)
+
+
+def registered() -> ConnectionStore:
+    """STN as its registration with the eMSP leaves it."""
+    store = ConnectionStore()
+    endpoints = [Endpoint(identifier=m, role="RECEIVER", url=f"{EMSP}/{m}") for m in ("sessions", "cdrs")]
+    connection = EmspConnection(
+        token_b=TOKEN_B,
+        token_c=TOKEN_C,
+        versions_url="http://emsp/ocpi/versions",
+        emsp_country_code="CH",
+        emsp_party_id="NWC",
+        endpoints=endpoints,
+    )
+    store.put("de-stn", connection)
+    return store
 
 
 class Emsp:
@@ -43,7 +65,11 @@ class Emsp:
             return self.failure
         self.requests.append((request.method, request.url.path, json.loads(request.content)))
         self.received_at.append(datetime.now(UTC))
-        assert request.headers["Authorization"] == ocpi_token_header(STROMNETZ.token_to_emsp)
+        assert request.headers["Authorization"] == ocpi_token_header(TOKEN_C)
+        routing = [
+            request.headers[f"OCPI-{side}-{part}"] for side in ("from", "to") for part in ("country-code", "party-id")
+        ]
+        assert routing == ["DE", "STN", "CH", "NWC"]
         return httpx.Response(200, json={"data": None, "status_code": 1000, "timestamp": "2026-01-01T00:00:00Z"})
 
     def kinds(self) -> list[str]:
@@ -81,10 +107,10 @@ def start_command(driver: str) -> StartSession:
 
 def simulator(emsp: Emsp, charge_s: float = 0.3, **overrides: float) -> tuple[CpoSimulator, httpx.AsyncClient]:
     config = SimulatorConfig.model_validate(
-        simulator_config("http://emsp", charge_duration_s=charge_s, patch_interval_s=0.1) | overrides
+        simulator_config(SIM, charge_duration_s=charge_s, patch_interval_s=0.1) | overrides
     )
     http = httpx.AsyncClient(transport=httpx.MockTransport(emsp))
-    return CpoSimulator(config, http), http
+    return CpoSimulator(config, http, registered()), http
 
 
 async def test_a_session_reports_like_a_cpo_and_ends_with_a_priced_cdr() -> None:
@@ -198,7 +224,7 @@ async def test_nothing_it_reports_lies_in_the_future() -> None:
 
 
 async def test_by_default_a_push_is_retried_for_at_least_ten_minutes() -> None:
-    assert SimulatorConfig.model_validate(simulator_config("http://emsp")).push_retry_for_s >= 600
+    assert SimulatorConfig.model_validate(simulator_config(SIM)).push_retry_for_s >= 600
 
 
 async def test_pushes_ride_out_an_outage_longer_than_a_few_attempts() -> None:
@@ -232,22 +258,97 @@ async def test_a_push_is_given_up_after_its_retry_period() -> None:
     await http.aclose()
 
 
-async def test_the_http_front_checks_credentials() -> None:
-    config = SimulatorConfig.model_validate(simulator_config("http://emsp"))
-    app = create_app(config)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as client,
-    ):
+def front() -> tuple[Any, httpx.AsyncClient]:
+    app = create_app(SimulatorConfig.model_validate(simulator_config(SIM)), registered())
+    return app, httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SIM)
+
+
+def token(value: str) -> dict[str, str]:
+    return {"Authorization": ocpi_token_header(value)}
+
+
+async def test_the_http_front_takes_commands_with_the_token_b_of_the_cpo_addressed() -> None:
+    app, client = front()
+    async with app.router.lifespan_context(app), client:
         body = start_command("sim-reject-z").model_dump_json()
-        url = "/ocpi/cpo/2.2.1/commands/START_SESSION"
-        assert (await client.post(url, content=body)).status_code == 401
-        ok = await client.post(
-            url, content=body, headers={"Authorization": ocpi_token_header(STROMNETZ.token_from_emsp)}
-        )
+        url = f"{STN}/commands/START_SESSION"
+        refused = await client.post(url, content=body)
+        assert (refused.status_code, refused.json()["status_code"]) == (401, 2000)
+        assert (await client.post(url, content=body, headers=token(TOKEN_C))).status_code == 401  # not ours
+        other_cpo = f"{SIM}/cpo/ch-vsw/ocpi/2.2.1/commands/START_SESSION"
+        assert (await client.post(other_cpo, content=body, headers=token(TOKEN_B))).status_code == 401
+        ok = await client.post(url, content=body, headers=token(TOKEN_B))
         assert ok.json()["status_code"] == 1000
         assert ok.json()["data"]["result"] == "REJECTED"
-        bad = await client.post(
-            url, content="{}", headers={"Authorization": ocpi_token_header(STROMNETZ.token_from_emsp)}
-        )
+        raw = await client.post(url, content=body, headers={"Authorization": f"Token {TOKEN_B}"})
+        assert raw.json()["status_code"] == 1000  # an unencoded token from an older peer
+        bad = await client.post(url, content="{}", headers=token(TOKEN_B))
         assert bad.json()["status_code"] == 2001
+
+
+async def test_the_http_front_serves_versions_details_and_credentials_with_the_ids_echoed() -> None:
+    app, client = front()
+    async with app.router.lifespan_context(app), client:
+        ids = {"X-Request-ID": "req-1", "X-Correlation-ID": "corr-1"}
+        versions = await client.get(f"{SIM}/cpo/DE-STN/ocpi/versions", headers=token(TOKEN_B) | ids)
+        assert versions.json()["data"] == [{"version": "2.2.1", "url": STN}]
+        assert transport_problems(versions) == []
+        assert (versions.headers["X-Request-ID"], versions.headers["X-Correlation-ID"]) == ("req-1", "corr-1")
+        details = (await client.get(STN, headers=token(TOKEN_B))).json()["data"]
+        modules = {(e["identifier"], e["role"]) for e in details["endpoints"]}
+        assert modules == {
+            ("credentials", "SENDER"),
+            ("credentials", "RECEIVER"),
+            ("locations", "SENDER"),
+            ("tariffs", "SENDER"),
+            ("commands", "RECEIVER"),
+        }
+        credentials = (await client.get(f"{STN}/credentials", headers=token(TOKEN_B))).json()["data"]
+        assert credentials["url"] == f"{SIM}/cpo/de-stn/ocpi/versions"
+        assert [(r["role"], r["country_code"], r["party_id"]) for r in credentials["roles"]] == [("CPO", "DE", "STN")]
+        unknown = await client.get(f"{SIM}/cpo/de-stn/ocpi/versions", headers=token("nope") | ids)
+        assert (unknown.status_code, unknown.json()["status_code"]) == (401, 2000)
+        assert unknown.headers["X-Request-ID"] == "req-1"
+
+
+async def test_the_locations_sender_list_is_paginated_with_next_links() -> None:
+    app, client = front()
+    async with app.router.lifespan_context(app), client:
+        url: str | None = f"{STN}/locations"
+        pulled, totals = [], set()
+        while url is not None:
+            page = await client.get(url, headers=token(TOKEN_B))
+            assert page.headers["X-Limit"] == "1"
+            totals.add(page.headers["X-Total-Count"])
+            pulled += page.json()["data"]
+            url = page.links.get("next", {}).get("url")
+        assert [location["id"] for location in pulled] == ["BER-ALEX", "MUC-OST"]
+        assert totals == {"2"}
+        evse = pulled[0]["evses"][0]
+        assert evse["connectors"][0]["tariff_ids"] == ["STN-AC-DC"]
+        later = await client.get(
+            f"{STN}/locations", params={"date_from": "2026-06-01T00:00:00Z"}, headers=token(TOKEN_B)
+        )
+        assert (later.json()["data"], later.headers["X-Total-Count"]) == ([], "0")
+        tariffs = (await client.get(f"{STN}/tariffs", headers=token(TOKEN_B))).json()["data"]
+        assert [t["id"] for t in tariffs] == ["STN-AC-DC"]
+        bad = await client.get(f"{STN}/tariffs", params={"offset": "-1"}, headers=token(TOKEN_B))
+        assert bad.json()["status_code"] == 2001
+
+
+def answer(content: bytes, request_ids: tuple[str, str], echoed: tuple[str, str]) -> httpx.Response:
+    names = ("X-Request-ID", "X-Correlation-ID")
+    request = httpx.Request("GET", "http://emsp/x", headers=dict(zip(names, request_ids, strict=True)))
+    headers = dict(zip(names, echoed, strict=True))
+    return httpx.Response(200, content=content, headers=headers, request=request)
+
+
+async def test_the_transport_check_names_what_an_answer_breaks() -> None:
+    good = b'{"data": null, "status_code": 1000, "timestamp": "2026-06-01T10:00:00.123Z"}'
+    assert transport_problems(answer(good, ("a", "b"), ("a", "b"))) == []
+    assert transport_problems(answer(good, ("a", "b"), ("x", "b"))) == ["X-Request-ID 'x', sent 'a'"]
+    offset = b'{"status_code": 1000, "timestamp": "2026-06-01T10:00:00+00:00"}'
+    assert transport_problems(answer(offset, ("a", "b"), ("a", "b"))) == [
+        "timestamp '2026-06-01T10:00:00+00:00' is not an OCPI DateTime"
+    ]
+    assert transport_problems(answer(b"<html>", ("a", "b"), ("a", "b"))) == ["HTTP 200: not JSON"]

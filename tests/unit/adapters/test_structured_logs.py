@@ -97,7 +97,7 @@ def test_an_activity_logger_line_names_the_session_and_the_activity() -> None:
 
 
 def test_a_payout_workflow_is_about_no_one_session() -> None:
-    payouts = payout_workflow_id("cpo:cpo-de-stromnetz", "EUR")
+    payouts = payout_workflow_id("cpo:cpo-de-stn", "EUR")
     line = json_line(record(extra={"temporal_workflow": {"workflow_id": payouts}}))
     assert line["workflow_id"] == payouts
     assert "session_id" not in line

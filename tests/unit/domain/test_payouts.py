@@ -109,8 +109,8 @@ def test_every_payout_entry_balances_and_moves_the_amount(amount: int) -> None:
 
 
 def test_payees_name_their_accounts_and_refuse_other_parties() -> None:
-    cpo = Payee.parse("cpo:cpo-ch-voltaswiss")
-    assert (cpo.payable_account, cpo.receivable_account) == ("cpo:cpo-ch-voltaswiss:payable", None)
+    cpo = Payee.parse("cpo:cpo-ch-vsw")
+    assert (cpo.payable_account, cpo.receivable_account) == ("cpo:cpo-ch-vsw:payable", None)
     partner = Payee.parse("dp:dp-roamly")
     assert (partner.payable_account, partner.receivable_account) == (
         "dp:dp-roamly:revenue_share_payable",

@@ -315,7 +315,7 @@ def test_limits_round_down_and_caps_round_up(currency: str) -> None:
     "code",
     [
         "dp:dp-roamly:receivable",
-        "cpo:cpo-de-stromnetz:payable",
+        "cpo:cpo-de-stn:payable",
         "platform:commission",
         "platform:vat_payable:DE",
         "platform:vat_recoverable:CH",

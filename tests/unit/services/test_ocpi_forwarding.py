@@ -16,17 +16,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from cli.seed import CPOS, PARTNERS, seed_database
-from domain.parties import Cpo
+from cli.seed import PARTNERS, seed_database
 from domain.sessions.lifecycle import SessionStage
 from messages.ocpi import OcpiStatus
 from messages.sessions import CdrArrived
 from persistence.tables import OcpiInboxRow, SessionRow
 from services.ocpi.forwarding import NOT_PROCESSED, RETRY_LATER, receive
 from services.ocpi.inbox import CpoMessage, Inbox, IntakeResult, Kind, Outcome, Signal
+from tests.registered_cpos import TEST_CPO as CPO
+from tests.registered_cpos import registered_cpo
 
-SEEDED = CPOS[0]
-CPO = Cpo(id=SEEDED.id, country_code=SEEDED.country_code, party_id=SEEDED.party_id, active=True)
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
@@ -58,7 +57,8 @@ class Context:
 
 @pytest.fixture(scope="module")
 def seeded(writes: sessionmaker[Session]) -> sessionmaker[Session]:
-    seed_database(writes, "http://127.0.0.1:1")
+    seed_database(writes)  # the demand partner
+    registered_cpo(writes)
     return writes
 
 
@@ -70,7 +70,7 @@ def _session(writes: sessionmaker[Session], stage: SessionStage) -> str:
                 id=session_id,
                 demand_partner_id=PARTNERS[0].id,
                 request_fingerprint="f",
-                evse_id="DE*STN*E3001",
+                evse_id=registered_cpo(writes).evse_id,
                 driver_reference="d",
                 stage=stage.value,
                 needs_attention=False,

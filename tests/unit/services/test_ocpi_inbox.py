@@ -8,19 +8,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cli.seed import CPOS, seed_database
-from domain.parties import Cpo
 from messages.ocpi import CommandResult, OcpiStatus
 from persistence.tables import OcpiInboxRow
 from services.ocpi.inbox import Inbox, Kind, Outcome, parse
-
-SEEDED = CPOS[0]
-CPO = Cpo(id=SEEDED.id, country_code=SEEDED.country_code, party_id=SEEDED.party_id, active=True)
+from tests.registered_cpos import TEST_CPO as CPO
+from tests.registered_cpos import registered_cpo
 
 
 @pytest.fixture(scope="module")
 def seeded(writes: sessionmaker[Session]) -> sessionmaker[Session]:
-    seed_database(writes, "http://127.0.0.1:1")
+    registered_cpo(writes)
     return writes
 
 
