@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from anyio import to_thread
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -45,14 +46,24 @@ async def receive(
 
     def store() -> IntakeResult:
         try:
-            with context.writes.begin() as db:
-                return intake(db)
+            return apply()
         except Exception:
             # Whatever went wrong, the message is not lost: it is kept with the answer it gets (if the
             # database itself is away, this fails too, and the CPO's retry is all there is).
             log.exception("OCPI %s: not processed", what)
             with context.writes.begin() as db:
                 return message.inbox(db).answer(Outcome.FAILED, NOT_PROCESSED)
+
+    def apply() -> IntakeResult:
+        try:
+            with context.writes.begin() as db:
+                return intake(db)
+        except IntegrityError:
+            # Another transaction created the same object first (our pull and the CPO's push of one new
+            # Location): run again, now as an update of what it created.
+            log.info("OCPI %s: met a concurrent insert, applying again", what)
+            with context.writes.begin() as db:
+                return intake(db)
 
     result = await to_thread.run_sync(store)
     if result.our_session_id is not None:

@@ -12,6 +12,7 @@ from typing import Any, cast
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -179,3 +180,34 @@ async def test_a_message_we_fail_on_is_still_stored_with_the_answer_it_got(seede
         kept = db.scalars(select(OcpiInboxRow).where(OcpiInboxRow.object_id == object_id)).one()
         assert (kept.outcome, kept.status_code, kept.message) == ("FAILED", 3000, NOT_PROCESSED.message)
         assert kept.raw_body == b'{"id": "x"}'
+
+
+async def test_a_message_that_meets_a_concurrent_insert_is_applied_again(seeded: sessionmaker[Session]) -> None:
+    object_id = str(uuid.uuid4())
+    attempts: list[int] = []
+
+    def racing(db: Session) -> IntakeResult:
+        attempts.append(len(attempts) + 1)
+        inbox = Inbox(db, CPO, Kind.CDR, object_id, b"{}")
+        if len(attempts) == 1:  # the other writer committed the same new object first
+            raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+        return inbox.accept(Outcome.APPLIED)
+
+    result = await receive(_context(seeded, lambda *_: None), "Location", _message(object_id), racing)
+
+    assert (result.status, attempts) == (OcpiStatus.SUCCESS, [1, 2])
+    with seeded() as db:
+        kept = db.scalars(select(OcpiInboxRow).where(OcpiInboxRow.object_id == object_id)).one()
+        assert (kept.outcome, kept.status_code) == ("APPLIED", 1000)
+
+
+async def test_a_message_that_conflicts_twice_is_stored_as_not_processed(seeded: sessionmaker[Session]) -> None:
+    object_id = str(uuid.uuid4())
+
+    def conflicting(db: Session) -> IntakeResult:
+        raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+    result = await receive(_context(seeded, lambda *_: None), "Location", _message(object_id), conflicting)
+
+    assert result == NOT_PROCESSED
+    assert _kept(seeded, object_id) == 1
