@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from adapters.token_cipher import TokenCipher, new_token_key
 from cli.processes import http_ok, port_open, python_module, spawn, stop, venv_binary, wait_until
 from cli.seed import seed_database, simulator_config
 from cli.temporal_admin import register_search_attributes
@@ -24,6 +25,7 @@ from workflows.search_attributes import cli_flags
 LOG_DIR = DATA_DIR / "logs"
 DEV_RATE_GRACE_DAYS = 5
 SIMULATOR_CONFIG = DATA_DIR / "simulator.json"
+DEV_TOKEN_KEY = DATA_DIR / "ocpi-token.key"
 
 
 def temporal_command(settings: Settings) -> list[str]:
@@ -57,6 +59,20 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for name, value in settings.model_dump(mode="json", exclude={"database_url"}).items():
         env[f"NETWORKCORE_{name.upper()}"] = json.dumps(value) if isinstance(value, dict | list) else str(value)
     return env
+
+
+def _local_settings(settings: Settings) -> Settings:
+    """What a stack on this machine needs without set-up: its simulator is a CPO on http://127.0.0.1, and
+    the key tokens are encrypted with, when none is configured, is made once under .data (readable by
+    this user only) and kept for the next start."""
+    key = settings.ocpi_token_key
+    if not key:
+        if not DEV_TOKEN_KEY.exists():
+            DEV_TOKEN_KEY.parent.mkdir(parents=True, exist_ok=True)
+            DEV_TOKEN_KEY.touch(mode=0o600)
+            DEV_TOKEN_KEY.write_text(new_token_key())
+        key = DEV_TOKEN_KEY.read_text().strip()
+    return settings.model_copy(update={"ocpi_token_key": key, "ocpi_allow_insecure_peers": True})
 
 
 def _accept_embedded_rates(settings: Settings, latest: date | None) -> Settings:
@@ -102,7 +118,7 @@ class DevStack:
             raise
 
     def _start(self) -> None:
-        settings = self.settings
+        settings = self.settings = _local_settings(self.settings)
         host, _, port = settings.temporal_address.rpartition(":")
         for what, (h, p) in {
             "Temporal": (host, int(port)),
@@ -114,9 +130,9 @@ class DevStack:
         settings.temporal_db_file.parent.mkdir(parents=True, exist_ok=True)
         temporal = spawn(temporal_command(settings), log_file=self.log_dir / "temporal.log")
         self.processes.append(temporal)
-        upgrade(settings.database_url)
+        upgrade(settings.database_url, ocpi_token_key=settings.ocpi_token_key)
         with open_database(settings.database_url) as database:
-            seed_database(database.writes, settings.simulator_url)
+            seed_database(database.writes, settings.simulator_url, token_cipher=TokenCipher(settings.ocpi_token_key))
             latest_rate = latest_rate_publication(database.reads)
         settings = self.settings = _accept_embedded_rates(settings, latest_rate)
         env = settings_env(settings)

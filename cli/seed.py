@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.fx_ecb import embedded_history
+from adapters.token_cipher import TokenCipher
 from domain.partners import NewDemandPartner, PostalAddress
 from domain.payouts.bank import bank_account
 from domain.vat.parties import validate_vat_id
@@ -424,7 +425,7 @@ def seed_fx_rates(db: Session) -> int:
     return store_rates(db, (r for r in rates if r.as_of >= since))
 
 
-def seed_database(writes: sessionmaker[Session], simulator_url: str) -> None:
+def seed_database(writes: sessionmaker[Session], simulator_url: str, *, token_cipher: TokenCipher) -> None:
     """Insert the demo network where it is missing (safe to run again); the demo CPOs' commands URL
     always points at ``simulator_url``; contracts move to the terms below as new versions."""
     now = datetime.now(UTC)
@@ -459,7 +460,7 @@ def seed_database(writes: sessionmaker[Session], simulator_url: str) -> None:
                     bic=bic,
                     active=True,
                     commands_url=f"{simulator_url}/ocpi/cpo/2.2.1/commands/",
-                    outbound_token=cpo.token_from_emsp,
+                    outbound_token=token_cipher.seal(cpo.token_from_emsp),
                 )
             )
             db.flush()

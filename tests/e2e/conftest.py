@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 
 from activities.sessions import OcpiIdentity
 from adapters.cpo import OcpiCpoAdapter
+from adapters.token_cipher import TokenCipher
 from api.app import create_app
 from api.context import ApiContext
 from cli.processes import free_port
@@ -36,6 +37,7 @@ from persistence.db import make_read_session_factory
 from simulator.app import create_app as create_simulator_app
 from simulator.bank import SimulatedBank
 from simulator.config import SimulatorConfig
+from tests.conftest import TEST_TOKEN_KEY
 from workers.main import ACTIVITY_THREADS, build_worker, platform_bank_accounts, platform_party
 from workflows.sessions import ChargingSessionWorkflow
 
@@ -152,7 +154,8 @@ async def running_stack(
     """API, simulator and worker on ``engine``'s database, on a task queue of their own."""
     api_port, simulator_port = free_port(), free_port()
     api_url, simulator_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{simulator_port}"
-    seed_database(writes, simulator_url)
+    token_cipher = TokenCipher(TEST_TOKEN_KEY)
+    seed_database(writes, simulator_url, token_cipher=token_cipher)
     task_queue = f"sessions-{uuid.uuid4()}"
     context = ApiContext(writes, make_read_session_factory(engine), dev_env.client, task_queue, timeouts, api_url)
     simulator = SimulatorConfig.model_validate(
@@ -178,6 +181,7 @@ async def running_stack(
                 platform=platform_party(settings),
                 rail=bank,
                 debtor_accounts=platform_bank_accounts(settings),
+                token_cipher=token_cipher,
             )
 
         settings = Settings()

@@ -27,6 +27,7 @@ from cli.processes import free_port
 from messages.workflow_ids import cpo_sync_workflow_id
 from persistence.tables import CpoRow, OcpiConnectionRow, OcpiEndpointRow, OcpiInboxRow
 from services.ocpi.credentials import OurPlatform, our_platform, platform_role, token_sha256
+from tests.conftest import TEST_PEERS
 from tests.e2e.conftest import Stack, serve
 from tests.e2e.test_ocpi_intake import OCPI
 
@@ -133,7 +134,7 @@ async def fake_cpo() -> AsyncIterator[FakeCpo]:
 
 
 def ours(stack: Stack) -> OurPlatform:
-    return our_platform(stack.api_url, platform_role("CH", "NWC", "NetworkCore GmbH"))
+    return our_platform(stack.api_url, platform_role("CH", "NWC", "NetworkCore GmbH"), TEST_PEERS)
 
 
 def temporal(stack: Stack) -> cli_partners.TemporalTarget:
@@ -160,6 +161,11 @@ def invite(stack: Stack, cpo: FakeCpo, capsys: pytest.CaptureFixture[str]) -> st
 def connection(stack: Stack, cpo_id: str) -> OcpiConnectionRow:
     with stack.writes() as db:
         return db.scalars(select(OcpiConnectionRow).where(OcpiConnectionRow.cpo_id == cpo_id)).one()
+
+
+def revealed(cpo: CpoRow) -> str:
+    """The token we present to the CPO, as the activities that call it read it."""
+    return TEST_PEERS.token_cipher.reveal(cpo.outbound_token)
 
 
 def cpo_row(stack: Stack, cpo: FakeCpo) -> CpoRow:
@@ -224,7 +230,9 @@ async def test_a_cpo_registers_with_token_a_rotates_and_unregisters(
 
     registered = cpo_row(stack, fake_cpo)
     assert registered.active
-    assert (registered.outbound_token, registered.commands_url) == (token_b, f"{fake_cpo.url}/ocpi/2.2.1/commands/")
+    assert registered.commands_url == f"{fake_cpo.url}/ocpi/2.2.1/commands/"
+    assert token_b not in registered.outbound_token, "sealed at rest"
+    assert revealed(registered) == token_b
     stored = connection(stack, registered.id)
     assert (stored.state, stored.version, stored.versions_url) == ("REGISTERED", "2.2.1", fake_cpo.versions_url)
     assert stored.inbound_token_sha256 == token_sha256(token_c)
@@ -251,7 +259,7 @@ async def test_a_cpo_registers_with_token_a_rotates_and_unregisters(
     new_c = rotated.json()["data"]["token"]
     assert new_c != token_c
     assert [headers["authorization"] for _, headers in fake_cpo.seen] == [ocpi_token_header(new_b)] * 2
-    assert cpo_row(stack, fake_cpo).outbound_token == new_b
+    assert revealed(cpo_row(stack, fake_cpo)) == new_b
     assert (await status_of(stack, "POST", f"{OCPI}/cdrs", token_c, {}))[0] == 401
     assert (await status_of(stack, "GET", "/ocpi/versions", token_c))[0] == 401
     assert await status_of(stack, "POST", f"{OCPI}/cdrs", new_c, {}) == (200, 2001)
@@ -341,7 +349,8 @@ async def test_we_register_with_a_cpo_that_gave_us_its_token_a(stack: Stack, fak
     assert fake_cpo.callback_status == 200, "our token B worked while it registered us"
     cpo = cpo_row(stack, fake_cpo)
     assert cpo.active
-    assert cpo.outbound_token == fake_cpo.token_c
+    assert revealed(cpo) == fake_cpo.token_c
+    assert fake_cpo.token_c not in cpo.outbound_token, "sealed at rest"
     assert cpo.commands_url == f"{fake_cpo.url}/ocpi/2.2.1/commands/"
     stored = connection(stack, cpo.id)
     assert stored.state == "REGISTERED"

@@ -24,9 +24,10 @@ from persistence.ocpi_connections import (
 )
 from persistence.tables import CpoRow, OcpiConnectionRow
 from services.ocpi.credentials import TOKEN_A_LIFETIME, invite_cpo, our_platform, platform_role, token_sha256
+from tests.conftest import TEST_PEERS
 
 NOW = datetime(2026, 12, 3, 9, tzinfo=UTC)
-OURS = our_platform("https://emsp.example.com", platform_role("CH", "NWC", "NetworkCore GmbH"))
+OURS = our_platform("https://emsp.example.com", platform_role("CH", "NWC", "NetworkCore GmbH"), TEST_PEERS)
 NO_TEMPORAL = cli_partners.TemporalTarget("127.0.0.1:1", "default", "unused")  # invitations never start workflows
 
 

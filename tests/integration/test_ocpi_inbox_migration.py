@@ -12,11 +12,12 @@ from alembic import command
 from sqlalchemy import column, inspect, select, table, update
 from sqlalchemy.exc import DatabaseError
 
+from adapters.token_cipher import TokenCipher
 from cli.seed import CPOS, seed_database
 from persistence.db import make_engine, make_session_factory
 from persistence.migrate import alembic_config, upgrade
 from persistence.tables import OcpiInboxRow
-from tests.conftest import _fresh_postgres
+from tests.conftest import TEST_TOKEN_KEY, _fresh_postgres
 
 NOT_UTF8 = '{"id": "Zürich"}'.encode("utf-16")
 inbox = table("ocpi_inbox", column("key"), column("body"))
@@ -35,7 +36,7 @@ def test_the_inbox_keeps_the_bytes_and_the_downgrade_keeps_the_messages(empty_da
     upgrade(empty_database)  # the seed writes the newest schema; the downgrade below undoes 0014 and after
     engine = make_engine(empty_database)
     writes = make_session_factory(engine)
-    seed_database(writes, "http://127.0.0.1:1")
+    seed_database(writes, "http://127.0.0.1:1", token_cipher=TokenCipher(TEST_TOKEN_KEY))
     with writes.begin() as db:
         db.add(
             OcpiInboxRow(

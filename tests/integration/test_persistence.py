@@ -14,18 +14,20 @@ from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Executable
 
+from adapters.token_cipher import TokenCipher
 from cli.seed import CPOS, PARTNERS, seed_database
 from persistence import repositories as repo
 from persistence.db import make_engine
 from persistence.tables import CdrRow, CpoRow, DemandPartnerRow, OcpiInboxRow, SessionRow
+from tests.conftest import TEST_TOKEN_KEY
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def seeded(writes: sessionmaker[Session]) -> sessionmaker[Session]:
-    seed_database(writes, "http://127.0.0.1:1")
-    seed_database(writes, "http://127.0.0.1:1")  # idempotent
+    seed_database(writes, "http://127.0.0.1:1", token_cipher=TokenCipher(TEST_TOKEN_KEY))
+    seed_database(writes, "http://127.0.0.1:1", token_cipher=TokenCipher(TEST_TOKEN_KEY))  # idempotent
     return writes
 
 

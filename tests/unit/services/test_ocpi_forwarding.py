@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from adapters.token_cipher import TokenCipher
 from cli.seed import CPOS, PARTNERS, seed_database
 from domain.parties import Cpo
 from domain.sessions.lifecycle import SessionStage
@@ -24,6 +25,7 @@ from messages.sessions import CdrArrived
 from persistence.tables import OcpiInboxRow, SessionRow
 from services.ocpi.forwarding import NOT_PROCESSED, RETRY_LATER, receive
 from services.ocpi.inbox import CpoMessage, Inbox, IntakeResult, Kind, Outcome, Signal
+from tests.conftest import TEST_TOKEN_KEY
 
 SEEDED = CPOS[0]
 CPO = Cpo(id=SEEDED.id, country_code=SEEDED.country_code, party_id=SEEDED.party_id, active=True)
@@ -58,7 +60,7 @@ class Context:
 
 @pytest.fixture(scope="module")
 def seeded(writes: sessionmaker[Session]) -> sessionmaker[Session]:
-    seed_database(writes, "http://127.0.0.1:1")
+    seed_database(writes, "http://127.0.0.1:1", token_cipher=TokenCipher(TEST_TOKEN_KEY))
     return writes
 
 

@@ -8,11 +8,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.token_cipher import TokenCipher
 from cli.seed import CPOS, seed_database
 from domain.parties import Cpo
 from messages.ocpi import CommandResult, OcpiStatus
 from persistence.tables import OcpiInboxRow
 from services.ocpi.inbox import Inbox, Kind, Outcome, parse
+from tests.conftest import TEST_TOKEN_KEY
 
 SEEDED = CPOS[0]
 CPO = Cpo(id=SEEDED.id, country_code=SEEDED.country_code, party_id=SEEDED.party_id, active=True)
@@ -20,7 +22,7 @@ CPO = Cpo(id=SEEDED.id, country_code=SEEDED.country_code, party_id=SEEDED.party_
 
 @pytest.fixture(scope="module")
 def seeded(writes: sessionmaker[Session]) -> sessionmaker[Session]:
-    seed_database(writes, "http://127.0.0.1:1")
+    seed_database(writes, "http://127.0.0.1:1", token_cipher=TokenCipher(TEST_TOKEN_KEY))
     return writes
 
 
