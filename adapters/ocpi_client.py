@@ -6,7 +6,7 @@ message.
 Every URL of a peer is checked before we call it or store it (``check_peer_url``): https, on a host that
 is not and does not resolve to a loopback, private, link-local, multicast, reserved or unspecified
 address, so a registration cannot make us call into our own network (SSRF). ``allow_insecure`` (the dev
-stack, the tests) lets http and loopback through; private networks never."""
+stack, the tests) lets loopback through, over http too; http elsewhere and private networks never."""
 
 from __future__ import annotations
 
@@ -63,6 +63,8 @@ async def check_peer_url(url: str, *, allow_insecure: bool) -> None:
         if problem is not None:
             shown = "" if str(address) == host else f" (resolves to {address})"
             raise PeerUrlRefused(f"{url}: {host}{shown} is a {problem} address")
+    if parts.scheme == "http" and not all(_unmapped(address).is_loopback for address in addresses):
+        raise PeerUrlRefused(f"{url}: not https (http only on loopback, for the local stack)")
 
 
 async def _resolved(url: str, host: str, port: int) -> list[IpAddress]:
@@ -74,18 +76,24 @@ async def _resolved(url: str, host: str, port: int) -> list[IpAddress]:
     return [ipaddress.ip_address(str(sockaddr[0]).partition("%")[0]) for *_, sockaddr in found]
 
 
+def _unmapped(address: IpAddress) -> IpAddress:
+    """An IPv4 address written as IPv6 (``::ffff:127.0.0.1``) as the IPv4 address it is."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
 def _not_public(address: IpAddress, *, allow_loopback: bool) -> str | None:
     """What kind of non-public address this is, or None for a public one."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    address = _unmapped(address)
     if address.is_loopback:
         return None if allow_loopback else "loopback"
     kinds = (
         ("unspecified", address.is_unspecified),
         ("link-local", address.is_link_local),
         ("multicast", address.is_multicast),
-        ("private", address.is_private),
         ("reserved", address.is_reserved),
+        ("private", address.is_private),
         ("non-global", not address.is_global),
     )
     return next((kind for kind, applies in kinds if applies), None)

@@ -77,6 +77,11 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     invite.add_argument("--party-id", required=True, help="its OCPI party id, three letters or digits")
     invite.add_argument("--name", required=True, help="its name (and legal entity, until its contract)")
     invite.add_argument("--json", action="store_true", help='print {"token", "versions_url"}')
+    invite.add_argument(
+        "--reissue",
+        action="store_true",
+        help="a new token A for a registered CPO whose answer was lost (its token keeps working until it registers)",
+    )
     connect = actions.add_parser("connect-cpo", help="register with a CPO, with the token A it gave us")
     connect.add_argument("--versions-url", required=True, help="the CPO's OCPI versions list")
     connect.add_argument("--token", required=True, help="its token A")
@@ -97,7 +102,9 @@ def run(writes: SessionFactory, args: argparse.Namespace, ours: OurPlatform, tem
                 partner = partners.onboard_demand_partner(db, _application(args), now=now)
                 print(f"onboarded {partner.id} ({partner.legal_entity}); give it a key: partners keys add {partner.id}")
             elif args.action == "invite-cpo":
-                invitation = credentials.invite_cpo(db, args.country_code, args.party_id, args.name, now=now)
+                invitation = credentials.invite_cpo(
+                    db, args.country_code, args.party_id, args.name, now=now, reissue=args.reissue
+                )
                 _print_invitation(invitation, ours.versions_url, as_json=args.json)
             elif args.action == "deactivate":
                 partners.deactivate_demand_partner(db, args.partner)

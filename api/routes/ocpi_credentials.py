@@ -73,7 +73,7 @@ async def get_ocpi_credentials(presented: CredentialsCallerDep, context: Context
 async def post_ocpi_credentials(request: Request, presented: CredentialsCallerDep, context: ContextDep) -> Response:
     ours = credentials.our_platform(context.public_base_url, context.ocpi_role, context.peers)
     correlation_id = request.headers.get("X-Correlation-ID")
-    return await receive_body(
+    reply = await receive_body(
         request,
         context,
         _cpo(presented),
@@ -88,6 +88,9 @@ async def post_ocpi_credentials(request: Request, presented: CredentialsCallerDe
             now=datetime.now(UTC),
         ),
     )
+    # A re-issued token A replaces a registration: its token stops working in this process at once.
+    context.cpos.forget_holders(lambda caller: caller.connection_key == presented.caller.connection_key)
+    return reply
 
 
 @router.put(
