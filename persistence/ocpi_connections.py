@@ -215,7 +215,8 @@ def adopt(db: Session, pending_key: int, cpo_id: str) -> int:
 
 
 def parties_of_others(db: Session, connection_key: int, roles: Sequence[PeerRole]) -> list[PeerRole]:
-    """Those of ``roles`` another connection carries already (a party belongs to one connection)."""
+    """Those of ``roles`` another connection carries already (a party belongs to one connection): as one
+    of its roles, or, for a CPO, as the connection of its own (invited, or registered without roles)."""
     taken = []
     for role in roles:
         owner = db.scalars(
@@ -225,6 +226,13 @@ def parties_of_others(db: Session, connection_key: int, roles: Sequence[PeerRole
                 OcpiConnectionRoleRow.role == role.role,
             )
         ).first()
+        cpo = cpo_of_party(db, role.country_code, role.party_id) if role.role == "CPO" else None
+        if owner is None and cpo is not None:
+            owner = db.scalars(
+                select(OcpiConnectionRow.key).where(
+                    OcpiConnectionRow.cpo_id == cpo.id, OcpiConnectionRow.state != ConnectionState.UNREGISTERED
+                )
+            ).first()
         if owner is not None and owner != connection_key:
             taken.append(role)
     return taken
@@ -267,6 +275,12 @@ def record_registration(
     ).first()
     if registered is None:
         return False
+    carried = {(r.country_code.upper(), r.party_id.upper()) for r in registration.roles if r.role == "CPO"}
+    dropped = [
+        p.id for p in _parties(db, connection_key) if (p.country_code.upper(), p.party_id.upper()) not in carried
+    ]
+    # A party the connection no longer carries gets no command with its token any more.
+    db.execute(update(CpoRow).where(CpoRow.id.in_(dropped)).values(active=False))
     db.execute(delete(OcpiEndpointRow).where(OcpiEndpointRow.connection_key == connection_key))
     db.execute(delete(OcpiConnectionRoleRow).where(OcpiConnectionRoleRow.connection_key == connection_key))
     db.add_all(OcpiEndpointRow(connection_key=connection_key, **asdict(e)) for e in registration.endpoints)

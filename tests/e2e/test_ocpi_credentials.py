@@ -29,7 +29,7 @@ from persistence.tables import CpoRow, LocationRow, OcpiConnectionRow, OcpiEndpo
 from services.ocpi.credentials import OurPlatform, PeerAccess, our_platform, platform_role, token_sha256
 from tests.conftest import TEST_PEERS
 from tests.e2e.conftest import Stack, serve
-from tests.e2e.test_ocpi_intake import OCPI
+from tests.e2e.test_ocpi_intake import OCPI, STROMNETZ
 from tests.e2e.test_ocpi_locations import location
 
 CREDENTIALS = f"{OCPI}/credentials"
@@ -173,6 +173,11 @@ def connection(stack: Stack, cpo_id: str) -> OcpiConnectionRow:
 def revealed(cpo: CpoRow) -> str:
     """The token we present to the CPO, as the activities that call it read it."""
     return TEST_PEERS.token_cipher.reveal(cpo.outbound_token)
+
+
+def stack_cpo(stack: Stack, cpo_id: str) -> CpoRow:
+    with stack.writes() as db:
+        return db.get_one(CpoRow, cpo_id)
 
 
 def cpo_row(stack: Stack, cpo: FakeCpo) -> CpoRow:
@@ -558,7 +563,17 @@ async def test_a_connection_with_two_cpo_roles_pushes_for_both_and_for_no_third(
     second = f"{fake_cpo.party_id[:2]}{'Z' if fake_cpo.party_id[2] != 'Z' else 'Y'}"
     third = f"{fake_cpo.party_id[:2]}{'X' if fake_cpo.party_id[2] != 'X' else 'W'}"
     fake_cpo.other_parties = [second]
-    token_c = await registered(stack, fake_cpo, invite(stack, fake_cpo, capsys))
+    token_a = invite(stack, fake_cpo, capsys)
+    # A party that has a connection of its own (the seeded Stromnetz) is not another's to claim.
+    claiming = fake_cpo.credentials("cpo-b-claiming")
+    claiming["roles"].append({**claiming["roles"][0], "country_code": "DE", "party_id": "stn"})
+    fake_cpo.accepted = {"cpo-b-claiming"}
+    reply = await stack.http.post(CREDENTIALS, content=json.dumps(claiming), headers=token_headers(token_a))
+    assert (reply.status_code, reply.json()["status_code"]) == (200, 2001)
+    assert "CPO DE*stn belong to another connection" in reply.json()["status_message"]
+    assert revealed(stack_cpo(stack, "cpo-de-stromnetz")) == STROMNETZ.token_from_emsp, "untouched"
+
+    token_c = await registered(stack, fake_cpo, token_a)
     with stack.writes() as db:
         parties = {
             row.party_id: row
@@ -572,14 +587,14 @@ async def test_a_connection_with_two_cpo_roles_pushes_for_both_and_for_no_third(
     assert first_cpo.commands_url == second_cpo.commands_url == f"{fake_cpo.url}/ocpi/2.2.1/commands/"
     assert revealed(first_cpo) == revealed(second_cpo), "one token for the connection"
 
-    async def push(party_id: str, *, sender: str | None = None) -> tuple[int, int]:
+    async def push(party_id: str, *, sender: str | None = None, token: str | None = None) -> tuple[int, int]:
         location_id = f"LOC{uuid.uuid4().hex[:6].upper()}"
         body = location(location_id) | {"country_code": "NL", "party_id": party_id}
         routing = {} if sender is None else {"OCPI-from-country-code": "NL", "OCPI-from-party-id": sender}
         reply = await stack.http.put(
             f"{OCPI}/locations/NL/{party_id}/{location_id}",
             content=json.dumps(body),
-            headers={**token_headers(token_c), **routing},
+            headers={**token_headers(token or token_c), **routing},
         )
         return reply.status_code, reply.json()["status_code"]
 
@@ -604,7 +619,18 @@ async def test_a_connection_with_two_cpo_roles_pushes_for_both_and_for_no_third(
     assert sorted(owners) == sorted([first_cpo.id, second_cpo.id, second_cpo.id])
     assert len(foreign) == 1, "the third party's push is stored with its refusal"
 
-    # Unregistering ends both parties.
-    assert await status_of(stack, "DELETE", CREDENTIALS, token_c) == (200, 1000)
-    with stack.writes() as db:
-        assert not any(db.get_one(CpoRow, cpo.id).active for cpo in (first_cpo, second_cpo))
+    # A PUT whose roles drop the second party: it is inactive (no command goes to it), its data stays.
+    new_b = f"cpo-b2-{uuid.uuid4().hex}"
+    fake_cpo.other_parties, fake_cpo.accepted = [], {new_b}
+    rotated = await stack.http.put(
+        CREDENTIALS, content=json.dumps(fake_cpo.credentials(new_b)), headers=token_headers(token_c)
+    )
+    assert rotated.json()["status_code"] == 1000, rotated.text
+    new_c = rotated.json()["data"]["token"]
+    assert (stack_cpo(stack, first_cpo.id).active, stack_cpo(stack, second_cpo.id).active) == (True, False)
+    assert await push(second, token=new_c) == (404, 2000)
+    assert (await push(fake_cpo.party_id, sender=fake_cpo.party_id, token=new_c))[1] == 1000
+
+    # Unregistering ends the connection's parties.
+    assert await status_of(stack, "DELETE", CREDENTIALS, new_c) == (200, 1000)
+    assert not stack_cpo(stack, first_cpo.id).active
