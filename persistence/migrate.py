@@ -24,9 +24,12 @@ def upgrade(url: str, revision: str = "head", *, ocpi_token_key: str | None = No
     """``ocpi_token_key``: the key 0020 encrypts the tokens we present to CPOs with (without it, the
     environment's ``NETWORKCORE_OCPI_TOKEN_KEY``; needed only when such tokens are stored in clear)."""
     engine = make_engine(url)
-    with engine.begin() as connection:
-        config = alembic_config(url)
-        config.attributes["connection"] = connection
-        config.attributes[OCPI_TOKEN_KEY] = ocpi_token_key
-        command.upgrade(config, revision)
-    engine.dispose()
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            config.attributes[OCPI_TOKEN_KEY] = ocpi_token_key
+            command.upgrade(config, revision)
+    finally:
+        # Also when a migration refuses (0020 without its key): no connection is left open.
+        engine.dispose()
