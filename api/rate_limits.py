@@ -94,7 +94,9 @@ class RateLimits:
                 self._bucket(failures, self.policy.auth_failures).take(time.monotonic())
             await send(message)
 
-        await self.app(scope, receive, counting_failures)
+        # A credential that authenticated is not watched (the hot path stays as it was); refused once, it is
+        # forgotten, so its next request is.
+        await self.app(scope, receive, send if known else counting_failures)
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, message: str, retry_after_s: int) -> None:
