@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 
 from adapters.cpo import CpoEndpoint
 from adapters.ocpi_pages import pulled_objects
+from adapters.token_cipher import TokenCipher
 from domain.parties import Cpo
 from messages.cpo_sync import ModuleImport, ModulePull, SyncedModule
 from persistence import ocpi_connections as connections
@@ -37,11 +38,13 @@ class CpoSyncActivities:
         *,
         our_party: tuple[str, str],
         import_pulled: PulledImport,
+        token_cipher: TokenCipher,
     ) -> None:
         self._writes = writes
         self._http = http
         self._our_party = our_party
         self._import_pulled = import_pulled
+        self._token_cipher = token_cipher
 
     @activity.defn
     async def pull_module(self, pull: ModulePull) -> ModuleImport:
@@ -70,7 +73,9 @@ class CpoSyncActivities:
             ).first()
             if list_url is None:
                 return None
-            return CpoEndpoint(cpo.id, cpo.country_code, cpo.party_id, cpo.commands_url, cpo.outbound_token), list_url
+            # The token is revealed for this activity's own calls; it is never part of its result.
+            token = self._token_cipher.reveal(cpo.outbound_token)
+            return CpoEndpoint(cpo.id, cpo.country_code, cpo.party_id, cpo.commands_url, token), list_url
 
     def _import(self, pull: ModulePull, objects: Sequence[Any]) -> ModuleImport:
         with self._writes.begin() as db:

@@ -30,6 +30,7 @@ from activities.errors import (
     refusal,
 )
 from adapters.cpo import CpoAdapter, CpoEndpoint, CpoProtocolError
+from adapters.token_cipher import TokenCipher
 from domain.errors import AuthorisationRefused, RefusalReason
 from domain.ledger.holds import cap_minor, limit_minor
 from domain.money import from_minor
@@ -82,10 +83,13 @@ class OcpiIdentity:
 
 
 class SessionActivities:
-    def __init__(self, writes: sessionmaker[Session], cpo_adapter: CpoAdapter, identity: OcpiIdentity) -> None:
+    def __init__(
+        self, writes: sessionmaker[Session], cpo_adapter: CpoAdapter, identity: OcpiIdentity, token_cipher: TokenCipher
+    ) -> None:
         self._writes = writes
         self._cpo = cpo_adapter
         self._identity = identity
+        self._token_cipher = token_cipher
 
     # --- stage 1 ----------------------------------------------------------------------------------
 
@@ -234,9 +238,12 @@ class SessionActivities:
         )
 
     def _endpoint(self, cpo_id: str) -> CpoEndpoint:
+        """Where and with which token to send the CPO a command: the token is revealed here, in the
+        activity that calls, and never leaves it (no workflow input, result or history holds it)."""
         with self._writes() as db:
             cpo = db.get_one(CpoRow, cpo_id)
-            return CpoEndpoint(cpo.id, cpo.country_code, cpo.party_id, cpo.commands_url, cpo.outbound_token)
+            token = self._token_cipher.reveal(cpo.outbound_token)
+            return CpoEndpoint(cpo.id, cpo.country_code, cpo.party_id, cpo.commands_url, token)
 
     # --- stage 5: clearing -----------------------------------------------------------------------
 

@@ -6,13 +6,15 @@ from dataclasses import dataclass, field
 
 from temporalio.client import Client
 
+from adapters.token_cipher import TokenCipher
 from api.credentials import CredentialCache
 from config.settings import Settings
-from domain.parties import Cpo, DemandPartner
+from domain.parties import DemandPartner
 from messages.ocpi_credentials import CredentialsRole
 from messages.sessions import SessionTimeouts
 from persistence.db import SessionFactory
-from services.ocpi.credentials import platform_role
+from persistence.ocpi_connections import OcpiCaller
+from services.ocpi.credentials import PeerAccess, platform_role
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +26,17 @@ class ApiContext:
     timeouts: SessionTimeouts
     public_base_url: str
     partners: CredentialCache[DemandPartner] = field(default_factory=CredentialCache)
-    cpos: CredentialCache[Cpo] = field(default_factory=CredentialCache)
+    cpos: CredentialCache[OcpiCaller] = field(default_factory=CredentialCache)
     # Our party in OCPI credentials exchanges.
     ocpi_role: CredentialsRole = field(default_factory=lambda: settings_role(Settings()))
+    # How we reach CPOs: the key the tokens we present are sealed with, and the URL policy.
+    peers: PeerAccess = field(default_factory=lambda: settings_peer_access(Settings()))
 
 
 def settings_role(settings: Settings) -> CredentialsRole:
     return platform_role(settings.ocpi_country_code, settings.ocpi_party_id, settings.platform_legal_name)
+
+
+def settings_peer_access(settings: Settings) -> PeerAccess:
+    """Refuses (``TokenKeyMissing``) without a key: tokens are never kept in clear."""
+    return PeerAccess(TokenCipher.configured(settings.ocpi_token_key), settings.ocpi_allow_insecure_peers)

@@ -13,6 +13,7 @@ that authenticated are kept, so the entries are at most the keys and tokens issu
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
@@ -49,3 +50,7 @@ class CredentialCache(Generic[V]):
     def forget(self, *digests: str) -> None:
         for digest in digests:
             self._entries.pop(digest, None)
+
+    def forget_holders(self, holder: Callable[[V], bool]) -> None:
+        """Forget every credential of the holders ``holder`` picks (their credentials were replaced)."""
+        self.forget(*[digest for digest, (_, _, value) in self._entries.items() if holder(value)])

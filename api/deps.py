@@ -13,7 +13,7 @@ from fastapi import Depends, Header, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.context import ApiContext
-from domain.parties import Cpo, DemandPartner
+from domain.parties import DemandPartner
 from persistence import ocpi_connections as connections
 from persistence import repositories as repo
 from persistence.ocpi_connections import OcpiCaller
@@ -98,9 +98,10 @@ async def _presented_token(context: ApiContext, authorization: str | None) -> Pr
     raise HTTPException(401, "unknown OCPI credentials token")
 
 
-async def current_cpo(context: ContextDep, authorization: Annotated[str | None, Header()] = None) -> Cpo:
-    """The registered CPO of the token, for the functional modules (a registration token is 401 here).
-    Cached: this runs on every message."""
+async def current_cpo(context: ContextDep, authorization: Annotated[str | None, Header()] = None) -> OcpiCaller:
+    """The registered connection of the token, for the functional modules (a registration token, or one a
+    PUT replaced, is 401 here): its CPO, and every CPO party it carries. Cached: this runs on every
+    message."""
     token = ocpi_token(authorization)
     cached = None if token is None else context.cpos.get(sha256_hex(token))
     if cached is not None:
@@ -112,29 +113,47 @@ async def current_cpo(context: ContextDep, authorization: Annotated[str | None, 
         if token is not None:
             context.cpos.forget(sha256_hex(token))  # its messages no longer count as its former holder's
         raise
-    cpo = presented.caller.cpo
-    if presented.caller.registering or cpo is None or not cpo.active:
+    caller = presented.caller
+    if caller.registering or caller.superseded or caller.cpo is None or not caller.cpo.active:
         context.cpos.forget(presented.token_sha256)
         raise HTTPException(401, "unknown OCPI credentials token")
-    context.cpos.put(presented.token_sha256, cpo)
-    return cpo
+    context.cpos.put(presented.token_sha256, caller)
+    return caller
+
+
+async def _configuration_caller(
+    context: ApiContext, authorization: str | None, *, repeating_rotation: bool
+) -> PresentedToken:
+    """Looked up every time, never cached: token A is single-use, and a rotation or an unregistration
+    takes effect at once. A token a PUT replaced passes only to repeat that PUT."""
+    presented = await _presented_token(context, authorization)
+    caller = presented.caller
+    if caller.superseded and not repeating_rotation:
+        raise HTTPException(401, "unknown OCPI credentials token")
+    if not caller.registering and (caller.cpo is None or not caller.cpo.active):
+        raise HTTPException(401, "unknown OCPI credentials token")
+    return presented
 
 
 async def current_ocpi_caller(
     context: ContextDep, authorization: Annotated[str | None, Header()] = None
 ) -> PresentedToken:
     """Whoever may use the configuration modules (versions, credentials): a registered CPO, or one
-    registering with its registration token. Looked up every time, never cached: token A is single-use,
-    and a rotation or an unregistration takes effect at once."""
-    presented = await _presented_token(context, authorization)
-    cpo = presented.caller.cpo
-    if not presented.caller.registering and (cpo is None or not cpo.active):
-        raise HTTPException(401, "unknown OCPI credentials token")
-    return presented
+    registering with its registration token."""
+    return await _configuration_caller(context, authorization, repeating_rotation=False)
+
+
+async def rotating_ocpi_caller(
+    context: ContextDep, authorization: Annotated[str | None, Header()] = None
+) -> PresentedToken:
+    """Who may PUT credentials: as ``current_ocpi_caller``, and the token a PUT replaced, within its grace
+    (it may repeat that PUT: ``services/ocpi/credentials.py`` decides)."""
+    return await _configuration_caller(context, authorization, repeating_rotation=True)
 
 
 OcpiCallerDep = Annotated[PresentedToken, Depends(current_ocpi_caller)]
-CpoDep = Annotated[Cpo, Depends(current_cpo)]
+RotatingCallerDep = Annotated[PresentedToken, Depends(rotating_ocpi_caller)]
+CpoDep = Annotated[OcpiCaller, Depends(current_cpo)]
 
 
 async def current_operator(context: ContextDep, authorization: Annotated[str | None, Header()] = None) -> str:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from adapters.temporal_client import connect_temporal
 from api.app import create_app
 from api.backpressure import BackpressurePolicy
-from api.context import ApiContext, settings_role
+from api.context import ApiContext, settings_peer_access, settings_role
 from api.rate_limits import RateLimitPolicy
 from config.settings import Settings
 from domain.rate_limits import RateLimit
@@ -30,6 +30,7 @@ def rate_limits_from(settings: Settings) -> RateLimitPolicy:
     return RateLimitPolicy(
         session_starts=RateLimit(settings.session_starts_per_s, settings.session_starts_burst),
         cpo_messages=RateLimit(settings.cpo_messages_per_s, settings.cpo_messages_burst),
+        auth_failures=RateLimit(settings.auth_failures_per_s, settings.auth_failures_burst),
     )
 
 
@@ -42,6 +43,8 @@ def backpressure_from(settings: Settings) -> BackpressurePolicy:
 
 
 def app_from_settings(settings: Settings) -> FastAPI:
+    peers = settings_peer_access(settings)  # without the token key, the API does not start
+
     async def build() -> tuple[ApiContext, Callable[[], Awaitable[None]]]:
         database = Database.open(settings.database_url)
         client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
@@ -53,6 +56,7 @@ def app_from_settings(settings: Settings) -> FastAPI:
             timeouts=timeouts_from(settings),
             public_base_url=settings.public_base_url,
             ocpi_role=settings_role(settings),
+            peers=peers,
         )
 
         async def close() -> None:

@@ -3,6 +3,11 @@ CPO for OCPI messages, so no caller's flood slows the others. A refused request 
 ``Retry-After`` (the OCPI envelope, status 2000, on OCPI routes) before its body is read or the database is
 touched.
 
+Failed authentications (401, on any route) are limited per client address: once an address has failed
+too often, a request from it that carries no credential known to have authenticated gets 429 before it is
+looked up, so tokens and keys cannot be guessed at speed (ocpi-connect.md §3.6), while the parties behind
+that address whose credentials work are still served.
+
 The caller is told apart by its credential, before authentication: once a credential has authenticated
 (``ApiContext``'s credential caches, ``last_known``: also while it is authenticated again), its bucket is
 its party's (every key of a partner shares one) and its limit is its contract's ``rate_limit``, else the
@@ -19,7 +24,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.context import ApiContext
 from api.deps import ocpi_token, sha256_hex
@@ -33,6 +38,11 @@ log = logging.getLogger(__name__)
 
 SESSION_STARTS: Final = "/v1/sessions"
 MAX_BUCKETS: Final = 10_000  # unknown credentials each get one; the least recently used go first
+# A client may mistype a key now and then; a guesser needs thousands a second.
+AUTH_FAILURES: Final = RateLimit(per_second=1, burst=20)
+AUTH_FAILED: Final = 401
+# The buckets of credentials that authenticated (a party's); the others are credentials still unknown.
+KNOWN_CALLERS: Final = ("partner", "cpo")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +50,7 @@ class RateLimitPolicy:
     session_starts: RateLimit  # per demand partner, unless its contract says otherwise
     cpo_messages: RateLimit  # per CPO, unless its contract says otherwise
     contracts_refresh_s: float = 60.0  # how stale a contract's rate_limit may be
+    auth_failures: RateLimit = AUTH_FAILURES  # failed authentications per client address
 
 
 class RateLimits:
@@ -54,22 +65,45 @@ class RateLimits:
         self._refreshing = asyncio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            caller = await self._caller(scope)
-            if caller is not None:
-                bucket_key, limit = caller
-                retry_after_s = self._bucket(bucket_key, limit).take(time.monotonic())
-                if retry_after_s:
-                    refusal = retry_later(
-                        scope["path"],
-                        429,
-                        f"rate limit: {limit.per_second:g} requests/s, bursts of {limit.burst}; retry later",
-                        retry_after_s=retry_after_s,
-                        ocpi_status=OcpiStatus.CLIENT_ERROR,
-                    )
-                    await refusal(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        caller = await self._caller(scope)
+        address = scope["client"][0] if scope.get("client") else "unknown"
+        failures = ("auth-failures", address)
+        known = caller is not None and caller[0][0] in KNOWN_CALLERS
+        if not known and failures in self._buckets:
+            retry_after_s = self._bucket(failures, self.policy.auth_failures).wait_s(time.monotonic())
+            if retry_after_s:
+                limit = self.policy.auth_failures
+                message = (
+                    f"too many failed authentications from your address ({limit.burst}, then {limit.per_second:g}/s)"
+                )
+                await self._refuse(scope, receive, send, message, retry_after_s)
+                return
+        if caller is not None:
+            bucket_key, limit = caller
+            retry_after_s = self._bucket(bucket_key, limit).take(time.monotonic())
+            if retry_after_s:
+                message = f"rate limit: {limit.per_second:g} requests/s, bursts of {limit.burst}; retry later"
+                await self._refuse(scope, receive, send, message, retry_after_s)
+                return
+
+        async def counting_failures(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == AUTH_FAILED:
+                self._bucket(failures, self.policy.auth_failures).take(time.monotonic())
+            await send(message)
+
+        # A credential that authenticated is not watched (the hot path stays as it was); refused once, it is
+        # forgotten, so its next request is.
+        await self.app(scope, receive, send if known else counting_failures)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, message: str, retry_after_s: int) -> None:
+        refusal = retry_later(
+            scope["path"], 429, message, retry_after_s=retry_after_s, ocpi_status=OcpiStatus.CLIENT_ERROR
+        )
+        await refusal(scope, receive, send)
 
     async def _caller(self, scope: Scope) -> tuple[tuple[str, str], RateLimit] | None:
         """The bucket and limit of the request, or None when it is not limited (or has no credential:
@@ -96,7 +130,8 @@ class RateLimits:
             if token is None:
                 return None
             digest = sha256_hex(token)
-            cpo = context.cpos.last_known(digest)
+            caller = context.cpos.last_known(digest)
+            cpo = None if caller is None else caller.cpo
             if cpo is None:
                 return ("cpo-token", digest), self.policy.cpo_messages
             contracts = await self._contract_limits(context)

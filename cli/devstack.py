@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from adapters.token_cipher import new_token_key
 from cli.processes import http_ok, port_open, python_module, spawn, stop, venv_binary, wait_until
 from cli.seed import seed_database
 from cli.temporal_admin import register_search_attributes
@@ -73,17 +74,15 @@ def register_demo_cpos(writes: SessionFactory, simulator_url: str, versions_url:
             name = f"{cpo.country_code}*{cpo.party_id}"
             with writes() as db:
                 held = cpo_onboarding.registered_catalogue(db, cpo.id)
-            if held.registered and not simulated[cpo.party]["registered"]:
-                raise SystemExit(
-                    f"{cpo.id} is registered in the database, but the simulator lost its credentials "
-                    f"({SIMULATOR_STATE.name}): start over with `make clean`"
-                )
-            if not held.registered:
+            # A simulator that lost its credentials (its state file) is given a new token A, as ops would
+            # re-issue one to a CPO that lost our answer (ocpi-connect.md §3.2).
+            lost = held.registered and not simulated[cpo.party]["registered"]
+            if lost or not held.registered:
                 company, terms = demo_cpo_onboarding(cpo)
                 try:
                     with writes.begin() as db:
                         invitation = cpo_onboarding.invite_cpo(
-                            db, cpo.country_code, cpo.party_id, cpo.name, company, terms, now=now
+                            db, cpo.country_code, cpo.party_id, cpo.name, company, terms, now=now, reissue=lost
                         )
                 except FieldInvalid as invalid:
                     raise SystemExit(f"{cpo.id}: its demo data is refused: {invalid}") from invalid
@@ -99,6 +98,9 @@ def register_demo_cpos(writes: SessionFactory, simulator_url: str, versions_url:
                 f"{_counted(held.evses, 'EVSE')}, {_counted(held.tariffs, 'tariff')}"
             )
     return lines
+
+
+DEV_TOKEN_KEY = DATA_DIR / "ocpi-token.key"
 
 
 def temporal_command(settings: Settings) -> list[str]:
@@ -132,6 +134,20 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for name, value in settings.model_dump(mode="json", exclude={"database_url"}).items():
         env[f"NETWORKCORE_{name.upper()}"] = json.dumps(value) if isinstance(value, dict | list) else str(value)
     return env
+
+
+def _local_settings(settings: Settings) -> Settings:
+    """What a stack on this machine needs without set-up: its simulator is a CPO on http://127.0.0.1, and
+    the key tokens are encrypted with, when none is configured, is made once under .data (readable by
+    this user only) and kept for the next start."""
+    key = settings.ocpi_token_key
+    if not key:
+        if not DEV_TOKEN_KEY.exists():
+            DEV_TOKEN_KEY.parent.mkdir(parents=True, exist_ok=True)
+            DEV_TOKEN_KEY.touch(mode=0o600)
+            DEV_TOKEN_KEY.write_text(new_token_key())
+        key = DEV_TOKEN_KEY.read_text().strip()
+    return settings.model_copy(update={"ocpi_token_key": key, "ocpi_allow_insecure_peers": True})
 
 
 def _accept_embedded_rates(settings: Settings, latest: date | None) -> Settings:
@@ -178,7 +194,7 @@ class DevStack:
             raise
 
     def _start(self) -> None:
-        settings = self.settings
+        settings = self.settings = _local_settings(self.settings)
         host, _, port = settings.temporal_address.rpartition(":")
         for what, (h, p) in {
             "Temporal": (host, int(port)),
@@ -190,7 +206,7 @@ class DevStack:
         settings.temporal_db_file.parent.mkdir(parents=True, exist_ok=True)
         temporal = spawn(temporal_command(settings), log_file=self.log_dir / "temporal.log")
         self.processes.append(temporal)
-        upgrade(settings.database_url)
+        upgrade(settings.database_url, ocpi_token_key=settings.ocpi_token_key)
         with open_database(settings.database_url) as database:
             seed_database(database.writes)
             latest_rate = latest_rate_publication(database.reads)

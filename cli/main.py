@@ -121,7 +121,7 @@ def cmd_simulator(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
     from persistence.migrate import upgrade
 
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, ocpi_token_key=settings.ocpi_token_key)
     print(f"database at {settings.database_url.rpartition('@')[2]} is at the newest schema")
     return 0
 
@@ -132,7 +132,7 @@ def cmd_setup(settings: Settings, _: argparse.Namespace) -> int:
     from cli.temporal_admin import register_search_attributes
     from persistence.migrate import upgrade
 
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, ocpi_token_key=settings.ocpi_token_key)
     added = asyncio.run(register_search_attributes(settings.temporal_address, settings.temporal_namespace))
     print(f"migrations applied; search attributes added: {', '.join(added) or 'none (all present)'}")
     return 0
@@ -146,6 +146,14 @@ def cmd_seed(settings: Settings, _: argparse.Namespace) -> int:
     with open_database(settings.database_url) as database:
         seed_database(database.writes)
     print("demo network seeded")
+    return 0
+
+
+@command("token-key", "print a new key for NETWORKCORE_OCPI_TOKEN_KEY (the tokens we present to CPOs, at rest)")
+def cmd_token_key(_: Settings, __: argparse.Namespace) -> int:
+    from adapters.token_cipher import new_token_key
+
+    print(new_token_key())
     return 0
 
 
@@ -370,6 +378,7 @@ def _partners_arguments(parser: argparse.ArgumentParser) -> None:
     _partners_arguments,
 )
 def cmd_partners(settings: Settings, args: argparse.Namespace) -> int:
+    from api.context import settings_peer_access
     from cli import partners
     from persistence.db import open_database
     from services.ocpi.credentials import our_platform, platform_role
@@ -377,7 +386,8 @@ def cmd_partners(settings: Settings, args: argparse.Namespace) -> int:
     role = platform_role(settings.ocpi_country_code, settings.ocpi_party_id, settings.platform_legal_name)
     temporal = partners.TemporalTarget(settings.temporal_address, settings.temporal_namespace, settings.task_queue)
     with open_database(settings.database_url) as database:
-        return partners.run(database.writes, args, our_platform(settings.public_base_url, role), temporal)
+        ours = our_platform(settings.public_base_url, role, settings_peer_access(settings))
+        return partners.run(database.writes, args, ours, temporal)
 
 
 def _healthcheck_arguments(health: argparse.ArgumentParser) -> None:

@@ -80,6 +80,11 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     invite.add_argument("--party-id", required=True, help="its OCPI party id, three letters or digits")
     invite.add_argument("--name", required=True, help="its name (and legal entity, until its contract)")
     invite.add_argument("--json", action="store_true", help='print {"token", "versions_url"}')
+    invite.add_argument(
+        "--reissue",
+        action="store_true",
+        help="a new token A for a registered CPO whose answer was lost (its token keeps working until it registers)",
+    )
     _cpo_options(invite)
     terms = actions.add_parser("cpo-terms", help="change a CPO's company details or contract (a new version)")
     terms.add_argument("--cpo", required=True, help="its id, e.g. cpo-nl-abc")
@@ -124,7 +129,14 @@ def run(writes: SessionFactory, args: argparse.Namespace, ours: OurPlatform, tem
                 print(f"onboarded {partner.id} ({partner.legal_entity}); give it a key: partners keys add {partner.id}")
             elif args.action == "invite-cpo":
                 invitation = cpo_onboarding.invite_cpo(
-                    db, args.country_code, args.party_id, args.name, _company(args), _terms(args), now=now
+                    db,
+                    args.country_code,
+                    args.party_id,
+                    args.name,
+                    _company(args),
+                    _terms(args),
+                    now=now,
+                    reissue=args.reissue,
                 )
                 _print_invitation(invitation, ours.versions_url, as_json=args.json)
             elif args.action == "cpo-terms":

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     # Our own OCPI identity (the eMSP role towards CPOs).
     ocpi_country_code: str = "CH"
     ocpi_party_id: str = "NWC"
+    # The key the tokens we present to CPOs are encrypted with at rest (adapters/token_cipher.py; make one
+    # with `networkcore token-key`). Required by the API and the worker; `networkcore dev` makes one.
+    ocpi_token_key: str = ""
+    # A CPO's URLs must be https on a public address (no SSRF into our network); the dev stack and the
+    # tests, whose CPOs listen on http://127.0.0.1, allow http and loopback with this.
+    ocpi_allow_insecure_peers: bool = False
 
     start_confirmation_s: int = 180
     max_duration_s: int = 24 * 3600
@@ -94,6 +100,9 @@ class Settings(BaseSettings):
     session_starts_burst: int = 50
     cpo_messages_per_s: float = 100
     cpo_messages_burst: int = 1000
+    # Failed authentications (401) per client address: past them, its unknown credentials get 429.
+    auth_failures_per_s: float = 1
+    auth_failures_burst: int = 20
     # Backpressure: new session starts get 503 while more workflow tasks than this wait for a worker on the
     # task queue (or the Temporal server does not answer), checked every backlog_check_s.
     max_session_backlog: int = 200

@@ -64,10 +64,16 @@ class TokenBucket:
 
     def take(self, now: float) -> int:
         """Take a token: 0 when there was one, else the whole seconds (at least 1) until there is."""
+        wait_s = self.wait_s(now)
+        if wait_s == 0:
+            self.tokens = max(self.tokens - 1, 0.0)
+        return wait_s
+
+    def wait_s(self, now: float) -> int:
+        """0 when a token is there (left in the bucket), else the whole seconds (at least 1) until there is."""
         elapsed = max(now - self.updated, 0.0)
         self.tokens = min(float(self.limit.burst), self.tokens + elapsed * self.limit.per_second)
         self.updated = max(now, self.updated)
         if self.tokens >= WHOLE_TOKEN:
-            self.tokens = max(self.tokens - 1, 0.0)
             return 0
         return max(1, math.ceil((1 - self.tokens) / self.limit.per_second))

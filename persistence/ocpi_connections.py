@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from domain.parties import Cpo
@@ -31,6 +31,10 @@ class OcpiCaller:
     connection_key: int
     cpo: Cpo | None  # None only while we register with a CPO whose reply names it
     registering: bool  # a registration token: versions and credentials only
+    # The token a PUT replaced, within its grace: it may only repeat that PUT.
+    superseded: bool = False
+    # Every CPO party the connection's roles name (``cpo`` among them): each may push through it.
+    parties: tuple[Cpo, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,17 @@ class PeerRole:
 
 
 @dataclass(frozen=True, slots=True)
+class RotationGrace:
+    """What a PUT leaves behind for its repeat: the token it replaced, the digest of its body, the token
+    C it answered with (sealed), and until when."""
+
+    token_sha256: str
+    put_sha256: str
+    reply_token: str
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Registration:
     """What a registration (or a rotation) stores: the token the CPO presents from now on, as a digest,
     and where and how we reach it."""
@@ -58,11 +73,13 @@ class Registration:
     version: str
     endpoints: Sequence[PeerEndpoint]
     roles: Sequence[PeerRole]
+    grace: RotationGrace | None = None  # a PUT's; a POST ends any grace
 
 
 def caller_for_token(db: Session, token_sha256: str, *, now: datetime) -> OcpiCaller | None:
-    """The connection a token digest opens: a registered connection's token, or a registration token (our
-    unexpired token A of an invitation, or the token B we gave a CPO we are registering with)."""
+    """The connection a token digest opens: a registered connection's token; a registration token (our
+    unexpired token A of an invitation, or of a re-issue to a registered CPO whose answer was lost, or the
+    token B we gave a CPO we are registering with); or a token a PUT replaced, within its grace."""
     found = db.execute(
         select(OcpiConnectionRow, CpoRow)
         .outerjoin(CpoRow, CpoRow.id == OcpiConnectionRow.cpo_id)
@@ -74,8 +91,13 @@ def caller_for_token(db: Session, token_sha256: str, *, now: datetime) -> OcpiCa
                 ),
                 and_(
                     OcpiConnectionRow.token_a_sha256 == token_sha256,
-                    OcpiConnectionRow.state == ConnectionState.INVITED,
+                    OcpiConnectionRow.state.in_((ConnectionState.REGISTERED, ConnectionState.INVITED)),
                     OcpiConnectionRow.token_a_expires_at > now,
+                ),
+                and_(
+                    OcpiConnectionRow.grace_token_sha256 == token_sha256,
+                    OcpiConnectionRow.state == ConnectionState.REGISTERED,
+                    OcpiConnectionRow.grace_until > now,
                 ),
             )
         )
@@ -83,7 +105,48 @@ def caller_for_token(db: Session, token_sha256: str, *, now: datetime) -> OcpiCa
     if found is None:
         return None
     connection, cpo = found
-    return OcpiCaller(connection.key, None if cpo is None else as_cpo(cpo), connection.state == ConnectionState.INVITED)
+    registering = connection.state == ConnectionState.INVITED or connection.token_a_sha256 == token_sha256
+    # Its own CPO first (a connection registered out of band may carry no roles).
+    parties = {party.id: party for party in [*([cpo] if cpo else []), *_parties(db, connection.key)]}
+    return OcpiCaller(
+        connection.key,
+        None if cpo is None else as_cpo(cpo),
+        registering,
+        superseded=connection.grace_token_sha256 == token_sha256,
+        parties=tuple(as_cpo(party) for party in parties.values()),
+    )
+
+
+def _parties(db: Session, connection_key: int) -> Sequence[CpoRow]:
+    """The CPOs of the connection's CPO roles."""
+    return db.scalars(
+        select(CpoRow)
+        .join(
+            OcpiConnectionRoleRow,
+            and_(
+                func.upper(OcpiConnectionRoleRow.country_code) == func.upper(CpoRow.country_code),
+                func.upper(OcpiConnectionRoleRow.party_id) == func.upper(CpoRow.party_id),
+            ),
+        )
+        .where(OcpiConnectionRoleRow.connection_key == connection_key, OcpiConnectionRoleRow.role == "CPO")
+        .order_by(CpoRow.id)
+    ).all()
+
+
+def grace_reply(
+    db: Session, connection_key: int, presented_sha256: str, put_sha256: str, *, now: datetime
+) -> str | None:
+    """The token C (sealed) a PUT answered, when ``presented_sha256`` is the token it replaced, it is
+    repeated with the same body, and its grace still runs."""
+    return db.scalars(
+        select(OcpiConnectionRow.grace_reply_token).where(
+            OcpiConnectionRow.key == connection_key,
+            OcpiConnectionRow.state == ConnectionState.REGISTERED,
+            OcpiConnectionRow.grace_token_sha256 == presented_sha256,
+            OcpiConnectionRow.grace_put_sha256 == put_sha256,
+            OcpiConnectionRow.grace_until > now,
+        )
+    ).first()
 
 
 def cpo_of_party(db: Session, country_code: str, party_id: str) -> CpoRow | None:
@@ -100,15 +163,17 @@ def connection_of(db: Session, cpo_id: str) -> OcpiConnectionRow | None:
 
 def invite(db: Session, cpo_id: str, token_a_sha256: str, *, expires_at: datetime, now: datetime) -> None:
     """Open (or reopen, after an unregistration or a lost answer) the CPO's connection with a new token A;
-    a previous token A stops working."""
+    a previous token A stops working. A registered connection stays registered (its token keeps working
+    until the CPO registers with the new token A, which replaces it)."""
     connection = connection_of(db, cpo_id)
     if connection is None:
         connection = OcpiConnectionRow(cpo_id=cpo_id, created_at=now)
         db.add(connection)
-    connection.state = ConnectionState.INVITED
+    if connection.state != ConnectionState.REGISTERED:
+        connection.state = ConnectionState.INVITED
+        connection.inbound_token_sha256 = None
     connection.token_a_sha256 = token_a_sha256
     connection.token_a_expires_at = expires_at
-    connection.inbound_token_sha256 = None
     connection.updated_at = now
 
 
@@ -150,7 +215,8 @@ def adopt(db: Session, pending_key: int, cpo_id: str) -> int:
 
 
 def parties_of_others(db: Session, connection_key: int, roles: Sequence[PeerRole]) -> list[PeerRole]:
-    """Those of ``roles`` another connection carries already (a party belongs to one connection)."""
+    """Those of ``roles`` another connection carries already (a party belongs to one connection): as one
+    of its roles, or, for a CPO, as the connection of its own (invited, or registered without roles)."""
     taken = []
     for role in roles:
         owner = db.scalars(
@@ -160,6 +226,13 @@ def parties_of_others(db: Session, connection_key: int, roles: Sequence[PeerRole
                 OcpiConnectionRoleRow.role == role.role,
             )
         ).first()
+        cpo = cpo_of_party(db, role.country_code, role.party_id) if role.role == "CPO" else None
+        if owner is None and cpo is not None:
+            owner = db.scalars(
+                select(OcpiConnectionRow.key).where(
+                    OcpiConnectionRow.cpo_id == cpo.id, OcpiConnectionRow.state != ConnectionState.UNREGISTERED
+                )
+            ).first()
         if owner is not None and owner != connection_key:
             taken.append(role)
     return taken
@@ -171,6 +244,7 @@ def record_registration(
     """Store a registration or a rotation, if the token it was asked with (token A, or the registered token
     being replaced) still opens the connection: two requests racing with one token store one. Token A is
     spent; the endpoints and roles are replaced by those just fetched."""
+    grace = registration.grace
     registered = db.scalars(
         update(OcpiConnectionRow)
         .where(
@@ -191,12 +265,22 @@ def record_registration(
             updated_at=now,
             registered_at=now,
             unregistered_at=None,
+            grace_token_sha256=grace.token_sha256 if grace else None,
+            grace_put_sha256=grace.put_sha256 if grace else None,
+            grace_reply_token=grace.reply_token if grace else None,
+            grace_until=grace.until if grace else None,
         )
         .returning(OcpiConnectionRow.key)
         .execution_options(synchronize_session=False)
     ).first()
     if registered is None:
         return False
+    carried = {(r.country_code.upper(), r.party_id.upper()) for r in registration.roles if r.role == "CPO"}
+    dropped = [
+        p.id for p in _parties(db, connection_key) if (p.country_code.upper(), p.party_id.upper()) not in carried
+    ]
+    # A party the connection no longer carries gets no command with its token any more.
+    db.execute(update(CpoRow).where(CpoRow.id.in_(dropped)).values(active=False))
     db.execute(delete(OcpiEndpointRow).where(OcpiEndpointRow.connection_key == connection_key))
     db.execute(delete(OcpiConnectionRoleRow).where(OcpiConnectionRoleRow.connection_key == connection_key))
     db.add_all(OcpiEndpointRow(connection_key=connection_key, **asdict(e)) for e in registration.endpoints)
@@ -206,7 +290,8 @@ def record_registration(
 
 def unregister(db: Session, connection_key: int, presented_sha256: str, *, now: datetime) -> bool:
     """End the connection, if ``presented_sha256`` is still its token: no token of it works any more, and
-    the CPO is inactive (no session is started with it). Its data and its history stay."""
+    its CPOs are inactive (no session is started with them). Their data and their history stay."""
+    parties = [party.id for party in _parties(db, connection_key)]
     cpo_id = db.scalars(
         update(OcpiConnectionRow)
         .where(
@@ -217,6 +302,12 @@ def unregister(db: Session, connection_key: int, presented_sha256: str, *, now: 
         .values(
             state=ConnectionState.UNREGISTERED,
             inbound_token_sha256=None,
+            token_a_sha256=None,
+            token_a_expires_at=None,
+            grace_token_sha256=None,
+            grace_put_sha256=None,
+            grace_reply_token=None,
+            grace_until=None,
             updated_at=now,
             unregistered_at=now,
         )
@@ -225,5 +316,5 @@ def unregister(db: Session, connection_key: int, presented_sha256: str, *, now: 
     ).first()
     if cpo_id is None:
         return False
-    db.execute(update(CpoRow).where(CpoRow.id == cpo_id).values(active=False))
+    db.execute(update(CpoRow).where(CpoRow.id.in_([cpo_id, *parties])).values(active=False))
     return True

@@ -171,6 +171,7 @@ class CpoRow(Base):
     # registration stored them; empty until an invited CPO registers (inactive until then: never called).
     # The token it presents to us is its connection's (``OcpiConnectionRow``).
     commands_url: Mapped[str] = mapped_column(String(255))
+    # The token we present to it, sealed (adapters/token_cipher.py); "" until it registers.
     outbound_token: Mapped[str] = mapped_column(String(255))
 
 
@@ -195,6 +196,12 @@ class OcpiConnectionRow(Base):
     updated_at: Mapped[datetime]
     registered_at: Mapped[datetime | None]
     unregistered_at: Mapped[datetime | None]
+    # For GRACE_PERIOD after a PUT: the token it replaced may repeat that PUT (same body, by digest) and
+    # gets the same answer, whose token C is kept sealed (adapters/token_cipher.py).
+    grace_token_sha256: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
+    grace_put_sha256: Mapped[str | None] = mapped_column(String(64))
+    grace_reply_token: Mapped[str | None] = mapped_column(String(255))
+    grace_until: Mapped[datetime | None]
 
 
 class OcpiEndpointRow(Base):

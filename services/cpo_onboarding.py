@@ -113,10 +113,12 @@ def invite_cpo(
     terms: CpoTerms = CpoTerms(),
     *,
     now: datetime,
+    reissue: bool = False,
 ) -> Invitation:
-    """The CPO (new, or invited again), its company details and contract, and a new token A."""
+    """The CPO (new, or invited again), its company details and contract, and a new token A (``reissue``: for
+    a registered CPO that lost its credentials)."""
     _checked_company(country_code.strip().upper(), name, company)
-    invitation = credentials.invite_cpo(db, country_code, party_id, name, now=now)
+    invitation = credentials.invite_cpo(db, country_code, party_id, name, now=now, reissue=reissue)
     set_cpo_terms(db, invitation.cpo_id, company, terms, now=now)
     return invitation
 

@@ -18,9 +18,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from adapters.token_cipher import TokenCipher
 from persistence.db import make_engine, make_session_factory
 from persistence.migrate import upgrade
+from services.ocpi.credentials import PeerAccess
 from workflows.search_attributes import ALL
+
+# Every test's stack and worker read these, as the dev stack's children do: a fixed key the tokens we
+# present to CPOs are sealed with, and CPOs (fakes, the simulator) on http://127.0.0.1.
+TEST_TOKEN_KEY = "dGVzdC1rZXktb2YtdGhlLXRlc3Qtc3VpdGUtMzJieXQ="
+os.environ.setdefault("NETWORKCORE_OCPI_TOKEN_KEY", TEST_TOKEN_KEY)
+os.environ.setdefault("NETWORKCORE_OCPI_ALLOW_INSECURE_PEERS", "true")
+TEST_PEERS = PeerAccess(TokenCipher(TEST_TOKEN_KEY), allow_insecure=True)
 
 POSTGRES_ADMIN_URL = os.environ.get("NETWORKCORE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"

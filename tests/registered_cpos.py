@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.token_cipher import TokenCipher
 from domain.parties import Cpo
 from domain.partners import PostalAddress
 from messages.ocpi import OcpiStatus
@@ -23,10 +24,12 @@ from services import cpo_onboarding
 from services.cpo_onboarding import CpoCompany, CpoTerms
 from services.ocpi import locations, tariffs
 from services.ocpi.credentials import new_token, token_sha256
+from tests.conftest import TEST_TOKEN_KEY
 
 PUBLISHED = "2026-01-01T00:00:00Z"
 TEST_CPO = Cpo(id="cpo-de-tst", country_code="DE", party_id="TST", active=True)
 COMMANDS_URL = "http://127.0.0.1:1/ocpi/2.2.1/commands/"
+TEST_CIPHER = TokenCipher(TEST_TOKEN_KEY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +73,7 @@ def registered_cpo(writes: sessionmaker[Session], cpo: Cpo = TEST_CPO) -> Regist
         )
         # What the credentials module stores with a registration: where and how to send it commands.
         row = db.get_one(CpoRow, cpo_id)
-        row.commands_url, row.outbound_token, row.active = COMMANDS_URL, new_token(), True
+        row.commands_url, row.outbound_token, row.active = COMMANDS_URL, TEST_CIPHER.seal(new_token()), True
         db.flush()
         tariff = _tariff(registered)
         key = (country_code, party_id, registered.tariff_id)

@@ -34,6 +34,7 @@ from activities.settlement import SettlementActivities
 from adapters.cpo import CpoAdapter, OcpiCpoAdapter
 from adapters.payout_rails import FileRail, PayoutRail
 from adapters.temporal_client import connect_temporal, prometheus_runtime
+from adapters.token_cipher import TokenCipher
 from config.settings import Settings
 from domain.payouts.bank import BankAccount, bank_account
 from domain.vat.parties import country_name, validate_vat_id
@@ -102,15 +103,18 @@ def build_worker(
     platform: TaxParty,
     rail: PayoutRail,
     debtor_accounts: dict[str, BankAccount],
+    token_cipher: TokenCipher,
 ) -> Worker:
-    activities = SessionActivities(writes, cpo_adapter, identity)
+    activities = SessionActivities(writes, cpo_adapter, identity, token_cipher)
     payouts = PayoutActivities(writes, rail=rail, debtor_accounts=debtor_accounts)
     sweep = PayoutSweepActivities(writes, client, task_queue=task_queue)
     settlement = SettlementActivities(writes, fx_max_age=fx_max_age, platform=platform, vat_rates=vat_rate_table())
     statements = StatementActivities(writes, platform=platform)
     corrections = CorrectionActivities(writes, platform=platform)
     our_party = (identity.country_code, identity.party_id)
-    cpo_sync = CpoSyncActivities(writes, http, our_party=our_party, import_pulled=import_pulled)
+    cpo_sync = CpoSyncActivities(
+        writes, http, our_party=our_party, import_pulled=import_pulled, token_cipher=token_cipher
+    )
     return Worker(
         client,
         task_queue=task_queue,
@@ -192,6 +196,7 @@ async def ensure_payout_sweep_schedule(
 
 async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then let running activities finish (graceful shutdown)."""
+    token_cipher = TokenCipher.configured(settings.ocpi_token_key)  # without the key, the worker does not start
     database = Database.open(settings.database_url)
     # Metrics only on the ports given: the SDK's (activity failures, latencies) and ours.
     host, sdk_port, our_port = settings.metrics_host, settings.temporal_metrics_port, settings.worker_metrics_port
@@ -219,6 +224,7 @@ async def run_worker(settings: Settings) -> None:
                 platform=platform_party(settings),
                 rail=payout_rail(settings, writes),
                 debtor_accounts=platform_bank_accounts(settings),
+                token_cipher=token_cipher,
             )
             await ensure_statement_schedule(client, settings.task_queue)
             await ensure_payout_sweep_schedule(

@@ -77,15 +77,29 @@ def envelope(
     return JSONResponse(body, status_code=http_status, headers=headers)
 
 
-async def routed_cpo(cpo: CpoDep, request: Request) -> Cpo:
-    """The calling CPO, when the routing headers it may send name it as the sender: on a direct connection
-    ``OCPI-from-*`` is the caller (another party's messages are not its to send: 404, as for a country or
-    party outside its roles). ``OCPI-to-*`` is us, the only receiver behind these URLs."""
-    country_code = request.headers.get("OCPI-from-country-code", cpo.country_code)
-    party_id = request.headers.get("OCPI-from-party-id", cpo.party_id)
-    if not cpo.is_party(country_code, party_id):
-        raise HTTPException(404, f"you are {cpo.country_code}*{cpo.party_id}, not {country_code}*{party_id}")
-    return cpo
+async def routed_cpo(caller: CpoDep, request: Request) -> Cpo:
+    """The CPO party a message is from, among those the caller's connection carries (ocpi-connect.md §3.5):
+    the one its routing headers name as the sender (``OCPI-from-*``; another party's messages are not its
+    to send: 404), else the one its URL names, else the connection's own. A URL naming a party outside the
+    connection is the module's to refuse (stored, 2001). ``OCPI-to-*`` is us, the only receiver here."""
+    own = caller.cpo
+    assert own is not None  # current_cpo: a registered connection's CPO
+    parties = [party for party in caller.parties if party.active] or [own]
+    if "OCPI-from-country-code" in request.headers or "OCPI-from-party-id" in request.headers:
+        country_code = request.headers.get("OCPI-from-country-code", own.country_code)
+        party_id = request.headers.get("OCPI-from-party-id", own.party_id)
+        sender = next((party for party in parties if party.is_party(country_code, party_id)), None)
+        if sender is None:
+            raise HTTPException(404, f"you are {_named(parties)}, not {country_code}*{party_id}")
+        return sender
+    url_country_code, url_party_id = request.path_params.get("country_code"), request.path_params.get("party_id")
+    if url_country_code is None or url_party_id is None:
+        return own
+    return next((party for party in parties if party.is_party(url_country_code, url_party_id)), own)
+
+
+def _named(parties: list[Cpo]) -> str:
+    return " or ".join(f"{party.country_code}*{party.party_id}" for party in parties)
 
 
 # The functional modules' caller; configuration modules (versions) take no routing headers.

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
-from api.deps import ContextDep, OcpiCallerDep, PresentedToken
+from api.deps import ContextDep, OcpiCallerDep, PresentedToken, RotatingCallerDep
 from api.responses import refusals
 from api.routes.ocpi import ANSWERED, OCPI_BODY, UNREAD, VERSION_PATH, envelope, ocpi_answer, receive_body
 from domain.parties import Cpo
@@ -39,6 +39,14 @@ def credentials_caller(presented: OcpiCallerDep) -> PresentedToken:
 CredentialsCallerDep = Annotated[PresentedToken, Depends(credentials_caller)]
 
 
+def rotating_credentials_caller(presented: RotatingCallerDep) -> PresentedToken:
+    """As ``credentials_caller``, and the token a PUT replaced, which may repeat that PUT."""
+    return credentials_caller(presented)
+
+
+RotatingCredentialsCallerDep = Annotated[PresentedToken, Depends(rotating_credentials_caller)]
+
+
 def _cpo(presented: PresentedToken) -> Cpo:
     cpo = presented.caller.cpo
     assert cpo is not None  # credentials_caller
@@ -51,7 +59,7 @@ def _cpo(presented: PresentedToken) -> Cpo:
     summary="Credentials GET: ours, with the token you call us with",
 )
 async def get_ocpi_credentials(presented: CredentialsCallerDep, context: ContextDep) -> Response:
-    ours = credentials.our_platform(context.public_base_url, context.ocpi_role)
+    ours = credentials.our_platform(context.public_base_url, context.ocpi_role, context.peers)
     data = ours.credentials(presented.token).model_dump(mode="json", exclude_none=True)
     return envelope(OcpiStatus.SUCCESS, "Success", data=data)
 
@@ -63,9 +71,9 @@ async def get_ocpi_credentials(presented: CredentialsCallerDep, context: Context
     summary="Credentials POST: register with token A; the answer is ours, with your token C",
 )
 async def post_ocpi_credentials(request: Request, presented: CredentialsCallerDep, context: ContextDep) -> Response:
-    ours = credentials.our_platform(context.public_base_url, context.ocpi_role)
+    ours = credentials.our_platform(context.public_base_url, context.ocpi_role, context.peers)
     correlation_id = request.headers.get("X-Correlation-ID")
-    return await receive_body(
+    reply = await receive_body(
         request,
         context,
         _cpo(presented),
@@ -80,16 +88,22 @@ async def post_ocpi_credentials(request: Request, presented: CredentialsCallerDe
             now=datetime.now(UTC),
         ),
     )
+    # A re-issued token A replaces a registration: its token stops working in this process at once.
+    context.cpos.forget_holders(lambda caller: caller.connection_key == presented.caller.connection_key)
+    return reply
 
 
 @router.put(
     "/credentials",
     openapi_extra=OCPI_BODY,
     responses=EXCHANGE_ANSWERS,
-    summary="Credentials PUT: new credentials (token B, versions URL); the answer has your new token C",
+    summary="Credentials PUT: new credentials (token B, versions URL); the answer has your new token C "
+    "(the replaced token may repeat this PUT for 5 minutes)",
 )
-async def put_ocpi_credentials(request: Request, presented: CredentialsCallerDep, context: ContextDep) -> Response:
-    ours = credentials.our_platform(context.public_base_url, context.ocpi_role)
+async def put_ocpi_credentials(
+    request: Request, presented: RotatingCredentialsCallerDep, context: ContextDep
+) -> Response:
+    ours = credentials.our_platform(context.public_base_url, context.ocpi_role, context.peers)
     correlation_id = request.headers.get("X-Correlation-ID")
     reply = await receive_body(
         request,

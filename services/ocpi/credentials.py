@@ -7,13 +7,19 @@
   (its API unusable), 3002 (no 2.2.1), 3003 (a module we need missing), 2001 (its body, or roles that do
   not name it), 405 when it is registered already; a refusal changes nothing and token A keeps working.
 * It rotates (``rotate``, PUT with its token): we read its versions again with its new token B and issue a
-  new C; the old C stops working. It unregisters (``unregister``, DELETE): its token stops working, the CPO
-  becomes inactive, its data and history stay.
+  new C; the old C stops working, except to repeat that same PUT (same body) for ``ROTATION_GRACE``, which
+  gets the same answer (its reply was lost). Its Locations and Tariffs are pulled again. It unregisters
+  (``unregister``, DELETE): its token stops working, its CPOs become inactive, their data and history stay.
+* An operator re-issues token A to a registered CPO whose answer was lost (``invite_cpo(reissue=True)``):
+  its token C keeps working until it registers with the new A, which replaces its registration at once.
 * We register with a CPO (``connect_cpo``) with the token A it gave us.
+* One connection may carry several CPO roles (parties of one company): each is a CPO of ours, active while
+  the connection is registered, reached at the connection's Commands receiver with its own routing headers.
 
-Every message is stored in the inbox with its answer; the token a body carries is not (``_without_token``).
-Tokens are never logged. Tokens we issue are kept as SHA-256 only; the tokens we present to a CPO are kept
-in clear (``cpos.outbound_token``): we send them."""
+Every URL of the CPO must be https on a public address (``adapters/ocpi_client.py`` ``check_peer_url``),
+else 3001. Every message is stored in the inbox with its answer; the token a body carries is not
+(``_without_token``). Tokens are never logged. Tokens we issue are kept as SHA-256 only; the tokens we
+present to a CPO are kept sealed (``cpos.outbound_token``, ``adapters/token_cipher.py``)."""
 
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ import json
 import re
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
@@ -30,6 +37,7 @@ import httpx
 from sqlalchemy.orm import Session
 
 from adapters.ocpi_client import PeerUnusable, VersionUnsupported, fetch_version_details, post_credentials
+from adapters.token_cipher import TokenCipher
 from domain.parties import Cpo
 from domain.partners import FieldInvalid
 from domain.vat.parties import CountryUnknown, country_name, national_currency
@@ -37,16 +45,18 @@ from messages.ocpi import OcpiStatus
 from messages.ocpi_credentials import BusinessDetails, Credentials, CredentialsRole, VersionDetails
 from persistence import ocpi_connections as connections
 from persistence.db import SessionFactory
-from persistence.ocpi_connections import OcpiCaller, PeerEndpoint, PeerRole, Registration
+from persistence.ocpi_connections import OcpiCaller, PeerEndpoint, PeerRole, Registration, RotationGrace
 from persistence.tables import CpoRow
 from services.context import WriteAndStart
 from services.ocpi.cpo_sync import start_sync_after_registration
 from services.ocpi.forwarding import receive
-from services.ocpi.inbox import CpoMessage, IntakeResult, Kind, Outcome, parse
+from services.ocpi.inbox import CpoMessage, Inbox, IntakeResult, Kind, Outcome, parse
 
 OCPI_VERSION: Final = "2.2.1"
 VERSIONS_PATH: Final = "/ocpi/versions"  # our versions list, under the public base URL
 TOKEN_A_LIFETIME: Final = timedelta(days=7)
+# How long the token a PUT replaced may repeat that PUT (ocpi-connect.md §3.4).
+ROTATION_GRACE: Final = timedelta(minutes=5)
 # The modules we need of a CPO (identifier, its interface's role; None: any). Its credentials endpoint,
 # to tell it when ours change; its Commands receiver, where sessions are started and stopped.
 REQUIRED_MODULES: Final = (("credentials", None), ("commands", "RECEIVER"))
@@ -76,11 +86,21 @@ class Invitation:
 
 
 @dataclass(frozen=True, slots=True)
+class PeerAccess:
+    """How we reach CPOs: the cipher of the tokens we present to them, and whether their URLs may be http
+    on loopback (the dev stack and the tests only)."""
+
+    token_cipher: TokenCipher
+    allow_insecure: bool
+
+
+@dataclass(frozen=True, slots=True)
 class OurPlatform:
-    """Our side of a credentials exchange: our versions list and our party."""
+    """Our side of a credentials exchange: our versions list and our party, and how we reach CPOs."""
 
     versions_url: str
     role: CredentialsRole
+    peers: PeerAccess
 
     def credentials(self, token: str) -> Credentials:
         return Credentials(token=token, url=self.versions_url, roles=[self.role])
@@ -93,8 +113,8 @@ def platform_role(country_code: str, party_id: str, name: str) -> CredentialsRol
     )
 
 
-def our_platform(public_base_url: str, role: CredentialsRole) -> OurPlatform:
-    return OurPlatform(public_base_url + VERSIONS_PATH, role)
+def our_platform(public_base_url: str, role: CredentialsRole, peers: PeerAccess) -> OurPlatform:
+    return OurPlatform(public_base_url + VERSIONS_PATH, role, peers)
 
 
 class _Refusal(Exception):
@@ -113,16 +133,24 @@ def token_sha256(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _body_sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
 # --- invitations and registration with a CPO (operators) -----------------------------------------
 
 
-def invite_cpo(db: Session, country_code: str, party_id: str, name: str, *, now: datetime) -> Invitation:
+def invite_cpo(
+    db: Session, country_code: str, party_id: str, name: str, *, now: datetime, reissue: bool = False
+) -> Invitation:
     """The CPO (created inactive, paid in its country's currency, if it is new) and a new token A. A CPO
-    that is registered is refused: it rotates its token itself, or unregisters first."""
+    that is registered is refused: it rotates its token itself, or unregisters first; unless ``reissue``
+    (its answer to its registration was lost): then its token keeps working until it registers with the
+    new token A."""
     cpo = _cpo_for_party(db, country_code, party_id, name, now=now)
     connection = connections.connection_of(db, cpo.id)
-    if connection is not None and connection.state == connections.ConnectionState.REGISTERED:
-        raise AlreadyRegistered(f"{cpo.id} is registered already")
+    if connection is not None and connection.state == connections.ConnectionState.REGISTERED and not reissue:
+        raise AlreadyRegistered(f"{cpo.id} is registered already: --reissue gives it a new token A")
     token = new_token()
     expires_at = now + TOKEN_A_LIFETIME
     connections.invite(db, cpo.id, token_sha256(token), expires_at=expires_at, now=now)
@@ -139,7 +167,7 @@ async def connect_cpo(
     correlation_id = str(uuid.uuid4())
     async with httpx.AsyncClient(timeout=2 * PEER_TIMEOUT_S) as http:
         try:
-            details = await _version_details(http, versions_url, token_a, correlation_id)
+            details = await _version_details(http, versions_url, token_a, ours.peers, correlation_id)
         except _Refusal as refusal:
             raise ConnectionFailed(f"{int(refusal.status)}: {refusal.message}") from refusal
         credentials_url = _endpoint_url(details, "credentials", None)
@@ -152,7 +180,7 @@ async def connect_cpo(
                 http, credentials_url, token_a, ours.credentials(token_b), correlation_id=correlation_id
             )
             if theirs.url != versions_url:
-                details = await _version_details(http, theirs.url, theirs.token, correlation_id)
+                details = await _version_details(http, theirs.url, theirs.token, ours.peers, correlation_id)
             cpo_role = next((role for role in theirs.roles if role.role == "CPO"), None)
             if cpo_role is None:
                 raise _Refusal(OcpiStatus.INVALID_PARAMETERS, "its credentials name no CPO role")
@@ -162,7 +190,8 @@ async def connect_cpo(
                 )
                 key = connections.adopt(db, pending, cpo.id)
                 token_b_sha256 = token_sha256(token_b)
-                if not _store(db, cpo, key, token_b_sha256, token_b_sha256, theirs, details, now=now):
+                registration = _registration(token_b_sha256, theirs, details)
+                if not _store(db, cpo, key, token_b_sha256, registration, theirs.token, ours.peers, now=now):
                     raise _Refusal(OcpiStatus.CLIENT_ERROR, "its connection changed while we registered")
                 cpo_id = cpo.id
         except (PeerUnusable, _Refusal, FieldInvalid) as failure:
@@ -207,14 +236,53 @@ async def rotate(
     now: datetime,
 ) -> IntakeResult:
     """PUT: new credentials of a registered CPO (a new token B, maybe a new versions URL). A success
-    carries our credentials, with its new token C; the token it called with stops working."""
+    carries our credentials, with its new token C; the token it called with then only repeats this PUT
+    (same body, within ``ROTATION_GRACE``), answered alike. Its Locations and Tariffs are pulled again."""
     if caller.registering:
         return await _refuse(context, caller, "PUT", body, _Refusal(OcpiStatus.CLIENT_ERROR, NOT_REGISTERED, 405))
-    return await _exchange(context, caller, presented, "PUT", body, ours, correlation_id=correlation_id, now=now)
+    if caller.superseded:
+        return await _repeat_rotation(context, caller, presented, body, ours, now=now)
+    result = await _exchange(context, caller, presented, "PUT", body, ours, correlation_id=correlation_id, now=now)
+    if result.status == OcpiStatus.SUCCESS and not result.repeat:
+        # Committed: its endpoints may have moved, and what it published meanwhile must not be missed.
+        await start_sync_after_registration(context.temporal, context.task_queue, _caller_cpo(caller).id)
+    return result
+
+
+async def _repeat_rotation(
+    context: WriteAndStart, caller: OcpiCaller, presented: str, body: bytes, ours: OurPlatform, *, now: datetime
+) -> IntakeResult:
+    """The PUT the superseded token made, again (its answer was lost): the same answer; anything else from
+    that token is 401."""
+    message = CpoMessage(_caller_cpo(caller), Kind.CREDENTIALS, "PUT", _without_token(body))
+
+    def intake(db: Session) -> IntakeResult:
+        repeated = _repeated_rotation(db, caller, presented, body, ours, now=now)
+        if repeated is None:
+            return message.inbox(db).answer(Outcome.REJECTED, TOKEN_SPENT)
+        return repeated(message.inbox(db))
+
+    return await receive(context, "credentials PUT", message, intake)
+
+
+def _repeated_rotation(
+    db: Session, caller: OcpiCaller, presented: str, body: bytes, ours: OurPlatform, *, now: datetime
+) -> Callable[[Inbox], IntakeResult] | None:
+    """How to answer a PUT that repeats the one ``presented`` made before it was replaced, if it does."""
+    sealed = connections.grace_reply(db, caller.connection_key, presented, _body_sha256(body), now=now)
+    if sealed is None:
+        return None
+    token_c = ours.peers.token_cipher.reveal(sealed)
+
+    def answer(inbox: Inbox) -> IntakeResult:
+        result = inbox.accept(Outcome.DUPLICATE, "updated already: the same answer")
+        return replace(result, repeat=True, data=ours.credentials(token_c).model_dump(mode="json", exclude_none=True))
+
+    return answer
 
 
 async def unregister(context: WriteAndStart, caller: OcpiCaller, presented: str, *, now: datetime) -> IntakeResult:
-    """DELETE: the CPO's token stops working and the CPO is inactive from now on (no session starts)."""
+    """DELETE: the CPO's token stops working and its CPOs are inactive from now on (no session starts)."""
     if caller.registering:
         refusal = _Refusal(OcpiStatus.CLIENT_ERROR, NOT_REGISTERED, 405)
         return await _refuse(context, caller, "DELETE", b"", refusal)
@@ -250,27 +318,43 @@ async def _exchange(
         return await _refuse(context, caller, method, body, refusal)
     try:
         async with httpx.AsyncClient(timeout=PEER_TIMEOUT_S) as http:
-            details = await _version_details(http, offered.url, offered.token, correlation_id)
+            details = await _version_details(http, offered.url, offered.token, ours.peers, correlation_id)
     except _Refusal as refusal:
         return await _refuse(context, caller, method, body, refusal)
     token_c = new_token()
+    registration = _registration(token_sha256(token_c), offered, details)
+    if method == "PUT":
+        grace = RotationGrace(
+            presented, _body_sha256(body), ours.peers.token_cipher.seal(token_c), now + ROTATION_GRACE
+        )
+        registration = replace(registration, grace=grace)
     message = CpoMessage(cpo, Kind.CREDENTIALS, method, _without_token(body))
 
     def intake(db: Session) -> IntakeResult:
         inbox = message.inbox(db)
         row = db.get_one(CpoRow, cpo.id)
         try:
-            stored = _store(db, row, caller.connection_key, presented, token_sha256(token_c), offered, details, now=now)
+            stored = _store(db, row, caller.connection_key, presented, registration, offered.token, ours.peers, now=now)
         except _Refusal as refusal:
             return inbox.answer(Outcome.REJECTED, IntakeResult(refusal.status, refusal.message, refusal.http_status))
         if not stored:
-            return inbox.answer(Outcome.REJECTED, TOKEN_SPENT)
-        return inbox.accept(Outcome.APPLIED, "registered" if method == "POST" else "updated")
+            # The same PUT, sent again before its first answer came back, got there first: answer alike.
+            repeated = _repeated_rotation(db, caller, presented, body, ours, now=now) if method == "PUT" else None
+            return inbox.answer(Outcome.REJECTED, TOKEN_SPENT) if repeated is None else repeated(inbox)
+        result = inbox.accept(Outcome.APPLIED, "registered" if method == "POST" else "updated")
+        return replace(result, data=ours.credentials(token_c).model_dump(mode="json", exclude_none=True))
 
-    result = await receive(context, f"credentials {method}", message, intake)
-    if result.status != OcpiStatus.SUCCESS:
-        return result
-    return replace(result, data=ours.credentials(token_c).model_dump(mode="json", exclude_none=True))
+    return await receive(context, f"credentials {method}", message, intake)
+
+
+def _registration(inbound_token_sha256: str, theirs: Credentials, details: VersionDetails) -> Registration:
+    return Registration(
+        inbound_token_sha256=inbound_token_sha256,
+        versions_url=theirs.url,
+        version=details.version,
+        endpoints=[PeerEndpoint(e.identifier, e.role, e.url) for e in details.endpoints],
+        roles=[PeerRole(r.role, r.country_code, r.party_id, r.business_details.name) for r in theirs.roles],
+    )
 
 
 def _store(
@@ -278,45 +362,52 @@ def _store(
     cpo: CpoRow,
     connection_key: int,
     presented: str,
-    inbound_token_sha256: str,
-    theirs: Credentials,
-    details: VersionDetails,
+    registration: Registration,
+    outbound_token: str,
+    peers: PeerAccess,
     *,
     now: datetime,
 ) -> bool:
-    """Store the CPO's credentials and version on its connection, if ``presented`` still opens it; the
-    CPO is active and commands go to its Commands receiver with its token."""
-    roles = [PeerRole(r.role, r.country_code, r.party_id, r.business_details.name) for r in theirs.roles]
-    taken = connections.parties_of_others(db, connection_key, roles)
+    """Store the CPO's credentials and version on its connection, if ``presented`` still opens it. Each
+    CPO role is a CPO of ours (created for a party new to us), active, reached at the connection's Commands
+    receiver with the token we present (sealed)."""
+    taken = connections.parties_of_others(db, connection_key, registration.roles)
     if taken:
         named = ", ".join(f"{r.role} {r.country_code}*{r.party_id}" for r in taken)
         raise _Refusal(OcpiStatus.INVALID_PARAMETERS, f"roles: {named} belong to another connection")
-    registration = Registration(
-        inbound_token_sha256=inbound_token_sha256,
-        versions_url=theirs.url,
-        version=details.version,
-        endpoints=[PeerEndpoint(e.identifier, e.role, e.url) for e in details.endpoints],
-        roles=roles,
-    )
+    cpo_roles = [r for r in registration.roles if r.role == "CPO"]
+    for role in cpo_roles:
+        if connections.cpo_of_party(db, role.country_code, role.party_id) is None:
+            try:
+                _new_party_currency(role.country_code, role.party_id, role.name, now=now)
+            except FieldInvalid as invalid:
+                raise _Refusal(OcpiStatus.INVALID_PARAMETERS, f"roles: {invalid}") from invalid
     if not connections.record_registration(db, connection_key, presented, registration, now=now):
         return False
-    commands_url = _endpoint_url(details, "commands", "RECEIVER")
-    assert commands_url is not None  # a required module
-    # The adapter appends the command's name to this URL.
-    cpo.commands_url = commands_url.rstrip("/") + "/"
-    cpo.outbound_token = theirs.token
-    cpo.active = True
+    commands_url = next(e.url for e in registration.endpoints if (e.identifier, e.role) == ("commands", "RECEIVER"))
+    sealed = peers.token_cipher.seal(outbound_token)
+    parties = [cpo, *(_cpo_for_party(db, r.country_code, r.party_id, r.name, now=now) for r in cpo_roles)]
+    for party in {party.id: party for party in parties}.values():
+        # The adapter appends the command's name to this URL.
+        party.commands_url = commands_url.rstrip("/") + "/"
+        party.outbound_token = sealed
+        party.active = True
     return True
 
 
 async def _version_details(
-    http: httpx.AsyncClient, versions_url: str, token: str, correlation_id: str | None
+    http: httpx.AsyncClient, versions_url: str, token: str, peers: PeerAccess, correlation_id: str | None
 ) -> VersionDetails:
-    """The peer's 2.2.1 details, with every module we need; otherwise refused: 3001 (its API unusable),
-    3002 (no 2.2.1), 3003 (a module missing)."""
+    """The peer's 2.2.1 details, with every module we need; otherwise refused: 3001 (its API unusable, or
+    a URL of it we do not call), 3002 (no 2.2.1), 3003 (a module missing)."""
     try:
         details = await fetch_version_details(
-            http, versions_url, token, version=OCPI_VERSION, correlation_id=correlation_id
+            http,
+            versions_url,
+            token,
+            version=OCPI_VERSION,
+            allow_insecure=peers.allow_insecure,
+            correlation_id=correlation_id,
         )
     except PeerUnusable as error:
         raise _Refusal(OcpiStatus.UNABLE_TO_USE_CLIENT_API, f"cannot use your API: {error}") from error
@@ -367,12 +458,8 @@ def _caller_cpo(caller: OcpiCaller) -> Cpo:
     return caller.cpo
 
 
-def _cpo_for_party(db: Session, country_code: str, party_id: str, name: str, *, now: datetime) -> CpoRow:
-    """The CPO of that party, created inactive (until it registers) if it is new; its id is
-    ``cpo-<country code>-<party id>``, it is paid in its country's currency."""
-    existing = connections.cpo_of_party(db, country_code, party_id)
-    if existing is not None:
-        return existing
+def _new_party_currency(country_code: str, party_id: str, name: str, *, now: datetime) -> str:
+    """The currency a new CPO of that party is paid in, once its party and name are checked."""
     try:
         country_name(country_code)
         currency = national_currency(country_code, now.date())
@@ -382,6 +469,16 @@ def _cpo_for_party(db: Session, country_code: str, party_id: str, name: str, *, 
         raise FieldInvalid("party_id", f"three letters or digits, not {party_id!r}")
     if not 0 < len(name) <= 100:
         raise FieldInvalid("name", "1 to 100 characters")
+    return currency
+
+
+def _cpo_for_party(db: Session, country_code: str, party_id: str, name: str, *, now: datetime) -> CpoRow:
+    """The CPO of that party, created inactive (until it registers) if it is new; its id is
+    ``cpo-<country code>-<party id>``, it is paid in its country's currency."""
+    existing = connections.cpo_of_party(db, country_code, party_id)
+    if existing is not None:
+        return existing
+    currency = _new_party_currency(country_code, party_id, name, now=now)
     cpo = CpoRow(
         id=f"cpo-{country_code}-{party_id}".lower(),
         name=name,

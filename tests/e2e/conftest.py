@@ -26,6 +26,7 @@ from temporalio.worker import Worker
 
 from activities.sessions import OcpiIdentity
 from adapters.cpo import OcpiCpoAdapter
+from adapters.token_cipher import TokenCipher
 from api.app import create_app
 from api.context import ApiContext
 from cli.devstack import demo_cpo_onboarding
@@ -43,6 +44,7 @@ from simulator.bank import SimulatedBank
 from simulator.catalogue import CPOS, simulator_config
 from simulator.config import SimulatorConfig
 from simulator.connections import ConnectionStore
+from tests.conftest import TEST_TOKEN_KEY
 from workers.main import ACTIVITY_THREADS, build_worker, platform_bank_accounts, platform_party
 from workflows.sessions import ChargingSessionWorkflow
 
@@ -171,6 +173,7 @@ async def running_stack(
     """API, simulator and worker on ``engine``'s database, on a task queue of their own."""
     api_port, simulator_port = free_port(), free_port()
     api_url, simulator_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{simulator_port}"
+    token_cipher = TokenCipher(TEST_TOKEN_KEY)
     seed_database(writes)
     task_queue = f"sessions-{uuid.uuid4()}"
     context = ApiContext(writes, make_read_session_factory(engine), dev_env.client, task_queue, timeouts, api_url)
@@ -201,6 +204,7 @@ async def running_stack(
                 platform=platform_party(settings),
                 rail=bank,
                 debtor_accounts=platform_bank_accounts(settings),
+                token_cipher=token_cipher,
             )
 
         settings = Settings()

@@ -25,10 +25,12 @@ from cli import partners as cli_partners
 from cli.main import parser
 from cli.processes import free_port
 from messages.workflow_ids import cpo_sync_workflow_id
-from persistence.tables import CpoRow, OcpiConnectionRow, OcpiEndpointRow, OcpiInboxRow
-from services.ocpi.credentials import OurPlatform, our_platform, platform_role, token_sha256
-from tests.e2e.conftest import Stack, serve
+from persistence.tables import CpoRow, LocationRow, OcpiConnectionRow, OcpiEndpointRow, OcpiInboxRow
+from services.ocpi.credentials import OurPlatform, PeerAccess, our_platform, platform_role, token_sha256
+from tests.conftest import TEST_PEERS
+from tests.e2e.conftest import STROMNETZ, Stack, serve
 from tests.e2e.test_ocpi_intake import OCPI
+from tests.e2e.test_ocpi_locations import location
 
 CREDENTIALS = f"{OCPI}/credentials"
 VERSIONS = ("2.1.1", "2.2.1")
@@ -59,6 +61,8 @@ class FakeCpo:
     token_c: str = field(default_factory=lambda: f"cpo-c-{uuid.uuid4().hex}")
     callback_status: int | None = None
     emsp_token: str | None = None  # the token B our credentials gave it
+    other_parties: list[str] = field(default_factory=list)  # more CPO roles of its company
+    endpoints_at: str | None = None  # where its details say its modules are (default: where it listens)
 
     @property
     def versions_url(self) -> str:
@@ -71,10 +75,11 @@ class FakeCpo:
             "roles": [
                 {
                     "role": "CPO",
-                    "party_id": self.party_id,
+                    "party_id": party_id,
                     "country_code": self.country_code,
                     "business_details": {"name": "Fake Charging B.V.", "website": "https://example.com"},
                 }
+                for party_id in (self.party_id, *self.other_parties)
             ],
         }
 
@@ -98,7 +103,7 @@ class FakeCpo:
         async def details(request: Request) -> JSONResponse:
             refused = caller(request)
             endpoints = [
-                {"identifier": module, "role": role, "url": f"{self.url}/ocpi/2.2.1/{module}"}
+                {"identifier": module, "role": role, "url": f"{self.endpoints_at or self.url}/ocpi/2.2.1/{module}"}
                 for module, role in self.modules
             ]
             return refused or JSONResponse(ok({"version": "2.2.1", "endpoints": endpoints}))
@@ -133,7 +138,7 @@ async def fake_cpo() -> AsyncIterator[FakeCpo]:
 
 
 def ours(stack: Stack) -> OurPlatform:
-    return our_platform(stack.api_url, platform_role("CH", "NWC", "NetworkCore GmbH"))
+    return our_platform(stack.api_url, platform_role("CH", "NWC", "NetworkCore GmbH"), TEST_PEERS)
 
 
 def temporal(stack: Stack) -> cli_partners.TemporalTarget:
@@ -143,12 +148,15 @@ def temporal(stack: Stack) -> cli_partners.TemporalTarget:
     )
 
 
-def invite(stack: Stack, cpo: FakeCpo, capsys: pytest.CaptureFixture[str]) -> str:
+def invite(stack: Stack, cpo: FakeCpo, capsys: pytest.CaptureFixture[str], *options: str) -> str:
     """``networkcore partners invite-cpo --json``: token A."""
     argv = ["partners", "invite-cpo", "--country-code", cpo.country_code, "--party-id", cpo.party_id]
     assert (
         cli_partners.run(
-            stack.writes, parser().parse_args([*argv, "--name", "Fake", "--json"]), ours(stack), temporal(stack)
+            stack.writes,
+            parser().parse_args([*argv, "--name", "Fake", "--json", *options]),
+            ours(stack),
+            temporal(stack),
         )
         == 0
     )
@@ -160,6 +168,16 @@ def invite(stack: Stack, cpo: FakeCpo, capsys: pytest.CaptureFixture[str]) -> st
 def connection(stack: Stack, cpo_id: str) -> OcpiConnectionRow:
     with stack.writes() as db:
         return db.scalars(select(OcpiConnectionRow).where(OcpiConnectionRow.cpo_id == cpo_id)).one()
+
+
+def revealed(cpo: CpoRow) -> str:
+    """The token we present to the CPO, as the activities that call it read it."""
+    return TEST_PEERS.token_cipher.reveal(cpo.outbound_token)
+
+
+def stack_cpo(stack: Stack, cpo_id: str) -> CpoRow:
+    with stack.writes() as db:
+        return db.get_one(CpoRow, cpo_id)
 
 
 def cpo_row(stack: Stack, cpo: FakeCpo) -> CpoRow:
@@ -224,7 +242,9 @@ async def test_a_cpo_registers_with_token_a_rotates_and_unregisters(
 
     registered = cpo_row(stack, fake_cpo)
     assert registered.active
-    assert (registered.outbound_token, registered.commands_url) == (token_b, f"{fake_cpo.url}/ocpi/2.2.1/commands/")
+    assert registered.commands_url == f"{fake_cpo.url}/ocpi/2.2.1/commands/"
+    assert token_b not in registered.outbound_token, "sealed at rest"
+    assert revealed(registered) == token_b
     stored = connection(stack, registered.id)
     assert (stored.state, stored.version, stored.versions_url) == ("REGISTERED", "2.2.1", fake_cpo.versions_url)
     assert stored.inbound_token_sha256 == token_sha256(token_c)
@@ -251,7 +271,7 @@ async def test_a_cpo_registers_with_token_a_rotates_and_unregisters(
     new_c = rotated.json()["data"]["token"]
     assert new_c != token_c
     assert [headers["authorization"] for _, headers in fake_cpo.seen] == [ocpi_token_header(new_b)] * 2
-    assert cpo_row(stack, fake_cpo).outbound_token == new_b
+    assert revealed(cpo_row(stack, fake_cpo)) == new_b
     assert (await status_of(stack, "POST", f"{OCPI}/cdrs", token_c, {}))[0] == 401
     assert (await status_of(stack, "GET", "/ocpi/versions", token_c))[0] == 401
     assert await status_of(stack, "POST", f"{OCPI}/cdrs", new_c, {}) == (200, 2001)
@@ -341,7 +361,8 @@ async def test_we_register_with_a_cpo_that_gave_us_its_token_a(stack: Stack, fak
     assert fake_cpo.callback_status == 200, "our token B worked while it registered us"
     cpo = cpo_row(stack, fake_cpo)
     assert cpo.active
-    assert cpo.outbound_token == fake_cpo.token_c
+    assert revealed(cpo) == fake_cpo.token_c
+    assert fake_cpo.token_c not in cpo.outbound_token, "sealed at rest"
     assert cpo.commands_url == f"{fake_cpo.url}/ocpi/2.2.1/commands/"
     stored = connection(stack, cpo.id)
     assert stored.state == "REGISTERED"
@@ -368,3 +389,249 @@ async def test_connecting_to_a_cpo_without_the_modules_we_need_posts_nothing(sta
     assert [what for what, _ in fake_cpo.seen] == ["GET /ocpi/versions", "GET /ocpi/2.2.1"]
     with stack.writes() as db:
         assert db.scalars(select(CpoRow).where(CpoRow.party_id == fake_cpo.party_id)).first() is None
+
+
+async def registered(stack: Stack, cpo: FakeCpo, token_a: str) -> str:
+    """The CPO registers with ``token_a`` and a new token B: its token C."""
+    token_b = f"cpo-b-{uuid.uuid4().hex}"
+    cpo.accepted = {token_b}
+    reply = await stack.http.post(
+        CREDENTIALS, content=json.dumps(cpo.credentials(token_b)), headers=token_headers(token_a)
+    )
+    assert reply.json()["status_code"] == 1000, reply.text
+    return str(reply.json()["data"]["token"])
+
+
+@pytest.mark.parametrize(
+    ("versions_url", "endpoints_at", "named"),
+    [
+        pytest.param(
+            "https://10.0.0.1/ocpi/versions",
+            None,
+            "https://10.0.0.1/ocpi/versions: 10.0.0.1 is a private address",
+            id="versions URL in a private network",
+        ),
+        pytest.param(
+            "http://93.184.215.14/ocpi/versions", None, "http://93.184.215.14/ocpi/versions: not https", id="http"
+        ),
+        pytest.param(
+            None,
+            "https://169.254.169.254",
+            "https://169.254.169.254/ocpi/2.2.1/credentials: 169.254.169.254 is a link-local address",
+            id="an endpoint at the cloud metadata address",
+        ),
+    ],
+)
+async def test_a_registration_naming_a_url_we_must_not_call_is_refused_with_3001_and_stores_nothing(
+    stack: Stack,
+    fake_cpo: FakeCpo,
+    capsys: pytest.CaptureFixture[str],
+    versions_url: str | None,
+    endpoints_at: str | None,
+    named: str,
+) -> None:
+    token_a = invite(stack, fake_cpo, capsys)
+    token_b = f"cpo-b-{uuid.uuid4().hex}"
+    fake_cpo.accepted, fake_cpo.endpoints_at = {token_b}, endpoints_at
+    offered = fake_cpo.credentials(token_b) | ({"url": versions_url} if versions_url else {})
+    reply = await stack.http.post(CREDENTIALS, content=json.dumps(offered), headers=token_headers(token_a))
+    assert (reply.status_code, reply.json()["status_code"]) == (200, 3001)
+    assert named in reply.json()["status_message"]
+    assert [what for what, _ in fake_cpo.seen] == ([] if versions_url else ["GET /ocpi/versions", "GET /ocpi/2.2.1"])
+    cpo = cpo_row(stack, fake_cpo)
+    stored = connection(stack, cpo.id)
+    assert (stored.state, stored.inbound_token_sha256, stored.versions_url) == ("INVITED", None, None)
+    assert (cpo.active, cpo.outbound_token, cpo.commands_url) == (False, "", "")
+    with stack.writes() as db:
+        assert db.scalars(select(OcpiEndpointRow).where(OcpiEndpointRow.connection_key == stored.key)).all() == []
+    assert await status_of(stack, "GET", "/ocpi/versions", token_a) == (200, 1000), "token A still works"
+
+
+@pytest.mark.parametrize(("scheme", "why"), [("http", "not https"), ("https", "127.0.0.1 is a loopback address")])
+async def test_without_the_local_stack_flag_we_do_not_connect_to_a_cpo_on_loopback(
+    stack: Stack, fake_cpo: FakeCpo, capsys: pytest.CaptureFixture[str], scheme: str, why: str
+) -> None:
+    strict = our_platform(
+        stack.api_url,
+        platform_role("CH", "NWC", "NetworkCore GmbH"),
+        PeerAccess(TEST_PEERS.token_cipher, allow_insecure=False),
+    )
+    fake_cpo.accepted = {"their-a"}
+    versions_url = fake_cpo.versions_url.replace("http://", f"{scheme}://")
+    argv = ["partners", "connect-cpo", "--versions-url", versions_url, "--token", "their-a"]
+    code = await asyncio.to_thread(cli_partners.run, stack.writes, parser().parse_args(argv), strict, temporal(stack))
+    assert code == 1
+    assert f"{versions_url}: {why}" in capsys.readouterr().err
+    assert fake_cpo.seen == [], "never called"
+    with stack.writes() as db:
+        assert db.scalars(select(CpoRow).where(CpoRow.party_id == fake_cpo.party_id)).first() is None
+        assert (
+            db.scalars(select(OcpiConnectionRow).where(OcpiConnectionRow.versions_url == versions_url)).first() is None
+        )
+
+
+async def test_after_a_put_the_replaced_token_may_only_repeat_that_put_and_gets_the_same_answer(
+    stack: Stack, fake_cpo: FakeCpo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_cpo.modules = [("credentials", "SENDER"), ("commands", "RECEIVER")]  # nothing to pull: each sync ends
+    token_c = await registered(stack, fake_cpo, invite(stack, fake_cpo, capsys))
+    cpo_id = cpo_row(stack, fake_cpo).id
+    sync = stack.temporal.get_workflow_handle(cpo_sync_workflow_id(cpo_id))
+    await sync.result()
+    pulled_after_post = (await sync.describe()).run_id
+
+    new_b = f"cpo-b2-{uuid.uuid4().hex}"
+    fake_cpo.accepted = {new_b}
+    put = json.dumps(fake_cpo.credentials(new_b))
+    first = await stack.http.put(CREDENTIALS, content=put, headers=token_headers(token_c))
+    assert first.json()["status_code"] == 1000, first.text
+    new_c = first.json()["data"]["token"]
+
+    # Its answer was lost: the same PUT with the token it replaced gets the same answer, fetching nothing.
+    fake_cpo.seen = []
+    again = await stack.http.put(CREDENTIALS, content=put, headers=token_headers(token_c))
+    assert (again.status_code, again.json()["status_code"]) == (200, 1000)
+    assert again.json()["data"] == first.json()["data"]
+    assert fake_cpo.seen == []
+    # Anything else with the replaced token is 401.
+    other_put = fake_cpo.credentials(f"cpo-b3-{uuid.uuid4().hex}")
+    assert await status_of(stack, "PUT", CREDENTIALS, token_c, other_put) == (401, 2000)
+    for method, path in (
+        ("GET", CREDENTIALS),
+        ("DELETE", CREDENTIALS),
+        ("GET", "/ocpi/versions"),
+        ("POST", f"{OCPI}/cdrs"),
+    ):
+        assert (await status_of(stack, method, path, token_c, {} if method == "POST" else None))[0] == 401, path
+    assert await status_of(stack, "POST", f"{OCPI}/cdrs", new_c, {}) == (200, 2001)
+    assert revealed(cpo_row(stack, fake_cpo)) == new_b
+
+    stored = connection(stack, cpo_id)
+    assert stored.grace_token_sha256 == token_sha256(token_c)
+    assert stored.grace_reply_token is not None
+    assert new_c not in stored.grace_reply_token, "the answer is kept sealed"
+    assert [(m.object_id, m.outcome, m.status_code) for m in credentials_inbox(stack, cpo_id)] == [
+        ("POST", "APPLIED", 1000),
+        ("PUT", "APPLIED", 1000),
+        ("PUT", "DUPLICATE", 1000),
+        ("PUT", "REJECTED", 2000),
+    ]
+    # After the PUT its lists are pulled again.
+    deadline = asyncio.get_running_loop().time() + 20
+    while (await sync.describe()).run_id == pulled_after_post:
+        assert asyncio.get_running_loop().time() < deadline, "no pull after the PUT"
+        await asyncio.sleep(0.1)
+
+
+async def test_a_reissued_token_a_replaces_a_registration_whose_answer_was_lost(
+    stack: Stack, fake_cpo: FakeCpo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token_c = await registered(stack, fake_cpo, invite(stack, fake_cpo, capsys))
+    argv = ["partners", "invite-cpo", "--country-code", fake_cpo.country_code, "--party-id", fake_cpo.party_id]
+    plain = parser().parse_args([*argv, "--name", "Fake"])
+    assert cli_partners.run(stack.writes, plain, ours(stack), temporal(stack)) == 1
+    assert "--reissue" in capsys.readouterr().err
+
+    token_a = invite(stack, fake_cpo, capsys, "--reissue")
+    # Until the CPO registers with it, its token C keeps working; the new token A opens registration only.
+    assert await status_of(stack, "POST", f"{OCPI}/cdrs", token_c, {}) == (200, 2001)
+    assert await status_of(stack, "GET", "/ocpi/versions", token_a) == (200, 1000)
+    assert (await status_of(stack, "POST", f"{OCPI}/cdrs", token_a, {}))[0] == 401
+    assert await status_of(stack, "PUT", CREDENTIALS, token_a, fake_cpo.credentials("x")) == (405, 2000)
+
+    fake_cpo.endpoints_at = f"{fake_cpo.url}/moved"
+    new_c = await registered(stack, fake_cpo, token_a)
+    cpo = cpo_row(stack, fake_cpo)
+    stored = connection(stack, cpo.id)
+    assert (stored.state, stored.inbound_token_sha256, stored.token_a_sha256) == (
+        "REGISTERED",
+        token_sha256(new_c),
+        None,
+    )
+    assert cpo.commands_url == f"{fake_cpo.url}/moved/ocpi/2.2.1/commands/"
+    with stack.writes() as db:
+        urls = db.scalars(select(OcpiEndpointRow.url).where(OcpiEndpointRow.connection_key == stored.key)).all()
+    assert all(url.startswith(f"{fake_cpo.url}/moved/") for url in urls), "its endpoints replaced"
+    assert (await status_of(stack, "POST", f"{OCPI}/cdrs", token_c, {}))[0] == 401, "replaced"
+    assert (await status_of(stack, "GET", "/ocpi/versions", token_a))[0] == 401, "spent"
+    assert await status_of(stack, "POST", f"{OCPI}/cdrs", new_c, {}) == (200, 2001)
+
+
+async def test_a_connection_with_two_cpo_roles_pushes_for_both_and_for_no_third(
+    stack: Stack, fake_cpo: FakeCpo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    second = f"{fake_cpo.party_id[:2]}{'Z' if fake_cpo.party_id[2] != 'Z' else 'Y'}"
+    third = f"{fake_cpo.party_id[:2]}{'X' if fake_cpo.party_id[2] != 'X' else 'W'}"
+    fake_cpo.other_parties = [second]
+    token_a = invite(stack, fake_cpo, capsys)
+    # A party that has a connection of its own (the demo CPO Stromnetz) is not another's to claim.
+    stromnetz_token = revealed(stack_cpo(stack, STROMNETZ.id))
+    claiming = fake_cpo.credentials("cpo-b-claiming")
+    claiming["roles"].append({**claiming["roles"][0], "country_code": "DE", "party_id": "stn"})
+    fake_cpo.accepted = {"cpo-b-claiming"}
+    reply = await stack.http.post(CREDENTIALS, content=json.dumps(claiming), headers=token_headers(token_a))
+    assert (reply.status_code, reply.json()["status_code"]) == (200, 2001)
+    assert "CPO DE*stn belong to another connection" in reply.json()["status_message"]
+    assert revealed(stack_cpo(stack, STROMNETZ.id)) == stromnetz_token, "untouched"
+
+    token_c = await registered(stack, fake_cpo, token_a)
+    with stack.writes() as db:
+        parties = {
+            row.party_id: row
+            for row in db.scalars(
+                select(CpoRow).where(CpoRow.country_code == "NL", CpoRow.party_id.in_([fake_cpo.party_id, second]))
+            )
+        }
+    first_cpo, second_cpo = parties[fake_cpo.party_id], parties[second]
+    assert second_cpo.id == f"cpo-nl-{second.lower()}"
+    assert (first_cpo.active, second_cpo.active) == (True, True)
+    assert first_cpo.commands_url == second_cpo.commands_url == f"{fake_cpo.url}/ocpi/2.2.1/commands/"
+    assert revealed(first_cpo) == revealed(second_cpo), "one token for the connection"
+
+    async def push(party_id: str, *, sender: str | None = None, token: str | None = None) -> tuple[int, int]:
+        location_id = f"LOC{uuid.uuid4().hex[:6].upper()}"
+        body = location(location_id) | {"country_code": "NL", "party_id": party_id}
+        routing = {} if sender is None else {"OCPI-from-country-code": "NL", "OCPI-from-party-id": sender}
+        reply = await stack.http.put(
+            f"{OCPI}/locations/NL/{party_id}/{location_id}",
+            content=json.dumps(body),
+            headers={**token_headers(token or token_c), **routing},
+        )
+        return reply.status_code, reply.json()["status_code"]
+
+    assert (await push(fake_cpo.party_id))[1] == 1000
+    assert (await push(second))[1] == 1000
+    assert (await push(second.lower(), sender=second.lower()))[1] == 1000, "CiStrings"
+    # A third party's push: 404 (ocpi-connect.md §3.5, §4.5), stored with its refusal by the module; with
+    # routing headers naming it, refused at the door.
+    assert await push(third) == (404, 2000)
+    assert await push(third, sender=third) == (404, 2000)
+    with stack.writes() as db:
+        owners = db.scalars(
+            select(LocationRow.cpo_id).where(LocationRow.cpo_id.in_([first_cpo.id, second_cpo.id]))
+        ).all()
+        foreign = db.scalars(
+            select(OcpiInboxRow).where(
+                OcpiInboxRow.cpo_id == first_cpo.id,
+                OcpiInboxRow.kind == "LOCATION_PUT",
+                OcpiInboxRow.outcome == "REJECTED",
+            )
+        ).all()
+    assert sorted(owners) == sorted([first_cpo.id, second_cpo.id, second_cpo.id])
+    assert len(foreign) == 1, "the third party's push is stored with its refusal"
+
+    # A PUT whose roles drop the second party: it is inactive (no command goes to it), its data stays.
+    new_b = f"cpo-b2-{uuid.uuid4().hex}"
+    fake_cpo.other_parties, fake_cpo.accepted = [], {new_b}
+    rotated = await stack.http.put(
+        CREDENTIALS, content=json.dumps(fake_cpo.credentials(new_b)), headers=token_headers(token_c)
+    )
+    assert rotated.json()["status_code"] == 1000, rotated.text
+    new_c = rotated.json()["data"]["token"]
+    assert (stack_cpo(stack, first_cpo.id).active, stack_cpo(stack, second_cpo.id).active) == (True, False)
+    assert await push(second, token=new_c) == (404, 2000)
+    assert (await push(fake_cpo.party_id, sender=fake_cpo.party_id, token=new_c))[1] == 1000
+
+    # Unregistering ends the connection's parties.
+    assert await status_of(stack, "DELETE", CREDENTIALS, new_c) == (200, 1000)
+    assert not stack_cpo(stack, first_cpo.id).active

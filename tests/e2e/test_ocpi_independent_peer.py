@@ -36,7 +36,7 @@ from persistence.tables import CpoRow, OcpiConnectionRow, OcpiEndpointRow
 from services.cpo_onboarding import CpoCompany, CpoTerms, set_cpo_terms
 from services.ocpi.cpo_sync import start_sync_after_registration
 from services.ocpi.credentials import connect_cpo, invite_cpo, our_platform, platform_role, token_sha256
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, TEST_PEERS
 from tests.e2e.conftest import Stack
 from tests.e2e.test_ocpi_intake import OCPI
 
@@ -181,7 +181,7 @@ async def test_an_independent_cpo_registers_with_token_a_publishes_and_settles_a
 async def test_we_register_with_an_independent_cpo_that_gave_us_its_token_a(stack: Stack, tmp_path: Path) -> None:
     party, its_token_a = ("NL", "INE"), f"peer-a-{uuid.uuid4().hex}"
     async with running_peer(tmp_path, party, "--own-token-a", its_token_a) as cpo:
-        ours = our_platform(stack.api_url, platform_role("CH", "NWC", "NetworkCore GmbH"))
+        ours = our_platform(stack.api_url, platform_role("CH", "NWC", "NetworkCore GmbH"), TEST_PEERS)
         cpo_id = await connect_cpo(stack.writes, f"{cpo.url}/ocpi/versions", its_token_a, ours, now=datetime.now(UTC))
         registered = await cpo.event("registered")
         assert cpo_id == "cpo-nl-ine"

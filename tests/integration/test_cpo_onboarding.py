@@ -14,8 +14,9 @@ from cli import partners as cli_partners
 from cli.main import parser
 from persistence.tables import ContractRow, CpoRow
 from services.ocpi.credentials import our_platform, platform_role
+from tests.conftest import TEST_PEERS
 
-OURS = our_platform("https://emsp.example.com", platform_role("CH", "NWC", "NetworkCore GmbH"))
+OURS = our_platform("https://emsp.example.com", platform_role("CH", "NWC", "NetworkCore GmbH"), TEST_PEERS)
 NO_TEMPORAL = cli_partners.TemporalTarget("127.0.0.1:1", "default", "unused")  # onboarding starts no workflow
 COMPANY = [
     *("--vat-id", "DE 276 543 216"),

@@ -24,11 +24,11 @@ from persistence.migrate import alembic_config, upgrade
 from persistence.tables import ContractRow, DemandPartnerRow
 from services import partners
 from services.ocpi.credentials import our_platform, platform_role
-from tests.conftest import _fresh_postgres
+from tests.conftest import TEST_PEERS, _fresh_postgres
 from tests.integration.test_cpo_invitations import NO_TEMPORAL
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
-OURS = our_platform("http://127.0.0.1:8000", platform_role("CH", "NWC", "NetworkCore GmbH"))
+OURS = our_platform("http://127.0.0.1:8000", platform_role("CH", "NWC", "NetworkCore GmbH"), TEST_PEERS)
 TERMS = DemandPartnerTerms(Decimal("12.5"), ShareBasis.PRICE, Decimal("1000.00"), Decimal("50.00"), Cadence.MONTHLY)
 
 

@@ -4,7 +4,9 @@ routes) before the route runs, and a party's contract can set its own limit."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -18,10 +20,11 @@ from api.credentials import CredentialCache
 from api.deps import DemandPartnerDep, sha256_hex
 from api.rate_limits import RateLimitPolicy, RateLimits
 from cli.seed import DemoPartner, ensure_demand_partner
-from domain.parties import Cpo, DemandPartner
+from domain.parties import DemandPartner
 from domain.rate_limits import RateLimit
 from persistence.contract_terms import latest_terms_by_party
 from persistence.db import make_read_session_factory
+from persistence.ocpi_connections import OcpiCaller
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 # A refill too slow to matter while a test runs (on a loaded machine 60 requests can take a second), so
@@ -44,7 +47,9 @@ def limited_app(engine: Engine) -> tuple[FastAPI, SimpleNamespace]:
 
     app.add_middleware(RateLimits, policy=POLICY)
     context = SimpleNamespace(
-        partners=CredentialCache[DemandPartner](), cpos=CredentialCache[Cpo](), reads=make_read_session_factory(engine)
+        partners=CredentialCache[DemandPartner](),
+        cpos=CredentialCache[OcpiCaller](),
+        reads=make_read_session_factory(engine),
     )
     app.state.context = context
     return app, context
@@ -166,3 +171,56 @@ async def test_a_malformed_contract_limit_falls_back_to_the_default(
         replies = await starts(http, "a-key", 51)
     assert [r.status_code for r in replies].count(202) == 50
     assert replies[-1].status_code == 429
+
+
+def authenticating_app(engine: Engine, failures: RateLimit) -> tuple[FastAPI, SimpleNamespace]:
+    """A partner route behind the real authentication (a key in the cache works, any other is 401)."""
+    app = FastAPI()
+
+    @app.post("/v1/sessions", status_code=202)
+    async def start(partner: DemandPartnerDep) -> dict[str, str]:
+        return {"partner": partner.id}
+
+    policy = RateLimitPolicy(session_starts=RateLimit(0.01, 1000), cpo_messages=RateLimit(0.01, 1000))
+    app.add_middleware(RateLimits, policy=replace(policy, auth_failures=failures))
+    context = SimpleNamespace(
+        partners=CredentialCache[DemandPartner](),
+        cpos=CredentialCache[OcpiCaller](),
+        reads=make_read_session_factory(engine),
+    )
+    app.state.context = context
+    return app, context
+
+
+def client_at(app: FastAPI, address: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 4711)), base_url="http://api")
+
+
+async def test_an_address_that_keeps_failing_authentication_gets_429_and_other_addresses_and_known_keys_do_not(
+    engine: Engine,
+) -> None:
+    app, context = authenticating_app(engine, RateLimit(0.01, 5))
+    context.partners.put(sha256_hex("good-key"), DemandPartner("dp-good", "EUR"))
+    async with client_at(app, "203.0.113.7") as guesser, client_at(app, "198.51.100.1") as other:
+        guesses = [await guesser.post("/v1/sessions", headers=bearer(f"guess-{n}"), json={}) for n in range(8)]
+        unauthenticated = await guesser.post("/v1/sessions", json={})
+        ocpi_guess = await guesser.put(OCPI_SESSION, headers={"Authorization": "Token Z3Vlc3M="}, json={})
+        known = await guesser.post("/v1/sessions", headers=bearer("good-key"), json={})
+        elsewhere = await other.post("/v1/sessions", headers=bearer("guess-elsewhere"), json={})
+    assert [r.status_code for r in guesses] == [401] * 5 + [429] * 3
+    assert int(guesses[-1].headers["Retry-After"]) >= 1
+    assert "too many failed authentications" in guesses[-1].json()["detail"]
+    assert unauthenticated.status_code == 429, "no credential: refused before it is looked at"
+    assert (ocpi_guess.status_code, ocpi_guess.json()["status_code"]) == (429, 2000), "the OCPI envelope"
+    assert known.status_code == 202, "a key that works is served, whatever its address did"
+    assert elsewhere.status_code == 401, "another address has failures of its own to spend"
+
+
+async def test_failed_authentications_are_forgiven_at_the_policys_rate(engine: Engine) -> None:
+    app, _ = authenticating_app(engine, RateLimit(20, 2))
+    async with client_at(app, "203.0.113.8") as guesser:
+        burst = [await guesser.post("/v1/sessions", headers=bearer(f"guess-{n}"), json={}) for n in range(3)]
+        await asyncio.sleep(0.2)  # four failures' worth of refill, capped at the burst
+        later = await guesser.post("/v1/sessions", headers=bearer("guess-later"), json={})
+    assert [r.status_code for r in burst] == [401, 401, 429]
+    assert later.status_code == 401
