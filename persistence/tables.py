@@ -290,6 +290,8 @@ class EvseRow(Base):
     __table_args__ = (
         UniqueConstraint("location_key", "evse_uid"),
         Index("uq_evses_ci_uid", "location_key", func.upper(text("evse_uid")), unique=True),
+        # Partners start sessions on an EVSE id in any spelling (migration 0021).
+        Index("uq_evses_ci_evse_id", func.upper(text("evse_id")), unique=True),
     )
 
     key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
