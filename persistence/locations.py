@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from messages.ocpi import format_ocpi_datetime
 from messages.ocpi_locations import Connector, Evse, EvseFields, Location
 from persistence.repositories import same_ci_string
-from persistence.tables import ConnectorRow, EvseRow, EvseStatusRow, LocationRow, TariffRow
+from persistence.tables import ConnectorRow, CpoRow, EvseRow, EvseStatusRow, LocationRow, TariffRow
 
 Document = dict[str, Any]
 
@@ -31,6 +31,13 @@ def published_counts(db: Session, cpo_id: str) -> tuple[int, int, int]:
     )
     tariffs = db.scalar(select(func.count(func.distinct(TariffRow.tariff_id))).where(TariffRow.cpo_id == cpo_id)) or 0
     return locations, evses, tariffs
+
+
+def lock_cpo_locations(db: Session, cpo_id: str) -> None:
+    """Take the CPO's row lock for a write to its Locations: our pull and its push of the same new Location
+    would otherwise both create it, or check its EVSE ids against half of what the other wrote (under
+    PostgreSQL's read committed, each statement sees what committed since the last)."""
+    db.get_one(CpoRow, cpo_id, with_for_update=True)
 
 
 def location_row(db: Session, cpo_id: str, location_id: str) -> LocationRow | None:

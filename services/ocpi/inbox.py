@@ -134,6 +134,13 @@ class Inbox:
         """A refusal (OCPI 2001), saying why."""
         return self.answer(outcome, IntakeResult(OcpiStatus.INVALID_PARAMETERS, message, our_session_id=our_session_id))
 
+    def not_its_party(self, country_code: str, party_id: str) -> IntakeResult:
+        """A push under a party that is not the sender's (ocpi-connect.md §3.5): 404, as an object it cannot
+        see, stored with that answer."""
+        cpo = self._cpo
+        message = f"you are {cpo.country_code}*{cpo.party_id}, not {country_code}*{party_id}"
+        return self.answer(Outcome.REJECTED, IntakeResult(OcpiStatus.CLIENT_ERROR, message, 404))
+
     def unknown_location(self, message: str, *, http_status: int = 200) -> IntakeResult:
         """A message about a Location or EVSE we do not know (OCPI 2003)."""
         return self.answer(Outcome.UNKNOWN_LOCATION, IntakeResult(OcpiStatus.UNKNOWN_LOCATION, message, http_status))

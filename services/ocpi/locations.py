@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from domain.parties import Cpo
-from messages.ocpi import OcpiStatus
 from messages.ocpi_locations import Connector, Evse, EvseFields, Location, ObjectPatch
 from persistence import locations as stored
 from persistence.tables import LocationRow
@@ -51,7 +50,8 @@ def put(db: Session, cpo: Cpo, path: LocationPath, body: bytes) -> IntakeResult:
     """The object at the URL's depth, whole: created, or replaced unless ours is newer."""
     inbox = Inbox(db, cpo, Kind.LOCATION_PUT, object_id(path), body)
     if not cpo.is_party(path[0], path[1]):
-        return _foreign(inbox, cpo, path)
+        return inbox.not_its_party(path[0], path[1])
+    stored.lock_cpo_locations(db, cpo.id)
     now = datetime.now(UTC)
     if len(path) == 3:
         return _put_location(db, inbox, cpo, path, body, now)
@@ -132,7 +132,8 @@ def patch(db: Session, cpo: Cpo, path: LocationPath, body: bytes) -> IntakeResul
     ``evses``, an EVSE's ``connectors``) are whole objects, each stored as a PUT of it would be."""
     inbox = Inbox(db, cpo, Kind.LOCATION_PATCH, object_id(path), body)
     if not cpo.is_party(path[0], path[1]):
-        return _foreign(inbox, cpo, path)
+        return inbox.not_its_party(path[0], path[1])
+    stored.lock_cpo_locations(db, cpo.id)
     changes = parse(ObjectPatch, body)
     if isinstance(changes, str):
         return inbox.reject(changes)
@@ -213,9 +214,3 @@ def _applied(inbox: Inbox, created: bool) -> IntakeResult:
 
 def _stale(inbox: Inbox) -> IntakeResult:
     return inbox.accept(Outcome.STALE, "older than what we hold; stored, not applied")
-
-
-def _foreign(inbox: Inbox, cpo: Cpo, path: LocationPath) -> IntakeResult:
-    """Another party's Location is not this CPO's to push (404, as for a party outside its roles)."""
-    message = f"you are {cpo.country_code}*{cpo.party_id}, not {path[0]}*{path[1]}"
-    return inbox.answer(Outcome.REJECTED, IntakeResult(OcpiStatus.CLIENT_ERROR, message, 404))

@@ -58,13 +58,13 @@ async def _receive(
 def put_session(db: Session, cpo: Cpo, path: SessionPath, body: bytes) -> IntakeResult:
     country_code, party_id, session_id = path
     inbox = Inbox(db, cpo, Kind.SESSION_PUT, session_id, body)
+    if not cpo.is_party(country_code, party_id):
+        return inbox.not_its_party(country_code, party_id)
     session = parse(OcpiSession, body)
     if isinstance(session, str):
         return inbox.reject(session)
     if not same_ids((session.country_code, session.party_id, session.id), path):
         return inbox.reject("country_code/party_id/id in the body differ from the URL")
-    if not cpo.is_party(country_code, party_id):
-        return inbox.reject(f"you are {cpo.country_code}*{cpo.party_id}, not {country_code}*{party_id}")
     if not known_evse(db, cpo.id, session.location_id, session.evse_uid):
         return inbox.unknown_location(f"unknown location {session.location_id} or EVSE {session.evse_uid}: PUT it")
     stored = repo.ocpi_session(db, country_code, party_id, session_id)
@@ -101,11 +101,13 @@ def put_session(db: Session, cpo: Cpo, path: SessionPath, body: bytes) -> Intake
 def patch_session(db: Session, cpo: Cpo, path: SessionPath, body: bytes) -> IntakeResult:
     country_code, party_id, session_id = path
     inbox = Inbox(db, cpo, Kind.SESSION_PATCH, session_id, body)
+    if not cpo.is_party(country_code, party_id):
+        return inbox.not_its_party(country_code, party_id)
     patch = parse(SessionPatch, body)
     if isinstance(patch, str):
         return inbox.reject(patch)
     stored = repo.ocpi_session(db, country_code, party_id, session_id)
-    if stored is None or not cpo.is_party(country_code, party_id):
+    if stored is None:
         return inbox.reject(
             "unknown session: PUT the whole Session before patching it", outcome=Outcome.UNKNOWN_SESSION
         )

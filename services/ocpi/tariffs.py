@@ -35,6 +35,8 @@ def put_tariff(db: Session, cpo: Cpo, path: TariffPath, body: bytes) -> IntakeRe
     """A new version of a CPO tariff. A bad one is refused naming the field; the version in force stays."""
     country_code, party_id, tariff_id = path
     inbox = Inbox(db, cpo, Kind.TARIFF_PUT, tariff_id, body)
+    if not cpo.is_party(country_code, party_id):
+        return inbox.not_its_party(country_code, party_id)
     try:
         document = json.loads(body, parse_float=Decimal)
         if not isinstance(document, dict):
@@ -43,8 +45,6 @@ def put_tariff(db: Session, cpo: Cpo, path: TariffPath, body: bytes) -> IntakeRe
         named = [document.get(field) for field in ("country_code", "party_id", "id")]
         if not same_ids([part for part in named if isinstance(part, str)], path):
             raise TariffInvalid("tariff.id", "country_code/party_id/id in the body differ from the URL")
-        if not cpo.is_party(country_code, party_id):
-            raise TariffInvalid("tariff.party_id", f"you are {cpo.country_code}*{cpo.party_id}")
         if "last_updated" not in document:
             raise TariffInvalid("tariff.last_updated", "is required")
         last_updated = parse_datetime(document["last_updated"], "tariff.last_updated")
@@ -79,8 +79,10 @@ def delete_tariff(db: Session, cpo: Cpo, path: TariffPath, now: datetime) -> Int
     """The tariff is no longer offered from now on; sessions that started under it keep their version."""
     country_code, party_id, tariff_id = path
     inbox = Inbox(db, cpo, Kind.TARIFF_DELETE, tariff_id, b"")
+    if not cpo.is_party(country_code, party_id):
+        return inbox.not_its_party(country_code, party_id)
     latest = repo.latest_tariff(db, cpo.id, tariff_id)
-    if latest is None or not cpo.is_party(country_code, party_id):
+    if latest is None:
         return inbox.reject("unknown tariff", outcome=Outcome.UNKNOWN_TARIFF)
     if not latest.deleted:
         db.add(

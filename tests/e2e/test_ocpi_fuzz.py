@@ -101,9 +101,9 @@ async def test_malformed_ocpi_messages_are_answered_stored_and_change_no_books(s
     def stored(kind: str, body: bytes) -> list[tuple[int, str | None]]:
         with stack.writes() as db:
             rows = db.execute(
-                select(OcpiInboxRow.status_code, OcpiInboxRow.message).where(
-                    OcpiInboxRow.kind == kind, OcpiInboxRow.raw_body == body
-                )
+                select(OcpiInboxRow.status_code, OcpiInboxRow.message)
+                .where(OcpiInboxRow.kind == kind, OcpiInboxRow.raw_body == body)
+                .order_by(OcpiInboxRow.key)  # PostgreSQL returns rows in no set order without one
             )
             return [(row.status_code, row.message) for row in rows]
 

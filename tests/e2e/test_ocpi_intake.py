@@ -192,6 +192,31 @@ async def test_a_patch_for_a_session_never_put_is_stored_and_refused(stack: Stac
         assert kept.outcome == "UNKNOWN_SESSION"
 
 
+async def test_a_push_under_another_partys_ids_is_404_stored_and_changes_nothing(stack: Stack) -> None:
+    """Borneo (FR*BRN) pushing under Stromnetz's party (ocpi-connect.md §3.5): 404 with 2000 for a Session
+    PUT and PATCH, a Tariff PUT and DELETE, as for a Location; each stored with its refusal."""
+    object_id = f"foreign-{uuid.uuid4().hex[:8]}"
+    borneo = cpo_headers(stack, BORNEO.id)
+    tariff = {**extra_tariff("2026-01-01T00:00:00Z"), "id": object_id}
+    session = {"country_code": "DE", "party_id": "STN", "id": object_id, "last_updated": stamp(datetime.now(UTC))}
+    pushes = [
+        ("PUT", f"{OCPI}/sessions/DE/STN/{object_id}", session, "SESSION_PUT"),
+        ("PATCH", f"{OCPI}/sessions/de/stn/{object_id}", {"kwh": 1}, "SESSION_PATCH"),
+        ("PUT", f"{OCPI}/tariffs/DE/STN/{object_id}", tariff, "TARIFF_PUT"),
+        ("DELETE", f"{OCPI}/tariffs/DE/STN/{object_id}", None, "TARIFF_DELETE"),
+    ]
+    for method, url, body, kind in pushes:
+        content = None if body is None else json.dumps(body)
+        reply = await stack.http.request(method, url, content=content, headers=borneo)
+        assert (reply.status_code, reply.json()["status_code"]) == (404, 2000), (method, url, reply.text)
+        assert reply.json()["status_message"].upper() == "YOU ARE FR*BRN, NOT DE*STN"
+        kept = inbox_row(stack, kind, object_id)
+        assert (kept.cpo_id, kept.outcome, kept.status_code) == (BORNEO.id, "REJECTED", 2000)
+    with stack.writes() as db:
+        assert db.scalar(select(func.count()).where(OcpiSessionRow.session_id == object_id)) == 0
+    assert (await stack.http.get(f"{OCPI}/tariffs/DE/STN/{object_id}", headers=cpo_headers(stack))).status_code == 404
+
+
 async def test_ocpi_transport_errors(stack: Stack) -> None:
     no_token = await stack.http.post(f"{OCPI}/cdrs", content="{}")
     assert no_token.status_code == 401
