@@ -13,7 +13,7 @@ any hold does (``persistence.holds.expire_holds``). Every authorisation is store
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,8 +100,7 @@ def authorise_token(
     token = tokens.token_by_uid(db, uid, token_type)
     if token is None:
         return None
-    asked = [] if location is None else list(location.evse_uids)
-    allowed, reason, evse_uids, reference, hold_key = _decide(db, cpo, token, location, asked, now=now)
+    decision = _decide(db, cpo, token, location, now=now)
     tokens.record_authorisation(
         db,
         tokens.AuthorisationRecord(
@@ -109,66 +108,75 @@ def authorise_token(
             demand_partner_id=token.demand_partner_id,
             cpo_id=cpo.id,
             location_id=None if location is None else location.location_id,
-            evse_uids=evse_uids if allowed == AllowedType.ALLOWED else asked,
-            allowed=allowed.value,
-            reason=reason,
-            authorization_reference=reference,
-            hold_key=hold_key,
+            evse_uids=decision.evse_uids if decision.reference else ([] if location is None else location.evse_uids),
+            allowed=decision.allowed.value,
+            reason=decision.reason,
+            authorization_reference=decision.reference,
+            hold_key=decision.hold_key,
             requested_at=now,
         ),
     )
-    info: Document = {"allowed": allowed.value, "token": ocpi_token(token, party, now=now)}
+    info: Document = {"allowed": decision.allowed.value, "token": ocpi_token(token, party, now=now)}
     if location is not None:
-        info["location"] = {"location_id": location.location_id, "evse_uids": evse_uids}
-    if reference is not None:
-        info["authorization_reference"] = reference
-    if reason is not None:
-        info["info"] = {"language": "en", "text": reason[:512]}
-    return AuthorisationAnswer(allowed, info)
+        info["location"] = {"location_id": location.location_id, "evse_uids": decision.evse_uids}
+    if decision.reference is not None:
+        info["authorization_reference"] = decision.reference
+    if decision.reason is not None:
+        info["info"] = {"language": "en", "text": decision.reason[:512]}
+    return AuthorisationAnswer(decision.allowed, info)
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    allowed: AllowedType
+    reason: str | None = None  # why not ALLOWED
+    evse_uids: list[str] = field(default_factory=list)  # the EVSEs allowed
+    reference: str | None = None  # an ALLOWED's, the id of the session to come
+    hold_key: int | None = None  # the credit hold placed under the reference
 
 
 def _decide(
-    db: Session, cpo: Cpo, token: StoredToken, location: LocationReferences | None, asked: list[str], *, now: datetime
-) -> tuple[AllowedType, str | None, list[str], str | None, int | None]:
-    """(answer, why not, the EVSEs allowed, reference, hold) for the token at the Location."""
+    db: Session, cpo: Cpo, token: StoredToken, location: LocationReferences | None, *, now: datetime
+) -> _Decision:
     if not token.fields.valid:
-        return AllowedType.BLOCKED, "this token is blocked", [], None, None
+        return _Decision(AllowedType.BLOCKED, "this token is blocked")
     if _expired(token, now):
-        return AllowedType.EXPIRED, "this token has expired", [], None, None
+        return _Decision(AllowedType.EXPIRED, "this token has expired")
     if location is None:
         raise LocationNeeded("name the Location (LocationReferences): the EVSE decides the tariff and the hold")
     allowed: list[str] = []
     decided: authorisations.Decided | None = None
-    refusal: AuthorisationRefused | None = None
-    for evse_uid, evse_id in _evse_ids(db, cpo, location, asked):
+    no_evse = AuthorisationRefused(RefusalReason.UNKNOWN_EVSE, f"no EVSE of yours at {location.location_id}")
+    first_refusal: AuthorisationRefused | None = None
+    for evse_uid, evse_id in _evse_ids(db, cpo, location):
         try:
             if evse_id is None:
                 raise AuthorisationRefused(RefusalReason.UNKNOWN_EVSE, f"no EVSE {evse_uid} at {location.location_id}")
-            decided = authorisations.decide(db, token.demand_partner_id, evse_id, at=now)
+            decision = authorisations.decide(db, token.demand_partner_id, evse_id, at=now)
         except AuthorisationRefused as refused:
-            refusal = refusal or refused
+            first_refusal = first_refusal or refused
             continue
+        decided = decided or decision  # the hold is the partner's: any allowed EVSE's decision places it
         allowed.append(evse_uid)
     if decided is None:
-        assert refusal is not None
-        return AllowedType.NOT_ALLOWED, refusal.reason.value, [], None, None
+        return _Decision(AllowedType.NOT_ALLOWED, (first_refusal or no_evse).reason.value)
     reference = str(uuid.uuid4())
     try:
         hold = authorisations.hold_credit(db, decided, session_id=reference, max_amount=None, at=now, now=now)
     except AuthorisationRefused as refused:
         no_credit = refused.reason == RefusalReason.CREDIT_LIMIT_EXCEEDED
-        answer = AllowedType.NO_CREDIT if no_credit else AllowedType.NOT_ALLOWED
-        return answer, refused.reason.value, [], None, None
-    return AllowedType.ALLOWED, None, allowed, reference, hold.key
+        return _Decision(AllowedType.NO_CREDIT if no_credit else AllowedType.NOT_ALLOWED, refused.reason.value)
+    return _Decision(AllowedType.ALLOWED, evse_uids=allowed, reference=reference, hold_key=hold.key)
 
 
-def _evse_ids(db: Session, cpo: Cpo, location: LocationReferences, asked: list[str]) -> list[tuple[str, str | None]]:
+def _evse_ids(db: Session, cpo: Cpo, location: LocationReferences) -> list[tuple[str, str | None]]:
     """Each EVSE asked for (all of the Location's when none is named), with its EVSE id: None when the CPO's
     Location has no such EVSE, or the EVSE no id a session can start on."""
+    asked = location.evse_uids
     row = stored_locations.location_row(db, cpo.id, location.location_id)
     if row is None:
-        return [(evse_uid, None) for evse_uid in asked] or [("", None)]
+        return [(evse_uid, None) for evse_uid in asked]
     if not asked:
-        return [(evse.evse_uid, evse.evse_id) for evse in stored_locations.location_evses(db, row)] or [("", None)]
+        return [(evse.evse_uid, evse.evse_id) for evse in stored_locations.location_evses(db, row)]
     found = [(evse_uid, stored_locations.evse_row(db, row, evse_uid)) for evse_uid in asked]
     return [(evse_uid, None if evse is None else evse.evse_id) for evse_uid, evse in found]
