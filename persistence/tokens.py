@@ -200,3 +200,30 @@ def record_authorisation(db: Session, record: AuthorisationRecord) -> None:
         )
     )
     db.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class AllowedAuthorisation:
+    """An ALLOWED real-time authorisation: whose token, and when."""
+
+    reference: str
+    demand_partner_id: str
+    token_uid: str
+    requested_at: datetime
+
+
+def allowed_authorisation(db: Session, cpo_id: str, reference: str) -> AllowedAuthorisation | None:
+    """The ALLOWED authorisation this CPO was given under ``reference`` (ours are lower-case UUIDs; the CPO
+    may send them in any case)."""
+    found = db.execute(
+        select(TokenAuthorisationRow, TokenRow.uid)
+        .join(TokenRow, TokenRow.key == TokenAuthorisationRow.token_key)
+        .where(
+            TokenAuthorisationRow.cpo_id == cpo_id,
+            TokenAuthorisationRow.authorization_reference == reference.lower(),
+        )
+    ).first()
+    if found is None:
+        return None
+    row, uid = found
+    return AllowedAuthorisation(row.authorization_reference or reference, row.demand_partner_id, uid, row.requested_at)

@@ -17,10 +17,12 @@ import pytest
 from adapters.cpo import ocpi_token_header
 from cli.seed import DemoPartner, ensure_demand_partner
 from domain.ledger.holds import HoldState
+from domain.sessions.lifecycle import SessionStage
 from domain.tokens import TokenType, WhitelistType
 from persistence import holds, tokens
 from persistence.tokens import TokenFields
 from tests.e2e.conftest import DORMANT, MOTORBRIT, ROAMLY, STROMNETZ, Stack
+from tests.e2e.test_ocpi_intake import cdr_for, stamp
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -288,3 +290,84 @@ async def test_parallel_authorisations_never_overdraw_and_unfollowed_holds_expir
         limited = [hold for hold in placed if hold is not None]
         assert sum(hold.amount_minor for hold in limited) == int(Decimal("240") * 100)
     assert (await authorize(stack, uid)).json()["data"]["allowed"] == "ALLOWED"
+
+
+def cpo_session(reference: str, cpo_session_id: str, uid: str, status: str, **fields: Any) -> dict[str, Any]:
+    """The Session a CPO sends when a driver started charging with a token we authorised."""
+    now = datetime.now(UTC)
+    return {
+        "country_code": "DE",
+        "party_id": "STN",
+        "id": cpo_session_id,
+        "start_date_time": stamp(now - timedelta(seconds=1)),
+        "kwh": 0,
+        "cdr_token": {"country_code": "CH", "party_id": "NWC", "uid": uid, "type": "RFID", "contract_id": CONTRACT_ID},
+        "auth_method": "AUTH_REQUEST",
+        "authorization_reference": reference,
+        "location_id": "BER-ALEX",
+        "evse_uid": "BER-ALEX-1",
+        "connector_id": "1",
+        "currency": "EUR",
+        "status": status,
+        "last_updated": stamp(now),
+    } | fields
+
+
+async def test_a_session_the_cpo_starts_on_an_authorisation_settles_on_the_tokens_partner(stack: Stack) -> None:
+    uid = rfid_uid()
+    await register(stack, uid)
+    reference = (await authorize(stack, uid)).json()["data"]["authorization_reference"]
+    cpo_session_id = f"tap-{uuid.uuid4().hex[:12]}"
+    url = f"/ocpi/emsp/2.2.1/sessions/DE/STN/{cpo_session_id}"
+    headers = {**cpo_headers(stack), "Content-Type": "application/json"}
+
+    # A CiString: the CPO may send our reference in upper case.
+    started = await stack.http.put(
+        url, json=cpo_session(reference.upper(), cpo_session_id, uid, "ACTIVE"), headers=headers
+    )
+    assert started.status_code == 201, started.text
+    assert started.json()["status_code"] == 1000
+    session = await stack.wait_for(reference, SessionStage.CHARGING)  # the partner sees it under the reference
+    assert (session["evse_id"], session["driver_reference"], session["cpo_session_id"]) == (
+        "DE*STN*E3001",
+        uid,
+        cpo_session_id,
+    )
+    assert (
+        await stack.http.get(f"/v1/sessions/{reference}", headers=stack.headers(MOTORBRIT.api_key))
+    ).status_code == 404
+
+    ended = cpo_session(reference, cpo_session_id, uid, "COMPLETED", kwh=20.5, end_date_time=stamp(datetime.now(UTC)))
+    assert (await stack.http.put(url, json=ended, headers=headers)).json()["status_code"] == 1000
+    session = await stack.wait_for(
+        reference, SessionStage.AWAITING_CDR, SessionStage.CDR_RECEIVED, SessionStage.SETTLED
+    )
+    cdr = cdr_for(session) | {
+        "cdr_token": {"country_code": "CH", "party_id": "NWC", "uid": uid, "type": "RFID", "contract_id": CONTRACT_ID},
+        "auth_method": "AUTH_REQUEST",
+    }
+    posted = await stack.http.post("/ocpi/emsp/2.2.1/cdrs", json=cdr, headers=headers)
+    assert posted.status_code == 201, posted.text
+    result = await stack.result(reference)
+    assert result.stage == SessionStage.SETTLED
+    settled = await stack.get(reference)
+    assert settled["billing"]["currency"] == "EUR"
+    assert Decimal(settled["clearing"]["total_cost"]["excl_vat"]) > 0
+    with stack.writes() as db:
+        hold = holds.hold_for_session(db, reference)  # the authorisation's hold, captured by the session
+        assert hold is not None
+        assert holds.hold_state(db, hold) == HoldState.POSTED
+
+
+async def test_a_session_naming_a_refused_authorisation_or_none_is_still_refused(stack: Stack) -> None:
+    uid = rfid_uid()
+    await register(stack, uid, valid=False)
+    refused = (await authorize(stack, uid)).json()["data"]
+    assert "authorization_reference" not in refused
+    headers = {**cpo_headers(stack), "Content-Type": "application/json"}
+    for reference in (str(uuid.uuid4()), None):
+        cpo_session_id = f"tap-{uuid.uuid4().hex[:12]}"
+        body = cpo_session(reference, cpo_session_id, uid, "ACTIVE")  # type: ignore[arg-type]
+        reply = await stack.http.put(f"/ocpi/emsp/2.2.1/sessions/DE/STN/{cpo_session_id}", json=body, headers=headers)
+        assert reply.json()["status_code"] == 2001
+        assert "unknown session" in reply.json()["status_message"]
