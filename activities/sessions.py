@@ -12,7 +12,6 @@ import asyncio
 import json
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -32,11 +31,9 @@ from activities.errors import (
 from adapters.cpo import CpoAdapter, CpoEndpoint, CpoProtocolError
 from adapters.token_cipher import TokenCipher
 from domain.errors import AuthorisationRefused, RefusalReason
-from domain.ledger.holds import cap_minor, limit_minor
 from domain.money import from_minor
-from domain.sessions.authorisation import ConnectorFacts, DemandPartnerFacts, EvseFacts, authorise
 from domain.sessions.lifecycle import SessionStage
-from domain.settlement.contracts import ContractTermsInvalid, PriceImplausible, clearing_terms, credit_terms
+from domain.settlement.contracts import ContractTermsInvalid, PriceImplausible, clearing_terms
 from domain.tariffs.clearing import compare
 from domain.tariffs.model import TariffInvalid, parse_tariff
 from domain.tariffs.rating import Amount, rate
@@ -61,9 +58,9 @@ from messages.sessions import (
     StartCommandInput,
     StopCommandInput,
 )
-from persistence import holds
+from persistence import authorisations, holds
 from persistence import repositories as repo
-from persistence.tables import CdrRow, ClearingRow, ContractRow, CpoRow, DemandPartnerRow, LedgerHoldRow, SessionRow
+from persistence.tables import CdrRow, ClearingRow, ContractRow, CpoRow, SessionRow
 
 OCPI_EMSP_PATH = "/ocpi/emsp/2.2.1"
 # Sessions that end without a bill release their credit hold.
@@ -114,22 +111,12 @@ class SessionActivities:
         return authorised
 
     def _authorise(self, db: Session, request: AuthoriseSessionInput) -> SessionAuthorised:
-        partner = db.get(DemandPartnerRow, request.demand_partner_id)
-        charger = repo.charger_by_evse_id(db, request.evse_id)
-        decision = authorise(
-            demand_partner=None if partner is None else DemandPartnerFacts(partner.id, partner.active),
-            evse=None
-            if charger is None
-            else EvseFacts(request.evse_id, charger.evse.status, charger.cpo.id, charger.cpo.active),
-            demand_partner_contracts=repo.contract_versions(db, "DEMAND_PARTNER", request.demand_partner_id),
-            cpo_contracts=[] if charger is None else repo.contract_versions(db, "CPO", charger.cpo.id),
-            connectors=[] if charger is None else self._connectors(db, charger),
-            at=request.at,
-        )
-        assert charger is not None  # authorise() refuses an unknown EVSE
-        assert partner is not None  # and an unknown partner
+        decided = authorisations.decide(db, request.demand_partner_id, request.evse_id, at=request.at)
+        charger, decision = decided.charger, decided.authorisation
         tariff = repo.tariff_version(db, decision.tariff.key)
-        hold = self._hold(db, request, partner, decision.demand_partner_contract.key)
+        hold = authorisations.hold_credit(
+            db, decided, session_id=request.session_id, max_amount=request.max_amount, at=request.at, now=utcnow()
+        )
         return SessionAuthorised(
             session_id=request.session_id,
             cpo_id=charger.cpo.id,
@@ -148,42 +135,6 @@ class SessionActivities:
             cpo_contract_key=decision.cpo_contract.key,
             hold=from_minor(hold.amount_minor, hold.currency),
             billing_currency=hold.currency,
-        )
-
-    @staticmethod
-    def _connectors(db: Session, charger: repo.Charger) -> list[ConnectorFacts]:
-        """Each connector with the versions of its tariffs: ids name tariffs of the Location's own CPO."""
-        return [
-            ConnectorFacts(
-                connector.connector_id,
-                [repo.tariff_versions(db, charger.cpo.id, tariff_id) for tariff_id in connector.tariff_ids],
-            )
-            for connector in charger.connectors
-        ]
-
-    @staticmethod
-    def _hold(
-        db: Session, request: AuthoriseSessionInput, partner: DemandPartnerRow, contract_key: int
-    ) -> LedgerHoldRow:
-        """Stage 1's credit hold: the partner's cap for the session (or the contract's), in its billing
-        currency, against the contract's credit limit. Placed in the authorisation's own transaction."""
-        try:
-            credit = credit_terms(db.get_one(ContractRow, contract_key).terms)
-        except ContractTermsInvalid as invalid:
-            raise AuthorisationRefused(RefusalReason.CONTRACT_TERMS_INVALID, str(invalid)) from invalid
-        currency = partner.billing_currency
-        cap = request.max_amount if request.max_amount is not None else credit.session_cap
-        return holds.place_hold(
-            db,
-            holds.HoldRequest(
-                session_id=request.session_id,
-                demand_partner_id=partner.id,
-                currency=currency,
-                amount_minor=cap_minor(cap, currency),
-                limit_minor=limit_minor(credit.limit, currency),
-                expires_at=request.at + timedelta(days=credit.hold_days),
-            ),
-            now=utcnow(),
         )
 
     # --- stage 2 and 3: commands to the CPO ------------------------------------------------------

@@ -26,7 +26,19 @@ from api.ocpi_transport import OcpiTransport, ocpi_ids
 from api.rate_limits import RateLimitPolicy, RateLimits
 from api.refusals import is_ocpi_path, unavailable
 from api.responses import refusals
-from api.routes import balance, disputes, invoices, ocpi, ocpi_credentials, ocpi_locations, partners, payouts, sessions
+from api.routes import (
+    balance,
+    disputes,
+    invoices,
+    ocpi,
+    ocpi_credentials,
+    ocpi_locations,
+    ocpi_tokens,
+    partners,
+    payouts,
+    sessions,
+    tokens,
+)
 from api.routes.ocpi import envelope
 from messages.ocpi import OcpiStatus
 from persistence.outages import DATABASE_UNAVAILABLE
@@ -102,10 +114,12 @@ def create_app(
     app.include_router(payouts.router)
     app.include_router(disputes.router)
     app.include_router(partners.router)
+    app.include_router(tokens.router)
     app.include_router(ocpi.versions_router)
     app.include_router(ocpi.router)
     app.include_router(ocpi_credentials.router)
     app.include_router(ocpi_locations.router)
+    app.include_router(ocpi_tokens.router)
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     async def health() -> dict[str, str]:

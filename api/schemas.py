@@ -22,6 +22,7 @@ from domain.invoicing.documents import Cadence
 from domain.sessions.lifecycle import SessionStage
 from domain.settlement.contracts import ShareBasis
 from domain.settlement.disputes import Decision
+from domain.tokens import TokenType, WhitelistType
 
 # Ids and keys are printable ASCII without spaces: a NUL or control character is refused at the door
 # (PostgreSQL cannot even compare a text with one).
@@ -391,3 +392,62 @@ class ApiKeyIssued(BaseModel):
     id: int
     key: str = Field(description="Shown this once: only its SHA-256 is kept")
     expires_at: datetime | None
+
+
+class TokenCreate(BaseModel):
+    """A driver's token (OCPI Token): an RFID card, an app user, or a Plug & Charge contract."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uid: str = Field(
+        min_length=1,
+        max_length=36,
+        pattern=PRINTABLE_ASCII,
+        description="An RFID card's uid in hex (8, 14 or 20 digits), or your id of the app or ad-hoc user",
+    )
+    type: TokenType
+    contract_id: str = Field(
+        min_length=14,
+        max_length=18,
+        description="The eMA-ID (ISO 15118 / eMI3), e.g. NL-NWC-C12345678-H or NLNWCC12345678H; a check "
+        "character, when given, must be right",
+    )
+    visual_number: str | None = Field(default=None, min_length=1, max_length=64, description="As printed on the card")
+    issuer: str = Field(min_length=1, max_length=64, description="Who issued the token, as the driver knows it")
+    whitelist: WhitelistType = Field(
+        description="How the CPO may authorise it: ALWAYS (its cache only), ALLOWED, ALLOWED_OFFLINE, NEVER "
+        "(always in real time, advised for app users)"
+    )
+    valid: bool = Field(default=True, description="false: blocked")
+    valid_until: UtcInstant | None = Field(default=None, description="Expires then (with zone); none: no expiry")
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2}$", description="ISO 639-1, for the charger's screen")
+
+
+class TokenChange(BaseModel):
+    """What may change: block or unblock, the whitelist, the expiry (null: none)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    valid: bool | None = None
+    whitelist: WhitelistType | None = None
+    valid_until: UtcInstant | None = None
+
+
+class TokenRead(BaseModel):
+    uid: str
+    type: TokenType
+    contract_id: str = Field(description="As you registered it")
+    normalised_contract_id: str = Field(description="Upper case, no hyphens: what a Plug & Charge lookup matches")
+    visual_number: str | None
+    issuer: str
+    whitelist: WhitelistType
+    valid: bool
+    valid_until: datetime | None
+    language: str | None
+    created_at: datetime
+    last_updated: datetime
+
+
+class TokenPage(BaseModel):
+    data: list[TokenRead]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")

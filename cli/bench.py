@@ -1,6 +1,7 @@
 """``networkcore bench``: sessions per second end to end on the embedded default (stages 1-8), against
 bare Temporal workflows with the same number of activities in the same run, plus the API's latency and
-the billable actions per session counted from the histories."""
+the billable actions per session counted from the histories, and real-time token authorisations/s with
+their p99."""
 
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ from rich.table import Table
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from adapters.cpo import ocpi_token_header
 from adapters.temporal_client import connect_temporal
 from cli.actions import LOCAL_ACTIVITY_MARKER, count_actions
 from cli.bench_ledger import BATCH, TARGET_TRANSFERS_PER_S, ledger_rates
 from cli.bench_workflows import BareLocalWorkflow, BareRemoteWorkflow, bare_step
-from cli.devstack import DevStack
+from cli.devstack import SIMULATOR_STATE, DevStack
 from cli.processes import free_port
 from cli.seed import PARTNERS
 from config.settings import Settings
@@ -33,13 +35,17 @@ from messages.workflow_ids import payout_workflow_id, session_workflow_id
 from persistence import payouts
 from persistence.db import open_database
 from services.payouts import release_now
-from simulator.catalogue import all_evse_ids
+from simulator.catalogue import CPOS, all_evse_ids
+from simulator.connections import ConnectionStore
 
 # Local activities a happy-path session runs: authorise (with the credit hold), start command, clear,
 # convert (FX), post (ledger), record the final stage.
 SESSION_ACTIVITIES = 6
 TARGET_ACTIONS = 12
 TARGET_POST_P99_MS = 50.0
+# Real-time authorisations (OCPI Tokens): a CPO asks while the driver waits at the charger.
+AUTHORISATIONS = 200
+TARGET_AUTHORISE_P99_MS = 100.0
 
 
 def _settings(workdir: Path) -> Settings:
@@ -94,6 +100,45 @@ async def _sessions(api_url: str, count: int, concurrency: int) -> tuple[float, 
         started = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(count)))
         return time.perf_counter() - started, post_ms, ids, finals
+
+
+async def _authorisations(stack: DevStack, count: int, concurrency: int) -> tuple[float, list[float], Counter[str]]:
+    """A demo partner's RFID card, authorised ``count`` times by a simulated CPO at one of its EVSEs over
+    HTTP, as its token C (from the simulator's state file): each one decides, holds the session cap and
+    records itself (``services/ocpi/tokens.py``)."""
+    partner = next(p for p in PARTNERS if p.active)
+    cpo = CPOS[0]
+    location = cpo.locations[0]
+    token_c = ConnectionStore(stack.log_dir.parent / SIMULATOR_STATE.name).registered(cpo.party).token_c
+    assert token_c is not None, "the simulator registered its CPOs at start"
+    uid = uuid.uuid4().hex[:14].upper()
+    answers: Counter[str] = Counter()
+    latency_ms: list[float] = []
+    gate = asyncio.Semaphore(concurrency)
+    limits = httpx.Limits(max_connections=concurrency + 10, max_keepalive_connections=concurrency + 10)
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=60, limits=limits) as http:
+        registered = await http.post(
+            "/v1/tokens",
+            json={"uid": uid, "type": "RFID", "contract_id": "NLNWCC12345678", "issuer": "bench", "whitelist": "NEVER"},
+            headers={"Authorization": f"Bearer {partner.api_key}"},
+        )
+        registered.raise_for_status()
+        where = {"location_id": location.id, "evse_uids": [location.evses[0].uid]}
+
+        async def one() -> None:
+            async with gate:
+                began = time.perf_counter()
+                reply = await http.post(
+                    f"/ocpi/emsp/2.2.1/tokens/{uid}/authorize",
+                    json=where,
+                    headers={"Authorization": ocpi_token_header(token_c)},
+                )
+                latency_ms.append((time.perf_counter() - began) * 1000)
+                answers[reply.json()["data"]["allowed"]] += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(count)))
+        return count / (time.perf_counter() - started), latency_ms, answers
 
 
 async def _bare(
@@ -161,6 +206,7 @@ async def _measure(stack: DevStack, sessions: int, concurrency: int) -> dict[str
     remote_s = await _bare(client, BareRemoteWorkflow, sessions, concurrency)
     local_s = await _bare(client, BareLocalWorkflow, sessions, concurrency)
     totals, kinds = await _actions(client, ids)
+    authorised_per_s, authorise_ms, allowed = await _authorisations(stack, AUTHORISATIONS, concurrency)
     payout_actions, batches = await _payout_actions(client, stack.settings)
     return {
         "sessions": sessions,
@@ -176,6 +222,9 @@ async def _measure(stack: DevStack, sessions: int, concurrency: int) -> dict[str
         "actions_by_kind": {k: round(v / len(ids), 2) for k, v in sorted(kinds.items())},
         "payout_actions_per_session": payout_actions / len(ids),
         "payout_batches": batches,
+        "authorised_per_s": authorised_per_s,
+        "authorise_p99_ms": _percentile(authorise_ms, 0.99),
+        "authorised": dict(allowed),
     }
 
 
@@ -242,6 +291,16 @@ def run_bench(*, sessions: int, concurrency: int) -> int:
         f"{result['post_p99_ms']:.1f}",
         f"<= {TARGET_POST_P99_MS:.0f}",
     )
+    table.add_row(
+        f"real-time token authorisations/s ({concurrency} at a time, each with its credit hold)",
+        f"{float(str(result['authorised_per_s'])):.1f}",
+        "",
+    )
+    table.add_row(
+        "real-time token authorisation p99 ms",
+        f"{float(str(result['authorise_p99_ms'])):.1f}",
+        f"<= {TARGET_AUTHORISE_P99_MS:.0f}",
+    )
     table.add_row("CDRs rated per second, one core (3-period CDR)", f"{rated_per_s:,.0f}", f">= {TARGET_RATED_PER_S:,}")
     for backend, per_s in transfers.items():
         table.add_row(
@@ -259,4 +318,5 @@ def run_bench(*, sessions: int, concurrency: int) -> int:
     console.print(table)
     console.print(f"actions per session by kind: {result['actions_by_kind']}")
     console.print(f"final states: {result['finals']}")
+    console.print(f"authorisation answers: {result['authorised']}")
     return 0 if result["finals"] == {"SETTLED": sessions} else 1

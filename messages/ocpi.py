@@ -18,6 +18,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_seriali
 from domain.sessions.cdr_bounds import CdrFigures
 from domain.sessions.cdr_checks import CdrFacts, CdrPeriod
 from domain.sessions.lifecycle import CpoSessionStatus
+from domain.tokens import TokenType as TokenType  # re-exported: the OCPI enums are the domain's
+from domain.tokens import WhitelistType as WhitelistType
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -122,13 +124,6 @@ class ChargingPeriod(OcpiModel):
     start_date_time: UtcDateTime
     dimensions: list[CdrDimension] = Field(min_length=1)
     tariff_id: str | None = None
-
-
-class TokenType(StrEnum):
-    AD_HOC_USER = "AD_HOC_USER"
-    APP_USER = "APP_USER"
-    OTHER = "OTHER"
-    RFID = "RFID"
 
 
 class CdrToken(OcpiModel):
@@ -284,13 +279,6 @@ class Cdr(OcpiModel):
         )
 
 
-class WhitelistType(StrEnum):
-    ALWAYS = "ALWAYS"
-    ALLOWED = "ALLOWED"
-    ALLOWED_OFFLINE = "ALLOWED_OFFLINE"
-    NEVER = "NEVER"
-
-
 class Token(OcpiModel):
     country_code: str = Field(min_length=2, max_length=2)
     party_id: str = Field(min_length=3, max_length=3)
@@ -353,3 +341,18 @@ class CommandResultType(StrEnum):
 class CommandResult(OcpiModel):
     result: CommandResultType
     message: list[dict[str, str]] | None = None
+
+
+class LocationReferences(OcpiModel):
+    """Where a CPO asks us to authorise a token (the body of a real-time authorisation)."""
+
+    location_id: str = Field(min_length=1, max_length=36)
+    evse_uids: list[Annotated[str, Field(min_length=1, max_length=36)]] = Field(default_factory=list)
+
+
+class AllowedType(StrEnum):
+    ALLOWED = "ALLOWED"
+    BLOCKED = "BLOCKED"
+    EXPIRED = "EXPIRED"
+    NO_CREDIT = "NO_CREDIT"
+    NOT_ALLOWED = "NOT_ALLOWED"

@@ -41,6 +41,9 @@ class ChargingSessionInput(Payload):
     settlement: bool = False
     # The partner's cap for this session, in its billing currency (the contract's default without it).
     max_amount: Decimal | None = Field(default=None, gt=0)
+    # A driver's token the CPO authorised in real time and then started at the charger: no START_SESSION,
+    # the CPO's Session is the start. Sessions started before decode as False and replay unchanged.
+    started_by_cpo: bool = False
 
 
 class AuthoriseSessionInput(Payload):

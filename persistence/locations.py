@@ -84,9 +84,13 @@ def status_history(db: Session, evse: EvseRow) -> Sequence[EvseStatusRow]:
     return db.scalars(select(EvseStatusRow).where(EvseStatusRow.evse_key == evse.key).order_by(EvseStatusRow.key)).all()
 
 
+def location_evses(db: Session, location: LocationRow) -> Sequence[EvseRow]:
+    """The Location's EVSEs, in the order the CPO first sent them."""
+    return db.scalars(select(EvseRow).where(EvseRow.location_key == location.key).order_by(EvseRow.key)).all()
+
+
 def location_document(db: Session, location: LocationRow) -> Document:
-    evses = db.scalars(select(EvseRow).where(EvseRow.location_key == location.key).order_by(EvseRow.key)).all()
-    return {**location.body, "evses": [evse_document(db, evse) for evse in evses]}
+    return {**location.body, "evses": [evse_document(db, evse) for evse in location_evses(db, location)]}
 
 
 def evse_document(db: Session, evse: EvseRow) -> Document:

@@ -549,7 +549,9 @@ class LedgerHoldRow(Base):
 
     key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
-    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), unique=True)
+    # No foreign key: a CPO's real-time authorisation holds credit for a session still to come, under the
+    # id it will have, its authorisation reference (migration 0023).
+    session_id: Mapped[str] = mapped_column(String(36), unique=True)
     account_key: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.key"), index=True)
     currency: Mapped[str] = mapped_column(String(3))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
@@ -809,3 +811,49 @@ class SettlementCorrectionRow(Base):
     error_type: Mapped[str | None] = mapped_column(String(64))  # the ErrorType the reason names, if any
     requested_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+
+
+class TokenRow(Base):
+    """A driver's token a demand partner registered (OCPI Token, our Sender); never deleted: blocked with
+    ``valid`` false. uid + type is unique across the platform, ignoring the uid's case (migration 0023)."""
+
+    __tablename__ = "tokens"
+    __table_args__ = (
+        Index("uq_tokens_ci_type_uid", "type", func.upper(text("uid")), unique=True),
+        Index(None, "demand_partner_id", "key"),
+        Index(None, "last_updated", "key"),
+    )
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    demand_partner_id: Mapped[str] = mapped_column(ForeignKey("demand_partners.id"))
+    uid: Mapped[str] = mapped_column(String(36))
+    type: Mapped[str] = mapped_column(String(16))
+    contract_id: Mapped[str] = mapped_column(String(36))  # as issued
+    normalised_contract_id: Mapped[str] = mapped_column(String(15), index=True)  # upper case, no hyphens
+    visual_number: Mapped[str | None] = mapped_column(String(64))
+    issuer: Mapped[str] = mapped_column(String(64))
+    whitelist: Mapped[str] = mapped_column(String(16))
+    valid: Mapped[bool] = mapped_column(Boolean)
+    valid_until: Mapped[datetime | None]
+    language: Mapped[str | None] = mapped_column(String(2))
+    created_at: Mapped[datetime]
+    last_updated: Mapped[datetime]
+
+
+class TokenAuthorisationRow(Base):
+    """A CPO's real-time authorisation of a token, and our answer (OCPI AllowedType). An ALLOWED one has a
+    fresh ``authorization_reference`` and the credit hold placed under it."""
+
+    __tablename__ = "token_authorisations"
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    token_key: Mapped[int] = mapped_column(ForeignKey("tokens.key"), index=True)
+    demand_partner_id: Mapped[str] = mapped_column(String(64))
+    cpo_id: Mapped[str] = mapped_column(ForeignKey("cpos.id"))
+    location_id: Mapped[str | None] = mapped_column(String(36))
+    evse_uids: Mapped[list[str]] = mapped_column(JSON)  # asked for; the allowed ones when ALLOWED
+    allowed: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)  # why not ALLOWED
+    authorization_reference: Mapped[str | None] = mapped_column(String(36), unique=True)
+    hold_key: Mapped[int | None] = mapped_column(ForeignKey("ledger_holds.key"))
+    requested_at: Mapped[datetime]

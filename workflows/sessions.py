@@ -103,8 +103,9 @@ class ChargingSessionWorkflow:
             if refused is None or refusal_reason(refused) is None:
                 raise
             return await self._finish(SessionStage.REJECTED, _cause_message(failure))
-        # Stage 1's credit hold was placed with the authorisation; every unbilled exit below voids it.
-        if not await self._start(self._authorised):
+        # Stage 1's credit hold was placed with the authorisation; every unbilled exit below voids it. A
+        # session the CPO started is already under way: its Session brought the workflow.
+        if not request.started_by_cpo and not await self._start(self._authorised):
             return await self._finish(SessionStage.START_FAILED, self._reason)
         await self._charge(self._authorised)
         if self._cdr is None and self._cpo is not None and self._cpo.status == CpoSessionStatus.INVALID:

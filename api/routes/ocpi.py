@@ -43,6 +43,7 @@ MODULES: Final = (
     ("locations", "RECEIVER"),
     ("sessions", "RECEIVER"),
     ("tariffs", "RECEIVER"),
+    ("tokens", "SENDER"),  # CPOs pull our partners' tokens and authorise them in real time
 )
 
 # Body limits per route, in bytes. A Session (PUT) or a CDR carries every charging period: a day-long

@@ -1,5 +1,6 @@
 """Store, then tell the workflow. A CPO message is stored and applied in one transaction, committed, and
-only then forwarded: the session's workflow is signalled (or a correction workflow started), and that it
+only then forwarded: the session's workflow is signalled (started first when the CPO started the session on
+our real-time authorisation; or a correction workflow started), and that it
 was told is recorded in a second transaction. When the workflow cannot be told, the CPO is asked to retry;
 its retry is a duplicate, which owes the same signal again."""
 
@@ -24,7 +25,7 @@ from persistence import repositories as repo
 from persistence.tables import SessionRow
 from services.context import WriteAndStart
 from services.ocpi.inbox import CpoMessage, IntakeResult, Outcome, Signal
-from services.workflow_starts import start_correction
+from services.workflow_starts import start_correction, start_session
 from workflows.sessions import ChargingSessionWorkflow
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,16 @@ async def receive(
         except RPCError as error:
             # Stored with its correction PENDING: the CPO's retry (a duplicate) starts it again.
             log.warning("correction %s not started: %s", result.correction.workflow_id, error)
+            return RETRY_LATER
+    if result.session_start is not None:
+        start = result.session_start
+        try:
+            await start_session(
+                context.temporal, context.task_queue, start.session, cpo_id=start.cpo_id, country=start.country
+            )
+        except RPCError as error:
+            # Stored with its session STARTING: the CPO's retry starts the workflow again.
+            log.warning("session %s not started: %s", start.session.session_id, error)
             return RETRY_LATER
     if result.signal is not None:
         session_id = result.our_session_id

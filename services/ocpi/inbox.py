@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from domain.parties import Cpo
 from messages.corrections import CorrectionRequest
 from messages.ocpi import OcpiStatus
-from messages.sessions import CdrArrived, CommandResultReported, CpoSessionReported
+from messages.sessions import CdrArrived, ChargingSessionInput, CommandResultReported, CpoSessionReported
 from persistence import repositories as repo
 from persistence.tables import OcpiInboxRow, SessionRow
 
@@ -51,6 +51,15 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class SessionStart:
+    """A session's workflow to start (``services/workflow_starts.py``), with its charger's CPO and country."""
+
+    session: ChargingSessionInput
+    cpo_id: str
+    country: str
+
+
+@dataclass(frozen=True, slots=True)
 class IntakeResult:
     """How to answer the CPO, and what is owed once the answer is committed."""
 
@@ -60,6 +69,7 @@ class IntakeResult:
     our_session_id: str | None = None
     signal: Signal | None = None  # for the session's workflow
     correction: CorrectionRequest | None = None  # a settled session to correct: start its workflow
+    session_start: SessionStart | None = None  # a session the CPO started on our authorisation: start its workflow
     location: str | None = None
     repeat: bool = False  # a message we hold already: forwarded again in case it was lost, never news
     data: Any = None  # the answer's OCPI data (never stored: our credentials carry a token)
@@ -113,6 +123,7 @@ class Inbox:
         our_session_id: str | None = None,
         signal: Signal | None = None,
         correction: CorrectionRequest | None = None,
+        session_start: SessionStart | None = None,
         location: str | None = None,
     ) -> IntakeResult:
         """A success (OCPI 1000), whether the message changed anything or not."""
@@ -123,6 +134,7 @@ class Inbox:
             our_session_id,
             signal,
             correction,
+            session_start,
             location,
             repeat=outcome is Outcome.DUPLICATE,
         )

@@ -1,8 +1,12 @@
 """OCPI Sessions (PUT and PATCH): the CPO's view of a charging session. Stored, applied to our read model,
-and forwarded to the session's workflow only when its status is news: meter updates stay here."""
+and forwarded to the session's workflow only when its status is news: meter updates stay here. A Session
+carrying the ``authorization_reference`` of a real-time authorisation we gave this CPO is a session the
+driver started at the charger: the first PUT registers it under that reference and starts its workflow
+(no START_SESSION), charged to the token's partner."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -18,13 +22,26 @@ from domain.sessions.lifecycle import (
 )
 from messages.ocpi import Session as OcpiSession
 from messages.ocpi import SessionPatch
-from messages.sessions import CpoSessionReported
+from messages.sessions import ChargingSessionInput, CpoSessionReported
+from persistence import locations as stored_locations
 from persistence import repositories as repo
+from persistence import tokens
 from persistence.locations import known_evse
 from persistence.tables import OcpiSessionRow, SessionRow
 from services.context import WriteAndStart
 from services.ocpi.forwarding import receive
-from services.ocpi.inbox import CpoMessage, Inbox, IntakeResult, Kind, Outcome, Signal, our_session, parse, same_ids
+from services.ocpi.inbox import (
+    CpoMessage,
+    Inbox,
+    IntakeResult,
+    Kind,
+    Outcome,
+    SessionStart,
+    Signal,
+    our_session,
+    parse,
+    same_ids,
+)
 
 # The statuses the workflow acts on; PENDING and RESERVATION change nothing for it.
 FORWARDED_STATUSES = frozenset({CpoSessionStatus.ACTIVE, CpoSessionStatus.COMPLETED, CpoSessionStatus.INVALID})
@@ -73,17 +90,21 @@ def put_session(db: Session, cpo: Cpo, path: SessionPath, body: bytes) -> Intake
         if stored is None
         else db.get(SessionRow, stored.our_session_id)
     )
+    if ours is None and stored is None:
+        ours = _session_from_authorisation(db, cpo, session)
     if ours is None:
         return inbox.reject(
-            "unknown session: authorization_reference does not name a session we asked you to start",
+            "unknown session: authorization_reference names neither a session we asked you to start nor a "
+            "token authorisation we gave you",
             outcome=Outcome.UNKNOWN_SESSION,
         )
+    start = _start_owed(db, cpo, ours)
     if stored is not None and session.last_updated < stored.last_updated:
         return _stale(inbox, ours.id)
     document = session.model_dump(mode="json", exclude_none=True)
     if stored is not None:
         _replace(stored, document, session.last_updated)
-        return _apply(db, inbox, stored, http_status=200)
+        return _apply(db, inbox, stored, http_status=200, session_start=start)
     stored = OcpiSessionRow(
         country_code=country_code,
         party_id=party_id,
@@ -95,7 +116,58 @@ def put_session(db: Session, cpo: Cpo, path: SessionPath, body: bytes) -> Intake
         body=document,
     )
     db.add(stored)
-    return _apply(db, inbox, stored, http_status=201)
+    return _apply(db, inbox, stored, http_status=201, session_start=start)
+
+
+def _session_from_authorisation(db: Session, cpo: Cpo, session: OcpiSession) -> SessionRow | None:
+    """The session a driver started at the charger with a token we authorised in real time for this CPO
+    (``services/ocpi/tokens.py``): ours under the authorisation's reference, as its credit hold is, charged
+    to the token's partner at the EVSE the Session names."""
+    reference = session.authorization_reference
+    allowed = None if reference is None else tokens.allowed_authorisation(db, cpo.id, reference)
+    location = stored_locations.location_row(db, cpo.id, session.location_id)
+    evse = None if location is None else stored_locations.evse_row(db, location, session.evse_uid)
+    if allowed is None or location is None or evse is None or evse.evse_id is None:
+        return None
+    row = SessionRow(
+        id=allowed.reference,
+        demand_partner_id=allowed.demand_partner_id,
+        idempotency_key=None,
+        request_fingerprint=hashlib.sha256(allowed.reference.encode()).hexdigest(),
+        evse_id=evse.evse_id,
+        driver_reference=allowed.token_uid,
+        stage=SessionStage.STARTING.value,
+        needs_attention=False,
+        cpo_id=cpo.id,
+        country=location.country,
+        kwh=0,
+        created_at=allowed.requested_at,
+        updated_at=datetime.now(UTC),
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def _start_owed(db: Session, cpo: Cpo, ours: SessionRow) -> SessionStart | None:
+    """The workflow of a session the CPO started on our authorisation, until it runs (starting it again
+    finds it: the CPO's retry after a failed start starts it)."""
+    if ours.stage != SessionStage.STARTING.value:
+        return None
+    allowed = tokens.allowed_authorisation(db, cpo.id, ours.id)
+    if allowed is None or ours.country is None:
+        return None
+    session = ChargingSessionInput(
+        session_id=ours.id,
+        demand_partner_id=ours.demand_partner_id,
+        evse_id=ours.evse_id,
+        driver_reference=ours.driver_reference,
+        requested_at=allowed.requested_at,
+        clearing=True,
+        settlement=True,
+        started_by_cpo=True,
+    )
+    return SessionStart(session, cpo.id, ours.country)
 
 
 def patch_session(db: Session, cpo: Cpo, path: SessionPath, body: bytes) -> IntakeResult:
@@ -136,11 +208,17 @@ def _replace(stored: OcpiSessionRow, document: dict[str, Any], last_updated: dat
     stored.last_updated = last_updated
 
 
-def _apply(db: Session, inbox: Inbox, stored: OcpiSessionRow, *, http_status: int) -> IntakeResult:
+def _apply(
+    db: Session, inbox: Inbox, stored: OcpiSessionRow, *, http_status: int, session_start: SessionStart | None = None
+) -> IntakeResult:
     db.flush()
     _apply_to_read_model(db, stored)
     return inbox.accept(
-        Outcome.APPLIED, http_status=http_status, our_session_id=stored.our_session_id, signal=_owed_signal(stored)
+        Outcome.APPLIED,
+        http_status=http_status,
+        our_session_id=stored.our_session_id,
+        signal=_owed_signal(stored),
+        session_start=session_start,
     )
 
 

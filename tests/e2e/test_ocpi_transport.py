@@ -114,6 +114,7 @@ async def test_versions_and_version_details_list_what_we_serve(stack: Stack) -> 
             {"identifier": "locations", "role": "RECEIVER", "url": f"{stack.api_url}{OCPI}/locations"},
             {"identifier": "sessions", "role": "RECEIVER", "url": f"{stack.api_url}{OCPI}/sessions"},
             {"identifier": "tariffs", "role": "RECEIVER", "url": f"{stack.api_url}{OCPI}/tariffs"},
+            {"identifier": "tokens", "role": "SENDER", "url": f"{stack.api_url}{OCPI}/tokens"},
         ],
     }
     unauthenticated = await stack.http.get(OCPI)

@@ -25,6 +25,7 @@ def test_every_representative_path_is_recorded() -> None:
         "cleared",
         "cleared_with_discrepancy",
         "settled",
+        "started_by_cpo",
         "credit_limit_exceeded",
         "settlement_parked_then_retried",
         "payout_rejected_then_paid",

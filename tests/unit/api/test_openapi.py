@@ -24,7 +24,8 @@ def test_every_partner_route_documents_401_and_the_operators_routes_403() -> Non
     paths = _document()["paths"]
     partner = [("/v1/sessions", "post"), ("/v1/sessions", "get"), ("/v1/sessions/{session_id}", "get"),
                ("/v1/sessions/{session_id}/stop", "post"), ("/v1/balance", "get"), ("/v1/invoices", "get"),
-               ("/v1/invoices/{number}", "get"), ("/v1/payouts", "get")]  # fmt: skip
+               ("/v1/invoices/{number}", "get"), ("/v1/payouts", "get"), ("/v1/tokens", "post"),
+               ("/v1/tokens", "get"), ("/v1/tokens/{uid}", "get"), ("/v1/tokens/{uid}", "patch")]  # fmt: skip
     for path, method in partner:
         assert "401" in paths[path][method]["responses"], (path, method)
     assert {"401", "422", "409"} <= set(paths["/v1/sessions"]["post"]["responses"])
@@ -91,9 +92,9 @@ def test_ocpi_routes_answer_with_the_envelope_never_422() -> None:
         if path.startswith("/ocpi/")
         for method, operation in ops.items()
     }
-    # Versions, version details, the nine receiver operations, the credentials module's four methods and
-    # Locations (PUT, PATCH, GET at three depths).
-    assert len(ocpi) == 24
+    # Versions, version details, the nine receiver operations, the credentials module's four methods,
+    # Locations (PUT, PATCH, GET at three depths) and Tokens (the list, authorize).
+    assert len(ocpi) == 26
     for (path, method), operation in ocpi.items():
         responses = operation["responses"]
         assert "422" not in responses, (path, method)  # a request that does not fit is 200 with status 2001
@@ -104,6 +105,8 @@ def test_ocpi_routes_answer_with_the_envelope_never_422() -> None:
     cdr = paths["/ocpi/emsp/2.2.1/cdrs"]["post"]["responses"]
     assert {"201", "400", "413"} <= set(cdr)
     assert cdr["201"]["headers"]["Location"]["required"] is True
+    authorize = paths["/ocpi/emsp/2.2.1/tokens/{token_uid}/authorize"]["post"]["responses"]
+    assert {"400", "404", "413"} <= set(authorize)
 
 
 def test_metrics_is_text() -> None:
