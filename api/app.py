@@ -26,7 +26,19 @@ from api.ocpi_transport import OcpiTransport, ocpi_ids
 from api.rate_limits import RateLimitPolicy, RateLimits
 from api.refusals import is_ocpi_path, unavailable
 from api.responses import refusals
-from api.routes import balance, disputes, invoices, ocpi, ocpi_credentials, ocpi_locations, partners, payouts, sessions
+from api.routes import (
+    balance,
+    disputes,
+    invoices,
+    locations,
+    ocpi,
+    ocpi_credentials,
+    ocpi_locations,
+    partners,
+    payouts,
+    quotes,
+    sessions,
+)
 from api.routes.ocpi import envelope
 from messages.ocpi import OcpiStatus
 from persistence.outages import DATABASE_UNAVAILABLE
@@ -97,6 +109,8 @@ def create_app(
     # Outermost: every OCPI answer, a rate limit's or the backpressure's too, carries the request's ids.
     app.add_middleware(OcpiTransport)
     app.include_router(sessions.router)
+    app.include_router(locations.router)
+    app.include_router(quotes.router)
     app.include_router(balance.router)
     app.include_router(invoices.router)
     app.include_router(payouts.router)

@@ -809,3 +809,23 @@ class SettlementCorrectionRow(Base):
     error_type: Mapped[str | None] = mapped_column(String(64))  # the ErrorType the reason names, if any
     requested_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+
+
+class QuoteRow(Base):
+    """A price a demand partner was quoted for a session on an EVSE: the tariff version it used and the
+    answer it was given (``body``). It holds nothing: no credit, no charger."""
+
+    __tablename__ = "quotes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    demand_partner_id: Mapped[str] = mapped_column(ForeignKey("demand_partners.id"), index=True)
+    evse_id: Mapped[str] = mapped_column(String(48))
+    tariff_key: Mapped[int] = mapped_column(ForeignKey("tariffs.key"))
+    kwh: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+    minutes: Mapped[int] = mapped_column(Integer)
+    starts_at: Mapped[datetime]
+    currency: Mapped[str] = mapped_column(String(3))
+    total_incl_vat_minor: Mapped[int] = mapped_column(BigInteger)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    valid_until: Mapped[datetime]
