@@ -38,8 +38,8 @@ from messages.sessions import ChargingSessionResult, SessionTimeouts
 from messages.workflow_ids import session_workflow_id
 from persistence.db import make_read_session_factory
 from services import cpo_onboarding
-from services.prices import PriceSetup
 from services.ocpi.credentials import VERSIONS_PATH
+from services.prices import PriceSetup
 from simulator.app import create_app as create_simulator_app
 from simulator.bank import SimulatedBank
 from simulator.catalogue import CPOS, simulator_config
