@@ -65,17 +65,20 @@ def unit_prices(element: TariffElement, currency: str, terms: PartnerTerms) -> t
     """Each component of ``element`` per unit as published and as the partner pays it, in the AFIR order."""
     prices = []
     for component in afir_ordered(element.components):
-        net = component.price if terms.fx is None else convert_unit(component.price, currency, terms)
-        vat = net * terms.vat.percent / HUNDRED
+        # As on the invoice line: the net rounded once, the VAT on that net, and net + VAT is what is shown.
+        net = round_to(
+            component.price if terms.fx is None else convert_unit(component.price, currency, terms), UNIT_PRICE_PLACES
+        )
+        vat = round_to(net * terms.vat.percent / HUNDRED, UNIT_PRICE_PLACES)  # 0 % unless charged here
         prices.append(
             ComponentPrice(
                 type=component.type,
                 price=component.price,
                 vat=component.vat,
                 step_size=component.step_size,
-                partner_excl_vat=round_to(net, UNIT_PRICE_PLACES),
-                partner_vat=round_to(vat, UNIT_PRICE_PLACES),
-                partner_incl_vat=round_to(net + vat, UNIT_PRICE_PLACES),
+                partner_excl_vat=net,
+                partner_vat=vat,
+                partner_incl_vat=net + vat,
             )
         )
     return tuple(prices)
