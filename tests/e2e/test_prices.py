@@ -1,0 +1,203 @@
+"""Demand partners list the chargers the demo CPOs published over OCPI, with each connector's official tariff
+and what the partner pays for it, and ask quotes priced exactly as the rating engine prices the CDR: through
+the real API, on SQLite and PostgreSQL. A quote is read by its own partner only and holds nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from domain.tariffs.model import parse_tariff
+from domain.tariffs.partner_price import session_periods
+from domain.tariffs.rating import rate
+from tests.e2e.conftest import MOTORBRIT, ROAMLY, STROMNETZ, VOLTASWISS, Stack
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+DEMO_CPOS = {"cpo-ch-vsw", "cpo-de-stn", "cpo-fr-brn"}
+
+
+async def _all(stack: Stack, query: str = "", api_key: str = ROAMLY.api_key, **headers: str) -> list[dict[str, Any]]:
+    """Every page of ``GET /v1/locations?query``, following ``next``."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        url = f"/v1/locations?limit=2&{query}" + (f"&cursor={cursor}" if cursor else "")
+        reply = await stack.http.get(url, headers=stack.headers(api_key, **headers))
+        assert reply.status_code == 200, reply.text
+        page = reply.json()
+        items += page["items"]
+        cursor = page["next"]
+        if cursor is None:
+            return [item for item in items if item["cpo"] in DEMO_CPOS]
+
+
+def _connector(location: dict[str, Any], evse_id: str) -> dict[str, Any]:
+    evse = next(e for e in location["evses"] if e["evse_id"] == evse_id)
+    connector: dict[str, Any] = evse["connectors"][0]
+    return connector
+
+
+async def test_the_published_chargers_are_listed_page_by_page_with_their_prices(stack: Stack) -> None:
+    locations = await _all(stack)
+    ids = [location["id"] for location in locations]
+    assert sorted(ids) == sorted({"ZRH-HB", "GVA-AIR", "BER-ALEX", "MUC-OST", "PAR-BERCY", "LYS-PD"}), ids
+    berlin = next(location for location in locations if location["id"] == "BER-ALEX")
+    assert (berlin["country"], berlin["time_zone"], berlin["cpo"]) == ("DE", "Europe/Berlin", STROMNETZ.id)
+    assert berlin["coordinates"] == {"latitude": "52.521918", "longitude": "13.413215"}
+    connector = _connector(berlin, "DE*STN*E3001")
+    assert connector["max_electric_power"] == 300_000
+    price = connector["price"]
+    assert connector["price_unavailable"] is None
+    assert (price["tariff_id"], price["currency"], price["billing_currency"]) == ("STN-AC-DC", "EUR", "EUR")
+    energy, parking = (element["price_components"][0] for element in price["elements"])
+    assert (energy["type"], energy["price"], energy["vat"]) == ("ENERGY", "0.59", "19.0")
+    # Roamly (NL) buys from the platform, established in Germany: German VAT, no conversion.
+    assert (energy["partner_excl_vat"], energy["partner_vat"], energy["partner_incl_vat"]) == (
+        "0.5900",
+        "0.1121",
+        "0.7021",
+    )
+    assert (Decimal(price["vat"]["rate"]), price["vat"]["treatment"], price["vat"]["country"]) == (19, "DOMESTIC", "DE")
+    assert price["elements"][1]["restrictions"] == {"min_duration": 14400}
+    assert parking["type"] == "PARKING_TIME"
+    assert price["fx"] is None
+    assert price["platform_fee"]["percent"] == "8"
+    assert price["platform_fee"]["included_in_price"] is True
+
+
+async def test_a_partner_in_another_currency_sees_the_reference_rate_and_the_charger_countrys_vat(
+    stack: Stack,
+) -> None:
+    (zurich,) = [
+        location for location in await _all(stack, "country=ch", MOTORBRIT.api_key) if location["id"] == "ZRH-HB"
+    ]
+    price = _connector(zurich, "CH*VSW*E1001")["price"]
+    assert (price["currency"], price["billing_currency"]) == ("CHF", "GBP")
+    fx = price["fx"]
+    assert (fx["base"], fx["quote"]) == ("CHF", "GBP")
+    assert Decimal(fx["rate"]) > 0
+    assert fx["as_of"] <= datetime.now(UTC).date().isoformat()
+    energy = price["elements"][0]["price_components"][0]
+    assert Decimal(energy["partner_excl_vat"]) == (Decimal("0.62") * Decimal(fx["rate"])).quantize(Decimal("0.0001"))
+    assert price["vat"]["country"] == "CH"
+    assert Decimal(energy["partner_incl_vat"]) == Decimal(energy["partner_excl_vat"]) + Decimal(energy["partner_vat"])
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("lat=52.52&lon=13.41&radius_km=5", {"BER-ALEX"}),
+        ("lat=47.0&lon=7.5&radius_km=150", {"ZRH-HB", "GVA-AIR"}),
+        ("country=FR", {"PAR-BERCY", "LYS-PD"}),
+        ("cpo=cpo-de-stn", {"BER-ALEX", "MUC-OST"}),
+        ("evse_id=fr*brn*e6001", {"LYS-PD"}),
+    ],
+)
+async def test_the_filters_narrow_the_list(stack: Stack, query: str, expected: set[str]) -> None:
+    assert {location["id"] for location in await _all(stack, query)} == expected
+
+
+async def test_an_evse_id_lists_only_that_evse_and_available_only_available_ones(stack: Stack) -> None:
+    (lyon,) = await _all(stack, "evse_id=FR*BRN*E5002")
+    assert [evse["evse_id"] for evse in lyon["evses"]] == ["FR*BRN*E5002"]
+    for location in await _all(stack, "available=true"):
+        assert any(evse["status"] == "AVAILABLE" for evse in location["evses"]), location
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "field"),
+    [
+        ("lat=52.5&lon=13.4", 400, "radius_km"),
+        ("radius_km=3", 400, "lat"),
+        ("lat=91&lon=0&radius_km=1", 422, "lat"),
+        ("limit=201", 422, "limit"),
+        ("country=DEU", 422, "country"),
+        ("cursor=bm90LW91cnM=", 400, None),
+    ],
+)
+async def test_bad_filters_are_refused_naming_the_field(
+    stack: Stack, query: str, status: int, field: str | None
+) -> None:
+    reply = await stack.http.get(f"/v1/locations?{query}", headers=stack.headers())
+    assert reply.status_code == status, reply.text
+    detail = reply.json()["detail"]
+    if field is not None:
+        assert detail.startswith(f"{field}:") if isinstance(detail, str) else any(field in e["loc"] for e in detail)
+
+
+async def _balance_held(stack: Stack) -> str:
+    reply = await stack.http.get("/v1/balance", headers=stack.headers())
+    assert reply.status_code == 200, reply.text
+    return json.dumps(reply.json()["balances"])
+
+
+async def test_a_quote_is_the_rating_engines_price_read_by_its_partner_only_and_holds_nothing(stack: Stack) -> None:
+    held_before = await _balance_held(stack)
+    start = datetime.now(UTC) + timedelta(minutes=10)
+    body = {"evse_id": "de*stn*e3001", "kwh": "20.5", "minutes": 45, "start": start.isoformat()}
+    reply = await stack.http.post("/v1/quotes", json=body, headers=stack.headers())
+    assert reply.status_code == 201, reply.text
+    quote = reply.json()
+    tariff = parse_tariff(json.loads(json.dumps(STROMNETZ.tariff), parse_float=Decimal))
+    end = start + timedelta(minutes=45)
+    periods = session_periods(Decimal("20.5"), 45, start)
+    rated = rate(tariff, periods, start=start, end=end, time_zone=ZoneInfo("Europe/Berlin"))
+    breakdown = quote["breakdown"]
+    assert Decimal(breakdown["cpo_price"]["excl_vat"]) == rated.total_cost.excl_vat == Decimal("12.10")  # 20.5 x 0.59
+    assert (quote["evse_id"], quote["currency"], quote["tariff"]["id"]) == ("DE*STN*E3001", "EUR", "STN-AC-DC")
+    assert Decimal(breakdown["vat"]["amount"]) == Decimal("2.30")  # 19 % of 12.10 = 2.299
+    assert Decimal(quote["total_incl_vat"]) == Decimal("14.40")
+    assert Decimal(breakdown["platform_fee"]["amount"]) == Decimal("0.97")  # 8 % of 12.10, inside the price
+    assert breakdown["fx"] is None
+    assert datetime.fromisoformat(quote["valid_until"]) > datetime.now(UTC)
+
+    again = await stack.http.get(f"/v1/quotes/{quote['id']}", headers=stack.headers())
+    assert again.status_code == 200
+    assert again.json() == quote
+    other = await stack.http.get(f"/v1/quotes/{quote['id']}", headers=stack.headers(MOTORBRIT.api_key))
+    assert other.status_code == 404, other.text
+    assert await _balance_held(stack) == held_before
+
+
+async def test_a_quote_in_another_currency_names_its_rate(stack: Stack) -> None:
+    body = {"evse_id": "CH*VSW*E1001", "kwh": "10", "minutes": 20}
+    reply = await stack.http.post("/v1/quotes", json=body, headers=stack.headers(MOTORBRIT.api_key))
+    assert reply.status_code == 201, reply.text
+    quote = reply.json()
+    fx = quote["breakdown"]["fx"]
+    assert (quote["currency"], fx["base"], fx["quote"]) == ("GBP", "CHF", "GBP")
+    assert Decimal(quote["breakdown"]["cpo_price"]["excl_vat"]) == Decimal("6.20")
+    net = (Decimal("6.20") * Decimal(fx["rate"])).quantize(Decimal("0.01"))
+    assert Decimal(quote["breakdown"]["net"]) == net
+    assert Decimal(quote["total_incl_vat"]) == net + Decimal(quote["breakdown"]["vat"]["amount"])
+    assert VOLTASWISS.currency == "CHF"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"evse_id": "XX*NOP*E0000", "kwh": "10", "minutes": 20}, 404, None),
+        ({"evse_id": "DE*STN*E3001", "kwh": "-1", "minutes": 20}, 422, "kwh"),
+        ({"evse_id": "DE*STN*E3001", "kwh": "5000", "minutes": 20}, 422, "kwh"),
+        ({"evse_id": "DE*STN*E3001", "kwh": "1e3", "minutes": 20}, 422, "kwh"),
+        ({"evse_id": "DE*STN*E3001", "kwh": "10", "minutes": 0}, 422, "minutes"),
+        ({"evse_id": "DE*STN*E3001", "kwh": "10", "minutes": 100000}, 422, "minutes"),
+        ({"evse_id": "DE*STN*E3001", "kwh": "10", "minutes": 20, "start": "2020-01-01T00:00:00Z"}, 422, "start"),
+        ({"evse_id": "DE*STN*E3001", "kwh": "10", "minutes": 20, "start": "2030-01-01T00:00:00"}, 422, "start"),
+    ],
+)
+async def test_a_bad_quote_request_is_refused_clearly(
+    stack: Stack, body: dict[str, Any], status: int, field: str | None
+) -> None:
+    reply = await stack.http.post("/v1/quotes", json=body, headers=stack.headers())
+    assert reply.status_code == status, reply.text
+    detail = reply.json()["detail"]
+    if field is None:
+        assert detail.startswith("UNKNOWN_EVSE:"), detail
+    else:
+        assert detail.startswith(f"{field}:") if isinstance(detail, str) else any(field in e["loc"] for e in detail)
