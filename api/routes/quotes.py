@@ -23,6 +23,7 @@ QuoteIdPath = Annotated[str, Path(max_length=64, pattern=PRINTABLE_ASCII)]
     status_code=201,
     response_model=QuoteRead,
     responses=refusals(
+        400,
         401,
         404,
         409,
