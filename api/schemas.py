@@ -112,6 +112,12 @@ class SessionCreate(BaseModel):
         description="The most this session may cost, in your billing currency: the credit hold placed at "
         "authorisation (your contract's session cap without it)",
     )
+    quote_id: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=PRINTABLE_ASCII,
+        description="One of your quotes for this EVSE (POST /v1/quotes), still valid: the session names it",
+    )
 
 
 class SessionAccepted(BaseModel):
@@ -150,6 +156,7 @@ class SessionRead(BaseModel):
         description="The CPO credited the CDR the settlement above was made from: its invoice is cancelled by a "
         "credit note, and the session waits for the CPO's corrected CDR",
     )
+    quote_id: str | None = Field(default=None, description="The quote the session was started on, if any")
 
 
 class Clearing(BaseModel):

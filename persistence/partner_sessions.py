@@ -31,6 +31,7 @@ class RegisteredSession:
     max_amount: Decimal | None
     stage: SessionStage
     created_at: datetime
+    quote_id: str | None = None
 
 
 def _registered(row: SessionRow) -> RegisteredSession:
@@ -44,6 +45,7 @@ def _registered(row: SessionRow) -> RegisteredSession:
         max_amount=row.max_amount,
         stage=SessionStage(row.stage),
         created_at=row.created_at,
+        quote_id=row.quote_id,
     )
 
 
@@ -64,6 +66,7 @@ def store_session(db: Session, new: RegisteredSession) -> tuple[RegisteredSessio
             evse_id=new.evse_id,
             driver_reference=new.driver_reference,
             max_amount=new.max_amount,
+            quote_id=new.quote_id,
             stage=new.stage.value,
             needs_attention=False,
             kwh=0,
@@ -137,6 +140,7 @@ class SessionView:
     updated_at: datetime
     settlement: int
     credited: bool
+    quote_id: str | None = None
     live: bool = False
     clearing: ClearingView | None = None
     billing: BillingView | None = None
@@ -201,6 +205,7 @@ def _view(
         updated_at=row.updated_at,
         settlement=row.settlement_generation,
         credited=row.credited,
+        quote_id=row.quote_id,
         clearing=clearing,
         billing=billing,
     )

@@ -395,6 +395,7 @@ class SessionRow(Base):
     ended_at: Mapped[datetime | None]
     cdr_key: Mapped[int | None] = mapped_column(Key)
     max_amount: Mapped[Decimal | None] = mapped_column(Amount(18, 4))  # the partner's cap, billing currency
+    quote_id: Mapped[str | None] = mapped_column(String(36))  # the partner's quote it started on (``quotes``)
     # Corrections: the generation of the latest settlement, and whether a credit has reversed it.
     settlement_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     credited: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from domain.errors import DomainError
 from domain.fx.rates import FxRate, convert
 from domain.invoicing.lines import vat_minor
 from domain.money import from_minor, round_to, to_minor
@@ -135,3 +136,19 @@ def session_price(
         fx=terms.fx,
         vat=terms.vat,
     )
+
+
+class QuoteExpired(DomainError):
+    code = "QUOTE_EXPIRED"
+
+
+class QuoteForAnotherEvse(DomainError):
+    code = "QUOTE_EVSE_MISMATCH"
+
+
+def check_quote_use(*, quoted_evse_id: str, valid_until: datetime, evse_id: str, at: datetime) -> None:
+    """A session may start on a quote until it expires, on the EVSE it was quoted for (ids ignore case)."""
+    if at >= valid_until:
+        raise QuoteExpired(f"the quote expired at {valid_until.isoformat()}: ask a new one")
+    if quoted_evse_id.upper() != evse_id.upper():
+        raise QuoteForAnotherEvse(f"the quote is for EVSE {quoted_evse_id}, not {evse_id}")

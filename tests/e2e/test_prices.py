@@ -15,7 +15,8 @@ import pytest
 from domain.tariffs.model import parse_tariff
 from domain.tariffs.partner_price import session_periods
 from domain.tariffs.rating import rate
-from tests.e2e.conftest import MOTORBRIT, ROAMLY, STROMNETZ, VOLTASWISS, Stack
+from persistence.tables import QuoteRow
+from tests.e2e.conftest import FAHRWERK, MOTORBRIT, ROAMLY, STROMNETZ, VOLTASWISS, Stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 DEMO_CPOS = {"cpo-ch-vsw", "cpo-de-stn", "cpo-fr-brn"}
@@ -62,7 +63,11 @@ async def test_the_published_chargers_are_listed_page_by_page_with_their_prices(
         "0.1121",
         "0.7021",
     )
-    assert (Decimal(price["vat"]["rate"]), price["vat"]["treatment"], price["vat"]["country"]) == (19, "DOMESTIC", "DE")
+    assert (Decimal(price["vat"]["rate"]), price["vat"]["treatment"], price["vat"]["country"]) == (
+        Decimal(19),
+        "DOMESTIC",
+        "DE",
+    )
     assert price["elements"][1]["restrictions"] == {"min_duration": 14400}
     assert parking["type"] == "PARKING_TIME"
     assert price["fx"] is None
@@ -130,8 +135,8 @@ async def test_bad_filters_are_refused_naming_the_field(
         assert detail.startswith(f"{field}:") if isinstance(detail, str) else any(field in e["loc"] for e in detail)
 
 
-async def _balance_held(stack: Stack) -> str:
-    reply = await stack.http.get("/v1/balance", headers=stack.headers())
+async def _balance_held(stack: Stack, api_key: str = ROAMLY.api_key) -> str:
+    reply = await stack.http.get("/v1/balance", headers=stack.headers(api_key))
     assert reply.status_code == 200, reply.text
     return json.dumps(reply.json()["balances"])
 
@@ -201,3 +206,48 @@ async def test_a_bad_quote_request_is_refused_clearly(
         assert detail.startswith("UNKNOWN_EVSE:"), detail
     else:
         assert detail.startswith(f"{field}:") if isinstance(detail, str) else any(field in e["loc"] for e in detail)
+
+
+async def _quote(stack: Stack, evse_id: str = "DE*STN*E3002", api_key: str = ROAMLY.api_key) -> str:
+    body = {"evse_id": evse_id, "kwh": "12", "minutes": 25}
+    reply = await stack.http.post("/v1/quotes", json=body, headers=stack.headers(api_key))
+    assert reply.status_code == 201, reply.text
+    quote_id: str = reply.json()["id"]
+    return quote_id
+
+
+async def test_a_session_started_on_a_quote_names_it(stack: Stack) -> None:
+    quote_id = await _quote(stack)
+    body = {"evse_id": "de*stn*e3002", "driver_reference": "driver-quoted", "quote_id": quote_id}
+    reply = await stack.http.post("/v1/sessions", json=body, headers=stack.headers())
+    assert reply.status_code == 202, reply.text
+    session = await stack.get(reply.json()["id"])
+    assert session["quote_id"] == quote_id
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "detail"),
+    [
+        ("another partner's", 422, "quote_id: no such quote"),
+        ("unknown", 422, "quote_id: no such quote"),
+        ("for another EVSE", 422, "quote_id: the quote is for EVSE DE*STN*E3002"),
+        ("expired", 409, "QUOTE_EXPIRED:"),
+    ],
+)
+async def test_a_session_on_a_quote_it_cannot_use_is_refused_and_nothing_is_held(
+    stack: Stack, case: str, status: int, detail: str
+) -> None:
+    # Fahrwerk starts no other session here: its balance moves only if this request holds something.
+    quote_id = await _quote(stack, api_key=MOTORBRIT.api_key if case == "another partner's" else FAHRWERK.api_key)
+    evse_id = "DE*STN*E3001" if case == "for another EVSE" else "DE*STN*E3002"
+    if case == "unknown":
+        quote_id = "no-such-quote"
+    if case == "expired":
+        with stack.writes.begin() as db:
+            db.get_one(QuoteRow, quote_id).valid_until = datetime.now(UTC) - timedelta(seconds=1)
+    held_before = await _balance_held(stack, FAHRWERK.api_key)
+    body = {"evse_id": evse_id, "driver_reference": f"driver-{case.replace(' ', '-')[:20]}", "quote_id": quote_id}
+    reply = await stack.http.post("/v1/sessions", json=body, headers=stack.headers(FAHRWERK.api_key))
+    assert reply.status_code == status, reply.text
+    assert reply.json()["detail"].startswith(detail), reply.text
+    assert await _balance_held(stack, FAHRWERK.api_key) == held_before

@@ -43,8 +43,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quotes")),
     )
     op.create_index(op.f("ix_quotes_demand_partner_id"), "quotes", ["demand_partner_id"])
+    op.add_column("sessions", sa.Column("quote_id", sa.String(length=36), nullable=True))
 
 
 def downgrade() -> None:
+    # SQLite (3.35+) drops a plain column in place: no batch copy of the table under its foreign keys.
+    op.drop_column("sessions", "quote_id")
     op.drop_index(op.f("ix_quotes_demand_partner_id"), table_name="quotes")
     op.drop_table("quotes")
