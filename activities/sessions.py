@@ -61,7 +61,7 @@ from messages.sessions import (
     StartCommandInput,
     StopCommandInput,
 )
-from persistence import holds
+from persistence import holds, quotes
 from persistence import repositories as repo
 from persistence.tables import CdrRow, ClearingRow, ContractRow, CpoRow, DemandPartnerRow, LedgerHoldRow, SessionRow
 
@@ -128,7 +128,8 @@ class SessionActivities:
         )
         assert charger is not None  # authorise() refuses an unknown EVSE
         assert partner is not None  # and an unknown partner
-        tariff = repo.tariff_version(db, decision.tariff.key)
+        # A session started on a quote is rated on the tariff version it was quoted (the quote was for this EVSE).
+        tariff = repo.tariff_version(db, quotes.quoted_tariff_key(db, request.session_id) or decision.tariff.key)
         hold = self._hold(db, request, partner, decision.demand_partner_contract.key)
         return SessionAuthorised(
             session_id=request.session_id,

@@ -166,6 +166,9 @@ class Clearing(BaseModel):
     discrepancy: bool
     tolerance: Amount
     rating: dict[str, Any] = Field(description="Totals per dimension and the breakdown per period (OCPI names)")
+    quoted: dict[str, Amount] | None = Field(
+        default=None, description="The CPO price of the quote the session started on, beside total_cost"
+    )
 
 
 class Billing(BaseModel):

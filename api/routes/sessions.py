@@ -118,6 +118,7 @@ def _clearing(view: ClearingView | None) -> Clearing | None:
         discrepancy=view.discrepancy,
         tolerance=view.tolerance,
         rating=view.rating,
+        quoted=view.quoted,
     )
 
 

@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from domain.sessions.lifecycle import SessionStage
 from domain.tariffs.model import parse_tariff
 from domain.tariffs.partner_price import session_periods
 from domain.tariffs.rating import rate
-from persistence.tables import QuoteRow
+from persistence.tables import QuoteRow, SessionRow
 from tests.e2e.conftest import FAHRWERK, MOTORBRIT, ROAMLY, STROMNETZ, VOLTASWISS, Stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -216,13 +217,28 @@ async def _quote(stack: Stack, evse_id: str = "DE*STN*E3002", api_key: str = ROA
     return quote_id
 
 
-async def test_a_session_started_on_a_quote_names_it(stack: Stack) -> None:
+async def test_a_session_started_on_a_quote_is_rated_on_its_tariff_version_and_names_it(stack: Stack) -> None:
     quote_id = await _quote(stack)
     body = {"evse_id": "de*stn*e3002", "driver_reference": "driver-quoted", "quote_id": quote_id}
     reply = await stack.http.post("/v1/sessions", json=body, headers=stack.headers())
     assert reply.status_code == 202, reply.text
-    session = await stack.get(reply.json()["id"])
-    assert session["quote_id"] == quote_id
+    session_id = reply.json()["id"]
+    assert (await stack.get(session_id))["quote_id"] == quote_id
+    session = await stack.wait_for(session_id, SessionStage.SETTLED)
+    with stack.writes() as db:
+        quote = db.get_one(QuoteRow, quote_id)
+        assert db.get_one(SessionRow, session_id).tariff_version_key == quote.tariff_key
+        quoted_price = quote.body["breakdown"]["cpo_price"]
+    clearing = session["clearing"]
+    assert clearing["quoted"] == {"excl_vat": quoted_price["excl_vat"], "incl_vat": quoted_price["incl_vat"]}
+    # The actual price is the CDR's energy at the quoted tariff's 0.59 EUR per kWh.
+    assert Decimal(clearing["total_cost"]["excl_vat"]) == (Decimal(session["kwh"]) * Decimal("0.59")).quantize(
+        Decimal("0.01")
+    )
+    invoice = await stack.http.get(f"/v1/invoices/{session['billing']['invoice']}", headers=stack.headers())
+    assert invoice.status_code == 200, invoice.text
+    [line] = invoice.json()["lines"]
+    assert line["description"].endswith(f", quote {quote_id}"), line
 
 
 @pytest.mark.parametrize(
