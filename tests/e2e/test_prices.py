@@ -12,11 +12,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from activities.sessions import OcpiIdentity, SessionActivities
+from adapters.cpo import OcpiCpoAdapter
+from adapters.token_cipher import TokenCipher
 from domain.sessions.lifecycle import SessionStage
 from domain.tariffs.model import parse_tariff
 from domain.tariffs.partner_price import session_periods
 from domain.tariffs.rating import rate
-from persistence.tables import QuoteRow, SessionRow
+from messages.sessions import AuthoriseSessionInput
+from persistence.tables import QuoteRow, SessionRow, TariffRow
+from tests.conftest import TEST_TOKEN_KEY
 from tests.e2e.conftest import FAHRWERK, MOTORBRIT, ROAMLY, STROMNETZ, VOLTASWISS, Stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -267,3 +272,44 @@ async def test_a_session_on_a_quote_it_cannot_use_is_refused_and_nothing_is_held
     assert reply.status_code == status, reply.text
     assert reply.json()["detail"].startswith(detail), reply.text
     assert await _balance_held(stack, FAHRWERK.api_key) == held_before
+
+
+async def test_a_newer_tariff_version_leaves_a_session_on_a_quote_at_the_quoted_version(stack: Stack) -> None:
+    """Authorisation itself, inside a transaction that is rolled back: the newer version the CPO publishes
+    after the quote, and the two sessions, are never seen by another test."""
+    quote_id = await _quote(stack, "DE*STN*E4001")
+    activities = SessionActivities(
+        stack.writes,
+        OcpiCpoAdapter(stack.http, from_country_code="CH", from_party_id="NWC"),
+        OcpiIdentity("CH", "NWC", stack.api_url),
+        TokenCipher(TEST_TOKEN_KEY),
+    )
+    now = datetime.now(UTC)
+    with stack.writes() as db:
+        quote = db.get_one(QuoteRow, quote_id)
+        quoted = db.get_one(TariffRow, quote.tariff_key)
+        body = json.loads(quoted.body)
+        body["elements"][0]["price_components"][0]["price"] = 0.99
+        body["last_updated"] = now.isoformat()
+        newer = TariffRow(cpo_id=quoted.cpo_id, tariff_id=quoted.tariff_id, currency="EUR", last_updated=now,
+                          body=json.dumps(body))  # fmt: skip
+        db.add(newer)
+        for session_id, on_quote in (("s-on-quote", quote_id), ("s-without", None)):
+            db.add(SessionRow(id=session_id, demand_partner_id=ROAMLY.id, request_fingerprint="-",
+                              evse_id="DE*STN*E4001", driver_reference="d", stage="STARTING", kwh=0,
+                              created_at=now, updated_at=now, quote_id=on_quote))  # fmt: skip
+        db.flush()
+
+        def authorised(session_id: str) -> int:
+            at = now + timedelta(seconds=1)
+            request = AuthoriseSessionInput(
+                session_id=session_id, demand_partner_id=ROAMLY.id, evse_id="DE*STN*E4001", at=at
+            )
+            return activities._authorise(db, request).tariff_version_key
+
+        assert authorised("s-on-quote") == quote.tariff_key
+        assert authorised("s-without") == newer.key
+        db.rollback()
+    with stack.writes() as db:
+        assert db.get(SessionRow, "s-on-quote") is None
+        assert db.get(TariffRow, newer.key) is None
