@@ -21,11 +21,14 @@ from domain.tariffs.partner_price import session_periods
 from domain.tariffs.rating import rate
 from messages.sessions import AuthoriseSessionInput
 from persistence.tables import QuoteRow, SessionRow, TariffRow
+from simulator.catalogue import CPOS
 from tests.conftest import TEST_TOKEN_KEY
+from tests.e2e import test_ocpi_locations as published_by
 from tests.e2e.conftest import FAHRWERK, MOTORBRIT, ROAMLY, STROMNETZ, VOLTASWISS, Stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-DEMO_CPOS = {"cpo-ch-vsw", "cpo-de-stn", "cpo-fr-brn"}
+# Other tests publish locations of their own on the demo CPOs: these tests look at the demo network's.
+DEMO_LOCATIONS = {location.id for cpo in CPOS for location in cpo.locations}
 
 
 async def _all(stack: Stack, query: str = "", api_key: str = ROAMLY.api_key, **headers: str) -> list[dict[str, Any]]:
@@ -40,7 +43,8 @@ async def _all(stack: Stack, query: str = "", api_key: str = ROAMLY.api_key, **h
         items += page["items"]
         cursor = page["next"]
         if cursor is None:
-            return [item for item in items if item["cpo"] in DEMO_CPOS]
+            assert len({(item["cpo"], item["id"]) for item in items}) == len(items), "a location on two pages"
+            return [item for item in items if item["id"] in DEMO_LOCATIONS]
 
 
 def _connector(location: dict[str, Any], evse_id: str) -> dict[str, Any]:
@@ -313,3 +317,21 @@ async def test_a_newer_tariff_version_leaves_a_session_on_a_quote_at_the_quoted_
     with stack.writes() as db:
         assert db.get(SessionRow, "s-on-quote") is None
         assert db.get(TariffRow, newer.key) is None
+
+
+async def test_a_charger_without_a_tariff_in_force_has_no_price_and_no_quote(stack: Stack) -> None:
+    location_id, uid = published_by.fresh("NOPRICE"), published_by.fresh("Q")
+    published = published_by.location(location_id, published_by.evse(uid, tariff_ids=["STN-NO-SUCH-TARIFF"]))
+    reply = await published_by.put(stack, f"DE/STN/{location_id}", published)
+    assert reply.status_code == 201, reply.text
+    listed = await stack.http.get(f"/v1/locations?evse_id=DE*STN*E{uid}", headers=stack.headers())
+    assert listed.status_code == 200, listed.text
+    [item] = listed.json()["items"]
+    connector = _connector(item, f"DE*STN*E{uid}")
+    assert (connector["price"], connector["price_unavailable"]) == (None, "NO_TARIFF_IN_FORCE")
+    held_before = await _balance_held(stack, FAHRWERK.api_key)
+    body = {"evse_id": f"DE*STN*E{uid}", "kwh": "10", "minutes": 20}
+    quote = await stack.http.post("/v1/quotes", json=body, headers=stack.headers(FAHRWERK.api_key))
+    assert quote.status_code == 409, quote.text
+    assert quote.json()["detail"].startswith("NO_TARIFF_IN_FORCE:")
+    assert await _balance_held(stack, FAHRWERK.api_key) == held_before
