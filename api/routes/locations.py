@@ -6,7 +6,7 @@ import base64
 import binascii
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query
 
@@ -34,12 +34,27 @@ from services import prices as service
 router = APIRouter(prefix="/v1/locations", tags=["locations"])
 
 
-def _alt_text(document: dict[str, Any], accept_language: str | None) -> list[DisplayTextRead]:
-    """The tariff's texts in the first language asked for that the CPO gave; all of them otherwise."""
-    texts = [DisplayTextRead(language=t["language"], text=t["text"]) for t in document.get("tariff_alt_text", [])]
-    for tag in (accept_language or "").split(","):
-        language = tag.split(";")[0].strip()[:2].lower()
-        chosen = [t for t in texts if t.language.lower() == language]
+def preferred_languages(accept_language: str | None) -> list[str]:
+    """The ISO 639-1 languages of an Accept-Language header, most wanted first (q=0: not wanted)."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        language = tag.strip()[:2].lower()
+        if len(language) == 2 and language.isalpha() and quality > 0:
+            ranked.append((-quality, position, language))
+    return [language for _, _, language in sorted(ranked)]
+
+
+def alt_texts_for(texts: list[DisplayTextRead], accept_language: str | None) -> list[DisplayTextRead]:
+    """The tariff's texts in the most wanted language the CPO wrote one in; all of them otherwise."""
+    for language in preferred_languages(accept_language):
+        chosen = [text for text in texts if text.language.lower() == language]
         if chosen:
             return chosen
     return texts
@@ -73,7 +88,10 @@ def _price(view: service.ConnectorPriceView, accept_language: str | None) -> Con
         tariff_id=view.tariff.row.tariff_id,
         tariff_version=view.tariff.row.last_updated,
         currency=tariff.currency,
-        tariff_alt_text=_alt_text(document, accept_language),
+        tariff_alt_text=alt_texts_for(
+            [DisplayTextRead(language=t["language"], text=t["text"]) for t in document.get("tariff_alt_text", [])],
+            accept_language,
+        ),
         elements=elements,
         min_price=document.get("min_price"),
         max_price=document.get("max_price"),
