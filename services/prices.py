@@ -36,7 +36,7 @@ from persistence.db import SessionFactory
 from persistence.locations import ListedLocation, LocationFilter, published_locations
 from persistence.parties import partner_party
 from persistence.settlement_facts import reference_rate
-from persistence.tables import ConnectorRow, ContractRow, DemandPartnerRow, LocationRow, QuoteRow, TariffRow
+from persistence.tables import ConnectorRow, ContractRow, DemandPartnerRow, LocationRow, QuoteRow
 from persistence.vat_rates import vat_rate_table
 
 EARTH_RADIUS_KM = 6371.0088
@@ -108,23 +108,46 @@ class Circle:
 
 @dataclass(frozen=True, slots=True)
 class TariffView:
-    row: TariffRow
+    key: int  # the version's row
+    tariff_id: str
+    version: datetime  # its last_updated
     tariff: Tariff
     document: dict[str, Any]  # as the CPO published it
 
 
 @dataclass(frozen=True, slots=True)
 class ConnectorPriceView:
-    connector: ConnectorRow
+    connector_id: str
+    standard: str
+    power_type: str
+    max_electric_power: int | None  # W
     tariff: TariffView | None
     terms: PartnerTerms | None
     unavailable: str | None  # the code of why there is no price (no tariff in force, no FX rate, ...)
 
 
 @dataclass(frozen=True, slots=True)
+class EvseView:
+    uid: str
+    evse_id: str | None
+    status: str
+    connectors: list[ConnectorPriceView]
+
+
+@dataclass(frozen=True, slots=True)
 class LocationView:
-    location: LocationRow
-    evses: list[tuple[str, str | None, str, list[ConnectorPriceView]]]  # uid, evse_id, status, connectors
+    key: int  # where the next page starts after
+    id: str
+    cpo_id: str
+    name: str | None
+    address: str
+    city: str
+    postal_code: str | None
+    country: str
+    latitude: str
+    longitude: str
+    time_zone: str
+    evses: list[EvseView]
 
 
 @dataclass
@@ -150,7 +173,7 @@ class _Pricer:
         if key not in self.tariffs:
             row = repo.tariff_version(self.db, key)
             document = json.loads(row.body, parse_float=Decimal)
-            self.tariffs[key] = TariffView(row, parse_tariff(document), document)
+            self.tariffs[key] = TariffView(key, row.tariff_id, row.last_updated, parse_tariff(document), document)
         return self.tariffs[key]
 
     def partner_terms(self, cpo_id: str, currency: str, country: str) -> PartnerTerms:
@@ -183,22 +206,46 @@ class _Pricer:
         return reference_rate(self.db, base, quote, on, max_age=self.setup.fx_max_age)
 
     def connector(self, location: LocationRow, connector: ConnectorRow) -> ConnectorPriceView:
+        def view(tariff: TariffView | None, terms: PartnerTerms | None, unavailable: str | None) -> ConnectorPriceView:
+            return ConnectorPriceView(
+                connector.connector_id,
+                connector.standard,
+                connector.power_type,
+                connector.max_electric_power,
+                tariff,
+                terms,
+                unavailable,
+            )
+
         tariff = self.tariff_in_force(location.cpo_id, [connector], self.at)
         if tariff is None:
-            return ConnectorPriceView(connector, None, None, NoTariffInForce.code)
+            return view(None, None, NoTariffInForce.code)
         try:
             terms = self.partner_terms(location.cpo_id, tariff.tariff.currency, location.country)
         except PRICE_REFUSALS as refused:
-            return ConnectorPriceView(connector, tariff, None, refused.code)
-        return ConnectorPriceView(connector, tariff, terms, None)
+            return view(tariff, None, refused.code)
+        return view(tariff, terms, None)
 
 
 def _listed(pricer: _Pricer, listed: ListedLocation) -> LocationView:
-    evses = [
-        (evse.evse_uid, evse.evse_id, evse.status, [pricer.connector(listed.location, c) for c in connectors])
-        for evse, connectors in listed.evses
-    ]
-    return LocationView(listed.location, evses)
+    location = listed.location
+    return LocationView(
+        key=location.key,
+        id=location.location_id,
+        cpo_id=location.cpo_id,
+        name=location.name,
+        address=location.address,
+        city=location.city,
+        postal_code=location.postal_code,
+        country=location.country,
+        latitude=location.latitude,
+        longitude=location.longitude,
+        time_zone=location.time_zone,
+        evses=[
+            EvseView(evse.evse_uid, evse.evse_id, evse.status, [pricer.connector(location, c) for c in connectors])
+            for evse, connectors in listed.evses
+        ],
+    )
 
 
 async def locations_page(
@@ -223,7 +270,7 @@ async def locations_page(
                 if circle is not None and not circle.holds(listed.location.latitude, listed.location.longitude):
                     continue
                 if len(page) == limit:
-                    return page, page[-1].location.key
+                    return page, page[-1].key
                 page.append(_listed(pricer, listed))
             return page, None
 
@@ -238,13 +285,16 @@ class QuoteRequest:
     start: datetime | None
 
 
+Document = dict[str, Any]
+
+
 async def create_quote(
     writes: SessionFactory, partner: DemandPartner, setup: PriceSetup, request: QuoteRequest, *, now: datetime
-) -> QuoteRow:
-    """Price the session and store the quote; ``EvseUnknown``, ``NoTariffInForce`` or one of
-    ``PRICE_REFUSALS`` otherwise. Nothing is held."""
+) -> Document:
+    """Price the session and store the quote; the quote as answered. ``EvseUnknown``, ``NoTariffInForce``
+    or one of ``PRICE_REFUSALS`` otherwise. Nothing is held."""
 
-    def create() -> QuoteRow:
+    def create() -> Document:
         with writes.begin() as db:
             charger = repo.charger_by_evse_id(db, request.evse_id)
             if charger is None or not charger.cpo.active or charger.evse.status == "REMOVED":
@@ -270,7 +320,7 @@ async def create_quote(
                 id=quote_id,
                 demand_partner_id=partner.id,
                 evse_id=evse_id,
-                tariff_key=tariff.row.key,
+                tariff_key=tariff.key,
                 kwh=request.kwh,
                 minutes=request.minutes,
                 starts_at=start,
@@ -281,24 +331,23 @@ async def create_quote(
                 valid_until=valid_until,
             )
             quotes.store_quote(db, row)
-            db.expunge(row)
-            return row
+            return row.body
 
     return await anyio.to_thread.run_sync(create)
 
 
-async def partner_quote(reads: SessionFactory, partner: DemandPartner, quote_id: str) -> QuoteRow:
-    def load() -> QuoteRow | None:
+async def partner_quote(reads: SessionFactory, partner: DemandPartner, quote_id: str) -> Document:
+    """The quote as it was answered; ``QuoteNotFound`` when it is not the partner's."""
+
+    def load() -> Document | None:
         with reads() as db:
             row = quotes.partner_quote(db, partner.id, quote_id)
-            if row is not None:
-                db.expunge(row)
-            return row
+            return None if row is None else row.body
 
-    row = await anyio.to_thread.run_sync(load)
-    if row is None:
+    body = await anyio.to_thread.run_sync(load)
+    if body is None:
         raise QuoteNotFound(f"no quote {quote_id} among yours")
-    return row
+    return body
 
 
 def _text(value: Decimal) -> str:
@@ -349,5 +398,5 @@ def quote_document(
         },
         "start": start.isoformat(),
         "valid_until": valid_until.isoformat(),
-        "tariff": {"id": tariff.row.tariff_id, "version": tariff.row.last_updated.isoformat()},
+        "tariff": {"id": tariff.tariff_id, "version": tariff.version.isoformat()},
     }

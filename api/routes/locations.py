@@ -85,8 +85,8 @@ def _price(view: service.ConnectorPriceView, accept_language: str | None) -> Con
     ]
     fx = terms.fx
     return ConnectorPriceRead(
-        tariff_id=view.tariff.row.tariff_id,
-        tariff_version=view.tariff.row.last_updated,
+        tariff_id=view.tariff.tariff_id,
+        tariff_version=view.tariff.version,
         currency=tariff.currency,
         tariff_alt_text=alt_texts_for(
             [DisplayTextRead(language=t["language"], text=t["text"]) for t in document.get("tariff_alt_text", [])],
@@ -108,10 +108,9 @@ def _price(view: service.ConnectorPriceView, accept_language: str | None) -> Con
     )
 
 
-def _location(view: service.LocationView, accept_language: str | None) -> LocationRead:
-    location = view.location
+def _location(location: service.LocationView, accept_language: str | None) -> LocationRead:
     return LocationRead(
-        id=location.location_id,
+        id=location.id,
         cpo=location.cpo_id,
         name=location.name,
         address=location.address,
@@ -122,22 +121,22 @@ def _location(view: service.LocationView, accept_language: str | None) -> Locati
         time_zone=location.time_zone,
         evses=[
             EvseRead(
-                uid=uid,
-                evse_id=evse_id,
-                status=status,
+                uid=evse.uid,
+                evse_id=evse.evse_id,
+                status=evse.status,
                 connectors=[
                     ConnectorRead(
-                        id=c.connector.connector_id,
-                        standard=c.connector.standard,
-                        power_type=c.connector.power_type,
-                        max_electric_power=c.connector.max_electric_power,
+                        id=c.connector_id,
+                        standard=c.standard,
+                        power_type=c.power_type,
+                        max_electric_power=c.max_electric_power,
                         price=_price(c, accept_language),
                         price_unavailable=c.unavailable,
                     )
-                    for c in connectors
+                    for c in evse.connectors
                 ],
             )
-            for uid, evse_id, status, connectors in view.evses
+            for evse in location.evses
         ],
     )
 

@@ -44,12 +44,12 @@ async def create_quote(body: QuoteCreate, partner: DemandPartnerDep, context: Co
         raise HTTPException(422, "start: is in the past")
     request = service.QuoteRequest(body.evse_id, body.kwh, body.minutes, body.start)
     try:
-        row = await service.create_quote(context.writes, partner, context.prices, request, now=now)
+        quote = await service.create_quote(context.writes, partner, context.prices, request, now=now)
     except service.EvseUnknown as error:
         raise HTTPException(404, f"{error.code}: {error}") from error
     except (service.NoTariffInForce, *service.PRICE_REFUSALS) as error:
         raise HTTPException(409, f"{error.code}: {error}") from error
-    return QuoteRead.model_validate(row.body)
+    return QuoteRead.model_validate(quote)
 
 
 @router.get(
@@ -64,7 +64,7 @@ async def get_quote(
     context: ContextDep,
 ) -> QuoteRead:
     try:
-        row = await service.partner_quote(context.reads, partner, quote_id)
+        quote = await service.partner_quote(context.reads, partner, quote_id)
     except service.QuoteNotFound as error:
         raise HTTPException(404, "no such quote") from error
-    return QuoteRead.model_validate(row.body)
+    return QuoteRead.model_validate(quote)
