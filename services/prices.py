@@ -27,7 +27,7 @@ from domain.parties import DemandPartner
 from domain.sessions.authorisation import ConnectorFacts, connector_tariff, in_force
 from domain.settlement.contracts import ContractTermsInvalid, commission_terms, invoicing_terms
 from domain.tariffs.model import Tariff, parse_tariff
-from domain.tariffs.partner_price import PartnerTerms, SessionPrice, session_price
+from domain.tariffs.partner_price import PartnerTerms, SessionPrice, check_deliverable, session_price
 from domain.vat.rates import VatRateMissing
 from domain.vat.treatment import TaxParty, VatRegistrationMissing, decide_vat
 from persistence import quotes
@@ -291,14 +291,18 @@ Document = dict[str, Any]
 async def create_quote(
     writes: SessionFactory, partner: DemandPartner, setup: PriceSetup, request: QuoteRequest, *, now: datetime
 ) -> Document:
-    """Price the session and store the quote; the quote as answered. ``EvseUnknown``, ``NoTariffInForce``
-    or one of ``PRICE_REFUSALS`` otherwise. Nothing is held."""
+    """Price the session and store the quote; the quote as answered. ``EvseUnknown``, ``QuoteImplausible``,
+    ``NoTariffInForce`` or one of ``PRICE_REFUSALS`` otherwise. Nothing is held."""
 
     def create() -> Document:
         with writes.begin() as db:
             charger = repo.charger_by_evse_id(db, request.evse_id)
             if charger is None or not charger.cpo.active or charger.evse.status == "REMOVED":
                 raise EvseUnknown(f"no EVSE {request.evse_id} on the network")
+            powers = [c.max_electric_power for c in charger.connectors if c.max_electric_power is not None]
+            # Connectors seeded before 0019 recorded no power: an EVSE with one of those is not checked.
+            known = len(powers) == len(charger.connectors) and bool(powers)
+            check_deliverable(request.kwh, request.minutes, max(powers) if known else None)
             start = request.start or now
             pricer = _Pricer(db, partner, setup, now)
             tariff = pricer.tariff_in_force(charger.cpo.id, list(charger.connectors), start)

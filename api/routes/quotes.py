@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Path
 from api.deps import ContextDep, DemandPartnerDep
 from api.responses import refusals
 from api.schemas import PRINTABLE_ASCII, QuoteCreate, QuoteRead
+from domain.tariffs.partner_price import QuoteImplausible
 from services import prices as service
 
 router = APIRouter(prefix="/v1/quotes", tags=["quotes"])
@@ -47,6 +48,8 @@ async def create_quote(body: QuoteCreate, partner: DemandPartnerDep, context: Co
         quote = await service.create_quote(context.writes, partner, context.prices, request, now=now)
     except service.EvseUnknown as error:
         raise HTTPException(404, f"{error.code}: {error}") from error
+    except QuoteImplausible as error:
+        raise HTTPException(422, str(error)) from error
     except (service.NoTariffInForce, *service.PRICE_REFUSALS) as error:
         raise HTTPException(409, f"{error.code}: {error}") from error
     return QuoteRead.model_validate(quote)

@@ -152,3 +152,23 @@ def check_quote_use(*, quoted_evse_id: str, valid_until: datetime, evse_id: str,
         raise QuoteExpired(f"the quote expired at {valid_until.isoformat()}: ask a new one")
     if quoted_evse_id.upper() != evse_id.upper():
         raise QuoteForAnotherEvse(f"the quote is for EVSE {quoted_evse_id}, not {evse_id}")
+
+
+class QuoteImplausible(DomainError):
+    code = "QUOTE_IMPLAUSIBLE"
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+
+
+def check_deliverable(kwh: Decimal, minutes: int, max_power_w: int | None) -> None:
+    """``QuoteImplausible`` when no connector of the EVSE (at most ``max_power_w``) can charge ``kwh`` in
+    ``minutes``; an EVSE whose power we were not told is not checked."""
+    if max_power_w is None:
+        return
+    deliverable_kwh = Decimal(max_power_w) * minutes / (1000 * SECONDS_PER_MINUTE)
+    if kwh > deliverable_kwh:
+        raise QuoteImplausible(
+            "kwh", f"{kwh} kWh in {minutes} minutes is more than this EVSE delivers at {Decimal(max_power_w) / 1000} kW"
+        )

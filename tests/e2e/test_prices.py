@@ -201,6 +201,7 @@ async def test_a_quote_in_another_currency_names_its_rate(stack: Stack) -> None:
         ({"evse_id": "DE*STN*E3001", "kwh": "5000", "minutes": 20}, 422, "kwh"),
         ({"evse_id": "DE*STN*E3001", "kwh": "1e3", "minutes": 20}, 422, "kwh"),
         ({"evse_id": "DE*STN*E3001", "kwh": "10", "minutes": 0}, 422, "minutes"),
+        ({"evse_id": "DE*STN*E4001", "kwh": "23", "minutes": 60}, 422, "kwh"),  # a 22 kW charger
         ({"evse_id": "DE*STN*E3001", "kwh": "10", "minutes": 100000}, 422, "minutes"),
         ({"evse_id": "DE*STN*E3001", "kwh": "10", "minutes": 20, "start": "2020-01-01T00:00:00Z"}, 422, "start"),
         ({"evse_id": "DE*STN*E3001", "kwh": "10", "minutes": 20, "start": "2030-01-01T00:00:00"}, 422, "start"),
@@ -219,7 +220,7 @@ async def test_a_bad_quote_request_is_refused_clearly(
 
 
 async def _quote(stack: Stack, evse_id: str = "DE*STN*E3002", api_key: str = ROAMLY.api_key) -> str:
-    body = {"evse_id": evse_id, "kwh": "12", "minutes": 25}
+    body = {"evse_id": evse_id, "kwh": "12", "minutes": 40}
     reply = await stack.http.post("/v1/quotes", json=body, headers=stack.headers(api_key))
     assert reply.status_code == 201, reply.text
     quote_id: str = reply.json()["id"]

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,7 +17,14 @@ from domain.fx.rates import FxRate
 from domain.money import to_minor
 from domain.settlement.contracts import CommissionTerms
 from domain.tariffs.model import Dimension, parse_tariff
-from domain.tariffs.partner_price import PartnerTerms, session_periods, session_price, unit_prices
+from domain.tariffs.partner_price import (
+    PartnerTerms,
+    QuoteImplausible,
+    check_deliverable,
+    session_periods,
+    session_price,
+    unit_prices,
+)
 from domain.tariffs.rating import rate
 from domain.vat.rates import VatCategory, VatRate
 from domain.vat.treatment import VatDecision, VatTreatment
@@ -164,3 +172,11 @@ def test_a_reverse_charged_partner_is_quoted_without_vat() -> None:
     quoted = session_price(tariff, kwh=Decimal(5), minutes=10, start=START, time_zone=ZONE, terms=reverse)
     assert (quoted.net_minor, quoted.vat_minor, quoted.total_incl_vat) == (200, 0, Decimal("2.00"))
     assert quoted.fx is None
+
+
+def test_a_quote_beyond_what_the_evse_can_deliver_is_implausible() -> None:
+    check_deliverable(Decimal(22), 60, 22_000)  # exactly its power for an hour
+    check_deliverable(Decimal(500), 1, None)  # power unknown: not checked
+    with pytest.raises(QuoteImplausible) as refused:
+        check_deliverable(Decimal("22.0001"), 60, 22_000)
+    assert refused.value.field == "kwh"
