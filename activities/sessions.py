@@ -58,7 +58,7 @@ from messages.sessions import (
     StartCommandInput,
     StopCommandInput,
 )
-from persistence import authorisations, holds
+from persistence import authorisations, holds, quotes
 from persistence import repositories as repo
 from persistence.tables import CdrRow, ClearingRow, ContractRow, CpoRow, SessionRow
 
@@ -113,7 +113,8 @@ class SessionActivities:
     def _authorise(self, db: Session, request: AuthoriseSessionInput) -> SessionAuthorised:
         decided = authorisations.decide(db, request.demand_partner_id, request.evse_id, at=request.at)
         charger, decision = decided.charger, decided.authorisation
-        tariff = repo.tariff_version(db, decision.tariff.key)
+        # A session started on a quote is rated on the tariff version it was quoted (the quote was for this EVSE).
+        tariff = repo.tariff_version(db, quotes.quoted_tariff_key(db, request.session_id) or decision.tariff.key)
         hold = authorisations.hold_credit(
             db, decided, session_id=request.session_id, max_amount=request.max_amount, at=request.at, now=utcnow()
         )

@@ -30,12 +30,14 @@ from api.routes import (
     balance,
     disputes,
     invoices,
+    locations,
     ocpi,
     ocpi_credentials,
     ocpi_locations,
     ocpi_tokens,
     partners,
     payouts,
+    quotes,
     sessions,
     tokens,
 )
@@ -109,6 +111,8 @@ def create_app(
     # Outermost: every OCPI answer, a rate limit's or the backpressure's too, carries the request's ids.
     app.add_middleware(OcpiTransport)
     app.include_router(sessions.router)
+    app.include_router(locations.router)
+    app.include_router(quotes.router)
     app.include_router(balance.router)
     app.include_router(invoices.router)
     app.include_router(payouts.router)

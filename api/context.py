@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from temporalio.client import Client
 
 from adapters.token_cipher import TokenCipher
 from api.credentials import CredentialCache
-from config.settings import Settings
+from config.settings import Settings, platform_party
 from domain.parties import DemandPartner
 from messages.ocpi_credentials import CredentialsRole
 from messages.sessions import SessionTimeouts
 from persistence.db import SessionFactory
 from persistence.ocpi_connections import OcpiCaller
 from services.ocpi.credentials import PeerAccess, platform_role
+from services.prices import PriceSetup
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,8 @@ class ApiContext:
     ocpi_role: CredentialsRole = field(default_factory=lambda: settings_role(Settings()))
     # How we reach CPOs: the key the tokens we present are sealed with, and the URL policy.
     peers: PeerAccess = field(default_factory=lambda: settings_peer_access(Settings()))
+    # What partners' prices and quotes are read with: the platform as the seller, the oldest reference rate.
+    prices: PriceSetup = field(default_factory=lambda: settings_price_setup(Settings()))
 
 
 def settings_role(settings: Settings) -> CredentialsRole:
@@ -40,3 +44,7 @@ def settings_role(settings: Settings) -> CredentialsRole:
 def settings_peer_access(settings: Settings) -> PeerAccess:
     """Refuses (``TokenKeyMissing``) without a key: tokens are never kept in clear."""
     return PeerAccess(TokenCipher.configured(settings.ocpi_token_key), settings.ocpi_allow_insecure_peers)
+
+
+def settings_price_setup(settings: Settings) -> PriceSetup:
+    return PriceSetup(platform_party(settings), timedelta(days=settings.fx_max_age_days))

@@ -113,6 +113,12 @@ class SessionCreate(BaseModel):
         description="The most this session may cost, in your billing currency: the credit hold placed at "
         "authorisation (your contract's session cap without it)",
     )
+    quote_id: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=PRINTABLE_ASCII,
+        description="One of your quotes for this EVSE (POST /v1/quotes), still valid: the session names it",
+    )
 
 
 class SessionAccepted(BaseModel):
@@ -151,6 +157,7 @@ class SessionRead(BaseModel):
         description="The CPO credited the CDR the settlement above was made from: its invoice is cancelled by a "
         "credit note, and the session waits for the CPO's corrected CDR",
     )
+    quote_id: str | None = Field(default=None, description="The quote the session was started on, if any")
 
 
 class Clearing(BaseModel):
@@ -160,6 +167,9 @@ class Clearing(BaseModel):
     discrepancy: bool
     tolerance: Amount
     rating: dict[str, Any] = Field(description="Totals per dimension and the breakdown per period (OCPI names)")
+    quoted: dict[str, Amount] | None = Field(
+        default=None, description="The CPO price of the quote the session started on, beside total_cost"
+    )
 
 
 class Billing(BaseModel):
@@ -451,3 +461,168 @@ class TokenRead(BaseModel):
 class TokenPage(BaseModel):
     data: list[TokenRead]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")
+
+
+# --- chargers, prices and quotes (GET /v1/locations, /v1/quotes) -----------------------------------------
+
+
+class PriceComponentRead(BaseModel):
+    type: str = Field(description="ENERGY (per kWh), TIME (per hour charging), FLAT (per session), PARKING_TIME")
+    price: Rate = Field(description="Per unit, excl. VAT, in the tariff's currency, as the CPO published it")
+    vat: Rate | None = Field(description="The CPO's VAT percentage as published; null: none applicable")
+    step_size: int
+    partner_excl_vat: Amount = Field(description="What you pay per unit in your billing currency, excl. VAT")
+    partner_vat: Amount = Field(description="The VAT on it (the charger country's, as your invoice charges it)")
+    partner_incl_vat: Amount
+
+
+class TariffElementRead(BaseModel):
+    price_components: list[PriceComponentRead] = Field(description="In the AFIR order: ENERGY, TIME, FLAT, PARKING")
+    restrictions: dict[str, Any] | None = Field(description="As the CPO published them (OCPI TariffRestrictions)")
+
+
+class DisplayTextRead(BaseModel):
+    language: str
+    text: str
+
+
+class PlatformFeeRead(BaseModel):
+    percent: Rate
+    minimum: Amount | None
+    maximum: Amount | None
+    currency: str = Field(description="The tariff's: the fee is taken from the CPO's price, never added to yours")
+    included_in_price: bool
+
+
+class FxRead(BaseModel):
+    base: str
+    quote: str
+    rate: Rate = Field(description="Units of quote per unit of base (ECB reference rate)")
+    as_of: date
+    source: str
+
+
+class VatRead(BaseModel):
+    rate: Amount = Field(description="Percent")
+    treatment: str = Field(description="DOMESTIC, REVERSE_CHARGE or OUT_OF_SCOPE")
+    country: str = Field(description="The place of supply: where the charger is")
+
+
+class ConnectorPriceRead(BaseModel):
+    tariff_id: str
+    tariff_version: datetime = Field(description="The tariff's last_updated: the version priced")
+    currency: str = Field(description="The tariff's currency")
+    tariff_alt_text: list[DisplayTextRead] = Field(description="In your Accept-Language when the CPO gave it")
+    elements: list[TariffElementRead]
+    min_price: dict[str, Any] | None
+    max_price: dict[str, Any] | None
+    billing_currency: str
+    platform_fee: PlatformFeeRead
+    fx: FxRead | None = Field(description="null: the tariff is in your billing currency")
+    vat: VatRead
+
+
+class ConnectorRead(BaseModel):
+    id: str
+    standard: str
+    power_type: str
+    max_electric_power: int | None = Field(description="W")
+    price: ConnectorPriceRead | None
+    price_unavailable: str | None = Field(description="Why there is no price: NO_TARIFF_IN_FORCE, FX_RATE_STALE, ...")
+
+
+class EvseRead(BaseModel):
+    uid: str
+    evse_id: str | None
+    status: str = Field(description="OCPI EVSE status, live")
+    connectors: list[ConnectorRead]
+
+
+class CoordinatesRead(BaseModel):
+    latitude: str
+    longitude: str
+
+
+class LocationRead(BaseModel):
+    id: str
+    cpo: str
+    name: str | None
+    address: str
+    city: str
+    postal_code: str | None
+    country: str = Field(description="ISO 3166-1 alpha-2")
+    coordinates: CoordinatesRead
+    time_zone: str
+    evses: list[EvseRead]
+
+
+class LocationPage(BaseModel):
+    items: list[LocationRead]
+    next: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")
+
+
+# Beyond these a quote is no charging session (a day on a 1 MW charger is far less than 10 MWh).
+QUOTE_MAX_KWH = Decimal(1000)
+QUOTE_MAX_MINUTES = 2880
+
+
+def _at_most_quote_kwh(value: Decimal) -> Decimal:
+    if value > QUOTE_MAX_KWH:
+        raise ValueError(f"must be at most {QUOTE_MAX_KWH}")
+    return value
+
+
+class QuoteCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    evse_id: str = Field(min_length=1, max_length=48, pattern=PRINTABLE_ASCII)
+    kwh: Annotated[AmountIn, AfterValidator(_at_most_quote_kwh)] = Field(description="Energy, up to 1000 kWh")
+    minutes: int = Field(ge=1, le=QUOTE_MAX_MINUTES, description="Charging time, whole minutes")
+    start: UtcInstant | None = Field(default=None, description="When the session starts (with zone); now without")
+
+
+class CpoPriceRead(BaseModel):
+    currency: str
+    excl_vat: Amount
+    incl_vat: Amount
+    energy: Amount
+    time: Amount
+    fixed: Amount
+    parking: Amount
+
+
+class QuoteFeeRead(BaseModel):
+    currency: str
+    amount: Amount
+    included_in_cpo_price: bool
+
+
+class QuoteVatRead(BaseModel):
+    rate: Amount
+    amount: Amount
+    treatment: str
+    country: str
+
+
+class QuoteBreakdown(BaseModel):
+    cpo_price: CpoPriceRead = Field(description="The CPO's official price, in the tariff's currency")
+    platform_fee: QuoteFeeRead
+    fx: FxRead | None
+    net: Amount = Field(description="The official net price in your billing currency")
+    vat: QuoteVatRead
+
+
+class QuoteTariff(BaseModel):
+    id: str
+    version: datetime
+
+
+class QuoteRead(BaseModel):
+    id: str
+    evse_id: str
+    currency: str
+    total_incl_vat: Amount
+    breakdown: QuoteBreakdown
+    start: datetime
+    valid_until: datetime
+    tariff: QuoteTariff

@@ -8,6 +8,9 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.vat.parties import country_name, validate_vat_id
+from domain.vat.treatment import TaxParty
+
 DATA_DIR = Path(".data")
 
 
@@ -112,3 +115,16 @@ class Settings(BaseSettings):
     @property
     def simulator_url(self) -> str:
         return f"http://{self.simulator_host}:{self.simulator_port}"
+
+
+def platform_party(settings: Settings) -> TaxParty:
+    """The platform's identity from the settings, its VAT ids checked now rather than on an invoice."""
+    country_name(settings.platform_country)
+    return TaxParty(
+        name=settings.platform_legal_name,
+        address=settings.platform_address,
+        country=settings.platform_country.upper(),
+        vat_ids={
+            country.upper(): validate_vat_id(country, vat_id) for country, vat_id in settings.platform_vat_ids.items()
+        },
+    )

@@ -8,11 +8,13 @@ it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Numeric, cast, func, select
 from sqlalchemy.orm import Session
 
 from messages.ocpi import format_ocpi_datetime
@@ -187,3 +189,60 @@ def _bump(parent: LocationRow | EvseRow, moment: datetime) -> None:
     if moment > parent.last_updated:
         parent.last_updated = moment
         parent.body = {**parent.body, "last_updated": format_ocpi_datetime(moment)}
+
+
+@dataclass(frozen=True, slots=True)
+class LocationFilter:
+    """What a demand partner narrows the published network to (each None: any)."""
+
+    country: str | None = None  # ISO 3166-1 alpha-2
+    cpo_id: str | None = None
+    evse_id: str | None = None
+    available: bool | None = None  # True: with an EVSE AVAILABLE now
+    box: tuple[Decimal, Decimal, Decimal, Decimal] | None = None  # south, north, west, east (degrees)
+
+
+@dataclass(frozen=True, slots=True)
+class ListedLocation:
+    location: LocationRow
+    evses: list[tuple[EvseRow, list[ConnectorRow]]]  # REMOVED ones left out
+
+
+def published_locations(db: Session, where: LocationFilter, *, after_key: int | None) -> Iterator[ListedLocation]:
+    """Published Locations of active CPOs in ``where``, by key from after ``after_key``, with their EVSEs
+    (only ``where.evse_id`` when given) and connectors. A generator: the caller stops when it has enough."""
+    query = (
+        select(LocationRow)
+        .join(CpoRow, CpoRow.id == LocationRow.cpo_id)
+        .where(LocationRow.publish.is_(True), CpoRow.active.is_(True))
+        .order_by(LocationRow.key)
+    )
+    if after_key is not None:
+        query = query.where(LocationRow.key > after_key)
+    if where.country is not None:
+        query = query.where(LocationRow.country == where.country.upper())
+    if where.cpo_id is not None:
+        query = query.where(LocationRow.cpo_id == where.cpo_id)
+    evses = select(EvseRow.location_key).where(EvseRow.status != "REMOVED")
+    if where.evse_id is not None:
+        evses = evses.where(same_ci_string(EvseRow.evse_id, where.evse_id))
+    if where.available:
+        evses = evses.where(EvseRow.status == "AVAILABLE")
+    query = query.where(LocationRow.key.in_(evses))
+    if where.box is not None:
+        south, north, west, east = where.box
+        latitude, longitude = cast(LocationRow.latitude, Numeric(10, 7)), cast(LocationRow.longitude, Numeric(10, 7))
+        query = query.where(latitude.between(south, north), longitude.between(west, east))
+    for location in db.scalars(query).yield_per(100):
+        yield ListedLocation(location, _listed_evses(db, location, where.evse_id))
+
+
+def _listed_evses(db: Session, location: LocationRow, evse_id: str | None) -> list[tuple[EvseRow, list[ConnectorRow]]]:
+    query = select(EvseRow).where(EvseRow.location_key == location.key, EvseRow.status != "REMOVED")
+    if evse_id is not None:
+        query = query.where(same_ci_string(EvseRow.evse_id, evse_id))
+    listed = []
+    for evse in db.scalars(query.order_by(EvseRow.key)).all():
+        connectors = select(ConnectorRow).where(ConnectorRow.evse_key == evse.key).order_by(ConnectorRow.key)
+        listed.append((evse, list(db.scalars(connectors).all())))
+    return listed

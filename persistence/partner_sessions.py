@@ -15,7 +15,7 @@ from domain.money import from_minor
 from domain.sessions.lifecycle import SessionStage
 from persistence import invoices
 from persistence import repositories as repo
-from persistence.tables import CdrRow, ClearingRow, FxConversionRow, InvoiceLineRow, InvoiceRow, SessionRow
+from persistence.tables import CdrRow, ClearingRow, FxConversionRow, InvoiceLineRow, InvoiceRow, QuoteRow, SessionRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,7 @@ class RegisteredSession:
     max_amount: Decimal | None
     stage: SessionStage
     created_at: datetime
+    quote_id: str | None = None
 
 
 def _registered(row: SessionRow) -> RegisteredSession:
@@ -44,6 +45,7 @@ def _registered(row: SessionRow) -> RegisteredSession:
         max_amount=row.max_amount,
         stage=SessionStage(row.stage),
         created_at=row.created_at,
+        quote_id=row.quote_id,
     )
 
 
@@ -64,6 +66,7 @@ def store_session(db: Session, new: RegisteredSession) -> tuple[RegisteredSessio
             evse_id=new.evse_id,
             driver_reference=new.driver_reference,
             max_amount=new.max_amount,
+            quote_id=new.quote_id,
             stage=new.stage.value,
             needs_attention=False,
             kwh=0,
@@ -95,6 +98,15 @@ class ClearingView:
     discrepancy: bool
     tolerance: Decimal
     rating: dict[str, Any]
+    quoted: dict[str, Decimal] | None = None  # the CPO price of the session's quote, beside the actual one
+
+
+def _quoted(db: Session, session: SessionRow) -> dict[str, Decimal] | None:
+    quote = None if session.quote_id is None else db.get(QuoteRow, session.quote_id)
+    if quote is None:
+        return None
+    price = quote.body["breakdown"]["cpo_price"]
+    return {"excl_vat": Decimal(price["excl_vat"]), "incl_vat": Decimal(price["incl_vat"])}
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,12 +149,13 @@ class SessionView:
     updated_at: datetime
     settlement: int
     credited: bool
+    quote_id: str | None = None
     live: bool = False
     clearing: ClearingView | None = None
     billing: BillingView | None = None
 
 
-def _clearing(row: ClearingRow | None) -> ClearingView | None:
+def _clearing(row: ClearingRow | None, quoted: dict[str, Decimal] | None = None) -> ClearingView | None:
     if row is None:
         return None
     return ClearingView(
@@ -154,6 +167,7 @@ def _clearing(row: ClearingRow | None) -> ClearingView | None:
         discrepancy=row.discrepancy,
         tolerance=row.tolerance,
         rating=row.report,
+        quoted=quoted,
     )
 
 
@@ -201,6 +215,7 @@ def _view(
         updated_at=row.updated_at,
         settlement=row.settlement_generation,
         credited=row.credited,
+        quote_id=row.quote_id,
         clearing=clearing,
         billing=billing,
     )
@@ -214,7 +229,7 @@ def session_view(db: Session, demand_partner_id: str, session_id: str) -> Sessio
     return _view(
         db,
         row,
-        clearing=_clearing(repo.clearing_for_session(db, row.id)),
+        clearing=_clearing(repo.clearing_for_session(db, row.id), _quoted(db, row)),
         billing=_billing(repo.conversion_for_session(db, row.id), invoices.platform_line(db, row.id)),
     )
 

@@ -23,7 +23,9 @@ def supply_date(cdr: CdrRow) -> date:
 
 def session_supply(db: Session, session: SessionRow, cdr: CdrRow) -> SessionSupply:
     assert session.country, "an authorised session knows its charger's country"
-    return SessionSupply(session.id, cdr.total_energy_kwh, supply_date(cdr), session.country, _location(db, session))
+    return SessionSupply(
+        session.id, cdr.total_energy_kwh, supply_date(cdr), session.country, _location(db, session), session.quote_id
+    )
 
 
 def _location(db: Session, session: SessionRow) -> str:

@@ -395,6 +395,7 @@ class SessionRow(Base):
     ended_at: Mapped[datetime | None]
     cdr_key: Mapped[int | None] = mapped_column(Key)
     max_amount: Mapped[Decimal | None] = mapped_column(Amount(18, 4))  # the partner's cap, billing currency
+    quote_id: Mapped[str | None] = mapped_column(String(36))  # the partner's quote it started on (``quotes``)
     # Corrections: the generation of the latest settlement, and whether a credit has reversed it.
     settlement_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     credited: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -857,3 +858,23 @@ class TokenAuthorisationRow(Base):
     authorization_reference: Mapped[str | None] = mapped_column(String(36), unique=True)
     hold_key: Mapped[int | None] = mapped_column(ForeignKey("ledger_holds.key"))
     requested_at: Mapped[datetime]
+
+
+class QuoteRow(Base):
+    """A price a demand partner was quoted for a session on an EVSE: the tariff version it used and the
+    answer it was given (``body``). It holds nothing: no credit, no charger."""
+
+    __tablename__ = "quotes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    demand_partner_id: Mapped[str] = mapped_column(ForeignKey("demand_partners.id"), index=True)
+    evse_id: Mapped[str] = mapped_column(String(48))
+    tariff_key: Mapped[int] = mapped_column(ForeignKey("tariffs.key"))
+    kwh: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+    minutes: Mapped[int] = mapped_column(Integer)
+    starts_at: Mapped[datetime]
+    currency: Mapped[str] = mapped_column(String(3))
+    total_incl_vat_minor: Mapped[int] = mapped_column(BigInteger)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    valid_until: Mapped[datetime]

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import anyio.to_thread
+from sqlalchemy.orm import Session
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -20,9 +21,10 @@ from adapters.structured_logs import bind_session
 from domain.parties import DemandPartner
 from domain.partners import FieldInvalid, checked_amount
 from domain.sessions.lifecycle import SessionStage
+from domain.tariffs.partner_price import check_quote_use
 from messages.sessions import ChargingSessionInput, SessionTimeouts, StopRequest
 from messages.workflow_ids import session_workflow_id
-from persistence import partner_sessions, session_counts
+from persistence import partner_sessions, quotes, session_counts
 from persistence import repositories as repo
 from persistence.db import SessionFactory
 from persistence.partner_sessions import RegisteredSession, SessionView
@@ -46,6 +48,10 @@ class RequestInvalid(Exception):
     """A field of the request is refused; the message names it."""
 
 
+class QuoteUnknown(Exception):
+    """No such quote among the partner's (it may be another partner's: they never learn which)."""
+
+
 class StopRefused(Exception):
     """The session cannot be stopped now; the message says why."""
 
@@ -57,6 +63,7 @@ class SessionRequest:
     evse_id: str
     driver_reference: str
     max_amount: Decimal | None
+    quote_id: str | None = None
 
     def fingerprint(self) -> str:
         """The same request gives the same fingerprint, whatever order its fields came in."""
@@ -66,6 +73,8 @@ class SessionRequest:
             # As the API's JSON writes a Decimal: the fingerprints stored before this function stay valid.
             "max_amount": None if self.max_amount is None else str(self.max_amount),
         }
+        if self.quote_id is not None:  # absent from the fingerprints of requests without one, as before
+            body["quote_id"] = self.quote_id
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
@@ -81,6 +90,15 @@ class StopRequested:
     stage: SessionStage
 
 
+def _check_quote(db: Session, demand_partner_id: str, request: SessionRequest, at: datetime) -> None:
+    """``QuoteUnknown``, or the quote's refusal (``QuoteExpired``, ``QuoteForAnotherEvse``)."""
+    assert request.quote_id is not None
+    quote = quotes.partner_quote(db, demand_partner_id, request.quote_id)
+    if quote is None:
+        raise QuoteUnknown(request.quote_id)
+    check_quote_use(quoted_evse_id=quote.evse_id, valid_until=quote.valid_until, evse_id=request.evse_id, at=at)
+
+
 def _register(
     writes: SessionFactory, demand_partner_id: str, request: SessionRequest, key: str | None
 ) -> tuple[StartedSession, str | None, str | None]:
@@ -94,6 +112,9 @@ def _register(
         country = None if charger is None else charger.location.country
         existing = partner_sessions.session_by_idempotency_key(db, demand_partner_id, key) if key else None
         if existing is None:
+            created_at = datetime.now(UTC)
+            if request.quote_id is not None:
+                _check_quote(db, demand_partner_id, request, created_at)
             new = RegisteredSession(
                 id=session_id,
                 demand_partner_id=demand_partner_id,
@@ -103,7 +124,8 @@ def _register(
                 driver_reference=request.driver_reference,
                 max_amount=request.max_amount,
                 stage=SessionStage.STARTING,
-                created_at=datetime.now(UTC),
+                created_at=created_at,
+                quote_id=request.quote_id,
             )
             stored, created = partner_sessions.store_session(db, new)
             if created:

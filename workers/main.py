@@ -35,9 +35,8 @@ from adapters.cpo import CpoAdapter, OcpiCpoAdapter
 from adapters.payout_rails import FileRail, PayoutRail
 from adapters.temporal_client import connect_temporal, prometheus_runtime
 from adapters.token_cipher import TokenCipher
-from config.settings import Settings
+from config.settings import Settings, platform_party
 from domain.payouts.bank import BankAccount, bank_account
-from domain.vat.parties import country_name, validate_vat_id
 from domain.vat.treatment import TaxParty
 from messages.invoicing import StatementRun
 from messages.payouts import PayoutSweep
@@ -55,19 +54,6 @@ log = logging.getLogger(__name__)
 
 # Database activities are synchronous and run on these threads; local activities share the pool.
 ACTIVITY_THREADS = 32
-
-
-def platform_party(settings: Settings) -> TaxParty:
-    """The platform's identity from the settings, its VAT ids checked now rather than on an invoice."""
-    country_name(settings.platform_country)
-    return TaxParty(
-        name=settings.platform_legal_name,
-        address=settings.platform_address,
-        country=settings.platform_country.upper(),
-        vat_ids={
-            country.upper(): validate_vat_id(country, vat_id) for country, vat_id in settings.platform_vat_ids.items()
-        },
-    )
 
 
 def platform_bank_accounts(settings: Settings) -> dict[str, BankAccount]:

@@ -24,6 +24,7 @@ from api.schemas import (
     utc_instant,
 )
 from domain.sessions.lifecycle import SessionStage
+from domain.tariffs.partner_price import QuoteExpired, QuoteForAnotherEvse
 from persistence.partner_sessions import BillingView, ClearingView, SessionView
 from persistence.repositories import SessionFilter
 from services import sessions as service
@@ -40,7 +41,14 @@ NOT_FOUND = {404: "No such session among yours"}
     status_code=202,
     response_model=SessionAccepted,
     responses={
-        **refusals(400, 401, 409, 422, 429, why={409: "Idempotency-Key reused with a different body"}),
+        **refusals(
+            400,
+            401,
+            409,
+            422,
+            429,
+            why={409: "Idempotency-Key reused with a different body, or the quote expired (QUOTE_EXPIRED)"},
+        ),
         202: {
             "headers": {
                 "Idempotent-Replayed": {
@@ -76,13 +84,19 @@ async def create_session(
             task_queue=context.task_queue,
             timeouts=context.timeouts,
             partner=partner,
-            request=service.SessionRequest(body.evse_id, body.driver_reference, body.max_amount),
+            request=service.SessionRequest(body.evse_id, body.driver_reference, body.max_amount, body.quote_id),
             idempotency_key=idempotency_key,
         )
     except service.IdempotencyKeyReused as error:
         raise HTTPException(409, str(error)) from error
     except service.RequestInvalid as error:
         raise HTTPException(422, str(error)) from error
+    except service.QuoteUnknown as error:
+        raise HTTPException(422, "quote_id: no such quote among yours") from error
+    except QuoteForAnotherEvse as error:
+        raise HTTPException(422, f"quote_id: {error}") from error
+    except QuoteExpired as error:
+        raise HTTPException(409, f"{error.code}: {error}") from error
     session = started.session
     if not started.created:
         response.headers["Idempotent-Replayed"] = "true"
@@ -104,6 +118,7 @@ def _clearing(view: ClearingView | None) -> Clearing | None:
         discrepancy=view.discrepancy,
         tolerance=view.tolerance,
         rating=view.rating,
+        quoted=view.quoted,
     )
 
 
@@ -149,6 +164,7 @@ def _read(view: SessionView) -> SessionRead:
         billing=_billing(view.billing),
         settlement=view.settlement,
         credited=view.credited,
+        quote_id=view.quote_id,
     )
 
 

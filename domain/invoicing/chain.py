@@ -26,6 +26,7 @@ class SessionSupply:
     supplied_on: date  # the day the charging ended: the chargeable event
     charger_country: str
     location: str  # where the charger is, for the line's description
+    quote_id: str | None = None  # the partner's quote the session started on, named on its lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,8 @@ def chain_lines(
 ) -> ChainLines:
     """``national_rates`` holds, per invoice currency other than the national one, its rate into it."""
     description = f"Electricity for EV charging, session {supply.session_id}, {supply.location}"
+    if supply.quote_id is not None:
+        description += f", quote {supply.quote_id}"
 
     def leg(supplier: TaxParty, customer: TaxParty, currency: str, net_minor: int) -> InvoiceLine:
         decision = decide_vat(

@@ -32,20 +32,21 @@ from api.context import ApiContext
 from cli.devstack import demo_cpo_onboarding
 from cli.processes import free_port
 from cli.seed import PARTNERS, seed_database
-from config.settings import Settings
+from config.settings import Settings, platform_party
 from domain.sessions.lifecycle import SessionStage, is_final
 from messages.sessions import ChargingSessionResult, SessionTimeouts
 from messages.workflow_ids import session_workflow_id
 from persistence.db import make_read_session_factory
 from services import cpo_onboarding
 from services.ocpi.credentials import VERSIONS_PATH
+from services.prices import PriceSetup
 from simulator.app import create_app as create_simulator_app
 from simulator.bank import SimulatedBank
 from simulator.catalogue import CPOS, simulator_config
 from simulator.config import SimulatorConfig
 from simulator.connections import ConnectionStore
 from tests.conftest import TEST_TOKEN_KEY
-from workers.main import ACTIVITY_THREADS, build_worker, platform_bank_accounts, platform_party
+from workers.main import ACTIVITY_THREADS, build_worker, platform_bank_accounts
 from workflows.sessions import ChargingSessionWorkflow
 
 TIMEOUTS = SessionTimeouts(start_confirmation_s=4, max_duration_s=300, cdr_wait_s=3)
@@ -176,7 +177,11 @@ async def running_stack(
     token_cipher = TokenCipher(TEST_TOKEN_KEY)
     seed_database(writes)
     task_queue = f"sessions-{uuid.uuid4()}"
-    context = ApiContext(writes, make_read_session_factory(engine), dev_env.client, task_queue, timeouts, api_url)
+    # Prices are read today; the embedded ECB history ends when its package was built.
+    prices = PriceSetup(platform_party(Settings()), fx_max_age=timedelta(days=3650))
+    context = ApiContext(
+        writes, make_read_session_factory(engine), dev_env.client, task_queue, timeouts, api_url, prices=prices
+    )
     simulator = SimulatorConfig.model_validate(
         simulator_config(simulator_url, charge_duration_s=charge_duration_s, patch_interval_s=0.1)
     )

@@ -30,7 +30,7 @@ from adapters.structured_logs import JsonFormatter, SessionContext
 from api.app import create_app
 from api.context import ApiContext
 from cli.processes import free_port
-from config.settings import Settings
+from config.settings import Settings, platform_party
 from domain.fx.rates import FxRate
 from domain.sessions.lifecycle import SessionStage
 from messages.sessions import SettlementInput, SettlementRetry
@@ -41,7 +41,6 @@ from persistence.tables import SessionRow
 from persistence.vat_rates import vat_rate_table
 from tests.e2e.conftest import ROAMLY, TIMEOUTS, Stack, serve
 from tests.e2e.test_settlement import parked_settlement, partner
-from workers.main import platform_party
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 REPOSITORY = Path(__file__).resolve().parents[2]

@@ -29,16 +29,16 @@ RESOLUTION = (
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_at_0021(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    yield from database_at(request.param, tmp_path, "0021")
+def database_at_0022(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from database_at(request.param, tmp_path, "0022")
 
 
 def _session_foreign_keys(engine: Engine) -> list[str]:
     return [fk["referred_table"] for fk in inspect(engine).get_foreign_keys("ledger_holds")]
 
 
-def test_holds_keep_their_rows_and_immutability_and_may_precede_their_session(database_at_0021: str) -> None:
-    url = database_at_0021
+def test_holds_keep_their_rows_and_immutability_and_may_precede_their_session(database_at_0022: str) -> None:
+    url = database_at_0022
     engine = make_engine(url)
     with engine.begin() as db:
         insert_partner(db)
@@ -68,7 +68,7 @@ def test_holds_keep_their_rows_and_immutability_and_may_precede_their_session(da
         db.execute(text("DELETE FROM ledger_holds"))
     engine.dispose()
 
-    command.downgrade(alembic_config(url), "0021")
+    command.downgrade(alembic_config(url), "0022")
 
     engine = make_engine(url)
     assert "sessions" in _session_foreign_keys(engine)

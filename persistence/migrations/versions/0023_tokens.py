@@ -13,7 +13,7 @@ the rename, foreign keys checked at commit), with its immutability triggers rest
 while a hold of an authorisation without a session exists.
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from alembic import op
 from persistence.immutable_rows import allow_changes, forbid_changes
 
 revision = "0023"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 

@@ -25,7 +25,8 @@ def test_every_partner_route_documents_401_and_the_operators_routes_403() -> Non
     partner = [("/v1/sessions", "post"), ("/v1/sessions", "get"), ("/v1/sessions/{session_id}", "get"),
                ("/v1/sessions/{session_id}/stop", "post"), ("/v1/balance", "get"), ("/v1/invoices", "get"),
                ("/v1/invoices/{number}", "get"), ("/v1/payouts", "get"), ("/v1/tokens", "post"),
-               ("/v1/tokens", "get"), ("/v1/tokens/{uid}", "get"), ("/v1/tokens/{uid}", "patch")]  # fmt: skip
+               ("/v1/tokens", "get"), ("/v1/tokens/{uid}", "get"), ("/v1/tokens/{uid}", "patch"),
+               ("/v1/locations", "get"), ("/v1/quotes", "post"), ("/v1/quotes/{quote_id}", "get")]  # fmt: skip
     for path, method in partner:
         assert "401" in paths[path][method]["responses"], (path, method)
     assert {"401", "422", "409"} <= set(paths["/v1/sessions"]["post"]["responses"])
@@ -43,7 +44,8 @@ def test_amounts_are_decimal_strings_with_a_pattern() -> None:
     max_amount = schemas["SessionCreate"]["properties"]["max_amount"]["anyOf"][0]
     assert max_amount == {"type": "string", "pattern": AMOUNT_IN_PATTERN, "examples": ["25.00"]}
     assert schemas["ContractTermsIn"]["properties"]["credit_limit"]["pattern"] == AMOUNT_IN_PATTERN
-    decimals = ("CurrencyBalance", "InvoiceSummary", "PayoutPosition", "Billing", "Clearing", "SessionRead")
+    decimals = ("CurrencyBalance", "InvoiceSummary", "PayoutPosition", "Billing", "Clearing", "SessionRead",
+                "PriceComponentRead", "QuoteRead", "CpoPriceRead", "QuoteVatRead", "FxRead")  # fmt: skip
     for name in (*decimals, "DisputeDecision", "OpenDispute"):
         for field, schema in schemas[name]["properties"].items():
             values = schema.get("additionalProperties")  # a dict of amounts (``rating`` is free: True)

@@ -25,10 +25,27 @@ def test_the_fingerprint_is_the_hash_of_the_request_body_as_json(
     evse_id: str, driver_reference: str, max_amount: Decimal | None
 ) -> None:
     body = SessionCreate(evse_id=evse_id, driver_reference=driver_reference, max_amount=max_amount)
-    before = hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    # What the API stored before sessions could name a quote: the body without ``quote_id``.
+    stored = body.model_dump(mode="json", exclude={"quote_id"})
+    before = hashlib.sha256(json.dumps(stored, sort_keys=True).encode()).hexdigest()
     assert SessionRequest(body.evse_id, body.driver_reference, body.max_amount).fingerprint() == before
 
 
 def test_a_different_cap_is_a_different_request() -> None:
     with_cap = SessionRequest("DE*ABC*E0001", "driver-1", Decimal("25.00"))
     assert with_cap.fingerprint() != SessionRequest("DE*ABC*E0001", "driver-1", None).fingerprint()
+
+
+def test_a_quote_is_part_of_the_request() -> None:
+    plain = SessionRequest("DE*ABC*E0001", "driver-1", None)
+    quoted = SessionRequest("DE*ABC*E0001", "driver-1", None, "quote-1")
+    assert (
+        len(
+            {
+                plain.fingerprint(),
+                quoted.fingerprint(),
+                SessionRequest("DE*ABC*E0001", "driver-1", None, "quote-2").fingerprint(),
+            }
+        )
+        == 3
+    )
