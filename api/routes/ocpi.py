@@ -65,6 +65,8 @@ ANSWERED: Responses = {
 CREATED: Responses = {201: {"model": OcpiEnvelope, "description": "Taken: a new object"}}
 UNREAD = {400: "The body is not JSON we read (status 2000)", 413: "The body is over this route's limit (status 2000)"}
 BODY_ANSWERS = {**ANSWERED, **refusals(400, 401, 413, 429, ocpi=True, why=UNREAD)}
+# A push whose URL names a party that is not the sender's (ocpi-connect.md §3.5).
+PARTY_PUSH_ANSWERS = {**BODY_ANSWERS, **refusals(404, ocpi=True, why={404: "Not your party (status 2000)"})}
 
 
 def envelope(
@@ -155,7 +157,7 @@ async def receive_body(
 @router.put(
     "/sessions/{country_code}/{party_id}/{session_id}",
     openapi_extra=OCPI_BODY,
-    responses={**BODY_ANSWERS, **CREATED},
+    responses={**PARTY_PUSH_ANSWERS, **CREATED},
     summary="Session PUT",
 )
 async def put_ocpi_session(
@@ -171,7 +173,7 @@ async def put_ocpi_session(
 @router.patch(
     "/sessions/{country_code}/{party_id}/{session_id}",
     openapi_extra=OCPI_BODY,
-    responses=BODY_ANSWERS,
+    responses=PARTY_PUSH_ANSWERS,
     summary="Session PATCH",
 )
 async def patch_ocpi_session(
@@ -204,7 +206,7 @@ async def get_ocpi_session(
 @router.put(
     "/tariffs/{country_code}/{party_id}/{tariff_id}",
     openapi_extra=OCPI_BODY,
-    responses={**BODY_ANSWERS, **CREATED},
+    responses={**PARTY_PUSH_ANSWERS, **CREATED},
     summary="Tariff PUT",
 )
 async def put_ocpi_tariff(
@@ -218,7 +220,7 @@ async def put_ocpi_tariff(
 
 @router.delete(
     "/tariffs/{country_code}/{party_id}/{tariff_id}",
-    responses={**ANSWERED, **refusals(401, 429, ocpi=True)},
+    responses={**ANSWERED, **refusals(401, 404, 429, ocpi=True, why={404: "Not your party (status 2000)"})},
     summary="Tariff DELETE",
 )
 async def delete_ocpi_tariff(
