@@ -158,6 +158,11 @@ class SessionRead(BaseModel):
         "credit note, and the session waits for the CPO's corrected CDR",
     )
     quote_id: str | None = Field(default=None, description="The quote the session was started on, if any")
+    cost_so_far: CostSoFar | None = Field(
+        default=None,
+        description="While CHARGING: the cost by the CPO's latest report of the session, on its tariff version "
+        "(the CPO's own total_cost when it gives one); null before the CPO reports or when no price can be given",
+    )
 
 
 class Clearing(BaseModel):
@@ -170,6 +175,13 @@ class Clearing(BaseModel):
     quoted: dict[str, Amount] | None = Field(
         default=None, description="The CPO price of the quote the session started on, beside total_cost"
     )
+
+
+class CostSoFar(BaseModel):
+    currency: str = Field(description="Your billing currency")
+    excl_vat: Amount
+    incl_vat: Amount = Field(description="What max_amount is compared with")
+    as_of: datetime = Field(description="When the CPO last reported the session (its reports arrive late)")
 
 
 class Billing(BaseModel):

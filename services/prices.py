@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import anyio.to_thread
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.errors import DomainError
@@ -26,8 +27,16 @@ from domain.money import from_minor
 from domain.parties import DemandPartner
 from domain.sessions.authorisation import ConnectorFacts, connector_tariff, in_force
 from domain.settlement.contracts import ContractTermsInvalid, commission_terms, invoicing_terms
-from domain.tariffs.model import Tariff, parse_tariff
-from domain.tariffs.partner_price import PartnerTerms, SessionPrice, check_deliverable, session_price
+from domain.tariffs.model import Tariff, TariffInvalid, parse_tariff
+from domain.tariffs.partner_price import (
+    CostSoFar,
+    PartnerTerms,
+    SessionPrice,
+    check_deliverable,
+    cost_so_far,
+    session_price,
+)
+from domain.tariffs.report import cpo_session_report
 from domain.vat.rates import VatRateMissing
 from domain.vat.treatment import TaxParty, VatRegistrationMissing, decide_vat
 from persistence import quotes
@@ -36,7 +45,15 @@ from persistence.db import SessionFactory
 from persistence.locations import ListedLocation, LocationFilter, published_locations
 from persistence.parties import partner_party
 from persistence.settlement_facts import reference_rate
-from persistence.tables import ConnectorRow, ContractRow, DemandPartnerRow, LocationRow, QuoteRow
+from persistence.tables import (
+    ConnectorRow,
+    ContractRow,
+    DemandPartnerRow,
+    LocationRow,
+    OcpiSessionRow,
+    QuoteRow,
+    SessionRow,
+)
 from persistence.vat_rates import vat_rate_table
 
 EARTH_RADIUS_KM = 6371.0088
@@ -404,3 +421,38 @@ def quote_document(
         "valid_until": valid_until.isoformat(),
         "tariff": {"id": tariff.tariff_id, "version": tariff.version.isoformat()},
     }
+
+
+async def session_cost_so_far(
+    reads: SessionFactory, partner: DemandPartner, setup: PriceSetup, session_id: str
+) -> CostSoFar | None:
+    """What one of the partner's sessions has cost so far by the CPO's latest Session report, on the session's
+    own tariff version and terms as of that report; None before the CPO reported, or when no price can be
+    given (a rate or contract missing, an unreadable report: the CDR's clearing will say why)."""
+
+    def load() -> CostSoFar | None:
+        with reads() as db:
+            session = db.get(SessionRow, session_id)
+            if session is None or session.demand_partner_id != partner.id or session.tariff_version_key is None:
+                return None
+            reported = db.scalars(
+                select(OcpiSessionRow)
+                .where(OcpiSessionRow.our_session_id == session_id)
+                .order_by(OcpiSessionRow.last_updated.desc())
+                .limit(1)
+            ).first()
+            charger = repo.charger_by_evse_id(db, session.evse_id)
+            if reported is None or charger is None or session.cpo_id is None:
+                return None
+            try:
+                report = cpo_session_report(reported.body)
+                tariff = parse_tariff(
+                    json.loads(repo.tariff_version(db, session.tariff_version_key).body, parse_float=Decimal)
+                )
+                pricer = _Pricer(db, partner, setup, report.last_updated)
+                terms = pricer.partner_terms(session.cpo_id, tariff.currency, charger.location.country)
+            except (TariffInvalid, *PRICE_REFUSALS):
+                return None
+            return cost_so_far(tariff, report, time_zone=ZoneInfo(charger.location.time_zone), terms=terms)
+
+    return await anyio.to_thread.run_sync(load)

@@ -15,6 +15,7 @@ from api.schemas import (
     PRINTABLE_ASCII,
     Billing,
     Clearing,
+    CostSoFar,
     SessionAccepted,
     SessionCreate,
     SessionPage,
@@ -24,9 +25,11 @@ from api.schemas import (
     utc_instant,
 )
 from domain.sessions.lifecycle import SessionStage
+from domain.tariffs.partner_price import CostSoFar as CostSoFarView
 from domain.tariffs.partner_price import QuoteExpired, QuoteForAnotherEvse
 from persistence.partner_sessions import BillingView, ClearingView, SessionView
 from persistence.repositories import SessionFilter
+from services import prices
 from services import sessions as service
 
 log = logging.getLogger(__name__)
@@ -139,7 +142,7 @@ def _billing(view: BillingView | None) -> Billing | None:
     )
 
 
-def _read(view: SessionView) -> SessionRead:
+def _read(view: SessionView, cost: CostSoFarView | None = None) -> SessionRead:
     return SessionRead(
         id=view.id,
         stage=view.stage,
@@ -165,6 +168,7 @@ def _read(view: SessionView) -> SessionRead:
         settlement=view.settlement,
         credited=view.credited,
         quote_id=view.quote_id,
+        cost_so_far=None if cost is None else CostSoFar.model_validate(cost, from_attributes=True),
     )
 
 
@@ -179,7 +183,9 @@ async def get_session(session_id: SessionIdPath, partner: DemandPartnerDep, cont
         view = await service.partner_session(context.reads, context.temporal, partner.id, session_id)
     except service.SessionNotFound as error:
         raise HTTPException(404, "no such session") from error
-    return _read(view)
+    if view.stage != SessionStage.CHARGING:
+        return _read(view)
+    return _read(view, await prices.session_cost_so_far(context.reads, partner, context.prices, view.id))
 
 
 def _cursor(created_at: datetime, session_id: str) -> str:

@@ -125,17 +125,71 @@ def session_price(
     end = start + timedelta(minutes=minutes)
     rated = rate(tariff, session_periods(kwh, minutes, start), start=start, end=end, time_zone=time_zone)
     net_minor = to_minor(rated.total_cost.excl_vat, tariff.currency)
-    converted = convert(rated.total_cost.excl_vat, tariff.currency, terms.billing_currency, terms.fx)
-    billed_minor = to_minor(converted.amount, terms.billing_currency)
+    billed_minor, billed_vat_minor = partner_net_and_vat(rated.total_cost.excl_vat, tariff.currency, terms)
     return SessionPrice(
         rated=rated,
         platform_fee_minor=commission_minor(net_minor, tariff.currency, terms.commission),
         currency=terms.billing_currency,
         net_minor=billed_minor,
-        vat_minor=vat_minor(billed_minor, terms.billing_currency, terms.vat),
+        vat_minor=billed_vat_minor,
         fx=terms.fx,
         vat=terms.vat,
     )
+
+
+def partner_net_and_vat(official_excl_vat: Decimal, currency: str, terms: PartnerTerms) -> tuple[int, int]:
+    """An official net price (``currency``) as the partner's invoice line carries it: the net converted at
+    the reference rate and the VAT on it, each in minor units of the billing currency."""
+    converted = convert(official_excl_vat, currency, terms.billing_currency, terms.fx)
+    billed_minor = to_minor(converted.amount, terms.billing_currency)
+    return billed_minor, vat_minor(billed_minor, terms.billing_currency, terms.vat)
+
+
+@dataclass(frozen=True, slots=True)
+class CpoSessionReport:
+    """What the CPO's latest Session says of a session under way: ``total_cost`` (excl. VAT, tariff currency)
+    when the CPO gave one, else its ``charging_periods``, else only the energy so far."""
+
+    start: datetime
+    last_updated: datetime
+    kwh: Decimal
+    total_cost_excl_vat: Decimal | None = None
+    periods: tuple[RatingPeriod, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CostSoFar:
+    """A session's cost as of the CPO's latest report, in the partner's currency."""
+
+    currency: str
+    excl_vat: Decimal
+    incl_vat: Decimal
+    as_of: datetime
+
+
+def cost_so_far(tariff: Tariff, report: CpoSessionReport, *, time_zone: ZoneInfo, terms: PartnerTerms) -> CostSoFar:
+    """What the session has cost the partner by ``report.last_updated``: the CPO's own ``total_cost`` if it
+    gave one, else the session's tariff version rated on the reported periods (or, without periods, on the
+    energy so far charged over the time so far), converted and taxed as the partner's invoice line is."""
+    official = report.total_cost_excl_vat
+    if official is None:
+        as_of = max(report.last_updated, report.start)
+        periods = report.periods or (
+            RatingPeriod(report.start, (("ENERGY", report.kwh), ("TIME", _hours(as_of - report.start)))),
+        )
+        official = rate(tariff, periods, start=report.start, end=as_of, time_zone=time_zone).total_cost.excl_vat
+    net_minor, tax_minor = partner_net_and_vat(official, tariff.currency, terms)
+    currency = terms.billing_currency
+    return CostSoFar(
+        currency=currency,
+        excl_vat=from_minor(net_minor, currency),
+        incl_vat=from_minor(net_minor + tax_minor, currency),
+        as_of=report.last_updated,
+    )
+
+
+def _hours(span: timedelta) -> Decimal:
+    return Decimal(round(span.total_seconds())) / HOUR_S
 
 
 class QuoteExpired(DomainError):

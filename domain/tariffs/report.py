@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.tariffs.model import TariffInvalid, parse_datetime
+from domain.tariffs.partner_price import CpoSessionReport
 from domain.tariffs.rating import Amount, RatedSession, RatingPeriod
 
 
@@ -22,9 +23,16 @@ def rating_input(cdr: Mapping[str, Any]) -> tuple[datetime, datetime, list[Ratin
     )
     if end < start:
         raise TariffInvalid("cdr.end_date_time", "is before start_date_time")
+    periods = _periods(cdr["charging_periods"], "cdr")
+    if not periods:
+        raise TariffInvalid("cdr.charging_periods", "must not be empty")
+    return start, end, periods
+
+
+def _periods(charging_periods: list[Mapping[str, Any]], owner: str) -> list[RatingPeriod]:
     periods = []
-    for i, period in enumerate(cdr["charging_periods"]):
-        where = f"cdr.charging_periods[{i}]"
+    for i, period in enumerate(charging_periods):
+        where = f"{owner}.charging_periods[{i}]"
         volumes = []
         for j, dimension in enumerate(period.get("dimensions", [])):
             try:
@@ -34,9 +42,24 @@ def rating_input(cdr: Mapping[str, Any]) -> tuple[datetime, datetime, list[Ratin
         periods.append(
             RatingPeriod(parse_datetime(period.get("start_date_time"), f"{where}.start_date_time"), tuple(volumes))
         )
-    if not periods:
-        raise TariffInvalid("cdr.charging_periods", "must not be empty")
-    return start, end, periods
+    return periods
+
+
+def cpo_session_report(session: Mapping[str, Any]) -> CpoSessionReport:
+    """What an OCPI Session (as we hold it) says of the cost so far; ``TariffInvalid`` when unreadable."""
+    total_cost = session.get("total_cost")
+    try:
+        kwh = Decimal(str(session.get("kwh", 0)))
+        total = None if total_cost is None else Decimal(str(total_cost["excl_vat"]))
+    except (KeyError, TypeError, ArithmeticError) as error:
+        raise TariffInvalid("session.kwh", "kwh and total_cost.excl_vat must be numbers") from error
+    return CpoSessionReport(
+        start=parse_datetime(session.get("start_date_time"), "session.start_date_time"),
+        last_updated=parse_datetime(session.get("last_updated"), "session.last_updated"),
+        kwh=kwh,
+        total_cost_excl_vat=total,
+        periods=tuple(_periods(session.get("charging_periods") or [], "session")),
+    )
 
 
 def _price(amount: Amount) -> dict[str, str]:

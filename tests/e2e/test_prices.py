@@ -4,6 +4,7 @@ the real API, on SQLite and PostgreSQL. A quote is read by its own partner only 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -336,3 +337,25 @@ async def test_a_charger_without_a_tariff_in_force_has_no_price_and_no_quote(sta
     assert quote.status_code == 409, quote.text
     assert quote.json()["detail"].startswith("NO_TARIFF_IN_FORCE:")
     assert await _balance_held(stack, FAHRWERK.api_key) == held_before
+
+
+async def test_a_charging_session_shows_its_cost_so_far_from_the_cpos_latest_report(stack: Stack) -> None:
+    session_id = await stack.start("DE*STN*E3001", "sim-until-stop-cost")
+    session = await stack.wait_for(session_id, SessionStage.CHARGING)
+    deadline = asyncio.get_running_loop().time() + 30
+    while (cost := session["cost_so_far"]) is None or Decimal(cost["incl_vat"]) == 0:
+        assert asyncio.get_running_loop().time() < deadline, f"no cost so far: {session}"
+        await asyncio.sleep(0.2)
+        session = await stack.get(session_id)
+    assert session["stage"] == "CHARGING"
+    assert cost["currency"] == "EUR"
+    assert Decimal(cost["incl_vat"]) >= Decimal(cost["excl_vat"]) > 0
+    assert datetime.fromisoformat(cost["as_of"]) <= datetime.now(UTC)
+    # The cost so far only grows with the CPO's reports, and the final bill is at least what was shown.
+    later = await stack.get(session_id)
+    if later["cost_so_far"] is not None:
+        assert Decimal(later["cost_so_far"]["incl_vat"]) >= Decimal(cost["incl_vat"])
+    assert (await stack.http.post(f"/v1/sessions/{session_id}/stop", headers=stack.headers())).status_code == 202
+    settled = await stack.wait_for(session_id, SessionStage.SETTLED)
+    assert settled["cost_so_far"] is None  # after charging, the clearing and the bill say what it cost
+    assert Decimal(settled["billing"]["total"]) >= Decimal(cost["incl_vat"])

@@ -18,14 +18,16 @@ from domain.money import to_minor
 from domain.settlement.contracts import CommissionTerms
 from domain.tariffs.model import Dimension, parse_tariff
 from domain.tariffs.partner_price import (
+    CpoSessionReport,
     PartnerTerms,
     QuoteImplausible,
     check_deliverable,
+    cost_so_far,
     session_periods,
     session_price,
     unit_prices,
 )
-from domain.tariffs.rating import rate
+from domain.tariffs.rating import RatingPeriod, rate
 from domain.vat.rates import VatCategory, VatRate
 from domain.vat.treatment import VatDecision, VatTreatment
 
@@ -180,3 +182,52 @@ def test_a_quote_beyond_what_the_evse_can_deliver_is_implausible() -> None:
     with pytest.raises(QuoteImplausible) as refused:
         check_deliverable(Decimal("22.0001"), 60, 22_000)
     assert refused.value.field == "kwh"
+
+
+@settings(max_examples=150, deadline=None)
+@given(tariffs(), terms(), kwhs, minutes)
+def test_the_cost_so_far_of_a_report_with_energy_only_is_the_quote_for_it(
+    body: dict[str, Any], partner: PartnerTerms, kwh: Decimal, minutes_charged: int
+) -> None:
+    tariff = parse_tariff(body)
+    report = CpoSessionReport(start=START, last_updated=START + timedelta(minutes=minutes_charged), kwh=kwh)
+    so_far = cost_so_far(tariff, report, time_zone=ZONE, terms=partner)
+    quoted = session_price(tariff, kwh=kwh, minutes=minutes_charged, start=START, time_zone=ZONE, terms=partner)
+    assert (so_far.currency, so_far.incl_vat) == (partner.billing_currency, quoted.total_incl_vat)
+    assert so_far.excl_vat == Decimal(quoted.net_minor) / 100
+    assert so_far.as_of == report.last_updated
+
+
+HAND_TARIFF = {
+    "id": "T4",
+    "currency": "CHF",
+    "elements": [{"price_components": [
+        {"type": "TIME", "price": "6.00", "vat": "8.1", "step_size": 60},
+        {"type": "ENERGY", "price": "0.50", "vat": "8.1", "step_size": 1}]}],
+}  # fmt: skip
+
+
+def test_the_cpos_own_total_cost_is_taken_as_reported() -> None:
+    """10.00 CHF at 1.0412345678 is 10.41 EUR, with 8.1 % VAT 0.84: 11.25 EUR, whatever the tariff says."""
+    report = CpoSessionReport(
+        start=START, last_updated=START + timedelta(minutes=5), kwh=Decimal(1), total_cost_excl_vat=Decimal("10.00")
+    )
+    so_far = cost_so_far(parse_tariff(HAND_TARIFF), report, time_zone=ZONE, terms=TERMS)
+    assert (so_far.currency, so_far.excl_vat, so_far.incl_vat) == ("EUR", Decimal("10.41"), Decimal("11.25"))
+
+
+def test_the_cpos_charging_periods_are_rated_when_it_gave_no_total() -> None:
+    """20 kWh over 30 minutes reported as two periods: 13.00 CHF as in the quote worked by hand, 14.64 EUR."""
+    periods = (
+        RatingPeriod(START, (("ENERGY", Decimal(5)), ("TIME", Decimal("0.25")))),
+        RatingPeriod(START + timedelta(minutes=15), (("ENERGY", Decimal(15)), ("TIME", Decimal("0.25")))),
+    )
+    report = CpoSessionReport(start=START, last_updated=START + timedelta(minutes=30), kwh=Decimal(20), periods=periods)
+    so_far = cost_so_far(parse_tariff(HAND_TARIFF), report, time_zone=ZONE, terms=TERMS)
+    assert (so_far.excl_vat, so_far.incl_vat) == (Decimal("13.54"), Decimal("14.64"))
+
+
+def test_a_report_before_any_charge_costs_nothing_yet() -> None:
+    report = CpoSessionReport(start=START, last_updated=START, kwh=Decimal(0))
+    so_far = cost_so_far(parse_tariff(HAND_TARIFF), report, time_zone=ZONE, terms=TERMS)
+    assert (so_far.excl_vat, so_far.incl_vat, so_far.as_of) == (Decimal(0), Decimal(0), START)
