@@ -1,6 +1,7 @@
 """Drivers at the simulator's chargers: a tapped card (or a Plug & Charge car's eMA-ID) is authorised in real
 time at our Tokens module with the CPO's token C; an ALLOWED tap charges on its authorization_reference to a
-settled session of the token's partner, a refused one reports our answer and starts nothing."""
+settled session of the token's partner, a refused one reports our answer and starts nothing. The demo's
+drivers (seeded cards, a Plug & Charge car, a blocked card) end as the demo expects."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
+from cli.demo import drive, taps
 from domain.sessions.lifecycle import SessionStage
 from domain.tokens import emaid_check_character
+from messages.ocpi import AllowedType
 from tests.e2e.conftest import ROAMLY, STROMNETZ, Stack
 from tests.e2e.test_tokens import fresh_contract_id, register, rfid_uid
 
@@ -74,3 +77,16 @@ async def test_a_blocked_or_unknown_token_is_refused_and_starts_nothing(stack: S
     both_named = await tap(stack, {"evse_uid": "BER-ALEX-1", "evse_id": "DE*STN*E3001", "uid": blocked})
     assert both_named.status_code == 422
     assert (await tap(stack, {"evse_uid": "BER-ALEX-1", "uid": blocked}, party="xx-nop")).status_code == 404
+
+
+async def test_the_demos_drivers_tap_and_the_blocked_card_makes_no_session(stack: Stack) -> None:
+    drivers = taps()
+    await drive(stack.api_url, stack.simulator_url, drivers, show_progress=False)
+    outcomes = {(s.label, s.outcome) for s in drivers}
+    assert all(s.outcome == s.expected for s in drivers), outcomes
+    assert sum(1 for s in drivers if s.outcome == SessionStage.SETTLED) == len(drivers) - 1
+    blocked = next(s for s in drivers if s.expected == AllowedType.BLOCKED)
+    assert (blocked.id, blocked.detail) == ("", {})
+    car = next(s for s in drivers if s.tap is not None and s.tap.token_type == "OTHER")
+    # Read with its partner's key: the car's contract is Roamly's.
+    assert (car.partner_id, car.stage) == ("dp-roamly", SessionStage.SETTLED)
