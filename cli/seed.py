@@ -130,10 +130,10 @@ class DemoToken:
 # Cards the demo's drivers tap at the simulator's chargers (``cli/demo.py``); the car of the first one's
 # contract plugs and charges with its eMA-ID.
 DEMO_TOKENS = (
-    DemoToken("dp-roamly", "04A1B2C3D4E5F6", "NL-RML-C00000001-Q", "RML-0001"),
-    DemoToken("dp-roamly", "04A1B2C3D4E5F7", "NL-RML-C00000002-N", "RML-0002"),
-    DemoToken("dp-motorbrit", "04B1B2C3D4E5F6", "GB-MBR-C00000001-7", "MBR-0001"),
-    DemoToken("dp-motorbrit", "04B1B2C3D4E5F7", "GB-MBR-C00000002-4", "MBR-0002", valid=False),
+    DemoToken("dp-roamly", "04D0E0A0000001", "NL-RML-C00000001-Q", "RML-0001"),
+    DemoToken("dp-roamly", "04D0E0A0000002", "NL-RML-C00000002-N", "RML-0002"),
+    DemoToken("dp-motorbrit", "04D0E0B0000001", "GB-MBR-C00000001-7", "MBR-0001"),
+    DemoToken("dp-motorbrit", "04D0E0B0000002", "GB-MBR-C00000002-4", "MBR-0002", valid=False),
 )
 
 
