@@ -26,19 +26,30 @@ from cli.demo_corrections import correct, print_corrections
 from cli.devstack import DevStack
 from cli.payouts import export_files, print_payouts, report_json
 from cli.processes import http_ok, wait_for_interrupt
-from cli.seed import PARTNERS
+from cli.seed import DEMO_TOKENS, PARTNERS, DemoToken
 from config.settings import DATA_DIR, Settings
 from domain.money import from_minor
 from domain.sessions.lifecycle import SessionStage, is_final
+from messages.ocpi import AllowedType
 from messages.payouts import PayoutBatchState
 from persistence.db import SessionFactory, open_database
 from services.invoices import invoices_of_sessions
 from services.ledger import Books, books
 from services.payouts import Payouts, payout_report, release_now
-from simulator.catalogue import CPOS, all_evse_ids
+from simulator.catalogue import CPOS, DemoCpo, all_evse_ids
 
 FINISH_TIMEOUT_S = 300.0
 POLL_INTERVAL_S = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class DemoTap:
+    """A driver at the charger instead of a remote start: the simulator's CPO authorises the token in real
+    time with us, and charges on our ``authorization_reference`` (our session's id) when ALLOWED."""
+
+    cpo_party: str  # the simulator's name of the CPO, e.g. de-stn
+    token_uid: str  # an RFID card's uid, or a Plug & Charge car's eMA-ID
+    token_type: str = "RFID"
 
 
 @dataclass
@@ -48,10 +59,12 @@ class DemoSession:
     api_key: str
     evse_id: str
     driver_reference: str
-    expected: SessionStage
+    expected: SessionStage | AllowedType  # a tap refused at the charger makes no session: its answer
     stop_after_s: float | None = None
     max_amount: str | None = None
+    tap: DemoTap | None = None
     id: str = ""
+    refused: AllowedType | None = None  # a tap's answer when not ALLOWED
     detail: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -59,11 +72,19 @@ class DemoSession:
         stage = self.detail.get("stage")
         return None if stage is None else SessionStage(stage)
 
+    @property
+    def outcome(self) -> SessionStage | AllowedType | None:
+        return self.refused or self.stage
+
+    @property
+    def finished(self) -> bool:
+        return self.refused is not None or (self.stage is not None and is_final(self.stage))
+
 
 def plan(count: int) -> list[DemoSession]:
     """``count`` regular sessions spread over every charger and both active partners, plus four edge
-    cases a real network meets every day. (An inactive partner is refused at the door, 401, and makes no
-    session.)"""
+    cases a real network meets every day, and drivers at the chargers (``taps``). (An inactive partner is
+    refused at the door, 401, and makes no session.)"""
     active = [p for p in PARTNERS if p.active]
     evses = all_evse_ids()
     sessions = [
@@ -113,7 +134,56 @@ def plan(count: int) -> list[DemoSession]:
             SessionStage.SETTLED,
         ),
     ]
-    return sessions
+    return sessions + taps()
+
+
+def taps() -> list[DemoSession]:
+    """Drivers tap their RFID cards at chargers of each demo CPO, a car of the first card's contract plugs and
+    charges with its eMA-ID (the CPO sends it as the uid), and a blocked card is refused."""
+    partners = {partner.id: partner for partner in PARTNERS}
+
+    def tapping(
+        cpo: DemoCpo, token: DemoToken, tap: DemoTap, label: str, expected: SessionStage | AllowedType
+    ) -> DemoSession:
+        partner = partners[token.partner_id]
+        evse_id = cpo.locations[0].evses[0].evse_id
+        return DemoSession(label, partner.id, partner.api_key, evse_id, token.uid, expected, tap=tap)
+
+    cards = [token for token in DEMO_TOKENS if token.valid]
+    blocked = next(token for token in DEMO_TOKENS if not token.valid)
+    car = cards[0]
+    return [
+        *(
+            tapping(cpo, card, DemoTap(cpo.party, card.uid), "tap: a driver's RFID card", SessionStage.SETTLED)
+            for cpo, card in zip(CPOS, cards, strict=False)
+        ),
+        tapping(
+            CPOS[0],
+            car,
+            DemoTap(CPOS[0].party, car.contract_id, "OTHER"),
+            "tap: a car plugs and charges (ISO 15118, its contract id)",
+            SessionStage.SETTLED,
+        ),
+        tapping(CPOS[-1], blocked, DemoTap(CPOS[-1].party, blocked.uid), "tap: a blocked card", AllowedType.BLOCKED),
+    ]
+
+
+async def _tap(simulator: httpx.AsyncClient, session: DemoSession, tap: DemoTap) -> None:
+    reply = await simulator.post(
+        f"/admin/cpos/{tap.cpo_party}/tap",
+        json={"evse_id": session.evse_id, "uid": tap.token_uid, "type": tap.token_type},
+    )
+    reply.raise_for_status()
+    answer = reply.json()
+    if answer["allowed"] is None:
+        raise RuntimeError(
+            f"tap of {tap.token_uid} not decided: OCPI {answer['status_code']} {answer['status_message']}"
+        )
+    allowed = AllowedType(answer["allowed"])
+    if allowed == AllowedType.ALLOWED:
+        session.id = answer["authorization_reference"]
+    else:
+        session.refused = allowed
 
 
 async def _start(http: httpx.AsyncClient, session: DemoSession, run_id: str, index: int) -> None:
@@ -128,7 +198,11 @@ async def _start(http: httpx.AsyncClient, session: DemoSession, run_id: str, ind
 
 
 async def _refresh(http: httpx.AsyncClient, session: DemoSession) -> None:
+    if not session.id:
+        return
     reply = await http.get(f"/v1/sessions/{session.id}", headers={"Authorization": f"Bearer {session.api_key}"})
+    if session.tap is not None and reply.status_code == 404:
+        return  # the CPO's Session PUT is on its way
     reply.raise_for_status()
     session.detail = reply.json()
 
@@ -145,11 +219,14 @@ async def _stop_later(http: httpx.AsyncClient, session: DemoSession) -> None:
             return
 
 
-async def drive(api_url: str, sessions: list[DemoSession], *, show_progress: bool) -> float:
+async def drive(api_url: str, simulator_url: str, sessions: list[DemoSession], *, show_progress: bool) -> float:
     run_id = uuid.uuid4().hex[:8]
     started = time.monotonic()
     limits = httpx.Limits(max_connections=20)
-    async with httpx.AsyncClient(base_url=api_url, timeout=30, limits=limits) as http:
+    async with (
+        httpx.AsyncClient(base_url=api_url, timeout=30, limits=limits) as http,
+        httpx.AsyncClient(base_url=simulator_url, timeout=30) as simulator,
+    ):
         with Progress(
             TextColumn("[bold]sessions[/]"),
             BarColumn(),
@@ -163,16 +240,19 @@ async def drive(api_url: str, sessions: list[DemoSession], *, show_progress: boo
 
             async def start(index: int, session: DemoSession) -> None:
                 async with gate:
-                    await _start(http, session, run_id, index)
+                    if session.tap is None:
+                        await _start(http, session, run_id, index)
+                    else:
+                        await _tap(simulator, session, session.tap)
 
             await asyncio.gather(*(start(i, s) for i, s in enumerate(sessions)))
             stoppers = [asyncio.create_task(_stop_later(http, s)) for s in sessions if s.stop_after_s is not None]
             deadline = time.monotonic() + FINISH_TIMEOUT_S
-            pending = list(sessions)
+            pending = [s for s in sessions if not s.finished]
             while pending and time.monotonic() < deadline:
                 await asyncio.sleep(POLL_INTERVAL_S)
                 await asyncio.gather(*(_refresh(http, s) for s in pending))
-                pending = [s for s in pending if s.stage is None or not is_final(s.stage)]
+                pending = [s for s in pending if not s.finished]
                 progress.update(task, completed=len(sessions) - len(pending))
             for stopper in stoppers:
                 stopper.cancel()
@@ -301,8 +381,8 @@ def summary(sessions: list[DemoSession], elapsed_s: float, stack: DevStack) -> R
     return RunSummary(
         elapsed_s=round(elapsed_s, 1),
         sessions=len(sessions),
-        final_states=dict(Counter(s.stage.value if s.stage else "UNFINISHED" for s in sessions)),
-        as_expected=sum(1 for s in sessions if s.stage == s.expected),
+        final_states=dict(Counter(s.outcome.value if s.outcome else "UNFINISHED" for s in sessions)),
+        as_expected=sum(1 for s in sessions if s.outcome == s.expected),
         sessions_by_cpo=dict(Counter(s.detail["cpo_id"] for s in sessions if s.detail.get("cpo_id"))),
         kwh_by_cpo={cpo_id: str(kwh) for cpo_id, kwh in sorted(kwh_by_cpo.items())},
         cleared_incl_vat_by_cpo={
@@ -320,7 +400,7 @@ def summary(sessions: list[DemoSession], elapsed_s: float, stack: DevStack) -> R
             SessionOutcome(
                 id=s.id,
                 label=s.label,
-                stage=s.stage.value if s.stage else None,
+                stage=s.outcome.value if s.outcome else None,
                 expected=s.expected.value,
                 cpo=s.detail.get("cpo_id"),
                 reason=s.detail.get("reason"),
@@ -552,7 +632,14 @@ def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: 
     try:
         planned = plan(sessions)
         run_started = datetime.now(UTC)
-        elapsed = asyncio.run(drive(stack.api_url, planned, show_progress=not as_json and sys.stderr.isatty()))
+        elapsed = asyncio.run(
+            drive(
+                stack.api_url,
+                stack.settings.simulator_url,
+                planned,
+                show_progress=not as_json and sys.stderr.isatty(),
+            )
+        )
         report = DemoReport(
             summary(planned, elapsed, stack),
             # Before payouts, so the payouts take back what the credit reversed.

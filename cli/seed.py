@@ -16,11 +16,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.fx_ecb import embedded_history
 from domain.partners import NewDemandPartner, PostalAddress
 from domain.payouts.bank import bank_account
+from domain.tokens import TokenType, WhitelistType
 from domain.vat.parties import validate_vat_id
+from persistence import tokens
 from persistence.contracts import ensure_contract
 from persistence.fx import store_rates
 from persistence.tables import DemandPartnerRow
 from services.partners import add_demand_partner, register_api_key
+from services.tokens import TokenRequest, checked_fields
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -112,6 +115,46 @@ PARTNERS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class DemoToken:
+    """A driver's token a demo partner registered: an RFID card (whose contract id a Plug & Charge car of the
+    same contract presents too) or a blocked one."""
+
+    partner_id: str
+    uid: str
+    contract_id: str
+    visual_number: str
+    valid: bool = True
+
+
+# Cards the demo's drivers tap at the simulator's chargers (``cli/demo.py``); the car of the first one's
+# contract plugs and charges with its eMA-ID.
+DEMO_TOKENS = (
+    DemoToken("dp-roamly", "04D0E0A0000001", "NL-RML-C00000001-Q", "RML-0001"),
+    DemoToken("dp-roamly", "04D0E0A0000002", "NL-RML-C00000002-N", "RML-0002"),
+    DemoToken("dp-motorbrit", "04D0E0B0000001", "GB-MBR-C00000001-7", "MBR-0001"),
+    DemoToken("dp-motorbrit", "04D0E0B0000002", "GB-MBR-C00000002-4", "MBR-0002", valid=False),
+)
+
+
+def ensure_demo_token(db: Session, token: DemoToken, *, now: datetime) -> None:
+    """Register the token where its partner has not yet (checked as ``/v1/tokens`` checks it)."""
+    if tokens.partner_token(db, token.partner_id, token.uid, TokenType.RFID) is not None:
+        return
+    request = TokenRequest(
+        uid=token.uid,
+        type=TokenType.RFID,
+        contract_id=token.contract_id,
+        visual_number=token.visual_number,
+        issuer=next(partner.name for partner in PARTNERS if partner.id == token.partner_id),
+        whitelist=WhitelistType.ALLOWED,
+        valid=token.valid,
+        valid_until=None,
+        language=None,
+    )
+    tokens.add_token(db, token.partner_id, checked_fields(request, now=now), now=now)
+
+
 def demand_partner_terms(partner: DemoPartner) -> dict[str, Any]:
     return {
         "billing_currency": partner.currency,
@@ -169,10 +212,13 @@ def seed_fx_rates(db: Session) -> int:
 
 def seed_database(writes: sessionmaker[Session]) -> None:
     """Insert our side of the demo network where it is missing (safe to run again): FX rates, the demand
-    partners and their contracts (which move to the terms above as new versions). The demo CPOs are not
-    ours to write: they register over OCPI (``cli/devstack.py``, ``simulator/catalogue.py``)."""
+    partners and their contracts (which move to the terms above as new versions), their drivers' demo
+    tokens. The demo CPOs are not ours to write: they register over OCPI (``cli/devstack.py``,
+    ``simulator/catalogue.py``)."""
     now = datetime.now(UTC)
     with writes.begin() as db:
         seed_fx_rates(db)
         for partner in PARTNERS:
             ensure_demand_partner(db, partner, demand_partner_terms(partner), now=now)
+        for token in DEMO_TOKENS:
+            ensure_demo_token(db, token, now=now)

@@ -67,8 +67,10 @@ def _powers(base: Matrix, count: int) -> list[Matrix]:
     return powers
 
 
-_P1 = _powers((0, 1, 1, 1), 14)
-_P2 = _powers((0, 1, 1, 2), 14)
+# An eMA-ID's characters before its check character (country, provider, instance).
+EMAID_LENGTH_WITHOUT_CHECK = 14
+_P1 = _powers((0, 1, 1, 1), EMAID_LENGTH_WITHOUT_CHECK)
+_P2 = _powers((0, 1, 1, 2), EMAID_LENGTH_WITHOUT_CHECK)
 _MINUS_P2_TO_THE_MINUS_15: Matrix = (0, 2, 2, 1)
 _CHARACTERS = {_matrix(code): character for character, code in _CODES.items()}
 

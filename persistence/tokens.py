@@ -151,6 +151,19 @@ def token_by_uid(db: Session, uid: str, token_type: TokenType) -> StoredToken | 
     return None if row is None else _stored(row)
 
 
+def token_by_contract_id(db: Session, normalised_contract_ids: list[str]) -> StoredToken | None:
+    """Any partner's token under one of these normalised contract ids (a Plug & Charge car's eMA-ID): a
+    valid one before a blocked one, then the first registered, so blocking one card of a contract does not
+    stop its car."""
+    row = db.scalar(
+        select(TokenRow)
+        .where(TokenRow.normalised_contract_id.in_(normalised_contract_ids))
+        .order_by(TokenRow.valid.desc(), TokenRow.key)
+        .limit(1)
+    )
+    return None if row is None else _stored(row)
+
+
 def tokens_page(
     db: Session, *, date_from: datetime | None, date_to: datetime | None, offset: int, limit: int
 ) -> tuple[list[StoredToken], int]:

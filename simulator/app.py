@@ -2,7 +2,8 @@
 of its own under ``/cpo/{cc}-{pid}/ocpi`` (versions, 2.2.1 details, credentials GET and the POST of an eMSP
 registering with a token A it was given, the Locations and Tariffs Sender lists, the Commands receiver),
 and its back office is ``/admin`` (register with the eMSP with its token A, or give it one, update its
-credentials, send a CDR as the CPO, the transport violations it counted).
+credentials, send a CDR as the CPO, play a driver tapping a token at a charger, the transport violations it
+counted).
 
 Every OCPI answer is the envelope and echoes ``X-Request-ID`` and ``X-Correlation-ID``; an unknown token is
 401. The eMSP calls a CPO with the token B that CPO gave it when it registered."""
@@ -22,13 +23,21 @@ from urllib.parse import urlencode
 import httpx
 from fastapi import FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
 
-from messages.ocpi import CommandType, OcpiStatus, StartSession, StopSession, UtcDateTime, ocpi_envelope
+from messages.ocpi import (
+    CommandType,
+    OcpiStatus,
+    StartSession,
+    StopSession,
+    TokenType,
+    UtcDateTime,
+    ocpi_envelope,
+)
 from messages.ocpi_credentials import Credentials
 from simulator.config import SimCpo, SimulatorConfig
 from simulator.connections import ConnectionStore, NotConnected
-from simulator.engine import CpoSimulator
+from simulator.engine import AuthorisationUnanswered, CpoSimulator, NoSuchCharger
 from simulator.objects import ocpi_locations
 from simulator.registration import (
     RegistrationFailed,
@@ -58,6 +67,21 @@ _MOMENT = TypeAdapter(UtcDateTime)
 class Registration(BaseModel):
     versions_url: str  # the eMSP's versions list
     token: str  # the token A it issued
+
+
+class Tap(BaseModel):
+    """A driver at a charger: the EVSE (its uid or its EVSE id) and the token presented."""
+
+    evse_uid: str | None = None
+    evse_id: str | None = None
+    uid: str = Field(min_length=1, max_length=36)  # an RFID card's uid, or a Plug & Charge car's eMA-ID
+    type: TokenType = TokenType.RFID
+
+    @model_validator(mode="after")
+    def _one_evse(self) -> Tap:
+        if (self.evse_uid is None) == (self.evse_id is None):
+            raise ValueError("name the EVSE by evse_uid or by evse_id")
+        return self
 
 
 class CredentialsUpdate(BaseModel):
@@ -308,6 +332,30 @@ def create_app(config: SimulatorConfig, store: ConnectionStore | None = None) ->
         http: httpx.AsyncClient = request.app.state.http
         reply = await http.post(url, content=await request.body(), headers=routed_headers(cpo, connection))
         return Response(reply.content, status_code=reply.status_code, media_type="application/json")
+
+    @app.post("/admin/cpos/{party}/tap")
+    async def tap_token(party: str, tap: Tap, request: Request) -> dict[str, Any]:
+        """A driver taps a card (or a car authenticates itself) at an EVSE: the eMSP's real-time answer and,
+        when ALLOWED, the session started on it (charged and reported to its CDR like a remote start)."""
+        cpo = simulated(party)
+        simulator: CpoSimulator = request.app.state.simulator
+        evse_ref = tap.evse_uid or tap.evse_id
+        assert evse_ref is not None, "checked by Tap"
+        try:
+            outcome = await simulator.tap((cpo.country_code, cpo.party_id), evse_ref, tap.uid, tap.type)
+        except NoSuchCharger as missing:
+            raise HTTPException(404, str(missing)) from missing
+        except NotConnected as missing:
+            raise HTTPException(409, str(missing)) from missing
+        except AuthorisationUnanswered as unanswered:
+            raise HTTPException(502, str(unanswered)) from unanswered
+        return {
+            "status_code": outcome.status_code,
+            "status_message": outcome.message,
+            "allowed": outcome.allowed,
+            "session_id": outcome.session_id,
+            "authorization_reference": outcome.authorization_reference,
+        }
 
     @app.get("/admin/violations")
     async def violations() -> dict[str, Any]:

@@ -19,14 +19,16 @@ import asyncio
 import itertools
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import quote
 
 import httpx
 
 from domain.sessions.lifecycle import CpoSessionStatus
 from messages.ocpi import (
+    AllowedType,
     AuthMethod,
     Cdr,
     CdrDimension,
@@ -38,14 +40,18 @@ from messages.ocpi import (
     CommandResult,
     CommandResultType,
     GeoLocation,
+    LocationReferences,
     OcpiModel,
+    OcpiStatus,
     Session,
     SessionPatch,
     StartSession,
     StopSession,
+    Token,
+    TokenType,
 )
 from simulator.config import SimCpo, SimEvse, SimLocation, SimulatorConfig
-from simulator.connections import ConnectionStore, EmspConnection, NotConnected
+from simulator.connections import ConnectionStore, EmspConnection, NotConnected, endpoint_url
 from simulator.pricing import price_cdr
 from simulator.registration import routed_headers
 
@@ -67,8 +73,10 @@ class RunningSession:
     cpo: SimCpo
     location: SimLocation
     evse: SimEvse
-    command: StartSession
+    token: Token
+    authorization_reference: str | None
     started_at: datetime
+    auth_method: AuthMethod = AuthMethod.COMMAND
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -100,12 +108,13 @@ class CpoSimulator:
             cpo=cpo,
             location=location,
             evse=evse,
-            command=command,
+            token=command.token,
+            authorization_reference=reference,
             started_at=datetime.now(UTC),
         )
         if reference is not None:
             self._by_reference[reference] = session.id
-        self._spawn(self._run(session))
+        self._spawn(self._run(session, command.response_url))
         return CommandResponse(result=CommandResponseType.ACCEPTED, timeout=COMMAND_TIMEOUT_S)
 
     async def stop_session(self, party: Party, command: StopSession) -> CommandResponse:
@@ -117,6 +126,51 @@ class CpoSimulator:
         )
         session.stop.set()
         return CommandResponse(result=CommandResponseType.ACCEPTED, timeout=COMMAND_TIMEOUT_S)
+
+    # --- drivers at the charger ----------------------------------------------------------------------
+
+    async def tap(self, party: Party, evse_ref: str, uid: str, token_type: TokenType) -> TapOutcome:
+        """A driver presents a token (an RFID card, a Plug & Charge car's eMA-ID) at the EVSE ``evse_ref``
+        (its uid or EVSE id): authorise it in real time at the eMSP's Tokens module and, when ALLOWED, charge
+        as a remote-started session does, on the authorisation's reference. One attempt: a driver waits.
+        Raises ``NoSuchCharger``, ``NotConnected``, or ``AuthorisationUnanswered``."""
+        cpo = self._cpos.get(party)
+        found = None if cpo is None else _evse_by_ref(cpo, evse_ref)
+        if cpo is None or found is None:
+            raise NoSuchCharger(f"no EVSE {evse_ref} at {party[0]}*{party[1]}")
+        location, evse = found
+        connection = self._store.registered(cpo.party)
+        url = f"{endpoint_url(connection.endpoints, 'tokens', 'SENDER')}/{quote(uid, safe='')}/authorize"
+        where = LocationReferences(location_id=location.id, evse_uids=[evse.uid])
+        try:
+            reply = await self._http.post(
+                url,
+                params={"type": token_type.value},
+                content=where.model_dump_json(),
+                headers=routed_headers(cpo, connection),
+            )
+            answer = reply.json()
+            status, info = int(answer["status_code"]), answer.get("data")
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+            raise AuthorisationUnanswered(f"POST {url} failed: {error!r}") from error
+        if status != OcpiStatus.SUCCESS or not isinstance(info, dict):
+            return TapOutcome(status, str(answer.get("status_message", "")), allowed=None)
+        allowed = AllowedType(info["allowed"])
+        outcome = TapOutcome(status, str(answer.get("status_message", "")), allowed=allowed)
+        if allowed != AllowedType.ALLOWED:
+            return outcome
+        session = RunningSession(
+            id=str(uuid.uuid4()),
+            cpo=cpo,
+            location=location,
+            evse=evse,
+            token=Token.model_validate(info["token"]),
+            authorization_reference=info["authorization_reference"],
+            started_at=datetime.now(UTC),
+            auth_method=AuthMethod.AUTH_REQUEST,
+        )
+        self._spawn(self._charge(session))
+        return replace(outcome, session_id=session.id, authorization_reference=session.authorization_reference)
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -151,15 +205,21 @@ class CpoSimulator:
         seconds = Decimal(str((until - session.started_at).total_seconds())) * self._config.time_scale
         return (power * seconds / 3600).quantize(KWH, ROUND_HALF_UP)
 
-    async def _run(self, session: RunningSession) -> None:
-        driver = session.command.token.uid
+    async def _run(self, session: RunningSession, response_url: str) -> None:
+        driver = session.token.uid
         cpo = session.cpo
         if driver.startswith("sim-fail"):
-            await self._push(cpo, "POST", session.command.response_url, CommandResult(result=CommandResultType.FAILED))
+            await self._push(cpo, "POST", response_url, CommandResult(result=CommandResultType.FAILED))
             return
-        await self._push(cpo, "POST", session.command.response_url, CommandResult(result=CommandResultType.ACCEPTED))
+        await self._push(cpo, "POST", response_url, CommandResult(result=CommandResultType.ACCEPTED))
         if driver.startswith("sim-no-show"):
             return
+        await self._charge(session)
+
+    async def _charge(self, session: RunningSession) -> None:
+        """The session from its PUT to its CDR, however it was started."""
+        driver = session.token.uid
+        cpo = session.cpo
         self._writes[session.id] = session
         path = f"sessions/{cpo.country_code}/{cpo.party_id}/{session.id}"
         await self._push(cpo, "PUT", path, self._session_object(session))
@@ -207,7 +267,7 @@ class CpoSimulator:
 
     @staticmethod
     def _token(session: RunningSession) -> CdrToken:
-        token = session.command.token
+        token = session.token
         return CdrToken(
             country_code=token.country_code,
             party_id=token.party_id,
@@ -224,8 +284,8 @@ class CpoSimulator:
             start_date_time=session.started_at,
             kwh=Decimal(0),
             cdr_token=self._token(session),
-            auth_method=AuthMethod.COMMAND,
-            authorization_reference=session.command.authorization_reference,
+            auth_method=session.auth_method,
+            authorization_reference=session.authorization_reference,
             location_id=session.location.id,
             evse_uid=session.evse.uid,
             connector_id=session.evse.connector_id,
@@ -276,8 +336,8 @@ class CpoSimulator:
             end_date_time=end,
             session_id=session.id,
             cdr_token=self._token(session),
-            auth_method=AuthMethod.COMMAND,
-            authorization_reference=session.command.authorization_reference,
+            auth_method=session.auth_method,
+            authorization_reference=session.authorization_reference,
             cdr_location=CdrLocation(
                 id=location.id,
                 name=location.name,
@@ -301,7 +361,7 @@ class CpoSimulator:
                 periods,
                 end=end,
                 time_zone=location.time_zone,
-                overcharge=session.command.token.uid.startswith("sim-overcharge"),
+                overcharge=session.token.uid.startswith("sim-overcharge"),
             ),
             total_energy=sum((d.volume for p in periods for d in p.dimensions if d.type == "ENERGY"), Decimal(0)),
             total_time=Decimal(str((end - session.started_at).total_seconds() / 3600)).quantize(HOURS, ROUND_HALF_UP),
@@ -372,6 +432,34 @@ class CpoSimulator:
 
 
 RETRIED_HTTP_STATUSES = frozenset({408, 429})
+
+
+@dataclass(frozen=True, slots=True)
+class TapOutcome:
+    """The eMSP's answer to a tap: its OCPI status, and when it decided, AllowedType; an ALLOWED one starts
+    the session ``session_id``."""
+
+    status_code: int
+    message: str
+    allowed: AllowedType | None
+    session_id: str | None = None
+    authorization_reference: str | None = None
+
+
+class NoSuchCharger(Exception):
+    """The tap names a CPO or EVSE the simulator does not have."""
+
+
+class AuthorisationUnanswered(Exception):
+    """The eMSP's Tokens module gave no OCPI answer (network error, not JSON)."""
+
+
+def _evse_by_ref(cpo: SimCpo, evse_ref: str) -> tuple[SimLocation, SimEvse] | None:
+    for location in cpo.locations:
+        for evse in location.evses:
+            if evse_ref in (evse.uid, evse.evse_id):
+                return location, evse
+    return None
 
 
 def _retry_after_s(reply: httpx.Response) -> float | None:

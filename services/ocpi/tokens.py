@@ -1,5 +1,6 @@
 """OCPI Tokens, our Sender: CPOs pull the drivers' tokens our demand partners registered, and authorise
-them in real time (ocpi-connect.md §7).
+them in real time (ocpi-connect.md §7); a Plug & Charge car is found by its eMA-ID when the CPO sends that as the
+uid (§7.4).
 
 A real-time authorisation is decided as a remote start is (``persistence/authorisations.py``): the token
 first (unknown: 404 with 2004; ``valid`` false: BLOCKED; past ``valid_until``: EXPIRED), then the partner
@@ -21,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from domain.errors import AuthorisationRefused, RefusalReason
 from domain.parties import Cpo
-from domain.tokens import TokenType
+from domain.partners import FieldInvalid
+from domain.tokens import EMAID_LENGTH_WITHOUT_CHECK, TokenType, emaid_check_character, normalised_contract_id
 from messages.ocpi import AllowedType, LocationReferences, format_ocpi_datetime
 from persistence import authorisations, tokens
 from persistence import locations as stored_locations
@@ -97,7 +99,7 @@ def authorise_token(
 ) -> AuthorisationAnswer | None:
     """The answer to a CPO's real-time authorisation, stored; None for a token we do not know. Raises
     ``LocationNeeded`` (nothing stored, nothing held) for a valid token without a Location."""
-    token = tokens.token_by_uid(db, uid, token_type)
+    token = tokens.token_by_uid(db, uid, token_type) or _plug_and_charge_token(db, uid, token_type)
     if token is None:
         return None
     decision = _decide(db, cpo, token, location, now=now)
@@ -124,6 +126,24 @@ def authorise_token(
     if decision.reason is not None:
         info["info"] = {"language": "en", "text": decision.reason[:512]}
     return AuthorisationAnswer(decision.allowed, info)
+
+
+# OCPI 2.2.1 has no ISO 15118 token type: a CPO authorises a Plug & Charge car by putting its eMA-ID in
+# ``uid`` with type OTHER, some with RFID (ocpi-connect.md §7.4).
+PLUG_AND_CHARGE_TYPES = (TokenType.OTHER, TokenType.RFID)
+
+
+def _plug_and_charge_token(db: Session, uid: str, token_type: TokenType) -> StoredToken | None:
+    """The token whose contract id is this uid, when the uid is an eMA-ID: matched normalised, with or
+    without its check character (ISO 15118-2 may carry either)."""
+    if token_type not in PLUG_AND_CHARGE_TYPES:
+        return None
+    try:
+        contract_id = normalised_contract_id(uid)
+    except FieldInvalid:
+        return None
+    without_check = contract_id[:EMAID_LENGTH_WITHOUT_CHECK]
+    return tokens.token_by_contract_id(db, [without_check, without_check + emaid_check_character(without_check)])
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from adapters.cpo import ocpi_token_header
 from cli.seed import DemoPartner, ensure_demand_partner
 from domain.ledger.holds import HoldState
 from domain.sessions.lifecycle import SessionStage
-from domain.tokens import TokenType, WhitelistType
+from domain.tokens import TokenType, WhitelistType, emaid_check_character
 from persistence import holds, tokens
 from persistence.tokens import TokenFields
 from tests.e2e.conftest import DORMANT, MOTORBRIT, ROAMLY, STROMNETZ, Stack
@@ -371,3 +371,46 @@ async def test_a_session_naming_a_refused_authorisation_or_none_is_still_refused
         reply = await stack.http.put(f"/ocpi/emsp/2.2.1/sessions/DE/STN/{cpo_session_id}", json=body, headers=headers)
         assert reply.json()["status_code"] == 2001
         assert "unknown session" in reply.json()["status_message"]
+
+
+def fresh_contract_id() -> str:
+    """An eMA-ID no other test uses, without its check character."""
+    return f"DE8AC{uuid.uuid4().int % 10**9:09d}"
+
+
+async def test_plug_and_charge_authorises_the_cars_contract_id_as_uid(stack: Stack) -> None:
+    contract = fresh_contract_id()
+    check = emaid_check_character(contract)
+    card = rfid_uid()
+    await register(stack, card, contract_id=f"{contract[:2]}-{contract[2:5]}-{contract[5:]}-{check}")
+    for spelling in (contract + check, contract.lower(), f"{contract[:2]}-{contract[2:5]}-{contract[5:]}-{check}"):
+        allowed = (await authorize(stack, spelling, token_type="OTHER")).json()["data"]
+        assert allowed["allowed"] == "ALLOWED", spelling
+        assert allowed["token"]["uid"] == card  # the CPO learns the token it charges
+        with stack.writes() as db:
+            assert holds.hold_for_session(db, allowed["authorization_reference"]) is not None
+    rfid_reader = (await authorize(stack, contract + check, token_type="RFID")).json()["data"]
+    assert rfid_reader["allowed"] == "ALLOWED"
+
+    app_user = await authorize(stack, contract + check, token_type="APP_USER")
+    assert app_user.status_code == 404  # only OTHER and RFID carry an eMA-ID
+    wrong_check = "X" if check != "X" else "Y"
+    assert (await authorize(stack, contract + wrong_check, token_type="OTHER")).status_code == 404
+    assert (await authorize(stack, fresh_contract_id(), token_type="OTHER")).status_code == 404
+
+
+async def test_plug_and_charge_refusals_are_the_tokens(stack: Stack) -> None:
+    blocked_contract = fresh_contract_id()
+    await register(stack, rfid_uid(), contract_id=blocked_contract, valid=False)
+    blocked = (await authorize(stack, blocked_contract, token_type="OTHER")).json()["data"]
+    assert (blocked["allowed"], "authorization_reference" in blocked) == ("BLOCKED", False)
+
+    shared_contract = fresh_contract_id()
+    await register(stack, rfid_uid(), contract_id=shared_contract, valid=False)
+    spare_card = rfid_uid()
+    await register(stack, spare_card, contract_id=shared_contract)
+    car = (await authorize(stack, shared_contract, token_type="OTHER")).json()["data"]
+    assert (car["allowed"], car["token"]["uid"]) == ("ALLOWED", spare_card)  # a blocked card does not stop the car
+
+    needs_location = await authorize(stack, shared_contract, None, token_type="OTHER")
+    assert needs_location.json()["status_code"] == 2002
