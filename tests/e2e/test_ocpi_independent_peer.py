@@ -169,7 +169,7 @@ async def test_an_independent_cpo_registers_with_token_a_publishes_and_settles_a
         invitation = invite_cpo(db, *party, "Independent Peer B.V.", now=datetime.now(UTC))
     agree_terms(stack, invitation.cpo_id)
     versions_url = f"{stack.api_url}/ocpi/versions"
-    async with running_peer(tmp_path, party, "--versions-url", versions_url, "--token-a", invitation.token) as cpo:
+    async with running_peer(tmp_path, party, "--versions-url", versions_url, f"--token-a={invitation.token}") as cpo:
         registered = await cpo.event("registered")
         # Token A is spent at once.
         spent = await stack.http.get("/ocpi/versions", headers={"Authorization": ocpi_token_header(invitation.token)})
@@ -180,7 +180,7 @@ async def test_an_independent_cpo_registers_with_token_a_publishes_and_settles_a
 
 async def test_we_register_with_an_independent_cpo_that_gave_us_its_token_a(stack: Stack, tmp_path: Path) -> None:
     party, its_token_a = ("NL", "INE"), f"peer-a-{uuid.uuid4().hex}"
-    async with running_peer(tmp_path, party, "--own-token-a", its_token_a) as cpo:
+    async with running_peer(tmp_path, party, f"--own-token-a={its_token_a}") as cpo:
         ours = our_platform(stack.api_url, platform_role("CH", "NWC", "NetworkCore GmbH"), TEST_PEERS)
         cpo_id = await connect_cpo(stack.writes, f"{cpo.url}/ocpi/versions", its_token_a, ours, now=datetime.now(UTC))
         registered = await cpo.event("registered")
