@@ -3,7 +3,9 @@ SQLite and PostgreSQL. Under CI=true PostgreSQL must be reachable: its tests run
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 import shutil
 import sys
 import uuid
@@ -30,6 +32,15 @@ TEST_TOKEN_KEY = "dGVzdC1rZXktb2YtdGhlLXRlc3Qtc3VpdGUtMzJieXQ="
 os.environ.setdefault("NETWORKCORE_OCPI_TOKEN_KEY", TEST_TOKEN_KEY)
 os.environ.setdefault("NETWORKCORE_OCPI_ALLOW_INSECURE_PEERS", "true")
 TEST_PEERS = PeerAccess(TokenCipher(TEST_TOKEN_KEY), allow_insecure=True)
+
+# Party ids of the CPOs tests invite: three hex digits, never the same twice in one run (a random draw
+# from 4,096 repeated itself in CI, and the e2e stack's database outlives a module).
+_party_ids = (f"{n:03X}" for n in itertools.count(random.randrange(2048)))
+
+
+def fresh_party_id() -> str:
+    return next(_party_ids)
+
 
 POSTGRES_ADMIN_URL = os.environ.get("NETWORKCORE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"

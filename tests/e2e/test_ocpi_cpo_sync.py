@@ -29,6 +29,7 @@ from messages.cpo_sync import CpoSyncResult
 from messages.workflow_ids import cpo_sync_workflow_id
 from persistence.tables import OcpiInboxRow, SessionRow, TariffRow
 from services.cpo_onboarding import CpoCompany, CpoTerms, set_cpo_terms
+from tests.conftest import fresh_party_id
 from tests.e2e.conftest import Stack, serve
 from tests.e2e.test_ocpi_credentials import CREDENTIALS, MODULES, FakeCpo, invite, ours, temporal, token_headers
 from tests.e2e.test_ocpi_intake import OCPI
@@ -111,7 +112,7 @@ class PullingCpo(FakeCpo):
 @pytest_asyncio.fixture
 async def pulling_cpo() -> AsyncIterator[PullingCpo]:
     port = free_port()
-    cpo = PullingCpo(url=f"http://127.0.0.1:{port}", party_id=uuid.uuid4().hex[:3].upper(), modules=list(SENDERS))
+    cpo = PullingCpo(url=f"http://127.0.0.1:{port}", party_id=fresh_party_id(), modules=list(SENDERS))
     server, task = await serve(cpo.app(), port)
     try:
         yield cpo

@@ -27,7 +27,7 @@ from cli.processes import free_port
 from messages.workflow_ids import cpo_sync_workflow_id
 from persistence.tables import CpoRow, LocationRow, OcpiConnectionRow, OcpiEndpointRow, OcpiInboxRow
 from services.ocpi.credentials import OurPlatform, PeerAccess, our_platform, platform_role, token_sha256
-from tests.conftest import TEST_PEERS
+from tests.conftest import TEST_PEERS, fresh_party_id
 from tests.e2e.conftest import STROMNETZ, Stack, serve
 from tests.e2e.test_ocpi_intake import OCPI
 from tests.e2e.test_ocpi_locations import location
@@ -128,7 +128,7 @@ class FakeCpo:
 @pytest_asyncio.fixture
 async def fake_cpo() -> AsyncIterator[FakeCpo]:
     port = free_port()
-    cpo = FakeCpo(url=f"http://127.0.0.1:{port}", party_id=uuid.uuid4().hex[:3].upper())
+    cpo = FakeCpo(url=f"http://127.0.0.1:{port}", party_id=fresh_party_id())
     server, task = await serve(cpo.app(), port)
     try:
         yield cpo

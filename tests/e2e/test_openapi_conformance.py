@@ -28,6 +28,7 @@ from api.app import create_app
 from api.context import ApiContext
 from services.ocpi.credentials import invite_cpo
 from services.operators import add_operator
+from tests.conftest import fresh_party_id
 from tests.e2e.conftest import ROAMLY, STROMNETZ, Stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -69,7 +70,7 @@ def token_a(stack: Stack) -> str:
     """An invited CPO's token A: the credentials module's cases never register it (their versions URLs
     lead nowhere), so they cannot unregister or rotate a CPO other tests use."""
     with stack.writes.begin() as db:
-        return invite_cpo(db, "NL", uuid.uuid4().hex[:3], "Conformance B.V.", now=datetime.now(UTC)).token
+        return invite_cpo(db, "NL", fresh_party_id(), "Conformance B.V.", now=datetime.now(UTC)).token
 
 
 def _caller(operation: Operation, operator_key: str, token_a: str, token_c: str) -> dict[str, str]:

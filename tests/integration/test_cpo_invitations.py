@@ -5,7 +5,6 @@ invited afresh; the token a PUT replaced repeats that PUT only, within its grace
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -34,15 +33,11 @@ from services.ocpi.credentials import (
     platform_role,
     token_sha256,
 )
-from tests.conftest import TEST_PEERS
+from tests.conftest import TEST_PEERS, fresh_party_id
 
 NOW = datetime(2026, 12, 3, 9, tzinfo=UTC)
 OURS = our_platform("https://emsp.example.com", platform_role("CH", "NWC", "NetworkCore GmbH"), TEST_PEERS)
 NO_TEMPORAL = cli_partners.TemporalTarget("127.0.0.1:1", "default", "unused")  # invitations never start workflows
-
-
-def party() -> str:
-    return uuid.uuid4().hex[:3].upper()
 
 
 def _cli(writes: sessionmaker[Session], *argv: str) -> int:
@@ -52,12 +47,12 @@ def _cli(writes: sessionmaker[Session], *argv: str) -> int:
 def test_the_cli_refuses_what_is_not_an_ocpi_party(
     writes: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert _cli(writes, "--country-code", "XX", "--party-id", party(), "--name", "Nowhere") == 2
+    assert _cli(writes, "--country-code", "XX", "--party-id", fresh_party_id(), "--name", "Nowhere") == 2
     assert "country_code" in capsys.readouterr().err
     assert _cli(writes, "--country-code", "NL", "--party-id", "A!", "--name", "Odd") == 2
     assert "party_id" in capsys.readouterr().err
 
-    party_id = party()
+    party_id = fresh_party_id()
     assert _cli(writes, "--country-code", "nl", "--party-id", party_id.lower(), "--name", "Laadpaal B.V.") == 0
     printed = capsys.readouterr().out
     assert "https://emsp.example.com/ocpi/versions" in printed
@@ -76,7 +71,7 @@ def test_the_cli_refuses_what_is_not_an_ocpi_party(
 
 def test_token_a_opens_registration_until_it_expires_or_is_spent(writes: sessionmaker[Session]) -> None:
     with writes.begin() as db:
-        invitation = invite_cpo(db, "DE", party(), "Ladenetz GmbH", now=NOW)
+        invitation = invite_cpo(db, "DE", fresh_party_id(), "Ladenetz GmbH", now=NOW)
     digest = token_sha256(invitation.token)
     with writes() as db:
         caller = caller_for_token(db, digest, now=NOW + TOKEN_A_LIFETIME - timedelta(seconds=1))
@@ -101,7 +96,7 @@ def test_token_a_opens_registration_until_it_expires_or_is_spent(writes: session
 def test_a_registered_cpo_is_not_invited_again_until_it_unregisters(
     writes: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    party_id = party()
+    party_id = fresh_party_id()
     with writes.begin() as db:
         first = invite_cpo(db, "FR", party_id, "Borne SAS", now=NOW)
     with writes() as db:
@@ -140,7 +135,7 @@ def registered_connection(writes: sessionmaker[Session], party_id: str, token: s
 
 
 def test_the_token_a_put_replaced_repeats_that_put_only_within_its_grace(writes: sessionmaker[Session]) -> None:
-    key = registered_connection(writes, party(), "old-c")
+    key = registered_connection(writes, fresh_party_id(), "old-c")
     old, put = token_sha256("old-c"), "digest-of-the-put"
     grace = RotationGrace(old, put, "sealed-new-c", NOW + ROTATION_GRACE)
     rotation = Registration(token_sha256("new-c"), "https://cpo.example.com", "2.2.1", [], [], grace=grace)
@@ -162,7 +157,7 @@ def test_the_token_a_put_replaced_repeats_that_put_only_within_its_grace(writes:
 
 
 def test_a_reissued_token_a_leaves_the_registration_working_until_it_is_used(writes: sessionmaker[Session]) -> None:
-    party_id = party()
+    party_id = fresh_party_id()
     key = registered_connection(writes, party_id, "its-c")
     with writes.begin() as db:
         reissued = invite_cpo(db, "DE", party_id, "Ladenetz GmbH", now=NOW, reissue=True)

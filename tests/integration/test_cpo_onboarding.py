@@ -4,8 +4,6 @@ checked with its name (exit 2, nothing written)."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,7 +12,7 @@ from cli import partners as cli_partners
 from cli.main import parser
 from persistence.tables import ContractRow, CpoRow
 from services.ocpi.credentials import our_platform, platform_role
-from tests.conftest import TEST_PEERS
+from tests.conftest import TEST_PEERS, fresh_party_id
 
 OURS = our_platform("https://emsp.example.com", platform_role("CH", "NWC", "NetworkCore GmbH"), TEST_PEERS)
 NO_TEMPORAL = cli_partners.TemporalTarget("127.0.0.1:1", "default", "unused")  # onboarding starts no workflow
@@ -28,10 +26,6 @@ TERMS = [
     *("--payout-frequency", "WEEKLY", "--payout-weekday", "FRIDAY", "--payout-time", "07:00"),
     *("--payout-minimum", "50.00"),
 ]
-
-
-def party() -> str:
-    return uuid.uuid4().hex[:3].upper()
 
 
 def _cli(writes: sessionmaker[Session], *argv: str) -> int:
@@ -48,7 +42,7 @@ def _contracts(db: Session, cpo_id: str) -> list[ContractRow]:
 
 
 def test_invite_cpo_stores_the_company_details_and_the_contract(writes: sessionmaker[Session]) -> None:
-    party_id = party()
+    party_id = fresh_party_id()
     assert _invite(writes, party_id, *COMPANY, *TERMS) == 0
     cpo_id = f"cpo-de-{party_id.lower()}"
     with writes() as db:
@@ -69,7 +63,7 @@ def test_invite_cpo_stores_the_company_details_and_the_contract(writes: sessionm
 def test_cpo_terms_makes_a_new_contract_version_and_keeps_what_it_does_not_change(
     writes: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    party_id = party()
+    party_id = fresh_party_id()
     cpo_id = f"cpo-de-{party_id.lower()}"
     assert _invite(writes, party_id, *TERMS) == 0
     capsys.readouterr()
@@ -105,7 +99,7 @@ def test_cpo_terms_makes_a_new_contract_version_and_keeps_what_it_does_not_chang
 def test_a_refused_field_is_named_and_nothing_is_written(
     writes: sessionmaker[Session], capsys: pytest.CaptureFixture[str], options: list[str], field: str
 ) -> None:
-    party_id = party()
+    party_id = fresh_party_id()
     assert _invite(writes, party_id, *options) == 2
     assert capsys.readouterr().err.startswith(f"refused: {field}: ")
     with writes() as db:
@@ -115,7 +109,7 @@ def test_a_refused_field_is_named_and_nothing_is_written(
 def test_cpo_terms_refuses_a_bad_vat_id_and_an_unknown_cpo(
     writes: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    party_id = party()
+    party_id = fresh_party_id()
     cpo_id = f"cpo-de-{party_id.lower()}"
     assert _invite(writes, party_id, "--vat-id", "DE276543216") == 0
     assert _cli(writes, "cpo-terms", "--cpo", cpo_id, "--vat-id", "DE276543217") == 2
