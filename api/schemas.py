@@ -110,8 +110,9 @@ class SessionCreate(BaseModel):
     )
     max_amount: PositiveAmountIn | None = Field(
         default=None,
-        description="The most this session may cost, in your billing currency: the credit hold placed at "
-        "authorisation (your contract's session cap without it)",
+        description="The most this session should cost, in your billing currency, VAT included: the credit hold "
+        "placed at authorisation (your contract's session cap without it), and the cost so far at which we "
+        "send STOP_SESSION (the final bill can pass it by what was charged after the CPO's last report)",
     )
     quote_id: str | None = Field(
         default=None,

@@ -224,9 +224,10 @@ async def partner_sessions_page(
 
 
 async def request_stop(
-    reads: SessionFactory, temporal: Client, demand_partner_id: str, session_id: str
+    reads: SessionFactory, temporal: Client, demand_partner_id: str, session_id: str, *, reason: str | None = None
 ) -> StopRequested:
-    """Ask the CPO to stop the session (OCPI STOP_SESSION), through its workflow; the CDR follows as usual."""
+    """Ask the CPO to stop the session (OCPI STOP_SESSION), through its workflow; the CDR follows as usual.
+    ``reason``: why, when it is not the partner's own request (its ``max_amount`` reached)."""
     bind_session(session_id)
 
     def load() -> SessionStage | None:
@@ -241,7 +242,7 @@ async def request_stop(
     try:
         await handle.start_update(
             ChargingSessionWorkflow.stop,
-            StopRequest(requested_by=demand_partner_id),
+            StopRequest(requested_by=demand_partner_id, reason=reason),
             id=f"stop-{session_id}",  # one stop per session: a retried stop is de-duplicated
             wait_for_stage=WorkflowUpdateStage.ACCEPTED,
         )

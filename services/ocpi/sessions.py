@@ -20,15 +20,14 @@ from domain.sessions.lifecycle import (
     cpo_status_advances,
     stage_for_cpo_status,
 )
+from messages.ocpi import OcpiStatus, SessionPatch
 from messages.ocpi import Session as OcpiSession
-from messages.ocpi import SessionPatch
 from messages.sessions import ChargingSessionInput, CpoSessionReported
 from persistence import locations as stored_locations
 from persistence import repositories as repo
 from persistence import tokens
 from persistence.locations import known_evse
 from persistence.tables import OcpiSessionRow, SessionRow
-from services.context import WriteAndStart
 from services.ocpi.forwarding import receive
 from services.ocpi.inbox import (
     CpoMessage,
@@ -42,6 +41,7 @@ from services.ocpi.inbox import (
     parse,
     same_ids,
 )
+from services.ocpi.spending_caps import CappedSessionContext, stop_at_max_amount
 
 # The statuses the workflow acts on; PENDING and RESERVATION change nothing for it.
 FORWARDED_STATUSES = frozenset({CpoSessionStatus.ACTIVE, CpoSessionStatus.COMPLETED, CpoSessionStatus.INVALID})
@@ -49,27 +49,31 @@ FORWARDED_STATUSES = frozenset({CpoSessionStatus.ACTIVE, CpoSessionStatus.COMPLE
 SessionPath = tuple[str, str, str]  # country_code, party_id, session_id: the CPO's key of its Session
 
 
-async def receive_put(context: WriteAndStart, cpo: Cpo, path: SessionPath, body: bytes) -> IntakeResult:
+async def receive_put(context: CappedSessionContext, cpo: Cpo, path: SessionPath, body: bytes) -> IntakeResult:
     return await _receive(context, put_session, CpoMessage(cpo, Kind.SESSION_PUT, path[2], body), path)
 
 
-async def receive_patch(context: WriteAndStart, cpo: Cpo, path: SessionPath, body: bytes) -> IntakeResult:
+async def receive_patch(context: CappedSessionContext, cpo: Cpo, path: SessionPath, body: bytes) -> IntakeResult:
     return await _receive(context, patch_session, CpoMessage(cpo, Kind.SESSION_PATCH, path[2], body), path)
 
 
 async def _receive(
-    context: WriteAndStart,
+    context: CappedSessionContext,
     intake: Callable[[Session, Cpo, SessionPath, bytes], IntakeResult],
     message: CpoMessage,
     path: SessionPath,
 ) -> IntakeResult:
-    return await receive(
+    result = await receive(
         context,
         "Session",
         message,
         lambda db: intake(db, message.cpo, path, message.body),
         forwarded=lambda db, signal: _mark_forwarded(db, path, signal),
     )
+    if result.status == OcpiStatus.SUCCESS and result.our_session_id is not None:
+        # Every applied report is checked, a repeated one too: a stop lost on its way is asked again.
+        await stop_at_max_amount(context, result.our_session_id)
+    return result
 
 
 def put_session(db: Session, cpo: Cpo, path: SessionPath, body: bytes) -> IntakeResult:

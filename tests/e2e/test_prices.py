@@ -359,3 +359,34 @@ async def test_a_charging_session_shows_its_cost_so_far_from_the_cpos_latest_rep
     settled = await stack.wait_for(session_id, SessionStage.SETTLED)
     assert settled["cost_so_far"] is None  # after charging, the clearing and the bill say what it cost
     assert Decimal(settled["billing"]["total"]) >= Decimal(cost["incl_vat"])
+
+
+async def test_a_session_is_stopped_when_its_cost_so_far_reaches_the_partners_max_amount(stack: Stack) -> None:
+    # The simulated car would charge for an hour; only the platform's STOP_SESSION ends it.
+    session_id = await stack.start("DE*STN*E3001", "sim-until-stop-capped", max_amount="0.50")
+    settled = await stack.wait_for(session_id, SessionStage.SETTLED)
+    history = await stack.handle(session_id).fetch_history()
+    stops = [
+        event.workflow_execution_update_accepted_event_attributes
+        for event in history.events
+        if event.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+    assert [stop.protocol_instance_id for stop in stops] == [f"stop-{session_id}"]
+    request = json.loads(stops[0].accepted_request.input.args.payloads[0].data)
+    reason = request["reason"]
+    assert reason.startswith("max_amount 0.50 EUR reached: "), reason
+    reached = Decimal(reason.split(": ")[1].split(" ")[0])
+    assert reached >= Decimal("0.50")
+    # Billed what was charged: at least what the report that reached the cap said, and the overrun is
+    # what the CPO charged after that report, until it acted on the stop (a few reports at most here).
+    billed = Decimal(settled["billing"]["total"])
+    assert reached <= billed < Decimal("2.00"), (reached, billed)
+    # The partner's own stop after the platform's is the same stop (one update id), answered the same way.
+    assert (await stack.http.post(f"/v1/sessions/{session_id}/stop", headers=stack.headers())).status_code == 202
+
+
+async def test_a_session_under_its_max_amount_is_not_stopped(stack: Stack) -> None:
+    session_id = await stack.start("DE*STN*E3001", "driver-under-cap", max_amount="1000.00")
+    await stack.wait_for(session_id, SessionStage.SETTLED)
+    history = await stack.handle(session_id).fetch_history()
+    assert not [e for e in history.events if e.HasField("workflow_execution_update_accepted_event_attributes")]
