@@ -2,7 +2,9 @@
 and forwarded to the session's workflow only when its status is news: meter updates stay here. A Session
 carrying the ``authorization_reference`` of a real-time authorisation we gave this CPO is a session the
 driver started at the charger: the first PUT registers it under that reference and starts its workflow
-(no START_SESSION), charged to the token's partner."""
+(no START_SESSION), charged to the token's partner. So does a Session without one for a token whose
+whitelist let the CPO start it on its own: that Session is the authorisation request, decided as it arrives
+(refused: the Session is refused, with why, and kept for ops)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from domain.sessions.lifecycle import (
     cpo_status_advances,
     stage_for_cpo_status,
 )
-from messages.ocpi import OcpiStatus, SessionPatch
+from messages.ocpi import LocationReferences, OcpiStatus, SessionPatch
 from messages.ocpi import Session as OcpiSession
 from messages.sessions import ChargingSessionInput, CpoSessionReported
 from persistence import locations as stored_locations
@@ -42,6 +44,7 @@ from services.ocpi.inbox import (
     same_ids,
 )
 from services.ocpi.spending_caps import CappedSessionContext, stop_at_max_amount
+from services.ocpi.tokens import authorise_whitelisted
 
 # The statuses the workflow acts on; PENDING and RESERVATION change nothing for it.
 FORWARDED_STATUSES = frozenset({CpoSessionStatus.ACTIVE, CpoSessionStatus.COMPLETED, CpoSessionStatus.INVALID})
@@ -95,11 +98,27 @@ def put_session(db: Session, cpo: Cpo, path: SessionPath, body: bytes) -> Intake
         else db.get(SessionRow, stored.our_session_id)
     )
     if ours is None and stored is None:
-        ours = _session_from_authorisation(db, cpo, session)
+        ours = _session_from_authorisation(db, cpo, session, session.authorization_reference)
+    if ours is None and stored is None:
+        whitelisted = authorise_whitelisted(
+            db,
+            cpo,
+            session.cdr_token.uid,
+            session.cdr_token.type,
+            LocationReferences(location_id=session.location_id, evse_uids=[session.evse_uid]),
+            at=session.start_date_time,
+        )
+        if whitelisted is not None and whitelisted.reference is None:
+            return inbox.reject(
+                f"token {session.cdr_token.uid} may not charge here: {whitelisted.refusal}",
+                outcome=Outcome.UNKNOWN_SESSION,
+            )
+        if whitelisted is not None:
+            ours = _session_from_authorisation(db, cpo, session, whitelisted.reference)
     if ours is None:
         return inbox.reject(
             "unknown session: authorization_reference names neither a session we asked you to start nor a "
-            "token authorisation we gave you",
+            "token authorisation we gave you, and the token is not one you may start on your whitelist",
             outcome=Outcome.UNKNOWN_SESSION,
         )
     start = _start_owed(db, cpo, ours)
@@ -123,11 +142,13 @@ def put_session(db: Session, cpo: Cpo, path: SessionPath, body: bytes) -> Intake
     return _apply(db, inbox, stored, http_status=201, session_start=start)
 
 
-def _session_from_authorisation(db: Session, cpo: Cpo, session: OcpiSession) -> SessionRow | None:
-    """The session a driver started at the charger with a token we authorised in real time for this CPO
-    (``services/ocpi/tokens.py``): ours under the authorisation's reference, as its credit hold is, charged
-    to the token's partner at the EVSE the Session names."""
-    reference = session.authorization_reference
+def _session_from_authorisation(
+    db: Session, cpo: Cpo, session: OcpiSession, reference: str | None
+) -> SessionRow | None:
+    """The session a driver started at the charger with a token we authorised for this CPO
+    (``services/ocpi/tokens.py``; in real time, or as its whitelisted Session arrived): ours under the
+    authorisation's reference, as its credit hold is, charged to the token's partner at the EVSE the
+    Session names."""
     allowed = None if reference is None else tokens.allowed_authorisation(db, cpo.id, reference)
     location = stored_locations.location_row(db, cpo.id, session.location_id)
     evse = None if location is None else stored_locations.evse_row(db, location, session.evse_uid)

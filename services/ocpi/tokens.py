@@ -23,7 +23,13 @@ from sqlalchemy.orm import Session
 from domain.errors import AuthorisationRefused, RefusalReason
 from domain.parties import Cpo
 from domain.partners import FieldInvalid
-from domain.tokens import EMAID_LENGTH_WITHOUT_CHECK, TokenType, emaid_check_character, normalised_contract_id
+from domain.tokens import (
+    EMAID_LENGTH_WITHOUT_CHECK,
+    TokenType,
+    WhitelistType,
+    emaid_check_character,
+    normalised_contract_id,
+)
 from messages.ocpi import AllowedType, LocationReferences, format_ocpi_datetime
 from persistence import authorisations, tokens
 from persistence import locations as stored_locations
@@ -99,25 +105,10 @@ def authorise_token(
 ) -> AuthorisationAnswer | None:
     """The answer to a CPO's real-time authorisation, stored; None for a token we do not know. Raises
     ``LocationNeeded`` (nothing stored, nothing held) for a valid token without a Location."""
-    token = tokens.token_by_uid(db, uid, token_type) or _plug_and_charge_token(db, uid, token_type)
+    token = _known_token(db, uid, token_type)
     if token is None:
         return None
-    decision = _decide(db, cpo, token, location, now=now)
-    tokens.record_authorisation(
-        db,
-        tokens.AuthorisationRecord(
-            token_key=token.key,
-            demand_partner_id=token.demand_partner_id,
-            cpo_id=cpo.id,
-            location_id=None if location is None else location.location_id,
-            evse_uids=decision.evse_uids if decision.reference else ([] if location is None else location.evse_uids),
-            allowed=decision.allowed.value,
-            reason=decision.reason,
-            authorization_reference=decision.reference,
-            hold_key=decision.hold_key,
-            requested_at=now,
-        ),
-    )
+    decision = _decided_and_recorded(db, cpo, token, location, now=now)
     info: Document = {"allowed": decision.allowed.value, "token": ocpi_token(token, party, now=now)}
     if location is not None:
         info["location"] = {"location_id": location.location_id, "evse_uids": decision.evse_uids}
@@ -144,6 +135,56 @@ def _plug_and_charge_token(db: Session, uid: str, token_type: TokenType) -> Stor
         return None
     without_check = contract_id[:EMAID_LENGTH_WITHOUT_CHECK]
     return tokens.token_by_contract_id(db, [without_check, without_check + emaid_check_character(without_check)])
+
+
+def _known_token(db: Session, uid: str, token_type: TokenType) -> StoredToken | None:
+    return tokens.token_by_uid(db, uid, token_type) or _plug_and_charge_token(db, uid, token_type)
+
+
+def _decided_and_recorded(
+    db: Session, cpo: Cpo, token: StoredToken, location: LocationReferences | None, *, now: datetime
+) -> _Decision:
+    decision = _decide(db, cpo, token, location, now=now)
+    tokens.record_authorisation(
+        db,
+        tokens.AuthorisationRecord(
+            token_key=token.key,
+            demand_partner_id=token.demand_partner_id,
+            cpo_id=cpo.id,
+            location_id=None if location is None else location.location_id,
+            evse_uids=decision.evse_uids if decision.reference else ([] if location is None else location.evse_uids),
+            allowed=decision.allowed.value,
+            reason=decision.reason,
+            authorization_reference=decision.reference,
+            hold_key=decision.hold_key,
+            requested_at=now,
+        ),
+    )
+    return decision
+
+
+@dataclass(frozen=True, slots=True)
+class WhitelistedStart:
+    """A session a CPO started on its whitelist, authorised as it arrives: the reference of an ALLOWED one
+    (the id our session takes), or why not."""
+
+    reference: str | None
+    refusal: str | None = None
+
+
+def authorise_whitelisted(
+    db: Session, cpo: Cpo, uid: str, token_type: TokenType, location: LocationReferences, *, at: datetime
+) -> WhitelistedStart | None:
+    """A CPO may start a session without asking us for a token whose whitelist lets it (ALWAYS, ALLOWED,
+    ALLOWED_OFFLINE): its Session is then the authorisation request, decided at the session's start as a
+    real-time one is (hold placed, stored). None for a token we do not know or that must be asked for."""
+    token = _known_token(db, uid, token_type)
+    if token is None or token.fields.whitelist == WhitelistType.NEVER:
+        return None
+    decision = _decided_and_recorded(db, cpo, token, location, now=at)
+    if decision.reference is None:
+        return WhitelistedStart(None, f"{decision.allowed.value}: {decision.reason}")
+    return WhitelistedStart(decision.reference)
 
 
 @dataclass(frozen=True, slots=True)

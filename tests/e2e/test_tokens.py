@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from adapters.cpo import ocpi_token_header
 from cli.seed import DemoPartner, ensure_demand_partner
@@ -20,6 +21,7 @@ from domain.ledger.holds import HoldState
 from domain.sessions.lifecycle import SessionStage
 from domain.tokens import TokenType, WhitelistType, emaid_check_character
 from persistence import holds, tokens
+from persistence.tables import OcpiSessionRow, SessionRow, TokenAuthorisationRow, TokenRow
 from persistence.tokens import TokenFields
 from tests.e2e.conftest import DORMANT, MOTORBRIT, ROAMLY, STROMNETZ, Stack
 from tests.e2e.test_ocpi_intake import cdr_for, stamp
@@ -292,7 +294,7 @@ async def test_parallel_authorisations_never_overdraw_and_unfollowed_holds_expir
     assert (await authorize(stack, uid)).json()["data"]["allowed"] == "ALLOWED"
 
 
-def cpo_session(reference: str, cpo_session_id: str, uid: str, status: str, **fields: Any) -> dict[str, Any]:
+def cpo_session(reference: str | None, cpo_session_id: str, uid: str, status: str, **fields: Any) -> dict[str, Any]:
     """The Session a CPO sends when a driver started charging with a token we authorised."""
     now = datetime.now(UTC)
     return {
@@ -367,10 +369,76 @@ async def test_a_session_naming_a_refused_authorisation_or_none_is_still_refused
     headers = {**cpo_headers(stack), "Content-Type": "application/json"}
     for reference in (str(uuid.uuid4()), None):
         cpo_session_id = f"tap-{uuid.uuid4().hex[:12]}"
-        body = cpo_session(reference, cpo_session_id, uid, "ACTIVE")  # type: ignore[arg-type]
+        body = cpo_session(reference, cpo_session_id, uid, "ACTIVE")
         reply = await stack.http.put(f"/ocpi/emsp/2.2.1/sessions/DE/STN/{cpo_session_id}", json=body, headers=headers)
         assert reply.json()["status_code"] == 2001
-        assert "unknown session" in reply.json()["status_message"]
+        # Its whitelist let the CPO start on its own, so the Session was decided as it came: blocked.
+        assert reply.json()["status_message"] == f"token {uid} may not charge here: BLOCKED: this token is blocked"
+    with stack.writes() as db:
+        assert db.scalar(select(SessionRow).where(SessionRow.driver_reference == uid)) is None
+
+
+@pytest.mark.parametrize("whitelist", ["ALWAYS", "ALLOWED_OFFLINE"])
+async def test_a_session_the_cpo_starts_on_its_whitelist_is_authorised_as_it_arrives_and_settles(
+    stack: Stack, whitelist: str
+) -> None:
+    uid = rfid_uid()
+    await register(stack, uid, whitelist=whitelist)
+    cpo_session_id = f"wl-{uuid.uuid4().hex[:12]}"
+    url = f"/ocpi/emsp/2.2.1/sessions/DE/STN/{cpo_session_id}"
+    headers = {**cpo_headers(stack), "Content-Type": "application/json"}
+    body = cpo_session(None, cpo_session_id, uid, "ACTIVE", auth_method="WHITELIST")
+    started = await stack.http.put(url, json=body, headers=headers)
+    assert started.status_code == 201, started.text
+    assert (await stack.http.put(url, json=body, headers=headers)).status_code == 200  # a retry: the same session
+    with stack.writes() as db:
+        ours = (
+            db.scalars(select(OcpiSessionRow).where(OcpiSessionRow.session_id == cpo_session_id)).one().our_session_id
+        )
+        authorisation = db.scalars(
+            select(TokenAuthorisationRow).where(TokenAuthorisationRow.authorization_reference == ours)
+        ).one()
+        assert (authorisation.allowed, authorisation.cpo_id) == ("ALLOWED", STROMNETZ.id)
+        hold = holds.hold_for_session(db, ours)
+        assert hold is not None
+        assert (hold.currency, hold.amount_minor) == ("EUR", 8000)  # the contract's session cap, as a tap's
+        assert authorisation.demand_partner_id == ROAMLY.id
+    session = await stack.wait_for(ours, SessionStage.CHARGING)
+    assert (session["evse_id"], session["driver_reference"]) == ("DE*STN*E3001", uid)
+
+    ended = cpo_session(
+        None,
+        cpo_session_id,
+        uid,
+        "COMPLETED",
+        auth_method="WHITELIST",
+        kwh=12,
+        end_date_time=stamp(datetime.now(UTC)),
+    )
+    assert (await stack.http.put(url, json=ended, headers=headers)).json()["status_code"] == 1000
+    session = await stack.wait_for(ours, SessionStage.AWAITING_CDR, SessionStage.CDR_RECEIVED, SessionStage.SETTLED)
+    cdr = cdr_for(session) | {
+        "cdr_token": {"country_code": "CH", "party_id": "NWC", "uid": uid, "type": "RFID", "contract_id": CONTRACT_ID},
+        "auth_method": "WHITELIST",
+        "authorization_reference": None,
+        "session_id": cpo_session_id,
+    }
+    posted = await stack.http.post("/ocpi/emsp/2.2.1/cdrs", json=cdr, headers=headers)
+    assert posted.status_code == 201, posted.text
+    assert (await stack.result(ours)).stage == SessionStage.SETTLED
+
+
+async def test_a_token_the_cpo_must_ask_for_is_refused_without_an_authorisation(stack: Stack) -> None:
+    uid = rfid_uid()
+    await register(stack, uid, whitelist="NEVER")
+    cpo_session_id = f"wl-{uuid.uuid4().hex[:12]}"
+    body = cpo_session(None, cpo_session_id, uid, "ACTIVE", auth_method="WHITELIST")
+    headers = {**cpo_headers(stack), "Content-Type": "application/json"}
+    reply = await stack.http.put(f"/ocpi/emsp/2.2.1/sessions/DE/STN/{cpo_session_id}", json=body, headers=headers)
+    assert reply.json()["status_code"] == 2001
+    assert "unknown session" in reply.json()["status_message"]
+    with stack.writes() as db:
+        assert db.scalar(select(TokenAuthorisationRow).join(TokenRow).where(TokenRow.uid == uid)) is None
 
 
 def fresh_contract_id() -> str:
