@@ -12,6 +12,7 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -102,10 +103,20 @@ async def _sessions(api_url: str, count: int, concurrency: int) -> tuple[float, 
         return time.perf_counter() - started, post_ms, ids, finals
 
 
-async def _authorisations(stack: DevStack, count: int, concurrency: int) -> tuple[float, list[float], Counter[str]]:
-    """A demo partner's RFID card, authorised ``count`` times by a simulated CPO at one of its EVSEs over
-    HTTP, as its token C (from the simulator's state file): each one decides, holds the session cap and
-    records itself (``services/ocpi/tokens.py``)."""
+@dataclass(frozen=True, slots=True)
+class _Authorisations:
+    capacity_per_s: float  # with ``concurrency`` asking at once
+    steady_per_s: float  # the rate the latencies were measured at: half the capacity
+    steady_ms: list[float]
+    answers: Counter[str]
+
+
+async def _authorisations(stack: DevStack, count: int, concurrency: int) -> _Authorisations:
+    """A demo partner's RFID card, authorised by a simulated CPO at one of its EVSEs over HTTP, as its token C
+    (from the simulator's state file): each one decides, holds the session cap and records itself
+    (``services/ocpi/tokens.py``). First ``count`` at once, ``concurrency`` at a time, for the capacity;
+    then ``count`` more arriving at a steady half of it (drivers tap when they arrive, not when the
+    previous answer came), whose latencies are the ones a driver waits."""
     partner = next(p for p in PARTNERS if p.active)
     cpo = CPOS[0]
     location = cpo.locations[0]
@@ -113,8 +124,6 @@ async def _authorisations(stack: DevStack, count: int, concurrency: int) -> tupl
     assert token_c is not None, "the simulator registered its CPOs at start"
     uid = uuid.uuid4().hex[:14].upper()
     answers: Counter[str] = Counter()
-    latency_ms: list[float] = []
-    gate = asyncio.Semaphore(concurrency)
     limits = httpx.Limits(max_connections=concurrency + 10, max_keepalive_connections=concurrency + 10)
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=60, limits=limits) as http:
         registered = await http.post(
@@ -125,20 +134,34 @@ async def _authorisations(stack: DevStack, count: int, concurrency: int) -> tupl
         registered.raise_for_status()
         where = {"location_id": location.id, "evse_uids": [location.evses[0].uid]}
 
-        async def one() -> None:
+        async def one(latency_ms: list[float]) -> None:
+            began = time.perf_counter()
+            reply = await http.post(
+                f"/ocpi/emsp/2.2.1/tokens/{uid}/authorize",
+                json=where,
+                headers={"Authorization": ocpi_token_header(token_c)},
+            )
+            latency_ms.append((time.perf_counter() - began) * 1000)
+            answers[reply.json()["data"]["allowed"]] += 1
+
+        gate = asyncio.Semaphore(concurrency)
+
+        async def gated(latency_ms: list[float]) -> None:
             async with gate:
-                began = time.perf_counter()
-                reply = await http.post(
-                    f"/ocpi/emsp/2.2.1/tokens/{uid}/authorize",
-                    json=where,
-                    headers={"Authorization": ocpi_token_header(token_c)},
-                )
-                latency_ms.append((time.perf_counter() - began) * 1000)
-                answers[reply.json()["data"]["allowed"]] += 1
+                await one(latency_ms)
 
         started = time.perf_counter()
-        await asyncio.gather(*(one() for _ in range(count)))
-        return count / (time.perf_counter() - started), latency_ms, answers
+        await asyncio.gather(*(gated([]) for _ in range(count)))
+        capacity = count / (time.perf_counter() - started)
+        steady = capacity / 2
+        steady_ms: list[float] = []
+        arrivals = []
+        steady_began = time.perf_counter()
+        for i in range(count):
+            arrivals.append(asyncio.create_task(one(steady_ms)))
+            await asyncio.sleep(max(0.0, steady_began + (i + 1) / steady - time.perf_counter()))
+        await asyncio.gather(*arrivals)
+    return _Authorisations(capacity, steady, steady_ms, answers)
 
 
 async def _bare(
@@ -206,7 +229,7 @@ async def _measure(stack: DevStack, sessions: int, concurrency: int) -> dict[str
     remote_s = await _bare(client, BareRemoteWorkflow, sessions, concurrency)
     local_s = await _bare(client, BareLocalWorkflow, sessions, concurrency)
     totals, kinds = await _actions(client, ids)
-    authorised_per_s, authorise_ms, allowed = await _authorisations(stack, AUTHORISATIONS, concurrency)
+    authorisations = await _authorisations(stack, AUTHORISATIONS, concurrency)
     payout_actions, batches = await _payout_actions(client, stack.settings)
     return {
         "sessions": sessions,
@@ -222,9 +245,11 @@ async def _measure(stack: DevStack, sessions: int, concurrency: int) -> dict[str
         "actions_by_kind": {k: round(v / len(ids), 2) for k, v in sorted(kinds.items())},
         "payout_actions_per_session": payout_actions / len(ids),
         "payout_batches": batches,
-        "authorised_per_s": authorised_per_s,
-        "authorise_p99_ms": _percentile(authorise_ms, 0.99),
-        "authorised": dict(allowed),
+        "authorised_per_s": authorisations.capacity_per_s,
+        "authorise_steady_per_s": authorisations.steady_per_s,
+        "authorise_p50_ms": statistics.median(authorisations.steady_ms),
+        "authorise_p99_ms": _percentile(authorisations.steady_ms, 0.99),
+        "authorised": dict(authorisations.answers),
     }
 
 
@@ -296,8 +321,12 @@ def run_bench(*, sessions: int, concurrency: int) -> int:
         f"{float(str(result['authorised_per_s'])):.1f}",
         "",
     )
+    steady = f"at a steady {float(str(result['authorise_steady_per_s'])):.0f}/s, half of that"
     table.add_row(
-        "real-time token authorisation p99 ms",
+        f"real-time token authorisation p50 ms ({steady})", f"{float(str(result['authorise_p50_ms'])):.1f}", ""
+    )
+    table.add_row(
+        f"real-time token authorisation p99 ms ({steady})",
         f"{float(str(result['authorise_p99_ms'])):.1f}",
         f"<= {TARGET_AUTHORISE_P99_MS:.0f}",
     )
