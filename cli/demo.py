@@ -82,7 +82,7 @@ class DemoSession:
 
 
 def plan(count: int) -> list[DemoSession]:
-    """``count`` regular sessions spread over every charger and both active partners, plus four edge
+    """``count`` regular sessions spread over every charger and both active partners, plus five edge
     cases a real network meets every day, and drivers at the chargers (``taps``). (An inactive partner is
     refused at the door, 401, and makes no session.)"""
     active = [p for p in PARTNERS if p.active]
@@ -107,6 +107,15 @@ def plan(count: int) -> list[DemoSession]:
             "sim-until-stop-demo",
             SessionStage.SETTLED,
             stop_after_s=2.0,
+        ),
+        DemoSession(
+            "edge: stopped by the platform at the partner's max_amount",
+            active[1].id,
+            active[1].api_key,
+            evses[2],
+            "sim-until-stop-capped",
+            SessionStage.SETTLED,
+            max_amount="1.00",
         ),
         DemoSession(
             "edge: CPO refuses the start",
