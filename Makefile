@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo run test lint typecheck bench clean
+.PHONY: install bytecode demo run test lint typecheck bench clean
 
 $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "NetworkCore needs Python 3.11")'
@@ -15,10 +15,18 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 
 install: $(STAMP)
 
-demo: install
+# Workers re-import workflow modules into a fresh sandbox for every run: with bytecode on disk that is a
+# load, not a compile (where PYTHONDONTWRITEBYTECODE is set nothing else writes it). Compiling in worker
+# threads also raced with other threads' compiles in CPython 3.11.7 ("AST constructor recursion depth
+# mismatch", seen in a test run).
+PACKAGES := activities adapters api cli config domain messages persistence services simulator workers workflows
+bytecode: install
+	$(BIN)/python -m compileall -q -j0 $(PACKAGES)
+
+demo: bytecode
 	$(BIN)/networkcore demo
 
-run: install
+run: bytecode
 	$(BIN)/networkcore dev
 
 lint: install
@@ -29,11 +37,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy .
 
-test: lint typecheck
+test: lint typecheck bytecode
 	$(BIN)/pytest -q -p no:cacheprovider
 
-bench: install
+bench: bytecode
 	$(BIN)/networkcore bench
 
 clean:
 	rm -rf .data .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	find $(PACKAGES) -name __pycache__ -type d -prune -exec rm -rf {} +
