@@ -921,7 +921,9 @@ class BankEntryRow(Base):
 
     key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
-    file_key: Mapped[int] = mapped_column(ForeignKey("bank_statement_files.key"), index=True)
+    file_key: Mapped[int] = mapped_column(ForeignKey("bank_statement_files.key"), index=True)  # first seen in
+    # The camt.053 that carried it (None while only a camt.054 did: in transit for the reconciliation).
+    statement_file_key: Mapped[int | None] = mapped_column(ForeignKey("bank_statement_files.key"))
     iban: Mapped[str] = mapped_column(String(34))
     currency: Mapped[str] = mapped_column(String(3))
     direction: Mapped[str] = mapped_column(String(4))
@@ -945,9 +947,7 @@ class BankMatchRow(Base):
     __table_args__ = (
         UniqueConstraint("entry_key", "line", "outcome"),
         Index(None, "outcome", "payout_message_id"),
-        CheckConstraint(
-            "outcome IN ('PAYOUT', 'PAYOUT_RETURN', 'PARTNER', 'SUSPENSE', 'ASSIGNED')", name="outcome"
-        ),
+        CheckConstraint("outcome IN ('PAYOUT', 'PAYOUT_RETURN', 'PARTNER', 'SUSPENSE', 'ASSIGNED')", name="outcome"),
     )
 
     key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
@@ -967,7 +967,10 @@ class BankAllocationRow(Base):
     """Part of a payment applied to one invoice: an invoice's open amount is its total less these."""
 
     __tablename__ = "bank_allocations"
-    __table_args__ = (UniqueConstraint("match_key", "invoice_key"), CheckConstraint("amount_minor > 0", name="positive"))
+    __table_args__ = (
+        UniqueConstraint("match_key", "invoice_key"),
+        CheckConstraint("amount_minor > 0", name="positive"),
+    )
 
     key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
     match_key: Mapped[int] = mapped_column(ForeignKey("bank_matches.key"))

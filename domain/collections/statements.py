@@ -91,9 +91,12 @@ class Entry:
         """What to match one by one: the ``TxDtls`` when their amounts add up to the entry, else the entry
         as one transaction (carrying the first details' references, if any)."""
         details = self.transactions
-        if len(details) > 1 and all(t.amount is not None for t in details):
-            if sum((t.amount or Decimal(0)) for t in details) == self.amount:
-                return details
+        if (
+            len(details) > 1
+            and all(t.amount is not None for t in details)
+            and sum((t.amount or Decimal(0)) for t in details) == self.amount
+        ):
+            return details
         first = details[0] if details else Transaction()
         return (_with_amount(first, self.amount, self.batch_payment_information_id, self.batch_message_id),)
 

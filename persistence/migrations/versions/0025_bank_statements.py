@@ -52,14 +52,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("sha256", name=op.f("uq_bank_statement_files_sha256")),
         sa.CheckConstraint("state IN ('STORED', 'BOOKED', 'REFUSED')", name=op.f("ck_bank_statement_files_state")),
     )
-    op.create_index(
-        op.f("ix_bank_statement_files_iban_kind_state"), "bank_statement_files", ["iban", "kind", "state"]
-    )
+    op.create_index(op.f("ix_bank_statement_files_iban_kind_state"), "bank_statement_files", ["iban", "kind", "state"])
     op.create_table(
         "bank_entries",
         sa.Column("key", KEY, autoincrement=True, nullable=False),
         sa.Column("idempotency_key", sa.String(length=200), nullable=False),
         sa.Column("file_key", KEY, nullable=False),
+        sa.Column("statement_file_key", KEY, nullable=True),
         sa.Column("iban", sa.String(length=34), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("direction", sa.String(length=4), nullable=False),
@@ -76,6 +75,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_bank_entries_idempotency_key")),
         sa.ForeignKeyConstraint(
             ["file_key"], ["bank_statement_files.key"], name=op.f("fk_bank_entries_file_key_bank_statement_files")
+        ),
+        sa.ForeignKeyConstraint(
+            ["statement_file_key"],
+            ["bank_statement_files.key"],
+            name=op.f("fk_bank_entries_statement_file_key_bank_statement_files"),
         ),
         sa.CheckConstraint("amount_minor > 0", name=op.f("ck_bank_entries_positive")),
         sa.CheckConstraint("direction IN ('CRDT', 'DBIT')", name=op.f("ck_bank_entries_direction")),
@@ -96,15 +100,15 @@ def upgrade() -> None:
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_bank_matches")),
         sa.UniqueConstraint("entry_key", "line", "outcome", name=op.f("uq_bank_matches_entry_key_line_outcome")),
-        sa.ForeignKeyConstraint(["entry_key"], ["bank_entries.key"], name=op.f("fk_bank_matches_entry_key_bank_entries")),
+        sa.ForeignKeyConstraint(
+            ["entry_key"], ["bank_entries.key"], name=op.f("fk_bank_matches_entry_key_bank_entries")
+        ),
         sa.CheckConstraint(
             "outcome IN ('PAYOUT', 'PAYOUT_RETURN', 'PARTNER', 'SUSPENSE', 'ASSIGNED')",
             name=op.f("ck_bank_matches_outcome"),
         ),
     )
-    op.create_index(
-        op.f("ix_bank_matches_outcome_payout_message_id"), "bank_matches", ["outcome", "payout_message_id"]
-    )
+    op.create_index(op.f("ix_bank_matches_outcome_payout_message_id"), "bank_matches", ["outcome", "payout_message_id"])
     op.create_table(
         "bank_allocations",
         sa.Column("key", KEY, autoincrement=True, nullable=False),
@@ -118,7 +122,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["match_key"], ["bank_matches.key"], name=op.f("fk_bank_allocations_match_key_bank_matches")
         ),
-        sa.ForeignKeyConstraint(["invoice_key"], ["invoices.key"], name=op.f("fk_bank_allocations_invoice_key_invoices")),
+        sa.ForeignKeyConstraint(
+            ["invoice_key"], ["invoices.key"], name=op.f("fk_bank_allocations_invoice_key_invoices")
+        ),
         sa.ForeignKeyConstraint(
             ["entry_key"], ["bank_entries.key"], name=op.f("fk_bank_allocations_entry_key_bank_entries")
         ),
