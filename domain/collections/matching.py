@@ -253,3 +253,17 @@ def _invoices_by_payer(line: Line, book: Book) -> Match | None:
     if open_items and sum(i.open_minor for i in open_items) == line.amount_minor:
         return _partner_payment(Rule.INVOICE_PAYER_IBAN_AND_AMOUNT, line, open_items)
     return None
+
+
+def assignment(amount_minor: int, partner_id: str, invoices: Sequence[OpenInvoice]) -> Match:
+    """Ops assign a line in suspense to a partner: applied to ``invoices`` in order, the rest its credit
+    balance."""
+    allocations, excess = apply_payment(amount_minor, invoices)
+    return Match(
+        Rule.ASSIGNED,
+        Outcome.ASSIGNED,
+        amount_minor,
+        partner_id=partner_id,
+        allocations=allocations,
+        excess_minor=excess,
+    )
