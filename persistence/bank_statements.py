@@ -168,6 +168,10 @@ def open_invoices(db: Session, currency: str, *, partner_id: str | None = None) 
     ]
 
 
+def partner_exists(db: Session, partner_id: str) -> bool:
+    return db.get(DemandPartnerRow, partner_id) is not None
+
+
 def _partners_by_iban(db: Session) -> dict[str, tuple[str, ...]]:
     found: dict[str, list[str]] = {}
     for partner_id, iban in db.execute(
