@@ -80,7 +80,7 @@ def print_unmatched(reads: SessionFactory, *, as_json: bool, out: TextIO = sys.s
         print(
             f"  entry {row['entry']} line {row['line']}  {row['booking_date']}  {row['direction']} "
             f"{row['amount']:>12} {row['currency']}  {row['payer'] or '-'} {row['payer_iban'] or ''}  "
-            f"{' '.join(str(r) for r in line.details.get('references', [])) or row['remittance'] or ''}",
+            f"{' '.join(str(r[1]) for r in line.details.get('references', [])) or row['remittance'] or ''}",
             file=out,
         )
     return 0
