@@ -1,5 +1,4 @@
-"""bank statements: camt.053/.054 files as received, their booked entries, what each matched, and the
-payments applied to invoices
+"""bank statements: camt.053/.054 files as received, their entries, what each matched, payments applied
 
 ``bank_statement_files`` keeps every imported file byte for byte with its sha256 (the same file twice is one
 row) and its state: STORED (read, not yet booked: a re-import books it), BOOKED or REFUSED with the reason.
