@@ -15,6 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from domain.errors import DomainError
+from domain.money import quantize
 
 STATEMENT = "camt.053"
 NOTIFICATION = "camt.054"
@@ -151,6 +152,13 @@ def check_statement(statement: Statement, accounts: Mapping[str, str]) -> str:
     foreign = sorted(({e.currency for e in statement.entries} | set(statement.balance_currencies)) - {currency})
     if foreign:
         raise StatementRefused(f"account {iban} is kept in {currency}; amounts in {', '.join(foreign)}")
+    amounts = [e.amount for e in statement.entries] + [
+        a for a in (statement.opening, statement.closing) if a is not None
+    ]
+    amounts += [t.amount for e in statement.entries for t in e.transactions if t.amount is not None]
+    finer = [a for a in amounts if quantize(a, currency) != a]
+    if finer:
+        raise StatementRefused(f"{finer[0]} {currency} is finer than the currency's minor unit")
     if statement.kind == STATEMENT:
         if statement.opening is None or statement.closing is None:
             raise StatementRefused(f"statement {statement.report_id} has no {OPENING_BOOKED} and {CLOSING_BOOKED}")

@@ -106,3 +106,9 @@ def test_foreign_account_wrong_currency_and_unbalanced_statements_are_refused() 
         StatementRefused, match=r"does not add up: opening 5.00 \+ booked entries 10.00 != closing 14.99"
     ):
         check_statement(unbalanced, OURS)
+
+
+def test_amounts_finer_than_the_currency_are_refused() -> None:
+    statement = read_statement(camt053("DE02100500000054540402", "EUR", [Ntry("1.005", "R1")], closing="1.005"))
+    with pytest.raises(StatementRefused, match="finer than the currency"):
+        check_statement(statement, OURS)
