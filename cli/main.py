@@ -285,6 +285,37 @@ def cmd_payouts(settings: Settings, args: argparse.Namespace) -> int:
         return payouts.list_payouts(database.reads)
 
 
+def _bank_arguments(bank: argparse.ArgumentParser) -> None:
+    bank.add_argument("action", choices=["import", "unmatched", "assign", "reconcile"])
+    bank.add_argument("--file", action="append", default=[], help="a camt.053/.054 file or a folder (repeatable)")
+    bank.add_argument("--json", action="store_true", help="unmatched, reconcile: print JSON")
+    bank.add_argument("--entry", type=int, help="assign: the statement entry in suspense (see `bank unmatched`)")
+    bank.add_argument("--partner", help="assign: the demand partner id it came from")
+    bank.add_argument("--invoice", help="assign: the invoice number it pays (default: oldest open first)")
+
+
+@command("bank", "import camt.053/.054 statements, list and assign unmatched money, reconcile", _bank_arguments)
+def cmd_bank(settings: Settings, args: argparse.Namespace) -> int:
+    from cli import bank
+    from persistence.db import open_database
+
+    with open_database(settings.database_url) as database:
+        if args.action == "import":
+            if not args.file:
+                print("networkcore bank import: --file is required", file=sys.stderr)
+                return 2
+            accounts = {details["iban"]: currency for currency, details in settings.platform_bank_accounts.items()}
+            return bank.run_import(database.writes, args.file, accounts)
+        if args.action == "assign":
+            if args.entry is None or args.partner is None:
+                print("networkcore bank assign: --entry and --partner are required", file=sys.stderr)
+                return 2
+            return bank.run_assign(database.writes, args.entry, args.partner, args.invoice)
+        if args.action == "unmatched":
+            return bank.print_unmatched(database.reads, as_json=args.json)
+        return bank.print_reconciliation(database.reads, as_json=args.json)
+
+
 def _replay_arguments(replay: argparse.ArgumentParser) -> None:
     replay.add_argument("workflow_id", nargs="?", help="e.g. session-<uuid> or payout:cpo:<id>:CHF")
     replay.add_argument("--run-id", help="one run of it (default: the latest)")

@@ -10,6 +10,8 @@
 * invoice numbers run 1..N without a gap or a duplicate in every issuer's series, and every issued
   invoice's totals are the sums of its lines;
 * payouts reconcile with the ledger for every payee and currency (``payout_reconciliation``);
+* the bank account in the books is the bank's latest statement plus what is in transit, in every currency
+  with an imported statement (``bank_reconciliation``);
 * no session's entry, invoice line or payable is beyond ``IMPLAUSIBLE_SESSION_AMOUNT`` either way, so a
   bad amount that slipped past the bounds at the door is seen.
 """
@@ -31,6 +33,7 @@ from domain.sessions.lifecycle import FINAL_STAGES, SessionStage
 from domain.settlement.plan import IMPLAUSIBLE_SESSION_AMOUNT
 from domain.settlement.revenue_share import reversal_key, settlement_key
 from persistence import ledger
+from persistence.bank_reconciliation import reconciliation_problems
 from persistence.holds import pending_holds
 from persistence.invoices import session_lines
 from persistence.payout_reconciliation import payout_problems
@@ -108,6 +111,7 @@ def check_ledger(db: Session) -> LedgerReport:
     report.problems += _numbering_problems(db)
     report.problems += _total_problems(db)
     report.problems += payout_problems(db)
+    report.problems += reconciliation_problems(db)
     report.problems += _implausible_amounts(db, report.currency_totals)
     report.entries = ledger.entry_count(db)
     return report

@@ -9,9 +9,10 @@ For every payee and currency: paid + pending + payable = earned - netted, where
 * paid and pending are its PAID and in-flight batches (the batches table);
 * payable is the ledger balance of its payable account.
 
-Every batch has its instruction entry, a PAID one its paid entry, a REJECTED one its returned entry and
-no items; cash in transit holds exactly the batches in flight and the bank account has paid out exactly
-the PAID ones.
+Every batch has its instruction entry, a PAID one its paid entry, a REJECTED one its returned entry (or,
+returned by the beneficiary's bank after it was paid, its paid entry and the statement's return) and no
+items; cash in transit holds exactly the batches in flight and the bank account has paid out exactly
+the PAID ones (and the returned ones, whose money came back by a statement entry of its own).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from domain.collections.postings import KEY_PREFIX, return_key
 from domain.payouts.batches import BANK, CASH_IN_TRANSIT, Payee
 from persistence import ledger
 from persistence.tables import (
@@ -135,6 +137,10 @@ def payout_problems(db: Session) -> list[str]:
         if batch.state == PAID:
             expected["paid"] = batch.amount_minor
             paid_out[batch.currency] += batch.amount_minor
+        elif batch.state == REJECTED and ledger.entry_postings(db, return_key(batch.message_id)) is not None:
+            # Paid, then returned by the beneficiary's bank (a bank statement booked the return).
+            expected["paid"] = batch.amount_minor
+            paid_out[batch.currency] += batch.amount_minor
         elif batch.state == REJECTED:
             expected["returned"] = batch.amount_minor
         else:
@@ -153,10 +159,28 @@ def payout_problems(db: Session) -> list[str]:
         transit = -ledger.account_balance(db, CASH_IN_TRANSIT, currency)
         if transit != in_transit[currency]:
             problems.append(f"cash in transit is {transit} {currency}, batches in flight {in_transit[currency]}")
-        bank = -ledger.account_balance(db, BANK, currency)
+        # What payouts took from the bank account: statements' own movements (receipts, returns) aside.
+        bank = -ledger.account_balance(db, BANK, currency) + _statement_movements(db, currency)
         if bank != paid_out[currency]:
             problems.append(f"the bank account paid out {bank} {currency}, PAID batches {paid_out[currency]}")
     return problems
+
+
+def _statement_movements(db: Session, currency: str) -> int:
+    """What entries booked from bank statements moved on the bank account (``domain.collections.postings``)."""
+    return int(
+        db.scalar(
+            select(func.coalesce(func.sum(LedgerPostingRow.amount_minor), 0))
+            .join(LedgerAccountRow, LedgerAccountRow.key == LedgerPostingRow.account_key)
+            .join(LedgerEntryRow, LedgerEntryRow.key == LedgerPostingRow.entry_key)
+            .where(
+                LedgerAccountRow.code == BANK,
+                LedgerAccountRow.currency == currency,
+                LedgerEntryRow.idempotency_key.startswith(KEY_PREFIX),
+            )
+        )
+        or 0
+    )
 
 
 def _currencies_of(db: Session, code: str) -> set[str]:

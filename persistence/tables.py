@@ -878,3 +878,103 @@ class QuoteRow(Base):
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime]
     valid_until: Mapped[datetime]
+
+
+class BankStatementFileRow(Base):
+    """A camt.053/.054 file as received, kept whatever became of it: STORED (read, not yet booked; a
+    re-import books it), BOOKED, or REFUSED with the reason (nothing of it booked)."""
+
+    __tablename__ = "bank_statement_files"
+    __table_args__ = (
+        Index(None, "iban", "kind", "state"),
+        CheckConstraint("state IN ('STORED', 'BOOKED', 'REFUSED')", name="state"),
+    )
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str | None] = mapped_column(String(8))  # "camt.053" | "camt.054"; None if unreadable
+    iban: Mapped[str | None] = mapped_column(String(34))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    message_id: Mapped[str | None] = mapped_column(String(35))
+    report_id: Mapped[str | None] = mapped_column(String(35))
+    sequence_number: Mapped[int | None] = mapped_column(BigInteger)  # ElctrncSeqNb
+    opening_minor: Mapped[int | None] = mapped_column(BigInteger)  # OPBD, signed
+    closing_minor: Mapped[int | None] = mapped_column(BigInteger)  # CLBD, signed
+    closing_date: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(8))
+    refusal: Mapped[str | None] = mapped_column(Text)
+    content: Mapped[bytes] = mapped_column(LargeBinary)  # the file, byte for byte
+    received_at: Mapped[datetime]
+    booked_at: Mapped[datetime | None]
+
+
+class BankEntryRow(Base):
+    """One booked statement entry (``Ntry`` with status BOOK), once whichever files carry it: the
+    idempotency key is (IBAN, AcctSvcrRef|NtryRef, BookgDt, Amt, CdtDbtInd)."""
+
+    __tablename__ = "bank_entries"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="positive"),
+        CheckConstraint("direction IN ('CRDT', 'DBIT')", name="direction"),
+    )
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    file_key: Mapped[int] = mapped_column(ForeignKey("bank_statement_files.key"), index=True)  # first seen in
+    # The camt.053 that carried it (None while only a camt.054 did: in transit for the reconciliation).
+    statement_file_key: Mapped[int | None] = mapped_column(ForeignKey("bank_statement_files.key"))
+    iban: Mapped[str] = mapped_column(String(34))
+    currency: Mapped[str] = mapped_column(String(3))
+    direction: Mapped[str] = mapped_column(String(4))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    booking_date: Mapped[date | None] = mapped_column(Date)
+    value_date: Mapped[date | None] = mapped_column(Date)
+    account_servicer_reference: Mapped[str | None] = mapped_column(String(35))
+    entry_reference: Mapped[str | None] = mapped_column(String(35))
+    bank_transaction_code: Mapped[str | None] = mapped_column(String(40))
+    reversal: Mapped[bool] = mapped_column(Boolean)
+    details: Mapped[dict[str, Any]]  # the entry's transactions as read (references, payer, remittance)
+    created_at: Mapped[datetime]
+
+
+class BankMatchRow(Base):
+    """What one transaction of an entry matched, by which rule: a payout (or its return), a demand
+    partner's invoices (plus any excess to its credit balance), or suspense; ASSIGNED when ops moved a
+    suspense line to a partner (one per line)."""
+
+    __tablename__ = "bank_matches"
+    __table_args__ = (
+        UniqueConstraint("entry_key", "line", "outcome"),
+        Index(None, "outcome", "payout_message_id"),
+        CheckConstraint("outcome IN ('PAYOUT', 'PAYOUT_RETURN', 'PARTNER', 'SUSPENSE', 'ASSIGNED')", name="outcome"),
+    )
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    entry_key: Mapped[int] = mapped_column(ForeignKey("bank_entries.key"))
+    line: Mapped[int] = mapped_column(Integer)  # the transaction's position in the entry
+    rule: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(16))
+    payout_message_id: Mapped[str | None] = mapped_column(String(35))
+    partner_id: Mapped[str | None] = mapped_column(String(64))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)  # the line's amount (positive)
+    excess_minor: Mapped[int] = mapped_column(BigInteger)  # to the partner's credit balance
+    assigned_by: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+
+
+class BankAllocationRow(Base):
+    """Part of a payment applied to one invoice: an invoice's open amount is its total less these."""
+
+    __tablename__ = "bank_allocations"
+    __table_args__ = (
+        UniqueConstraint("match_key", "invoice_key"),
+        CheckConstraint("amount_minor > 0", name="positive"),
+    )
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    match_key: Mapped[int] = mapped_column(ForeignKey("bank_matches.key"))
+    invoice_key: Mapped[int] = mapped_column(ForeignKey("invoices.key"), index=True)
+    entry_key: Mapped[int] = mapped_column(ForeignKey("bank_entries.key"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]

@@ -26,7 +26,10 @@ class AccountKind(StrEnum):
     FX_TRADING = "fx_trading"  # one per currency: the two sides of every conversion
     FX_RESULT = "fx_result"  # executed-rate differences against the reference rate
     CASH_IN_TRANSIT = "cash_in_transit"  # payouts instructed, not yet confirmed by the rail
-    BANK = "bank"  # the platform's bank account in the currency: payouts confirmed by the rail leave it
+    BANK = "bank"  # the platform's bank account in the currency: mirrors the bank's booked statements
+    SUSPENSE = "suspense"  # money on the bank account not yet assigned to anyone (unmatched receipts)
+    CREDIT_BALANCE = "credit_balance"  # a demand partner's over-payments, ours to refund or set off
+    OPENING_BALANCE = "opening_balance"  # equity: the bank balance before the first imported statement
 
 
 @dataclass(frozen=True, slots=True)

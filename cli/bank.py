@@ -1,0 +1,119 @@
+"""`networkcore bank import|unmatched|assign|reconcile`: bank statements and reconciliation for ops."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from domain.errors import DomainError
+from domain.money import from_minor
+from persistence.db import SessionFactory
+from services import bank
+
+
+def statement_files(paths: Sequence[str]) -> list[Path]:
+    """The files given, a folder's *.xml files in name order."""
+    found: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        found += sorted(path.glob("*.xml")) if path.is_dir() else [path]
+    return found
+
+
+def run_import(
+    writes: SessionFactory, paths: Sequence[str], accounts: Mapping[str, str], out: TextIO = sys.stdout
+) -> int:
+    """Import each file; 0 when every one was booked (now or before), 1 if any was refused, 2 if unreadable."""
+    code = 0
+    for path in statement_files(paths):
+        try:
+            content = path.read_bytes()
+        except OSError as error:
+            print(f"networkcore bank import: {error}", file=sys.stderr)
+            code = 2
+            continue
+        done = bank.import_file(writes, content, path.name, accounts)
+        if done.refusal is not None:
+            print(f"{path.name}: REFUSED (stored, nothing booked): {done.refusal}", file=out)
+            code = max(code, 1)
+        elif done.already_imported:
+            print(f"{path.name}: imported before, nothing booked again", file=out)
+        else:
+            outcomes = ", ".join(f"{n} {o.lower()}" for o, n in sorted(done.by_outcome.items())) or "nothing to match"
+            print(
+                f"{path.name}: {done.entries} entries booked ({outcomes}); {done.already_booked} booked before, "
+                f"{done.not_booked} not booked (pending/information)",
+                file=out,
+            )
+        for warning in done.warnings:
+            print(f"  WARNING: {warning}", file=out)
+    return code
+
+
+def print_unmatched(reads: SessionFactory, *, as_json: bool, out: TextIO = sys.stdout) -> int:
+    lines = bank.unmatched(reads)
+    rows = [
+        {
+            "entry": line.entry_key,
+            "line": line.line,
+            "iban": line.iban,
+            "booking_date": line.booking_date,
+            "direction": line.direction,
+            "amount": str(from_minor(line.amount_minor, line.currency)),
+            "currency": line.currency,
+            "payer": line.details.get("debtor_name"),
+            "payer_iban": line.details.get("debtor_iban"),
+            "references": [ref for _, ref in line.details.get("references", [])],
+            "remittance": line.details.get("unstructured") or None,
+        }
+        for line in lines
+    ]
+    if as_json:
+        print(json.dumps(rows, indent=2), file=out)
+        return 0
+    if not rows:
+        print("nothing in suspense", file=out)
+    for line, row in zip(lines, rows, strict=True):
+        print(
+            f"  entry {row['entry']} line {row['line']}  {row['booking_date']}  {row['direction']} "
+            f"{row['amount']:>12} {row['currency']}  {row['payer'] or '-'} {row['payer_iban'] or ''}  "
+            f"{' '.join(str(r[1]) for r in line.details.get('references', [])) or row['remittance'] or ''}",
+            file=out,
+        )
+    return 0
+
+
+def run_assign(writes: SessionFactory, entry: int, partner: str, invoice: str | None, out: TextIO = sys.stdout) -> int:
+    try:
+        lines = bank.assign(writes, entry, partner, invoice_number=invoice)
+    except DomainError as refused:
+        print(f"networkcore bank assign: {refused}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(
+            f"entry {line.entry_key} line {line.line}: {from_minor(line.amount_minor, line.currency)} {line.currency} "
+            f"assigned to dp:{partner}{f' (invoice {invoice})' if invoice else ''}",
+            file=out,
+        )
+    return 0
+
+
+def print_reconciliation(reads: SessionFactory, *, as_json: bool, out: TextIO = sys.stdout) -> int:
+    """0 when book = statement + in transit in every currency with a statement, 1 otherwise."""
+    report = bank.reconciliation(reads)
+    if as_json:
+        print(json.dumps(report.as_json(), indent=2), file=out)
+    else:
+        print(f"{report.statements_imported} statement file(s) imported", file=out)
+        for currency, r in sorted(report.currencies.items()):
+            values = r.as_json()
+            print(
+                f"  {currency}: book {values['book_balance']}, statement {values['statement_balance'] or '-'}, "
+                f"in transit {values['in_transit']}; matched {values['matched']}, unmatched {values['unmatched']}, "
+                f"collected {from_minor(r.collected_minor, currency)}  {'OK' if r.agrees else 'DISAGREES'}",
+                file=out,
+            )
+    return 0 if all(r.agrees for r in report.currencies.values()) else 1

@@ -1,0 +1,447 @@
+"""Bank statement files, their entries and what each matched, in the caller's transaction.
+
+Importing is two steps so that a process dying between them loses nothing: ``store_file`` keeps the file
+(by sha256, once) and its transaction commits; ``book_statement`` then books its new entries, their
+matches and ledger entries, and marks the file BOOKED, all in one transaction. A re-import of a STORED file
+books it; of a BOOKED one, nothing. An entry is inserted once by its idempotency key (a concurrent importer
+of the same entry waits on the unique index and then skips it), so the same entry in another file books
+nothing either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session, aliased
+
+from domain.collections import postings
+from domain.collections.matching import Book, Line, Match, OpenInvoice, Outcome, PayoutRef, match_line
+from domain.collections.statements import STATEMENT, Direction, Entry, Statement, Transaction
+from domain.invoicing.documents import PLATFORM_ISSUER, DocumentKind
+from domain.ledger.entries import JournalEntry
+from domain.money import to_minor
+from domain.payouts.batches import Payee, paid_entry
+from persistence import ledger, payouts
+from persistence.db import dialect_insert
+from persistence.tables import (
+    OPEN_PAYOUT_STATES,
+    BankAllocationRow,
+    BankEntryRow,
+    BankMatchRow,
+    BankStatementFileRow,
+    DemandPartnerRow,
+    InvoiceRow,
+    PayoutBatchRow,
+)
+
+STORED, BOOKED, REFUSED = "STORED", "BOOKED", "REFUSED"
+PAID, REJECTED = "PAID", "REJECTED"
+ISSUED = "ISSUED"
+
+
+@dataclass
+class Booked:
+    """What booking one file did."""
+
+    entries: int = 0  # new entries booked
+    already_booked: int = 0  # entries another file (or an earlier import) had booked
+    not_booked: int = 0  # PDNG/INFO entries: information only
+    by_outcome: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def store_file(db: Session, content: bytes, file_name: str, *, now: datetime) -> BankStatementFileRow:
+    """The file's row, stored on first sight (STORED) and found by its sha256 afterwards."""
+    digest = sha256(content)
+    db.execute(
+        dialect_insert(db, BankStatementFileRow).on_conflict_do_nothing(index_elements=["sha256"]),
+        [{"sha256": digest, "file_name": file_name[:255], "state": STORED, "content": content, "received_at": now}],
+    )
+    return db.scalars(select(BankStatementFileRow).where(BankStatementFileRow.sha256 == digest)).one()
+
+
+def file_by_sha256(db: Session, digest: str, *, for_update: bool = False) -> BankStatementFileRow:
+    query = select(BankStatementFileRow).where(BankStatementFileRow.sha256 == digest)
+    return db.scalars(query.with_for_update() if for_update else query).one()
+
+
+def describe(row: BankStatementFileRow, statement: Statement) -> None:
+    """Keep what the file says about itself on its row (also for a refused one)."""
+    currency = statement.currency or (statement.entries[0].currency if statement.entries else None)
+    row.kind, row.iban, row.currency = statement.kind, statement.iban, currency
+    row.message_id, row.report_id = statement.message_id[:35], statement.report_id[:35]
+    row.sequence_number, row.closing_date = statement.sequence_number, statement.closing_date
+    if currency is not None and statement.opening is not None and statement.closing is not None:
+        row.opening_minor = _minor(statement.opening, currency)
+        row.closing_minor = _minor(statement.closing, currency)
+
+
+def _minor(amount: Decimal, currency: str) -> int | None:
+    try:
+        return to_minor(amount, currency)
+    except ValueError:
+        return None
+
+
+def refuse(row: BankStatementFileRow, reason: str) -> None:
+    row.state, row.refusal = REFUSED, reason
+
+
+def _line(entry: Entry, transaction: Transaction, currency: str) -> Line:
+    return Line(
+        direction=entry.direction,
+        amount_minor=to_minor(transaction.amount if transaction.amount is not None else entry.amount, currency),
+        end_to_end_id=transaction.end_to_end_id,
+        message_id=transaction.message_id or entry.batch_message_id,
+        payment_information_id=transaction.payment_information_id or entry.batch_payment_information_id,
+        structured_references=transaction.structured_references,
+        unstructured=transaction.unstructured,
+        debtor_iban=transaction.debtor_iban,
+        return_reason=transaction.return_reason,
+        bank_transaction_code=entry.bank_transaction_code,
+    )
+
+
+def _details(entry: Entry) -> dict[str, Any]:
+    return {
+        "transactions": [
+            {
+                "amount": None if t.amount is None else str(t.amount),
+                "end_to_end_id": t.end_to_end_id,
+                "message_id": t.message_id,
+                "payment_information_id": t.payment_information_id,
+                "mandate_id": t.mandate_id,
+                "references": [list(r) for r in t.structured_references],
+                "unstructured": t.unstructured,
+                "debtor_name": t.debtor_name,
+                "debtor_iban": t.debtor_iban,
+                "return_reason": t.return_reason,
+            }
+            for t in entry.lines()
+        ],
+        "batch_payment_information_id": entry.batch_payment_information_id,
+    }
+
+
+def open_invoices(db: Session, currency: str, *, partner_id: str | None = None) -> list[OpenInvoice]:
+    """The platform's issued invoices to demand partners in ``currency``, oldest first, with what is
+    still open on each (total less the payments applied to it; 0 once paid)."""
+    applied = (
+        select(BankAllocationRow.invoice_key, func.sum(BankAllocationRow.amount_minor).label("applied"))
+        .group_by(BankAllocationRow.invoice_key)
+        .subquery()
+    )
+    query = (
+        select(
+            InvoiceRow.key,
+            InvoiceRow.number,
+            InvoiceRow.recipient,
+            InvoiceRow.net_minor,
+            InvoiceRow.vat_minor,
+            applied.c.applied,
+        )
+        .outerjoin(applied, applied.c.invoice_key == InvoiceRow.key)
+        .where(
+            InvoiceRow.issuer == PLATFORM_ISSUER,
+            InvoiceRow.kind == DocumentKind.INVOICE.value,
+            InvoiceRow.status == ISSUED,
+            InvoiceRow.currency == currency,
+            InvoiceRow.recipient.startswith("dp:"),
+        )
+        .order_by(InvoiceRow.issued_at, InvoiceRow.key)
+    )
+    if partner_id is not None:
+        query = query.where(InvoiceRow.recipient == f"dp:{partner_id}")
+    return [
+        OpenInvoice(key, number or "", recipient.removeprefix("dp:"), (net or 0) + (vat or 0) - int(paid or 0))
+        for key, number, recipient, net, vat, paid in db.execute(query)
+    ]
+
+
+def partner_exists(db: Session, partner_id: str) -> bool:
+    return db.get(DemandPartnerRow, partner_id) is not None
+
+
+def _partners_by_iban(db: Session) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    for partner_id, iban in db.execute(
+        select(DemandPartnerRow.id, DemandPartnerRow.iban).where(DemandPartnerRow.iban.is_not(None))
+    ):
+        found.setdefault((iban or "").replace(" ", "").upper(), []).append(partner_id)
+    return {iban: tuple(ids) for iban, ids in found.items()}
+
+
+def _payouts(db: Session, currency: str, references: set[str]) -> dict[str, PayoutRef]:
+    if not references:
+        return {}
+    rows = db.execute(
+        select(PayoutBatchRow.message_id, PayoutBatchRow.amount_minor, PayoutBatchRow.state).where(
+            PayoutBatchRow.message_id.in_(sorted(references)),
+            PayoutBatchRow.currency == currency,
+            PayoutBatchRow.state.in_([*OPEN_PAYOUT_STATES, PAID]),
+        )
+    )
+    return {m: PayoutRef(m, amount, state == PAID) for m, amount, state in rows}
+
+
+def _sequence_warning(db: Session, statement: Statement, file_key: int) -> list[str]:
+    if statement.kind != STATEMENT or statement.sequence_number is None:
+        return []
+    previous = db.scalar(
+        select(func.max(BankStatementFileRow.sequence_number)).where(
+            BankStatementFileRow.iban == statement.iban,
+            BankStatementFileRow.kind == STATEMENT,
+            BankStatementFileRow.state == BOOKED,
+            BankStatementFileRow.key != file_key,
+        )
+    )
+    if previous is not None and statement.sequence_number != previous + 1:
+        return [f"{statement.iban}: statement number {statement.sequence_number} follows {previous}: a gap or a repeat"]
+    return []
+
+
+def _insert_entries(
+    db: Session, file_row: BankStatementFileRow, entries: Sequence[Entry], currency: str, *, now: datetime
+) -> dict[str, int]:
+    """Insert the entries not booked yet; their keys by idempotency key (those already booked are left out)."""
+    unique = {e.idempotency_key(file_row.iban or ""): e for e in entries}
+    if not unique:
+        return {}
+    statement_key = file_row.key if file_row.kind == STATEMENT else None
+    inserted = db.execute(
+        dialect_insert(db, BankEntryRow)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(BankEntryRow.idempotency_key, BankEntryRow.key, sort_by_parameter_order=True),
+        [
+            {
+                "idempotency_key": key,
+                "file_key": file_row.key,
+                "statement_file_key": statement_key,
+                "iban": file_row.iban,
+                "currency": currency,
+                "direction": e.direction.value,
+                "amount_minor": to_minor(e.amount, currency),
+                "booking_date": e.booking_date,
+                "value_date": e.value_date,
+                "account_servicer_reference": e.account_servicer_reference,
+                "entry_reference": e.entry_reference,
+                "bank_transaction_code": e.bank_transaction_code,
+                "reversal": e.reversal,
+                "details": _details(e),
+                "created_at": now,
+            }
+            for key, e in unique.items()
+        ],
+    ).all()
+    if statement_key is not None:  # entries a notification booked first are now on a statement too
+        db.execute(
+            update(BankEntryRow)
+            .where(BankEntryRow.idempotency_key.in_(list(unique)), BankEntryRow.statement_file_key.is_(None))
+            .values(statement_file_key=statement_key)
+        )
+    return dict(inserted)
+
+
+def book_statement(
+    db: Session, file_row: BankStatementFileRow, statement: Statement, currency: str, *, now: datetime
+) -> Booked:
+    """Book the statement's new entries (the file is checked: ours, in its currency, adding up)."""
+    result = Booked(warnings=_sequence_warning(db, statement, file_row.key))
+    booked = statement.booked_entries()
+    result.not_booked = len(statement.entries) - len(booked)
+    entries: list[JournalEntry] = []
+    if (
+        statement.kind == STATEMENT
+        and statement.opening
+        and ledger.entry_postings(db, postings.opening_key(statement.iban)) is None
+    ):
+        first = db.scalar(
+            select(func.count()).where(
+                BankStatementFileRow.iban == statement.iban,
+                BankStatementFileRow.kind == STATEMENT,
+                BankStatementFileRow.state == BOOKED,
+            )
+        )
+        if not first:
+            entries.append(
+                postings.opening_entry(
+                    postings.opening_key(statement.iban), currency, to_minor(statement.opening, currency)
+                )
+            )
+    new = _insert_entries(db, file_row, booked, currency, now=now)
+    result.entries = len(new)
+    result.already_booked = len({e.idempotency_key(statement.iban) for e in booked}) - len(new)
+    todo = [(new[key], e) for e in booked if (key := e.idempotency_key(statement.iban)) in new]
+    todo = list({k: (k, e) for k, e in todo}.values())
+    lines = [
+        (bank_key, i, entry, _line(entry, t, currency)) for bank_key, entry in todo for i, t in enumerate(entry.lines())
+    ]
+    references = {
+        r for _, _, _, line in lines for r in (line.end_to_end_id, line.message_id, line.payment_information_id) if r
+    }
+    payout_refs = _payouts(db, currency, references)
+    book = Book.of(payout_refs, open_invoices(db, currency), _partners_by_iban(db))
+    for bank_key, line_no, entry, line in lines:
+        match = match_line(line, book)
+        book = book.settled(match)
+        entries += _apply(db, bank_key, line_no, entry.direction, match, currency, payout_refs, now=now)
+        result.by_outcome[match.outcome.value] = result.by_outcome.get(match.outcome.value, 0) + 1
+    ledger.post_batch(db, entries, now=now)
+    file_row.state, file_row.refusal, file_row.booked_at = BOOKED, None, now
+    return result
+
+
+def _record(
+    db: Session, bank_key: int, line: int, match: Match, *, now: datetime, assigned_by: str | None = None
+) -> int:
+    row = BankMatchRow(
+        entry_key=bank_key,
+        line=line,
+        rule=match.rule.value,
+        outcome=match.outcome.value,
+        payout_message_id=match.payout,
+        partner_id=match.partner_id,
+        amount_minor=match.amount_minor,
+        excess_minor=match.excess_minor,
+        assigned_by=assigned_by,
+        created_at=now,
+    )
+    db.add(row)
+    db.flush()
+    if match.allocations:
+        db.execute(
+            dialect_insert(db, BankAllocationRow),
+            [
+                {
+                    "match_key": row.key,
+                    "invoice_key": a.invoice_key,
+                    "entry_key": bank_key,
+                    "amount_minor": a.amount_minor,
+                    "created_at": now,
+                }
+                for a in match.allocations
+            ],
+        )
+    return row.key
+
+
+def _apply(
+    db: Session,
+    bank_key: int,
+    line: int,
+    direction: Direction,
+    match: Match,
+    currency: str,
+    payout_refs: dict[str, PayoutRef],
+    *,
+    now: datetime,
+) -> list[JournalEntry]:
+    """Record the match and what it changes; the ledger entries to book."""
+    _record(db, bank_key, line, match, now=now)
+    if match.outcome in (Outcome.PARTNER, Outcome.SUSPENSE):
+        return [postings.receipt_entry(postings.entry_key(bank_key, line), match, direction, currency)]
+    assert match.payout is not None
+    batch = payouts.batch(db, match.payout, for_update=True)
+    if match.outcome == Outcome.PAYOUT:
+        payout_refs[batch.message_id] = PayoutRef(batch.message_id, batch.amount_minor, paid=True)
+        if batch.state == PAID:
+            return []  # the rail's report booked it already: cash in transit -> bank, once
+        batch.state, batch.settled_at = PAID, now
+        batch.reason = "paid: seen on the bank statement before the rail's report"
+        # The rail's report (pain.002), if it still comes, finds the batch PAID and books nothing.
+        ledger.post(db, paid_entry(f"{batch.idempotency_key}:paid", batch.currency, batch.amount_minor), now=now)
+        return []
+    payout_refs.pop(batch.message_id, None)
+    payee = Payee.parse(batch.payee)
+    batch.state = REJECTED
+    batch.reason = f"returned by the beneficiary's bank ({_return_reason(db, bank_key, line)}): payable again"
+    payouts.release_items(db, batch)
+    return [
+        postings.payout_return_entry(
+            postings.return_key(batch.message_id), payee.payable_account, currency, match.amount_minor
+        )
+    ]
+
+
+def _return_reason(db: Session, bank_key: int, line: int) -> str:
+    details = db.get_one(BankEntryRow, bank_key).details
+    transactions = details.get("transactions", [])
+    reason = transactions[line].get("return_reason") if line < len(transactions) else None
+    return str(reason or "RRTN")
+
+
+@dataclass(frozen=True, slots=True)
+class SuspenseLine:
+    entry_key: int
+    line: int
+    iban: str
+    currency: str
+    direction: str
+    amount_minor: int
+    booking_date: str | None
+    details: Mapping[str, Any]
+
+
+def unmatched(db: Session, entry_key: int | None = None) -> list[SuspenseLine]:
+    """Lines in suspense that ops have not assigned yet, oldest first (or those of one entry)."""
+    other = aliased(BankMatchRow)
+    query = (
+        select(BankMatchRow.line, BankMatchRow.amount_minor, BankEntryRow)
+        .join(BankEntryRow, BankEntryRow.key == BankMatchRow.entry_key)
+        .outerjoin(
+            other,
+            and_(
+                other.entry_key == BankMatchRow.entry_key,
+                other.line == BankMatchRow.line,
+                other.outcome == Outcome.ASSIGNED.value,
+            ),
+        )
+        .where(BankMatchRow.outcome == Outcome.SUSPENSE.value, other.key.is_(None))
+        .order_by(BankEntryRow.booking_date, BankEntryRow.key, BankMatchRow.line)
+    )
+    if entry_key is not None:
+        query = query.where(BankMatchRow.entry_key == entry_key)
+    found = []
+    for line, amount, entry in db.execute(query):
+        transactions = entry.details.get("transactions", [])
+        found.append(
+            SuspenseLine(
+                entry_key=entry.key,
+                line=line,
+                iban=entry.iban,
+                currency=entry.currency,
+                direction=entry.direction,
+                amount_minor=amount,
+                booking_date=None if entry.booking_date is None else entry.booking_date.isoformat(),
+                details=transactions[line] if line < len(transactions) else {},
+            )
+        )
+    return found
+
+
+def assign(db: Session, line: SuspenseLine, match: Match, *, assigned_by: str, now: datetime) -> None:
+    """Move a suspense line to a partner (``match``, an ASSIGNED one): recorded, applied, booked once (the
+    unique (entry, line, outcome) refuses a second assignment of the same line)."""
+    _record(db, line.entry_key, line.line, match, now=now, assigned_by=assigned_by)
+    assert match.partner_id is not None
+    ledger.post(
+        db,
+        postings.assignment_entry(
+            postings.assignment_key(line.entry_key, line.line),
+            match.partner_id,
+            line.currency,
+            match.allocated_minor,
+            match.excess_minor,
+        ),
+        now=now,
+    )
