@@ -50,14 +50,13 @@ def printed(reference: str) -> str:
 def references_in(text: str) -> list[str]:
     """Every valid RF in free text (a statement's ``Ustrd``), compact and upper case, in order, no repeats.
 
-    A candidate that runs on into further characters is tried from its longest form down, so a
-    reference followed by other words still matches when it is valid on its own."""
+    Where the text runs on after a reference (``RF37 NC20 2600 0002 ok``), where it ends is not written
+    down, and a longer reading can be valid too (1 in 97: ``RF37NC2026000002O``): every valid reading is
+    returned, longest first, for the caller to look up among the references it issued."""
     found: list[str] = []
     for match in _CANDIDATE.finditer(text.upper()):
         compact = match.group().replace(" ", "")
         for end in range(len(compact), 4, -1):
-            if is_valid(compact[:end]):
-                if compact[:end] not in found:
-                    found.append(compact[:end])
-                break
+            if is_valid(compact[:end]) and compact[:end] not in found:
+                found.append(compact[:end])
     return found

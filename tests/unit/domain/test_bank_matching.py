@@ -130,6 +130,15 @@ CASES = [
         0,
     ),
     (
+        # "RF.. 0002 ok" also reads as a valid RF ending in O: only the one we issued is matched.
+        "RF in free text followed by a word that extends it validly",
+        Line(CREDIT, 5000, unstructured=f"{' '.join(rf(NEW)[i : i + 4] for i in range(0, len(rf(NEW)), 4))} ok"),
+        Rule.INVOICE_REFERENCE_IN_TEXT,
+        "fleet",
+        ((2, 5000),),
+        0,
+    ),
+    (
         "invoice number in text",
         Line(CREDIT, 2500, unstructured="Invoice nc-2026-000003, thanks"),
         Rule.INVOICE_NUMBER_IN_TEXT,

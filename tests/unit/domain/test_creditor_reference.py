@@ -66,6 +66,8 @@ def test_one_wrong_digit_is_caught(body: str, position: int, replacement: str) -
         ("RF18539007547035", []),  # one digit off
         ("pay RF18539007547034 and RF18539007547034 again", ["RF18539007547034"]),
         ("no reference, just NC-2026-000123", []),
+        # Where the reference ends is not written: both valid readings, longest first.
+        ("rf37 nc20 2600 0002 ok", ["RF37NC2026000002O", "RF37NC2026000002"]),
     ],
 )
 def test_references_are_found_in_free_text(text: str, found: list[str]) -> None:
