@@ -18,7 +18,11 @@ from persistence.tables import LedgerAccountRow, LedgerEntryRow, LedgerPostingRo
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
-def capture(key: str, amount: int = 1250, cpo: str = "cpo-de-stn") -> JournalEntry:
+# Not a demo CPO: the e2e stack shares this database, and its payout checks reconcile the demo CPOs' payables.
+LEDGER_TEST_CPO = "cpo-xx-ldg"
+
+
+def capture(key: str, amount: int = 1250, cpo: str = LEDGER_TEST_CPO) -> JournalEntry:
     return JournalEntry(
         key,
         (
