@@ -27,7 +27,7 @@ from adapters.iso20022 import CreditTransfer, PaymentMessageInvalid, credit_tran
 from adapters.payout_rails import PayoutRail
 from domain.errors import DomainError
 from domain.money import from_minor, to_minor
-from domain.payouts.bank import BankAccount, bank_account
+from domain.payouts.bank import BankAccount, bank_account, payable_account
 from domain.payouts.batches import (
     Payee,
     PayeeKind,
@@ -55,6 +55,7 @@ from messages.payouts import (
 )
 from messages.workflow_ids import payout_workflow_id
 from persistence import ledger, payouts, repositories
+from persistence.parties import postal_address
 from persistence.tables import ContractRow, CpoRow, DemandPartnerRow, PayoutBatchRow
 
 PAYOUT_WORKFLOW = "PayoutWorkflow"
@@ -202,7 +203,9 @@ class PayoutActivities:
         party: CpoRow | DemandPartnerRow = (
             db.get_one(CpoRow, payee.id) if payee.kind == PayeeKind.CPO else db.get_one(DemandPartnerRow, payee.id)
         )
-        return bank_account(party.legal_entity, party.country, party.iban, party.bic)
+        return payable_account(
+            bank_account(party.legal_entity, party.country, party.iban, party.bic, postal_address(party))
+        )
 
     @staticmethod
     def _outcome(row: PayoutBatchRow, note: str) -> ReleaseOutcome:
