@@ -95,8 +95,9 @@ def _default_namespace(namespace: str) -> dict[str, str]:
     return cast(dict[str, str], {None: namespace})
 
 
-def _text(value: str, currency: str, limit: int) -> str:
-    """Text in the scheme's character set: SEPA's basic Latin (accents dropped), SPS's Latin-1."""
+def scheme_text(value: str, currency: str, limit: int) -> str:
+    """Text in the scheme's character set: SEPA's basic Latin (accents dropped) for EUR, the Swiss Payment
+    Standards' Latin-1 otherwise (also what a Swiss QR-bill takes)."""
     if currency == SEPA_CURRENCY:
         plain = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
         value = "".join(c if c in _SEPA_CHARACTERS else " " for c in plain)
@@ -118,17 +119,17 @@ _ADDRESS_PARTS = (("StrtNm", 70), ("BldgNb", 16), ("PstCd", 16), ("TwnNm", 35))
 
 def _party(parent: etree._Element, tag: str, account: BankAccount, currency: str) -> None:
     address = account.address
-    town = "" if address is None else _text(address.city, currency, 35)
+    town = "" if address is None else scheme_text(address.city, currency, 35)
     if address is None or not town:
         raise PaymentMessageInvalid(f"{account.holder} has no town on its postal address: the schemes require one")
     if not _COUNTRY.fullmatch(account.country):
         raise PaymentMessageInvalid(f"{account.holder}'s country {account.country!r} is not ISO 3166-1 alpha-2")
     party = _sub(parent, tag)
-    _sub(party, "Nm", _text(account.holder, currency, 70))
+    _sub(party, "Nm", scheme_text(account.holder, currency, 70))
     postal = _sub(party, "PstlAdr")
     values = (address.street, address.building_number or "", address.postal_code, address.city)
     for (element, limit), value in zip(_ADDRESS_PARTS, values, strict=True):
-        text = _text(value, currency, limit)
+        text = scheme_text(value, currency, limit)
         if text:
             _sub(postal, element, text)
     _sub(postal, "Ctry", account.country)
@@ -160,7 +161,7 @@ def credit_transfer_file(transfer: CreditTransfer) -> bytes:
     _sub(header, "CreDtTm", transfer.created_at.isoformat(timespec="seconds"))
     _sub(header, "NbOfTxs", "1")
     _sub(header, "CtrlSum", str(amount))
-    _sub(_sub(header, "InitgPty"), "Nm", _text(transfer.debtor.holder, currency, 70))
+    _sub(_sub(header, "InitgPty"), "Nm", scheme_text(transfer.debtor.holder, currency, 70))
     payment = _sub(initiation, "PmtInf")
     _sub(payment, "PmtInfId", transfer.message_id)
     _sub(payment, "PmtMtd", "TRF")
@@ -181,7 +182,7 @@ def credit_transfer_file(transfer: CreditTransfer) -> bytes:
     _agent(item, "CdtrAgt", transfer.creditor)
     _party(item, "Cdtr", transfer.creditor, currency)
     _account(item, "CdtrAcct", transfer.creditor)
-    _sub(_sub(item, "RmtInf"), "Ustrd", _text(transfer.remittance, currency, 140))
+    _sub(_sub(item, "RmtInf"), "Ustrd", scheme_text(transfer.remittance, currency, 140))
     body: bytes = etree.tostring(document, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     validate(body, _PAIN001_XSD)
     return body

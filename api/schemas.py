@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from domain.invoicing.documents import Cadence
+from domain.invoicing.payment import DEFAULT_PAYMENT_TERMS_DAYS, MAX_PAYMENT_TERMS_DAYS
 from domain.sessions.lifecycle import SessionStage
 from domain.settlement.contracts import ShareBasis
 from domain.settlement.disputes import Decision
@@ -355,9 +356,12 @@ class DisputeList(BaseModel):
 class PostalAddressIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    street: str = Field(min_length=1, max_length=200, examples=["Keizersgracht 100"])
+    street: str = Field(min_length=1, max_length=70, examples=["Keizersgracht"], description="The street name")
+    building_number: str | None = Field(
+        default=None, min_length=1, max_length=16, examples=["100"], description="May be left out"
+    )
     postcode: str = Field(min_length=1, max_length=16, examples=["1015 CW"])
-    city: str = Field(min_length=1, max_length=100, examples=["Amsterdam"])
+    city: str = Field(min_length=1, max_length=35, examples=["Amsterdam"], description="The town")
 
 
 class ContractTermsIn(BaseModel):
@@ -371,6 +375,12 @@ class ContractTermsIn(BaseModel):
     session_cap: AmountIn = Field(description="The hold of a session started without max_amount")
     cadence: Cadence = Field(default=Cadence.PER_SESSION, description="PER_SESSION invoices or MONTHLY statements")
     taxable_dealer: bool = Field(default=False, description="Reselling electricity is its main activity (Art. 38)")
+    payment_terms_days: int = Field(
+        default=DEFAULT_PAYMENT_TERMS_DAYS,
+        ge=0,
+        le=MAX_PAYMENT_TERMS_DAYS,
+        description="Its invoices are due this many days after their issue date",
+    )
 
 
 class PartnerCreate(BaseModel):
