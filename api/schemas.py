@@ -208,6 +208,14 @@ class InvoiceSummary(BaseModel):
     vat: Amount
     total: Amount
     notes: list[str] = Field(description="Legal mentions, such as 'Reverse charge'")
+    due_date: date | None = Field(
+        description="When it is to be paid (issue date + the contract's payment terms); null: nothing to pay "
+        "(a credit note) or issued before due dates were stated"
+    )
+    payment_reference: str | None = Field(
+        description="The ISO 11649 creditor reference (RF) to quote with the payment; null with no due date",
+        examples=["RF05NC000123"],
+    )
     links: dict[str, str]
 
 

@@ -70,7 +70,10 @@ def test_addresses_are_parsed_once_and_invoices_get_their_payment_columns(databa
             row.id: (row.street, row.building_number, row.postal_code, row.city, row.address)
             for row in db.execute(text("SELECT id, street, building_number, postal_code, city, address FROM cpos"))
         }
-        partners = dict(db.execute(text("SELECT street, building_number FROM demand_partners ORDER BY id")).all())
+        partners = {
+            street: number
+            for street, number in db.execute(text("SELECT street, building_number FROM demand_partners ORDER BY id"))
+        }
     assert cpos == {
         "cpo-ch-vsw": ("Route de Meyrin", "12", "1202", "Genève", "Route de Meyrin 12, 1202 Genève"),
         "cpo-gb-whf": ("Wharf Road", "12", "N1 7GR", "London", "12 Wharf Road, London N1 7GR"),

@@ -143,30 +143,21 @@ def test_credit_notes_and_self_billed_invoices_are_no_open_items() -> None:
     assert qr_bill(document("CHF", DocumentKind.CREDIT_NOTE)) is None
 
 
+def structured(*parts: str) -> dict[str, str]:
+    """A structured (type S) address as ``qrbill`` takes it."""
+    return dict(zip(("name", "street", "house_num", "pcode", "city", "country"), parts, strict=True))
+
+
 def test_a_chf_invoice_carries_the_qr_bill_qrbill_makes_for_it() -> None:
     issued = document("CHF")
     bill = qr_bill(issued)
     assert bill is not None
     expected = QRBill(
         account="CH5604835012345678009",
-        creditor={
-            "name": "NetworkCore GmbH",
-            "street": "Torstrasse",
-            "house_num": "49",
-            "pcode": "10119",
-            "city": "Berlin",
-            "country": "DE",
-        },
+        creditor=structured("NetworkCore GmbH", "Torstrasse", "49", "10119", "Berlin", "DE"),
         amount="108.10",
         currency="CHF",
-        debtor={
-            "name": "Fahrgemeinschaft Zürich AG",
-            "street": "Bahnhofstrasse",
-            "house_num": "10a",
-            "pcode": "8001",
-            "city": "Zürich",
-            "country": "CH",
-        },
+        debtor=structured("Fahrgemeinschaft Zürich AG", "Bahnhofstrasse", "10a", "8001", "Zürich", "CH"),
         reference_number="RF05NC000123",
         additional_information="Invoice NC-000123",
     )
