@@ -27,7 +27,7 @@ from adapters.iso20022 import CreditTransfer, PaymentMessageInvalid, credit_tran
 from adapters.payout_rails import PayoutRail
 from domain.errors import DomainError
 from domain.money import from_minor, to_minor
-from domain.payouts.bank import BankAccount, bank_account
+from domain.payouts.bank import AddressMissing, BankAccount, bank_account, payable_account
 from domain.payouts.batches import (
     Payee,
     PayeeKind,
@@ -55,15 +55,23 @@ from messages.payouts import (
 )
 from messages.workflow_ids import payout_workflow_id
 from persistence import ledger, payouts, repositories
+from persistence.parties import postal_address
 from persistence.tables import ContractRow, CpoRow, DemandPartnerRow, PayoutBatchRow
 
 PAYOUT_WORKFLOW = "PayoutWorkflow"
 BANK_DETAILS_INVALID = "BankDetailsInvalid"
 PAYOUT_REFUSED = "PayoutRefused"
 PAYMENT_MESSAGE_INVALID = "PaymentMessageInvalid"
-# Refusals that stop a payee's payouts until ops fix the cause (bank details, contract, a currency with no
-# debtor account); the workflow flags itself and tries again at the next release.
-PAYOUT_REFUSALS = (BANK_DETAILS_INVALID, PAYOUT_REFUSED, PAYMENT_MESSAGE_INVALID, "ContractTermsInvalid")
+ADDRESS_MISSING = AddressMissing.__name__
+# Refusals that stop a payee's payouts until ops fix the cause (bank details, postal address, contract, a
+# currency with no debtor account); the workflow flags itself and tries again at the next release.
+PAYOUT_REFUSALS = (
+    BANK_DETAILS_INVALID,
+    ADDRESS_MISSING,
+    PAYOUT_REFUSED,
+    PAYMENT_MESSAGE_INVALID,
+    "ContractTermsInvalid",
+)
 _CONTRACT_KIND = {PayeeKind.CPO: "CPO", PayeeKind.DEMAND_PARTNER: "DEMAND_PARTNER"}
 
 
@@ -202,7 +210,9 @@ class PayoutActivities:
         party: CpoRow | DemandPartnerRow = (
             db.get_one(CpoRow, payee.id) if payee.kind == PayeeKind.CPO else db.get_one(DemandPartnerRow, payee.id)
         )
-        return bank_account(party.legal_entity, party.country, party.iban, party.bic)
+        return payable_account(
+            bank_account(party.legal_entity, party.country, party.iban, party.bic, postal_address(party))
+        )
 
     @staticmethod
     def _outcome(row: PayoutBatchRow, note: str) -> ReleaseOutcome:

@@ -15,6 +15,8 @@ from typing import Any
 from fpdf import FPDF
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from adapters.swiss_qr_bill import draw_payment_part, qr_bill
+from domain.invoicing.creditor_reference import printed
 from domain.vat.parties import display_vat_id
 
 _TREATMENTS = {
@@ -67,6 +69,33 @@ def footnotes(document: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(notes))
 
 
+def how_to_pay(document: dict[str, Any]) -> list[tuple[str, str]]:
+    """The invoice's payment block as (label, value) rows: when it is due, where to pay and the reference to
+    quote. A credit note says it asks for no payment; a self-billed invoice (paid by our payout) and an
+    invoice issued before payment details existed say nothing."""
+    if document["kind"] == "CREDIT_NOTE":
+        return [("Payment", "This credit note is not a request for payment: there is nothing to pay.")]
+    payment = document.get("payment")
+    if payment is None:
+        return []
+    rows = [
+        ("Due date", payment["due_date"]),
+        ("Amount due", f"{document['totals']['gross']} {document['currency']}"),
+        ("Payment reference", printed(payment["reference"])),
+    ]
+    account = payment["account"]
+    if account is None:
+        rows.append(("Pay to", f"ask us for our {document['currency']} account; quote the reference"))
+    else:
+        iban = account["iban"]
+        rows += [
+            ("Account holder", account["holder"]),
+            ("IBAN", " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))),
+            ("BIC", account["bic"]),
+        ]
+    return rows
+
+
 def render_html(document: dict[str, Any]) -> str:
     return _templates.get_template("invoice.html.j2").render(
         doc=document,
@@ -75,6 +104,7 @@ def render_html(document: dict[str, Any]) -> str:
         vat_id=_vat_id,
         treatment=lambda code: _TREATMENTS.get(code, code),
         footnotes=footnotes(document),
+        payment=how_to_pay(document),
     )
 
 
@@ -206,7 +236,17 @@ def render_pdf(document: dict[str, Any]) -> bytes:
         pdf.font(10, bold=bold)
         pdf.cell(45, 6, label)
         pdf.cell(35, 6, f"{amount} {currency}", align="R", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(6)
+    pdf.ln(4)
+    for label, value in how_to_pay(document):
+        pdf.font(9, bold=True)
+        pdf.cell(36, 5, pdf.clean(label))
+        pdf.font(9)
+        pdf.multi_cell(0, 5, pdf.clean(value), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
     for note in footnotes(document):
         pdf.text_line(note, size=7.5, height=3.8)
+    bill = qr_bill(document)
+    if bill is not None:
+        pdf.font(9)
+        draw_payment_part(pdf, bill, pdf.clean)
     return bytes(pdf.output())

@@ -6,13 +6,18 @@ before anything leaves. Two flavours of pain.001.001.09, chosen by currency:
 * EUR: a SEPA credit transfer (EPC rulebook): service level SEPA, charges SLEV, text restricted to the
   SEPA Latin character set.
 * CHF: the Swiss Payment Standards variant (SPS 2025, ``pain.001.001.09.ch.03``): no SEPA service level,
-  Latin-1 text, the creditor's country on its address. SIX's ``.ch.03`` XSD is not published on any
-  package registry we may use; since it restricts the ISO schema in the same namespace, files are
-  validated against the ISO XSD and the SPS rules we rely on are applied in code.
+  Latin-1 text. SIX's ``.ch.03`` XSD is not published on any package registry we may use; since it
+  restricts the ISO schema in the same namespace, files are validated against the ISO XSD and the SPS
+  rules we rely on are applied in code.
+
+Debtor and creditor carry structured postal addresses (PostalAddress24 in XSD order: StrtNm, BldgNb, PstCd,
+TwnNm, Ctry), as both schemes require since 15 Nov 2026; town and country are mandatory, so a party without
+them is refused before the file is built. Address text follows the scheme's character set as names do.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -36,6 +41,7 @@ SEPA_CURRENCY = "EUR"
 SPS_CURRENCY = "CHF"
 SUPPORTED_CURRENCIES = (SEPA_CURRENCY, SPS_CURRENCY)
 # SEPA's basic Latin set (EPC guidance on the character set).
+_COUNTRY = re.compile(r"[A-Z]{2}")
 _SEPA_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-?:().,'+ ")
 
 
@@ -89,8 +95,9 @@ def _default_namespace(namespace: str) -> dict[str, str]:
     return cast(dict[str, str], {None: namespace})
 
 
-def _text(value: str, currency: str, limit: int) -> str:
-    """Text in the scheme's character set: SEPA's basic Latin (accents dropped), SPS's Latin-1."""
+def scheme_text(value: str, currency: str, limit: int) -> str:
+    """Text in the scheme's character set: SEPA's basic Latin (accents dropped) for EUR, the Swiss Payment
+    Standards' Latin-1 otherwise (also what a Swiss QR-bill takes)."""
     if currency == SEPA_CURRENCY:
         plain = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
         value = "".join(c if c in _SEPA_CHARACTERS else " " for c in plain)
@@ -106,10 +113,26 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None, **attributes
     return element
 
 
+# PostalAddress24's parts we fill, in XSD order, with their maximum lengths.
+_ADDRESS_PARTS = (("StrtNm", 70), ("BldgNb", 16), ("PstCd", 16), ("TwnNm", 35))
+
+
 def _party(parent: etree._Element, tag: str, account: BankAccount, currency: str) -> None:
+    address = account.address
+    town = "" if address is None else scheme_text(address.city, currency, 35)
+    if address is None or not town:
+        raise PaymentMessageInvalid(f"{account.holder} has no town on its postal address: the schemes require one")
+    if not _COUNTRY.fullmatch(account.country):
+        raise PaymentMessageInvalid(f"{account.holder}'s country {account.country!r} is not ISO 3166-1 alpha-2")
     party = _sub(parent, tag)
-    _sub(party, "Nm", _text(account.holder, currency, 70))
-    _sub(_sub(party, "PstlAdr"), "Ctry", account.country)
+    _sub(party, "Nm", scheme_text(account.holder, currency, 70))
+    postal = _sub(party, "PstlAdr")
+    values = (address.street, address.building_number or "", address.postal_code, address.city)
+    for (element, limit), value in zip(_ADDRESS_PARTS, values, strict=True):
+        text = scheme_text(value, currency, limit)
+        if text:
+            _sub(postal, element, text)
+    _sub(postal, "Ctry", account.country)
 
 
 def _account(parent: etree._Element, tag: str, account: BankAccount) -> None:
@@ -138,7 +161,7 @@ def credit_transfer_file(transfer: CreditTransfer) -> bytes:
     _sub(header, "CreDtTm", transfer.created_at.isoformat(timespec="seconds"))
     _sub(header, "NbOfTxs", "1")
     _sub(header, "CtrlSum", str(amount))
-    _sub(_sub(header, "InitgPty"), "Nm", _text(transfer.debtor.holder, currency, 70))
+    _sub(_sub(header, "InitgPty"), "Nm", scheme_text(transfer.debtor.holder, currency, 70))
     payment = _sub(initiation, "PmtInf")
     _sub(payment, "PmtInfId", transfer.message_id)
     _sub(payment, "PmtMtd", "TRF")
@@ -159,7 +182,7 @@ def credit_transfer_file(transfer: CreditTransfer) -> bytes:
     _agent(item, "CdtrAgt", transfer.creditor)
     _party(item, "Cdtr", transfer.creditor, currency)
     _account(item, "CdtrAcct", transfer.creditor)
-    _sub(_sub(item, "RmtInf"), "Ustrd", _text(transfer.remittance, currency, 140))
+    _sub(_sub(item, "RmtInf"), "Ustrd", scheme_text(transfer.remittance, currency, 140))
     body: bytes = etree.tostring(document, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     validate(body, _PAIN001_XSD)
     return body

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from domain.invoicing.documents import Cadence
+from domain.invoicing.payment import DEFAULT_PAYMENT_TERMS_DAYS, MAX_PAYMENT_TERMS_DAYS
 from domain.sessions.lifecycle import SessionStage
 from domain.settlement.contracts import ShareBasis
 from domain.settlement.disputes import Decision
@@ -208,6 +209,14 @@ class InvoiceSummary(BaseModel):
     vat: Amount
     total: Amount
     notes: list[str] = Field(description="Legal mentions, such as 'Reverse charge'")
+    due_date: date | None = Field(
+        description="When it is to be paid (issue date + the contract's payment terms); null: nothing to pay "
+        "(a credit note) or issued before due dates were stated"
+    )
+    payment_reference: str | None = Field(
+        description="The ISO 11649 creditor reference (RF) to quote with the payment; null with no due date",
+        examples=["RF05NC000123"],
+    )
     links: dict[str, str]
 
 
@@ -356,9 +365,12 @@ class DisputeList(BaseModel):
 class PostalAddressIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    street: str = Field(min_length=1, max_length=200, examples=["Keizersgracht 100"])
+    street: str = Field(min_length=1, max_length=70, examples=["Keizersgracht"], description="The street name")
+    building_number: str | None = Field(
+        default=None, min_length=1, max_length=16, examples=["100"], description="May be left out"
+    )
     postcode: str = Field(min_length=1, max_length=16, examples=["1015 CW"])
-    city: str = Field(min_length=1, max_length=100, examples=["Amsterdam"])
+    city: str = Field(min_length=1, max_length=35, examples=["Amsterdam"], description="The town")
 
 
 class ContractTermsIn(BaseModel):
@@ -372,6 +384,12 @@ class ContractTermsIn(BaseModel):
     session_cap: AmountIn = Field(description="The hold of a session started without max_amount")
     cadence: Cadence = Field(default=Cadence.PER_SESSION, description="PER_SESSION invoices or MONTHLY statements")
     taxable_dealer: bool = Field(default=False, description="Reselling electricity is its main activity (Art. 38)")
+    payment_terms_days: int = Field(
+        default=DEFAULT_PAYMENT_TERMS_DAYS,
+        ge=0,
+        le=MAX_PAYMENT_TERMS_DAYS,
+        description="Its invoices are due this many days after their issue date",
+    )
 
 
 class PartnerCreate(BaseModel):

@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from adapters.temporal_client import connect_temporal
 from domain.invoicing.documents import Cadence
+from domain.invoicing.payment import DEFAULT_PAYMENT_TERMS_DAYS
 from domain.partners import DemandPartnerTerms, FieldInvalid, PostalAddress
 from domain.payouts.schedule import PayoutFrequency, Weekday
 from domain.settlement.contracts import ShareBasis
@@ -51,9 +52,10 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     add = actions.add_parser("add-dp", help="onboard a demand partner and its contract")
     add.add_argument("id", help="its id, e.g. dp-roamly")
     add.add_argument("--legal-entity", required=True)
-    add.add_argument("--street", required=True)
+    add.add_argument("--street", required=True, help="the street name (the building number apart)")
+    add.add_argument("--building-number", help="e.g. 100 or 12a; may be left out")
     add.add_argument("--postcode", required=True)
-    add.add_argument("--city", required=True)
+    add.add_argument("--city", required=True, help="the town")
     add.add_argument("--country", required=True, help="ISO 3166-1 alpha-2, where it is registered")
     add.add_argument("--vat-id", required=True, help="with its country prefix, e.g. NL812345678B01")
     add.add_argument("--currency", required=True, help="its billing currency (ISO 4217)")
@@ -63,6 +65,12 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--session-cap", type=_amount, required=True, help="a session's hold without max_amount")
     add.add_argument("--cadence", choices=[c.value for c in Cadence], default=Cadence.PER_SESSION.value)
     add.add_argument("--taxable-dealer", action="store_true", help="reselling electricity is its main activity")
+    add.add_argument(
+        "--payment-terms-days",
+        type=int,
+        default=DEFAULT_PAYMENT_TERMS_DAYS,
+        help=f"its invoices are due this many days after issue (default {DEFAULT_PAYMENT_TERMS_DAYS})",
+    )
     add.add_argument("--iban", help="where its revenue share is paid")
     add.add_argument("--bic")
     keys = actions.add_parser("keys", help="issue, revoke or list a partner's API keys")
@@ -100,7 +108,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 def _cpo_options(parser: argparse.ArgumentParser) -> None:
     """A CPO's company details and contract terms, all optional (left as they are when not given)."""
     parser.add_argument("--vat-id", help="with its country prefix, e.g. DE276543216")
-    parser.add_argument("--street", help="its postal address, with --postcode and --city")
+    parser.add_argument("--street", help="its postal address, with --postcode and --city (town)")
+    parser.add_argument("--building-number", help="with --street: e.g. 88 or 12a; may be left out")
     parser.add_argument("--postcode")
     parser.add_argument("--city")
     parser.add_argument("--currency", help="its payout currency (ISO 4217); by default its country's")
@@ -235,11 +244,13 @@ def _key_line(key: StoredKey, now: datetime) -> str:
 def _company(args: argparse.Namespace) -> cpo_onboarding.CpoCompany:
     parts = {"street": args.street, "postcode": args.postcode, "city": args.city}
     missing = [name for name, value in parts.items() if value is None]
-    if len(missing) not in (0, len(parts)):
-        raise FieldInvalid(missing[0], "give --street, --postcode and --city together")
+    if len(missing) not in (0, len(parts)) or (missing and args.building_number is not None):
+        raise FieldInvalid(
+            missing[0], "give --street, --postcode and --city together (and --building-number with them)"
+        )
     return cpo_onboarding.CpoCompany(
         vat_id=args.vat_id,
-        address=None if missing else PostalAddress(args.street, args.postcode, args.city),
+        address=None if missing else _address(args),
         payout_currency=args.currency,
         iban=args.iban,
         bic=args.bic,
@@ -263,7 +274,7 @@ def _application(args: argparse.Namespace) -> partners.Application:
     return partners.Application(
         partner_id=args.id,
         legal_entity=args.legal_entity,
-        address=PostalAddress(args.street, args.postcode, args.city),
+        address=_address(args),
         country=args.country,
         vat_id=args.vat_id,
         billing_currency=args.currency,
@@ -276,5 +287,10 @@ def _application(args: argparse.Namespace) -> partners.Application:
             session_cap=args.session_cap,
             cadence=Cadence(args.cadence),
             taxable_dealer=args.taxable_dealer,
+            payment_terms_days=args.payment_terms_days,
         ),
     )
+
+
+def _address(args: argparse.Namespace) -> PostalAddress:
+    return PostalAddress(args.street, args.postcode, args.city, building_number=args.building_number)

@@ -21,6 +21,7 @@ from domain.vat.parties import validate_vat_id
 from persistence import tokens
 from persistence.contracts import ensure_contract
 from persistence.fx import store_rates
+from persistence.parties import set_postal_address
 from persistence.tables import DemandPartnerRow
 from services.partners import add_demand_partner, register_api_key
 from services.tokens import TokenRequest, checked_fields
@@ -54,7 +55,7 @@ PARTNERS = (
         "NL812345678B01",
         "EUR",
         "nc_dev_roamly_4c1f0a9e7b2d44e8",
-        address=PostalAddress("Keizersgracht 100", "1015 CW", "Amsterdam"),
+        address=PostalAddress("Keizersgracht", "1015 CW", "Amsterdam", building_number="100"),
         iban="NL91ABNA0417164300",
         payout={"schedule": "MONTHLY", "day": 1, "time": "06:00"},
     ),
@@ -65,7 +66,7 @@ PARTNERS = (
         "GB723456789",
         "GBP",
         "nc_dev_motorbrit_9e2b7c31d04a4f55",
-        address=PostalAddress("12 Wharf Road", "N1 7GR", "London"),
+        address=PostalAddress("Wharf Road", "N1 7GR", "London", building_number="12"),
         iban="GB29NWBK60161331926819",
         payout={"schedule": "WEEKLY", "weekday": "FRIDAY", "time": "09:00", "minimum": {"CHF": "1.00"}},
     ),
@@ -76,7 +77,7 @@ PARTNERS = (
         "DE281045677",
         "EUR",
         "nc_dev_fahrwerk_51c7e0b9a3d24f61",
-        address=PostalAddress("Leopoldstrasse 12", "80802", "München"),
+        address=PostalAddress("Leopoldstrasse", "80802", "München", building_number="12"),
         iban="DE75512108001245126199",
     ),
     DemoPartner(
@@ -86,7 +87,7 @@ PARTNERS = (
         "FR44732829320",
         "EUR",
         "nc_dev_voyageo_8a3f2d61c9e04b77",
-        address=PostalAddress("18 rue de la République", "69002", "Lyon"),
+        address=PostalAddress("rue de la République", "69002", "Lyon", building_number="18"),
         taxable_dealer=True,
         iban="FR1420041010050500013M02606",
     ),
@@ -97,7 +98,7 @@ PARTNERS = (
         "ATU12345675",
         "EUR",
         "nc_dev_alpenflotte_2e9b4c70d81f4a3c",
-        address=PostalAddress("Mariahilfer Strasse 1", "1060", "Wien"),
+        address=PostalAddress("Mariahilfer Strasse", "1060", "Wien", building_number="1"),
         cadence="MONTHLY",
         iban="AT611904300234573201",
         bic="BKAUATWWXXX",
@@ -110,7 +111,7 @@ PARTNERS = (
         "EUR",
         "nc_dev_dormant_0d7e5a2f66c14b3a",
         active=False,
-        address=PostalAddress("1 Dock Road", "D02 X285", "Dublin"),
+        address=PostalAddress("Dock Road", "D02 X285", "Dublin", building_number="1"),
     ),
 )
 
@@ -193,11 +194,7 @@ def ensure_demand_partner(db: Session, partner: DemoPartner, terms: dict[str, An
         register_api_key(db, partner.id, partner.api_key, now=EPOCH, expires_at=None)
         return
     # The demo network's identities follow the seed (databases seeded before addresses existed).
-    address = partner.address
-    existing.address = None if address is None else address.line(partner.country)
-    existing.street, existing.postal_code, existing.city = (
-        (None, None, None) if address is None else (address.street, address.postal_code, address.city)
-    )
+    set_postal_address(existing, partner.address)
     existing.vat_id = validate_vat_id(partner.country, partner.vat_id)
     existing.iban, existing.bic = iban, bic
     ensure_contract(db, "DEMAND_PARTNER", partner.id, terms, now=now, first_from=EPOCH)

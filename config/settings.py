@@ -8,7 +8,9 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from domain.vat.parties import country_name, validate_vat_id
+from domain.partners import PostalAddress, checked_address, checked_country
+from domain.payouts.bank import BankAccount, bank_account
+from domain.vat.parties import validate_vat_id
 from domain.vat.treatment import TaxParty
 
 DATA_DIR = Path(".data")
@@ -51,10 +53,14 @@ class Settings(BaseSettings):
     max_duration_s: int = 24 * 3600
     cdr_wait_s: int = 3600
 
-    # The platform as it appears on its invoices: its legal entity, where it is established, and the VAT
+    # The platform as it appears on its invoices and payment files: its legal entity, its structured postal
+    # address (street, building number, postcode, town; the country is where it is established), and the VAT
     # ids it holds by country (it must be registered where it resells charging under domestic VAT).
     platform_legal_name: str = "NetworkCore GmbH"
-    platform_address: str = "Torstrasse 49, 10119 Berlin"
+    platform_street: str = "Torstrasse"
+    platform_building_number: str = "49"
+    platform_postcode: str = "10119"
+    platform_town: str = "Berlin"
     platform_country: str = "DE"
     platform_vat_ids: dict[str, str] = {
         "DE": "DE312987657",
@@ -67,7 +73,8 @@ class Settings(BaseSettings):
     fx_max_age_days: int = 5
 
     # Payouts (stage 9). The platform pays from one account per currency (pain.001 supports EUR via SEPA
-    # and CHF via the Swiss Payment Standards). The rail is "simulated" (a bank in our database, for the
+    # and CHF via the Swiss Payment Standards); its invoices ask demand partners to pay into the account of
+    # their currency. The rail is "simulated" (a bank in our database, for the
     # demo and tests) or "file" (pain.001 written to the outbox, pain.002 read from the inbox).
     platform_bank_accounts: dict[str, dict[str, str]] = {
         "EUR": {"iban": "DE02100500000054540402", "bic": "BELADEBEXXX"},
@@ -117,14 +124,40 @@ class Settings(BaseSettings):
         return f"http://{self.simulator_host}:{self.simulator_port}"
 
 
+def platform_address(settings: Settings) -> PostalAddress:
+    """The platform's postal address, checked as onboarding checks a partner's."""
+    return checked_address(
+        PostalAddress(
+            street=settings.platform_street,
+            postal_code=settings.platform_postcode,
+            city=settings.platform_town,
+            building_number=settings.platform_building_number or None,
+        )
+    )
+
+
+def platform_bank_accounts(settings: Settings) -> dict[str, BankAccount]:
+    """The accounts payouts are paid from and invoices are paid into, by currency, checked at start rather
+    than at the first payout or invoice."""
+    address = platform_address(settings)
+    return {
+        currency.upper(): bank_account(
+            settings.platform_legal_name, settings.platform_country, a.get("iban"), a.get("bic"), address
+        )
+        for currency, a in settings.platform_bank_accounts.items()
+    }
+
+
 def platform_party(settings: Settings) -> TaxParty:
-    """The platform's identity from the settings, its VAT ids checked now rather than on an invoice."""
-    country_name(settings.platform_country)
+    """The platform's identity from the settings, its VAT ids and address checked now rather than on an
+    invoice."""
+    country = checked_country(settings.platform_country)
+    address = platform_address(settings)
     return TaxParty(
         name=settings.platform_legal_name,
-        address=settings.platform_address,
-        country=settings.platform_country.upper(),
-        vat_ids={
-            country.upper(): validate_vat_id(country, vat_id) for country, vat_id in settings.platform_vat_ids.items()
-        },
+        address=address.line(country),
+        country=country,
+        vat_ids={code.upper(): validate_vat_id(code, vat_id) for code, vat_id in settings.platform_vat_ids.items()},
+        postal_address=address,
+        payment_accounts=platform_bank_accounts(settings),
     )

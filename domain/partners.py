@@ -12,14 +12,29 @@ import pycountry
 
 from domain.errors import DomainError
 from domain.invoicing.documents import Cadence
+from domain.invoicing.payment import DEFAULT_PAYMENT_TERMS_DAYS
 from domain.money import minor_unit_places
 from domain.payouts.bank import BankDetailsInvalid, bank_account
-from domain.settlement.contracts import ContractTermsInvalid, ShareBasis, credit_terms, revenue_share_terms
+from domain.settlement.contracts import (
+    ContractTermsInvalid,
+    ShareBasis,
+    credit_terms,
+    invoicing_terms,
+    revenue_share_terms,
+)
 from domain.vat.parties import CountryUnknown, VatIdInvalid, country_name, validate_vat_id
 
 PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 # Where the postcode follows the city ("London N1 7GR"); elsewhere in Europe it precedes it.
 POSTCODE_AFTER_CITY = frozenset({"GB", "IE"})
+# Where the building number comes before the street name ("12 Wharf Road"); elsewhere it follows it.
+NUMBER_BEFORE_STREET = frozenset({"GB", "IE", "FR", "LU", "US", "CA", "AU"})
+# The longest each part may be: ISO 20022 PostalAddress24 (StrtNm, BldgNb, PstCd, TwnNm), which the EPC 2025
+# rulebooks and the Swiss Payment Standards 2025 require in payment files, and QR-bills take as they are.
+STREET_MAX = 70
+BUILDING_NUMBER_MAX = 16
+POSTCODE_MAX = 16
+TOWN_MAX = 35
 # No contract amount (a credit limit, a session cap) is a billion or more in any currency.
 MAX_AMOUNT = Decimal("999999999.99")
 
@@ -36,15 +51,29 @@ class FieldInvalid(DomainError):
 
 @dataclass(frozen=True, slots=True)
 class PostalAddress:
+    """A structured postal address (ISO 20022 PostalAddress24: StrtNm, BldgNb, PstCd, TwnNm; the country is
+    the party's own). ``city`` is the town (TwnNm). Payment files and QR-bills take the parts as they are;
+    ``line`` prints them for people."""
+
     street: str
     postal_code: str
     city: str
+    building_number: str | None = None
+
+    def street_line(self, country: str) -> str:
+        """Street and building number in the country's order ("Torstrasse 49", "12 Wharf Road")."""
+        if not self.building_number:
+            return self.street
+        if country.upper() in NUMBER_BEFORE_STREET:
+            return f"{self.building_number} {self.street}"
+        return f"{self.street} {self.building_number}"
 
     def line(self, country: str) -> str:
         """The address as invoices print it, in the country's order (the country is printed on its own line)."""
+        street = self.street_line(country)
         if country.upper() in POSTCODE_AFTER_CITY:
-            return f"{self.street}, {self.city} {self.postal_code}"
-        return f"{self.street}, {self.postal_code} {self.city}"
+            return f"{street}, {self.city} {self.postal_code}"
+        return f"{street}, {self.postal_code} {self.city}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +86,7 @@ class DemandPartnerTerms:
     session_cap: Decimal
     cadence: Cadence
     taxable_dealer: bool = False
+    payment_terms_days: int = DEFAULT_PAYMENT_TERMS_DAYS
 
     def contract(self, billing_currency: str) -> dict[str, Any]:
         """The contract's JSON (``domain.settlement.contracts``), amounts as strings."""
@@ -64,7 +94,12 @@ class DemandPartnerTerms:
             "billing_currency": billing_currency,
             "revenue_share": {"percent": str(self.share_percent), "basis": self.share_basis.value},
             "credit": {"limit": str(self.credit_limit), "session_cap": str(self.session_cap)},
-            "invoicing": {"model": "CHAIN", "cadence": self.cadence.value, "taxable_dealer": self.taxable_dealer},
+            "invoicing": {
+                "model": "CHAIN",
+                "cadence": self.cadence.value,
+                "taxable_dealer": self.taxable_dealer,
+                "payment_terms_days": self.payment_terms_days,
+            },
         }
 
 
@@ -112,11 +147,27 @@ def checked_bank_details(holder: str, country: str, iban: str | None, bic: str |
 
 
 def checked_address(address: PostalAddress) -> PostalAddress:
+    """Every part within its PostalAddress24 length, so payment files never cut it; the building number may
+    be left out (or be part of the street, as the Swiss Payment Standards still tolerate)."""
+    building_number = (address.building_number or "").strip()
     return PostalAddress(
-        street=checked_text("street", address.street, 200),
-        postal_code=checked_text("postcode", address.postal_code, 16),
-        city=checked_text("city", address.city, 100),
+        street=checked_text("street", address.street, STREET_MAX),
+        postal_code=checked_text("postcode", address.postal_code, POSTCODE_MAX),
+        city=checked_text("city", address.city, TOWN_MAX),
+        building_number=checked_text("building_number", building_number, BUILDING_NUMBER_MAX)
+        if building_number
+        else None,
     )
+
+
+def checked_country(country: str) -> str:
+    """An ISO 3166-1 alpha-2 code, upper case."""
+    try:
+        code = country.strip().upper()
+        country_name(code)
+    except CountryUnknown as error:
+        raise FieldInvalid("country", str(error)) from error
+    return code
 
 
 def checked_currency(field: str, currency: str) -> str:
@@ -151,6 +202,10 @@ def checked_terms(terms: DemandPartnerTerms, currency: str) -> DemandPartnerTerm
         credit_terms(contract)
     except ContractTermsInvalid as error:
         raise FieldInvalid("terms", str(error)) from error
+    try:
+        invoicing_terms(contract)
+    except ContractTermsInvalid as error:
+        raise FieldInvalid("payment_terms_days", str(error)) from error
     return terms
 
 
@@ -171,11 +226,7 @@ def new_demand_partner(
         raise FieldInvalid("id", "must be 2 to 64 lower-case letters, digits and '-' (e.g. dp-roamly)")
     legal_entity = checked_text("legal_entity", legal_entity, 200)
     address = checked_address(address)
-    try:
-        country = country.strip().upper()
-        country_name(country)
-    except CountryUnknown as error:
-        raise FieldInvalid("country", str(error)) from error
+    country = checked_country(country)
     compact_vat_id = checked_vat_id(country, vat_id)
     currency = checked_currency("billing_currency", billing_currency)
     iban, bic = checked_bank_details(legal_entity, country, iban, bic)

@@ -24,6 +24,8 @@ class IssuedInvoice:
     net_minor: int
     vat_minor: int
     notes: tuple[str, ...]  # legal mentions, such as "Reverse charge"
+    due_date: date | None = None  # an open item to pay (None: a credit note, or issued before 0024)
+    payment_reference: str | None = None  # the ISO 11649 RF its payment quotes
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,8 @@ def _issued(row: InvoiceRow) -> IssuedInvoice:
         net_minor=row.net_minor,
         vat_minor=row.vat_minor,
         notes=tuple(row.document["notes"]),
+        due_date=row.due_date,
+        payment_reference=row.payment_reference,
     )
 
 

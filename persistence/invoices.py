@@ -21,6 +21,7 @@ from domain.invoicing.documents import (
     InvoiceDocument,
     IssuedParty,
     invoice_number,
+    invoice_payment,
     line_from_json,
     line_to_json,
 )
@@ -227,8 +228,12 @@ def _issue(
     new = row.key is None
     sequence = allocate_number(db, row.issuer, row.series)
     number = invoice_number(row.series, sequence)
+    kind = DocumentKind(row.kind)
+    payment = invoice_payment(
+        kind, row.issuer, number, now.date(), supplier=supplier, customer=customer, currency=row.currency
+    )
     document = InvoiceDocument(
-        kind=DocumentKind(row.kind),
+        kind=kind,
         number=number,
         issuer=row.issuer,
         series=row.series,
@@ -241,6 +246,7 @@ def _issue(
         self_billing=self_billing,
         period=row.period,
         corrects=corrects,
+        payment=payment,
     )
     totals = invoice_totals(row.currency, lines)
     row.status = ISSUED
@@ -249,6 +255,8 @@ def _issue(
     row.net_minor = totals.net_minor
     row.vat_minor = totals.vat_minor
     row.document = document.to_json()
+    row.due_date = None if payment is None else payment.due_date
+    row.payment_reference = None if payment is None else payment.reference
     row.issued_at = now
     if new:
         db.add(row)

@@ -11,6 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from domain.parties import DemandPartner
 from domain.partners import NewDemandPartner
+from persistence.parties import set_postal_address
 from persistence.tables import ApiKeyRow, DemandPartnerRow
 
 
@@ -34,25 +35,20 @@ class StoredKey:
 
 
 def add_partner(db: Session, partner: NewDemandPartner, *, now: datetime) -> None:
-    address = partner.address
-    db.add(
-        DemandPartnerRow(
-            id=partner.id,
-            name=partner.legal_entity,
-            legal_entity=partner.legal_entity,
-            country=partner.country,
-            vat_id=partner.vat_id,
-            address=None if address is None else address.line(partner.country),
-            street=None if address is None else address.street,
-            postal_code=None if address is None else address.postal_code,
-            city=None if address is None else address.city,
-            billing_currency=partner.billing_currency,
-            iban=partner.iban,
-            bic=partner.bic,
-            active=partner.active,
-            created_at=now,
-        )
+    row = DemandPartnerRow(
+        id=partner.id,
+        name=partner.legal_entity,
+        legal_entity=partner.legal_entity,
+        country=partner.country,
+        vat_id=partner.vat_id,
+        billing_currency=partner.billing_currency,
+        iban=partner.iban,
+        bic=partner.bic,
+        active=partner.active,
+        created_at=now,
     )
+    set_postal_address(row, partner.address)
+    db.add(row)
     db.flush()
 
 

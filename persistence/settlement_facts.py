@@ -15,7 +15,7 @@ from domain.vat.parties import national_currency
 from domain.vat.rates import VatRateTable
 from domain.vat.treatment import TaxParty
 from persistence import fx
-from persistence.parties import as_cpo, cpo_party, partner_party
+from persistence.parties import as_cpo, cpo_party, invoiced_partner_party
 from persistence.supplies import session_supply
 from persistence.tables import CdrRow, ContractRow, CpoRow, DemandPartnerRow, FxConversionRow, SessionRow
 
@@ -56,7 +56,7 @@ def settlement_facts(
         cpo=as_cpo(cpo),
         cpo_tax=cpo_party(cpo),
         demand_partner_id=partner.id,
-        partner_tax=partner_party(partner, taxable_dealer=invoicing.taxable_dealer),
+        partner_tax=invoiced_partner_party(partner, invoicing),
         platform=platform,
         commission=commission,
         revenue_share=revenue_share,

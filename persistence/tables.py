@@ -126,7 +126,9 @@ class DemandPartnerRow(Base):
     country: Mapped[str] = mapped_column(String(2))
     vat_id: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str | None] = mapped_column(String(300))  # the line printed on invoices
+    # Its structured address (ISO 20022 PostalAddress24: StrtNm, BldgNb, PstCd, TwnNm; Ctry is ``country``).
     street: Mapped[str | None] = mapped_column(String(200))
+    building_number: Mapped[str | None] = mapped_column(String(16))
     postal_code: Mapped[str | None] = mapped_column(String(16))
     city: Mapped[str | None] = mapped_column(String(100))
     billing_currency: Mapped[str] = mapped_column(String(3))
@@ -162,7 +164,12 @@ class CpoRow(Base):
     party_id: Mapped[str] = mapped_column(String(3))
     country: Mapped[str] = mapped_column(String(2))
     vat_id: Mapped[str | None] = mapped_column(String(32))
-    address: Mapped[str | None] = mapped_column(String(300))
+    address: Mapped[str | None] = mapped_column(String(300))  # the line printed on invoices
+    # Its structured address, as demand partners' (null: none given; its payouts are refused until it is).
+    street: Mapped[str | None] = mapped_column(String(200))
+    building_number: Mapped[str | None] = mapped_column(String(16))
+    postal_code: Mapped[str | None] = mapped_column(String(16))
+    city: Mapped[str | None] = mapped_column(String(100))
     payout_currency: Mapped[str] = mapped_column(String(3))
     iban: Mapped[str | None] = mapped_column(String(34))
     bic: Mapped[str | None] = mapped_column(String(11))
@@ -613,6 +620,8 @@ class InvoiceRow(Base):
         UniqueConstraint("issuer", "session_id"),
         Index(None, "recipient", "issued_at"),
         Index("uq_invoices_correction_key", "correction_key", unique=True),
+        Index(None, "due_date"),
+        Index("uq_invoices_payment_reference", "payment_reference", unique=True),
         # At most one open draft statement per recipient, currency and month.
         Index(
             "uq_invoices_open_draft",
@@ -642,6 +651,10 @@ class InvoiceRow(Base):
     correction_key: Mapped[str | None] = mapped_column(String(200))
     net_minor: Mapped[int | None] = mapped_column(BigInteger)
     vat_minor: Mapped[int | None] = mapped_column(BigInteger)
+    # An open item the platform collects (its invoices and statements to demand partners): when it is due
+    # and the ISO 11649 reference its payment quotes. Null on credit notes and self-billed invoices.
+    due_date: Mapped[date | None] = mapped_column(Date)
+    payment_reference: Mapped[str | None] = mapped_column(String(25))
     document: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
     issued_at: Mapped[datetime | None]

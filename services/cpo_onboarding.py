@@ -25,6 +25,7 @@ from persistence import ocpi_connections as connections
 from persistence.contract_terms import latest_terms_by_party
 from persistence.contracts import ensure_contract
 from persistence.locations import published_counts
+from persistence.parties import set_postal_address
 from persistence.tables import CpoRow
 from services.ocpi import credentials
 from services.ocpi.credentials import Invitation
@@ -133,7 +134,7 @@ def set_cpo_terms(db: Session, cpo_id: str, company: CpoCompany, terms: CpoTerms
     if checked.vat_id is not None:
         cpo.vat_id = checked.vat_id
     if checked.address is not None:
-        cpo.address = checked.address.line(cpo.country)
+        set_postal_address(cpo, checked.address)
     if checked.payout_currency is not None:
         cpo.payout_currency = checked.payout_currency
     if checked.iban is not None:

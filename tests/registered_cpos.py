@@ -55,7 +55,9 @@ def registered_cpo(writes: sessionmaker[Session], cpo: Cpo = TEST_CPO) -> Regist
     with writes.begin() as db:
         if cpo_onboarding.registered_catalogue(db, cpo_id).registered:
             return registered
-        company = CpoCompany(vat_id="DE276543216", address=PostalAddress("Teststrasse 1", "10115", "Berlin"))
+        company = CpoCompany(
+            vat_id="DE276543216", address=PostalAddress("Teststrasse", "10115", "Berlin", building_number="1")
+        )
         invitation = cpo_onboarding.invite_cpo(
             db, country_code, party_id, name, company, CpoTerms(commission_percent=Decimal(8)), now=now
         )

@@ -35,8 +35,8 @@ from adapters.cpo import CpoAdapter, OcpiCpoAdapter
 from adapters.payout_rails import FileRail, PayoutRail
 from adapters.temporal_client import connect_temporal, prometheus_runtime
 from adapters.token_cipher import TokenCipher
-from config.settings import Settings, platform_party
-from domain.payouts.bank import BankAccount, bank_account
+from config.settings import Settings, platform_bank_accounts, platform_party
+from domain.payouts.bank import BankAccount
 from domain.vat.treatment import TaxParty
 from messages.invoicing import StatementRun
 from messages.payouts import PayoutSweep
@@ -54,16 +54,6 @@ log = logging.getLogger(__name__)
 
 # Database activities are synchronous and run on these threads; local activities share the pool.
 ACTIVITY_THREADS = 32
-
-
-def platform_bank_accounts(settings: Settings) -> dict[str, BankAccount]:
-    """The accounts payouts are paid from, by currency, checked at start rather than at the first payout."""
-    return {
-        currency.upper(): bank_account(
-            settings.platform_legal_name, settings.platform_country, a.get("iban"), a.get("bic")
-        )
-        for currency, a in settings.platform_bank_accounts.items()
-    }
 
 
 def payout_rail(settings: Settings, writes: sessionmaker[Session]) -> PayoutRail:

@@ -59,6 +59,8 @@ def _summary(invoice: IssuedInvoice) -> InvoiceSummary:
         vat=from_minor(invoice.vat_minor, invoice.currency),
         total=from_minor(invoice.net_minor + invoice.vat_minor, invoice.currency),
         notes=list(invoice.notes),
+        due_date=invoice.due_date,
+        payment_reference=invoice.payment_reference,
         links={"self": base, "html": f"{base}.html", "pdf": f"{base}.pdf"},
     )
 

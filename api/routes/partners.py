@@ -34,7 +34,12 @@ async def add_partner(body: PartnerCreate, _: OperatorDep, context: ContextDep) 
     application = service.Application(
         partner_id=body.id,
         legal_entity=body.legal_entity,
-        address=PostalAddress(body.address.street, body.address.postcode, body.address.city),
+        address=PostalAddress(
+            body.address.street,
+            body.address.postcode,
+            body.address.city,
+            building_number=body.address.building_number,
+        ),
         country=body.country,
         vat_id=body.vat_id,
         billing_currency=body.billing_currency,
@@ -47,6 +52,7 @@ async def add_partner(body: PartnerCreate, _: OperatorDep, context: ContextDep) 
             session_cap=body.terms.session_cap,
             cadence=body.terms.cadence,
             taxable_dealer=body.terms.taxable_dealer,
+            payment_terms_days=body.terms.payment_terms_days,
         ),
     )
 

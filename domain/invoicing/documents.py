@@ -12,14 +12,18 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.fx.rates import FxRate
 from domain.invoicing.lines import InvoiceLine, InvoiceTotals, NationalVat, invoice_totals
+from domain.invoicing.payment import PaymentInstructions, payment_instructions
 from domain.money import from_minor, to_minor
 from domain.vat.parties import country_name
 from domain.vat.rates import VatCategory, VatRate
 from domain.vat.treatment import LEGAL_NOTES, TaxParty, VatDecision, VatTreatment
+
+if TYPE_CHECKING:  # domain.partners reads this module's Cadence
+    from domain.partners import PostalAddress
 
 PLATFORM_ISSUER = "platform"
 PLATFORM_SERIES = "NC"
@@ -60,10 +64,29 @@ class IssuedParty:
     address: str
     country: str
     vat_id: str | None
+    postal_address: PostalAddress | None = None
 
     @classmethod
     def of(cls, party: TaxParty, vat_id: str | None) -> IssuedParty:
-        return cls(party.name, party.address, party.country, vat_id)
+        return cls(party.name, party.address, party.country, vat_id, party.postal_address)
+
+
+def invoice_payment(
+    kind: DocumentKind,
+    issuer: str,
+    number: str,
+    issue_date: date,
+    *,
+    supplier: TaxParty,
+    customer: TaxParty,
+    currency: str,
+) -> PaymentInstructions | None:
+    """What the platform's invoices and statements to a demand partner say about paying them: due after the
+    partner's payment terms, into our account in the invoice's currency, quoting the RF of the number. Credit
+    notes (nothing to collect) and self-billed invoices (settled by our payout) carry none."""
+    if kind != DocumentKind.INVOICE or issuer != PLATFORM_ISSUER:
+        return None
+    return payment_instructions(number, issue_date, customer.payment_terms_days, currency, supplier.payment_accounts)
 
 
 def _amount(minor: int, currency: str) -> str:
@@ -180,6 +203,7 @@ class InvoiceDocument:
     self_billing: bool
     period: str | None = None  # "YYYY-MM" for a monthly statement
     corrects: str | None = None  # a credit note: the number of the invoice (or statement) it cancels
+    payment: PaymentInstructions | None = None  # an open item to collect: its due date, account and reference
 
     @property
     def totals(self) -> InvoiceTotals:
@@ -232,13 +256,24 @@ class InvoiceDocument:
                 "gross": _amount(totals.gross_minor, currency),
             },
             "notes": self.notes,
+            "payment": None if self.payment is None else self.payment.to_json(),
         }
 
 
 def _party_json(party: IssuedParty) -> dict[str, Any]:
+    address = party.postal_address
     return {
         "name": party.name,
         "address": party.address,
+        "postal_address": None
+        if address is None
+        else {
+            "street": address.street,
+            "building_number": address.building_number,
+            "postcode": address.postal_code,
+            "town": address.city,
+            "country": party.country,
+        },
         "country": party.country,
         "country_name": country_name(party.country),
         "vat_id": party.vat_id,

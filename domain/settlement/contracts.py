@@ -11,7 +11,8 @@ Demand-partner contract::
     {"billing_currency": "EUR",
      "revenue_share": {"percent": "15", "basis": "COMMISSION"},             # or "PRICE" (net price)
      "credit": {"limit": "5000.00", "session_cap": "80.00", "hold_days": 7},  # in the billing currency
-     "invoicing": {"model": "CHAIN", "cadence": "PER_SESSION", "taxable_dealer": false},  # the defaults
+     "invoicing": {"model": "CHAIN", "cadence": "PER_SESSION", "taxable_dealer": false,  # the defaults
+                   "payment_terms_days": 14},          # an invoice is due this many days after its issue
      "payout": {"schedule": "MONTHLY", "day": 1, "time": "06:00", "minimum": {"CHF": "20.00"}}}
 
 Both kinds may carry a ``payout`` section (see ``domain.payouts.schedule``): CPOs are paid their payable,
@@ -32,6 +33,7 @@ from typing import Any, TypeVar
 
 from domain.errors import DomainError
 from domain.invoicing.documents import Cadence
+from domain.invoicing.payment import DEFAULT_PAYMENT_TERMS_DAYS, MAX_PAYMENT_TERMS_DAYS
 from domain.payouts.schedule import DEFAULT_RELEASE_TIME, LAST_SAFE_MONTH_DAY, PayoutFrequency, PayoutSchedule, Weekday
 from domain.vat.treatment import SettlementModel
 
@@ -183,6 +185,7 @@ class InvoicingTerms:
     model: SettlementModel = SettlementModel.CHAIN
     cadence: Cadence = Cadence.PER_SESSION
     taxable_dealer: bool = False
+    payment_terms_days: int = DEFAULT_PAYMENT_TERMS_DAYS
 
 
 def invoicing_terms(terms: dict[str, Any]) -> InvoicingTerms:
@@ -195,7 +198,12 @@ def invoicing_terms(terms: dict[str, Any]) -> InvoicingTerms:
     dealer = section.get("taxable_dealer", False)
     if not isinstance(dealer, bool):
         raise ContractTermsInvalid(f"invoicing.taxable_dealer must be true or false, not {dealer!r}")
-    return InvoicingTerms(model=model, cadence=cadence, taxable_dealer=dealer)
+    days = section.get("payment_terms_days", DEFAULT_PAYMENT_TERMS_DAYS)
+    if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= MAX_PAYMENT_TERMS_DAYS:
+        raise ContractTermsInvalid(
+            f"invoicing.payment_terms_days must be a number of days from 0 to {MAX_PAYMENT_TERMS_DAYS}, not {days!r}"
+        )
+    return InvoicingTerms(model=model, cadence=cadence, taxable_dealer=dealer, payment_terms_days=days)
 
 
 def payout_schedule(terms: dict[str, Any]) -> PayoutSchedule:

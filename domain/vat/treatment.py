@@ -16,14 +16,21 @@ Rules, in order, for one supply of electricity from ``supplier`` to ``customer``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from domain.errors import DomainError
+from domain.invoicing.payment import DEFAULT_PAYMENT_TERMS_DAYS
+from domain.payouts.bank import BankAccount
 from domain.vat.parties import VatIdInvalid, validate_vat_id
 from domain.vat.rates import VatCategory, VatRate, VatRateTable
+
+if TYPE_CHECKING:  # domain.partners reads invoicing terms, which read this module
+    from domain.partners import PostalAddress
 
 
 class VatRegistrationMissing(DomainError):
@@ -56,6 +63,12 @@ class TaxParty:
     country: str
     vat_ids: dict[str, str] = field(default_factory=dict)
     taxable_dealer: bool = False  # Art. 38: reselling electricity is its main activity
+    # Its structured address (``address`` is the line printed from it); None: only a line on file.
+    postal_address: PostalAddress | None = None
+    # As a customer: days from an invoice's issue to its due date (its contract's payment terms).
+    payment_terms_days: int = DEFAULT_PAYMENT_TERMS_DAYS
+    # As a supplier: the accounts its customers pay into, by currency (the platform's).
+    payment_accounts: Mapping[str, BankAccount] = field(default_factory=dict)
 
     def vat_id_in(self, country: str) -> str | None:
         """Its valid VAT id in ``country``; an id that fails validation counts as none."""

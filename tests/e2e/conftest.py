@@ -32,7 +32,7 @@ from api.context import ApiContext
 from cli.devstack import demo_cpo_onboarding
 from cli.processes import free_port
 from cli.seed import PARTNERS, seed_database
-from config.settings import Settings, platform_party
+from config.settings import Settings, platform_bank_accounts, platform_party
 from domain.sessions.lifecycle import SessionStage, is_final
 from messages.sessions import ChargingSessionResult, SessionTimeouts
 from messages.workflow_ids import session_workflow_id
@@ -46,7 +46,7 @@ from simulator.catalogue import CPOS, simulator_config
 from simulator.config import SimulatorConfig
 from simulator.connections import ConnectionStore
 from tests.conftest import TEST_TOKEN_KEY
-from workers.main import ACTIVITY_THREADS, build_worker, platform_bank_accounts
+from workers.main import ACTIVITY_THREADS, build_worker
 from workflows.sessions import ChargingSessionWorkflow
 
 TIMEOUTS = SessionTimeouts(start_confirmation_s=4, max_duration_s=300, cdr_wait_s=3)

@@ -6,19 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from adapters.swiss_qr_bill import qr_bill
 from cli.seed import DemoPartner, ensure_demand_partner
+from domain.invoicing.creditor_reference import creditor_reference, printed
 from messages.invoicing import StatementRun
 from persistence.ledger_check import check_ledger
 from persistence.tables import InvoiceRow
 from tests.e2e.conftest import ALPENFLOTTE, FAHRWERK, MOTORBRIT, VOYAGEO, Stack
-from tests.e2e.test_settlement import expected_split, half_up, settle
+from tests.e2e.test_settlement import expected_split, half_up, partner, settle
 from workers.main import ensure_statement_schedule
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -87,6 +89,22 @@ async def test_a_domestic_german_session_has_two_invoices_with_german_vat(stack:
     [cpo_line] = bought["lines"]
     assert Decimal(cpo_line["net"]) == split["cpo"]
     assert Decimal(cpo_line["vat"]) == half_up(split["cpo"] * Decimal("0.19"))
+    # How to pay: due after the contract's default terms, into our EUR account, quoting the RF of the number.
+    issued = date.fromisoformat(sold["issue_date"])
+    assert sold["payment"] == {
+        "due_date": (issued + timedelta(days=14)).isoformat(),
+        "reference": creditor_reference(sold["number"]),
+        "account": {"holder": "NetworkCore GmbH", "iban": "DE02100500000054540402", "bic": "BELADEBEXXX"},
+    }
+    assert sold["supplier"]["postal_address"] == {
+        "street": "Torstrasse",
+        "building_number": "49",
+        "postcode": "10119",
+        "town": "Berlin",
+        "country": "DE",
+    }
+    assert sold["customer"]["address"] == "Leopoldstrasse 12, 80802 München"
+    assert bought["payment"] is None  # self-billed: settled by our payout to the CPO
 
 
 async def test_a_french_dealer_at_a_german_charger_is_reverse_charged(stack: Stack) -> None:
@@ -162,12 +180,16 @@ async def test_invoices_are_listed_printable_and_private(stack: Stack) -> None:
     [summary] = [entry for entry in listed["invoices"] if entry["number"] == number]
     assert summary["notes"] == ["Reverse charge"]
     assert summary["links"]["pdf"] == f"/v1/invoices/{number}.pdf"
+    assert summary["payment_reference"] == creditor_reference(number)
+    assert summary["due_date"] is not None
     pdf = await stack.http.get(summary["links"]["pdf"], headers=stack.headers(VOYAGEO.api_key))
     assert pdf.status_code == 200
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")
     page = await stack.http.get(summary["links"]["html"], headers=stack.headers(VOYAGEO.api_key))
     assert "Reverse charge" in page.text
+    assert printed(creditor_reference(number)) in page.text
+    assert "DE02 1005 0000 0054 5404 02" in page.text
     for path in (f"/v1/invoices/{number}", f"/v1/invoices/{number}.pdf", f"/v1/invoices/{number}.html"):
         assert (await stack.http.get(path, headers=stack.headers(MOTORBRIT.api_key))).status_code == 404
     assert (await stack.http.get("/v1/invoices/NC-999999", headers=stack.headers(VOYAGEO.api_key))).status_code == 404
@@ -204,3 +226,23 @@ async def test_a_monthly_partner_is_invoiced_by_the_schedule_once_a_month(stack:
     assert listed["open_statements"] == []
     with stack.writes() as db:
         assert check_ledger(db).problems == []
+
+
+async def test_a_chf_invoice_carries_a_swiss_qr_bill_with_its_reference(stack: Stack) -> None:
+    swiss = partner(stack, "CHF")
+    session = await settle(stack, "CH*VSW*E1001", swiss)
+    sold = await invoice(stack, swiss, session["billing"]["invoice"])
+    assert sold["currency"] == "CHF"
+    reference = creditor_reference(sold["number"])
+    assert sold["payment"]["reference"] == reference
+    assert sold["payment"]["account"]["iban"] == "CH5604835012345678009"
+    bill = qr_bill(sold)
+    assert bill is not None
+    fields = bill.qr_data().split("\r\n")
+    assert fields[:4] == ["SPC", "0200", "1", "CH5604835012345678009"]
+    assert fields[4:11] == ["S", "NetworkCore GmbH", "Torstrasse", "49", "10119", "Berlin", "DE"]
+    assert fields[18:20] == [sold["totals"]["gross"], "CHF"]
+    assert fields[27:29] == ["SCOR", reference]
+    pdf = await stack.http.get(f"/v1/invoices/{sold['number']}.pdf", headers=stack.headers(swiss.api_key))
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF-")

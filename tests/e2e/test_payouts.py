@@ -20,11 +20,13 @@ from temporalio.service import RPCError
 from adapters.iso20022 import validate
 from cli.replay import fetch_history, replay_history
 from cli.seed import DemoPartner, ensure_demand_partner
+from domain.partners import PostalAddress
 from domain.payouts.batches import BANK, CASH_IN_TRANSIT
 from messages.payouts import PayoutBatchState, PayoutInput, PayoutView, ReleaseNow
 from messages.workflow_ids import payout_workflow_id
 from persistence import ledger
 from persistence.ledger_check import check_ledger
+from persistence.parties import set_postal_address
 from persistence.tables import DemandPartnerRow, PayoutBatchRow, PayoutItemRow
 from tests.e2e.conftest import Stack
 from tests.e2e.test_settlement import expected_split, minor, settle
@@ -35,6 +37,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 POLL_SECONDS = 1
 NO_IBAN = ""
+LEOPOLDSTRASSE = PostalAddress("Leopoldstrasse", "80802", "München", building_number="12")
 
 
 def fresh_iban() -> str:
@@ -52,9 +55,15 @@ def payee_terms(currency: str, minimum: dict[str, str] | None = None) -> dict[st
 
 
 def payee_partner(
-    stack: Stack, currency: str, *, iban: str | None = None, minimum: dict[str, str] | None = None
+    stack: Stack,
+    currency: str,
+    *,
+    iban: str | None = None,
+    minimum: dict[str, str] | None = None,
+    address: PostalAddress | None = LEOPOLDSTRASSE,
 ) -> DemoPartner:
-    """A demand partner of the test's own, with a bank account and a daily schedule (released by hand)."""
+    """A demand partner of the test's own, with a bank account, a postal address and a daily schedule
+    (released by hand)."""
     suffix = uuid.uuid4().hex[:8]
     new = DemoPartner(
         f"dp-pay-{suffix}",
@@ -64,6 +73,7 @@ def payee_partner(
         currency,
         f"key-{suffix}",
         iban=fresh_iban() if iban is None else iban or None,
+        address=address,
     )
     with stack.writes.begin() as db:
         ensure_demand_partner(db, new, payee_terms(currency, minimum), now=datetime.now(UTC))
@@ -287,6 +297,32 @@ async def test_missing_bank_details_flag_the_payee_and_a_fix_is_paid_at_the_next
     assert not view.needs_attention
     [batch] = batches(stack, payee)
     assert (batch.state, batch.amount_minor, batch.iban) == ("PAID", earned, "DE75512108001245126199")
+
+
+async def test_a_payee_without_a_postal_address_is_flagged_and_paid_once_it_has_one(stack: Stack) -> None:
+    who = payee_partner(stack, "GBP", address=None)  # invoiced in GBP: its EUR share is not netted
+    payee = f"dp:{who.id}"
+    earned = share_minor(await settle(stack, "DE*STN*E3001", who))
+
+    view = await release(stack, payee, "EUR")
+    assert view.needs_attention
+    assert view.reason is not None
+    assert view.reason.startswith(f"AddressMissing: {who.name} has no postal address (town and country) on file")
+    assert batches(stack, payee) == []
+    assert balance(stack, f"{payee}:revenue_share_payable", "EUR") == -earned
+
+    with stack.writes.begin() as db:
+        set_postal_address(db.get_one(DemandPartnerRow, who.id), LEOPOLDSTRASSE)
+    view = await release(stack, payee, "EUR")
+    assert not view.needs_attention
+    [batch] = batches(stack, payee)
+    assert (batch.state, batch.amount_minor) == ("PAID", earned)
+    validate(batch.document.encode())
+    creditor = batch.document.split("<Cdtr>", 1)[1].split("</Cdtr>", 1)[0]
+    for element in ("<StrtNm>Leopoldstrasse</StrtNm>", "<BldgNb>12</BldgNb>", "<PstCd>80802</PstCd>"):
+        assert element in creditor
+    assert "<TwnNm>Munchen</TwnNm>" in creditor  # SEPA's character set
+    assert "<Ctry>DE</Ctry>" in creditor
 
 
 async def test_the_sweep_schedule_starts_a_payout_workflow_for_each_new_payee(stack: Stack) -> None:

@@ -18,7 +18,7 @@ OURS = our_platform("https://emsp.example.com", platform_role("CH", "NWC", "Netw
 NO_TEMPORAL = cli_partners.TemporalTarget("127.0.0.1:1", "default", "unused")  # onboarding starts no workflow
 COMPANY = [
     *("--vat-id", "DE 276 543 216"),
-    *("--street", "Landsberger Strasse 88", "--postcode", "80339", "--city", "München"),
+    *("--street", "Landsberger Strasse", "--building-number", "88", "--postcode", "80339", "--city", "München"),
     *("--iban", "DE89 3704 0044 0532 0130 00"),
 ]
 TERMS = [
@@ -51,6 +51,12 @@ def test_invite_cpo_stores_the_company_details_and_the_contract(writes: sessionm
             "DE276543216",
             "Landsberger Strasse 88, 80339 München",
             "EUR",
+        )
+        assert (cpo.street, cpo.building_number, cpo.postal_code, cpo.city) == (
+            "Landsberger Strasse",
+            "88",
+            "80339",
+            "München",
         )
         assert (cpo.iban, cpo.active) == ("DE89370400440532013000", False)  # active once it registers
         [contract] = _contracts(db, cpo_id)
@@ -86,6 +92,12 @@ def test_cpo_terms_makes_a_new_contract_version_and_keeps_what_it_does_not_chang
     [
         (["--vat-id", "DE123456789"], "vat_id"),  # wrong check digit
         (["--street", "Hauptstrasse 1", "--city", "Berlin"], "postcode"),
+        (["--building-number", "12"], "street"),  # a building number needs the rest of the address
+        (
+            ["--street", "Hauptstrasse", "--building-number", "1" * 17, "--postcode", "10115", "--city", "Berlin"],
+            "building_number",
+        ),
+        (["--street", "Hauptstrasse", "--postcode", "10115", "--city", "B" * 36], "city"),  # TwnNm: 35 at most
         (["--iban", "DE00370400440532013000"], "iban"),
         (["--bic", "COBADEFFXXX"], "bic"),
         (["--currency", "EURO"], "currency"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import threading
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -15,7 +16,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from domain.invoicing.creditor_reference import creditor_reference
+from domain.invoicing.documents import PLATFORM_ISSUER
 from domain.invoicing.lines import InvoiceLine, invoice_line
+from domain.payouts.bank import bank_account
 from domain.vat.treatment import TaxParty, decide_vat
 from persistence import invoices
 from persistence.db import make_engine, make_session_factory
@@ -153,3 +157,73 @@ def test_an_issued_invoice_is_never_changed_or_deleted(
     with writes.begin() as db:
         again = self_bill(db, f"cpo:test-{suffix}", f"SB-I{suffix}", line_for(session_id, 2500))
         assert (again.key, again.number) == (key, number)
+
+
+def test_invoices_and_statements_to_a_partner_are_open_items_with_a_due_date_and_a_reference(
+    writes: sessionmaker[Session],
+    partner_id: str,  # noqa: F811
+) -> None:
+    suffix = uuid.uuid4().hex[:8].upper()
+    series = f"T{suffix}"
+    account = bank_account("NetworkCore GmbH", "DE", "DE02100500000054540402", "BELADEBEXXX")
+    platform = replace(PLATFORM, payment_accounts={"EUR": account})
+    customer = replace(CPO, payment_terms_days=30)  # any party as the customer: its terms are what count
+    sold, on_statement, self_billed = (new_session(writes, partner_id) for _ in range(3))
+    with writes.begin() as db:
+        invoice = invoices.issue_invoice(
+            db,
+            issuer=PLATFORM_ISSUER,
+            series=series,
+            recipient=f"dp:{partner_id}",
+            supplier=platform,
+            customer=customer,
+            line=line_for(sold, 1000),
+            self_billing=False,
+            now=NOW,
+        )
+        credit = invoices.issue_credit_note(
+            db,
+            original=invoice,
+            line=line_for(sold, 1000),
+            generation=1,
+            supplier=platform,
+            customer=customer,
+            now=NOW,
+        )
+        draft = invoices.add_to_statement(
+            db,
+            issuer=PLATFORM_ISSUER,
+            series=series,
+            recipient=f"dp:{partner_id}",
+            period="2026-05",
+            line=line_for(on_statement, 2000),
+            now=NOW,
+        )
+        assert (draft.due_date, draft.payment_reference) == (None, None)  # a draft is no open item yet
+        statement = invoices.issue_statement(db, draft.key, supplier=platform, customer=customer, now=NOW)
+        self_bill(db, f"cpo:test-{suffix}", f"SB-T{suffix}", line_for(self_billed, 3000))
+    with writes() as db:
+        rows = {
+            row.number: row
+            for row in db.scalars(select(InvoiceRow).where(InvoiceRow.series.in_([series, f"SB-T{suffix}"])))
+        }
+    first, second = f"{series}-000001", f"{series}-000003"
+    assert rows[first].key == invoice.key
+    assert rows[second].key == statement.key
+    for number in (first, second):
+        row = rows[number]
+        assert row.due_date == date(2026, 7, 1)  # issued 1 June, 30 days' terms
+        assert row.payment_reference == creditor_reference(number)
+        assert row.document is not None
+        assert row.document["payment"] == {
+            "due_date": "2026-07-01",
+            "reference": creditor_reference(number),
+            "account": {"holder": "NetworkCore GmbH", "iban": "DE02100500000054540402", "bic": "BELADEBEXXX"},
+        }
+    # The credit note (number 2) and the self-billed invoice collect nothing.
+    assert rows[f"{series}-000002"].key == credit.key
+    for number in (f"{series}-000002", f"SB-T{suffix}-000001"):
+        row = rows[number]
+        assert (row.due_date, row.payment_reference) == (None, None)
+        assert row.document is not None
+        assert row.document["payment"] is None

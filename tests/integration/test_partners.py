@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -36,7 +37,7 @@ def _application(partner_id: str, **changes: object) -> partners.Application:
     fields: dict[str, object] = {
         "partner_id": partner_id,
         "legal_entity": "Ladepunkt Süd GmbH",
-        "address": PostalAddress("Leopoldstrasse 12", "80802", "München"),
+        "address": PostalAddress("Leopoldstrasse", "80802", "München", building_number="12"),
         "country": "de",
         "vat_id": "DE 281 045 677",
         "billing_currency": "eur",
@@ -51,7 +52,13 @@ def test_an_onboarded_partner_has_its_address_and_contract(writes: sessionmaker[
         partners.onboard_demand_partner(db, _application(partner_id), now=NOW)
     with writes() as db:
         row = db.get_one(DemandPartnerRow, partner_id)
-        assert (row.street, row.postal_code, row.city, row.country) == ("Leopoldstrasse 12", "80802", "München", "DE")
+        assert (row.street, row.building_number, row.postal_code, row.city, row.country) == (
+            "Leopoldstrasse",
+            "12",
+            "80802",
+            "München",
+            "DE",
+        )
         assert row.address == "Leopoldstrasse 12, 80802 München"  # the line invoices print
         assert (row.vat_id, row.billing_currency, row.active) == ("DE281045677", "EUR", True)
         [contract] = db.scalars(select(ContractRow).where(ContractRow.party_id == partner_id)).all()
@@ -60,6 +67,7 @@ def test_an_onboarded_partner_has_its_address_and_contract(writes: sessionmaker[
     assert revenue_share_terms(contract.terms).percent == Decimal("12.5")
     assert credit_terms(contract.terms).session_cap == Decimal("50.00")
     assert invoicing_terms(contract.terms).cadence == Cadence.MONTHLY
+    assert invoicing_terms(contract.terms).payment_terms_days == 14  # the default
     with writes.begin() as db, pytest.raises(partners.PartnerExists):
         partners.onboard_demand_partner(db, _application(partner_id), now=NOW)
 
@@ -72,6 +80,9 @@ def test_an_onboarded_partner_has_its_address_and_contract(writes: sessionmaker[
         ({"billing_currency": "EURO"}, "billing_currency"),
         ({"legal_entity": "  "}, "legal_entity"),
         ({"address": PostalAddress("Leopoldstrasse 12", "80802", "")}, "city"),
+        ({"address": PostalAddress("Leopoldstrasse", "80802", "München", building_number="1" * 17)}, "building_number"),
+        ({"address": PostalAddress("Leopoldstrasse", "80802", "Garmisch-Partenkirchen-Oberau-Farchant")}, "city"),
+        ({"terms": replace(TERMS, payment_terms_days=-1)}, "payment_terms_days"),
         (
             {
                 "terms": DemandPartnerTerms(

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from adapters.iso20022 import (
     CreditTransfer,
@@ -21,17 +22,21 @@ from adapters.iso20022 import (
     validate,
 )
 from adapters.payout_rails import FileRail
+from domain.partners import PostalAddress
 from domain.payouts.bank import bank_account
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-PLATFORM_EUR = bank_account("NetworkCore GmbH", "DE", "DE02100500000054540402", "BELADEBEXXX")
-PLATFORM_CHF = bank_account("NetworkCore GmbH", "DE", "CH5604835012345678009", None)
+BERLIN = PostalAddress("Torstrasse", "10119", "Berlin", building_number="49")
+LYON = PostalAddress("Quai Jules Courmont (Bât. B)", "69002", "Lyon", building_number="5bis")
+GENEVA = PostalAddress("Route de Meyrin", "1202", "Genève", building_number="12")
+PLATFORM_EUR = bank_account("NetworkCore GmbH", "DE", "DE02100500000054540402", "BELADEBEXXX", BERLIN)
+PLATFORM_CHF = bank_account("NetworkCore GmbH", "DE", "CH5604835012345678009", None, BERLIN)
 SEPA = CreditTransfer(
     message_id="NCP-20261124-0123456789AB",
     created_at=NOW,
     execution_date=date(2026, 11, 24),
     debtor=PLATFORM_EUR,
-    creditor=bank_account("Borne Énergie SAS & Fils", "FR", "FR7630006000011234567890189", None),
+    creditor=bank_account("Borne Énergie SAS & Fils", "FR", "FR7630006000011234567890189", None, LYON),
     currency="EUR",
     amount=Decimal("208.15"),
     remittance="NetworkCore payout NCP-20261124-0123456789AB",
@@ -39,10 +44,18 @@ SEPA = CreditTransfer(
 SPS = replace(
     SEPA,
     debtor=PLATFORM_CHF,
-    creditor=bank_account("VoltaSwiss AG Genève", "CH", "CH9300762011623852957", "POFICHBEXXX"),
+    creditor=bank_account("VoltaSwiss AG Genève", "CH", "CH9300762011623852957", "POFICHBEXXX", GENEVA),
     currency="CHF",
     amount=Decimal("17.50"),
 )
+NAMESPACES = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
+
+
+def postal_address(document: bytes, party: str) -> list[tuple[str, str]]:
+    """The party's PstlAdr children as (tag, text), in document order."""
+    address = etree.fromstring(document).find(f".//p:{party}/p:PstlAdr", namespaces=NAMESPACES)
+    assert address is not None
+    return [(etree.QName(child).localname, child.text or "") for child in address]
 
 
 def test_a_sepa_file_is_valid_and_says_what_the_rulebook_asks() -> None:
@@ -57,6 +70,63 @@ def test_a_sepa_file_is_valid_and_says_what_the_rulebook_asks() -> None:
     assert "<BICFI>AGRIFRPPXXX</BICFI>" in document
     # SEPA's character set: the accent goes, the ampersand becomes a space.
     assert "<Nm>Borne Energie SAS Fils</Nm>" in document
+
+
+def test_debtor_and_creditor_carry_structured_addresses_in_xsd_order_in_the_sepa_character_set() -> None:
+    document = credit_transfer_file(SEPA)
+    validate(document)
+    assert postal_address(document, "Dbtr") == [
+        ("StrtNm", "Torstrasse"),
+        ("BldgNb", "49"),
+        ("PstCd", "10119"),
+        ("TwnNm", "Berlin"),
+        ("Ctry", "DE"),
+    ]
+    # SEPA's set: the accent goes; the street keeps its brackets, which the set allows.
+    assert postal_address(document, "Cdtr") == [
+        ("StrtNm", "Quai Jules Courmont (Bat. B)"),
+        ("BldgNb", "5bis"),
+        ("PstCd", "69002"),
+        ("TwnNm", "Lyon"),
+        ("Ctry", "FR"),
+    ]
+
+
+def test_a_swiss_file_keeps_latin_1_in_addresses() -> None:
+    document = credit_transfer_file(SPS)
+    validate(document)
+    assert postal_address(document, "Cdtr") == [
+        ("StrtNm", "Route de Meyrin"),
+        ("BldgNb", "12"),
+        ("PstCd", "1202"),
+        ("TwnNm", "Genève"),
+        ("Ctry", "CH"),
+    ]
+
+
+def test_a_building_number_and_a_postcode_are_left_out_when_there_are_none() -> None:
+    creditor = replace(SEPA.creditor, address=PostalAddress("", "", "Lyon"))
+    document = credit_transfer_file(replace(SEPA, creditor=creditor))
+    validate(document)
+    assert postal_address(document, "Cdtr") == [("TwnNm", "Lyon"), ("Ctry", "FR")]
+
+
+@pytest.mark.parametrize(
+    ("creditor", "message"),
+    [
+        ({"address": None}, "no town on its postal address"),
+        ({"address": PostalAddress("Rue X", "69002", "  ")}, "no town on its postal address"),
+        ({"country": "fr"}, "not ISO 3166-1 alpha-2"),
+        ({"country": "FRA"}, "not ISO 3166-1 alpha-2"),
+    ],
+)
+def test_a_party_without_town_or_with_a_bad_country_is_refused_before_the_file_is_built(
+    creditor: dict[str, object], message: str
+) -> None:
+    with pytest.raises(PaymentMessageInvalid, match=message):
+        credit_transfer_file(replace(SEPA, creditor=replace(SEPA.creditor, **creditor)))  # type: ignore[arg-type]
+    with pytest.raises(PaymentMessageInvalid, match=message):
+        credit_transfer_file(replace(SEPA, debtor=replace(SEPA.debtor, **creditor)))  # type: ignore[arg-type]
 
 
 def test_a_swiss_file_follows_the_sps_variant() -> None:
