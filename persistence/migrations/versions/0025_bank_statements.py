@@ -10,7 +10,7 @@ applied to invoices, so an invoice's open amount is its total less its allocatio
 Written on a branch where 0023 was the head: the merge re-chains it after 0024.
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0025"
-down_revision = "0023"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
