@@ -193,7 +193,7 @@ def test_pay_when_paid_waits_for_the_invoices_and_is_released_once_they_are_paid
     nothing = books.release(cpo)
     assert (nothing.message_id, nothing.amount, nothing.waiting) == (
         None,
-        0,
+        Decimal("0.00"),
         {"AWAITING_COLLECTION": Decimal("170.00")},
     )
     assert nothing.note == "nothing to pay now; 170.00 EUR waits (AWAITING_COLLECTION 170.00)"
