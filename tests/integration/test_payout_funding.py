@@ -102,23 +102,33 @@ class Books:
             ensure_contract(db, "CPO", cpo_id, terms, now=NOW, first_from=NOW - timedelta(days=30))
         return cpo_id
 
-    def settle(self, cpo_id: str, payable_minor: int) -> str:
-        """A settled session: the partner's invoice (net 100.00 + 19 % VAT), its receivable, the CPO's
-        payable queued for payout, the rest our commission and VAT; the invoice's number."""
+    def settle(self, cpo_id: str, payable_minor: int, *, monthly: bool = False) -> str:
+        """A settled session: the partner's invoice (net 100.00 + 19 % VAT; ``monthly``: a line on its
+        May statement, a draft until issued), its receivable, the CPO's payable queued for payout, the rest
+        our commission and VAT; the invoice's number (a statement's: its key until issued)."""
         session_id = new_session(self.writes, self.partner)
         with self.writes.begin() as db:
-            row = invoices.issue_invoice(
-                db,
-                issuer="platform",
-                series=f"FU{uuid.uuid4().hex[:6].upper()}",
-                recipient=f"dp:{self.partner}",
-                supplier=PLATFORM,
-                customer=CPO,
-                line=line_for(session_id, 10000),
-                self_billing=False,
-                now=NOW,
-            )
-            assert (row.net_minor, row.vat_minor) == (10000, 1900)
+            line, recipient = line_for(session_id, 10000), f"dp:{self.partner}"
+            if monthly:
+                draft = invoices.add_to_statement(
+                    db, issuer="platform", series="FUS", recipient=recipient, period="2026-05", line=line, now=NOW
+                )
+                number = str(draft.key)
+            else:
+                row = invoices.issue_invoice(
+                    db,
+                    issuer="platform",
+                    series=f"FU{uuid.uuid4().hex[:6].upper()}",
+                    recipient=recipient,
+                    supplier=PLATFORM,
+                    customer=CPO,
+                    line=line,
+                    self_billing=False,
+                    now=NOW,
+                )
+                assert (row.net_minor, row.vat_minor) == (10000, 1900)
+                assert row.number is not None
+                number = row.number
             key = settlement_key(session_id)
             entry = JournalEntry(
                 key,
@@ -131,6 +141,12 @@ class Books:
             )
             ledger.post(db, entry, now=NOW)
             payouts.enqueue(db, session_id, key, [Payable(Payee.parse(f"cpo:{cpo_id}"), "EUR", payable_minor)], now=NOW)
+            return number
+
+    def issue_statement(self, key: str) -> str:
+        with self.writes.begin() as db:
+            row = invoices.issue_statement(db, int(key), supplier=PLATFORM, customer=CPO, now=NOW)
+            assert (row.net_minor, row.vat_minor) == (20000, 3800)
             assert row.number is not None
             return row.number
 
@@ -302,3 +318,22 @@ def test_the_floor_counts_payouts_in_flight(private_writes: sessionmaker[Session
     )
     assert (waits.amount, waits.waiting) == (Decimal("0"), {"BANK_FLOOR": Decimal("50.00")})
     assert books.waiting(other) == {WaitReason.BANK_FLOOR: 5000}
+
+
+def test_pay_when_paid_on_a_monthly_statement_waits_until_the_statement_is_issued_and_paid(
+    private_writes: sessionmaker[Session],
+) -> None:
+    books = Books(private_writes)
+    cpo = books.cpo("PAY_WHEN_PAID")
+    draft = books.settle(cpo, 9000, monthly=True)
+    assert books.settle(cpo, 8000, monthly=True) == draft
+    assert books.release(cpo).waiting == {"AWAITING_COLLECTION": Decimal("170.00")}
+
+    statement = books.issue_statement(draft)
+    books.pays(statement, "200.00")  # partly paid: 38.00 still open
+    assert books.release(cpo).waiting == {"AWAITING_COLLECTION": Decimal("170.00")}
+
+    books.pays(statement, "38.00")
+    out = books.release(cpo)
+    assert (out.amount, out.waiting, out.note) == (Decimal("170.00"), {}, "2 session(s) in this batch")
+    books.assert_books_hold()
