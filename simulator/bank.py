@@ -362,3 +362,13 @@ class SimulatedBank:
             )
         if rows:
             db.execute(dialect_insert(db, SimulatedBankEntryRow), rows)
+
+    def first_open_day(self, on_or_after: date) -> date:
+        """The first day from ``on_or_after`` on which every account can still book (none stated yet)."""
+        with self._writes() as db:
+            stated = db.scalar(
+                select(func.max(SimulatedBankStatementRow.statement_date)).where(
+                    SimulatedBankStatementRow.iban.in_(list(self.accounts))
+                )
+            )
+        return on_or_after if stated is None else max(on_or_after, stated + timedelta(days=1))
