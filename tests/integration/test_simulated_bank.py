@@ -17,6 +17,7 @@ from adapters.iso20022 import CreditTransfer, credit_transfer_file
 from cli.seed import DemoPartner, ensure_demand_partner
 from domain.collections.statements import check_statement
 from domain.invoicing.creditor_reference import creditor_reference
+from domain.partners import PostalAddress
 from domain.payouts.bank import bank_account
 from persistence.bank_reconciliation import reconcile
 from persistence.ledger_check import check_ledger
@@ -101,6 +102,10 @@ def test_statements_validate_add_up_and_continue_day_after_day(writes: sessionma
     ]
 
 
+BERLIN = PostalAddress("Torstrasse", "10119", "Berlin", building_number="49")
+ZURICH = PostalAddress("Bahnhofstrasse", "8001", "Zürich", building_number="1")
+
+
 def _payout(writes: sessionmaker[Session], simulated: SimulatedBank, amount_minor: int) -> str:
     """A payout batch the payout activities paid (the rail said so) and its pain.001, which the bank took."""
     message_id = _batch(writes, "EUR", amount_minor, "PAID")
@@ -108,8 +113,8 @@ def _payout(writes: sessionmaker[Session], simulated: SimulatedBank, amount_mino
         message_id=message_id,
         created_at=NOW,
         execution_date=DAY,
-        debtor=bank_account("NetworkCore GmbH", "DE", OURS, "BELADEBEXXX"),
-        creditor=bank_account("Stromnetz Laden GmbH", "CH", "CH9300762011623852957", "UBSWCHZH80A"),
+        debtor=bank_account("NetworkCore GmbH", "DE", OURS, "BELADEBEXXX", BERLIN),
+        creditor=bank_account("Stromnetz Laden GmbH", "CH", "CH9300762011623852957", "UBSWCHZH80A", ZURICH),
         currency="EUR",
         amount=Decimal(amount_minor).scaleb(-2),
         remittance="payout",
