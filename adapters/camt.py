@@ -44,14 +44,20 @@ def _schema(file_name: str) -> etree.XMLSchema:
 def schema_errors(document: bytes) -> list[str]:
     """Why the document is not a valid camt.053/.054.001.08 (empty when it is one)."""
     try:
-        root = _root(document)
+        _valid_root(document)
     except StatementRefused as refused:
         return [str(refused)]
+    return []
+
+
+def _valid_root(document: bytes) -> etree._Element:
+    """The document's root once it is XML, a camt message we read and valid against its XSD."""
+    root = _root(document)
     try:
         _schema(_MESSAGES[etree.QName(root).namespace or ""][1]).assertValid(root)
     except etree.DocumentInvalid as error:
-        return [str(error)]
-    return []
+        raise StatementRefused(f"not a valid camt message: {error}") from error
+    return root
 
 
 def _root(document: bytes) -> etree._Element:
@@ -69,10 +75,7 @@ def _root(document: bytes) -> etree._Element:
 
 def read_statement(document: bytes) -> Statement:
     """The statement or notification in the file, validated against its XSD first."""
-    errors = schema_errors(document)
-    if errors:
-        raise StatementRefused("not a valid camt message: " + "; ".join(errors))
-    root = _root(document)
+    root = _valid_root(document)
     namespace = etree.QName(root).namespace or ""
     kind, _, message_name, report_name = _MESSAGES[namespace]
     reader = _Reader(namespace)
@@ -114,12 +117,17 @@ class _Reader:
 
     def __init__(self, namespace: str) -> None:
         self._ns = {"c": namespace}
+        self._compiled: dict[str, etree.XPath] = {}  # a statement asks the same few paths of every entry
 
-    def _path(self, path: str) -> str:
-        return "/".join(f"c:{step}" if step not in (".", "..") else step for step in path.split("/"))
+    def _xpath(self, path: str) -> etree.XPath:
+        compiled = self._compiled.get(path)
+        if compiled is None:
+            steps = "/".join(f"c:{step}" if step not in (".", "..") else step for step in path.split("/"))
+            compiled = self._compiled[path] = etree.XPath(steps, namespaces=self._ns)
+        return compiled
 
     def all(self, node: etree._Element, path: str) -> list[etree._Element]:
-        found = node.xpath(self._path(path), namespaces=self._ns)
+        found = self._xpath(path)(node)
         assert isinstance(found, list)
         return [e for e in found if isinstance(e, etree._Element)]
 

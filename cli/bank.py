@@ -1,10 +1,13 @@
-"""`networkcore bank import|unmatched|assign|reconcile`: bank statements and reconciliation for ops."""
+"""`networkcore bank import|unmatched|assign|reconcile`: bank statements and reconciliation for ops;
+`bank simulate-payment|simulate-statement`: partners pay in the simulated bank, which writes our camt.053."""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TextIO
 
@@ -12,6 +15,7 @@ from domain.errors import DomainError
 from domain.money import from_minor
 from persistence.db import SessionFactory
 from services import bank
+from simulator.bank import BankRefusal, SimulatedBank
 
 
 def statement_files(paths: Sequence[str]) -> list[Path]:
@@ -117,3 +121,77 @@ def print_reconciliation(reads: SessionFactory, *, as_json: bool, out: TextIO = 
                 file=out,
             )
     return 0 if all(r.agrees for r in report.currencies.values()) else 1
+
+
+def our_accounts(platform_bank_accounts: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    """Our IBANs and their currencies, from the ``platform_bank_accounts`` setting."""
+    return {details["iban"]: currency.upper() for currency, details in platform_bank_accounts.items()}
+
+
+def simulated_bank(writes: SessionFactory, platform_bank_accounts: Mapping[str, Mapping[str, str]]) -> SimulatedBank:
+    """The simulated bank holding our accounts (the payout rail of the demo and the tests)."""
+    return SimulatedBank(writes, accounts=our_accounts(platform_bank_accounts))
+
+
+def _day(text: str | None) -> date:
+    return datetime.now(UTC).date() if text is None else date.fromisoformat(text)
+
+
+def run_simulate_payment(
+    simulated: SimulatedBank,
+    payer: str | None,
+    payer_iban: str | None,
+    currency: str | None,
+    amount: str | None,
+    booked_on: str | None,
+    reference: str | None,
+    text: str | None,
+    out: TextIO = sys.stdout,
+) -> int:
+    """A partner pays us in the simulated bank; 0, or 1 when the bank refuses, 2 on missing arguments."""
+    if not (payer and payer_iban and currency and amount):
+        print(
+            "networkcore bank simulate-payment: --payer, --payer-iban, --currency and --amount are required",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        day = _day(booked_on)
+        servicer_reference = simulated.receive_payment(
+            payer,
+            payer_iban,
+            currency.upper(),
+            Decimal(amount),
+            day,
+            reference=reference,
+            text=text,
+            now=datetime.now(UTC),
+        )
+    except (BankRefusal, InvalidOperation, ValueError) as refused:
+        print(f"networkcore bank simulate-payment: {refused}", file=sys.stderr)
+        return 1
+    print(f"{amount} {currency.upper()} from {payer} booked on {day} ({servicer_reference})", file=out)
+    return 0
+
+
+def write_statements(simulated: SimulatedBank, day: date, folder: Path) -> list[Path]:
+    """Every account's camt.053 up to ``day``, written to ``folder`` (named so they sort by day)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for iban, document in simulated.statements(day, now=datetime.now(UTC)).items():
+        path = folder / f"{day.isoformat()}-{simulated.accounts[iban]}-{iban}.camt053.xml"
+        path.write_bytes(document)
+        written.append(path)
+    return written
+
+
+def run_simulate_statement(simulated: SimulatedBank, day: str | None, folder: Path, out: TextIO = sys.stdout) -> int:
+    try:
+        written = write_statements(simulated, _day(day), folder)
+    except (BankRefusal, ValueError) as refused:
+        print(f"networkcore bank simulate-statement: {refused}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"{path}", file=out)
+    print(f"import them with: networkcore bank import --file {folder}", file=out)
+    return 0

@@ -25,6 +25,7 @@ from temporalio.worker import Worker
 from adapters.cpo import ocpi_token_header
 from adapters.temporal_client import connect_temporal
 from cli.actions import LOCAL_ACTIVITY_MARKER, count_actions
+from cli.bench_bank import ENTRIES, TARGET_ENTRIES_PER_S, bank_rates
 from cli.bench_ledger import BATCH, TARGET_TRANSFERS_PER_S, ledger_rates
 from cli.bench_workflows import BareLocalWorkflow, BareRemoteWorkflow, bare_step
 from cli.devstack import SIMULATOR_STATE, DevStack
@@ -287,6 +288,7 @@ def run_bench(*, sessions: int, concurrency: int) -> int:
     rated_per_s = _rating_rate()
     with tempfile.TemporaryDirectory(prefix="networkcore-ledger-bench-") as workdir:
         transfers = ledger_rates(Path(workdir))
+        statement_entries = bank_rates(Path(workdir))
     with tempfile.TemporaryDirectory(prefix="networkcore-bench-") as workdir:
         settings = _settings(Path(workdir))
         stack = DevStack(settings, charge_duration_s=0.2, patch_interval_s=0.5, log_dir=Path(workdir) / "logs")
@@ -336,6 +338,12 @@ def run_bench(*, sessions: int, concurrency: int) -> int:
             f"ledger: balanced transfers/s on {backend} (batches of {BATCH}, 8 postings)",
             "not reachable" if per_s is None else f"{per_s:,.0f}",
             f">= {TARGET_TRANSFERS_PER_S:,}" if backend == "postgresql" else "",
+        )
+    for backend, per_s in statement_entries.items():
+        table.add_row(
+            f"bank statement entries matched and booked/s on {backend} (one camt.053 of {ENTRIES:,} payments)",
+            "not reachable" if per_s is None else f"{per_s:,.0f}",
+            f">= {TARGET_ENTRIES_PER_S:,}" if backend == "postgresql" else "",
         )
     table.add_row("billable actions per session, mean", f"{result['actions_mean']:.2f}", f"<= {TARGET_ACTIONS}")
     table.add_row("billable actions per session, max", str(result["actions_max"]), f"<= {TARGET_ACTIONS}")

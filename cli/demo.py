@@ -22,6 +22,7 @@ from rich.table import Table
 
 from adapters.invoice_documents import render_html, render_pdf, title
 from adapters.temporal_client import connect_temporal
+from cli.demo_collections import RunCollections, collect, print_collections
 from cli.demo_corrections import correct, print_corrections
 from cli.devstack import DevStack
 from cli.payouts import export_files, print_payouts, report_json
@@ -346,6 +347,7 @@ class DemoReport:
     payouts: RunPayouts
     books: Books
     invoices: RunInvoices
+    collections: RunCollections
 
     def to_json(self) -> dict[str, Any]:
         """The report as ``networkcore demo --json`` prints it."""
@@ -371,6 +373,7 @@ class DemoReport:
                 },
             },
             "invoices": asdict(self.invoices),
+            "collections": asdict(self.collections),
         }
 
 
@@ -507,14 +510,6 @@ def print_summary(console: Console, report: DemoReport) -> None:
     for balance in report.books.balances:
         accounts.add_row(balance.account, balance.currency, str(from_minor(balance.balance_minor, balance.currency)))
     console.print(accounts)
-    check = report.books.check
-    totals = ", ".join(f"{c} {t:+d}" for c, t in sorted(check.currency_totals.items()))
-    verdict = "[green]OK[/]" if check.ok else f"[red]FAILED[/]: {'; '.join(check.problems)}"
-    console.print(
-        f"ledger check: {verdict} ({check.entries} entries, {check.settled_sessions} settled sessions; "
-        f"sum per currency in minor units: {totals})",
-        soft_wrap=True,
-    )
     for outcome in run.ids:
         if outcome.label != "regular":
             console.print(
@@ -525,6 +520,15 @@ def print_summary(console: Console, report: DemoReport) -> None:
     print_payouts(console, report.payouts.payouts)
     console.print(
         f"{report.payouts.files} pain.001 files (validated against the ISO 20022 XSD): {report.payouts.folder}/",
+        soft_wrap=True,
+    )
+    print_collections(console, report.collections)
+    check = report.books.check
+    totals = ", ".join(f"{c} {t:+d}" for c, t in sorted(check.currency_totals.items()))
+    verdict = "[green]OK[/]" if check.ok else f"[red]FAILED[/]: {'; '.join(check.problems)}"
+    console.print(
+        f"ledger check (the bank reconciliation included): {verdict} ({check.entries} entries, "
+        f"{check.settled_sessions} settled sessions; sum per currency in minor units: {totals})",
         soft_wrap=True,
     )
     links = run.links
@@ -649,21 +653,34 @@ def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: 
                 show_progress=not as_json and sys.stderr.isatty(),
             )
         )
+        run = summary(planned, elapsed, stack)
+        # Before payouts, so the payouts take back what the credit reversed.
+        corrected = corrections(stack, planned)
+        paid_out = pay_out(stack.settings, since=run_started)
+        invoices = issued_invoices(stack.settings, [s.id for s in planned if s.id], stack.api_url)
+        # The partners pay what was issued (a monthly statement still in draft is not due yet).
+        collected = collect(stack.settings, [i.number for i in invoices.issued if i.api is not None])
         report = DemoReport(
-            summary(planned, elapsed, stack),
-            # Before payouts, so the payouts take back what the credit reversed.
-            corrections=corrections(stack, planned),
-            payouts=pay_out(stack.settings, since=run_started),
+            run,
+            corrections=corrected,
+            payouts=paid_out,
             books=ledger_books(stack.settings),
-            invoices=issued_invoices(stack.settings, [s.id for s in planned if s.id], stack.api_url),
+            invoices=invoices,
+            collections=collected,
         )
         if as_json:
             print(json.dumps(report.to_json(), indent=2))
         else:
             print_summary(console, report)
-        ok = report.summary.as_expected == len(planned) and report.books.check.ok
+        ok = (
+            report.summary.as_expected == len(planned)
+            and report.books.check.ok
+            and all(report.collections.agrees.values())
+        )
         if not ok:
-            console.print("[red]some sessions did not end as expected or the books do not check; see .data/logs/[/]")
+            console.print(
+                "[red]some sessions did not end as expected, or the books or the bank do not check; see .data/logs/[/]"
+            )
         stay = keep_running if keep_running is not None else (sys.stdin.isatty() and not as_json)
         if stay and not reuse:
             console.print("\nThe stack keeps running for you to look around. Press Ctrl-C to stop it.")

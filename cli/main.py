@@ -287,16 +287,32 @@ def cmd_payouts(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _bank_arguments(bank: argparse.ArgumentParser) -> None:
-    bank.add_argument("action", choices=["import", "unmatched", "assign", "reconcile"])
+    bank.add_argument(
+        "action", choices=["import", "unmatched", "assign", "reconcile", "simulate-payment", "simulate-statement"]
+    )
     bank.add_argument("--file", action="append", default=[], help="a camt.053/.054 file or a folder (repeatable)")
     bank.add_argument("--json", action="store_true", help="unmatched, reconcile: print JSON")
     bank.add_argument("--entry", type=int, help="assign: the statement entry in suspense (see `bank unmatched`)")
     bank.add_argument("--partner", help="assign: the demand partner id it came from")
     bank.add_argument("--invoice", help="assign: the invoice number it pays (default: oldest open first)")
+    bank.add_argument("--payer", help="simulate-payment (the simulated bank, demo/tests): the payer's name")
+    bank.add_argument("--payer-iban", help="simulate-payment: the IBAN it pays from")
+    bank.add_argument("--currency", help="simulate-payment: the currency paid (our account in it is credited)")
+    bank.add_argument("--amount", help="simulate-payment: the amount, e.g. 119.00")
+    bank.add_argument("--reference", help="simulate-payment: the RF creditor reference quoted (structured)")
+    bank.add_argument("--text", help="simulate-payment: free remittance text instead of (or with) a reference")
+    bank.add_argument("--date", help="simulate-payment: booking day; simulate-statement: statement day (today)")
+    bank.add_argument("--out", default=".data/bank/statements", help="simulate-statement: where to write the files")
 
 
-@command("bank", "import camt.053/.054 statements, list and assign unmatched money, reconcile", _bank_arguments)
+@command(
+    "bank",
+    "import camt.053/.054 statements, list and assign unmatched money, reconcile; simulate payments and statements",
+    _bank_arguments,
+)
 def cmd_bank(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from cli import bank
     from persistence.db import open_database
 
@@ -305,8 +321,14 @@ def cmd_bank(settings: Settings, args: argparse.Namespace) -> int:
             if not args.file:
                 print("networkcore bank import: --file is required", file=sys.stderr)
                 return 2
-            accounts = {details["iban"]: currency for currency, details in settings.platform_bank_accounts.items()}
-            return bank.run_import(database.writes, args.file, accounts)
+            return bank.run_import(database.writes, args.file, bank.our_accounts(settings.platform_bank_accounts))
+        if args.action.startswith("simulate-"):
+            simulated = bank.simulated_bank(database.writes, settings.platform_bank_accounts)
+            if args.action == "simulate-statement":
+                return bank.run_simulate_statement(simulated, args.date, Path(args.out))
+            return bank.run_simulate_payment(
+                simulated, args.payer, args.payer_iban, args.currency, args.amount, args.date, args.reference, args.text
+            )
         if args.action == "assign":
             if args.entry is None or args.partner is None:
                 print("networkcore bank assign: --entry and --partner are required", file=sys.stderr)

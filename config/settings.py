@@ -74,12 +74,14 @@ class Settings(BaseSettings):
     fx_max_age_days: int = 5
 
     # Payouts (stage 9). The platform pays from one account per currency (pain.001 supports EUR via SEPA
-    # and CHF via the Swiss Payment Standards); its invoices ask demand partners to pay into the account of
-    # their currency. The rail is "simulated" (a bank in our database, for the
-    # demo and tests) or "file" (pain.001 written to the outbox, pain.002 read from the inbox).
+    # and CHF via the Swiss Payment Standards) and is paid into them: its invoices ask demand partners to pay
+    # into the account of their currency, and statements are read per account. The rail is "simulated" (a
+    # bank in our database, for the demo and tests) or "file" (pain.001 written to the outbox, pain.002 read
+    # from the inbox).
     platform_bank_accounts: dict[str, dict[str, str]] = {
         "EUR": {"iban": "DE02100500000054540402", "bic": "BELADEBEXXX"},
         "CHF": {"iban": "CH5604835012345678009", "bic": "UBSWCHZH80A"},
+        "GBP": {"iban": "GB33BUKB20201555555555", "bic": "BUKBGB22"},  # collects from GBP-billed partners
     }
     # No payout takes the platform's bank account in a currency below its floor, e.g. {"EUR": "10000.00"}:
     # the account's book balance, less the payouts in flight, stays at or above it, and what does not fit

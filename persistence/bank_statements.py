@@ -17,18 +17,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from domain.collections import postings
-from domain.collections.matching import Book, Line, Match, OpenInvoice, Outcome, PayoutRef, match_line
+from domain.collections.matching import Book, Line, Match, OpenInvoice, Outcome, PayoutRef, match_lines
 from domain.collections.statements import STATEMENT, Direction, Entry, Statement, Transaction
 from domain.invoicing.documents import PLATFORM_ISSUER, DocumentKind
 from domain.ledger.entries import JournalEntry
 from domain.money import to_minor
 from domain.payouts.batches import Payee, paid_entry
 from persistence import ledger, payouts
-from persistence.db import dialect_insert
+from persistence.db import copy_rows, dialect_insert, insert_new, is_postgresql
 from persistence.tables import (
     OPEN_PAYOUT_STATES,
     BankAllocationRow,
@@ -218,10 +218,9 @@ def _insert_entries(
     if not unique:
         return {}
     statement_key = file_row.key if file_row.kind == STATEMENT else None
-    inserted = db.execute(
-        dialect_insert(db, BankEntryRow)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(BankEntryRow.idempotency_key, BankEntryRow.key, sort_by_parameter_order=True),
+    inserted = insert_new(
+        db,
+        BankEntryRow,
         [
             {
                 "idempotency_key": key,
@@ -242,14 +241,19 @@ def _insert_entries(
             }
             for key, e in unique.items()
         ],
-    ).all()
-    if statement_key is not None:  # entries a notification booked first are now on a statement too
+        unique="idempotency_key",
+        returning=("idempotency_key", "key"),
+    )
+    new = dict(inserted)
+    earlier = [key for key in unique if key not in new]
+    if statement_key is not None and earlier:  # entries a notification booked first are now on a statement too
         db.execute(
             update(BankEntryRow)
-            .where(BankEntryRow.idempotency_key.in_(list(unique)), BankEntryRow.statement_file_key.is_(None))
+            .where(BankEntryRow.idempotency_key.in_(earlier), BankEntryRow.statement_file_key.is_(None))
             .values(statement_file_key=statement_key)
+            .execution_options(synchronize_session=False)
         )
-    return dict(inserted)
+    return new
 
 
 def book_statement(
@@ -289,12 +293,15 @@ def book_statement(
     references = {
         r for _, _, _, line in lines for r in (line.end_to_end_id, line.message_id, line.payment_information_id) if r
     }
-    payout_refs = _payouts(db, currency, references)
-    book = Book.of(payout_refs, open_invoices(db, currency), _partners_by_iban(db))
-    for bank_key, line_no, entry, line in lines:
-        match = match_line(line, book)
-        book = book.settled(match)
-        entries += _apply(db, bank_key, line_no, entry.direction, match, currency, payout_refs, now=now)
+    book = Book.of(_payouts(db, currency, references), open_invoices(db, currency), _partners_by_iban(db))
+    matches = match_lines([line for *_, line in lines], book)
+    _record(
+        db,
+        [(bank_key, line_no, match) for (bank_key, line_no, _, _), match in zip(lines, matches, strict=True)],
+        now=now,
+    )
+    for (bank_key, line_no, entry, _), match in zip(lines, matches, strict=True):
+        entries += _apply(db, bank_key, line_no, entry.direction, match, currency, now=now)
         result.by_outcome[match.outcome.value] = result.by_outcome.get(match.outcome.value, 0) + 1
     ledger.post_batch(db, entries, now=now)
     file_row.state, file_row.refusal, file_row.booked_at = BOOKED, None, now
@@ -302,37 +309,63 @@ def book_statement(
 
 
 def _record(
-    db: Session, bank_key: int, line: int, match: Match, *, now: datetime, assigned_by: str | None = None
-) -> int:
-    row = BankMatchRow(
-        entry_key=bank_key,
-        line=line,
-        rule=match.rule.value,
-        outcome=match.outcome.value,
-        payout_message_id=match.payout,
-        partner_id=match.partner_id,
-        amount_minor=match.amount_minor,
-        excess_minor=match.excess_minor,
-        assigned_by=assigned_by,
-        created_at=now,
-    )
-    db.add(row)
-    db.flush()
-    if match.allocations:
-        db.execute(
-            dialect_insert(db, BankAllocationRow),
-            [
-                {
-                    "match_key": row.key,
-                    "invoice_key": a.invoice_key,
-                    "entry_key": bank_key,
-                    "amount_minor": a.amount_minor,
-                    "created_at": now,
-                }
-                for a in match.allocations
-            ],
+    db: Session, matched: Sequence[tuple[int, int, Match]], *, now: datetime, assigned_by: str | None = None
+) -> None:
+    """Record each (entry, line, match) and the parts it applied to invoices, in a few statements (COPY on
+    PostgreSQL, with keys drawn from the sequence first)."""
+    if not matched:
+        return
+    rows = [
+        {
+            "entry_key": bank_key,
+            "line": line,
+            "rule": match.rule.value,
+            "outcome": match.outcome.value,
+            "payout_message_id": match.payout,
+            "partner_id": match.partner_id,
+            "amount_minor": match.amount_minor,
+            "excess_minor": match.excess_minor,
+            "assigned_by": assigned_by,
+            "created_at": now,
+        }
+        for bank_key, line, match in matched
+    ]
+    keys: Sequence[int]
+    if is_postgresql(db):
+        keys = _new_keys(db, "bank_matches", len(rows))
+        columns = ("key", *rows[0])
+        copy_rows(db, "bank_matches", columns, ([key, *row.values()] for key, row in zip(keys, rows, strict=True)))
+    else:
+        keys = (
+            db.execute(dialect_insert(db, BankMatchRow).returning(BankMatchRow.key, sort_by_parameter_order=True), rows)
+            .scalars()
+            .all()
         )
-    return row.key
+    allocations = [
+        {
+            "match_key": match_key,
+            "invoice_key": a.invoice_key,
+            "entry_key": bank_key,
+            "amount_minor": a.amount_minor,
+            "created_at": now,
+        }
+        for match_key, (bank_key, _, match) in zip(keys, matched, strict=True)
+        for a in match.allocations
+    ]
+    if allocations and is_postgresql(db):
+        copy_rows(db, "bank_allocations", tuple(allocations[0]), (list(a.values()) for a in allocations))
+    elif allocations:
+        db.execute(dialect_insert(db, BankAllocationRow), allocations)
+
+
+def _new_keys(db: Session, table: str, count: int) -> list[int]:
+    """PostgreSQL: ``count`` keys drawn from the table's key sequence, in one round trip."""
+    return list(
+        db.scalars(
+            text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'key')) FROM generate_series(1, :count)"),
+            {"count": count},
+        )
+    )
 
 
 def _apply(
@@ -342,18 +375,15 @@ def _apply(
     direction: Direction,
     match: Match,
     currency: str,
-    payout_refs: dict[str, PayoutRef],
     *,
     now: datetime,
 ) -> list[JournalEntry]:
-    """Record the match and what it changes; the ledger entries to book."""
-    _record(db, bank_key, line, match, now=now)
+    """What the (recorded) match changes; the ledger entries to book."""
     if match.outcome in (Outcome.PARTNER, Outcome.SUSPENSE):
         return [postings.receipt_entry(postings.entry_key(bank_key, line), match, direction, currency)]
     assert match.payout is not None
     batch = payouts.batch(db, match.payout, for_update=True)
     if match.outcome == Outcome.PAYOUT:
-        payout_refs[batch.message_id] = PayoutRef(batch.message_id, batch.amount_minor, paid=True)
         if batch.state == PAID:
             return []  # the rail's report booked it already: cash in transit -> bank, once
         batch.state, batch.settled_at = PAID, now
@@ -361,7 +391,6 @@ def _apply(
         # The rail's report (pain.002), if it still comes, finds the batch PAID and books nothing.
         ledger.post(db, paid_entry(f"{batch.idempotency_key}:paid", batch.currency, batch.amount_minor), now=now)
         return []
-    payout_refs.pop(batch.message_id, None)
     payee = Payee.parse(batch.payee)
     batch.state = REJECTED
     batch.reason = f"returned by the beneficiary's bank ({_return_reason(db, bank_key, line)}): payable again"
@@ -432,7 +461,7 @@ def unmatched(db: Session, entry_key: int | None = None) -> list[SuspenseLine]:
 def assign(db: Session, line: SuspenseLine, match: Match, *, assigned_by: str, now: datetime) -> None:
     """Move a suspense line to a partner (``match``, an ASSIGNED one): recorded, applied, booked once (the
     unique (entry, line, outcome) refuses a second assignment of the same line)."""
-    _record(db, line.entry_key, line.line, match, now=now, assigned_by=assigned_by)
+    _record(db, [(line.entry_key, line.line, match)], now=now, assigned_by=assigned_by)
     assert match.partner_id is not None
     ledger.post(
         db,

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-import psycopg
 from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from domain.ledger.entries import JournalEntry
-from persistence.db import dialect_insert
+from persistence.db import copy_rows, dialect_insert, insert_new, is_postgresql
 from persistence.tables import LedgerAccountRow, LedgerEntryRow, LedgerPostingRow
 
 
@@ -66,13 +65,14 @@ def post_batch(db: Session, entries: Sequence[JournalEntry], *, now: datetime) -
     assert len({e.key for e in entries}) == len(entries), "one entry per idempotency key in a batch"
     accounts = account_keys(db, ((p.account, p.currency) for e in entries for p in e.postings))
     # executemany with RETURNING: one cached statement, sent as multi-row INSERTs by SQLAlchemy.
-    inserted = db.execute(
-        dialect_insert(db, LedgerEntryRow)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(LedgerEntryRow.idempotency_key, LedgerEntryRow.key, sort_by_parameter_order=True),
+    inserted = insert_new(
+        db,
+        LedgerEntryRow,
         [{"idempotency_key": e.key, "posting_count": len(e.postings), "created_at": now} for e in entries],
-    ).all()
-    new = dict(inserted)
+        unique="idempotency_key",
+        returning=("idempotency_key", "key"),
+    )
+    new: dict[str, int] = dict(inserted)
     _insert_postings(
         db,
         [
@@ -102,15 +102,8 @@ def post_batch(db: Session, entries: Sequence[JournalEntry], *, now: datetime) -
 def _insert_postings(db: Session, rows: list[tuple[int, int, str, int]]) -> None:
     if not rows:
         return
-    if db.get_bind().dialect.name == "postgresql":
-        # COPY on the session's own connection and transaction: the fastest way in, same commit.
-        driver = db.connection().connection.driver_connection
-        assert isinstance(driver, psycopg.Connection)
-        with driver.cursor().copy(
-            "COPY ledger_postings (entry_key, account_key, currency, amount_minor) FROM STDIN"
-        ) as copy:
-            for row in rows:
-                copy.write_row(row)
+    if is_postgresql(db):
+        copy_rows(db, "ledger_postings", ("entry_key", "account_key", "currency", "amount_minor"), rows)
         return
     db.execute(
         insert(LedgerPostingRow),

@@ -752,6 +752,53 @@ class SimulatedBankTransferRow(Base):
     document: Mapped[str] = mapped_column(Text)
 
 
+class SimulatedBankStatementRow(Base):
+    """A camt.053 the simulated bank produced for one of our accounts: one per account and day, numbered per
+    account, opening at the previous one's closing balance (demo and tests only)."""
+
+    __tablename__ = "simulated_bank_statements"
+    __table_args__ = (UniqueConstraint("iban", "sequence_number"), UniqueConstraint("iban", "statement_date"))
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    iban: Mapped[str] = mapped_column(String(34))
+    currency: Mapped[str] = mapped_column(String(3))
+    sequence_number: Mapped[int] = mapped_column(BigInteger)  # ElctrncSeqNb
+    from_date: Mapped[date]
+    statement_date: Mapped[date]
+    opening_minor: Mapped[int] = mapped_column(BigInteger)  # OPBD, signed
+    closing_minor: Mapped[int] = mapped_column(BigInteger)  # CLBD, signed
+    message_id: Mapped[str] = mapped_column(String(35), unique=True)
+    document: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class SimulatedBankEntryRow(Base):
+    """A movement the simulated bank booked on one of our accounts: a payout it settled (a debit, once per
+    message id) or a partner's payment to us (a credit), and the statement that reported it (None: not yet)."""
+
+    __tablename__ = "simulated_bank_entries"
+    __table_args__ = (
+        Index(None, "iban", "statement_key"),
+        CheckConstraint("amount_minor > 0", name="positive"),
+        CheckConstraint("direction IN ('CRDT', 'DBIT')", name="direction"),
+    )
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    iban: Mapped[str] = mapped_column(String(34))
+    currency: Mapped[str] = mapped_column(String(3))
+    direction: Mapped[str] = mapped_column(String(4))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    booked_on: Mapped[date]
+    account_servicer_reference: Mapped[str] = mapped_column(String(35), unique=True)
+    payout_message_id: Mapped[str | None] = mapped_column(String(35), unique=True)
+    counterparty_name: Mapped[str | None] = mapped_column(String(140))
+    counterparty_iban: Mapped[str | None] = mapped_column(String(34))
+    reference: Mapped[str | None] = mapped_column(String(35))  # a structured creditor reference (SCOR)
+    text: Mapped[str | None] = mapped_column(String(140))  # free remittance text (Ustrd)
+    statement_key: Mapped[int | None] = mapped_column(ForeignKey("simulated_bank_statements.key"))
+    created_at: Mapped[datetime]
+
+
 class OperatorKeyRow(Base):
     """An operator's API key (its SHA-256): who decides disputes, named in every decision."""
 

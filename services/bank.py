@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from adapters.camt import read_statement
-from domain.collections.matching import assignment
+from domain.collections.matching import OpenInvoice, assignment
 from domain.collections.statements import Direction, StatementRefused, check_statement
 from domain.errors import DomainError
 from persistence import bank_statements
@@ -89,6 +89,12 @@ def import_file(
         by_outcome=booked.by_outcome,
         warnings=tuple(booked.warnings),
     )
+
+
+def open_invoices(reads: SessionFactory, currency: str) -> list[OpenInvoice]:
+    """The platform's issued invoices to demand partners in ``currency``, oldest first, with what is open."""
+    with reads() as db:
+        return bank_statements.open_invoices(db, currency)
 
 
 def unmatched(reads: SessionFactory) -> list[SuspenseLine]:

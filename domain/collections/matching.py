@@ -125,10 +125,10 @@ def apply_payment(amount_minor: int, invoices: Sequence[OpenInvoice]) -> tuple[t
 @dataclass(frozen=True, slots=True)
 class Book:
     """What a line can match: our payouts by message id, the open invoices of demand partners in the
-    line's currency (oldest first), and the partners' IBANs."""
+    line's currency by key (oldest first), and the partners' IBANs."""
 
     payouts: Mapping[str, PayoutRef]
-    invoices: tuple[OpenInvoice, ...]
+    invoices: Mapping[int, OpenInvoice]  # in order, oldest first
     partners_by_iban: Mapping[str, tuple[str, ...]]
     references: Mapping[str, int]  # an invoice's RF -> its key
 
@@ -140,19 +140,39 @@ class Book:
         partners_by_iban: Mapping[str, tuple[str, ...]],
     ) -> Book:
         references = {ref: i.key for i in invoices if (ref := _reference_of(i)) is not None}
-        return cls(payouts, tuple(invoices), partners_by_iban, references)
+        return cls(payouts, {i.key: i for i in invoices}, partners_by_iban, references)
 
     def settled(self, match: Match) -> Book:
         """The book after ``match``: its allocations no longer open."""
-        applied: dict[int, int] = {}
-        for allocation in match.allocations:
-            applied[allocation.invoice_key] = applied.get(allocation.invoice_key, 0) + allocation.amount_minor
-        if not applied:
+        if not match.allocations:
             return self
-        invoices = tuple(
-            replace(i, open_minor=i.open_minor - applied[i.key]) if i.key in applied else i for i in self.invoices
-        )
+        invoices = dict(self.invoices)
+        _settle(invoices, match)
         return replace(self, invoices=invoices)
+
+
+def _settle(invoices: dict[int, OpenInvoice], match: Match) -> None:
+    for allocation in match.allocations:
+        invoice = invoices[allocation.invoice_key]
+        invoices[allocation.invoice_key] = replace(invoice, open_minor=invoice.open_minor - allocation.amount_minor)
+
+
+def match_lines(lines: Sequence[Line], book: Book) -> list[Match]:
+    """Each line's match, in order, each against the book as the lines before it left it: invoices less
+    what was applied to them (as ``Book.settled``), a payout matched is paid, a payout returned is no
+    longer one to match. In time linear in the lines (one working copy of the book)."""
+    invoices, payouts = dict(book.invoices), dict(book.payouts)
+    working = replace(book, invoices=invoices, payouts=payouts)
+    matches = []
+    for line in lines:
+        match = match_line(line, working)
+        _settle(invoices, match)
+        if match.payout is not None and match.outcome == Outcome.PAYOUT:
+            payouts[match.payout] = replace(payouts[match.payout], paid=True)
+        elif match.payout is not None:
+            payouts.pop(match.payout, None)
+        matches.append(match)
+    return matches
 
 
 def match_line(line: Line, book: Book) -> Match:
@@ -213,9 +233,8 @@ def _partner_payment(rule: Rule, line: Line, invoices: Sequence[OpenInvoice]) ->
 
 def _by_references(references: Sequence[str], book: Book) -> list[OpenInvoice]:
     keys = [book.references.get(reference.replace(" ", "").upper()) for reference in references]
-    wanted = list(dict.fromkeys(key for key in keys if key is not None))
-    by_key = {i.key: i for i in book.invoices if i.key in wanted}
-    return [by_key[key] for key in wanted if key in by_key]
+    wanted = dict.fromkeys(key for key in keys if key is not None)
+    return [book.invoices[key] for key in wanted if key in book.invoices]
 
 
 def _invoices_by_reference(line: Line, book: Book) -> Match | None:
@@ -234,7 +253,7 @@ def _invoices_by_number(line: Line, book: Book) -> Match | None:
         return None
     found = [
         i
-        for i in book.invoices
+        for i in book.invoices.values()
         if re.search(rf"(?<![0-9A-Z]){re.escape(i.number.upper())}(?![0-9A-Z])", text) is not None
     ]
     found.sort(key=lambda i: text.index(i.number.upper()))
@@ -246,7 +265,7 @@ def _invoices_by_payer(line: Line, book: Book) -> Match | None:
     partners = book.partners_by_iban.get(iban, ())
     if len(partners) != 1:
         return None
-    open_items = [i for i in book.invoices if i.partner_id == partners[0] and i.open_minor > 0]
+    open_items = [i for i in book.invoices.values() if i.partner_id == partners[0] and i.open_minor > 0]
     exact = [i for i in open_items if i.open_minor == line.amount_minor]
     if exact:
         return _partner_payment(Rule.INVOICE_PAYER_IBAN_AND_AMOUNT, line, exact[:1])

@@ -19,6 +19,7 @@ from domain.collections.matching import (
     apply_payment,
     assignment,
     match_line,
+    match_lines,
 )
 from domain.collections.statements import Direction
 from domain.invoicing.creditor_reference import creditor_reference
@@ -256,3 +257,35 @@ def test_every_line_is_accounted_for(
         assert match.allocated_minor + match.excess_minor + match.suspense_minor == amount
     else:
         assert BOOK.payouts[match.payout or ""].amount_minor == amount
+
+
+_any_line = st.builds(
+    Line,
+    direction=st.sampled_from([CREDIT, DEBIT]),
+    amount_minor=st.integers(min_value=1, max_value=30000),
+    end_to_end_id=st.sampled_from([None, "NCP-1", "NCP-2"]),
+    structured_references=st.lists(st.sampled_from([("SCOR", rf(i)) for i in (OLD, NEW, OTHER, PAID)]), max_size=2).map(
+        tuple
+    ),
+    unstructured=st.sampled_from(["", f"invoice {OLD.number}", "thanks"]),
+    debtor_iban=st.sampled_from([None, "NL91ABNA0417164300"]),
+    return_reason=st.sampled_from([None, "AC04"]),
+)
+
+
+@given(st.lists(_any_line, max_size=12))
+def test_a_statement_matches_as_its_lines_one_after_the_other(lines: list[Line]) -> None:
+    """``match_lines`` (linear, for big statements) gives what ``match_line`` and ``Book.settled`` give line
+    by line, a matched payout then being paid and a returned one no longer matched."""
+    book, expected = BOOK, []
+    for line in lines:
+        match = match_line(line, book)
+        expected.append(match)
+        payouts = dict(book.payouts)
+        if match.payout is not None and match.outcome == Outcome.PAYOUT:
+            payouts[match.payout] = PayoutRef(match.payout, payouts[match.payout].amount_minor, paid=True)
+        elif match.payout is not None:
+            del payouts[match.payout]
+        book = Book(payouts, book.settled(match).invoices, book.partners_by_iban, book.references)
+    assert match_lines(lines, BOOK) == expected
+    assert BOOK.invoices[OLD.key].open_minor == OLD.open_minor  # the book given is left as it was
