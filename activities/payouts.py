@@ -1,8 +1,11 @@
 """Stage 9: payout batches. Each step is one transaction (or one call to the rail) and idempotent:
 
-1. ``release_payout``: net what the payee owes, and if what is left reaches the minimum, create the batch
-   under the workflow's release key: the pain.001 (validated), the items it carries, and the entry
-   payable -> cash in transit. Retried, it returns the same batch; while a batch is in flight, no other.
+1. ``release_payout``: net what the payee owes, leave payable what its funding does not release yet
+   (``domain.payouts.funding``: pay-when-paid items whose invoice is unpaid, guaranteed ones beyond the
+   exposure limit, anything beyond the bank account's floor), and if what is left reaches the minimum,
+   create the batch under the workflow's release key: the pain.001 (validated), the items it carries, and
+   the entry payable -> cash in transit. Retried, it returns the same batch; while a batch is in flight,
+   no other. What waits is released by a later release once its condition clears.
 2. ``send_payout``: hand the file to the rail (idempotent by message id) and mark the batch SENT.
 3. ``check_payout``: read the rail's pain.002; when final, book cash in transit -> bank (PAID) or back to
    the payable (REJECTED, items back in the queue), once, keyed by the batch.
@@ -15,6 +18,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
@@ -38,7 +43,8 @@ from domain.payouts.batches import (
     plan_payout,
     returned_entry,
 )
-from domain.payouts.schedule import PayoutSchedule, next_release
+from domain.payouts.funding import describe_waiting
+from domain.payouts.schedule import next_release
 from domain.sessions.authorisation import in_force
 from domain.settlement.contracts import ContractTermsInvalid, payout_schedule
 from messages.payouts import (
@@ -54,7 +60,7 @@ from messages.payouts import (
     ReleaseRequest,
 )
 from messages.workflow_ids import payout_workflow_id
-from persistence import ledger, payouts, repositories
+from persistence import ledger, payout_funding, payouts, repositories
 from persistence.parties import postal_address
 from persistence.tables import ContractRow, CpoRow, DemandPartnerRow, PayoutBatchRow
 
@@ -103,18 +109,22 @@ class PayoutActivities:
         *,
         rail: PayoutRail,
         debtor_accounts: Mapping[str, BankAccount],
+        bank_floors: Mapping[str, Decimal] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._writes = writes
         self._rail = rail
         self._debtors = dict(debtor_accounts)
+        # No payout takes the bank account of a currency below its floor; a currency without one has none.
+        self._floors = dict(bank_floors or {})
         self._now = clock
 
-    def _schedule(self, db: Session, payee: Payee, at: datetime) -> PayoutSchedule:
+    @staticmethod
+    def _terms(db: Session, payee: Payee, at: datetime) -> dict[str, Any]:
         contract = in_force(repositories.contract_versions(db, _CONTRACT_KIND[payee.kind], payee.id), at)
         if contract is None:
             raise PayoutRefused(f"{payee} has no contract in force")
-        return payout_schedule(db.get_one(ContractRow, contract.key).terms)
+        return db.get_one(ContractRow, contract.key).terms
 
     @activity.defn
     def plan_payout_release(self, request: PayoutPlanRequest) -> PayoutPlan:
@@ -122,7 +132,7 @@ class PayoutActivities:
         version applies from the next release)."""
         try:
             with self._writes() as db:
-                schedule = self._schedule(db, Payee.parse(request.payee), request.after)
+                schedule = payout_schedule(self._terms(db, Payee.parse(request.payee), request.after))
         except (PayoutRefused, ContractTermsInvalid) as refused:
             raise _refused(refused) from refused
         return PayoutPlan(frequency=schedule.frequency.value, release_at=next_release(schedule, request.after))
@@ -142,31 +152,42 @@ class PayoutActivities:
         if existing is not None:
             return self._outcome(existing, "batch already created; resuming it")
         now = self._now()
-        minimum = self._schedule(db, payee, now).minimum_for(currency)
+        terms = self._terms(db, payee, now)
+        minimum = payout_schedule(terms).minimum_for(currency)
+        floor = self._floors.get(currency)
+        if floor is not None:
+            payout_funding.lock_bank(db, currency)
+        funding = payout_funding.funding_plan(db, payee, currency, payout_funding.payee_funding(payee, terms), floor)
+        waits = describe_waiting(funding.waiting, currency)
         receivable = payee.receivable_account
         plan = plan_payout(
             currency,
             payable_balance=ledger.account_balance(db, payee.payable_account, currency),
             receivable_balance=0 if receivable is None else ledger.account_balance(db, receivable, currency),
             minimum_minor=to_minor(minimum, currency),
+            held_minor=funding.waiting_minor,
         )
+        waiting = {reason.value: from_minor(amount, currency) for reason, amount in funding.waiting.items()}
         if plan.netted_minor:
             ledger.post(
                 db, netting_entry(f"{request.release_key}:netting", payee, currency, plan.netted_minor), now=now
             )
         if plan.amount_minor == 0:
             note = (
-                f"nothing to pay; {from_minor(plan.netted_minor, currency)} {currency} netted"
-                if plan.rolled_over_minor == 0
-                else f"{from_minor(plan.rolled_over_minor, currency)} {currency} is below the minimum of "
+                f"{from_minor(plan.rolled_over_minor, currency)} {currency} is below the minimum of "
                 f"{minimum} {currency}: rolled over"
+                if plan.rolled_over_minor
+                else f"nothing to pay; {from_minor(plan.netted_minor, currency)} {currency} netted"
+                if plan.netted_minor or not waits
+                else "nothing to pay now"
             )
             return ReleaseOutcome(
                 message_id=None,
                 amount=from_minor(0, currency),
                 netted=from_minor(plan.netted_minor, currency),
                 rolled_over=from_minor(plan.rolled_over_minor, currency),
-                note=note,
+                note="; ".join(filter(None, (note, waits))),
+                waiting=waiting,
             )
         creditor = self._creditor(db, payee)
         debtor = self._debtors.get(currency)
@@ -200,11 +221,12 @@ class PayoutActivities:
         )
         db.add(row)
         db.flush()
-        items = payouts.claim_items(db, row)
+        items = payouts.claim_items(db, row, funding.released if funding.waiting else None)
         ledger.post(
             db, instruction_entry(f"{request.release_key}:instructed", payee, currency, plan.amount_minor), now=now
         )
-        return self._outcome(row, f"{items} session(s) in this batch")
+        outcome = self._outcome(row, "; ".join(filter(None, (f"{items} session(s) in this batch", waits))))
+        return outcome.model_copy(update={"waiting": waiting})
 
     def _creditor(self, db: Session, payee: Payee) -> BankAccount:
         party: CpoRow | DemandPartnerRow = (

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 
 from temporalio.client import Client
 
 from adapters.token_cipher import TokenCipher
 from api.credentials import CredentialCache
-from config.settings import Settings, platform_party
+from config.settings import Settings, bank_floors, platform_party
 from domain.parties import DemandPartner
 from messages.ocpi_credentials import CredentialsRole
 from messages.sessions import SessionTimeouts
@@ -35,6 +36,8 @@ class ApiContext:
     peers: PeerAccess = field(default_factory=lambda: settings_peer_access(Settings()))
     # What partners' prices and quotes are read with: the platform as the seller, the oldest reference rate.
     prices: PriceSetup = field(default_factory=lambda: settings_price_setup(Settings()))
+    # The bank accounts' floors, which payouts wait for (``GET /v1/payouts`` says what waits).
+    bank_floors: dict[str, Decimal] = field(default_factory=lambda: bank_floors(Settings()))
 
 
 def settings_role(settings: Settings) -> CredentialsRole:

@@ -307,8 +307,17 @@ class PayoutSummary(BaseModel):
     settled_at: datetime | None
 
 
+class PayoutWaiting(BaseModel):
+    """Part of your payable that the next release would not pay yet, and why: BANK_FLOOR (the platform's
+    bank account would go below its floor; paid as funds come in)."""
+
+    reason: str
+    amount: Amount
+
+
 class PayoutPosition(BaseModel):
-    """Where you stand in one currency: paid + in_transit + payable = earned - netted."""
+    """Where you stand in one currency: paid + in_transit + payable = earned - netted; of the payable,
+    what waits for funds, by reason."""
 
     currency: str
     earned: Amount
@@ -316,6 +325,7 @@ class PayoutPosition(BaseModel):
     paid: Amount
     in_transit: Amount
     payable: Amount
+    waiting: list[PayoutWaiting] = []
 
 
 class PayoutList(BaseModel):

@@ -264,6 +264,7 @@ def cmd_payouts(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from cli import payouts
+    from config.settings import bank_floors
     from domain.payouts.batches import Payee, PayoutRefused
     from persistence.db import open_database
 
@@ -282,7 +283,7 @@ def cmd_payouts(settings: Settings, args: argparse.Namespace) -> int:
             return payouts.export(database.reads, Path(args.dir), payee=payee)
         if args.action == "release":
             payouts.release(settings, database.writes, payee=payee)
-        return payouts.list_payouts(database.reads)
+        return payouts.list_payouts(database.reads, bank_floors(settings))
 
 
 def _bank_arguments(bank: argparse.ArgumentParser) -> None:

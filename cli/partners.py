@@ -20,6 +20,7 @@ from adapters.temporal_client import connect_temporal
 from domain.invoicing.documents import Cadence
 from domain.invoicing.payment import DEFAULT_PAYMENT_TERMS_DAYS
 from domain.partners import DemandPartnerTerms, FieldInvalid, PostalAddress
+from domain.payouts.funding import FundingMode
 from domain.payouts.schedule import PayoutFrequency, Weekday
 from domain.settlement.contracts import ShareBasis
 from messages.cpo_sync import CpoSyncInput, CpoSyncResult
@@ -123,6 +124,16 @@ def _cpo_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--payout-weekday", choices=list(Weekday.__members__), help="for WEEKLY payouts")
     parser.add_argument("--payout-day", type=int, help="day of the month (1-28), for MONTHLY payouts")
     parser.add_argument("--payout-minimum", type=_amount, help="no payout below it, in its payout currency")
+    parser.add_argument(
+        "--payout-funding",
+        choices=[m.value for m in FundingMode],
+        help="PAY_WHEN_PAID: paid once its sessions' invoices are paid; GUARANTEED: on schedule, within the limit",
+    )
+    parser.add_argument(
+        "--exposure-limit",
+        type=_amount,
+        help="GUARANTEED: at most this released for it and not yet paid by partners, in its payout currency",
+    )
 
 
 def run(writes: SessionFactory, args: argparse.Namespace, ours: OurPlatform, temporal: TemporalTarget) -> int:
@@ -267,6 +278,8 @@ def _terms(args: argparse.Namespace) -> cpo_onboarding.CpoTerms:
         payout_weekday=args.payout_weekday,
         payout_day=args.payout_day,
         payout_minimum=args.payout_minimum,
+        payout_funding=args.payout_funding,
+        exposure_limit=args.exposure_limit,
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sys
+from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from adapters.temporal_client import connect_temporal
 from config.settings import Settings
 from domain.money import from_minor
 from domain.payouts.batches import Payee
+from domain.payouts.funding import describe_waiting
 from persistence.db import SessionFactory
 from services import payouts
 
@@ -24,8 +27,8 @@ from services import payouts
 release_now = payouts.release_now
 
 
-def list_payouts(reads: SessionFactory) -> int:
-    print_payouts(Console(), payouts.payout_report(reads))
+def list_payouts(reads: SessionFactory, floors: Mapping[str, Decimal]) -> int:
+    print_payouts(Console(), payouts.payout_report(reads, floors=floors))
     return 0
 
 
@@ -109,6 +112,10 @@ def report_json(report: payouts.Payouts) -> dict[str, Any]:
                 "paid": str(from_minor(p.paid_minor, p.currency)),
                 "in_transit": str(from_minor(p.pending_minor, p.currency)),
                 "payable": str(from_minor(p.payable_minor, p.currency)),
+                "waiting": {
+                    reason.value: str(from_minor(amount, p.currency))
+                    for reason, amount in sorted(report.waiting_of(p).items())
+                },
                 "reconciles": p.reconciles,
             }
             for p in report.positions
@@ -139,10 +146,15 @@ def print_payouts(console: Console, report: payouts.Payouts) -> None:
     positions = Table(
         title="Payees: paid + in transit + payable = earned - netted", title_justify="left", box=box.SIMPLE
     )
-    for column in ("payee", "earned", "netted", "paid", "in transit", "payable"):
+    for column in ("payee", "earned", "netted", "paid", "in transit", "payable", "of it waiting"):
         positions.add_column(column, justify="left" if column == "payee" else "right")
     for p in report.positions:
         mark = "" if p.reconciles else " [red]does not reconcile[/]"
-        amounts = (p.earned_minor, p.netted_minor, p.paid_minor, p.pending_minor, p.payable_minor)
+        waiting = sum(report.waiting_of(p).values())
+        amounts = (p.earned_minor, p.netted_minor, p.paid_minor, p.pending_minor, p.payable_minor, waiting)
         positions.add_row(f"{p.payee} {p.currency}{mark}", *(str(from_minor(a, p.currency)) for a in amounts))
     console.print(positions)
+    for p in report.positions:
+        if report.waiting_of(p):
+            why = describe_waiting(report.waiting_of(p), p.currency)
+            console.print(f"  {p.payee}: {why}; released by a later release once funded", soft_wrap=True)

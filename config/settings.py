@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -82,6 +83,10 @@ class Settings(BaseSettings):
         "CHF": {"iban": "CH5604835012345678009", "bic": "UBSWCHZH80A"},
         "GBP": {"iban": "GB33BUKB20201555555555", "bic": "BUKBGB22"},  # collects from GBP-billed partners
     }
+    # No payout takes the platform's bank account in a currency below its floor, e.g. {"EUR": "10000.00"}:
+    # the account's book balance, less the payouts in flight, stays at or above it, and what does not fit
+    # waits (BANK_FLOOR). A currency not listed has no floor (payouts as before funding existed).
+    bank_floor: dict[str, Decimal] = {}
     payout_rail: Literal["simulated", "file"] = "simulated"
     payout_outbox: Path = Path(".data/payouts/outbox")
     payout_inbox: Path = Path(".data/payouts/inbox")
@@ -163,3 +168,12 @@ def platform_party(settings: Settings) -> TaxParty:
         postal_address=address,
         payment_accounts=platform_bank_accounts(settings),
     )
+
+
+def bank_floors(settings: Settings) -> dict[str, Decimal]:
+    """The floor of each currency's bank account, currency codes upper case; a floor is never negative."""
+    floors = {currency.upper(): floor for currency, floor in settings.bank_floor.items()}
+    for currency, floor in floors.items():
+        if not floor.is_finite() or floor < 0:
+            raise ValueError(f"NETWORKCORE_BANK_FLOOR: the {currency} floor must be 0 or more, not {floor}")
+    return floors

@@ -45,6 +45,9 @@ class ReleaseOutcome(Payload):
     netted: Decimal
     rolled_over: Decimal  # payable left for the next release (below the minimum)
     note: str
+    # Payable left for a later release because its funding waits, by reason (``domain.payouts.funding``:
+    # AWAITING_COLLECTION, EXPOSURE_LIMIT, BANK_FLOOR); empty in outcomes recorded before funding existed.
+    waiting: dict[str, Decimal] = Field(default_factory=dict)
 
 
 class PayoutPlanRequest(Payload):

@@ -65,9 +65,12 @@ def batch(db: Session, message_id: str, *, for_update: bool = False) -> PayoutBa
     return found
 
 
-def claim_items(db: Session, batch_row: PayoutBatchRow) -> int:
-    """Attach the payee's unclaimed items to the batch; the number claimed."""
-    result = db.execute(
+CLAIM_CHUNK = 1000  # item keys per statement, well within SQLite's and PostgreSQL's parameter limits
+
+
+def claim_items(db: Session, batch_row: PayoutBatchRow, keys: Sequence[int] | None = None) -> int:
+    """Attach the payee's unclaimed items (or those of them with ``keys``) to the batch; the number claimed."""
+    claim = (
         update(PayoutItemRow)
         .where(
             PayoutItemRow.payee == batch_row.payee,
@@ -76,7 +79,13 @@ def claim_items(db: Session, batch_row: PayoutBatchRow) -> int:
         )
         .values(batch_key=batch_row.key)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    if keys is None:
+        return int(db.execute(claim).rowcount)  # type: ignore[attr-defined]
+    claimed = 0
+    for start in range(0, len(keys), CLAIM_CHUNK):
+        chunk = list(keys[start : start + CLAIM_CHUNK])
+        claimed += int(db.execute(claim.where(PayoutItemRow.key.in_(chunk))).rowcount)  # type: ignore[attr-defined]
+    return claimed
 
 
 def release_items(db: Session, batch_row: PayoutBatchRow) -> None:

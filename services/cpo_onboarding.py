@@ -20,7 +20,7 @@ from domain.partners import (
     checked_currency,
     checked_vat_id,
 )
-from domain.settlement.contracts import ContractTermsInvalid, commission_terms, payout_schedule
+from domain.settlement.contracts import ContractTermsInvalid, commission_terms, funding_terms, payout_schedule
 from persistence import ocpi_connections as connections
 from persistence.contract_terms import latest_terms_by_party
 from persistence.contracts import ensure_contract
@@ -49,8 +49,9 @@ class CpoCompany:
 @dataclass(frozen=True, slots=True)
 class CpoTerms:
     """Its contract terms, as far as ops gave them (None: as in its contract). Commission amounts are in the
-    tariff's currency, the payout minimum in its payout currency; the payout fields are
-    ``domain.payouts.schedule``'s (frequency, UTC time HH:MM, weekday, day of the month)."""
+    tariff's currency, the payout minimum and exposure limit in its payout currency; the payout fields are
+    ``domain.payouts.schedule``'s (frequency, UTC time HH:MM, weekday, day of the month), the funding
+    ``domain.payouts.funding``'s (PAY_WHEN_PAID or GUARANTEED, with an exposure limit)."""
 
     commission_percent: Decimal | None = None
     commission_minimum: Decimal | None = None
@@ -60,6 +61,8 @@ class CpoTerms:
     payout_weekday: str | None = None
     payout_day: int | None = None
     payout_minimum: Decimal | None = None
+    payout_funding: str | None = None
+    exposure_limit: Decimal | None = None
 
     @property
     def given(self) -> bool:
@@ -84,6 +87,9 @@ class CpoTerms:
         if self.payout_minimum is not None:
             payout["minimum"] = {payout_currency: str(self.payout_minimum)}
         terms = contract | {"commission": commission} | ({"payout": payout} if payout else {})
+        funding = self._funding(contract.get("payout_funding", {}), payout_currency)
+        if funding:
+            terms["payout_funding"] = funding
         try:
             commission_terms(terms)
         except ContractTermsInvalid as error:
@@ -92,7 +98,22 @@ class CpoTerms:
             payout_schedule(terms)
         except ContractTermsInvalid as error:
             raise FieldInvalid("payout", str(error)) from error
+        try:
+            funding_terms(terms)
+        except ContractTermsInvalid as error:
+            raise FieldInvalid("payout_funding", str(error)) from error
         return terms
+
+    def _funding(self, current: object, payout_currency: str) -> object:
+        """The contract's payout_funding with these changes: a new mode drops a limit not given with it."""
+        if self.payout_funding is None and self.exposure_limit is None:
+            return current
+        funding = {"mode": current} if isinstance(current, str) else dict(current) if isinstance(current, dict) else {}
+        if self.payout_funding is not None:
+            funding = {"mode": self.payout_funding}
+        if self.exposure_limit is not None:
+            funding["exposure_limit"] = {payout_currency: str(self.exposure_limit)}
+        return funding
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,16 +4,19 @@ releasing them now, as ops can by hand."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from temporalio.client import Client
 
 from activities.payouts import start_payout_workflows
 from domain.payouts.batches import Payee, PayeeKind
+from domain.payouts.funding import WaitReason
 from messages.payouts import PayoutView, ReleaseNow
 from messages.workflow_ids import payout_workflow_id
-from persistence import payout_reads, payouts
+from persistence import payout_funding, payout_reads, payouts
 from persistence.db import SessionFactory
 from persistence.payout_reads import PayoutBatchView
 from persistence.payout_reconciliation import PayeePosition, payee_positions
@@ -24,19 +27,37 @@ from workflows.payouts import PayoutWorkflow
 class Payouts:
     batches: list[PayoutBatchView]
     positions: list[PayeePosition]  # paid + in transit + payable = earned - netted, per payee and currency
+    # Of the payable, what the next release would leave waiting for its funding, by (payee, currency) and
+    # reason (``domain.payouts.funding``); payees with nothing waiting are left out.
+    waiting: dict[tuple[str, str], dict[WaitReason, int]] = field(default_factory=dict)
+
+    def waiting_of(self, position: PayeePosition) -> dict[WaitReason, int]:
+        return self.waiting.get((position.payee, position.currency), {})
 
 
-def partner_payouts(reads: SessionFactory, demand_partner_id: str) -> Payouts:
-    """The demand partner's payouts (its revenue share netted against what it owes), newest first."""
+def partner_payouts(
+    reads: SessionFactory, demand_partner_id: str, *, floors: Mapping[str, Decimal] | None = None
+) -> Payouts:
+    """The demand partner's payouts (its revenue share netted against what it owes), newest first, and
+    what of it waits (the bank accounts' ``floors``: the settings')."""
     payee = Payee(PayeeKind.DEMAND_PARTNER, demand_partner_id)
     with reads() as db:
-        return Payouts(payout_reads.payee_batches(db, payee), payee_positions(db, payee=payee))
+        return Payouts(
+            payout_reads.payee_batches(db, payee),
+            payee_positions(db, payee=payee),
+            payout_funding.waiting(db, floors or {}, payee=payee),
+        )
 
 
-def payout_report(reads: SessionFactory, *, since: datetime | None = None) -> Payouts:
-    """Every batch (or those created since ``since``), oldest first, and every payee's position."""
+def payout_report(
+    reads: SessionFactory, *, since: datetime | None = None, floors: Mapping[str, Decimal] | None = None
+) -> Payouts:
+    """Every batch (or those created since ``since``), oldest first, every payee's position and what of it
+    waits (the bank accounts' ``floors``: the settings')."""
     with reads() as db:
-        return Payouts(payout_reads.all_batches(db, since=since), payee_positions(db))
+        return Payouts(
+            payout_reads.all_batches(db, since=since), payee_positions(db), payout_funding.waiting(db, floors or {})
+        )
 
 
 @dataclass(frozen=True)

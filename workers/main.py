@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from decimal import Decimal
 
 import httpx
 from prometheus_client import start_http_server
@@ -35,7 +37,7 @@ from adapters.cpo import CpoAdapter, OcpiCpoAdapter
 from adapters.payout_rails import FileRail, PayoutRail
 from adapters.temporal_client import connect_temporal, prometheus_runtime
 from adapters.token_cipher import TokenCipher
-from config.settings import Settings, platform_bank_accounts, platform_party
+from config.settings import Settings, bank_floors, platform_bank_accounts, platform_party
 from domain.payouts.bank import BankAccount
 from domain.vat.treatment import TaxParty
 from messages.invoicing import StatementRun
@@ -80,9 +82,10 @@ def build_worker(
     rail: PayoutRail,
     debtor_accounts: dict[str, BankAccount],
     token_cipher: TokenCipher,
+    floors: Mapping[str, Decimal] | None = None,
 ) -> Worker:
     activities = SessionActivities(writes, cpo_adapter, identity, token_cipher)
-    payouts = PayoutActivities(writes, rail=rail, debtor_accounts=debtor_accounts)
+    payouts = PayoutActivities(writes, rail=rail, debtor_accounts=debtor_accounts, bank_floors=floors)
     sweep = PayoutSweepActivities(writes, client, task_queue=task_queue)
     settlement = SettlementActivities(writes, fx_max_age=fx_max_age, platform=platform, vat_rates=vat_rate_table())
     statements = StatementActivities(writes, platform=platform)
@@ -201,6 +204,7 @@ async def run_worker(settings: Settings) -> None:
                 rail=payout_rail(settings, writes),
                 debtor_accounts=platform_bank_accounts(settings),
                 token_cipher=token_cipher,
+                floors=bank_floors(settings),
             )
             await ensure_statement_schedule(client, settings.task_queue)
             await ensure_payout_sweep_schedule(

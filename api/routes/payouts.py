@@ -1,5 +1,5 @@
 """GET /v1/payouts: the calling demand partner's payouts (its revenue share, netted against what it owes),
-newest first, and where it stands per currency."""
+newest first, and where it stands per currency, with what of its payable waits for funds and why."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ContextDep, DemandPartnerDep
 from api.responses import refusals
-from api.schemas import PayoutList, PayoutPosition, PayoutSummary
+from api.schemas import PayoutList, PayoutPosition, PayoutSummary, PayoutWaiting
 from domain.money import from_minor
 from services.payouts import partner_payouts
 
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1/payouts", tags=["payouts"])
     summary="Your payouts, newest first, and your position per currency",
 )
 async def list_payouts(partner: DemandPartnerDep, context: ContextDep) -> PayoutList:
-    found = await run_in_threadpool(partner_payouts, context.reads, partner.id)
+    found = await run_in_threadpool(partner_payouts, context.reads, partner.id, floors=context.bank_floors)
     return PayoutList(
         payouts=[
             PayoutSummary(
@@ -47,6 +47,10 @@ async def list_payouts(partner: DemandPartnerDep, context: ContextDep) -> Payout
                 paid=from_minor(p.paid_minor, p.currency),
                 in_transit=from_minor(p.pending_minor, p.currency),
                 payable=from_minor(p.payable_minor, p.currency),
+                waiting=[
+                    PayoutWaiting(reason=reason.value, amount=from_minor(amount, p.currency))
+                    for reason, amount in sorted(found.waiting_of(p).items())
+                ],
             )
             for p in found.positions
         ],

@@ -63,24 +63,30 @@ class PayoutPlan:
     netted_minor: int  # set off against what the payee owes us
     amount_minor: int  # to pay now; 0 when below the minimum (it rolls over)
     minimum_minor: int
+    held_minor: int = 0  # left payable because its funding waits (``domain.payouts.funding``)
 
     @property
     def rolled_over_minor(self) -> int:
-        return self.payable_minor - self.netted_minor - self.amount_minor
+        return self.payable_minor - self.netted_minor - self.held_minor - self.amount_minor
 
 
-def plan_payout(currency: str, *, payable_balance: int, receivable_balance: int, minimum_minor: int) -> PayoutPlan:
-    """Net first, then pay what is left if it reaches the minimum.
+def plan_payout(
+    currency: str, *, payable_balance: int, receivable_balance: int, minimum_minor: int, held_minor: int = 0
+) -> PayoutPlan:
+    """Net first, then pay what is left, less what waits for its funding (``held_minor``), if it reaches
+    the minimum.
 
     ``payable_balance`` and ``receivable_balance`` are ledger balances: a payable we owe is negative, a
     receivable owed to us positive. A payee that owes us more than we owe it is paid nothing.
     """
     assert minimum_minor >= 0, "a minimum is never negative"
+    assert held_minor >= 0, "what waits is never negative"
     payable = max(-payable_balance, 0)
     netted = min(payable, max(receivable_balance, 0))
-    left = payable - netted
+    held = min(payable - netted, held_minor)
+    left = payable - netted - held
     amount = left if left > 0 and left >= minimum_minor else 0
-    return PayoutPlan(currency, payable, netted, amount, minimum_minor)
+    return PayoutPlan(currency, payable, netted, amount, minimum_minor, held)
 
 
 def netting_entry(key: str, payee: Payee, currency: str, netted_minor: int) -> JournalEntry:

@@ -16,7 +16,9 @@ Demand-partner contract::
      "payout": {"schedule": "MONTHLY", "day": 1, "time": "06:00", "minimum": {"CHF": "20.00"}}}
 
 Both kinds may carry a ``payout`` section (see ``domain.payouts.schedule``): CPOs are paid their payable,
-demand partners their revenue share, each net of what it owes.
+demand partners their revenue share, each net of what it owes. A CPO contract may say how its payouts are
+funded, ``"payout_funding": {"mode": "PAY_WHEN_PAID"}`` or ``{"mode": "GUARANTEED", "exposure_limit":
+{"EUR": "20000.00"}}`` (``domain.payouts.funding``).
 
 ``cadence`` is PER_SESSION (an invoice per session) or MONTHLY (one statement per month and currency);
 ``taxable_dealer`` is the partner's status under Art. 38 of the VAT Directive (reselling electricity is its
@@ -31,9 +33,13 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from moneyed import CurrencyDoesNotExist
+
 from domain.errors import DomainError
 from domain.invoicing.documents import Cadence
 from domain.invoicing.payment import DEFAULT_PAYMENT_TERMS_DAYS, MAX_PAYMENT_TERMS_DAYS
+from domain.money import to_minor
+from domain.payouts.funding import FundingMode, PayoutFunding
 from domain.payouts.schedule import DEFAULT_RELEASE_TIME, LAST_SAFE_MONTH_DAY, PayoutFrequency, PayoutSchedule, Weekday
 from domain.vat.treatment import SettlementModel
 
@@ -235,3 +241,30 @@ def payout_schedule(terms: dict[str, Any]) -> PayoutSchedule:
         day=day,
         minimum={currency: _decimal(minimum, currency, "payout.minimum") for currency in minimum},
     )
+
+
+def funding_terms(terms: dict[str, Any]) -> PayoutFunding:
+    """How the CPO's payouts are funded (``domain.payouts.funding``); without a ``payout_funding`` section,
+    guaranteed without a limit."""
+    section = terms.get("payout_funding", {})
+    if isinstance(section, str):
+        section = {"mode": section}
+    if not isinstance(section, dict):
+        raise ContractTermsInvalid('payout_funding must be "PAY_WHEN_PAID", "GUARANTEED" or an object with a mode')
+    mode = _choice(section, "mode", FundingMode.GUARANTEED, "payout_funding")
+    limit = section.get("exposure_limit", {})
+    if not isinstance(limit, dict):
+        raise ContractTermsInvalid(
+            'payout_funding.exposure_limit must map currencies to amounts, e.g. {"EUR": "20000.00"}'
+        )
+    if limit and mode == FundingMode.PAY_WHEN_PAID:
+        raise ContractTermsInvalid("payout_funding.exposure_limit bounds GUARANTEED payouts only")
+    amounts = {currency: _decimal(limit, currency, "payout_funding.exposure_limit") for currency in limit}
+    for currency, amount in amounts.items():
+        try:
+            to_minor(amount, currency)
+        except (ValueError, CurrencyDoesNotExist) as error:
+            raise ContractTermsInvalid(
+                f"payout_funding.exposure_limit.{currency} is not an amount in {currency}: {amount}"
+            ) from error
+    return PayoutFunding(mode, amounts)

@@ -270,7 +270,15 @@ async def test_a_rejected_payout_returns_to_the_payable_and_the_next_release_pay
         (rejected.message_id, "REJECTED", amount, 0, "AC04: closed account number"),
     ]
     assert body["positions"] == [
-        {"currency": "EUR", "earned": amount, "netted": "0.00", "paid": amount, "in_transit": "0.00", "payable": "0.00"}
+        {
+            "currency": "EUR",
+            "earned": amount,
+            "netted": "0.00",
+            "paid": amount,
+            "in_transit": "0.00",
+            "payable": "0.00",
+            "waiting": [],
+        }
     ]
     # The workflow's live history replays against this code (what `networkcore replay` does).
     report = await replay_history(await fetch_history(stack.temporal, payout_workflow_id(payee, "EUR")))

@@ -29,6 +29,7 @@ def test_every_representative_path_is_recorded() -> None:
         "credit_limit_exceeded",
         "settlement_parked_then_retried",
         "payout_rejected_then_paid",
+        "payout_waiting_for_collection_then_paid",
         "correction_credit_cdr",
         "correction_reissued_cdr",
         "correction_dispute_accepted",
