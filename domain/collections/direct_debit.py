@@ -83,9 +83,7 @@ def collection_method(terms: dict[str, object]) -> CollectionMethod:
     try:
         return CollectionMethod(str(method))
     except ValueError as error:
-        raise CollectionTermsInvalid(
-            f"collection.method must be TRANSFER or DIRECT_DEBIT, not {method!r}"
-        ) from error
+        raise CollectionTermsInvalid(f"collection.method must be TRANSFER or DIRECT_DEBIT, not {method!r}") from error
 
 
 def checked_creditor_id(creditor_id: str) -> str:
@@ -225,9 +223,9 @@ def representation_allowed(code: str | None, attempt: int) -> bool:
     return reason_action(code).represent and attempt == 1
 
 
-def end_to_end_id(collection_key: int) -> str:
-    """Our collection's EndToEndId (≤ 35): unique per collection, a re-presentation gets its own."""
-    return f"NCDD{collection_key:012d}"
+def end_to_end_id(invoice_key: int, attempt: int) -> str:
+    """Our collection's EndToEndId (≤ 35): one per invoice and attempt, so a re-presentation gets its own."""
+    return f"NCDD{invoice_key:012d}A{attempt}"
 
 
 def settlement_key(e2e: str) -> str:

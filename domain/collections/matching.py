@@ -259,7 +259,9 @@ def _our_collection(line: Line, book: Book) -> Match | None:
     one = [c for c in waiting if c.end_to_end_id == line.end_to_end_id and c.amount_minor == line.amount_minor]
     if line.end_to_end_id and one:
         return _collection_match(Rule.COLLECTION_END_TO_END_ID, Outcome.COLLECTION, line, one)
-    batch = [c for c in waiting if line.payment_information_id and c.payment_information_id == line.payment_information_id]
+    batch = [
+        c for c in waiting if line.payment_information_id and c.payment_information_id == line.payment_information_id
+    ]
     if batch and sum(c.amount_minor for c in batch) == line.amount_minor:
         return _collection_match(Rule.COLLECTION_PAYMENT_INFORMATION_ID, Outcome.COLLECTION, line, batch)
     by_mandate = _by_mandate_and_amount(line, waiting)
