@@ -85,7 +85,7 @@ class Collector:
             groups[(item.mandate.scheme.value, item.mandate.sequence_type.value, item.collection_date)].append(item)
         batches = []
         for number, ((scheme, sequence, when), items) in enumerate(sorted(groups.items()), start=1):
-            pmt_id = f"{message_id}-{number:02d}-{scheme}-{sequence}"
+            pmt_id = f"{message_id}-{number:02d}-{scheme}-{sequence}-{when:%m%d}"
             batches.append((pmt_id, items))
         document = direct_debit_file(
             DirectDebitFile(

@@ -17,14 +17,11 @@ from sqlalchemy.orm import Session
 from domain.collections import postings
 from domain.collections.direct_debit import (
     SDD_CURRENCY,
-    CollectionMethod,
     CollectionState,
-    CollectionTermsInvalid,
     Mandate,
     MandateStatus,
     Scheme,
     collection_date,
-    collection_method,
     credit_entry,
     end_to_end_id,
     is_due,
@@ -35,6 +32,7 @@ from domain.collections.direct_debit import (
     settlement_entry,
 )
 from domain.collections.matching import CollectionRef
+from domain.collections.methods import CollectionMethod, CollectionTermsInvalid, collection_method
 from domain.errors import DomainError
 from domain.invoicing.documents import PLATFORM_ISSUER, DocumentKind
 from domain.ledger.entries import JournalEntry

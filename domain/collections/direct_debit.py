@@ -20,7 +20,6 @@ from schwifty.exceptions import SchwiftyException
 from stdnum.eu import at_02
 
 from domain.collections.postings import BANK
-from domain.errors import DomainError
 from domain.ledger.accounts import AccountKind, demand_partner, platform
 from domain.ledger.entries import JournalEntry, Posting
 from domain.partners import FieldInvalid
@@ -56,13 +55,6 @@ class MandateStatus(StrEnum):
     BLOCKED = "BLOCKED"  # a return said the account or the mandate is no good (MD01, AC01, AC04, AC06)
 
 
-class CollectionMethod(StrEnum):
-    """How a demand partner pays, per its contract's ``collection.method``."""
-
-    TRANSFER = "TRANSFER"
-    DIRECT_DEBIT = "DIRECT_DEBIT"
-
-
 class CollectionState(StrEnum):
     PENDING = "PENDING"
     SUBMITTED = "SUBMITTED"
@@ -70,20 +62,6 @@ class CollectionState(StrEnum):
     CREDITED = "CREDITED"
     REJECTED = "REJECTED"
     RETURNED = "RETURNED"
-
-
-class CollectionTermsInvalid(DomainError):
-    code = "COLLECTION_TERMS_INVALID"
-
-
-def collection_method(terms: dict[str, object]) -> CollectionMethod:
-    """The contract's ``collection.method``; TRANSFER when it says none."""
-    section = terms.get("collection", {})
-    method = section.get("method", CollectionMethod.TRANSFER.value) if isinstance(section, dict) else None
-    try:
-        return CollectionMethod(str(method))
-    except ValueError as error:
-        raise CollectionTermsInvalid(f"collection.method must be TRANSFER or DIRECT_DEBIT, not {method!r}") from error
 
 
 def checked_creditor_id(creditor_id: str) -> str:
