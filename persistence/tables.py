@@ -971,7 +971,7 @@ class BankMatchRow(Base):
     entry_key: Mapped[int] = mapped_column(ForeignKey("bank_entries.key"))
     line: Mapped[int] = mapped_column(Integer)  # the transaction's position in the entry
     rule: Mapped[str] = mapped_column(String(40))
-    outcome: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(20))
     payout_message_id: Mapped[str | None] = mapped_column(String(35))
     partner_id: Mapped[str | None] = mapped_column(String(64))
     amount_minor: Mapped[int] = mapped_column(BigInteger)  # the line's amount (positive)

@@ -146,15 +146,18 @@ def collections(reads: SessionFactory, partner_id: str | None = None) -> list[Co
 
 
 def flagged_partners(lines: list[CollectionLine]) -> dict[str, str]:
-    """Partners whose latest collection of an invoice was returned or rejected, or whose mandate is blocked:
-    what ops should look at, by partner."""
-    latest: dict[tuple[str, str | None], CollectionLine] = {}
+    """Partners ops should look at: a collection returned or rejected and its invoice not collected since
+    (re-presented or not), or a mandate blocked; what happened, by partner."""
+    by_invoice: dict[tuple[str, str | None], list[CollectionLine]] = {}
     for line in lines:
-        latest[(line.partner_id, line.invoice_number)] = line
+        by_invoice.setdefault((line.partner_id, line.invoice_number), []).append(line)
     flags: dict[str, str] = {}
-    for line in latest.values():
-        if line.mandate_status == MandateStatus.BLOCKED.value:
-            flags[line.partner_id] = f"mandate {line.mandate_id} blocked ({line.reason_code})"
-        elif line.state in ("RETURNED", "REJECTED") and line.partner_id not in flags:
-            flags[line.partner_id] = f"{line.end_to_end_id} {line.state.lower()} ({line.reason_code})"
+    for attempts in by_invoice.values():
+        latest = max(attempts, key=lambda a: a.attempt)
+        failed = [a for a in attempts if a.state in ("RETURNED", "REJECTED")]
+        if latest.mandate_status == MandateStatus.BLOCKED.value:
+            flags[latest.partner_id] = f"mandate {latest.mandate_id} blocked"
+        elif failed and latest.state != "CREDITED" and latest.partner_id not in flags:
+            last = failed[-1]
+            flags[last.partner_id] = f"{last.end_to_end_id} {last.state.lower()} ({last.reason_code}): {last.reason}"
     return flags

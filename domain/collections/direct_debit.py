@@ -19,7 +19,7 @@ from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 from stdnum.eu import at_02
 
-from domain.collections.postings import BANK
+from domain.collections.postings import BANK, KEY_PREFIX
 from domain.ledger.accounts import AccountKind, demand_partner, platform
 from domain.ledger.entries import JournalEntry, Posting
 from domain.partners import FieldInvalid
@@ -239,10 +239,15 @@ def credit_entry(key: str, amount_minor: int) -> JournalEntry:
     )
 
 
+def return_key(e2e: str) -> str:
+    """Booked from a bank statement, so under the statements' key prefix (the payout check sets those apart)."""
+    return f"{KEY_PREFIX}sdd-return:{e2e}"
+
+
 def return_entry(e2e: str, partner_id: str, amount_minor: int) -> JournalEntry:
     """The debtor's bank took it back (return or refund): Dr receivable (reopened) / Cr bank."""
     return JournalEntry(
-        f"sdd:{e2e}:returned",
+        return_key(e2e),
         (
             Posting(demand_partner(partner_id, AccountKind.RECEIVABLE), SDD_CURRENCY, amount_minor),
             Posting(BANK, SDD_CURRENCY, -amount_minor),

@@ -5,7 +5,7 @@ IBAN/BIC, ACTIVE|REVOKED|LAPSED|BLOCKED and why, the last collection date for th
 ``sdd_collections`` has one row per invoice and attempt (unique: an invoice is collected once, and a
 re-presentation is attempt 2) with its EndToEndId, the file and PmtInf it went in, and its state.
 ``sdd_files`` keeps each pain.008 as validated, by its MsgId, and what the rail and its pain.002 said.
-``bank_matches`` may now record COLLECTION and COLLECTION_RETURN outcomes.
+``bank_matches`` may now record COLLECTION and COLLECTION_RETURN outcomes (its ``outcome`` widened to 20).
 
 Written on a branch where 0025 was the head: the merge re-chains it.
 
@@ -31,9 +31,10 @@ OUTCOMES = (
 )
 
 
-def _outcomes(check: str) -> None:
+def _outcomes(check: str, width: int) -> None:
     with op.batch_alter_table("bank_matches", recreate="auto") as batch:
         batch.drop_constraint(op.f("ck_bank_matches_outcome"), type_="check")
+        batch.alter_column("outcome", type_=sa.String(length=width), existing_nullable=False)
         batch.create_check_constraint(op.f("ck_bank_matches_outcome"), check)
 
 
@@ -120,11 +121,11 @@ def upgrade() -> None:
     op.create_index(op.f("ix_sdd_collections_state_due_on"), "sdd_collections", ["state", "due_on"])
     op.create_index(op.f("ix_sdd_collections_partner_id"), "sdd_collections", ["partner_id"])
     op.create_index(op.f("ix_sdd_collections_payment_information_id"), "sdd_collections", ["payment_information_id"])
-    _outcomes(OUTCOMES)
+    _outcomes(OUTCOMES, 20)
 
 
 def downgrade() -> None:
-    _outcomes(OUTCOMES_BEFORE)
+    _outcomes(OUTCOMES_BEFORE, 16)
     op.drop_table("sdd_collections")
     op.drop_table("sdd_files")
     op.drop_table("sdd_mandates")

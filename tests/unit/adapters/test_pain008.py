@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -37,13 +38,13 @@ DEBTOR = BankAccount(
 )
 
 
-def debit(e2e: str = "NCDD000000000001A1", amount: str = "119.00", **changes: object) -> DirectDebit:
+def debit(e2e: str = "NCDD000000000001A1", amount: str = "119.00", **changes: Any) -> DirectDebit:
     return replace(
         DirectDebit(e2e, Decimal(amount), "NC-MNDT-1", date(2026, 1, 5), DEBTOR, "RF18539007547034"), **changes
     )
 
 
-def file(*batches: DebitBatch, **changes: object) -> DirectDebitFile:
+def file(*batches: DebitBatch, **changes: Any) -> DirectDebitFile:
     if not batches:
         batches = (DebitBatch("NCDD20260601001-01", Scheme.B2B, SequenceType.RECURRING, date(2026, 6, 2), (debit(),)),)
     return replace(
