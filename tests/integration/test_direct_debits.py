@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from activities.collections import Collector
+from adapters.camt import schema_errors
 from adapters.pain008 import validate_direct_debit_file
 from cli.seed import DemoPartner, ensure_demand_partner
 from domain.collections.direct_debit import CASH_IN_TRANSIT
@@ -31,6 +32,7 @@ from persistence.bank_reconciliation import reconciliation_problems
 from persistence.ledger_check import check_ledger
 from persistence.tables import Base, InvoiceRow, PayoutBatchRow, SddCollectionRow, SddFileRow, SddMandateRow
 from services import bank, direct_debits
+from simulator.direct_debits import SimulatedDirectDebitBank
 from tests.camt import Ntry, Tx, camt053
 from tests.integration.test_bank_statements import _batch, invoice, new_iban, private_writes, ref
 
@@ -417,3 +419,43 @@ def test_the_direct_debit_tables_are_as_the_migration_made_them(engine: Engine, 
         warnings.simplefilter("ignore")
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert [d for d in differences if what in str(d) or "bank_matches" in str(d)] == []
+
+
+def test_the_simulated_bank_credits_on_the_date_returns_am04_once_and_is_paid_the_second_time(
+    writes: sessionmaker[Session], tmp_path: Path
+) -> None:
+    partner_id, umr = dd_partner(writes)
+    number, _ = invoice(writes, partner_id, 10000)
+    due = due_date(writes, number)
+    simulated = SimulatedDirectDebitBank(tmp_path / "out", returns={umr: ["AM04"]})
+    run = collector(writes, tmp_path)
+    ours = CREDITOR.iban
+    receivable = demand_partner(partner_id, AccountKind.RECEIVABLE)
+
+    def day(on: date) -> None:
+        """One day of the demo: the run, then the bank's notification of the day imported."""
+        run.run(on, now=at(on))
+        document = simulated.notification(ours, on, on, message_id=f"SIM-{uuid.uuid4().hex[:10]}")
+        if document is not None:
+            assert schema_errors(document) == []
+            bank.import_file(writes, document, f"{on}.xml", {ours: "EUR"}, clock=lambda: at(on))
+
+    owed = balance(writes, receivable)
+    for offset in range(-1, 4):  # returned on day 2, re-presented by the run of day 3
+        day(due + timedelta(days=offset))
+    first = collection(writes, number)
+    assert first is not None
+    assert (first.state, first.reason_code) == ("RETURNED", "AM04")
+    second = collection(writes, number, attempt=2)
+    assert second is not None
+    assert second.state == "SUBMITTED"
+    assert second.collection_date is not None
+    for offset in range(0, 4):
+        day(second.collection_date + timedelta(days=offset))
+    paid = collection(writes, number, attempt=2)
+    assert paid is not None
+    assert paid.state == "CREDITED", "the re-presentation is paid"
+    assert balance(writes, receivable) - owed == -11900
+    assert open_minor(writes, partner_id, number) == 0
+    assert collection(writes, number, attempt=3) is None
+    assert partner_id not in direct_debits.flagged_partners(direct_debits.collections(writes, partner_id))
