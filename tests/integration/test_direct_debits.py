@@ -26,7 +26,6 @@ from domain.collections.direct_debit import CASH_IN_TRANSIT
 from domain.collections.postings import BANK
 from domain.ledger.accounts import AccountKind, demand_partner
 from domain.partners import PostalAddress
-from domain.payouts.bank import BankAccount
 from persistence import bank_statements, ledger
 from persistence.bank_reconciliation import reconciliation_problems
 from persistence.ledger_check import check_ledger
@@ -35,17 +34,11 @@ from services import bank, direct_debits
 from simulator.direct_debits import SimulatedDirectDebitBank
 from tests.camt import Ntry, Tx, camt053
 from tests.integration.test_bank_statements import _batch, invoice, new_iban, private_writes, ref
+from tests.unit.adapters.test_pain008 import CREDITOR
 
 __all__ = ["private_writes"]  # the fixture, used here too
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
-CREDITOR = BankAccount(
-    "NetworkCore GmbH",
-    "DE",
-    "DE02100500000054540402",
-    "BELADEBEXXX",
-    PostalAddress("Torstrasse", "10119", "Berlin", "49"),
-)
 RETURN_CODE = "PMNT/IDDT/UPDD"
 
 
@@ -123,6 +116,18 @@ def batch_total(writes: sessionmaker[Session], payment_information_id: str) -> i
             )
         ).all()
         return sum(rows)
+
+
+def returned_entry(e2e: str, reason: str, booked: date | None = None) -> Ntry:
+    """The debtor's bank takes 119.00 back: a debit with the reason, on our collection's EndToEndId."""
+    return Ntry(
+        "119.00",
+        ref(),
+        direction="DBIT",
+        code=RETURN_CODE,
+        booked=(booked or NOW.date()).isoformat(),
+        txs=(Tx(amount="119.00", end_to_end_id=e2e, return_reason=reason),),
+    )
 
 
 def money(minor: int) -> str:
@@ -237,14 +242,7 @@ def test_am04_is_re_presented_once_with_a_new_end_to_end_id(writes: sessionmaker
     due = first.collection_date
     assert due is not None
     owed, in_bank = balance(writes, receivable), balance(writes, BANK)
-    back = Ntry(
-        "119.00",
-        ref(),
-        direction="DBIT",
-        code=RETURN_CODE,
-        booked=(due + timedelta(days=2)).isoformat(),
-        txs=(Tx(amount="119.00", end_to_end_id=first.end_to_end_id, return_reason="AM04"),),
-    )
+    back = returned_entry(first.end_to_end_id, "AM04", booked=due + timedelta(days=2))
     returned_on = at(due + timedelta(days=2))
     done = bank.import_file(
         writes, statement(ours, back, sequence=2), "am04.xml", {ours: "EUR"}, clock=lambda: returned_on
@@ -272,13 +270,7 @@ def test_am04_is_re_presented_once_with_a_new_end_to_end_id(writes: sessionmaker
 
     assert second.collection_date is not None
     run.run(second.collection_date, now=at(second.collection_date))
-    back_again = Ntry(
-        "119.00",
-        ref(),
-        direction="DBIT",
-        code=RETURN_CODE,
-        txs=(Tx(amount="119.00", end_to_end_id=second.end_to_end_id, return_reason="AM04"),),
-    )
+    back_again = returned_entry(second.end_to_end_id, "AM04")
     bank.import_file(writes, statement(ours, back_again, sequence=3), "am04b.xml", {ours: "EUR"}, clock=lambda: NOW)
     last = collection(writes, number, attempt=2)
     assert last is not None
@@ -294,13 +286,7 @@ def test_am04_is_re_presented_once_with_a_new_end_to_end_id(writes: sessionmaker
 def test_md01_blocks_the_mandate_and_nothing_more_is_collected(writes: sessionmaker[Session], tmp_path: Path) -> None:
     partner_id, umr = dd_partner(writes, scheme="CORE")
     number, first, ours = collect_and_credit(writes, tmp_path, partner_id)
-    back = Ntry(
-        "119.00",
-        ref(),
-        direction="DBIT",
-        code=RETURN_CODE,
-        txs=(Tx(amount="119.00", end_to_end_id=first.end_to_end_id, return_reason="MD01"),),
-    )
+    back = returned_entry(first.end_to_end_id, "MD01")
     bank.import_file(writes, statement(ours, back, sequence=2), "md01.xml", {ours: "EUR"}, clock=lambda: NOW)
     with writes() as db:
         mandate = db.scalars(select(SddMandateRow).where(SddMandateRow.mandate_id == umr)).one()
@@ -361,13 +347,7 @@ def test_a_return_after_the_payout_it_funded(private_writes: sessionmaker[Sessio
     number, first, ours = collect_and_credit(writes, tmp_path, partner_id)
     receivable = demand_partner(partner_id, AccountKind.RECEIVABLE)
     owed = balance(writes, receivable)
-    back = Ntry(
-        "119.00",
-        ref(),
-        direction="DBIT",
-        code=RETURN_CODE,
-        txs=(Tx(amount="119.00", end_to_end_id=first.end_to_end_id, return_reason="MD06"),),
-    )
+    back = returned_entry(first.end_to_end_id, "MD06")
     second = statement(ours, back, sequence=2, opening="119.00")  # the first statement closed at 119.00
     bank.import_file(writes, second, "md06.xml", {ours: "EUR"}, clock=lambda: NOW)
     with writes() as db:
