@@ -90,9 +90,12 @@ class StatusReport:
     reason: str | None
 
 
-def _default_namespace(namespace: str) -> dict[str, str]:
+def default_namespace(namespace: str) -> dict[str, str]:
     """``{None: namespace}``: lxml's way to write un-prefixed elements (its stubs only know str keys)."""
     return cast(dict[str, str], {None: namespace})
+
+
+_default_namespace = default_namespace
 
 
 def scheme_text(value: str, currency: str, limit: int) -> str:
@@ -106,33 +109,45 @@ def scheme_text(value: str, currency: str, limit: int) -> str:
     return " ".join(value.split())[:limit]
 
 
-def _sub(parent: etree._Element, tag: str, text: str | None = None, **attributes: str) -> etree._Element:
-    element = etree.SubElement(parent, f"{{{PAIN001_NAMESPACE}}}{tag}", attributes)
+def sub_element(
+    parent: etree._Element, tag: str, text: str | None = None, *, namespace: str = PAIN001_NAMESPACE, **attributes: str
+) -> etree._Element:
+    """A child element in ``namespace`` (pain.001 unless told), with its text and attributes."""
+    element = etree.SubElement(parent, f"{{{namespace}}}{tag}", attributes)
     if text is not None:
         element.text = text
     return element
+
+
+_sub = sub_element
 
 
 # PostalAddress24's parts we fill, in XSD order, with their maximum lengths.
 _ADDRESS_PARTS = (("StrtNm", 70), ("BldgNb", 16), ("PstCd", 16), ("TwnNm", 35))
 
 
-def _party(parent: etree._Element, tag: str, account: BankAccount, currency: str) -> None:
+def party_element(
+    parent: etree._Element, tag: str, account: BankAccount, currency: str, namespace: str = PAIN001_NAMESPACE
+) -> None:
+    """``Nm`` and a structured ``PstlAdr`` (PostalAddress24, as pain.001.001.09 and pain.008.001.08 share it)."""
     address = account.address
     town = "" if address is None else scheme_text(address.city, currency, 35)
     if address is None or not town:
         raise PaymentMessageInvalid(f"{account.holder} has no town on its postal address: the schemes require one")
     if not _COUNTRY.fullmatch(account.country):
         raise PaymentMessageInvalid(f"{account.holder}'s country {account.country!r} is not ISO 3166-1 alpha-2")
-    party = _sub(parent, tag)
-    _sub(party, "Nm", scheme_text(account.holder, currency, 70))
-    postal = _sub(party, "PstlAdr")
+    party = sub_element(parent, tag, namespace=namespace)
+    sub_element(party, "Nm", scheme_text(account.holder, currency, 70), namespace=namespace)
+    postal = sub_element(party, "PstlAdr", namespace=namespace)
     values = (address.street, address.building_number or "", address.postal_code, address.city)
     for (element, limit), value in zip(_ADDRESS_PARTS, values, strict=True):
         text = scheme_text(value, currency, limit)
         if text:
-            _sub(postal, element, text)
-    _sub(postal, "Ctry", account.country)
+            sub_element(postal, element, text, namespace=namespace)
+    sub_element(postal, "Ctry", account.country, namespace=namespace)
+
+
+_party = party_element
 
 
 def _account(parent: etree._Element, tag: str, account: BankAccount) -> None:
@@ -189,18 +204,21 @@ def credit_transfer_file(transfer: CreditTransfer) -> bytes:
 
 
 @cache
-def _schema(path: str) -> etree.XMLSchema:
+def _schema(path: str) -> etree.XMLSchema:  # a path inside the pain001 package
     with (_SCHEMAS / path).open("rb") as xsd:
         return etree.XMLSchema(etree.parse(xsd))
 
 
-def _parse(document: bytes) -> etree._Element:
+def parse_document(document: bytes) -> etree._Element:
     # No DTDs, no entities, no network: a bank file is input like any other.
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     try:
         return etree.fromstring(document, parser)
     except etree.XMLSyntaxError as error:
         raise PaymentMessageInvalid(f"not well-formed XML: {error}") from error
+
+
+_parse = parse_document
 
 
 def validate(document: bytes, xsd: str = _PAIN001_XSD) -> None:

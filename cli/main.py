@@ -9,11 +9,15 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
 from adapters.structured_logs import LogFormat, configure_logging
-from config.settings import Settings
+from config.settings import Settings, platform_bank_accounts
+
+if TYPE_CHECKING:
+    from persistence.db import Database
 
 log = logging.getLogger("networkcore")
 
@@ -288,7 +292,18 @@ def cmd_payouts(settings: Settings, args: argparse.Namespace) -> int:
 
 def _bank_arguments(bank: argparse.ArgumentParser) -> None:
     bank.add_argument(
-        "action", choices=["import", "unmatched", "assign", "reconcile", "simulate-payment", "simulate-statement"]
+        "action",
+        choices=[
+            "import",
+            "unmatched",
+            "assign",
+            "reconcile",
+            "collect",
+            "collections",
+            "collection-status",
+            "simulate-payment",
+            "simulate-statement",
+        ],
     )
     bank.add_argument("--file", action="append", default=[], help="a camt.053/.054 file or a folder (repeatable)")
     bank.add_argument("--json", action="store_true", help="unmatched, reconcile: print JSON")
@@ -301,7 +316,11 @@ def _bank_arguments(bank: argparse.ArgumentParser) -> None:
     bank.add_argument("--amount", help="simulate-payment: the amount, e.g. 119.00")
     bank.add_argument("--reference", help="simulate-payment: the RF creditor reference quoted (structured)")
     bank.add_argument("--text", help="simulate-payment: free remittance text instead of (or with) a reference")
-    bank.add_argument("--date", help="simulate-payment: booking day; simulate-statement: statement day (today)")
+    bank.add_argument(
+        "--date",
+        help="collect: the run's day; simulate-payment: the booking day; simulate-statement: the statement day "
+        "(YYYY-MM-DD, default today)",
+    )
     bank.add_argument("--out", default=".data/bank/statements", help="simulate-statement: where to write the files")
 
 
@@ -336,7 +355,36 @@ def cmd_bank(settings: Settings, args: argparse.Namespace) -> int:
             return bank.run_assign(database.writes, args.entry, args.partner, args.invoice)
         if args.action == "unmatched":
             return bank.print_unmatched(database.reads, as_json=args.json)
+        if args.action in ("collect", "collections", "collection-status"):
+            return _direct_debits(settings, database, args)
         return bank.print_reconciliation(database.reads, as_json=args.json)
+
+
+def _direct_debits(settings: Settings, database: Database, args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from cli import direct_debits
+
+    if args.action == "collections":
+        return direct_debits.print_collections(database.reads, args.partner, as_json=args.json)
+    if args.action == "collection-status":
+        if not args.file:
+            print("networkcore bank collection-status: --file (a pain.002) is required", file=sys.stderr)
+            return 2
+        return direct_debits.run_collection_status(database.writes, args.file)
+    try:
+        run_date = None if args.date is None else date.fromisoformat(args.date)
+    except ValueError:
+        print(f"networkcore bank collect: --date {args.date!r} is not YYYY-MM-DD", file=sys.stderr)
+        return 2
+    return direct_debits.run_collect(
+        database.writes,
+        run_date,
+        outbox=settings.collection_outbox,
+        inbox=settings.collection_inbox,
+        creditor=platform_bank_accounts(settings)["EUR"],
+        creditor_id=settings.sepa_creditor_id,
+    )
 
 
 def _replay_arguments(replay: argparse.ArgumentParser) -> None:

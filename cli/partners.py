@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from adapters.temporal_client import connect_temporal
+from cli.direct_debits import mandate_arguments, run_mandate
+from domain.collections.methods import CollectionMethod
 from domain.invoicing.documents import Cadence
 from domain.invoicing.payment import DEFAULT_PAYMENT_TERMS_DAYS
 from domain.partners import DemandPartnerTerms, FieldInvalid, PostalAddress
@@ -74,6 +76,13 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     )
     add.add_argument("--iban", help="where its revenue share is paid")
     add.add_argument("--bic")
+    add.add_argument(
+        "--collection-method",
+        choices=[m.value for m in CollectionMethod],
+        default=CollectionMethod.TRANSFER.value,
+        help="how it pays its invoices: by transfer (default) or collected by SEPA Direct Debit (add a mandate)",
+    )
+    mandate_arguments(actions)
     keys = actions.add_parser("keys", help="issue, revoke or list a partner's API keys")
     key_actions = keys.add_subparsers(dest="key_action", required=True)
     key_add = key_actions.add_parser("add", help="a new key, shown once (at most two valid at once)")
@@ -142,6 +151,8 @@ def run(writes: SessionFactory, args: argparse.Namespace, ours: OurPlatform, tem
         return _connect_cpo(writes, args, ours, temporal, now=now)
     if args.action == "sync-cpo":
         return asyncio.run(_sync_cpo(temporal, args.cpo, as_json=args.json))
+    if args.action == "mandate":
+        return run_mandate(writes, args)
     try:
         with writes.begin() as db:
             if args.action == "add-dp":
@@ -301,6 +312,7 @@ def _application(args: argparse.Namespace) -> partners.Application:
             cadence=Cadence(args.cadence),
             taxable_dealer=args.taxable_dealer,
             payment_terms_days=args.payment_terms_days,
+            collection_method=CollectionMethod(args.collection_method),
         ),
     )
 

@@ -11,6 +11,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from workflows.collections import DailyCollectionWorkflow
 from workflows.corrections import SettlementCorrectionWorkflow
 from workflows.cpo_sync import CpoSyncWorkflow
 from workflows.payouts import PayoutSweepWorkflow, PayoutWorkflow
@@ -23,6 +24,7 @@ WORKFLOWS = [
     PayoutWorkflow,
     PayoutSweepWorkflow,
     MonthlyStatementWorkflow,
+    DailyCollectionWorkflow,
     CpoSyncWorkflow,
 ]
 

@@ -99,6 +99,14 @@ class Settings(BaseSettings):
     simulated_bank_delay_s: int = 0
     simulated_bank_rejections: dict[str, list[str]] = {}
 
+    # SEPA Direct Debit (demand partners whose contract says collection.method DIRECT_DEBIT): our creditor
+    # identifier (AT-02, checked with its ISO 7064 digits at start), and where the daily run writes its
+    # pain.008 files (the bank's upload channel; the simulated bank reads them from there) and ops put the
+    # bank's pain.002 on them. Collections are credited to the EUR account of platform_bank_accounts.
+    sepa_creditor_id: str = "DE98ZZZ09999999999"
+    collection_outbox: Path = Path(".data/collections/outbox")
+    collection_inbox: Path = Path(".data/collections/inbox")
+
     # Metrics and logs. The API always serves /metrics on its own port and runs `ledger check` every
     # ledger_check_interval_s (0: never). The worker serves its metrics only on the ports given (0: off,
     # so tests and several workers on one host never collide): ours, and the Temporal SDK's (activity

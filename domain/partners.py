@@ -10,6 +10,7 @@ from typing import Any
 
 import pycountry
 
+from domain.collections.methods import CollectionMethod
 from domain.errors import DomainError
 from domain.invoicing.documents import Cadence
 from domain.invoicing.payment import DEFAULT_PAYMENT_TERMS_DAYS
@@ -87,6 +88,7 @@ class DemandPartnerTerms:
     cadence: Cadence
     taxable_dealer: bool = False
     payment_terms_days: int = DEFAULT_PAYMENT_TERMS_DAYS
+    collection_method: CollectionMethod = CollectionMethod.TRANSFER
 
     def contract(self, billing_currency: str) -> dict[str, Any]:
         """The contract's JSON (``domain.settlement.contracts``), amounts as strings."""
@@ -100,6 +102,7 @@ class DemandPartnerTerms:
                 "taxable_dealer": self.taxable_dealer,
                 "payment_terms_days": self.payment_terms_days,
             },
+            "collection": {"method": self.collection_method.value},
         }
 
 

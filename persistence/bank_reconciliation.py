@@ -24,8 +24,15 @@ from persistence.tables import BankEntryRow, BankMatchRow, BankStatementFileRow,
 
 BOOKED = "BOOKED"
 PAID = "PAID"
-_MATCHED = (Outcome.PAYOUT.value, Outcome.PAYOUT_RETURN.value, Outcome.PARTNER.value, Outcome.ASSIGNED.value)
-_COLLECTED = (Outcome.PARTNER.value, Outcome.ASSIGNED.value)
+_MATCHED = (
+    Outcome.PAYOUT.value,
+    Outcome.PAYOUT_RETURN.value,
+    Outcome.PARTNER.value,
+    Outcome.ASSIGNED.value,
+    Outcome.COLLECTION.value,
+    Outcome.COLLECTION_RETURN.value,
+)
+_COLLECTED = (Outcome.PARTNER.value, Outcome.ASSIGNED.value, Outcome.COLLECTION.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +134,8 @@ def reconcile(db: Session) -> Reconciliation:
     suspense = _match_totals(db, (Outcome.SUSPENSE.value,))
     assigned = _match_totals(db, (Outcome.ASSIGNED.value,))
     collected = _match_totals(db, _COLLECTED)
+    for currency, taken_back in _match_totals(db, (Outcome.COLLECTION_RETURN.value,)).items():
+        collected[currency] = collected.get(currency, 0) - taken_back  # direct debits returned
     currencies = sorted(
         set(statements) | set(matched) | set(suspense) | set(db.scalars(select(BankEntryRow.currency).distinct()))
     )

@@ -27,7 +27,7 @@ from domain.invoicing.documents import PLATFORM_ISSUER, DocumentKind
 from domain.ledger.entries import JournalEntry
 from domain.money import to_minor
 from domain.payouts.batches import Payee, paid_entry
-from persistence import ledger, payouts
+from persistence import direct_debits, ledger, payouts
 from persistence.db import copy_rows, dialect_insert, insert_new, is_postgresql
 from persistence.tables import (
     OPEN_PAYOUT_STATES,
@@ -109,6 +109,7 @@ def _line(entry: Entry, transaction: Transaction, currency: str) -> Line:
         debtor_iban=transaction.debtor_iban,
         return_reason=transaction.return_reason,
         bank_transaction_code=entry.bank_transaction_code,
+        mandate_id=transaction.mandate_id,
     )
 
 
@@ -135,12 +136,14 @@ def _details(entry: Entry) -> dict[str, Any]:
 
 def open_invoices(db: Session, currency: str, *, partner_id: str | None = None) -> list[OpenInvoice]:
     """The platform's issued invoices to demand partners in ``currency``, oldest first, with what is
-    still open on each (total less the payments applied to it; 0 once paid)."""
+    still open on each (total less the payments applied to it and what a direct debit collected; 0 once
+    paid)."""
     applied = (
         select(BankAllocationRow.invoice_key, func.sum(BankAllocationRow.amount_minor).label("applied"))
         .group_by(BankAllocationRow.invoice_key)
         .subquery()
     )
+    collected = direct_debits.collected_by_invoice().subquery()
     query = (
         select(
             InvoiceRow.key,
@@ -149,8 +152,10 @@ def open_invoices(db: Session, currency: str, *, partner_id: str | None = None) 
             InvoiceRow.net_minor,
             InvoiceRow.vat_minor,
             applied.c.applied,
+            collected.c.collected,
         )
         .outerjoin(applied, applied.c.invoice_key == InvoiceRow.key)
+        .outerjoin(collected, collected.c.invoice_key == InvoiceRow.key)
         .where(
             InvoiceRow.issuer == PLATFORM_ISSUER,
             InvoiceRow.kind == DocumentKind.INVOICE.value,
@@ -163,8 +168,13 @@ def open_invoices(db: Session, currency: str, *, partner_id: str | None = None) 
     if partner_id is not None:
         query = query.where(InvoiceRow.recipient == f"dp:{partner_id}")
     return [
-        OpenInvoice(key, number or "", recipient.removeprefix("dp:"), (net or 0) + (vat or 0) - int(paid or 0))
-        for key, number, recipient, net, vat, paid in db.execute(query)
+        OpenInvoice(
+            key,
+            number or "",
+            recipient.removeprefix("dp:"),
+            (net or 0) + (vat or 0) - int(paid or 0) - int(debited or 0),
+        )
+        for key, number, recipient, net, vat, paid, debited in db.execute(query)
     ]
 
 
@@ -293,7 +303,12 @@ def book_statement(
     references = {
         r for _, _, _, line in lines for r in (line.end_to_end_id, line.message_id, line.payment_information_id) if r
     }
-    book = Book.of(_payouts(db, currency, references), open_invoices(db, currency), _partners_by_iban(db))
+    book = Book.of(
+        _payouts(db, currency, references),
+        open_invoices(db, currency),
+        _partners_by_iban(db),
+        direct_debits.collection_refs(db, currency),
+    )
     matches = match_lines([line for *_, line in lines], book)
     _record(
         db,
@@ -381,6 +396,13 @@ def _apply(
     """What the (recorded) match changes; the ledger entries to book."""
     if match.outcome in (Outcome.PARTNER, Outcome.SUSPENSE):
         return [postings.receipt_entry(postings.entry_key(bank_key, line), match, direction, currency)]
+    if match.outcome == Outcome.COLLECTION:
+        return direct_debits.credited(db, match.collections, bank_key, line, match.amount_minor, now=now)
+    if match.outcome == Outcome.COLLECTION_RETURN:
+        entries, _ = direct_debits.returned(
+            db, match.collections, _return_reason(db, bank_key, line, default=None), bank_key, now=now
+        )
+        return entries
     assert match.payout is not None
     batch = payouts.batch(db, match.payout, for_update=True)
     if match.outcome == Outcome.PAYOUT:
@@ -402,11 +424,11 @@ def _apply(
     ]
 
 
-def _return_reason(db: Session, bank_key: int, line: int) -> str:
+def _return_reason(db: Session, bank_key: int, line: int, default: str | None = "RRTN") -> str | None:
     details = db.get_one(BankEntryRow, bank_key).details
     transactions = details.get("transactions", [])
     reason = transactions[line].get("return_reason") if line < len(transactions) else None
-    return str(reason or "RRTN")
+    return str(reason) if reason else default
 
 
 @dataclass(frozen=True, slots=True)

@@ -1007,14 +1007,18 @@ class BankMatchRow(Base):
     __table_args__ = (
         UniqueConstraint("entry_key", "line", "outcome"),
         Index(None, "outcome", "payout_message_id"),
-        CheckConstraint("outcome IN ('PAYOUT', 'PAYOUT_RETURN', 'PARTNER', 'SUSPENSE', 'ASSIGNED')", name="outcome"),
+        CheckConstraint(
+            "outcome IN ('PAYOUT', 'PAYOUT_RETURN', 'PARTNER', 'SUSPENSE', 'ASSIGNED', 'COLLECTION', "
+            "'COLLECTION_RETURN')",
+            name="outcome",
+        ),
     )
 
     key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
     entry_key: Mapped[int] = mapped_column(ForeignKey("bank_entries.key"))
     line: Mapped[int] = mapped_column(Integer)  # the transaction's position in the entry
     rule: Mapped[str] = mapped_column(String(40))
-    outcome: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(20))
     payout_message_id: Mapped[str | None] = mapped_column(String(35))
     partner_id: Mapped[str | None] = mapped_column(String(64))
     amount_minor: Mapped[int] = mapped_column(BigInteger)  # the line's amount (positive)
@@ -1038,3 +1042,85 @@ class BankAllocationRow(Base):
     entry_key: Mapped[int] = mapped_column(ForeignKey("bank_entries.key"), index=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
+
+
+class SddMandateRow(Base):
+    """A demand partner's SEPA Direct Debit mandate: the evidence we collect under (UMR unique)."""
+
+    __tablename__ = "sdd_mandates"
+    __table_args__ = (
+        Index(None, "partner_id", "status"),
+        CheckConstraint("scheme IN ('CORE', 'B2B')", name="scheme"),
+        CheckConstraint("status IN ('ACTIVE', 'REVOKED', 'LAPSED', 'BLOCKED')", name="status"),
+    )
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("demand_partners.id"))
+    mandate_id: Mapped[str] = mapped_column(String(35), unique=True)  # the UMR
+    signed_on: Mapped[date] = mapped_column(Date)
+    scheme: Mapped[str] = mapped_column(String(4))
+    iban: Mapped[str] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    recurring: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(8))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    last_collection_on: Mapped[date | None] = mapped_column(Date)  # the 36-month lapse runs from it
+    created_at: Mapped[datetime]
+    changed_at: Mapped[datetime | None]
+
+
+class SddFileRow(Base):
+    """A pain.008 as validated (BUILT), then handed to the rail (SENT); its pain.002 when one came."""
+
+    __tablename__ = "sdd_files"
+    __table_args__ = (CheckConstraint("state IN ('BUILT', 'SENT')", name="state"),)
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(35), unique=True)
+    run_date: Mapped[date] = mapped_column(Date)
+    rail: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(8))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    transactions: Mapped[int] = mapped_column(Integer)
+    document: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    status_code: Mapped[str | None] = mapped_column(String(4))  # pain.002 GrpSts (PART: some rejected)
+    status_report: Mapped[str | None] = mapped_column(Text)
+
+
+class SddCollectionRow(Base):
+    """One direct debit of one invoice (attempt 2: its one re-presentation), PENDING -> SUBMITTED ->
+    SETTLED -> CREDITED, or REJECTED (pain.002) / RETURNED (statement) with the reason."""
+
+    __tablename__ = "sdd_collections"
+    __table_args__ = (
+        UniqueConstraint("invoice_key", "attempt"),
+        Index(None, "state", "due_on"),
+        Index(None, "partner_id"),
+        Index(None, "payment_information_id"),
+        CheckConstraint("amount_minor > 0", name="positive"),
+        CheckConstraint(
+            "state IN ('PENDING', 'SUBMITTED', 'SETTLED', 'CREDITED', 'REJECTED', 'RETURNED')", name="state"
+        ),
+    )
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    invoice_key: Mapped[int] = mapped_column(ForeignKey("invoices.key"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    end_to_end_id: Mapped[str] = mapped_column(String(35), unique=True)
+    partner_id: Mapped[str] = mapped_column(String(64))
+    mandate_key: Mapped[int] = mapped_column(ForeignKey("sdd_mandates.key"))
+    file_key: Mapped[int | None] = mapped_column(ForeignKey("sdd_files.key"))
+    payment_information_id: Mapped[str | None] = mapped_column(String(35))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    due_on: Mapped[date] = mapped_column(Date)
+    collection_date: Mapped[date | None] = mapped_column(Date)  # ReqdColltnDt
+    sequence_type: Mapped[str | None] = mapped_column(String(4))
+    state: Mapped[str] = mapped_column(String(10))
+    reason_code: Mapped[str | None] = mapped_column(String(4))
+    reason: Mapped[str | None] = mapped_column(Text)
+    bank_entry_key: Mapped[int | None] = mapped_column(Key)  # the statement entry that credited or returned it
+    created_at: Mapped[datetime]
+    changed_at: Mapped[datetime | None]

@@ -27,6 +27,7 @@ from temporalio.client import (
 from temporalio.worker import Worker
 
 from activities import metrics
+from activities.collections import CollectionActivities, Collector
 from activities.corrections import CorrectionActivities
 from activities.cpo_sync import CpoSyncActivities
 from activities.invoicing import StatementActivities
@@ -38,14 +39,18 @@ from adapters.payout_rails import FileRail, PayoutRail
 from adapters.temporal_client import connect_temporal, prometheus_runtime
 from adapters.token_cipher import TokenCipher
 from config.settings import Settings, bank_floors, platform_bank_accounts, platform_party
+from domain.collections.direct_debit import checked_creditor_id
 from domain.payouts.bank import BankAccount
 from domain.vat.treatment import TaxParty
+from messages.collections import CollectionRun
 from messages.invoicing import StatementRun
 from messages.payouts import PayoutSweep
 from persistence.db import Database
 from persistence.vat_rates import vat_rate_table
 from services.ocpi.cpo_sync import import_pulled
 from simulator.bank import SimulatedBank
+from workflows.collections import DAILY_CRON, DailyCollectionWorkflow
+from workflows.collections import SCHEDULE_ID as COLLECTIONS_SCHEDULE_ID
 from workflows.corrections import SettlementCorrectionWorkflow
 from workflows.cpo_sync import CpoSyncWorkflow
 from workflows.payouts import SWEEP_SCHEDULE_ID, SWEEP_WORKFLOW_ID, PayoutSweepWorkflow, PayoutWorkflow
@@ -83,6 +88,7 @@ def build_worker(
     debtor_accounts: dict[str, BankAccount],
     token_cipher: TokenCipher,
     floors: Mapping[str, Decimal] | None = None,
+    collector: Collector | None = None,
 ) -> Worker:
     activities = SessionActivities(writes, cpo_adapter, identity, token_cipher)
     payouts = PayoutActivities(writes, rail=rail, debtor_accounts=debtor_accounts, bank_floors=floors)
@@ -91,6 +97,7 @@ def build_worker(
     statements = StatementActivities(writes, platform=platform)
     corrections = CorrectionActivities(writes, platform=platform)
     our_party = (identity.country_code, identity.party_id)
+    collections = None if collector is None else CollectionActivities(collector)
     cpo_sync = CpoSyncActivities(
         writes, http, our_party=our_party, import_pulled=import_pulled, token_cipher=token_cipher
     )
@@ -105,6 +112,7 @@ def build_worker(
             PayoutWorkflow,
             PayoutSweepWorkflow,
             CpoSyncWorkflow,
+            *([] if collections is None else [DailyCollectionWorkflow]),
         ],
         activities=[
             activities.authorise_session,
@@ -123,6 +131,7 @@ def build_worker(
             payouts.check_payout,
             sweep.start_payout_workflows,
             cpo_sync.pull_module,
+            *([] if collections is None else [collections.run_collections]),
         ],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
@@ -141,6 +150,23 @@ async def ensure_statement_schedule(
         ),
         spec=ScheduleSpec(cron_expressions=[MONTHLY_CRON]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=7)),
+    )
+    try:
+        return await client.create_schedule(schedule_id, schedule)
+    except ScheduleAlreadyRunningError:
+        return client.get_schedule_handle(schedule_id)
+
+
+async def ensure_collection_schedule(
+    client: Client, task_queue: str, *, schedule_id: str = COLLECTIONS_SCHEDULE_ID
+) -> ScheduleHandle:
+    """The daily direct-debit run's Schedule (created once; an existing one is left as ops may have set it)."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            DailyCollectionWorkflow.run, CollectionRun(), id=f"{schedule_id}-run", task_queue=task_queue
+        ),
+        spec=ScheduleSpec(cron_expressions=[DAILY_CRON]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=3)),
     )
     try:
         return await client.create_schedule(schedule_id, schedule)
@@ -205,8 +231,15 @@ async def run_worker(settings: Settings) -> None:
                 debtor_accounts=platform_bank_accounts(settings),
                 token_cipher=token_cipher,
                 floors=bank_floors(settings),
+                collector=Collector(
+                    writes,
+                    rail=FileRail(settings.collection_outbox, settings.collection_inbox),
+                    creditor=platform_bank_accounts(settings)["EUR"],
+                    creditor_id=checked_creditor_id(settings.sepa_creditor_id),
+                ),
             )
             await ensure_statement_schedule(client, settings.task_queue)
+            await ensure_collection_schedule(client, settings.task_queue)
             await ensure_payout_sweep_schedule(
                 client,
                 settings.task_queue,

@@ -3,6 +3,9 @@ that hits wins and is recorded by its id.
 
 1. Our payouts: a debit by EndToEndId, then MsgId, then PmtInfId (a batch entry), always with the batch's
    amount; a credit that returns one of them (``RtrInf`` or BTC PMNT/ICDT/RRTN) reopens it.
+   Our direct-debit collections: a credit by EndToEndId, then PmtInfId (a batch entry: the batch's total),
+   then mandate and amount; a debit that returns one of them (``RtrInf`` or BTC PMNT/IDDT/UPDD) by
+   EndToEndId, then mandate and amount.
 2. A demand partner's credit transfer: the structured reference (SCOR/QRR) is an invoice's RF, then RFs
    found in the free text, then an invoice number in the free text, then a payer IBAN known for exactly
    one partner with an amount equal to one open invoice or to its whole open balance.
@@ -23,6 +26,7 @@ from domain.collections.statements import QR_REFERENCE, STRUCTURED_REFERENCE, Di
 from domain.invoicing.creditor_reference import InvalidCreditorReference, creditor_reference, references_in
 
 PAYOUT_RETURN_CODE = "PMNT/ICDT/RRTN"
+COLLECTION_RETURN_CODE = "PMNT/IDDT/UPDD"
 
 
 class Rule(StrEnum):
@@ -30,6 +34,10 @@ class Rule(StrEnum):
     PAYOUT_MESSAGE_ID = "payout.message_id"
     PAYOUT_PAYMENT_INFORMATION_ID = "payout.payment_information_id"
     PAYOUT_RETURN = "payout.return"
+    COLLECTION_END_TO_END_ID = "collection.end_to_end_id"
+    COLLECTION_PAYMENT_INFORMATION_ID = "collection.payment_information_id"
+    COLLECTION_MANDATE_AND_AMOUNT = "collection.mandate_and_amount"
+    COLLECTION_RETURN = "collection.return"
     INVOICE_STRUCTURED_REFERENCE = "invoice.structured_reference"
     INVOICE_REFERENCE_IN_TEXT = "invoice.reference_in_text"
     INVOICE_NUMBER_IN_TEXT = "invoice.number_in_text"
@@ -41,6 +49,8 @@ class Rule(StrEnum):
 class Outcome(StrEnum):
     PAYOUT = "PAYOUT"
     PAYOUT_RETURN = "PAYOUT_RETURN"
+    COLLECTION = "COLLECTION"
+    COLLECTION_RETURN = "COLLECTION_RETURN"
     PARTNER = "PARTNER"
     SUSPENSE = "SUSPENSE"
     ASSIGNED = "ASSIGNED"
@@ -60,10 +70,15 @@ class Line:
     debtor_iban: str | None = None
     return_reason: str | None = None
     bank_transaction_code: str | None = None
+    mandate_id: str | None = None
 
     @property
     def is_return(self) -> bool:
         return self.return_reason is not None or self.bank_transaction_code == PAYOUT_RETURN_CODE
+
+    @property
+    def is_collection_return(self) -> bool:
+        return self.return_reason is not None or self.bank_transaction_code == COLLECTION_RETURN_CODE
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +88,18 @@ class PayoutRef:
     message_id: str
     amount_minor: int
     paid: bool  # the batch is PAID (by the rail's report or a statement)
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionRef:
+    """A direct-debit collection we presented and the bank has not credited yet (or, for a return, one it
+    credited or settled)."""
+
+    end_to_end_id: str
+    payment_information_id: str
+    mandate_id: str
+    amount_minor: int
+    credited: bool  # the bank's credit was matched (only those can come back as a return)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +125,7 @@ class Match:
     partner_id: str | None = None
     allocations: tuple[Allocation, ...] = ()
     excess_minor: int = 0  # to the partner's credit balance
+    collections: tuple[str, ...] = ()  # EndToEndIds of our direct-debit collections
 
     @property
     def suspense_minor(self) -> int:
@@ -131,6 +159,7 @@ class Book:
     invoices: Mapping[int, OpenInvoice]  # in order, oldest first
     partners_by_iban: Mapping[str, tuple[str, ...]]
     references: Mapping[str, int]  # an invoice's RF -> its key
+    collections: tuple[CollectionRef, ...] = ()
 
     @classmethod
     def of(
@@ -138,17 +167,32 @@ class Book:
         payouts: Mapping[str, PayoutRef],
         invoices: Sequence[OpenInvoice],
         partners_by_iban: Mapping[str, tuple[str, ...]],
+        collections: Sequence[CollectionRef] = (),
     ) -> Book:
         references = {ref: i.key for i in invoices if (ref := _reference_of(i)) is not None}
-        return cls(payouts, {i.key: i for i in invoices}, partners_by_iban, references)
+        return cls(payouts, {i.key: i for i in invoices}, partners_by_iban, references, tuple(collections))
 
     def settled(self, match: Match) -> Book:
-        """The book after ``match``: its allocations no longer open."""
+        """The book after ``match``: its allocations no longer open, its collections credited (or, returned,
+        gone)."""
+        if match.collections:
+            return replace(self, collections=_collections_after(self.collections, match))
         if not match.allocations:
             return self
         invoices = dict(self.invoices)
         _settle(invoices, match)
         return replace(self, invoices=invoices)
+
+
+def _collections_after(collections: tuple[CollectionRef, ...], match: Match) -> tuple[CollectionRef, ...]:
+    """A credit marks its collections credited; a return takes them out of what can still be matched."""
+    done = set(match.collections)
+    credited = match.outcome == Outcome.COLLECTION
+    return tuple(
+        replace(c, credited=True) if c.end_to_end_id in done and credited else c
+        for c in collections
+        if credited or c.end_to_end_id not in done
+    )
 
 
 def _settle(invoices: dict[int, OpenInvoice], match: Match) -> None:
@@ -160,13 +204,15 @@ def _settle(invoices: dict[int, OpenInvoice], match: Match) -> None:
 def match_lines(lines: Sequence[Line], book: Book) -> list[Match]:
     """Each line's match, in order, each against the book as the lines before it left it: invoices less
     what was applied to them (as ``Book.settled``), a payout matched is paid, a payout returned is no
-    longer one to match. In time linear in the lines (one working copy of the book)."""
+    longer one to match, a collection credited or returned as ``Book.settled`` says. In time linear in the lines (one working copy of the book)."""
     invoices, payouts = dict(book.invoices), dict(book.payouts)
     working = replace(book, invoices=invoices, payouts=payouts)
     matches = []
     for line in lines:
         match = match_line(line, working)
         _settle(invoices, match)
+        if match.collections:
+            working = replace(working, collections=_collections_after(working.collections, match))
         if match.payout is not None and match.outcome == Outcome.PAYOUT:
             payouts[match.payout] = replace(payouts[match.payout], paid=True)
         elif match.payout is not None:
@@ -178,9 +224,14 @@ def match_lines(lines: Sequence[Line], book: Book) -> list[Match]:
 def match_line(line: Line, book: Book) -> Match:
     """The first rule that matches ``line``, or suspense."""
     if line.direction == Direction.DEBIT:
-        return _our_payout(line, book) or Match(Rule.SUSPENSE, Outcome.SUSPENSE, line.amount_minor)
+        return (
+            _collection_return(line, book)
+            or _our_payout(line, book)
+            or Match(Rule.SUSPENSE, Outcome.SUSPENSE, line.amount_minor)
+        )
     return (
         _payout_return(line, book)
+        or _our_collection(line, book)
         or _invoices_by_reference(line, book)
         or _invoices_by_number(line, book)
         or _invoices_by_payer(line, book)
@@ -213,6 +264,46 @@ def _payout_return(line: Line, book: Book) -> Match | None:
         if payout is not None and payout.paid:
             return Match(Rule.PAYOUT_RETURN, Outcome.PAYOUT_RETURN, line.amount_minor, payout=payout.message_id)
     return None
+
+
+def _collection_match(rule: Rule, outcome: Outcome, line: Line, found: Sequence[CollectionRef]) -> Match:
+    return Match(rule, outcome, line.amount_minor, collections=tuple(c.end_to_end_id for c in found))
+
+
+def _by_mandate_and_amount(line: Line, candidates: Sequence[CollectionRef]) -> list[CollectionRef]:
+    if not line.mandate_id:
+        return []
+    return [c for c in candidates if c.mandate_id == line.mandate_id and c.amount_minor == line.amount_minor][:1]
+
+
+def _our_collection(line: Line, book: Book) -> Match | None:
+    """The bank credited collections of ours: one by its EndToEndId, a batch by its PmtInfId (the batch's
+    total), or one by its mandate and amount."""
+    waiting = [c for c in book.collections if not c.credited]
+    one = [c for c in waiting if c.end_to_end_id == line.end_to_end_id and c.amount_minor == line.amount_minor]
+    if line.end_to_end_id and one:
+        return _collection_match(Rule.COLLECTION_END_TO_END_ID, Outcome.COLLECTION, line, one)
+    batch = [
+        c for c in waiting if line.payment_information_id and c.payment_information_id == line.payment_information_id
+    ]
+    if batch and sum(c.amount_minor for c in batch) == line.amount_minor:
+        return _collection_match(Rule.COLLECTION_PAYMENT_INFORMATION_ID, Outcome.COLLECTION, line, batch)
+    by_mandate = _by_mandate_and_amount(line, waiting)
+    if by_mandate:
+        return _collection_match(Rule.COLLECTION_MANDATE_AND_AMOUNT, Outcome.COLLECTION, line, by_mandate)
+    return None
+
+
+def _collection_return(line: Line, book: Book) -> Match | None:
+    """A debit that takes one of our collections back (a return or a refund)."""
+    if not line.is_collection_return:
+        return None
+    found = [
+        c for c in book.collections if c.end_to_end_id == line.end_to_end_id and c.amount_minor == line.amount_minor
+    ]
+    found = found[:1] if line.end_to_end_id else []
+    found = found or _by_mandate_and_amount(line, [c for c in book.collections if c.credited])
+    return _collection_match(Rule.COLLECTION_RETURN, Outcome.COLLECTION_RETURN, line, found) if found else None
 
 
 def _reference_of(invoice: OpenInvoice) -> str | None:
