@@ -27,7 +27,7 @@ _TREATMENTS = {
 _UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 _UNICODE_BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 
-_templates = Environment(loader=PackageLoader("adapters", "templates"), autoescape=select_autoescape(["html", "j2"]))
+templates = Environment(loader=PackageLoader("adapters", "templates"), autoescape=select_autoescape(["html", "j2"]))
 
 
 def title(document: dict[str, Any]) -> str:
@@ -69,6 +69,11 @@ def footnotes(document: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(notes))
 
 
+def spaced_iban(iban: str) -> str:
+    """An IBAN as printed: in groups of four."""
+    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+
+
 def how_to_pay(document: dict[str, Any]) -> list[tuple[str, str]]:
     """The invoice's payment block as (label, value) rows: when it is due, where to pay and the reference to
     quote. A credit note says it asks for no payment; a self-billed invoice (paid by our payout) and an
@@ -90,14 +95,14 @@ def how_to_pay(document: dict[str, Any]) -> list[tuple[str, str]]:
         iban = account["iban"]
         rows += [
             ("Account holder", account["holder"]),
-            ("IBAN", " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))),
+            ("IBAN", spaced_iban(iban)),
             ("BIC", account["bic"]),
         ]
     return rows
 
 
 def render_html(document: dict[str, Any]) -> str:
-    return _templates.get_template("invoice.html.j2").render(
+    return templates.get_template("invoice.html.j2").render(
         doc=document,
         title=title(document),
         rate=_rate,
@@ -116,7 +121,9 @@ def _latin1(text: str) -> str:
     return "".join(char if ord(char) < 256 else "?" for char in spelled if not unicodedata.combining(char))
 
 
-class _InvoicePdf(FPDF):
+class DocumentPdf(FPDF):
+    """An A4 page in the font of our documents (invoices, reminders), with a text line and a grid."""
+
     def __init__(self) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self.set_margins(18, 18, 18)
@@ -156,7 +163,7 @@ class _InvoicePdf(FPDF):
 
 
 def render_pdf(document: dict[str, Any]) -> bytes:
-    pdf = _InvoicePdf()
+    pdf = DocumentPdf()
     pdf.set_title(f"{title(document)} {document['number']}")
     pdf.add_page()
     pdf.text_line(title(document), size=18, bold=True, height=9)

@@ -57,3 +57,13 @@ def refusals(*statuses: int, ocpi: bool = False, why: dict[int, str] | None = No
             answer["headers"] = BEARER_CHALLENGE
         declared[status] = answer
     return declared
+
+
+# The 200 of a document's renderings (routes declared with ``response_class=Response``, no media type of their
+# own, so that their refusals are documented as the JSON they are).
+HTML_PAGE: Final[Responses] = {
+    200: {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}}
+}
+PDF_FILE: Final[Responses] = {
+    200: {"description": "The PDF", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
+}

@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 import httpx
 
@@ -286,17 +287,25 @@ def cmd_payouts(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _bank_arguments(bank: argparse.ArgumentParser) -> None:
-    bank.add_argument("action", choices=["import", "unmatched", "assign", "reconcile"])
+    bank.add_argument("action", choices=["import", "unmatched", "assign", "reconcile", "reminders"])
     bank.add_argument("--file", action="append", default=[], help="a camt.053/.054 file or a folder (repeatable)")
-    bank.add_argument("--json", action="store_true", help="unmatched, reconcile: print JSON")
+    bank.add_argument("--json", action="store_true", help="unmatched, reconcile, reminders: print JSON")
     bank.add_argument("--entry", type=int, help="assign: the statement entry in suspense (see `bank unmatched`)")
     bank.add_argument("--partner", help="assign: the demand partner id it came from")
     bank.add_argument("--invoice", help="assign: the invoice number it pays (default: oldest open first)")
+    bank.add_argument(
+        "--date", type=date.fromisoformat, help="reminders: issue those due on this day, YYYY-MM-DD (default: today)"
+    )
 
 
-@command("bank", "import camt.053/.054 statements, list and assign unmatched money, reconcile", _bank_arguments)
+@command(
+    "bank",
+    "import camt.053/.054 statements, list and assign unmatched money, reconcile, issue reminders",
+    _bank_arguments,
+)
 def cmd_bank(settings: Settings, args: argparse.Namespace) -> int:
     from cli import bank
+    from config.settings import platform_party
     from persistence.db import open_database
 
     with open_database(settings.database_url) as database:
@@ -313,6 +322,9 @@ def cmd_bank(settings: Settings, args: argparse.Namespace) -> int:
             return bank.run_assign(database.writes, args.entry, args.partner, args.invoice)
         if args.action == "unmatched":
             return bank.print_unmatched(database.reads, as_json=args.json)
+        if args.action == "reminders":
+            on = args.date or datetime.now(UTC).date()
+            return bank.run_reminders(database.writes, platform_party(settings), on=on, as_json=args.json)
         return bank.print_reconciliation(database.reads, as_json=args.json)
 
 

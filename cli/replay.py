@@ -14,6 +14,7 @@ from temporalio.worker import Replayer
 from workflows.corrections import SettlementCorrectionWorkflow
 from workflows.cpo_sync import CpoSyncWorkflow
 from workflows.payouts import PayoutSweepWorkflow, PayoutWorkflow
+from workflows.reminders import DailyReminderWorkflow
 from workflows.sessions import ChargingSessionWorkflow
 from workflows.statements import MonthlyStatementWorkflow
 
@@ -23,6 +24,7 @@ WORKFLOWS = [
     PayoutWorkflow,
     PayoutSweepWorkflow,
     MonthlyStatementWorkflow,
+    DailyReminderWorkflow,
     CpoSyncWorkflow,
 ]
 

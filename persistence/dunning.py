@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import distinct, func, select
@@ -24,8 +24,10 @@ from domain.collections.dunning import DunningTerms, Level, OverdueItem, Reminde
 from domain.errors import AuthorisationRefused, RefusalReason
 from domain.invoicing.documents import PLATFORM_ISSUER, DocumentKind, invoice_number
 from domain.money import from_minor, to_minor
+from domain.sessions.authorisation import in_force
 from domain.settlement.contracts import ContractTermsInvalid, dunning_terms
 from domain.vat.treatment import TaxParty
+from persistence import repositories
 from persistence.invoices import ISSUED, allocate_number
 from persistence.tables import (
     BankAllocationRow,
@@ -102,15 +104,10 @@ def terms_of(partner: DemandPartnerRow, terms: dict[str, Any]) -> DunningTerms:
     return dunning_terms(terms, partner.country)
 
 
-def latest_terms(db: Session, partner: DemandPartnerRow) -> DunningTerms:
-    """The dunning terms of the partner's latest contract version (the defaults without one)."""
-    terms = db.scalar(
-        select(ContractRow.terms)
-        .where(ContractRow.party_kind == "DEMAND_PARTNER", ContractRow.party_id == partner.id)
-        .order_by(ContractRow.version.desc())
-        .limit(1)
-    )
-    return terms_of(partner, terms or {})
+def terms_at(db: Session, partner: DemandPartnerRow, at: datetime) -> DunningTerms:
+    """The dunning terms of the partner's contract in force at ``at`` (the defaults without one)."""
+    contract = in_force(repositories.contract_versions(db, "DEMAND_PARTNER", partner.id), at)
+    return terms_of(partner, {} if contract is None else db.get_one(ContractRow, contract.key).terms)
 
 
 def refuse_if_overdue(db: Session, partner: DemandPartnerRow, terms: dict[str, Any], *, on: date) -> None:
@@ -145,14 +142,16 @@ class Overdue:
     terms_invalid: str | None = None
 
 
-def overdue_of(db: Session, partner: DemandPartnerRow, *, on: date) -> Overdue:
+def overdue_of(db: Session, partner: DemandPartnerRow, *, at: datetime) -> Overdue:
+    """What the partner has overdue on ``at``'s date, and whether its contract in force blocks it."""
+    on = at.astimezone(UTC).date()
     found = overdue_invoices(db, partner.id, due_before=on)
     by_currency: dict[str, tuple[int, date]] = {}
     for invoice in found:
         amount, oldest = by_currency.get(invoice.currency, (0, invoice.due_date))
         by_currency[invoice.currency] = (amount + invoice.open_minor, min(oldest, invoice.due_date))
     try:
-        cutoff = _cutoff(on, latest_terms(db, partner))
+        cutoff = _cutoff(on, terms_at(db, partner, at))
     except ContractTermsInvalid as invalid:
         return Overdue(by_currency, blocked=False, terms_invalid=str(invalid))
     return Overdue(by_currency, blocked=any(invoice.due_date < cutoff for invoice in found))
@@ -190,7 +189,7 @@ def remind_partner(db: Session, partner_id: str, *, on: date, platform: TaxParty
     """Issue the partner's reminders due on ``on``: per currency and level, one listing the invoices that
     reached that step of its ladder and have no reminder of that step (or a later one) yet."""
     partner = db.get_one(DemandPartnerRow, partner_id)
-    terms = latest_terms(db, partner)
+    terms = terms_at(db, partner, datetime.combine(on, time.max, UTC))
     found = overdue_invoices(db, partner_id, due_before=on)
     reminded = _reminded(db, [invoice.key for invoice in found])
     groups: dict[tuple[str, Level], list[tuple[OverdueInvoice, OverdueItem]]] = {}
@@ -285,3 +284,8 @@ def reminder_document_of(db: Session, partner_id: str, number: str) -> dict[str,
     return db.scalar(
         select(ReminderRow.document).where(ReminderRow.number == number, ReminderRow.demand_partner_id == partner_id)
     )
+
+
+def reminders_by_number(db: Session, numbers: Sequence[str]) -> list[ReminderRow]:
+    rows = {row.number: row for row in db.scalars(select(ReminderRow).where(ReminderRow.number.in_(numbers)))}
+    return [rows[number] for number in numbers]

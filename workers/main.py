@@ -29,6 +29,7 @@ from activities.corrections import CorrectionActivities
 from activities.cpo_sync import CpoSyncActivities
 from activities.invoicing import StatementActivities
 from activities.payouts import PayoutActivities, PayoutSweepActivities
+from activities.reminders import ReminderActivities
 from activities.sessions import OcpiIdentity, SessionActivities
 from activities.settlement import SettlementActivities
 from adapters.cpo import CpoAdapter, OcpiCpoAdapter
@@ -40,6 +41,7 @@ from domain.payouts.bank import BankAccount
 from domain.vat.treatment import TaxParty
 from messages.invoicing import StatementRun
 from messages.payouts import PayoutSweep
+from messages.reminders import ReminderRun
 from persistence.db import Database
 from persistence.vat_rates import vat_rate_table
 from services.ocpi.cpo_sync import import_pulled
@@ -47,6 +49,7 @@ from simulator.bank import SimulatedBank
 from workflows.corrections import SettlementCorrectionWorkflow
 from workflows.cpo_sync import CpoSyncWorkflow
 from workflows.payouts import SWEEP_SCHEDULE_ID, SWEEP_WORKFLOW_ID, PayoutSweepWorkflow, PayoutWorkflow
+from workflows.reminders import DAILY_CRON, REMINDER_SCHEDULE_ID, DailyReminderWorkflow
 from workflows.sessions import ChargingSessionWorkflow
 from workflows.statements import MONTHLY_CRON, SCHEDULE_ID, MonthlyStatementWorkflow
 
@@ -86,6 +89,7 @@ def build_worker(
     sweep = PayoutSweepActivities(writes, client, task_queue=task_queue)
     settlement = SettlementActivities(writes, fx_max_age=fx_max_age, platform=platform, vat_rates=vat_rate_table())
     statements = StatementActivities(writes, platform=platform)
+    reminders = ReminderActivities(writes, platform=platform)
     corrections = CorrectionActivities(writes, platform=platform)
     our_party = (identity.country_code, identity.party_id)
     cpo_sync = CpoSyncActivities(
@@ -99,6 +103,7 @@ def build_worker(
             ChargingSessionWorkflow,
             SettlementCorrectionWorkflow,
             MonthlyStatementWorkflow,
+            DailyReminderWorkflow,
             PayoutWorkflow,
             PayoutSweepWorkflow,
             CpoSyncWorkflow,
@@ -114,6 +119,7 @@ def build_worker(
             corrections.reverse_settlement,
             corrections.record_correction,
             statements.issue_due_statements,
+            reminders.issue_due_reminders,
             payouts.plan_payout_release,
             payouts.release_payout,
             payouts.send_payout,
@@ -138,6 +144,23 @@ async def ensure_statement_schedule(
         ),
         spec=ScheduleSpec(cron_expressions=[MONTHLY_CRON]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=7)),
+    )
+    try:
+        return await client.create_schedule(schedule_id, schedule)
+    except ScheduleAlreadyRunningError:
+        return client.get_schedule_handle(schedule_id)
+
+
+async def ensure_reminder_schedule(
+    client: Client, task_queue: str, *, schedule_id: str = REMINDER_SCHEDULE_ID, run: ReminderRun | None = None
+) -> ScheduleHandle:
+    """The daily reminder run's Schedule (created once; an existing one is left as ops may have set it)."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            DailyReminderWorkflow.run, run or ReminderRun(), id=f"{schedule_id}-run", task_queue=task_queue
+        ),
+        spec=ScheduleSpec(cron_expressions=[DAILY_CRON]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=1)),
     )
     try:
         return await client.create_schedule(schedule_id, schedule)
@@ -203,6 +226,7 @@ async def run_worker(settings: Settings) -> None:
                 token_cipher=token_cipher,
             )
             await ensure_statement_schedule(client, settings.task_queue)
+            await ensure_reminder_schedule(client, settings.task_queue)
             await ensure_payout_sweep_schedule(
                 client,
                 settings.task_queue,
