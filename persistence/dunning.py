@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from domain.collections import dunning
@@ -160,7 +160,8 @@ def overdue_of(db: Session, partner: DemandPartnerRow, *, at: datetime) -> Overd
 def partners_with_overdue(db: Session, *, on: date) -> list[str]:
     """Demand partners with an invoice of ours due before ``on`` (paid or not: the reminder run checks)."""
     recipients = db.scalars(
-        select(distinct(InvoiceRow.recipient))
+        select(InvoiceRow.recipient)
+        .distinct()
         .where(
             InvoiceRow.due_date < on,
             InvoiceRow.issuer == PLATFORM_ISSUER,
