@@ -144,6 +144,24 @@ class DocumentPdf(FPDF):
         self.font(size, bold)
         self.multi_cell(0, height, self.clean(text), new_x="LMARGIN", new_y="NEXT")
 
+    def totals(self, rows: list[tuple[str, str, bool]], currency: str) -> None:
+        """(label, amount, bold) rows, right-aligned at the foot of a table."""
+        for label, amount, bold in rows:
+            self.set_x(self.w - self.r_margin - 80)
+            self.font(10, bold=bold)
+            self.cell(45, 6, label)
+            self.cell(35, 6, f"{amount} {currency}", align="R", new_x="LMARGIN", new_y="NEXT")
+        self.ln(4)
+
+    def labelled(self, rows: list[tuple[str, str]]) -> None:
+        """(label, value) rows: a bold label, its value beside it."""
+        for label, value in rows:
+            self.font(9, bold=True)
+            self.cell(36, 5, self.clean(label))
+            self.font(9)
+            self.multi_cell(0, 5, self.clean(value), new_x="LMARGIN", new_y="NEXT")
+        self.ln(4)
+
     def grid(self, headings: list[str], rows: list[list[str]], widths: list[float], numeric: set[int]) -> None:
         self.font(7.5, bold=True)
         for i, heading in enumerate(headings):
@@ -234,22 +252,15 @@ def render_pdf(document: dict[str, Any]) -> bytes:
         numeric={2, 3, 4, 5},
     )
     totals = document["totals"]
-    for label, amount, bold in (
-        ("Total excluding VAT", totals["net"], False),
-        ("VAT", totals["vat"], False),
-        ("Total due", totals["gross"], True),
-    ):
-        pdf.set_x(pdf.w - pdf.r_margin - 80)
-        pdf.font(10, bold=bold)
-        pdf.cell(45, 6, label)
-        pdf.cell(35, 6, f"{amount} {currency}", align="R", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-    for label, value in how_to_pay(document):
-        pdf.font(9, bold=True)
-        pdf.cell(36, 5, pdf.clean(label))
-        pdf.font(9)
-        pdf.multi_cell(0, 5, pdf.clean(value), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
+    pdf.totals(
+        [
+            ("Total excluding VAT", totals["net"], False),
+            ("VAT", totals["vat"], False),
+            ("Total due", totals["gross"], True),
+        ],
+        currency,
+    )
+    pdf.labelled(how_to_pay(document))
     for note in footnotes(document):
         pdf.text_line(note, size=7.5, height=3.8)
     bill = qr_bill(document)

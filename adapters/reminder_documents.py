@@ -49,16 +49,7 @@ def render_pdf(document: dict[str, Any]) -> bytes:
     pdf.add_page()
     pdf.text_line(document["title"], size=18, bold=True, height=9)
     pdf.ln(2)
-    for label, value in (
-        ("Number", document["number"]),
-        ("Date", document["issue_date"]),
-        ("Currency", document["currency"]),
-    ):
-        pdf.font(9, bold=True)
-        pdf.cell(32, 5, pdf.clean(label))
-        pdf.font(9)
-        pdf.cell(0, 5, pdf.clean(value), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
+    pdf.labelled([("Number", document["number"]), ("Date", document["issue_date"]), ("Currency", document["currency"])])
     for label, party in (("From", document["supplier"]), ("To", document["customer"])):
         pdf.text_line(label.upper(), size=7.5, bold=True)
         pdf.text_line(f"{party['name']}, {party['address']}, {party['country']}")
@@ -82,19 +73,8 @@ def render_pdf(document: dict[str, Any]) -> bytes:
         [30, 44, 20, 16, 22, 20, 22],
         numeric={3, 4, 5, 6},
     )
-    currency = document["currency"]
-    for label, amount, bold in _totals(document):
-        pdf.set_x(pdf.w - pdf.r_margin - 80)
-        pdf.font(10, bold=bold)
-        pdf.cell(45, 6, label)
-        pdf.cell(35, 6, f"{amount} {currency}", align="R", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-    for label, value in _pay_to(document):
-        pdf.font(9, bold=True)
-        pdf.cell(36, 5, pdf.clean(label))
-        pdf.font(9)
-        pdf.multi_cell(0, 5, pdf.clean(value), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
+    pdf.totals(_totals(document), document["currency"])
+    pdf.labelled(_pay_to(document))
     for note in document["notes"][1:]:
         pdf.text_line(note, size=7.5, height=3.8)
     return bytes(pdf.output())

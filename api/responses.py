@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from fastapi.responses import Response
+
 from api.schemas import OcpiEnvelope, Problem, ValidationProblem
 
 Responses = dict[int | str, dict[str, Any]]
@@ -67,3 +69,10 @@ HTML_PAGE: Final[Responses] = {
 PDF_FILE: Final[Responses] = {
     200: {"description": "The PDF", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
 }
+
+
+def pdf_response(content: bytes, name: str) -> Response:
+    """A PDF to show in the browser, saved as ``name``.pdf."""
+    return Response(
+        content, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}.pdf"'}
+    )

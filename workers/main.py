@@ -134,38 +134,39 @@ def build_worker(
     )
 
 
-async def ensure_statement_schedule(
-    client: Client, task_queue: str, *, schedule_id: str = SCHEDULE_ID, run: StatementRun | None = None
+async def _ensure_cron_schedule(
+    client: Client, schedule_id: str, action: ScheduleActionStartWorkflow, cron: str, catchup: timedelta
 ) -> ScheduleHandle:
-    """The monthly statement run's Schedule (created once; an existing one is left as ops may have set it)."""
+    """A Schedule starting ``action`` on ``cron`` (created once; an existing one is left as ops may have set it)."""
     schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            MonthlyStatementWorkflow.run, run or StatementRun(), id=f"{schedule_id}-run", task_queue=task_queue
-        ),
-        spec=ScheduleSpec(cron_expressions=[MONTHLY_CRON]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=7)),
+        action=action,
+        spec=ScheduleSpec(cron_expressions=[cron]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=catchup),
     )
     try:
         return await client.create_schedule(schedule_id, schedule)
     except ScheduleAlreadyRunningError:
         return client.get_schedule_handle(schedule_id)
+
+
+async def ensure_statement_schedule(
+    client: Client, task_queue: str, *, schedule_id: str = SCHEDULE_ID, run: StatementRun | None = None
+) -> ScheduleHandle:
+    """The monthly statement run's Schedule."""
+    action = ScheduleActionStartWorkflow(
+        MonthlyStatementWorkflow.run, run or StatementRun(), id=f"{schedule_id}-run", task_queue=task_queue
+    )
+    return await _ensure_cron_schedule(client, schedule_id, action, MONTHLY_CRON, timedelta(days=7))
 
 
 async def ensure_reminder_schedule(
     client: Client, task_queue: str, *, schedule_id: str = REMINDER_SCHEDULE_ID, run: ReminderRun | None = None
 ) -> ScheduleHandle:
-    """The daily reminder run's Schedule (created once; an existing one is left as ops may have set it)."""
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            DailyReminderWorkflow.run, run or ReminderRun(), id=f"{schedule_id}-run", task_queue=task_queue
-        ),
-        spec=ScheduleSpec(cron_expressions=[DAILY_CRON]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=1)),
+    """The daily reminder run's Schedule."""
+    action = ScheduleActionStartWorkflow(
+        DailyReminderWorkflow.run, run or ReminderRun(), id=f"{schedule_id}-run", task_queue=task_queue
     )
-    try:
-        return await client.create_schedule(schedule_id, schedule)
-    except ScheduleAlreadyRunningError:
-        return client.get_schedule_handle(schedule_id)
+    return await _ensure_cron_schedule(client, schedule_id, action, DAILY_CRON, timedelta(days=1))
 
 
 async def ensure_payout_sweep_schedule(

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters.invoice_documents import render_html, render_pdf
 from api.deps import ContextDep, DemandPartnerDep
-from api.responses import HTML_PAGE, PDF_FILE, refusals
+from api.responses import HTML_PAGE, PDF_FILE, pdf_response, refusals
 from api.schemas import PRINTABLE_ASCII, InvoiceList, InvoiceSummary, OpenStatement
 from domain.money import from_minor
 from persistence.invoice_reads import IssuedInvoice
@@ -92,9 +92,7 @@ async def invoice_html(number: InvoiceNumberPath, partner: DemandPartnerDep, con
 async def invoice_pdf(number: InvoiceNumberPath, partner: DemandPartnerDep, context: ContextDep) -> Response:
     document = await _document(number, partner.id, context)
     pdf = await run_in_threadpool(render_pdf, document)
-    return Response(
-        pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{number}.pdf"'}
-    )
+    return pdf_response(pdf, number)
 
 
 @router.get("/{number}", responses=NOT_FOUND, summary="An invoice, as issued (every Art. 226 field)")

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from adapters.reminder_documents import render_html, render_pdf
 from api.deps import ContextDep, DemandPartnerDep
 from api.pagination import key_cursor, parse_key_cursor
-from api.responses import HTML_PAGE, PDF_FILE, refusals
+from api.responses import HTML_PAGE, PDF_FILE, pdf_response, refusals
 from api.schemas import PRINTABLE_ASCII, ReminderPage, ReminderSummary
 from domain.money import from_minor
 from services import reminders as service
@@ -87,9 +87,7 @@ async def reminder_html(number: ReminderNumberPath, partner: DemandPartnerDep, c
 )
 async def reminder_pdf(number: ReminderNumberPath, partner: DemandPartnerDep, context: ContextDep) -> Response:
     pdf = await run_in_threadpool(render_pdf, await _document(number, partner.id, context))
-    return Response(
-        pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{number}.pdf"'}
-    )
+    return pdf_response(pdf, number)
 
 
 @router.get("/{number}", responses=NOT_FOUND, summary="A reminder, as issued: the overdue invoices and what it claims")

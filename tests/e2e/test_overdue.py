@@ -1,11 +1,13 @@
 """Overdue and reminders over the real stack: an invoice open past its grace refuses a remote start and a CPO's
 real-time token authorisation (OVERDUE; OCPI NO_CREDIT) while a running session charges on and settles; the
 balance says what is overdue and that new sessions are blocked; the payment, imported from the bank
-statement, lifts the block at once. Reminders are issued by the run ops start (``networkcore bank
-reminders``) and served to their partner only, as JSON, a page and a PDF, paged."""
+statement, lifts the block at once. Reminders are issued by the daily Schedule and by the run ops start
+(``networkcore bank reminders``), once per invoice and step, and served to their partner only, as JSON, a
+page and a PDF, paged."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import uuid
@@ -16,10 +18,12 @@ import pytest
 from cli import bank as bank_cli
 from cli.seed import DemoPartner, ensure_demand_partner
 from domain.sessions.lifecycle import SessionStage
+from messages.reminders import ReminderRun
 from tests.e2e.conftest import MOTORBRIT, Stack
 from tests.e2e.test_tokens import authorize, register, rfid_uid
 from tests.integration.test_dunning import issue, pay
 from tests.integration.test_invoices import PLATFORM
+from workers.main import ensure_reminder_schedule
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -119,3 +123,25 @@ async def test_reminders_are_issued_once_and_served_to_their_partner_only(stack:
         assert (await stack.http.get(link, headers=other)).status_code == 404
     listed = (await stack.http.get("/v1/reminders", params={"limit": 200}, headers=other)).json()["data"]
     assert reminder["number"] not in {r["number"] for r in listed}
+
+
+async def test_the_daily_schedule_issues_the_reminders_due(stack: Stack) -> None:
+    late = own_partner(stack)
+    number, _ = issue(stack.writes, late.id, 2000, at=days_ago(14 + 14))  # due 14 days ago: FIRST
+    schedule_id = f"reminders-{uuid.uuid4().hex[:8]}"
+    on = datetime.now(UTC).date()
+    handle = await ensure_reminder_schedule(
+        stack.temporal, stack.task_queue, schedule_id=schedule_id, run=ReminderRun(on=on)
+    )
+    try:
+        await handle.trigger()
+        listed: list[dict[str, object]] = []
+        for _ in range(300):
+            reply = await stack.http.get("/v1/reminders", headers=stack.headers(late.api_key))
+            listed = reply.json()["data"]
+            if listed:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await handle.delete()
+    assert [(r["level"], r["invoices"], r["issue_date"]) for r in listed] == [("FIRST", [number], on.isoformat())]

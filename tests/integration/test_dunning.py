@@ -23,11 +23,10 @@ from domain.errors import AuthorisationRefused, RefusalReason
 from domain.invoicing.creditor_reference import creditor_reference
 from persistence import dunning, invoices
 from persistence.positions import partner_positions
-from persistence.tables import Base, ContractRow, DemandPartnerRow, ReminderItemRow, ReminderRow
+from persistence.tables import Base, ContractRow, DemandPartnerRow, InvoiceRow, ReminderItemRow, ReminderRow
 from services import bank
 from tests.camt import Ntry, Tx, camt053
-from tests.integration.test_bank_statements import money, new_iban, ref
-from tests.integration.test_holds import new_session
+from tests.integration.test_bank_statements import invoice, money, new_iban, ref
 from tests.integration.test_invoices import CPO, PLATFORM, line_for
 
 ISSUED_AT = datetime(2026, 1, 5, 9, tzinfo=UTC)
@@ -46,22 +45,7 @@ def add_partner(writes: sessionmaker[Session], country: str = "DE", **dunning_te
 
 def issue(writes: sessionmaker[Session], partner_id: str, net_minor: int, at: datetime = ISSUED_AT) -> tuple[str, int]:
     """An issued EUR invoice (19 % VAT) due 14 days after ``at``: its number and total."""
-    session_id = new_session(writes, partner_id)
-    with writes.begin() as db:
-        row = invoices.issue_invoice(
-            db,
-            issuer="platform",
-            series=f"DN{uuid.uuid4().hex[:6].upper()}",
-            recipient=f"dp:{partner_id}",
-            supplier=PLATFORM,
-            customer=CPO,
-            line=line_for(session_id, net_minor),
-            self_billing=False,
-            now=at,
-        )
-        assert row.number is not None
-        assert row.due_date == (at + timedelta(days=14)).date()
-        return row.number, (row.net_minor or 0) + (row.vat_minor or 0)
+    return invoice(writes, partner_id, net_minor, at)
 
 
 def refusal(writes: sessionmaker[Session], partner_id: str, on: date) -> str | None:
@@ -116,26 +100,15 @@ def test_overdue_past_the_grace_refuses_until_paid_in_full(writes: sessionmaker[
 
 def test_a_credit_note_counts_against_what_is_open(writes: sessionmaker[Session]) -> None:
     partner_id = add_partner(writes, grace_days=0)
-    session_id = new_session(writes, partner_id)
-    with writes.begin() as db:
-        original = invoices.issue_invoice(
-            db,
-            issuer="platform",
-            series=f"DN{uuid.uuid4().hex[:6].upper()}",
-            recipient=f"dp:{partner_id}",
-            supplier=PLATFORM,
-            customer=CPO,
-            line=line_for(session_id, 5000),
-            self_billing=False,
-            now=ISSUED_AT,
-        )
+    number, _ = issue(writes, partner_id, 5000)
     assert refusal(writes, partner_id, DUE + timedelta(days=1)) is not None
     with writes.begin() as db:
-        original = db.merge(original)
+        original = db.scalars(select(InvoiceRow).where(InvoiceRow.number == number)).one()
+        assert original.session_id is not None
         invoices.issue_credit_note(
             db,
             original=original,
-            line=line_for(session_id, 5000),
+            line=line_for(original.session_id, 5000),
             generation=1,
             supplier=PLATFORM,
             customer=CPO,
