@@ -153,11 +153,11 @@ class DocumentPdf(FPDF):
             self.cell(35, 6, f"{amount} {currency}", align="R", new_x="LMARGIN", new_y="NEXT")
         self.ln(4)
 
-    def labelled(self, rows: list[tuple[str, str]]) -> None:
+    def labelled(self, rows: list[tuple[str, str]], label_width: float = 36) -> None:
         """(label, value) rows: a bold label, its value beside it."""
         for label, value in rows:
             self.font(9, bold=True)
-            self.cell(36, 5, self.clean(label))
+            self.cell(label_width, 5, self.clean(label))
             self.font(9)
             self.multi_cell(0, 5, self.clean(value), new_x="LMARGIN", new_y="NEXT")
         self.ln(4)
@@ -200,12 +200,7 @@ def render_pdf(document: dict[str, Any]) -> bytes:
         meta.append(("Statement for", document["statement_period"]))
     if document.get("corrects"):
         meta.append(("Cancels", document["corrects"]))
-    for label, value in meta:
-        pdf.font(9, bold=True)
-        pdf.cell(32, 5, pdf.clean(label))
-        pdf.font(9)
-        pdf.cell(0, 5, pdf.clean(value), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
+    pdf.labelled(meta, label_width=32)
     top, half = pdf.get_y(), (pdf.w - pdf.l_margin - pdf.r_margin) / 2
     for i, (label, party) in enumerate((("Supplier", document["supplier"]), ("Customer", document["customer"]))):
         pdf.set_xy(pdf.l_margin + i * half, top)

@@ -49,7 +49,10 @@ def render_pdf(document: dict[str, Any]) -> bytes:
     pdf.add_page()
     pdf.text_line(document["title"], size=18, bold=True, height=9)
     pdf.ln(2)
-    pdf.labelled([("Number", document["number"]), ("Date", document["issue_date"]), ("Currency", document["currency"])])
+    pdf.labelled(
+        [("Number", document["number"]), ("Date", document["issue_date"]), ("Currency", document["currency"])],
+        label_width=32,
+    )
     for label, party in (("From", document["supplier"]), ("To", document["customer"])):
         pdf.text_line(label.upper(), size=7.5, bold=True)
         pdf.text_line(f"{party['name']}, {party['address']}, {party['country']}")
