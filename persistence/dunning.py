@@ -230,7 +230,8 @@ def _issue(
     now: datetime,
 ) -> ReminderRow:
     account = platform.payment_accounts.get(currency)
-    number = invoice_number(dunning.REMINDER_SERIES, allocate_number(db, PLATFORM_ISSUER, dunning.REMINDER_SERIES))
+    sequence = allocate_number(db, PLATFORM_ISSUER, dunning.REMINDER_SERIES)
+    number = invoice_number(dunning.REMINDER_SERIES, sequence)
     lines = [item for _, item in items]
     document = dunning.reminder_document(
         number=number,
@@ -245,6 +246,7 @@ def _issue(
         amount=lambda minor: str(from_minor(minor, currency)),
     )
     row = ReminderRow(
+        sequence=sequence,
         number=number,
         demand_partner_id=partner.id,
         currency=currency,
@@ -290,3 +292,11 @@ def reminder_document_of(db: Session, partner_id: str, number: str) -> dict[str,
 def reminders_by_number(db: Session, numbers: Sequence[str]) -> list[ReminderRow]:
     rows = {row.number: row for row in db.scalars(select(ReminderRow).where(ReminderRow.number.in_(numbers)))}
     return [rows[number] for number in numbers]
+
+
+def reminder_numbering(db: Session) -> list[tuple[str, str, int, int, int]]:
+    """The reminders' series as the ledger check reads invoice series: (issuer, series, count, first, last)."""
+    count, low, high = db.execute(
+        select(func.count(), func.min(ReminderRow.sequence), func.max(ReminderRow.sequence))
+    ).one()
+    return [(PLATFORM_ISSUER, dunning.REMINDER_SERIES, int(count), int(low), int(high))] if count else []

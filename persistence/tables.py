@@ -1004,6 +1004,7 @@ class ReminderRow(Base):
     __table_args__ = (Index(None, "demand_partner_id", "key"),)
 
     key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    sequence: Mapped[int] = mapped_column(BigInteger, unique=True)  # in the series REM of invoice_series
     number: Mapped[str] = mapped_column(String(60), unique=True)
     demand_partner_id: Mapped[str] = mapped_column(ForeignKey("demand_partners.id"))
     currency: Mapped[str] = mapped_column(String(3))

@@ -22,6 +22,7 @@ from cli.seed import DemoPartner, ensure_demand_partner
 from domain.errors import AuthorisationRefused, RefusalReason
 from domain.invoicing.creditor_reference import creditor_reference
 from persistence import dunning, invoices
+from persistence.ledger_check import check_ledger
 from persistence.positions import partner_positions
 from persistence.tables import Base, ContractRow, DemandPartnerRow, InvoiceRow, ReminderItemRow, ReminderRow
 from services import bank
@@ -196,6 +197,8 @@ def test_the_ladder_over_the_days_once_per_invoice_and_step(writes: sessionmaker
         numbers = [int(r.number.split("-")[1]) for r in reminders]
         assert numbers == sorted(numbers)
         assert all(r.number.startswith("REM-") for r in reminders)
+        # Their series runs 1..N without a gap, as the ledger check sees it.
+        assert [problem for problem in check_ledger(db).problems if "series REM" in problem] == []
 
 
 def test_a_paid_invoice_gets_no_further_reminder(writes: sessionmaker[Session]) -> None:

@@ -1,6 +1,7 @@
 """reminders: dunning letters to demand partners, one per invoice and ladder level; overdue lookups by partner
 
-``reminders`` are numbered in their own series (``invoice_series``, series REM) and keep the document issued;
+``reminders`` are numbered in their own series (``invoice_series``, series REM, checked gap-free by the ledger
+check) and keep the document issued;
 ``reminder_items`` list the overdue invoices on each, unique per (invoice, level) so that a reminder run
 repeated on the same day, or on later days, never reminds an invoice of the same step twice. Both are
 immutable once written. ``invoices (recipient, due_date)`` and ``invoices (corrects_key)`` serve the overdue check every
@@ -34,6 +35,7 @@ def upgrade() -> None:
     op.create_table(
         "reminders",
         sa.Column("key", KEY, autoincrement=True, nullable=False),
+        sa.Column("sequence", sa.BigInteger(), nullable=False),
         sa.Column("number", sa.String(length=60), nullable=False),
         sa.Column("demand_partner_id", sa.String(length=64), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
@@ -45,6 +47,7 @@ def upgrade() -> None:
         sa.Column("document", sa.JSON(), nullable=False),
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_reminders")),
+        sa.UniqueConstraint("sequence", name=op.f("uq_reminders_sequence")),
         sa.UniqueConstraint("number", name=op.f("uq_reminders_number")),
         sa.ForeignKeyConstraint(
             ["demand_partner_id"], ["demand_partners.id"], name=op.f("fk_reminders_demand_partner_id_demand_partners")
