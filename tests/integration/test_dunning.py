@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import uuid
 import warnings
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,12 +25,15 @@ from cli.seed import DemoPartner, ensure_demand_partner
 from domain.errors import AuthorisationRefused, RefusalReason
 from domain.invoicing.creditor_reference import creditor_reference
 from persistence import dunning, invoices
+from persistence.db import make_engine
 from persistence.ledger_check import check_ledger
+from persistence.migrate import alembic_config, upgrade
 from persistence.positions import partner_positions
 from persistence.tables import Base, ContractRow, DemandPartnerRow, InvoiceRow, ReminderItemRow, ReminderRow
 from services import bank
 from tests.camt import Ntry, Tx, camt053
 from tests.integration.test_bank_statements import invoice, money, new_iban, ref
+from tests.integration.test_error_type_migration import database_at
 from tests.integration.test_invoices import CPO, PLATFORM, line_for
 
 ISSUED_AT = datetime(2026, 1, 5, 9, tzinfo=UTC)
@@ -246,3 +252,24 @@ def test_the_reminder_tables_are_as_the_migration_made_them(engine: Engine) -> N
         warnings.simplefilter("ignore")
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert [d for d in differences if "reminder" in str(d) or "due_date" in str(d) or "corrects_key" in str(d)] == []
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_at_0025(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from database_at(request.param, tmp_path, "0025")
+
+
+def test_migration_0028_goes_up_down_and_up_again(database_at_0025: str) -> None:
+    url = database_at_0025
+    upgrade(url, "0028")
+    engine = make_engine(url)
+    assert {"reminders", "reminder_items"} <= set(inspect(engine).get_table_names())
+    assert {"ix_invoices_recipient_due_date", "ix_invoices_corrects_key"} <= {
+        index["name"] for index in inspect(engine).get_indexes("invoices")
+    }
+    engine.dispose()
+    command.downgrade(alembic_config(url), "0025")
+    engine = make_engine(url)
+    assert not {"reminders", "reminder_items"} & set(inspect(engine).get_table_names())
+    engine.dispose()
+    upgrade(url, "0028")
