@@ -42,8 +42,10 @@ def issue_reminders(
                 issued += [
                     row.number for row in dunning.remind_partner(db, partner_id, on=on, platform=platform, now=clock())
                 ]
-        except IntegrityError:
-            continue  # another run reminded this partner's invoices of this step first
+        except IntegrityError as lost:
+            # Another run reminded this partner's invoices of this step first: its reminders stand.
+            log.info("reminders for %s issued by another run (%s)", partner_id, lost.orig)
+            continue
         except ContractTermsInvalid as invalid:
             log.warning("no reminders for %s: its contract's dunning terms are invalid: %s", partner_id, invalid)
             continue
