@@ -27,7 +27,7 @@ _TREATMENTS = {
 _UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 _UNICODE_BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 
-_templates = Environment(loader=PackageLoader("adapters", "templates"), autoescape=select_autoescape(["html", "j2"]))
+templates = Environment(loader=PackageLoader("adapters", "templates"), autoescape=select_autoescape(["html", "j2"]))
 
 
 def title(document: dict[str, Any]) -> str:
@@ -69,6 +69,11 @@ def footnotes(document: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(notes))
 
 
+def spaced_iban(iban: str) -> str:
+    """An IBAN as printed: in groups of four."""
+    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+
+
 def how_to_pay(document: dict[str, Any]) -> list[tuple[str, str]]:
     """The invoice's payment block as (label, value) rows: when it is due, where to pay and the reference to
     quote. A credit note says it asks for no payment; a self-billed invoice (paid by our payout) and an
@@ -90,14 +95,14 @@ def how_to_pay(document: dict[str, Any]) -> list[tuple[str, str]]:
         iban = account["iban"]
         rows += [
             ("Account holder", account["holder"]),
-            ("IBAN", " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))),
+            ("IBAN", spaced_iban(iban)),
             ("BIC", account["bic"]),
         ]
     return rows
 
 
 def render_html(document: dict[str, Any]) -> str:
-    return _templates.get_template("invoice.html.j2").render(
+    return templates.get_template("invoice.html.j2").render(
         doc=document,
         title=title(document),
         rate=_rate,
@@ -116,7 +121,9 @@ def _latin1(text: str) -> str:
     return "".join(char if ord(char) < 256 else "?" for char in spelled if not unicodedata.combining(char))
 
 
-class _InvoicePdf(FPDF):
+class DocumentPdf(FPDF):
+    """An A4 page in the font of our documents (invoices, reminders), with a text line and a grid."""
+
     def __init__(self) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self.set_margins(18, 18, 18)
@@ -137,6 +144,24 @@ class _InvoicePdf(FPDF):
         self.font(size, bold)
         self.multi_cell(0, height, self.clean(text), new_x="LMARGIN", new_y="NEXT")
 
+    def totals(self, rows: list[tuple[str, str, bool]], currency: str) -> None:
+        """(label, amount, bold) rows, right-aligned at the foot of a table."""
+        for label, amount, bold in rows:
+            self.set_x(self.w - self.r_margin - 80)
+            self.font(10, bold=bold)
+            self.cell(45, 6, label)
+            self.cell(35, 6, f"{amount} {currency}", align="R", new_x="LMARGIN", new_y="NEXT")
+        self.ln(4)
+
+    def labelled(self, rows: list[tuple[str, str]], label_width: float = 36) -> None:
+        """(label, value) rows: a bold label, its value beside it."""
+        for label, value in rows:
+            self.font(9, bold=True)
+            self.cell(label_width, 5, self.clean(label))
+            self.font(9)
+            self.multi_cell(0, 5, self.clean(value), new_x="LMARGIN", new_y="NEXT")
+        self.ln(4)
+
     def grid(self, headings: list[str], rows: list[list[str]], widths: list[float], numeric: set[int]) -> None:
         self.font(7.5, bold=True)
         for i, heading in enumerate(headings):
@@ -156,7 +181,7 @@ class _InvoicePdf(FPDF):
 
 
 def render_pdf(document: dict[str, Any]) -> bytes:
-    pdf = _InvoicePdf()
+    pdf = DocumentPdf()
     pdf.set_title(f"{title(document)} {document['number']}")
     pdf.add_page()
     pdf.text_line(title(document), size=18, bold=True, height=9)
@@ -175,12 +200,7 @@ def render_pdf(document: dict[str, Any]) -> bytes:
         meta.append(("Statement for", document["statement_period"]))
     if document.get("corrects"):
         meta.append(("Cancels", document["corrects"]))
-    for label, value in meta:
-        pdf.font(9, bold=True)
-        pdf.cell(32, 5, pdf.clean(label))
-        pdf.font(9)
-        pdf.cell(0, 5, pdf.clean(value), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
+    pdf.labelled(meta, label_width=32)
     top, half = pdf.get_y(), (pdf.w - pdf.l_margin - pdf.r_margin) / 2
     for i, (label, party) in enumerate((("Supplier", document["supplier"]), ("Customer", document["customer"]))):
         pdf.set_xy(pdf.l_margin + i * half, top)
@@ -227,22 +247,15 @@ def render_pdf(document: dict[str, Any]) -> bytes:
         numeric={2, 3, 4, 5},
     )
     totals = document["totals"]
-    for label, amount, bold in (
-        ("Total excluding VAT", totals["net"], False),
-        ("VAT", totals["vat"], False),
-        ("Total due", totals["gross"], True),
-    ):
-        pdf.set_x(pdf.w - pdf.r_margin - 80)
-        pdf.font(10, bold=bold)
-        pdf.cell(45, 6, label)
-        pdf.cell(35, 6, f"{amount} {currency}", align="R", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-    for label, value in how_to_pay(document):
-        pdf.font(9, bold=True)
-        pdf.cell(36, 5, pdf.clean(label))
-        pdf.font(9)
-        pdf.multi_cell(0, 5, pdf.clean(value), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
+    pdf.totals(
+        [
+            ("Total excluding VAT", totals["net"], False),
+            ("VAT", totals["vat"], False),
+            ("Total due", totals["gross"], True),
+        ],
+        currency,
+    )
+    pdf.labelled(how_to_pay(document))
     for note in footnotes(document):
         pdf.text_line(note, size=7.5, height=3.8)
     bill = qr_bill(document)

@@ -38,6 +38,7 @@ from api.routes import (
     partners,
     payouts,
     quotes,
+    reminders,
     sessions,
     tokens,
 )
@@ -115,6 +116,7 @@ def create_app(
     app.include_router(quotes.router)
     app.include_router(balance.router)
     app.include_router(invoices.router)
+    app.include_router(reminders.router)
     app.include_router(payouts.router)
     app.include_router(disputes.router)
     app.include_router(partners.router)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from fastapi.responses import Response
+
 from api.schemas import OcpiEnvelope, Problem, ValidationProblem
 
 Responses = dict[int | str, dict[str, Any]]
@@ -57,3 +59,20 @@ def refusals(*statuses: int, ocpi: bool = False, why: dict[int, str] | None = No
             answer["headers"] = BEARER_CHALLENGE
         declared[status] = answer
     return declared
+
+
+# The 200 of a document's renderings (routes declared with ``response_class=Response``, no media type of their
+# own, so that their refusals are documented as the JSON they are).
+HTML_PAGE: Final[Responses] = {
+    200: {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}}
+}
+PDF_FILE: Final[Responses] = {
+    200: {"description": "The PDF", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
+}
+
+
+def pdf_response(content: bytes, name: str) -> Response:
+    """A PDF to show in the browser, saved as ``name``.pdf."""
+    return Response(
+        content, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}.pdf"'}
+    )

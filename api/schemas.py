@@ -220,6 +220,24 @@ class InvoiceSummary(BaseModel):
     links: dict[str, str]
 
 
+class ReminderSummary(BaseModel):
+    number: str
+    level: str = Field(description="FRIENDLY, FIRST, SECOND or SUSPEND: the step of your contract's ladder")
+    issue_date: date
+    currency: str
+    open: Amount = Field(description="Open on the invoices it lists")
+    interest: Amount = Field(description="Late-payment interest to its date, where your contract charges it")
+    fees: Amount = Field(description="Fixed recovery costs claimed (once per invoice)")
+    total: Amount
+    invoices: list[str] = Field(description="The overdue invoices it lists")
+    links: dict[str, str]
+
+
+class ReminderPage(BaseModel):
+    data: list[ReminderSummary]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")
+
+
 class OpenStatement(BaseModel):
     """A monthly statement still collecting sessions: it gets its number when the month's run issues it."""
 
@@ -285,11 +303,22 @@ class CurrencyBalance(BaseModel):
     available_credit: Amount | None = Field(description="credit_limit - owed - held")
 
 
+class OverdueRead(BaseModel):
+    currency: str
+    amount: Amount = Field(description="Open on your invoices past their due date")
+    oldest_due_date: date = Field(description="The due date of the oldest of them")
+
+
 class BalanceRead(BaseModel):
     demand_partner_id: str
     billing_currency: str
     as_of: datetime
     balances: list[CurrencyBalance]
+    overdue: list[OverdueRead] = Field(description="Per currency, what is open past its due date")
+    new_sessions_blocked: bool = Field(
+        description="An invoice is open past its due date and your contract's grace period: new sessions are "
+        "refused (OVERDUE) until it is paid; running sessions go on"
+    )
 
 
 class PayoutSummary(BaseModel):

@@ -1,5 +1,6 @@
-"""`networkcore bank import|unmatched|assign|reconcile`: bank statements and reconciliation for ops;
-`bank simulate-payment|simulate-statement`: partners pay in the simulated bank, which writes our camt.053."""
+"""`networkcore bank import|unmatched|assign|reconcile|reminders`: bank statements, reconciliation and payment
+reminders for ops; `bank simulate-payment|simulate-statement`: partners pay in the simulated bank, which writes
+our camt.053."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from typing import TextIO
 
 from domain.errors import DomainError
 from domain.money import from_minor
+from domain.vat.treatment import TaxParty
 from persistence.db import SessionFactory
-from services import bank
+from services import bank, reminders
 from simulator.bank import BankRefusal, SimulatedBank
 
 
@@ -194,4 +196,37 @@ def run_simulate_statement(simulated: SimulatedBank, day: str | None, folder: Pa
     for path in written:
         print(f"{path}", file=out)
     print(f"import them with: networkcore bank import --file {folder}", file=out)
+    return 0
+
+
+def run_reminders(
+    writes: SessionFactory, platform: TaxParty, *, on: date, as_json: bool, out: TextIO = sys.stdout
+) -> int:
+    """Issue the reminders due on ``on``; a second run the same day issues none."""
+    issued = reminders.run_reminders(writes, platform, on=on)
+    rows = [
+        {
+            "number": r.number,
+            "partner": r.demand_partner_id,
+            "level": r.level,
+            "date": r.issued_on.isoformat(),
+            "currency": r.currency,
+            "open": str(from_minor(r.open_minor, r.currency)),
+            "interest": str(from_minor(r.interest_minor, r.currency)),
+            "fees": str(from_minor(r.fee_minor, r.currency)),
+            "invoices": r.invoices,
+        }
+        for r in issued
+    ]
+    if as_json:
+        print(json.dumps({"date": on.isoformat(), "issued": rows}, indent=2), file=out)
+        return 0
+    if not rows:
+        print(f"{on.isoformat()}: no reminders due", file=out)
+    for row in rows:
+        print(
+            f"  {row['number']}  dp:{row['partner']}  {row['level']:<8} {row['currency']} open {row['open']}, "
+            f"interest {row['interest']}, fees {row['fees']}  ({', '.join(row['invoices'])})",
+            file=out,
+        )
     return 0

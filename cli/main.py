@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 import httpx
@@ -303,10 +304,11 @@ def _bank_arguments(bank: argparse.ArgumentParser) -> None:
             "collection-status",
             "simulate-payment",
             "simulate-statement",
+            "reminders",
         ],
     )
     bank.add_argument("--file", action="append", default=[], help="a camt.053/.054 file or a folder (repeatable)")
-    bank.add_argument("--json", action="store_true", help="unmatched, reconcile: print JSON")
+    bank.add_argument("--json", action="store_true", help="unmatched, reconcile, reminders: print JSON")
     bank.add_argument("--entry", type=int, help="assign: the statement entry in suspense (see `bank unmatched`)")
     bank.add_argument("--partner", help="assign: the demand partner id it came from")
     bank.add_argument("--invoice", help="assign: the invoice number it pays (default: oldest open first)")
@@ -318,21 +320,23 @@ def _bank_arguments(bank: argparse.ArgumentParser) -> None:
     bank.add_argument("--text", help="simulate-payment: free remittance text instead of (or with) a reference")
     bank.add_argument(
         "--date",
-        help="collect: the run's day; simulate-payment: the booking day; simulate-statement: the statement day "
-        "(YYYY-MM-DD, default today)",
+        help="collect: the run's day; simulate-payment: the booking day; simulate-statement: the statement day; "
+        "reminders: issue those due on this day (YYYY-MM-DD, default today)",
     )
     bank.add_argument("--out", default=".data/bank/statements", help="simulate-statement: where to write the files")
 
 
 @command(
     "bank",
-    "import camt.053/.054 statements, list and assign unmatched money, reconcile; simulate payments and statements",
+    "import camt.053/.054 statements, list and assign unmatched money, reconcile, collect direct debits, issue "
+    "reminders; simulate payments and statements",
     _bank_arguments,
 )
 def cmd_bank(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from cli import bank
+    from config.settings import platform_party
     from persistence.db import open_database
 
     with open_database(settings.database_url) as database:
@@ -357,6 +361,9 @@ def cmd_bank(settings: Settings, args: argparse.Namespace) -> int:
             return bank.print_unmatched(database.reads, as_json=args.json)
         if args.action in ("collect", "collections", "collection-status"):
             return _direct_debits(settings, database, args)
+        if args.action == "reminders":
+            on = date.fromisoformat(args.date) if args.date else datetime.now(UTC).date()
+            return bank.run_reminders(database.writes, platform_party(settings), on=on, as_json=args.json)
         return bank.print_reconciliation(database.reads, as_json=args.json)
 
 

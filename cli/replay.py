@@ -15,6 +15,7 @@ from workflows.collections import DailyCollectionWorkflow
 from workflows.corrections import SettlementCorrectionWorkflow
 from workflows.cpo_sync import CpoSyncWorkflow
 from workflows.payouts import PayoutSweepWorkflow, PayoutWorkflow
+from workflows.reminders import DailyReminderWorkflow
 from workflows.sessions import ChargingSessionWorkflow
 from workflows.statements import MonthlyStatementWorkflow
 
@@ -25,6 +26,7 @@ WORKFLOWS = [
     PayoutSweepWorkflow,
     MonthlyStatementWorkflow,
     DailyCollectionWorkflow,
+    DailyReminderWorkflow,
     CpoSyncWorkflow,
 ]
 

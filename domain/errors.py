@@ -34,6 +34,7 @@ class RefusalReason(StrEnum):
     NO_TARIFF_IN_FORCE = "NO_TARIFF_IN_FORCE"
     CONTRACT_TERMS_INVALID = "CONTRACT_TERMS_INVALID"  # the partner's contract lacks usable credit terms
     CREDIT_LIMIT_EXCEEDED = "CREDIT_LIMIT_EXCEEDED"  # the session's hold would pass the partner's credit limit
+    OVERDUE = "OVERDUE"  # an invoice of the partner is open past its due date and grace period
 
 
 class AuthorisationRefused(DomainError):

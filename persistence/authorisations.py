@@ -1,12 +1,13 @@
 """May a partner's driver charge at this EVSE, and the credit hold that reserves the session's cap: the one
 authorisation of a remote start (the session workflow's stage 1) and of a CPO's real-time authorisation
 of a token (``services/ocpi/tokens.py``). The decision is ``domain.sessions.authorisation.authorise`` over
-the facts loaded here; the hold is ``persistence.holds.place_hold`` under the partner's credit terms."""
+the facts loaded here, then no invoice overdue past its grace (``persistence.dunning``); the hold is
+``persistence.holds.place_hold`` under the partner's credit terms."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from domain.errors import AuthorisationRefused, RefusalReason
 from domain.ledger.holds import cap_minor, limit_minor
 from domain.sessions.authorisation import Authorisation, ConnectorFacts, DemandPartnerFacts, EvseFacts, authorise
 from domain.settlement.contracts import ContractTermsInvalid, credit_terms
-from persistence import holds
+from persistence import dunning, holds
 from persistence import repositories as repo
 from persistence.tables import ContractRow, DemandPartnerRow, LedgerHoldRow
 
@@ -43,6 +44,8 @@ def decide(db: Session, demand_partner_id: str, evse_id: str, *, at: datetime) -
     )
     assert charger is not None  # authorise() refuses an unknown EVSE
     assert partner is not None  # and an unknown partner
+    terms = db.get_one(ContractRow, authorisation.demand_partner_contract.key).terms
+    dunning.refuse_if_overdue(db, partner, terms, on=at.astimezone(UTC).date())
     return Decided(partner, charger, authorisation)
 
 

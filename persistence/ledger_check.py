@@ -34,6 +34,7 @@ from domain.settlement.plan import IMPLAUSIBLE_SESSION_AMOUNT
 from domain.settlement.revenue_share import reversal_key, settlement_key
 from persistence import ledger
 from persistence.bank_reconciliation import reconciliation_problems
+from persistence.dunning import reminder_numbering
 from persistence.holds import pending_holds
 from persistence.invoices import session_lines
 from persistence.payout_reconciliation import payout_problems
@@ -258,7 +259,7 @@ def _session_problems(
 
 
 def _numbering_problems(db: Session) -> list[str]:
-    """Every series' issued numbers are exactly 1..last, with last the series' counter."""
+    """Every series' issued numbers (invoices', reminders') are exactly 1..last, with last the series' counter."""
     problems = []
     issued = db.execute(
         select(
@@ -272,7 +273,8 @@ def _numbering_problems(db: Session) -> list[str]:
         .group_by(InvoiceRow.issuer, InvoiceRow.series)
     ).all()
     counters = {(row.issuer, row.series): row.last_number for row in db.scalars(select(InvoiceSeriesRow))}
-    for issuer, series, count, low, high in issued:
+    # Payment reminders take their numbers from a series of their own.
+    for issuer, series, count, low, high in [*issued, *reminder_numbering(db)]:
         last = counters.pop((issuer, series), None)
         if (count, low, high) != (high, 1, last):
             problems.append(

@@ -621,6 +621,8 @@ class InvoiceRow(Base):
         Index(None, "recipient", "issued_at"),
         Index("uq_invoices_correction_key", "correction_key", unique=True),
         Index(None, "due_date"),
+        Index(None, "recipient", "due_date"),  # a partner's overdue items, asked at every authorisation
+        Index(None, "corrects_key"),  # the credit notes of an invoice (its open amount)
         Index("uq_invoices_payment_reference", "payment_reference", unique=True),
         # At most one open draft statement per recipient, currency and month.
         Index(
@@ -1124,3 +1126,40 @@ class SddCollectionRow(Base):
     bank_entry_key: Mapped[int | None] = mapped_column(Key)  # the statement entry that credited or returned it
     created_at: Mapped[datetime]
     changed_at: Mapped[datetime | None]
+
+
+class ReminderRow(Base):
+    """A payment reminder (dunning letter) to a demand partner: the overdue invoices of one currency that
+    reached one step of its contract's ladder on ``issued_on``, numbered in its own gap-free series. Its
+    document is what was issued (the database refuses to change or delete it)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index(None, "demand_partner_id", "key"),)
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    sequence: Mapped[int] = mapped_column(BigInteger, unique=True)  # in the series REM of invoice_series
+    number: Mapped[str] = mapped_column(String(60), unique=True)
+    demand_partner_id: Mapped[str] = mapped_column(ForeignKey("demand_partners.id"))
+    currency: Mapped[str] = mapped_column(String(3))
+    level: Mapped[str] = mapped_column(String(16))
+    issued_on: Mapped[date] = mapped_column(Date)
+    open_minor: Mapped[int] = mapped_column(BigInteger)
+    interest_minor: Mapped[int] = mapped_column(BigInteger)
+    fee_minor: Mapped[int] = mapped_column(BigInteger)
+    document: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class ReminderItemRow(Base):
+    """One overdue invoice on a reminder: at most one reminder per invoice and ladder level."""
+
+    __tablename__ = "reminder_items"
+    __table_args__ = (UniqueConstraint("invoice_key", "level"),)
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    reminder_key: Mapped[int] = mapped_column(ForeignKey("reminders.key"), index=True)
+    invoice_key: Mapped[int] = mapped_column(ForeignKey("invoices.key"))
+    level: Mapped[str] = mapped_column(String(16))
+    open_minor: Mapped[int] = mapped_column(BigInteger)
+    interest_minor: Mapped[int] = mapped_column(BigInteger)
+    fee_minor: Mapped[int] = mapped_column(BigInteger)

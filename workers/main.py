@@ -32,6 +32,7 @@ from activities.corrections import CorrectionActivities
 from activities.cpo_sync import CpoSyncActivities
 from activities.invoicing import StatementActivities
 from activities.payouts import PayoutActivities, PayoutSweepActivities
+from activities.reminders import ReminderActivities
 from activities.sessions import OcpiIdentity, SessionActivities
 from activities.settlement import SettlementActivities
 from adapters.cpo import CpoAdapter, OcpiCpoAdapter
@@ -45,15 +46,19 @@ from domain.vat.treatment import TaxParty
 from messages.collections import CollectionRun
 from messages.invoicing import StatementRun
 from messages.payouts import PayoutSweep
+from messages.reminders import ReminderRun
 from persistence.db import Database
 from persistence.vat_rates import vat_rate_table
 from services.ocpi.cpo_sync import import_pulled
 from simulator.bank import SimulatedBank
-from workflows.collections import DAILY_CRON, DailyCollectionWorkflow
+from workflows.collections import DAILY_CRON as COLLECTIONS_CRON
 from workflows.collections import SCHEDULE_ID as COLLECTIONS_SCHEDULE_ID
+from workflows.collections import DailyCollectionWorkflow
 from workflows.corrections import SettlementCorrectionWorkflow
 from workflows.cpo_sync import CpoSyncWorkflow
 from workflows.payouts import SWEEP_SCHEDULE_ID, SWEEP_WORKFLOW_ID, PayoutSweepWorkflow, PayoutWorkflow
+from workflows.reminders import DAILY_CRON as REMINDERS_CRON
+from workflows.reminders import REMINDER_SCHEDULE_ID, DailyReminderWorkflow
 from workflows.sessions import ChargingSessionWorkflow
 from workflows.statements import MONTHLY_CRON, SCHEDULE_ID, MonthlyStatementWorkflow
 
@@ -95,6 +100,7 @@ def build_worker(
     sweep = PayoutSweepActivities(writes, client, task_queue=task_queue)
     settlement = SettlementActivities(writes, fx_max_age=fx_max_age, platform=platform, vat_rates=vat_rate_table())
     statements = StatementActivities(writes, platform=platform)
+    reminders = ReminderActivities(writes, platform=platform)
     corrections = CorrectionActivities(writes, platform=platform)
     our_party = (identity.country_code, identity.party_id)
     collections = None if collector is None else CollectionActivities(collector)
@@ -109,6 +115,7 @@ def build_worker(
             ChargingSessionWorkflow,
             SettlementCorrectionWorkflow,
             MonthlyStatementWorkflow,
+            DailyReminderWorkflow,
             PayoutWorkflow,
             PayoutSweepWorkflow,
             CpoSyncWorkflow,
@@ -125,6 +132,7 @@ def build_worker(
             corrections.reverse_settlement,
             corrections.record_correction,
             statements.issue_due_statements,
+            reminders.issue_due_reminders,
             payouts.plan_payout_release,
             payouts.release_payout,
             payouts.send_payout,
@@ -140,38 +148,49 @@ def build_worker(
     )
 
 
-async def ensure_statement_schedule(
-    client: Client, task_queue: str, *, schedule_id: str = SCHEDULE_ID, run: StatementRun | None = None
+async def _ensure_cron_schedule(
+    client: Client, schedule_id: str, action: ScheduleActionStartWorkflow, cron: str, catchup: timedelta
 ) -> ScheduleHandle:
-    """The monthly statement run's Schedule (created once; an existing one is left as ops may have set it)."""
+    """A Schedule starting ``action`` on ``cron`` (created once; an existing one is left as ops may have set it)."""
     schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            MonthlyStatementWorkflow.run, run or StatementRun(), id=f"{schedule_id}-run", task_queue=task_queue
-        ),
-        spec=ScheduleSpec(cron_expressions=[MONTHLY_CRON]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=7)),
+        action=action,
+        spec=ScheduleSpec(cron_expressions=[cron]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=catchup),
     )
     try:
         return await client.create_schedule(schedule_id, schedule)
     except ScheduleAlreadyRunningError:
         return client.get_schedule_handle(schedule_id)
+
+
+async def ensure_statement_schedule(
+    client: Client, task_queue: str, *, schedule_id: str = SCHEDULE_ID, run: StatementRun | None = None
+) -> ScheduleHandle:
+    """The monthly statement run's Schedule."""
+    action = ScheduleActionStartWorkflow(
+        MonthlyStatementWorkflow.run, run or StatementRun(), id=f"{schedule_id}-run", task_queue=task_queue
+    )
+    return await _ensure_cron_schedule(client, schedule_id, action, MONTHLY_CRON, timedelta(days=7))
+
+
+async def ensure_reminder_schedule(
+    client: Client, task_queue: str, *, schedule_id: str = REMINDER_SCHEDULE_ID, run: ReminderRun | None = None
+) -> ScheduleHandle:
+    """The daily reminder run's Schedule."""
+    action = ScheduleActionStartWorkflow(
+        DailyReminderWorkflow.run, run or ReminderRun(), id=f"{schedule_id}-run", task_queue=task_queue
+    )
+    return await _ensure_cron_schedule(client, schedule_id, action, REMINDERS_CRON, timedelta(days=1))
 
 
 async def ensure_collection_schedule(
     client: Client, task_queue: str, *, schedule_id: str = COLLECTIONS_SCHEDULE_ID
 ) -> ScheduleHandle:
-    """The daily direct-debit run's Schedule (created once; an existing one is left as ops may have set it)."""
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            DailyCollectionWorkflow.run, CollectionRun(), id=f"{schedule_id}-run", task_queue=task_queue
-        ),
-        spec=ScheduleSpec(cron_expressions=[DAILY_CRON]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=3)),
+    """The daily direct-debit run's Schedule."""
+    action = ScheduleActionStartWorkflow(
+        DailyCollectionWorkflow.run, CollectionRun(), id=f"{schedule_id}-run", task_queue=task_queue
     )
-    try:
-        return await client.create_schedule(schedule_id, schedule)
-    except ScheduleAlreadyRunningError:
-        return client.get_schedule_handle(schedule_id)
+    return await _ensure_cron_schedule(client, schedule_id, action, COLLECTIONS_CRON, timedelta(days=3))
 
 
 async def ensure_payout_sweep_schedule(
@@ -240,6 +259,7 @@ async def run_worker(settings: Settings) -> None:
             )
             await ensure_statement_schedule(client, settings.task_queue)
             await ensure_collection_schedule(client, settings.task_queue)
+            await ensure_reminder_schedule(client, settings.task_queue)
             await ensure_payout_sweep_schedule(
                 client,
                 settings.task_queue,

@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ContextDep, DemandPartnerDep
 from api.responses import refusals
-from api.schemas import BalanceRead, CurrencyBalance
+from api.schemas import BalanceRead, CurrencyBalance, OverdueRead
 from domain.money import from_minor
 from services.balances import partner_balance
 
@@ -34,4 +34,9 @@ async def get_balance(partner: DemandPartnerDep, context: ContextDep) -> Balance
             )
             for p in balance.positions
         ],
+        overdue=[
+            OverdueRead(currency=currency, amount=from_minor(amount, currency), oldest_due_date=oldest)
+            for currency, (amount, oldest) in sorted(balance.overdue.by_currency.items())
+        ],
+        new_sessions_blocked=balance.overdue.blocked,
     )

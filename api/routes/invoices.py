@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters.invoice_documents import render_html, render_pdf
 from api.deps import ContextDep, DemandPartnerDep
-from api.responses import refusals
+from api.responses import HTML_PAGE, PDF_FILE, pdf_response, refusals
 from api.schemas import PRINTABLE_ASCII, InvoiceList, InvoiceSummary, OpenStatement
 from domain.money import from_minor
 from persistence.invoice_reads import IssuedInvoice
@@ -76,7 +76,7 @@ async def _document(number: str, partner_id: str, context: ContextDep) -> dict[s
     "/{number}.html",
     # Response (no media type of its own), so that the refusals are documented as the JSON they are.
     response_class=Response,
-    responses={**NOT_FOUND, 200: {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}}},
+    responses={**NOT_FOUND, **HTML_PAGE},
     summary="An invoice, as a page",
 )
 async def invoice_html(number: InvoiceNumberPath, partner: DemandPartnerDep, context: ContextDep) -> HTMLResponse:
@@ -86,21 +86,13 @@ async def invoice_html(number: InvoiceNumberPath, partner: DemandPartnerDep, con
 @router.get(
     "/{number}.pdf",
     response_class=Response,
-    responses={
-        **NOT_FOUND,
-        200: {
-            "description": "The PDF",
-            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
-        },
-    },
+    responses={**NOT_FOUND, **PDF_FILE},
     summary="An invoice, as a printable PDF",
 )
 async def invoice_pdf(number: InvoiceNumberPath, partner: DemandPartnerDep, context: ContextDep) -> Response:
     document = await _document(number, partner.id, context)
     pdf = await run_in_threadpool(render_pdf, document)
-    return Response(
-        pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{number}.pdf"'}
-    )
+    return pdf_response(pdf, number)
 
 
 @router.get("/{number}", responses=NOT_FOUND, summary="An invoice, as issued (every Art. 226 field)")

@@ -3,16 +3,15 @@ time: RFID cards, app users and Plug & Charge contract ids. A partner never sees
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
 from api.deps import ContextDep, DemandPartnerDep
+from api.pagination import key_cursor, parse_key_cursor
 from api.responses import refusals
-from api.schemas import MAX_KEY, PRINTABLE_ASCII, TokenChange, TokenCreate, TokenPage, TokenRead
+from api.schemas import PRINTABLE_ASCII, TokenChange, TokenCreate, TokenPage, TokenRead
 from domain.partners import FieldInvalid
 from domain.tokens import TokenType
 from persistence.tokens import StoredToken, TokenChanges, TokenTaken
@@ -74,20 +73,6 @@ async def create_token(body: TokenCreate, partner: DemandPartnerDep, context: Co
     return _read(token)
 
 
-def _cursor(key: int) -> str:
-    return base64.urlsafe_b64encode(str(key).encode()).decode()
-
-
-def _parse_cursor(cursor: str) -> int:
-    try:
-        key = int(base64.urlsafe_b64decode(cursor.encode()).decode())
-    except (ValueError, binascii.Error) as error:
-        raise HTTPException(400, "cursor is not one we issued") from error
-    if not 1 <= key <= MAX_KEY:
-        raise HTTPException(400, "cursor is not one we issued")
-    return key
-
-
 @router.get(
     "",
     response_model=TokenPage,
@@ -100,12 +85,12 @@ async def list_tokens(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> TokenPage:
-    after = None if cursor is None else _parse_cursor(cursor)
+    after = None if cursor is None else parse_key_cursor(cursor)
     # One more than asked: whether there is a next page.
     found = await service.partner_tokens_page(context.reads, partner.id, limit=limit + 1, after_key=after)
     page = found[:limit]
     return TokenPage(
-        data=[_read(token) for token in page], next_cursor=_cursor(page[-1].key) if len(found) > limit else None
+        data=[_read(token) for token in page], next_cursor=key_cursor(page[-1].key) if len(found) > limit else None
     )
 
 

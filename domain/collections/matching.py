@@ -204,7 +204,8 @@ def _settle(invoices: dict[int, OpenInvoice], match: Match) -> None:
 def match_lines(lines: Sequence[Line], book: Book) -> list[Match]:
     """Each line's match, in order, each against the book as the lines before it left it: invoices less
     what was applied to them (as ``Book.settled``), a payout matched is paid, a payout returned is no
-    longer one to match, a collection credited or returned as ``Book.settled`` says. In time linear in the lines (one working copy of the book)."""
+    longer one to match, a collection credited or returned as ``Book.settled`` says. In time linear in
+    the lines (one working copy of the book)."""
     invoices, payouts = dict(book.invoices), dict(book.payouts)
     working = replace(book, invoices=invoices, payouts=payouts)
     matches = []

@@ -13,6 +13,7 @@ Demand-partner contract::
      "credit": {"limit": "5000.00", "session_cap": "80.00", "hold_days": 7},  # in the billing currency
      "invoicing": {"model": "CHAIN", "cadence": "PER_SESSION", "taxable_dealer": false,  # the defaults
                    "payment_terms_days": 14},          # an invoice is due this many days after its issue
+     "dunning": {"grace_days": 7, "late_interest_percent": "9.00"},  # see domain.collections.dunning
      "payout": {"schedule": "MONTHLY", "day": 1, "time": "06:00", "minimum": {"CHF": "20.00"}}}
 
 Both kinds may carry a ``payout`` section (see ``domain.payouts.schedule``): CPOs are paid their payable,
@@ -35,6 +36,16 @@ from typing import Any, TypeVar
 
 from moneyed import CurrencyDoesNotExist
 
+from domain.collections.dunning import (
+    DEFAULT_GRACE_DAYS,
+    DEFAULT_LADDER,
+    MAX_GRACE_DAYS,
+    DunningTerms,
+    LadderInvalid,
+    LadderStep,
+    Level,
+    default_recovery_fee,
+)
 from domain.errors import DomainError
 from domain.invoicing.documents import Cadence
 from domain.invoicing.payment import DEFAULT_PAYMENT_TERMS_DAYS, MAX_PAYMENT_TERMS_DAYS
@@ -268,3 +279,45 @@ def funding_terms(terms: dict[str, Any]) -> PayoutFunding:
                 f"payout_funding.exposure_limit.{currency} is not an amount in {currency}: {amount}"
             ) from error
     return PayoutFunding(mode, amounts)
+
+
+def dunning_terms(terms: dict[str, Any], country: str) -> DunningTerms:
+    """The partner's dunning terms (``domain.collections.dunning``); what a contract leaves out takes the
+    defaults: 7 days' grace, no interest, the recovery fee of the partner's ``country``, the standard ladder."""
+    section = terms.get("dunning", {})
+    if not isinstance(section, dict):
+        raise ContractTermsInvalid("dunning must be an object")
+    grace = section.get("grace_days", DEFAULT_GRACE_DAYS)
+    if not isinstance(grace, int) or isinstance(grace, bool) or not 0 <= grace <= MAX_GRACE_DAYS:
+        raise ContractTermsInvalid(
+            f"dunning.grace_days must be a number of days from 0 to {MAX_GRACE_DAYS}, not {grace!r}"
+        )
+    fees = section.get("recovery_fee")
+    if fees is not None and not isinstance(fees, dict):
+        raise ContractTermsInvalid('dunning.recovery_fee must map currencies to amounts, e.g. {"EUR": "40.00"}')
+    try:
+        return DunningTerms(
+            grace_days=grace,
+            late_interest_percent=_optional_decimal(section, "late_interest_percent", "dunning"),
+            recovery_fee=default_recovery_fee(country)
+            if fees is None
+            else {currency: _decimal(fees, currency, "dunning.recovery_fee") for currency in fees},
+            ladder=_ladder(section),
+        )
+    except LadderInvalid as invalid:
+        raise ContractTermsInvalid(str(invalid)) from invalid
+
+
+def _ladder(section: dict[str, Any]) -> tuple[LadderStep, ...]:
+    raw = section.get("ladder")
+    if raw is None:
+        return DEFAULT_LADDER
+    if not isinstance(raw, list):
+        raise ContractTermsInvalid('dunning.ladder must be a list of {"days": N, "level": ...}')
+    steps = []
+    for step in raw:
+        days = step.get("days") if isinstance(step, dict) else None
+        if not isinstance(days, int) or isinstance(days, bool) or "level" not in step:
+            raise ContractTermsInvalid(f"dunning.ladder: each step needs whole days and a level, not {step!r}")
+        steps.append(LadderStep(days, _choice(step, "level", Level.FRIENDLY, "dunning.ladder")))
+    return tuple(steps)

@@ -220,14 +220,26 @@ def _decide(
         decided = decided or decision  # the hold is the partner's: any allowed EVSE's decision places it
         allowed.append(evse_uid)
     if decided is None:
-        return _Decision(AllowedType.NOT_ALLOWED, (first_refusal or no_evse).reason.value)
+        return _refused(first_refusal or no_evse)
     reference = str(uuid.uuid4())
     try:
         hold = authorisations.hold_credit(db, decided, session_id=reference, max_amount=None, at=now, now=now)
     except AuthorisationRefused as refused:
-        no_credit = refused.reason == RefusalReason.CREDIT_LIMIT_EXCEEDED
-        return _Decision(AllowedType.NO_CREDIT if no_credit else AllowedType.NOT_ALLOWED, refused.reason.value)
+        return _refused(refused)
     return _Decision(AllowedType.ALLOWED, evse_uids=allowed, reference=reference, hold_key=hold.key)
+
+
+# OCPI 2.2.1 AllowedType: NO_CREDIT is "the token belongs to an account that has not enough credits to charge",
+# NOT_ALLOWED "is not allowed to charge at the given location". A partner over its credit limit, or with an
+# invoice overdue (its account is suspended for non-payment, wherever the driver plugs in), has no credit.
+NO_CREDIT_REASONS = frozenset({RefusalReason.CREDIT_LIMIT_EXCEEDED, RefusalReason.OVERDUE})
+
+
+def _refused(refused: AuthorisationRefused) -> _Decision:
+    """The answer to a refusal: its reason code, and for OVERDUE what is overdue (the driver's app can say)."""
+    allowed = AllowedType.NO_CREDIT if refused.reason in NO_CREDIT_REASONS else AllowedType.NOT_ALLOWED
+    text = str(refused) if refused.reason == RefusalReason.OVERDUE else refused.reason.value
+    return _Decision(allowed, text)
 
 
 def _evse_ids(db: Session, cpo: Cpo, location: LocationReferences) -> list[tuple[str, str | None]]:

@@ -78,8 +78,8 @@ def partner(writes: sessionmaker[Session]) -> tuple[str, str]:
     return dp.id, iban
 
 
-def invoice(writes: sessionmaker[Session], partner_id: str, net_minor: int) -> tuple[str, int]:
-    """An issued EUR invoice to the partner: its number and total (19 % VAT)."""
+def invoice(writes: sessionmaker[Session], partner_id: str, net_minor: int, at: datetime = NOW) -> tuple[str, int]:
+    """An issued EUR invoice to the partner (on ``at``, due 14 days later): its number and total (19 % VAT)."""
     session_id = new_session(writes, partner_id)
     with writes.begin() as db:
         row = invoices.issue_invoice(
@@ -91,7 +91,7 @@ def invoice(writes: sessionmaker[Session], partner_id: str, net_minor: int) -> t
             customer=CPO,
             line=line_for(session_id, net_minor),
             self_billing=False,
-            now=NOW,
+            now=at,
         )
         assert row.number is not None
         assert row.net_minor is not None

@@ -26,7 +26,9 @@ def test_every_partner_route_documents_401_and_the_operators_routes_403() -> Non
                ("/v1/sessions/{session_id}/stop", "post"), ("/v1/balance", "get"), ("/v1/invoices", "get"),
                ("/v1/invoices/{number}", "get"), ("/v1/payouts", "get"), ("/v1/tokens", "post"),
                ("/v1/tokens", "get"), ("/v1/tokens/{uid}", "get"), ("/v1/tokens/{uid}", "patch"),
-               ("/v1/locations", "get"), ("/v1/quotes", "post"), ("/v1/quotes/{quote_id}", "get")]  # fmt: skip
+               ("/v1/locations", "get"), ("/v1/quotes", "post"), ("/v1/quotes/{quote_id}", "get"),
+               ("/v1/reminders", "get"), ("/v1/reminders/{number}", "get"), ("/v1/reminders/{number}.html", "get"),
+               ("/v1/reminders/{number}.pdf", "get")]  # fmt: skip
     for path, method in partner:
         assert "401" in paths[path][method]["responses"], (path, method)
     assert {"401", "422", "409"} <= set(paths["/v1/sessions"]["post"]["responses"])
@@ -81,9 +83,13 @@ def test_refusals_carry_their_body_and_retry_after() -> None:
     decide = paths["/v1/disputes/{session_id}"]["post"]["responses"]
     assert {"200", "201", "401", "403", "404", "409", "422"} <= set(decide)
     assert {"401", "403"} <= set(paths["/v1/disputes"]["get"]["responses"])
-    page = paths["/v1/invoices/{number}.html"]["get"]["responses"]
-    assert set(page["200"]["content"]) == {"text/html"}
-    assert set(page["404"]["content"]) == {"application/json"}
+    for kind in ("invoices", "reminders"):
+        page = paths[f"/v1/{kind}/{{number}}.html"]["get"]["responses"]
+        assert set(page["200"]["content"]) == {"text/html"}
+        assert set(page["404"]["content"]) == {"application/json"}
+        pdf = paths[f"/v1/{kind}/{{number}}.pdf"]["get"]["responses"]
+        assert set(pdf["200"]["content"]) == {"application/pdf"}
+    assert "400" in paths["/v1/reminders"]["get"]["responses"]
 
 
 def test_ocpi_routes_answer_with_the_envelope_never_422() -> None:
