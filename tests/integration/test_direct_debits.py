@@ -42,6 +42,13 @@ NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 RETURN_CODE = "PMNT/IDDT/UPDD"
 
 
+@pytest.fixture
+def writes(private_writes: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Each test's own database: its statements are of made-up accounts, partial by design (a return
+    without the credit before it), which the ledger check of other tests sharing a database must not see."""
+    return private_writes
+
+
 def at(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
 
