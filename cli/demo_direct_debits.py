@@ -27,7 +27,7 @@ from domain.money import from_minor
 from persistence.db import SessionFactory, open_database
 from persistence.direct_debits import CollectionLine
 from services import bank, direct_debits
-from simulator.direct_debits import SimulatedDirectDebitBank
+from simulator.direct_debits import RETURN_AFTER, SimulatedDirectDebitBank
 
 DEBITED_PARTNER = "dp-voyageo"  # an EUR partner of the run that none of the transfer cases picks
 MANDATE_ID = "NC-DEMO-VOYAGEO-B2B-0001"
@@ -100,10 +100,13 @@ def returns_for(presented_before: int) -> dict[str, list[str | None]]:
     return {MANDATE_ID: [None] * presented_before + [RETURN_REASON]}
 
 
-def settled_down(lines: Sequence[CollectionLine]) -> bool:
-    """Every collection ended (credited, returned or rejected) and each return that is re-presented has its
+def settled_down(lines: Sequence[CollectionLine], day: date) -> bool:
+    """On ``day``, every collection ended (credited, returned or rejected), none can still be returned (B2B
+    returns come within two days of the collection date), and each return that is re-presented has its
     second attempt; there is at least one collection."""
     if not lines or any(line.state in _UNSETTLED for line in lines):
+        return False
+    if any(line.collection_date is not None and day < line.collection_date + RETURN_AFTER for line in lines):
         return False
     attempts = {(line.invoice_number, line.attempt) for line in lines}
     return all(
@@ -150,7 +153,7 @@ def debit(settings: Settings, invoice_numbers: Sequence[str], first_day: date) -
                 for line in direct_debits.collections(database.reads, DEBITED_PARTNER)
                 if line.invoice_number in wanted
             ]
-            if settled_down(lines):
+            if settled_down(lines, day):
                 run.settled = True
                 break
     run.debits = [
