@@ -10,7 +10,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -21,9 +21,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from adapters.invoice_documents import render_html, render_pdf, title
-from adapters.temporal_client import connect_temporal
-from cli.demo_collections import RunCollections, collect, print_collections
+from cli.demo_collections import (
+    RunCollections,
+    RunReminders,
+    collect,
+    print_collections,
+    print_reconciliation,
+    print_reminders,
+    reconcile,
+    remind,
+)
 from cli.demo_corrections import correct, print_corrections
+from cli.demo_direct_debits import DEBITED_PARTNER, RunDirectDebits, debit, enrol, print_direct_debits
+from cli.demo_funding import RunFunding, fund, pay_when_paid, print_funding, release
 from cli.devstack import DevStack
 from cli.payouts import export_files, print_payouts, report_json
 from cli.processes import http_ok, wait_for_interrupt
@@ -32,11 +42,10 @@ from config.settings import DATA_DIR, Settings
 from domain.money import from_minor
 from domain.sessions.lifecycle import SessionStage, is_final
 from messages.ocpi import AllowedType
-from messages.payouts import PayoutBatchState
-from persistence.db import SessionFactory, open_database
+from persistence.db import open_database
 from services.invoices import invoices_of_sessions
 from services.ledger import Books, books
-from services.payouts import Payouts, payout_report, release_now
+from services.payouts import Payouts, payout_report
 from simulator.catalogue import CPOS, DemoCpo, all_evse_ids
 
 FINISH_TIMEOUT_S = 300.0
@@ -317,6 +326,7 @@ class WrittenInvoice:
     html: str
     pdf: str
     api: str | None  # where its recipient fetches it, for a demand partner's invoice
+    due: str | None  # when it is due, for a demand partner's invoice
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +358,9 @@ class DemoReport:
     books: Books
     invoices: RunInvoices
     collections: RunCollections
+    direct_debits: RunDirectDebits
+    funding: RunFunding
+    reminders: RunReminders
 
     def to_json(self) -> dict[str, Any]:
         """The report as ``networkcore demo --json`` prints it."""
@@ -374,6 +387,9 @@ class DemoReport:
             },
             "invoices": asdict(self.invoices),
             "collections": asdict(self.collections),
+            "direct_debits": asdict(self.direct_debits),
+            "funding": asdict(self.funding),
+            "reminders": asdict(self.reminders),
         }
 
 
@@ -467,6 +483,7 @@ def issued_invoices(settings: Settings, session_ids: list[str], api_url: str) ->
                 html=str(html),
                 pdf=str(pdf),
                 api=f"{api_url}/v1/invoices/{invoice.number}" if invoice.recipient.startswith("dp:") else None,
+                due=(document.get("payment") or {}).get("due_date"),
             )
         )
     return RunInvoices(issued, drafts, str(out))
@@ -523,6 +540,10 @@ def print_summary(console: Console, report: DemoReport) -> None:
         soft_wrap=True,
     )
     print_collections(console, report.collections)
+    print_direct_debits(console, report.direct_debits)
+    print_funding(console, report.funding)
+    print_reminders(console, report.reminders)
+    print_reconciliation(console, report.collections)
     check = report.books.check
     totals = ", ".join(f"{c} {t:+d}" for c, t in sorted(check.currency_totals.items()))
     verdict = "[green]OK[/]" if check.ok else f"[red]FAILED[/]: {'; '.join(check.problems)}"
@@ -590,23 +611,8 @@ def _borneo_iban() -> str:
 def pay_out(settings: Settings, *, since: datetime) -> RunPayouts:
     """Release every payee's payouts now, as ops can by hand (INSTANT payees were paid during the run),
     release again those the bank rejected, and write every batch's pain.001 to ``.data/payouts/``."""
-
-    async def release(writes: SessionFactory) -> None:
-        client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
-        rounds = await release_now(client, writes, task_queue=settings.task_queue, poll_seconds=settings.payout_poll_s)
-        for bounced in [
-            r for r in rounds if r.view.last_batch and r.view.last_batch.state == PayoutBatchState.REJECTED
-        ]:
-            await release_now(
-                client,
-                writes,
-                task_queue=settings.task_queue,
-                poll_seconds=settings.payout_poll_s,
-                payee=bounced.payee,
-            )
-
     with open_database(settings.database_url) as database:
-        asyncio.run(release(database.writes))
+        asyncio.run(release(settings, database.writes))
         folder = DATA_DIR / "payouts"
         files = export_files(database.reads, folder)
         return RunPayouts(payout_report(database.reads, since=since), str(folder), len(files))
@@ -643,6 +649,11 @@ def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: 
         console.print("Starting the embedded stack (Temporal dev server, worker, API, CPO simulator)...")
         stack.start()
     try:
+        with open_database(stack.settings.database_url) as database:
+            # Before the sessions start, so that they use these contracts: one partner is collected by
+            # direct debit, one CPO is paid when paid.
+            enrol(database.writes, now=datetime.now(UTC))
+            pay_when_paid(database.writes, now=datetime.now(UTC))
         planned = plan(sessions)
         run_started = datetime.now(UTC)
         elapsed = asyncio.run(
@@ -658,8 +669,15 @@ def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: 
         corrected = corrections(stack, planned)
         paid_out = pay_out(stack.settings, since=run_started)
         invoices = issued_invoices(stack.settings, [s.id for s in planned if s.id], stack.api_url)
-        # The partners pay what was issued (a monthly statement still in draft is not due yet).
-        collected = collect(stack.settings, [i.number for i in invoices.issued if i.api is not None])
+        # The partners pay what was issued (a monthly statement still in draft is not due yet): by transfer,
+        # or collected by direct debit over scaled days; then the CPO paid when paid is released again.
+        billed = [i for i in invoices.issued if i.api is not None]
+        collected = collect(stack.settings, [i.number for i in billed], debited={DEBITED_PARTNER})
+        today = datetime.now(UTC).date()
+        debited = debit(stack.settings, [i.number for i in billed], today)
+        funded = fund(stack.settings, paid_out.payouts)
+        reminded = remind(stack.settings, max((date.fromisoformat(i.due) for i in billed if i.due), default=today))
+        reconcile(stack.settings, collected)
         report = DemoReport(
             run,
             corrections=corrected,
@@ -667,6 +685,9 @@ def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: 
             books=ledger_books(stack.settings),
             invoices=invoices,
             collections=collected,
+            direct_debits=debited,
+            funding=funded,
+            reminders=reminded,
         )
         if as_json:
             print(json.dumps(report.to_json(), indent=2))
@@ -676,6 +697,7 @@ def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: 
             report.summary.as_expected == len(planned)
             and report.books.check.ok
             and all(report.collections.agrees.values())
+            and report.direct_debits.settled
         )
         if not ok:
             console.print(

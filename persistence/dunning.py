@@ -28,6 +28,7 @@ from domain.sessions.authorisation import in_force
 from domain.settlement.contracts import ContractTermsInvalid, dunning_terms
 from domain.vat.treatment import TaxParty
 from persistence import repositories
+from persistence.direct_debits import COLLECTING
 from persistence.invoices import ISSUED, allocate_number
 from persistence.tables import (
     BankAllocationRow,
@@ -36,6 +37,7 @@ from persistence.tables import (
     InvoiceRow,
     ReminderItemRow,
     ReminderRow,
+    SddCollectionRow,
 )
 
 
@@ -50,7 +52,8 @@ class OverdueInvoice:
 
 
 def _open_minor() -> Any:
-    """An invoice's open amount, as a column expression: its total, less its credit notes and payments."""
+    """An invoice's open amount, as a column expression: its total, less its credit notes, payments and what
+    a direct debit collected (and was not returned)."""
     credit = aliased(InvoiceRow)
     credited = (
         select(func.coalesce(func.sum(credit.net_minor + credit.vat_minor), 0))
@@ -66,7 +69,12 @@ def _open_minor() -> Any:
         .where(BankAllocationRow.invoice_key == InvoiceRow.key)
         .scalar_subquery()
     )
-    return InvoiceRow.net_minor + InvoiceRow.vat_minor + credited - paid
+    debited = (
+        select(func.coalesce(func.sum(SddCollectionRow.amount_minor), 0))
+        .where(SddCollectionRow.invoice_key == InvoiceRow.key, SddCollectionRow.state.in_(COLLECTING))
+        .scalar_subquery()
+    )
+    return InvoiceRow.net_minor + InvoiceRow.vat_minor + credited - paid - debited
 
 
 def overdue_invoices(

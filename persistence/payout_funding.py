@@ -29,7 +29,7 @@ from domain.payouts.funding import (
     plan_funding,
 )
 from domain.settlement.contracts import ContractTermsInvalid, funding_terms
-from persistence import ledger, payouts
+from persistence import direct_debits, ledger, payouts
 from persistence.contract_terms import latest_terms_by_party
 from persistence.tables import (
     OPEN_PAYOUT_STATES,
@@ -48,12 +48,14 @@ RELEASED_STATES = (*OPEN_PAYOUT_STATES, PAID)
 
 
 def collected_sessions(db: Session, payee: Payee, currency: str) -> set[str]:
-    """The sessions of the payee's items in ``currency`` whose demand partner paid the invoice billing them."""
+    """The sessions of the payee's items in ``currency`` whose demand partner paid the invoice billing them
+    (by transfer, or collected by a direct debit not returned)."""
     applied = (
         select(BankAllocationRow.invoice_key, func.sum(BankAllocationRow.amount_minor).label("applied"))
         .group_by(BankAllocationRow.invoice_key)
         .subquery()
     )
+    debited = direct_debits.collected_by_invoice().subquery()
     sessions = select(PayoutItemRow.session_id).where(
         PayoutItemRow.payee == str(payee), PayoutItemRow.currency == currency
     )
@@ -65,9 +67,11 @@ def collected_sessions(db: Session, payee: Payee, currency: str) -> set[str]:
             InvoiceRow.net_minor,
             InvoiceRow.vat_minor,
             applied.c.applied,
+            debited.c.collected,
         )
         .join(InvoiceRow, InvoiceRow.key == InvoiceLineRow.invoice_key)
         .outerjoin(applied, applied.c.invoice_key == InvoiceRow.key)
+        .outerjoin(debited, debited.c.invoice_key == InvoiceRow.key)
         .where(
             InvoiceRow.issuer == PLATFORM_ISSUER,
             InvoiceRow.kind == DocumentKind.INVOICE.value,
@@ -76,8 +80,8 @@ def collected_sessions(db: Session, payee: Payee, currency: str) -> set[str]:
         )
     )
     latest: dict[str, tuple[int, bool]] = {}
-    for session_id, generation, status, net, vat, paid in rows:
-        covered = status == ISSUED and int(paid or 0) >= (net or 0) + (vat or 0)
+    for session_id, generation, status, net, vat, paid, collected in rows:
+        covered = status == ISSUED and int(paid or 0) + int(collected or 0) >= (net or 0) + (vat or 0)
         if session_id not in latest or generation > latest[session_id][0]:
             latest[session_id] = (generation, covered)
     return {session_id for session_id, (_, covered) in latest.items() if covered}
