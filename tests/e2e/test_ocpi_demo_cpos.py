@@ -134,8 +134,7 @@ async def test_connect_cpo_registers_us_with_a_simulated_cpo_and_pulls_its_charg
                 "connect-cpo",
                 "--versions-url",
                 invitation["versions_url"],
-                "--token",
-                invitation["token"],
+                f"--token={invitation['token']}",  # a urlsafe token may begin with '-'
             ]
             code = await asyncio.to_thread(
                 cli_partners.run, stack.writes, parser().parse_args(argv), ours(stack), temporal(stack)

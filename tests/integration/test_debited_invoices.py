@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from domain.payouts.funding import WaitReason
@@ -28,6 +29,13 @@ from tests.integration.test_invoices import PLATFORM
 from tests.integration.test_payout_funding import Books
 
 __all__ = ["private_writes"]  # the fixture, used here too
+
+
+@pytest.fixture
+def writes(private_writes: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Each test's own database: its statements are of made-up accounts, which the ledger check of other
+    tests sharing a database must not see."""
+    return private_writes
 
 
 def overdue(writes: sessionmaker[Session], partner_id: str, on: date) -> list[tuple[str, int]]:
