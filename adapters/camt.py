@@ -118,12 +118,19 @@ class _Reader:
     def __init__(self, namespace: str) -> None:
         self._ns = {"c": namespace}
         self._compiled: dict[str, etree.XPath] = {}  # a statement asks the same few paths of every entry
+        self._strings: dict[str, etree.XPath] = {}
+        self._joined: dict[tuple[str, ...], etree.XPath] = {}
+
+    def _steps(self, path: str) -> str:
+        """``Refs/EndToEndId`` in the message's namespace; ``..`` and ``@attribute`` as they are."""
+        return "/".join(
+            step if step in (".", "..") or step.startswith("@") else f"c:{step}" for step in path.split("/")
+        )
 
     def _xpath(self, path: str) -> etree.XPath:
         compiled = self._compiled.get(path)
         if compiled is None:
-            steps = "/".join(f"c:{step}" if step not in (".", "..") else step for step in path.split("/"))
-            compiled = self._compiled[path] = etree.XPath(steps, namespaces=self._ns)
+            compiled = self._compiled[path] = etree.XPath(self._steps(path), namespaces=self._ns)
         return compiled
 
     def all(self, node: etree._Element, path: str) -> list[etree._Element]:
@@ -138,10 +145,18 @@ class _Reader:
         return found[0]
 
     def text(self, node: etree._Element, path: str) -> str | None:
-        found = self.all(node, path)
-        if not found or found[0].text is None:
-            return None
-        return found[0].text.strip() or None
+        """The first element's text, stripped; None when there is none (or it is empty)."""
+        found = self._string(path)(node)  # a string from XPath itself: no element objects for a leaf's text
+        assert isinstance(found, str)
+        return found.strip() or None
+
+    def _string(self, path: str) -> etree.XPath:
+        compiled = self._strings.get(path)
+        if compiled is None:
+            compiled = self._strings[path] = etree.XPath(
+                f"string({self._steps(path)})", namespaces=self._ns, smart_strings=False
+            )
+        return compiled
 
     def date(self, node: etree._Element, path: str) -> date | None:
         """``Dt`` or the date of ``DtTm``."""
@@ -161,30 +176,45 @@ class _Reader:
         amount = self.amount(node)
         return -amount if self.text(node, "CdtDbtInd") == Direction.DEBIT.value else amount
 
-    def bank_transaction_code(self, entry: etree._Element) -> str | None:
-        domain = [self.text(entry, f"BkTxCd/Domn/{p}") for p in ("Cd", "Fmly/Cd", "Fmly/SubFmlyCd")]
-        if all(domain):
-            return "/".join(code for code in domain if code)
-        return self.text(entry, "BkTxCd/Prtry/Cd")
+    def texts(self, node: etree._Element, paths: tuple[str, ...]) -> dict[str, str | None]:
+        """Several paths' texts (as ``text``) from one XPath call: an entry asks about twenty of each of
+        thousands. They come joined by a separator of private-use characters; should a text ever carry it,
+        each path is asked on its own."""
+        compiled = self._joined.get(paths)
+        if compiled is None:
+            parts = f", '{_SEPARATOR}', ".join(f"string({self._steps(path)})" for path in paths)
+            compiled = self._joined[paths] = etree.XPath(
+                f"concat({parts}, '')", namespaces=self._ns, smart_strings=False
+            )
+        found = compiled(node)
+        assert isinstance(found, str)
+        values = found.split(_SEPARATOR)
+        if len(values) != len(paths):
+            return {path: self.text(node, path) for path in paths}
+        return {path: value.strip() or None for path, value in zip(paths, values, strict=True)}
 
     def entry(self, node: etree._Element) -> Entry:
+        found = self.texts(node, _ENTRY_PATHS)
+        domain = [found[f"BkTxCd/Domn/{p}"] for p in ("Cd", "Fmly/Cd", "Fmly/SubFmlyCd")]
         return Entry(
-            amount=self.amount(node),
-            currency=self.one(node, "Amt").get("Ccy", ""),
-            direction=Direction(self.text(node, "CdtDbtInd") or ""),
-            status=self.text(node, "Sts/Cd") or self.text(node, "Sts") or "",
-            booking_date=self.date(node, "BookgDt/Dt"),
-            value_date=self.date(node, "ValDt/Dt"),
-            account_servicer_reference=self.text(node, "AcctSvcrRef"),
-            entry_reference=self.text(node, "NtryRef"),
-            reversal=self.text(node, "RvslInd") == "true",
-            bank_transaction_code=self.bank_transaction_code(node),
-            batch_message_id=self.text(node, "NtryDtls/Btch/MsgId"),
-            batch_payment_information_id=self.text(node, "NtryDtls/Btch/PmtInfId"),
-            transactions=tuple(self.transaction(t) for t in self.all(node, "NtryDtls/TxDtls")),
+            amount=_amount(found["Amt"], "Amt"),
+            currency=found["Amt/@Ccy"] or "",
+            direction=Direction(found["CdtDbtInd"] or ""),
+            status=found["Sts/Cd"] or found["Sts"] or "",
+            booking_date=_date(found["BookgDt/Dt"] or found["BookgDt/DtTm"]),
+            value_date=_date(found["ValDt/Dt"] or found["ValDt/DtTm"]),
+            account_servicer_reference=found["AcctSvcrRef"],
+            entry_reference=found["NtryRef"],
+            reversal=found["RvslInd"] == "true",
+            bank_transaction_code="/".join(c for c in domain if c) if all(domain) else found["BkTxCd/Prtry/Cd"],
+            batch_message_id=found["NtryDtls/Btch/MsgId"],
+            batch_payment_information_id=found["NtryDtls/Btch/PmtInfId"],
+            transactions=tuple(
+                self.transaction(t, found["NtryDtls/Btch/PmtInfId"]) for t in self.all(node, "NtryDtls/TxDtls")
+            ),
         )
 
-    def transaction(self, node: etree._Element) -> Transaction:
+    def transaction(self, node: etree._Element, batch_payment_information_id: str | None) -> Transaction:
         references = []
         for info in self.all(node, "RmtInf/Strd/CdtrRefInf"):
             reference = self.text(info, "Ref")
@@ -192,16 +222,60 @@ class _Reader:
                 kind = self.text(info, "Tp/CdOrPrtry/Cd") or self.text(info, "Tp/CdOrPrtry/Prtry") or ""
                 references.append((kind, reference))
         unstructured = " ".join(u.text.strip() for u in self.all(node, "RmtInf/Ustrd") if u.text)
-        amount = self.all(node, "Amt")
+        found = self.texts(node, _TRANSACTION_PATHS)
         return Transaction(
-            amount=self.amount(node) if amount else None,
-            end_to_end_id=self.text(node, "Refs/EndToEndId"),
-            message_id=self.text(node, "Refs/MsgId"),
-            payment_information_id=self.text(node, "Refs/PmtInfId") or self.text(node, "../Btch/PmtInfId"),
-            mandate_id=self.text(node, "Refs/MndtId"),
+            amount=None if found["Amt"] is None else _amount(found["Amt"], "Amt"),
+            end_to_end_id=found["Refs/EndToEndId"],
+            message_id=found["Refs/MsgId"],
+            payment_information_id=found["Refs/PmtInfId"] or batch_payment_information_id,
+            mandate_id=found["Refs/MndtId"],
             structured_references=tuple(references),
             unstructured=unstructured,
-            debtor_name=self.text(node, "RltdPties/Dbtr/Pty/Nm"),
-            debtor_iban=self.text(node, "RltdPties/DbtrAcct/Id/IBAN"),
-            return_reason=self.text(node, "RtrInf/Rsn/Cd"),
+            debtor_name=found["RltdPties/Dbtr/Pty/Nm"],
+            debtor_iban=found["RltdPties/DbtrAcct/Id/IBAN"],
+            return_reason=found["RtrInf/Rsn/Cd"],
         )
+
+
+_SEPARATOR = "\ue000\ue001"  # private use: no bank's text should carry it (texts() copes if one does)
+_ENTRY_PATHS = (
+    "Amt",
+    "Amt/@Ccy",
+    "CdtDbtInd",
+    "Sts/Cd",
+    "Sts",
+    "BookgDt/Dt",
+    "BookgDt/DtTm",
+    "ValDt/Dt",
+    "ValDt/DtTm",
+    "AcctSvcrRef",
+    "NtryRef",
+    "RvslInd",
+    "BkTxCd/Domn/Cd",
+    "BkTxCd/Domn/Fmly/Cd",
+    "BkTxCd/Domn/Fmly/SubFmlyCd",
+    "BkTxCd/Prtry/Cd",
+    "NtryDtls/Btch/MsgId",
+    "NtryDtls/Btch/PmtInfId",
+)
+_TRANSACTION_PATHS = (
+    "Amt",
+    "Refs/EndToEndId",
+    "Refs/MsgId",
+    "Refs/PmtInfId",
+    "Refs/MndtId",
+    "RltdPties/Dbtr/Pty/Nm",
+    "RltdPties/DbtrAcct/Id/IBAN",
+    "RtrInf/Rsn/Cd",
+)
+
+
+def _amount(value: str | None, path: str) -> Decimal:
+    try:
+        return Decimal(value or "")
+    except InvalidOperation as error:
+        raise StatementRefused(f"{path}: {value!r} is not an amount") from error
+
+
+def _date(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value[:10])

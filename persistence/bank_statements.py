@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session, aliased
 
 from domain.collections import postings
 from domain.collections.matching import Book, Line, Match, OpenInvoice, Outcome, PayoutRef, match_lines
-from domain.collections.statements import STATEMENT, Direction, Entry, Statement, Transaction
+from domain.collections.statements import STATEMENT, Entry, Statement, Transaction
 from domain.invoicing.documents import PLATFORM_ISSUER, DocumentKind
-from domain.ledger.entries import JournalEntry
+from domain.ledger.entries import JournalEntry, Posting, combined
 from domain.money import to_minor
 from domain.payouts.batches import Payee, paid_entry
 from persistence import direct_debits, ledger, payouts
@@ -315,10 +315,15 @@ def book_statement(
         [(bank_key, line_no, match) for (bank_key, line_no, _, _), match in zip(lines, matches, strict=True)],
         now=now,
     )
+    receipts: list[Posting] = []
     for (bank_key, line_no, entry, _), match in zip(lines, matches, strict=True):
-        entries += _apply(db, bank_key, line_no, entry.direction, match, currency, now=now)
+        if match.outcome in (Outcome.PARTNER, Outcome.SUSPENSE):
+            receipts += postings.receipt_postings(match, entry.direction, currency)
+        else:
+            entries += _apply(db, bank_key, line_no, match, currency, now=now)
         result.by_outcome[match.outcome.value] = result.by_outcome.get(match.outcome.value, 0) + 1
-    ledger.post_batch(db, entries, now=now)
+    collective = combined(postings.receipts_key(file_row.key), receipts)
+    ledger.post_batch(db, [*entries, *([] if collective is None else [collective])], now=now)
     file_row.state, file_row.refusal, file_row.booked_at = BOOKED, None, now
     return result
 
@@ -383,19 +388,8 @@ def _new_keys(db: Session, table: str, count: int) -> list[int]:
     )
 
 
-def _apply(
-    db: Session,
-    bank_key: int,
-    line: int,
-    direction: Direction,
-    match: Match,
-    currency: str,
-    *,
-    now: datetime,
-) -> list[JournalEntry]:
-    """What the (recorded) match changes; the ledger entries to book."""
-    if match.outcome in (Outcome.PARTNER, Outcome.SUSPENSE):
-        return [postings.receipt_entry(postings.entry_key(bank_key, line), match, direction, currency)]
+def _apply(db: Session, bank_key: int, line: int, match: Match, currency: str, *, now: datetime) -> list[JournalEntry]:
+    """What a (recorded) match of our own payouts or collections changes; the ledger entries to book."""
     if match.outcome == Outcome.COLLECTION:
         return direct_debits.credited(db, match.collections, bank_key, line, match.amount_minor, now=now)
     if match.outcome == Outcome.COLLECTION_RETURN:

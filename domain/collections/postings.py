@@ -1,7 +1,8 @@
 """The ledger entries of money in (``money-in.md`` §6), in minor units; keys derive from the statement
 entry (``bank-entry:<entry>:<line>``), so a retried import books nothing twice.
 
-* a receipt matched to a demand partner: Dr bank / Cr its receivable (what was applied to invoices) and
+* a receipt matched to a demand partner (all of a file's receipts in one entry, summed per account: the
+  lines are in ``bank_matches``): Dr bank / Cr its receivable (what was applied to invoices) and
   Cr its credit balance (the excess); the receivable going down restores its available credit;
 * unmatched: Dr bank / Cr suspense (a debit: the other way round); ops' assignment later moves it:
   Dr suspense / Cr receivable, credit balance;
@@ -26,6 +27,12 @@ def entry_key(bank_entry_key: int, line: int) -> str:
     return f"{KEY_PREFIX}entry:{bank_entry_key}:{line}"
 
 
+def receipts_key(statement_file_key: int) -> str:
+    """The one entry of a statement file's receipts (each file is booked once; its lines are in
+    ``bank_matches``)."""
+    return f"{KEY_PREFIX}receipts:{statement_file_key}"
+
+
 def assignment_key(bank_entry_key: int, line: int) -> str:
     return f"{KEY_PREFIX}assign:{bank_entry_key}:{line}"
 
@@ -47,21 +54,21 @@ def _to_partner(partner_id: str, currency: str, allocated_minor: int, excess_min
     return postings
 
 
-def receipt_entry(key: str, match: Match, direction: Direction, currency: str) -> JournalEntry:
-    """What a partner payment or an unmatched line books (payouts book their own entries)."""
+def receipt_postings(match: Match, direction: Direction, currency: str) -> tuple[Posting, ...]:
+    """What a partner payment or an unmatched line books (payouts and collections book their own entries);
+    a statement's receipts are booked together, as one entry (``receipts_key``)."""
     amount = match.amount_minor
     if match.outcome == Outcome.PARTNER:
         assert match.partner_id is not None
         assert direction == Direction.CREDIT
         assert match.allocated_minor + match.excess_minor == amount, "a payment is applied in full"
-        postings = [
+        return (
             Posting(BANK, currency, amount),
             *_to_partner(match.partner_id, currency, match.allocated_minor, match.excess_minor),
-        ]
-        return JournalEntry(key, tuple(postings))
+        )
     assert match.outcome == Outcome.SUSPENSE, f"{match.outcome} books its own entry"
     signed = amount if direction == Direction.CREDIT else -amount
-    return JournalEntry(key, (Posting(BANK, currency, signed), Posting(SUSPENSE, currency, -signed)))
+    return (Posting(BANK, currency, signed), Posting(SUSPENSE, currency, -signed))
 
 
 def assignment_entry(key: str, partner_id: str, currency: str, allocated_minor: int, excess_minor: int) -> JournalEntry:

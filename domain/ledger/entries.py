@@ -7,6 +7,7 @@ immutable; a correction is a new, reversing entry (``reversal``).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from domain.errors import DomainError
@@ -50,3 +51,13 @@ def balances(postings: tuple[Posting, ...] | list[Posting]) -> dict[str, int]:
 def reversal(entry: JournalEntry, key: str) -> JournalEntry:
     """The entry that undoes ``entry``: same accounts, opposite signs, its own idempotency key."""
     return JournalEntry(key, tuple(Posting(p.account, p.currency, -p.amount_minor) for p in entry.postings))
+
+
+def combined(key: str, postings: Iterable[Posting]) -> JournalEntry | None:
+    """One entry of many balanced sets of postings, summed per account and currency (accounts that net to
+    zero left out); None when everything nets to zero."""
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for posting in postings:
+        totals[(posting.account, posting.currency)] += posting.amount_minor
+    summed = tuple(Posting(account, currency, amount) for (account, currency), amount in totals.items() if amount)
+    return JournalEntry(key, summed) if summed else None
