@@ -112,29 +112,35 @@ def read_statement(document: bytes) -> Statement:
     )
 
 
+@cache
+def _steps(path: str) -> str:
+    """``Refs/EndToEndId`` in the message's namespace (prefix ``c``); ``..`` and ``@attribute`` as they are."""
+    return "/".join(step if step in (".", "..") or step.startswith("@") else f"c:{step}" for step in path.split("/"))
+
+
+@cache
+def _string_of(paths: tuple[str, ...]) -> str:
+    """The XPath of the paths' texts, joined by ``_SEPARATOR`` (one path: its text)."""
+    if len(paths) == 1:
+        return f"string({_steps(paths[0])})"
+    return "concat(" + f", '{_SEPARATOR}', ".join(f"string({_steps(path)})" for path in paths) + ")"
+
+
 class _Reader:
     """XPath in the message's namespace (``c:``), so .053 and .054 share the code."""
 
     def __init__(self, namespace: str) -> None:
         self._ns = {"c": namespace}
         self._compiled: dict[str, etree.XPath] = {}  # a statement asks the same few paths of every entry
-        self._strings: dict[str, etree.XPath] = {}
-        self._joined: dict[tuple[str, ...], etree.XPath] = {}
 
-    def _steps(self, path: str) -> str:
-        """``Refs/EndToEndId`` in the message's namespace; ``..`` and ``@attribute`` as they are."""
-        return "/".join(
-            step if step in (".", "..") or step.startswith("@") else f"c:{step}" for step in path.split("/")
-        )
-
-    def _xpath(self, path: str) -> etree.XPath:
-        compiled = self._compiled.get(path)
+    def _xpath(self, expression: str) -> etree.XPath:
+        compiled = self._compiled.get(expression)
         if compiled is None:
-            compiled = self._compiled[path] = etree.XPath(self._steps(path), namespaces=self._ns)
+            compiled = self._compiled[expression] = etree.XPath(expression, namespaces=self._ns, smart_strings=False)
         return compiled
 
     def all(self, node: etree._Element, path: str) -> list[etree._Element]:
-        found = self._xpath(path)(node)
+        found = self._xpath(_steps(path))(node)
         assert isinstance(found, list)
         return [e for e in found if isinstance(e, etree._Element)]
 
@@ -146,31 +152,19 @@ class _Reader:
 
     def text(self, node: etree._Element, path: str) -> str | None:
         """The first element's text, stripped; None when there is none (or it is empty)."""
-        found = self._string(path)(node)  # a string from XPath itself: no element objects for a leaf's text
+        found = self._xpath(_string_of((path,)))(node)  # a string: no element objects for a leaf
         assert isinstance(found, str)
         return found.strip() or None
-
-    def _string(self, path: str) -> etree.XPath:
-        compiled = self._strings.get(path)
-        if compiled is None:
-            compiled = self._strings[path] = etree.XPath(
-                f"string({self._steps(path)})", namespaces=self._ns, smart_strings=False
-            )
-        return compiled
 
     def date(self, node: etree._Element, path: str) -> date | None:
         """``Dt`` or the date of ``DtTm``."""
         value = self.text(node, path)
         if value is None and path.endswith("/Dt"):
             value = self.text(node, path[:-2] + "DtTm")
-        return None if value is None else date.fromisoformat(value[:10])
+        return _date(value)
 
     def amount(self, node: etree._Element, path: str = "Amt") -> Decimal:
-        value = self.text(node, path)
-        try:
-            return Decimal(value or "")
-        except InvalidOperation as error:
-            raise StatementRefused(f"{path}: {value!r} is not an amount") from error
+        return _amount(self.text(node, path), path)
 
     def signed_amount(self, node: etree._Element) -> Decimal:
         amount = self.amount(node)
@@ -180,13 +174,7 @@ class _Reader:
         """Several paths' texts (as ``text``) from one XPath call: an entry asks about twenty of each of
         thousands. They come joined by a separator of private-use characters; should a text ever carry it,
         each path is asked on its own."""
-        compiled = self._joined.get(paths)
-        if compiled is None:
-            parts = f", '{_SEPARATOR}', ".join(f"string({self._steps(path)})" for path in paths)
-            compiled = self._joined[paths] = etree.XPath(
-                f"concat({parts}, '')", namespaces=self._ns, smart_strings=False
-            )
-        found = compiled(node)
+        found = self._xpath(_string_of(paths))(node)
         assert isinstance(found, str)
         values = found.split(_SEPARATOR)
         if len(values) != len(paths):

@@ -1,5 +1,5 @@
-"""The ledger entries of money in (``money-in.md`` §6), in minor units; keys derive from the statement
-entry (``bank-entry:<entry>:<line>``), so a retried import books nothing twice.
+"""The ledger entries of money in (``money-in.md`` §6), in minor units; keys derive from the statement file
+or entry (``bank-receipts:<file>``, ``bank-entry:<entry>:<line>``), so a retried import books nothing twice.
 
 * a receipt matched to a demand partner (all of a file's receipts in one entry, summed per account: the
   lines are in ``bank_matches``): Dr bank / Cr its receivable (what was applied to invoices) and
