@@ -188,8 +188,7 @@ def _vat(settlement: etree._Element, group: VatBreakdown) -> None:
     child(tax, ram("CategoryCode"), group.category.value)
     if group.exemption_reason_code is not None:
         child(tax, ram("ExemptionReasonCode"), group.exemption_reason_code)
-    if group.rate is not None:
-        child(tax, ram("RateApplicablePercent"), number(group.rate))
+    child(tax, ram("RateApplicablePercent"), number(group.rate))
 
 
 def _totals(settlement: etree._Element, einvoice: EInvoice) -> None:

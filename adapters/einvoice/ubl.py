@@ -165,8 +165,7 @@ def _tax_totals(root: etree._Element, einvoice: EInvoice) -> None:
         child(subtotal, cbc("TaxAmount"), number(group.tax_amount), currencyID=currency)
         category = child(subtotal, cac("TaxCategory"))
         child(category, cbc("ID"), group.category.value)
-        if group.rate is not None:
-            child(category, cbc("Percent"), number(group.rate))
+        child(category, cbc("Percent"), number(group.rate))
         if group.exemption_reason_code is not None:
             child(category, cbc("TaxExemptionReasonCode"), group.exemption_reason_code)
         if group.exemption_reason is not None:

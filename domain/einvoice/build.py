@@ -231,9 +231,10 @@ def _line(number: int, item: Mapping[str, Any], sign: int) -> Line:
 
 def _vat_breakdown(items: Sequence[Mapping[str, Any]], sign: int) -> tuple[VatBreakdown, ...]:
     """BG-23 per category and rate, in order of first appearance: the sums of its lines' net and VAT."""
-    sums: dict[tuple[VatCategory, Decimal | None], tuple[int, int]] = {}
+    sums: dict[tuple[VatCategory, Decimal], tuple[int, int]] = {}
     for item in items:
-        key = _line_category(item)
+        category, rate = _line_category(item)
+        key = (category, Decimal(0) if rate is None else rate)
         net, vat = sums.get(key, (0, 0))
         sums[key] = (net + _minor(item, "net", sign), vat + _minor(item, "vat", sign))
     currency = items[0]["currency"]
@@ -355,8 +356,9 @@ def _payment(
     issued: Mapping[str, Any], type_code: TypeCode, context: EInvoiceContext
 ) -> tuple[date | None, PaymentInstructions | None, str]:
     """BT-9, BG-16 and BT-20. Our invoices to a partner are collected by direct debit under its mandate or paid
-    by transfer into our account, quoting the RF; documents asking for no payment say so, with the account
-    they are settled into when the caller gives one."""
+    by transfer into our account, quoting the RF. Documents asking for no payment say so, with the account
+    they are settled into when the caller gives one; a credit note without one is set off (97), which also
+    gives it the payment instructions XRechnung asks of every document (BR-DE-1)."""
     instructions = issued.get("payment")
     if instructions is None:
         if context.direct_debit is not None:
@@ -371,6 +373,8 @@ def _payment(
                 payee_account_name=transfer.account_name,
                 payee_bic=transfer.bic,
             )
+        elif type_code.is_credit_note:
+            payment = PaymentInstructions(means=PaymentMeans.CLEARING_BETWEEN_PARTNERS)
         return None, payment, NOTHING_TO_PAY[type_code]
     due = date.fromisoformat(instructions["due_date"])
     reference = instructions["reference"]

@@ -105,6 +105,7 @@ class PaymentMeans(StrEnum):
 
     SEPA_CREDIT_TRANSFER = "58"
     SEPA_DIRECT_DEBIT = "59"
+    CLEARING_BETWEEN_PARTNERS = "97"  # a credit note set off against what the partners owe each other
 
 
 class Unit(StrEnum):
@@ -190,7 +191,7 @@ class VatBreakdown:
     """BG-23: one per VAT category and rate."""
 
     category: VatCategory  # BT-118
-    rate: Decimal | None  # BT-119 (None: not subject to VAT, BR-O-05)
+    rate: Decimal  # BT-119 (0 when not subject to VAT: EN 16931 allows it there, XRechnung's BR-DE-14 asks for it)
     taxable_amount: Decimal  # BT-116
     tax_amount: Decimal  # BT-117
     exemption_reason: str | None = None  # BT-120
