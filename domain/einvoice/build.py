@@ -50,8 +50,9 @@ PRICE_TOLERANCE = Decimal("0.01")
 MAX_AMOUNT_PLACES = 2
 REVERSE_CHARGE_CODE = "VATEX-EU-AE"
 NOT_SUBJECT_CODE = "VATEX-EU-O"
-# BT-20 of documents that ask for no payment (BR-CO-25 asks for BT-9 or BT-20 whenever an amount is due).
-NOTHING_TO_PAY = {
+# BT-20 of documents without payment instructions (BR-CO-25 asks for BT-9 or BT-20 whenever an amount is due).
+NO_PAYMENT_INSTRUCTIONS = {
+    TypeCode.INVOICE: "Payable under the contract's payment terms, quoting the invoice number.",
     TypeCode.CREDIT_NOTE: "This credit note is not a request for payment: there is nothing to pay.",
     TypeCode.SELF_BILLED_INVOICE: (
         "Self-billed invoice: the customer pays the amount to the supplier's account under the self-billing "
@@ -131,6 +132,12 @@ def einvoice_from_document(
     sign = -1 if type_code.is_credit_note else 1
     items: Sequence[Mapping[str, Any]] = issued["lines"]
     not_subject = _not_subject(items)
+    if not_subject and context.seller.legal_registration_id is None:
+        raise EInvoiceDataMissing(
+            "seller.legal_registration_id",
+            "an invoice outside the scope of VAT states no VAT id (BR-O-02), so the seller is identified by its "
+            "legal registration (BR-CO-26)",
+        )
     lines = tuple(_line(number, item, sign) for number, item in enumerate(items, start=1))
     breakdown = _vat_breakdown(items, sign)
     accounting_currency, accounting_vat = _vat_in_accounting_currency(items, currency, sign)
@@ -356,7 +363,8 @@ def _payment(
     issued: Mapping[str, Any], type_code: TypeCode, context: EInvoiceContext
 ) -> tuple[date | None, PaymentInstructions | None, str]:
     """BT-9, BG-16 and BT-20. Our invoices to a partner are collected by direct debit under its mandate or paid
-    by transfer into our account, quoting the RF. Documents asking for no payment say so, with the account
+    by transfer into our account, quoting the RF. Documents without payment instructions (credit notes,
+    self-billed invoices, invoices issued before there were any) say how they are settled, with the account
     they are settled into when the caller gives one; a credit note without one is set off (97), which also
     gives it the payment instructions XRechnung asks of every document (BR-DE-1)."""
     instructions = issued.get("payment")
@@ -375,7 +383,7 @@ def _payment(
             )
         elif type_code.is_credit_note:
             payment = PaymentInstructions(means=PaymentMeans.CLEARING_BETWEEN_PARTNERS)
-        return None, payment, NOTHING_TO_PAY[type_code]
+        return None, payment, NO_PAYMENT_INSTRUCTIONS[type_code]
     due = date.fromisoformat(instructions["due_date"])
     reference = instructions["reference"]
     debit = context.direct_debit
