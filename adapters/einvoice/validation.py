@@ -124,12 +124,20 @@ class Schematron:
         return [
             RuleFailure(
                 rule=failed.get("id") or "",
-                flag=Flag(failed.get("flag") or Flag.FATAL),
+                flag=_flag(failed.get("flag")),
                 text=" ".join((failed.findtext("svrl:text", namespaces=SVRL) or "").split()),
                 location=failed.get("location") or "",
             )
             for failed in etree.fromstring(report.encode("utf-8")).iterfind(".//svrl:failed-assert", SVRL)
         ]
+
+
+def _flag(value: str | None) -> Flag:
+    """An assert's flag; one we do not know (or none) counts as fatal."""
+    try:
+        return Flag(value or Flag.FATAL)
+    except ValueError:
+        return Flag.FATAL
 
 
 class Schema:
@@ -201,6 +209,8 @@ def validate(xml: bytes, fmt: EInvoiceFormat) -> list[RuleFailure]:
         root = etree.fromstring(xml, _safe_parser())
     except etree.XMLSyntaxError as error:
         return [RuleFailure(XSD_RULE, Flag.FATAL, f"not XML: {error}", "")]
+    if root.getroottree().docinfo.internalDTD is not None:  # any DOCTYPE, with or without a subset
+        return [RuleFailure(XSD_RULE, Flag.FATAL, "an e-invoice has no document type declaration", "")]
     invalid = [failure for schema in _schemas(root, fmt) for failure in schema.failures(root)]
     if invalid:
         return invalid

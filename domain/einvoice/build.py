@@ -193,7 +193,7 @@ def _not_subject(items: Sequence[Mapping[str, Any]]) -> bool:
 
 
 def vat_category(treatment: VatTreatment, percent: Decimal) -> tuple[VatCategory, Decimal | None]:
-    """BT-151/BT-152 (and BT-118/BT-119) of a line's VAT treatment."""
+    """BT-151/BT-152 of a line's VAT treatment (no rate when not subject to VAT, BR-O-05)."""
     if treatment == VatTreatment.REVERSE_CHARGE:
         return VatCategory.REVERSE_CHARGE, Decimal(0)
     if treatment == VatTreatment.OUT_OF_SCOPE:
@@ -246,14 +246,7 @@ def _vat_breakdown(items: Sequence[Mapping[str, Any]], sign: int) -> tuple[VatBr
         sums[key] = (net + _minor(item, "net", sign), vat + _minor(item, "vat", sign))
     currency = items[0]["currency"]
     return tuple(
-        VatBreakdown(
-            category=category,
-            rate=rate,
-            taxable_amount=from_minor(net, currency),
-            tax_amount=from_minor(vat, currency),
-            exemption_reason=_exemption(category)[0],
-            exemption_reason_code=_exemption(category)[1],
-        )
+        VatBreakdown(category, rate, from_minor(net, currency), from_minor(vat, currency), *_exemption(category))
         for (category, rate), (net, vat) in sums.items()
     )
 

@@ -6,6 +6,7 @@ rejected naming it. Each stylesheet is compiled once for the whole run."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -172,6 +173,15 @@ def test_a_document_against_its_xsd_is_checked_no_further() -> None:
     assert [(failure.rule, failure.flag) for failure in failures] == [(XSD_RULE, Flag.FATAL)]
     assert "ExchangedDocumentContext" in failures[0].text
     assert validate(b"<Invoice", EInvoiceFormat.UBL)[0].rule == XSD_RULE
+    with_dtd = b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>' + xml.split(b"?>", 1)[1]
+    assert [failure.rule for failure in validate(with_dtd, EInvoiceFormat.CII)] == [XSD_RULE]
+
+
+def test_validation_runs_from_several_threads_at_once() -> None:
+    xml = render(einvoice("monthly statement"), EInvoiceFormat.UBL)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: validate(xml, EInvoiceFormat.UBL), range(8)))
+    assert results == [[]] * 8
 
 
 def test_a_ubl_credit_note_is_a_creditnote_with_its_due_date_in_the_payment_means() -> None:
