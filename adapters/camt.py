@@ -7,6 +7,7 @@ A file is parsed with entities and network access off, validated against the ISO
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -107,7 +108,7 @@ def read_statement(document: bytes) -> Statement:
         opening=None if opening is None else opening[0],
         closing=None if closing is None else closing[0],
         closing_date=None if closing is None else closing[1],
-        entries=tuple(reader.entry(e) for e in reader.all(report, "Ntry")),
+        entries=_entries(document, root, report, reader),
         balance_currencies=tuple(sorted({c for _, _, c in balances.values() if c})),
     )
 
@@ -120,10 +121,10 @@ def _steps(path: str) -> str:
 
 @cache
 def _string_of(paths: tuple[str, ...]) -> str:
-    """The XPath of the paths' texts, joined by ``_SEPARATOR`` (one path: its text)."""
+    """The XPath of the paths' texts, joined by ``_FIELD_MARK`` (one path: its text)."""
     if len(paths) == 1:
         return f"string({_steps(paths[0])})"
-    return "concat(" + f", '{_SEPARATOR}', ".join(f"string({_steps(path)})" for path in paths) + ")"
+    return "concat(" + f", '{_FIELD_MARK}', ".join(f"string({_steps(path)})" for path in paths) + ")"
 
 
 class _Reader:
@@ -176,56 +177,140 @@ class _Reader:
         each path is asked on its own."""
         found = self._xpath(_string_of(paths))(node)
         assert isinstance(found, str)
-        values = found.split(_SEPARATOR)
+        values = found.split(_FIELD_MARK)
         if len(values) != len(paths):
             return {path: self.text(node, path) for path in paths}
         return {path: value.strip() or None for path, value in zip(paths, values, strict=True)}
 
     def entry(self, node: etree._Element) -> Entry:
         found = self.texts(node, _ENTRY_PATHS)
-        domain = [found[f"BkTxCd/Domn/{p}"] for p in ("Cd", "Fmly/Cd", "Fmly/SubFmlyCd")]
-        return Entry(
-            amount=_amount(found["Amt"], "Amt"),
-            currency=found["Amt/@Ccy"] or "",
-            direction=Direction(found["CdtDbtInd"] or ""),
-            status=found["Sts/Cd"] or found["Sts"] or "",
-            booking_date=_date(found["BookgDt/Dt"] or found["BookgDt/DtTm"]),
-            value_date=_date(found["ValDt/Dt"] or found["ValDt/DtTm"]),
-            account_servicer_reference=found["AcctSvcrRef"],
-            entry_reference=found["NtryRef"],
-            reversal=found["RvslInd"] == "true",
-            bank_transaction_code="/".join(c for c in domain if c) if all(domain) else found["BkTxCd/Prtry/Cd"],
-            batch_message_id=found["NtryDtls/Btch/MsgId"],
-            batch_payment_information_id=found["NtryDtls/Btch/PmtInfId"],
-            transactions=tuple(
-                self.transaction(t, found["NtryDtls/Btch/PmtInfId"]) for t in self.all(node, "NtryDtls/TxDtls")
-            ),
+        return _entry(
+            found,
+            tuple(self.transaction(t, found["NtryDtls/Btch/PmtInfId"]) for t in self.all(node, "NtryDtls/TxDtls")),
         )
 
     def transaction(self, node: etree._Element, batch_payment_information_id: str | None) -> Transaction:
-        references = []
-        for info in self.all(node, "RmtInf/Strd/CdtrRefInf"):
-            reference = self.text(info, "Ref")
-            if reference is not None:
-                kind = self.text(info, "Tp/CdOrPrtry/Cd") or self.text(info, "Tp/CdOrPrtry/Prtry") or ""
-                references.append((kind, reference))
-        unstructured = " ".join(u.text.strip() for u in self.all(node, "RmtInf/Ustrd") if u.text)
-        found = self.texts(node, _TRANSACTION_PATHS)
-        return Transaction(
-            amount=None if found["Amt"] is None else _amount(found["Amt"], "Amt"),
-            end_to_end_id=found["Refs/EndToEndId"],
-            message_id=found["Refs/MsgId"],
-            payment_information_id=found["Refs/PmtInfId"] or batch_payment_information_id,
-            mandate_id=found["Refs/MndtId"],
-            structured_references=tuple(references),
-            unstructured=unstructured,
-            debtor_name=found["RltdPties/Dbtr/Pty/Nm"],
-            debtor_iban=found["RltdPties/DbtrAcct/Id/IBAN"],
-            return_reason=found["RtrInf/Rsn/Cd"],
-        )
+        references = [
+            (self.text(info, "Ref"), self.text(info, "Tp/CdOrPrtry/Cd"), self.text(info, "Tp/CdOrPrtry/Prtry"))
+            for info in self.all(node, "RmtInf/Strd/CdtrRefInf")
+        ]
+        ustrd = [u.text for u in self.all(node, "RmtInf/Ustrd")]
+        return _transaction(self.texts(node, _TRANSACTION_PATHS), references, ustrd, batch_payment_information_id)
 
 
-_SEPARATOR = "\ue000\ue001"  # private use: no bank's text should carry it (texts() copes if one does)
+def _entry(found: dict[str, str | None], transactions: tuple[Transaction, ...]) -> Entry:
+    domain = [found[f"BkTxCd/Domn/{p}"] for p in ("Cd", "Fmly/Cd", "Fmly/SubFmlyCd")]
+    return Entry(
+        amount=_amount(found["Amt"], "Amt"),
+        currency=found["Amt/@Ccy"] or "",
+        direction=Direction(found["CdtDbtInd"] or ""),
+        status=found["Sts/Cd"] or found["Sts"] or "",
+        booking_date=_date(found["BookgDt/Dt"] or found["BookgDt/DtTm"]),
+        value_date=_date(found["ValDt/Dt"] or found["ValDt/DtTm"]),
+        account_servicer_reference=found["AcctSvcrRef"],
+        entry_reference=found["NtryRef"],
+        reversal=found["RvslInd"] == "true",
+        bank_transaction_code="/".join(c for c in domain if c) if all(domain) else found["BkTxCd/Prtry/Cd"],
+        batch_message_id=found["NtryDtls/Btch/MsgId"],
+        batch_payment_information_id=found["NtryDtls/Btch/PmtInfId"],
+        transactions=transactions,
+    )
+
+
+def _transaction(
+    found: dict[str, str | None],
+    references: list[tuple[str | None, str | None, str | None]],
+    unstructured: list[str | None],
+    batch_payment_information_id: str | None,
+) -> Transaction:
+    """``references``: each ``CdtrRefInf``'s ``Ref``, ``Cd`` and ``Prtry`` texts; ``unstructured``: each
+    ``Ustrd``'s text as it stands."""
+    return Transaction(
+        amount=None if found["Amt"] is None else _amount(found["Amt"], "Amt"),
+        end_to_end_id=found["Refs/EndToEndId"],
+        message_id=found["Refs/MsgId"],
+        payment_information_id=found["Refs/PmtInfId"] or batch_payment_information_id,
+        mandate_id=found["Refs/MndtId"],
+        structured_references=tuple((code or proprietary or "", ref) for ref, code, proprietary in references if ref),
+        unstructured=" ".join(u.strip() for u in unstructured if u),
+        debtor_name=found["RltdPties/Dbtr/Pty/Nm"],
+        debtor_iban=found["RltdPties/DbtrAcct/Id/IBAN"],
+        return_reason=found["RtrInf/Rsn/Cd"],
+    )
+
+
+def _entries(document: bytes, root: etree._Element, report: etree._Element, reader: _Reader) -> tuple[Entry, ...]:
+    """The report's entries. Read by one XSLT pass over the file that writes every field as text between
+    private-use marks (a statement has thousands of entries: one pass instead of an XPath call for each
+    field of each); a file whose text carries such a mark itself is read entry by entry instead."""
+    if _carries_marks(document, root):
+        return tuple(reader.entry(e) for e in reader.all(report, "Ntry"))
+    text = str(_entry_fields(etree.QName(root).namespace or "")(root))
+    return tuple(_entry_from_marks(chunk) for chunk in text.split(_ENTRY_MARK)[1:])
+
+
+def _text_of(value: str) -> str | None:
+    return value.strip() or None
+
+
+def _entry_from_marks(chunk: str) -> Entry:
+    head, *transactions = chunk.split(_TRANSACTION_MARK)
+    found = dict(zip(_ENTRY_PATHS, map(_text_of, head.split(_FIELD_MARK)), strict=True))
+    batch = found["NtryDtls/Btch/PmtInfId"]
+    return _entry(found, tuple(_transaction_from_marks(t, batch) for t in transactions))
+
+
+def _transaction_from_marks(chunk: str, batch_payment_information_id: str | None) -> Transaction:
+    head, *unstructured = chunk.split(_UNSTRUCTURED_MARK)
+    fields, *references = head.split(_REFERENCE_MARK)
+    found = dict(zip(_TRANSACTION_PATHS, map(_text_of, fields.split(_FIELD_MARK)), strict=True))
+    parts = [reference.split(_FIELD_MARK) for reference in references]
+    return _transaction(
+        found,
+        [(_text_of(ref), _text_of(code), _text_of(proprietary)) for ref, code, proprietary in parts],
+        list(unstructured),
+        batch_payment_information_id,
+    )
+
+
+def _carries_marks(document: bytes, root: etree._Element) -> bool:
+    """Whether the file may carry the mark in its text: written in UTF-8 or as a character reference (a file
+    in another encoding, which ISO 20022 does not allow but XML does, counts as carrying it)."""
+    return (root.getroottree().docinfo.encoding or "").upper() != "UTF-8" or _MARK_IN_UTF8.search(document) is not None
+
+
+@cache
+def _entry_fields(namespace: str) -> etree.XSLT:
+    """The XSLT that writes each entry of a camt message of ``namespace`` as marked text."""
+    _, _, message_name, report_name = _MESSAGES[namespace]
+
+    def values(paths: tuple[str, ...]) -> str:
+        return f"<xsl:text>{_FIELD_MARK}</xsl:text>".join(f'<xsl:value-of select="{_steps(p)}"/>' for p in paths)
+
+    xsl = "http://www.w3.org/1999/XSL/Transform"
+    stylesheet = f"""<xsl:stylesheet version="1.0" xmlns:xsl="{xsl}" xmlns:c="{namespace}">
+  <xsl:output method="text" encoding="UTF-8"/>
+  <xsl:template match="/">
+    <xsl:for-each select="/c:Document/c:{message_name}/c:{report_name}/c:Ntry">
+      <xsl:text>{_ENTRY_MARK}</xsl:text>{values(_ENTRY_PATHS)}
+      <xsl:for-each select="c:NtryDtls/c:TxDtls">
+        <xsl:text>{_TRANSACTION_MARK}</xsl:text>{values(_TRANSACTION_PATHS)}
+        <xsl:for-each select="c:RmtInf/c:Strd/c:CdtrRefInf">
+          <xsl:text>{_REFERENCE_MARK}</xsl:text>{values(("Ref", "Tp/CdOrPrtry/Cd", "Tp/CdOrPrtry/Prtry"))}
+        </xsl:for-each>
+        <xsl:for-each select="c:RmtInf/c:Ustrd">
+          <xsl:text>{_UNSTRUCTURED_MARK}</xsl:text><xsl:value-of select="."/>
+        </xsl:for-each>
+      </xsl:for-each>
+    </xsl:for-each>
+  </xsl:template>
+</xsl:stylesheet>"""
+    return etree.XSLT(etree.fromstring(stylesheet))
+
+
+_MARK = "\ue000"  # private use: no bank's text should carry it (the readers cope if one does)
+_MARK_IN_UTF8 = re.compile(rb"\xee\x80\x80|&#([xX]0*[eE]000|0*57344);")
+_ENTRY_MARK, _TRANSACTION_MARK, _REFERENCE_MARK, _UNSTRUCTURED_MARK, _FIELD_MARK = (_MARK + c for c in "ETRUF")
 _ENTRY_PATHS = (
     "Amt",
     "Amt/@Ccy",

@@ -221,10 +221,10 @@ def _sequence_warning(db: Session, statement: Statement, file_key: int) -> list[
 
 
 def _insert_entries(
-    db: Session, file_row: BankStatementFileRow, entries: Sequence[Entry], currency: str, *, now: datetime
+    db: Session, file_row: BankStatementFileRow, unique: Mapping[str, Entry], currency: str, *, now: datetime
 ) -> dict[str, int]:
-    """Insert the entries not booked yet; their keys by idempotency key (those already booked are left out)."""
-    unique = {e.idempotency_key(file_row.iban or ""): e for e in entries}
+    """Insert the entries (by idempotency key) not booked yet; their keys by idempotency key (those already
+    booked are left out)."""
     if not unique:
         return {}
     statement_key = file_row.key if file_row.kind == STATEMENT else None
@@ -292,11 +292,11 @@ def book_statement(
                     postings.opening_key(statement.iban), currency, to_minor(statement.opening, currency)
                 )
             )
-    new = _insert_entries(db, file_row, booked, currency, now=now)
+    unique = {e.idempotency_key(statement.iban): e for e in booked}  # the same booking twice in a file: once
+    new = _insert_entries(db, file_row, unique, currency, now=now)
     result.entries = len(new)
-    result.already_booked = len({e.idempotency_key(statement.iban) for e in booked}) - len(new)
-    todo = [(new[key], e) for e in booked if (key := e.idempotency_key(statement.iban)) in new]
-    todo = list({k: (k, e) for k, e in todo}.values())
+    result.already_booked = len(unique) - len(new)
+    todo = [(new[key], e) for key, e in unique.items() if key in new]
     lines = [
         (bank_key, i, entry, _line(entry, t, currency)) for bank_key, entry in todo for i, t in enumerate(entry.lines())
     ]

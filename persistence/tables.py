@@ -966,7 +966,8 @@ class BankStatementFileRow(Base):
     closing_date: Mapped[date | None] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(8))
     refusal: Mapped[str | None] = mapped_column(Text)
-    content: Mapped[bytes] = mapped_column(LargeBinary)  # the file, byte for byte
+    # The file, byte for byte: deferred, as every read of the row is about its state, not its megabytes.
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     received_at: Mapped[datetime]
     booked_at: Mapped[datetime | None]
 

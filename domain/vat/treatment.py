@@ -7,7 +7,8 @@ Rules, in order, for one supply of electricity from ``supplier`` to ``customer``
    is a *taxable dealer* (Art. 38: its main activity is reselling electricity; a contract attribute) with
    a valid VAT id, then where the customer is established.
 2. A place outside the rate table's VAT area (EU, CH, NO, GB) is out of scope.
-3. A supplier established in the place charges that country's VAT.
+3. A supplier established in the place charges that country's VAT, at its electricity rate where it has
+   one on the day, else at its standard rate (``VatRateTable.electricity_rate``).
 4. A supplier not established there, selling to a business identified there, does not: the customer
    accounts for it (reverse charge: Art. 194-196; Swiss Bezugsteuer, Art. 45 MWSTG).
 5. A supplier not established there but registered there charges the country's VAT under that registration.
@@ -27,7 +28,7 @@ from domain.errors import DomainError
 from domain.invoicing.payment import DEFAULT_PAYMENT_TERMS_DAYS
 from domain.payouts.bank import BankAccount
 from domain.vat.parties import VatIdInvalid, validate_vat_id
-from domain.vat.rates import VatCategory, VatRate, VatRateTable
+from domain.vat.rates import VatRate, VatRateTable
 
 if TYPE_CHECKING:  # domain.partners reads invoicing terms, which read this module
     from domain.partners import PostalAddress
@@ -119,7 +120,7 @@ def decide_vat(
     if supplier.country == place:
         if supplier_id_here is None:
             raise VatRegistrationMissing(f"{supplier.name} is established in {place} but has no valid VAT id there")
-        rate = rates.rate(place, supplied_on, VatCategory.STANDARD)
+        rate = rates.electricity_rate(place, supplied_on)
         customer_id = customer_id_here or customer.vat_id_in(customer.country)
         return VatDecision(VatTreatment.DOMESTIC, place, rate, supplier_id_here, customer_id)
     if customer_id_here is not None:
@@ -131,7 +132,7 @@ def decide_vat(
             customer_id_here,
         )
     if supplier_id_here is not None:
-        rate = rates.rate(place, supplied_on, VatCategory.STANDARD)
+        rate = rates.electricity_rate(place, supplied_on)
         return VatDecision(VatTreatment.DOMESTIC, place, rate, supplier_id_here, customer.vat_id_in(customer.country))
     raise VatRegistrationMissing(
         f"{supplier.name} supplies electricity in {place} to {customer.name}, who is not VAT-registered there, "

@@ -112,3 +112,29 @@ def test_amounts_finer_than_the_currency_are_refused() -> None:
     statement = read_statement(camt053("DE02100500000054540402", "EUR", [Ntry("1.005", "R1")], closing="1.005"))
     with pytest.raises(StatementRefused, match="finer than the currency"):
         check_statement(statement, OURS)
+
+
+@pytest.mark.parametrize("name", ["statement.camt053.xml", "notification.camt054.xml"])
+def test_the_one_pass_reader_and_the_entry_by_entry_reader_agree(name: str) -> None:
+    """A file whose text carries the one-pass reader's private-use mark is read entry by entry: both ways
+    give the same entries (here the mark is put in the message id, which no entry reads)."""
+    document = (FIXTURES / name).read_bytes()
+    marked_text = document.replace(b"<MsgId>", "<MsgId>\ue000".encode(), 1)
+    assert read_statement(marked_text).entries == read_statement(document).entries
+
+
+def test_texts_carrying_the_private_use_marks_are_read_as_they_are() -> None:
+    tricky = "pay \ue000F RF18539007547034 \ue000U\ue000E now"
+    entry = Ntry("10.00", "R1", txs=(Tx(amount="10.00", scor=("RF18539007547034",), ustrd=tricky),))
+    (read,) = read_statement(camt053("DE02100500000054540402", "EUR", [entry])).entries
+    (tx,) = read.transactions
+    assert (tx.unstructured, tx.structured_references) == (tricky, (("SCOR", "RF18539007547034"),))
+    assert (read.amount, read.account_servicer_reference) == (Decimal("10.00"), "R1")
+
+
+@pytest.mark.parametrize("written", ["\ue000", "&#xE000;", "&#57344;"])
+def test_a_mark_written_as_a_character_reference_is_found_too(written: str) -> None:
+    entry = Ntry("10.00", "R1", txs=(Tx(amount="10.00", ustrd="a MARK b"),))
+    document = camt053("DE02100500000054540402", "EUR", [entry]).replace(b"MARK", f"{written}U{written}F".encode())
+    (read,) = read_statement(document).entries
+    assert read.transactions[0].unstructured == "a \ue000U\ue000F b"

@@ -1,14 +1,18 @@
-"""VAT, pure: effective-dated rates from the shipped table, the treatment of each leg by charger country,
-contract and party status, and VAT ids checked by python-stdnum."""
+"""VAT, pure: effective-dated rates from the shipped table, the electricity rate EV charging carries (the
+standard rate where a country has none), the treatment of each leg by charger country, contract and party
+status, and VAT ids checked by python-stdnum."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from stdnum.eu.vat import MEMBER_STATES
 
+from domain.invoicing.chain import SessionSupply, chain_lines
 from domain.vat.parties import (
     CountryUnknown,
     VatIdInvalid,
@@ -17,9 +21,16 @@ from domain.vat.parties import (
     national_currency,
     validate_vat_id,
 )
-from domain.vat.rates import VatCategory, VatRateMissing, VatRateTable, VatRateTableInvalid, parse_rate_row
+from domain.vat.rates import (
+    VatCategory,
+    VatRate,
+    VatRateMissing,
+    VatRateTable,
+    VatRateTableInvalid,
+    parse_rate_row,
+)
 from domain.vat.treatment import TaxParty, VatRegistrationMissing, VatTreatment, decide_vat
-from persistence.vat_rates import vat_rate_table
+from persistence.vat_rates import vat_rate_rows, vat_rate_table
 
 DAY = date(2026, 10, 30)
 PLATFORM = TaxParty("NetworkCore GmbH", "Berlin", "DE", {"DE": "DE312987657", "CH": "CHE-301.845.272 MWST"})
@@ -28,13 +39,18 @@ PARTNER_DE = TaxParty("Fahrwerk Mobility GmbH", "München", "DE", {"DE": "DE2810
 PARTNER_FR = TaxParty("Parcours SARL", "Lyon", "FR", {"FR": "FR19812345676"})
 DEALER_FR = TaxParty("Voyageo SAS", "Lyon", "FR", {"FR": "FR44732829320"}, taxable_dealer=True)
 PRIVATE_FR = TaxParty("A driver", "Paris", "FR")
+PLATFORM_IE_GR = TaxParty(
+    "NetworkCore GmbH", "Berlin", "DE", {"DE": "DE312987657", "IE": "IE6388047V", "GR": "EL094014201"}
+)
+CPO_IE = TaxParty("Laoch Charging Ltd", "Cork", "IE", {"IE": "IE8256796U"})
+CPO_GR = TaxParty("Fortisi AE", "Athina", "GR", {"GR": "EL094019245"})
+COVERED = sorted({"GR" if cc == "el" else cc.upper() for cc in MEMBER_STATES if cc != "xi"} | {"CH", "NO", "GB"})
 
 
 def test_the_shipped_table_covers_the_eu_switzerland_norway_and_the_uk() -> None:
     table = vat_rate_table()
-    countries = {"GR" if cc == "el" else cc.upper() for cc in MEMBER_STATES if cc != "xi"} | {"CH", "NO", "GB"}
-    assert len(countries) == 30
-    for country in countries:
+    assert len(COVERED) == 30
+    for country in COVERED:
         standard = table.rate(country, DAY)
         assert Decimal(15) <= standard.percent <= Decimal(27) or country == "CH"
         assert standard.source
@@ -61,6 +77,130 @@ def test_the_shipped_table_covers_the_eu_switzerland_norway_and_the_uk() -> None
 )
 def test_the_rate_in_force_is_the_latest_row_on_or_before_the_day(country: str, on: date, percent: str) -> None:
     assert vat_rate_table().rate(country, on).percent == Decimal(percent)
+
+
+@pytest.mark.parametrize(
+    ("country", "on", "category", "percent"),
+    [
+        ("IE", date(2020, 8, 31), VatCategory.STANDARD, "23"),
+        ("IE", date(2020, 9, 1), VatCategory.STANDARD, "21"),
+        ("IE", date(2021, 2, 28), VatCategory.STANDARD, "21"),
+        ("IE", date(2021, 3, 1), VatCategory.STANDARD, "23"),
+        ("IE", date(2003, 1, 1), VatCategory.REDUCED, "13.5"),
+        ("GR", date(2011, 1, 1), VatCategory.REDUCED, "13"),
+        ("PT", date(2010, 7, 1), VatCategory.REDUCED, "13"),
+        ("LT", date(2025, 12, 31), VatCategory.REDUCED, "9"),
+        ("LT", date(2026, 1, 1), VatCategory.REDUCED, "12"),
+    ],
+)
+def test_the_corrected_rows(country: str, on: date, category: VatCategory, percent: str) -> None:
+    assert vat_rate_table().rate(country, on, category).percent == Decimal(percent)
+
+
+@pytest.mark.parametrize(
+    ("country", "before"),
+    [("IE", date(2002, 12, 31)), ("GR", date(2010, 12, 31)), ("PT", date(2010, 6, 30))],
+)
+def test_the_reduced_rates_start_no_earlier_than_their_source(country: str, before: date) -> None:
+    with pytest.raises(VatRateMissing, match="the table starts"):
+        vat_rate_table().rate(country, before, VatCategory.REDUCED)
+
+
+@pytest.mark.parametrize(
+    ("country", "on", "category", "percent"),
+    [
+        ("IE", date(2022, 4, 30), VatCategory.ELECTRICITY, "13.5"),
+        ("IE", date(2022, 5, 1), VatCategory.ELECTRICITY, "9"),
+        ("IE", date(2030, 12, 31), VatCategory.ELECTRICITY, "9"),
+        ("IE", date(2031, 1, 1), VatCategory.ELECTRICITY, "13.5"),
+        ("GR", date(2023, 10, 11), VatCategory.STANDARD, "24"),
+        ("GR", date(2023, 10, 12), VatCategory.ELECTRICITY, "6"),
+        ("HR", DAY, VatCategory.ELECTRICITY, "13"),
+        ("LU", date(2023, 6, 1), VatCategory.ELECTRICITY, "7"),
+        ("LU", DAY, VatCategory.ELECTRICITY, "8"),
+        ("MT", DAY, VatCategory.ELECTRICITY, "5"),
+        ("DE", DAY, VatCategory.STANDARD, "19"),
+        ("FR", DAY, VatCategory.STANDARD, "20"),
+        ("CH", DAY, VatCategory.STANDARD, "8.1"),
+    ],
+)
+def test_charging_carries_the_electricity_rate_where_the_country_has_one(
+    country: str, on: date, category: VatCategory, percent: str
+) -> None:
+    rate = vat_rate_table().electricity_rate(country, on)
+    assert (rate.country, rate.category, rate.percent) == (country, category, Decimal(percent))
+
+
+def test_unconfirmed_electricity_rates_say_so_in_their_source() -> None:
+    unconfirmed = {
+        r.country for r in vat_rate_rows() if r.category == VatCategory.ELECTRICITY and "tax adviser" in r.source
+    }
+    assert unconfirmed == {"HR", "LU", "MT"}
+    assert "E.2060" in vat_rate_table().electricity_rate("GR", DAY).source
+    assert "31 December 2030" in vat_rate_table().electricity_rate("IE", DAY).source
+
+
+def test_the_electricity_rate_falls_back_to_the_standard_rate() -> None:
+    def row(category: str, percent: str, valid_from: str) -> VatRate:
+        return parse_rate_row(
+            {"country": "IE", "category": category, "rate": percent, "valid_from": valid_from}
+            | {"source": "test", "source_date": "2020-01-01"}
+        )
+
+    table = VatRateTable([row("STANDARD", "23", "2012-01-01"), row("ELECTRICITY", "9", "2022-05-01")])
+    assert table.electricity_rate("ie", date(2022, 4, 30)).percent == Decimal(23)
+    assert table.electricity_rate("IE", date(2022, 5, 1)).percent == Decimal(9)
+    assert VatRateTable([row("STANDARD", "23", "2012-01-01")]).electricity_rate("IE", DAY).percent == Decimal(23)
+    with pytest.raises(VatRateMissing, match="no STANDARD VAT rate for IE on 2011-12-31"):
+        table.electricity_rate("IE", date(2011, 12, 31))
+    with pytest.raises(VatRateMissing, match="no STANDARD VAT rate for US"):
+        table.electricity_rate("US", DAY)
+
+
+def first_priced_day(country: str) -> date:
+    """The first day the table can price a charge in ``country``: its first standard or electricity row."""
+    return min(r.valid_from for r in vat_rate_rows() if r.country == country and r.category != VatCategory.REDUCED)
+
+
+@given(st.sampled_from(COVERED), st.integers(min_value=0, max_value=40 * 366))
+def test_every_covered_country_prices_charging_every_day_since_its_first_row(country: str, offset: int) -> None:
+    on = first_priced_day(country) + timedelta(days=offset)
+    table = vat_rate_table()
+    rate = table.electricity_rate(country, on)
+    in_force = [r for r in vat_rate_rows() if r.country == country and r.valid_from <= on]
+    has_electricity = any(r.category == VatCategory.ELECTRICITY for r in in_force)
+    assert rate.category == (VatCategory.ELECTRICITY if has_electricity else VatCategory.STANDARD)
+    assert rate == max((r for r in in_force if r.category == rate.category), key=lambda r: r.valid_from)
+    if any(r.category == VatCategory.STANDARD for r in in_force):
+        assert rate.percent <= table.rate(country, on).percent
+
+
+@st.composite
+def one_country_tables(draw: st.DrawFn) -> list[VatRate]:
+    rows = []
+    for category in (VatCategory.STANDARD, VatCategory.ELECTRICITY):
+        days = draw(st.sets(st.dates(date(2000, 1, 1), date(2040, 12, 31)), max_size=4))
+        for valid_from in days:
+            percent = draw(st.decimals(min_value=0, max_value=30, places=1))
+            rows.append(VatRate("MT", category, percent, valid_from, "test", valid_from))
+    return rows
+
+
+@given(one_country_tables(), st.dates(date(1999, 1, 1), date(2041, 12, 31)))
+def test_the_electricity_rate_is_the_latest_electricity_row_else_the_latest_standard_row(
+    rows: list[VatRate], on: date
+) -> None:
+    def latest(category: VatCategory) -> VatRate | None:
+        earlier = [r for r in rows if r.category == category and r.valid_from <= on]
+        return max(earlier, key=lambda r: r.valid_from, default=None)
+
+    expected = latest(VatCategory.ELECTRICITY) or latest(VatCategory.STANDARD)
+    table = VatRateTable(rows)
+    if expected is None:
+        with pytest.raises(VatRateMissing):
+            table.electricity_rate("MT", on)
+    else:
+        assert table.electricity_rate("MT", on) == expected
 
 
 def test_reduced_rates_are_kept_too() -> None:
@@ -138,6 +278,34 @@ def test_a_supplier_registered_abroad_charges_that_country_s_vat() -> None:
     assert decide(PLATFORM, PARTNER_DE, "CH") == (VatTreatment.DOMESTIC, "CH", Decimal("8.1"))
     decision = decide_vat(PLATFORM, PARTNER_DE, charger_country="CH", supplied_on=DAY, rates=vat_rate_table())
     assert decision.supplier_vat_id == "CHE301845272MWST"
+
+
+def test_charging_in_ireland_and_greece_carries_their_electricity_rate_on_both_legs() -> None:
+    assert decide(CPO_IE, PLATFORM_IE_GR, "IE") == (VatTreatment.DOMESTIC, "IE", Decimal(9))
+    assert decide(PLATFORM_IE_GR, PARTNER_DE, "IE") == (VatTreatment.DOMESTIC, "IE", Decimal(9))
+    assert decide(CPO_GR, PLATFORM_IE_GR, "GR") == (VatTreatment.DOMESTIC, "GR", Decimal(6))
+    assert decide(PLATFORM_IE_GR, PARTNER_DE, "GR") == (VatTreatment.DOMESTIC, "GR", Decimal(6))
+    assert decide(PLATFORM_IE_GR, PARTNER_FR, "GR")[2] == Decimal(6)
+
+
+def test_an_irish_session_worked_by_hand() -> None:
+    """EUR 10.00 net at an Irish charger, EUR 9.20 to the CPO: 9 % electricity VAT on both legs, not 23 %."""
+    lines = chain_lines(
+        SessionSupply("s-ie", Decimal("24.500"), DAY, "IE", "Cork"),
+        cpo=CPO_IE,
+        platform=PLATFORM_IE_GR,
+        partner=PARTNER_DE,
+        tariff_currency="EUR",
+        cpo_net_minor=920,
+        billing_currency="EUR",
+        billed_net_minor=1000,
+        rates=vat_rate_table(),
+        national_currency="EUR",
+        national_rates={},
+    )
+    bought, sold = lines.cpo_to_platform, lines.platform_to_partner
+    assert (bought.vat_minor, bought.gross_minor) == (83, 1003)  # 9.20 x 9 % = 0.828
+    assert (sold.vat_minor, sold.gross_minor) == (90, 1090)  # 10.00 x 9 % = 0.90 (at 23 %: 2.30)
 
 
 def test_charging_outside_the_vat_area_is_out_of_scope() -> None:
