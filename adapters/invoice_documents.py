@@ -1,14 +1,12 @@
 """Invoice documents for people: an HTML page and a printable PDF, both rendered from the JSON document
 stored when the invoice was issued (never recomputed), so every rendering says exactly what was issued.
 
-The PDF uses DejaVu Sans where the machine has it (any script); otherwise the PDF core font, which covers
-Latin-1, and other characters are spelled without their accents.
+The PDF is set in DejaVu Sans (``adapters/fonts/``), embedded: it prints any script, and a PDF/A (the
+Factur-X container) admits only embedded fonts.
 """
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +22,10 @@ _TREATMENTS = {
     "REVERSE_CHARGE": "Reverse charge: VAT due by the customer",
     "OUT_OF_SCOPE": "Outside the scope of VAT",
 }
-_UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-_UNICODE_BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+_FONTS = Path(__file__).parent / "fonts"
+FONT_FAMILY = "DejaVu"
+# What Factur-X asks of the visible PDF: PDF/A-3, level B (embedded fonts, an sRGB output intent, XMP).
+PDF_A = "PDF/A-3B"
 
 templates = Environment(loader=PackageLoader("adapters", "templates"), autoescape=select_autoescape(["html", "j2"]))
 
@@ -113,36 +113,23 @@ def render_html(document: dict[str, Any]) -> str:
     )
 
 
-def _latin1(text: str) -> str:
-    """Text the core PDF font can print: Latin-1 as is, anything else without its accents, or '?'."""
-    if all(ord(char) < 256 for char in text):
-        return text
-    spelled = unicodedata.normalize("NFKD", text)
-    return "".join(char if ord(char) < 256 else "?" for char in spelled if not unicodedata.combining(char))
-
-
 class DocumentPdf(FPDF):
-    """An A4 page in the font of our documents (invoices, reminders), with a text line and a grid."""
+    """An A4 page in the font of our documents (invoices, reminders), with a text line and a grid; a PDF/A-3B
+    when ``pdf_a`` (fpdf2 then refuses anything PDF/A forbids)."""
 
-    def __init__(self) -> None:
-        super().__init__(orientation="P", unit="mm", format="A4")
+    def __init__(self, *, pdf_a: bool = False) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4", enforce_compliance=PDF_A if pdf_a else None)
         self.set_margins(18, 18, 18)
         self.set_auto_page_break(auto=True, margin=18)
-        if _UNICODE_FONT.exists() and _UNICODE_BOLD.exists():
-            self.add_font("Body", "", str(_UNICODE_FONT))
-            self.add_font("Body", "B", str(_UNICODE_BOLD))
-            self.family_name = "Body"
-            self.clean: Callable[[str], str] = str
-        else:
-            self.family_name = "Helvetica"
-            self.clean = _latin1
+        self.add_font(FONT_FAMILY, "", str(_FONTS / "DejaVuSans.ttf"))
+        self.add_font(FONT_FAMILY, "B", str(_FONTS / "DejaVuSans-Bold.ttf"))
 
     def font(self, size: float, bold: bool = False) -> None:
-        self.set_font(self.family_name, "B" if bold else "", size)
+        self.set_font(FONT_FAMILY, "B" if bold else "", size)
 
     def text_line(self, text: str, size: float = 9, bold: bool = False, height: float = 4.6) -> None:
         self.font(size, bold)
-        self.multi_cell(0, height, self.clean(text), new_x="LMARGIN", new_y="NEXT")
+        self.multi_cell(0, height, text, new_x="LMARGIN", new_y="NEXT")
 
     def totals(self, rows: list[tuple[str, str, bool]], currency: str) -> None:
         """(label, amount, bold) rows, right-aligned at the foot of a table."""
@@ -157,15 +144,15 @@ class DocumentPdf(FPDF):
         """(label, value) rows: a bold label, its value beside it."""
         for label, value in rows:
             self.font(9, bold=True)
-            self.cell(label_width, 5, self.clean(label))
+            self.cell(label_width, 5, label)
             self.font(9)
-            self.multi_cell(0, 5, self.clean(value), new_x="LMARGIN", new_y="NEXT")
+            self.multi_cell(0, 5, value, new_x="LMARGIN", new_y="NEXT")
         self.ln(4)
 
     def grid(self, headings: list[str], rows: list[list[str]], widths: list[float], numeric: set[int]) -> None:
         self.font(7.5, bold=True)
         for i, heading in enumerate(headings):
-            self.cell(widths[i], 6, self.clean(heading), border="B", align="R" if i in numeric else "L")
+            self.cell(widths[i], 6, heading, border="B", align="R" if i in numeric else "L")
         self.ln()
         self.font(8)
         for row in rows:
@@ -173,15 +160,17 @@ class DocumentPdf(FPDF):
             heights = []
             for i, value in enumerate(row):
                 self.set_xy(self.l_margin + sum(widths[:i]), top)
-                self.multi_cell(widths[i], 4.4, self.clean(value), align="R" if i in numeric else "L")
+                self.multi_cell(widths[i], 4.4, value, align="R" if i in numeric else "L")
                 heights.append(self.get_y() - top)
             self.set_y(top + max(heights) + 1.2)
             self.line(self.l_margin, self.get_y() - 0.6, self.l_margin + sum(widths), self.get_y() - 0.6)
         self.ln(3)
 
 
-def render_pdf(document: dict[str, Any]) -> bytes:
-    pdf = DocumentPdf()
+def render_pdf(document: dict[str, Any], *, pdf_a: bool = False) -> bytes:
+    """The document as a PDF; a PDF/A-3B with ``pdf_a``, ready to carry its Factur-X XML
+    (``adapters.einvoice.facturx``)."""
+    pdf = DocumentPdf(pdf_a=pdf_a)
     pdf.set_title(f"{title(document)} {document['number']}")
     pdf.add_page()
     pdf.text_line(title(document), size=18, bold=True, height=9)
@@ -209,7 +198,7 @@ def render_pdf(document: dict[str, Any]) -> bytes:
         pdf.cell(half, 5, label.upper(), new_x="LEFT", new_y="NEXT")
         for j, text in enumerate(block):
             pdf.font(9, bold=j == 0)
-            pdf.cell(half, 4.8, pdf.clean(text), new_x="LEFT", new_y="NEXT")
+            pdf.cell(half, 4.8, text, new_x="LEFT", new_y="NEXT")
     pdf.set_xy(pdf.l_margin, top + 30)
     currency = document["currency"]
     pdf.grid(
@@ -261,5 +250,5 @@ def render_pdf(document: dict[str, Any]) -> bytes:
     bill = qr_bill(document)
     if bill is not None:
         pdf.font(9)
-        draw_payment_part(pdf, bill, pdf.clean)
+        draw_payment_part(pdf, bill)
     return bytes(pdf.output())

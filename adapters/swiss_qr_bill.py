@@ -9,7 +9,6 @@ character set: text goes through the Swiss Payment Standards' Latin-1 rule first
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -120,7 +119,7 @@ def _iban(iban: str) -> str:
     return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
 
 
-def draw_payment_part(pdf: FPDF, bill: QRBill, clean: Callable[[str], str]) -> None:
+def draw_payment_part(pdf: FPDF, bill: QRBill) -> None:
     """A new page whose bottom 105 mm are the receipt and the payment part, as the IG lays them out."""
     pdf.add_page()
     pdf.set_auto_page_break(auto=False)
@@ -142,7 +141,7 @@ def draw_payment_part(pdf: FPDF, bill: QRBill, clean: Callable[[str], str]) -> N
             pdf.cell(width, 3.5, heading, new_x="LEFT", new_y="NEXT")
             pdf.set_font(pdf.font_family, "", 8 if title == "Receipt" else 10)
             for line in lines:
-                pdf.cell(width, 3.8 if title == "Receipt" else 4.2, clean(line), new_x="LEFT", new_y="NEXT")
+                pdf.cell(width, 3.8 if title == "Receipt" else 4.2, line, new_x="LEFT", new_y="NEXT")
             pdf.ln(1.5)
 
     block(5, top + 5, _RECEIPT_MM - 10, "Receipt", _lines(bill, receipt=True))
