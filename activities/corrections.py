@@ -3,8 +3,9 @@ correction's record. Settling the session again reuses stages 5 to 8 with the ne
 
 A reversal is one transaction, idempotent by the settlement it reverses: the entry that is the exact
 negation of the settlement's (``session-<id>:settlement[-g]:reversed``), a credit note for each of the
-settlement's invoice lines in the same series (gap-free numbers, allocated in this transaction), and the
-negative of what the settlement queued for each payee, so the next payouts take it back.
+settlement's invoice lines in the same series (gap-free numbers, allocated in this transaction; the
+partner's revenue-share line's takes back the VAT it charged too), and the negative of what the
+settlement queued for each payee, so the next payouts take it back.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.clock import utcnow
-from domain.invoicing.documents import PLATFORM_ISSUER, line_from_json
+from domain.invoicing.documents import PLATFORM_ISSUER, line_from_json, revenue_share_partner
 from domain.ledger.entries import JournalEntry, Posting
 from domain.payouts.batches import Payee
 from domain.sessions.lifecycle import SessionStage
@@ -97,9 +98,12 @@ class CorrectionActivities:
         partner = partner_party(db.get_one(DemandPartnerRow, session.demand_partner_id), taxable_dealer=taxable_dealer)
         numbers = []
         for line, invoice in invoices.session_lines(db, session.id, generation):
-            supplier, customer = (
-                (self._platform, partner) if invoice.issuer == PLATFORM_ISSUER else (cpo_party(cpo), self._platform)
-            )
+            if invoice.issuer == PLATFORM_ISSUER:
+                supplier, customer = self._platform, partner
+            elif revenue_share_partner(invoice.issuer) is not None:  # its revenue share, self-billed in its name
+                supplier, customer = partner, self._platform
+            else:
+                supplier, customer = cpo_party(cpo), self._platform
             note = invoices.issue_credit_note(
                 db,
                 original=invoice,

@@ -1,4 +1,5 @@
-"""The monthly statement run: number and issue the draft statements of finished months.
+"""The monthly statement run: number and issue the draft statements of finished months: the platform's to its
+demand partners, and the self-billed revenue-share statements it issues in their names.
 
 Each statement is issued in a transaction of its own (number, totals and document together), so a run
 that dies part-way leaves every statement either issued or still a draft, never numbered and lost; the
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from activities.clock import utcnow
+from domain.invoicing.documents import PLATFORM_ISSUER, revenue_share_partner
 from domain.vat.treatment import TaxParty
 from messages.invoicing import StatementRun, StatementRunResult
 from persistence import invoices
@@ -30,15 +32,18 @@ class StatementActivities:
         issued = []
         for key in due:
             with self._writes.begin() as db:
-                row = db.get_one(InvoiceRow, key)
-                statement = invoices.issue_statement(
-                    db,
-                    key,
-                    supplier=self._platform,
-                    customer=latest_partner_party(db, row.recipient.removeprefix("dp:")),
-                    now=utcnow(),
-                )
+                supplier, customer = self._parties(db, db.get_one(InvoiceRow, key))
+                statement = invoices.issue_statement(db, key, supplier=supplier, customer=customer, now=utcnow())
                 assert statement.number is not None
                 issued.append(statement.number)
             activity.heartbeat(len(issued))
         return StatementRunResult(issued=issued)
+
+    def _parties(self, db: Session, row: InvoiceRow) -> tuple[TaxParty, TaxParty]:
+        """Supplier and customer: the platform and the partner, or for a revenue-share statement (self-billed
+        in the partner's name) the partner and the platform."""
+        partner_id = revenue_share_partner(row.issuer)
+        if partner_id is not None:
+            return latest_partner_party(db, partner_id), self._platform
+        assert row.issuer == PLATFORM_ISSUER, "only the platform's and revenue-share statements are drafted"
+        return self._platform, latest_partner_party(db, row.recipient.removeprefix("dp:"))

@@ -209,9 +209,13 @@ class InvoiceSummary(BaseModel):
     vat: Amount
     total: Amount
     notes: list[str] = Field(description="Legal mentions, such as 'Reverse charge'")
+    self_billed: bool = Field(
+        description="An invoice we issued in your name for your revenue share (you supply, we pay it with your "
+        "payout), or its credit note; false: an invoice from us to you"
+    )
     due_date: date | None = Field(
         description="When it is to be paid (issue date + the contract's payment terms); null: nothing to pay "
-        "(a credit note) or issued before due dates were stated"
+        "(a credit note, a self-billed invoice) or issued before due dates were stated"
     )
     payment_reference: str | None = Field(
         description="The ISO 11649 creditor reference (RF) to quote with the payment; null with no due date",

@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from adapters.invoice_documents import render_html, render_pdf, title
+from adapters.temporal_client import connect_temporal
 from cli.demo_collections import (
     RunCollections,
     RunReminders,
@@ -39,14 +40,17 @@ from cli.payouts import export_files, print_payouts, report_json
 from cli.processes import http_ok, wait_for_interrupt
 from cli.seed import DEMO_TOKENS, PARTNERS, DemoToken
 from config.settings import DATA_DIR, Settings
+from domain.invoicing.documents import PLATFORM_ISSUER
 from domain.money import from_minor
 from domain.sessions.lifecycle import SessionStage, is_final
+from messages.invoicing import StatementRun
 from messages.ocpi import AllowedType
 from persistence.db import open_database
 from services.invoices import invoices_of_sessions
 from services.ledger import Books, books
 from services.payouts import Payouts, payout_report
 from simulator.catalogue import CPOS, DemoCpo, all_evse_ids
+from workflows.statements import MonthlyStatementWorkflow
 
 FINISH_TIMEOUT_S = 300.0
 POLL_INTERVAL_S = 0.5
@@ -489,6 +493,23 @@ def issued_invoices(settings: Settings, session_ids: list[str], api_url: str) ->
     return RunInvoices(issued, drafts, str(out))
 
 
+def issue_revenue_share_statements(settings: Settings) -> list[str]:
+    """Issue the run's self-billed revenue-share statements now, as the 1st's statement run will (the
+    partners' monthly statements stay open, to show a draft)."""
+
+    async def run() -> list[str]:
+        client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+        result = await client.execute_workflow(
+            MonthlyStatementWorkflow.run,
+            StatementRun(before_period="9999-12", recipient=PLATFORM_ISSUER),
+            id=f"demo-revenue-share-statements-{uuid.uuid4().hex[:8]}",
+            task_queue=settings.task_queue,
+        )
+        return result.issued
+
+    return asyncio.run(run())
+
+
 def ui_query(ui_url: str, query: str) -> str:
     return f"{ui_url}/namespaces/default/workflows?query={quote(query)}"
 
@@ -665,6 +686,10 @@ def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: 
             )
         )
         run = summary(planned, elapsed, stack)
+        # Before the corrections, so that a credit note names the statement it corrects, and before payouts,
+        # so that the partners are paid the VAT their revenue-share statements charge.
+        shares = issue_revenue_share_statements(stack.settings)
+        console.print(f"Revenue-share statements issued in the partners' names: {len(shares)}")
         # Before payouts, so the payouts take back what the credit reversed.
         corrected = corrections(stack, planned)
         paid_out = pay_out(stack.settings, since=run_started)

@@ -11,7 +11,8 @@ PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 class StatementRun(Payload):
     """Issue the draft statements of months before ``before_period`` ("YYYY-MM"; the month the run starts
-    in when not given), optionally for one recipient only (``dp:<id>``)."""
+    in when not given), optionally for one recipient only (``dp:<id>``; ``platform``: the self-billed
+    revenue-share statements it issues in the partners' names)."""
 
     before_period: str | None = Field(default=None, pattern=PERIOD)
     recipient: str | None = None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from persistence.invoices import DRAFT, ISSUED
@@ -24,6 +24,7 @@ class IssuedInvoice:
     net_minor: int
     vat_minor: int
     notes: tuple[str, ...]  # legal mentions, such as "Reverse charge"
+    self_billed: bool  # issued by the platform in its supplier's name (a CPO's, a partner's revenue share)
     due_date: date | None = None  # an open item to pay (None: a credit note, or issued before 0024)
     payment_reference: str | None = None  # the ISO 11649 RF its payment quotes
 
@@ -66,19 +67,25 @@ def _issued(row: InvoiceRow) -> IssuedInvoice:
         net_minor=row.net_minor,
         vat_minor=row.vat_minor,
         notes=tuple(row.document["notes"]),
+        self_billed=bool(row.document["self_billing"]),
         due_date=row.due_date,
         payment_reference=row.payment_reference,
     )
 
 
-def issued_to(db: Session, recipient: str) -> list[IssuedInvoice]:
-    """The recipient's issued invoices, newest first."""
+def issued_documents_of(db: Session, party: str) -> list[IssuedInvoice]:
+    """The party's issued invoices, newest first: those it received, and those the platform issued in its
+    name (a partner's revenue share)."""
     rows = db.scalars(
         select(InvoiceRow)
-        .where(InvoiceRow.recipient == recipient, InvoiceRow.status == ISSUED)
+        .where(_received_or_issued_by(party), InvoiceRow.status == ISSUED)
         .order_by(InvoiceRow.issued_at.desc(), InvoiceRow.key.desc())
     ).all()
     return [_issued(row) for row in rows]
+
+
+def _received_or_issued_by(party: str) -> ColumnElement[bool]:
+    return or_(InvoiceRow.recipient == party, InvoiceRow.issuer == party)
 
 
 def open_statements_of(db: Session, recipient: str) -> list[OpenStatement]:
@@ -103,9 +110,9 @@ def open_statements_of(db: Session, recipient: str) -> list[OpenStatement]:
     ]
 
 
-def document_of(db: Session, recipient: str, number: str) -> dict[str, Any] | None:
-    """The issued invoice's document, if the invoice is the recipient's."""
-    return db.scalar(select(InvoiceRow.document).where(InvoiceRow.number == number, InvoiceRow.recipient == recipient))
+def document_of(db: Session, party: str, number: str) -> dict[str, Any] | None:
+    """The issued invoice's document, if the party received it or it was issued in the party's name."""
+    return db.scalar(select(InvoiceRow.document).where(InvoiceRow.number == number, _received_or_issued_by(party)))
 
 
 def invoices_carrying(db: Session, session_ids: Sequence[str]) -> list[SessionsInvoice]:

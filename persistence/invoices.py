@@ -24,10 +24,12 @@ from domain.invoicing.documents import (
     invoice_payment,
     line_from_json,
     line_to_json,
+    revenue_share_partner,
 )
 from domain.invoicing.lines import InvoiceLine, credited, invoice_totals
 from domain.vat.treatment import TaxParty
 from persistence.db import dialect_insert
+from persistence.revenue_share import book_revenue_share_vat
 from persistence.tables import InvoiceLineRow, InvoiceRow, InvoiceSeriesRow
 
 DRAFT = "DRAFT"
@@ -224,7 +226,8 @@ def _issue(
     generation: int = 0,
     corrects: str | None = None,
 ) -> InvoiceRow:
-    """Number ``row`` and store it issued, with ``lines`` (added here for a row not stored yet)."""
+    """Number ``row`` and store it issued, with ``lines`` (added here for a row not stored yet); a
+    revenue-share document books its VAT in the same transaction."""
     new = row.key is None
     sequence = allocate_number(db, row.issuer, row.series)
     number = invoice_number(row.series, sequence)
@@ -264,6 +267,9 @@ def _issue(
         for line in lines:
             _add_line(db, row, line, generation)
     db.flush()
+    partner_id = revenue_share_partner(row.issuer)
+    if partner_id is not None:
+        book_revenue_share_vat(db, partner_id=partner_id, number=number, currency=row.currency, lines=lines, now=now)
     return row
 
 
@@ -323,4 +329,5 @@ def issue_statement(db: Session, key: int, *, supplier: TaxParty, customer: TaxP
             select(InvoiceLineRow).where(InvoiceLineRow.invoice_key == key).order_by(InvoiceLineRow.key)
         )
     ]
-    return _issue(db, row, lines, supplier=supplier, customer=customer, self_billing=False, now=now)
+    self_billing = row.issuer != PLATFORM_ISSUER
+    return _issue(db, row, lines, supplier=supplier, customer=customer, self_billing=self_billing, now=now)

@@ -7,6 +7,8 @@
   the lines say: the partner's receivable, output VAT payable and input VAT recoverable; after a
   correction this holds for its latest settlement, and every settlement before it (or the latest, once
   credited) has its reversing entry, the exact negation of it, and a credit note for each of its lines;
+* a session's line on its partner's self-billed revenue-share invoice is the share its entry credited,
+  and every issued revenue-share document booked the VAT it charges as owed to the partner, once;
 * invoice numbers run 1..N without a gap or a duplicate in every issuer's series, and every issued
   invoice's totals are the sums of its lines;
 * payouts reconcile with the ledger for every payee and currency (``payout_reconciliation``);
@@ -25,18 +27,18 @@ from typing import cast
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from domain.invoicing.documents import PLATFORM_ISSUER, DocumentKind, cpo_issuer
+from domain.invoicing.documents import PLATFORM_ISSUER, DocumentKind, cpo_issuer, demand_partner_issuer
 from domain.ledger import accounts
 from domain.ledger.accounts import AccountKind
 from domain.money import from_minor, to_minor
 from domain.sessions.lifecycle import FINAL_STAGES, SessionStage
 from domain.settlement.plan import IMPLAUSIBLE_SESSION_AMOUNT
-from domain.settlement.revenue_share import reversal_key, settlement_key
+from domain.settlement.revenue_share import revenue_share_vat_key, reversal_key, settlement_key
 from persistence import ledger
 from persistence.bank_reconciliation import reconciliation_problems
 from persistence.dunning import reminder_numbering
 from persistence.holds import pending_holds
-from persistence.invoices import session_lines
+from persistence.invoices import ISSUED, session_lines
 from persistence.payout_reconciliation import payout_problems
 from persistence.tables import (
     FxConversionRow,
@@ -109,6 +111,7 @@ def check_ledger(db: Session) -> LedgerReport:
             lines.get((session.id, generation), {}),
             generation,
         )
+    report.problems += _revenue_share_vat_problems(db)
     report.problems += _numbering_problems(db)
     report.problems += _total_problems(db)
     report.problems += payout_problems(db)
@@ -147,9 +150,10 @@ def _implausible_amounts(db: Session, currencies: Iterable[str]) -> list[str]:
         .where(beyond(InvoiceRow.currency, InvoiceLineRow.net_minor))
         .order_by(InvoiceLineRow.key)
     ).all()
+    # A session's payables; the VAT of a month's revenue-share invoice (no session) is not one session's.
     payables = db.execute(
         select(PayoutItemRow.session_id, PayoutItemRow.payee, PayoutItemRow.currency, PayoutItemRow.amount_minor)
-        .where(beyond(PayoutItemRow.currency, PayoutItemRow.amount_minor))
+        .where(PayoutItemRow.session_id.is_not(None), beyond(PayoutItemRow.currency, PayoutItemRow.amount_minor))
         .order_by(PayoutItemRow.key)
     ).all()
     return (
@@ -255,6 +259,29 @@ def _session_problems(
         problems.append(
             f"session {session_id}: VAT recoverable booked {recoverable}, self-billed {bought.national_vat_minor}"
         )
+    share = -booked(accounts.demand_partner(partner, AccountKind.REVENUE_SHARE_PAYABLE), conversion.from_currency)
+    revenue_share = lines.get(demand_partner_issuer(partner))
+    # Sessions settled before revenue-share documents existed have no line.
+    if revenue_share is not None and revenue_share.net_minor != share:
+        problems.append(f"session {session_id}: revenue share booked {share}, self-billed {revenue_share.net_minor}")
+    return problems
+
+
+def _revenue_share_vat_problems(db: Session) -> list[str]:
+    """Each issued revenue-share document (and credit note) booked the VAT it charges as owed to its partner."""
+    problems = []
+    documents = db.execute(
+        select(InvoiceRow.number, InvoiceRow.issuer, InvoiceRow.currency, InvoiceRow.vat_minor).where(
+            InvoiceRow.issuer.startswith(demand_partner_issuer("")), InvoiceRow.status == ISSUED
+        )
+    ).all()
+    # Issued: numbered, with their totals.
+    for number, issuer, currency, vat in cast("list[tuple[str, str, str, int]]", documents):
+        payable = f"{issuer}:{AccountKind.REVENUE_SHARE_PAYABLE.value}"
+        postings = ledger.entry_postings(db, revenue_share_vat_key(number)) or []
+        owed = -sum(amount for account, cur, amount in postings if (account, cur) == (payable, currency))
+        if owed != vat:
+            problems.append(f"revenue-share invoice {number}: charges VAT {vat} {currency}, booked as owed {owed}")
     return problems
 
 

@@ -4,7 +4,7 @@ side, the journal on the other.
 For every payee and currency: paid + pending + payable = earned - netted, where
 
 * earned is what the payee's queue items add up to, and must equal what settlement entries (and their
-  reversals) credited to its payable;
+  reversals) and the VAT entries of revenue-share documents credited to its payable;
 * netted is what netting entries set off against what the payee owed us;
 * paid and pending are its PAID and in-flight batches (the batches table);
 * payable is the ledger balance of its payable account.
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from domain.collections.postings import KEY_PREFIX, return_key
 from domain.payouts.batches import BANK, CASH_IN_TRANSIT, Payee
+from domain.settlement.revenue_share import revenue_share_vat_key
 from persistence import ledger
 from persistence.tables import (
     OPEN_PAYOUT_STATES,
@@ -107,8 +108,12 @@ def payee_positions(db: Session, *, payee: Payee | None = None) -> list[PayeePos
 
 def payout_problems(db: Session) -> list[str]:
     problems = []
-    # Settlements, corrections' settlements and their reversals: session-<id>:settlement[-g][:reversed].
-    settled = _credits_by_entry_kind(db, "session-%:settlement%")
+    # Settlements, corrections' settlements and their reversals: session-<id>:settlement[-g][:reversed];
+    # and the VAT of revenue-share documents (revenue_share_vat_key).
+    settled: dict[tuple[str, str], int] = defaultdict(int)
+    for pattern in ("session-%:settlement%", revenue_share_vat_key("%")):
+        for account_currency, credited in _credits_by_entry_kind(db, pattern).items():
+            settled[account_currency] += credited
     for position in payee_positions(db):
         account = Payee.parse(position.payee).payable_account
         booked = -settled.get((account, position.currency), 0)

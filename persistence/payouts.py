@@ -1,7 +1,8 @@
 """The payout queue and payout batches (stage 9), in the caller's transaction.
 
 The queue holds one item per ledger entry and payee, written with the entry: a settlement queues what it
-credited each payee, a correction's reversal queues the negative of it. A batch claims the
+credited each payee, a correction's reversal queues the negative of it, and an issued revenue-share
+document the VAT it owes the partner (an item of no session). A batch claims the
 payee's unclaimed items when it is created and gives them back if the rail rejects it. Which money a
 batch moves is the ledger's business (``domain.payouts.batches``); this module keeps the paperwork.
 """
@@ -20,9 +21,9 @@ from persistence.db import dialect_insert
 from persistence.tables import OPEN_PAYOUT_STATES, PayoutBatchRow, PayoutItemRow
 
 
-def enqueue(db: Session, session_id: str, entry_key: str, payables: Iterable[Payable], *, now: datetime) -> None:
-    """Queue what the entry ``entry_key`` booked to the session's payees (negative for a reversal); queuing
-    the same entry again adds nothing."""
+def enqueue(db: Session, session_id: str | None, entry_key: str, payables: Iterable[Payable], *, now: datetime) -> None:
+    """Queue what the entry ``entry_key`` booked to the session's payees (negative for a reversal; no session:
+    the VAT of a revenue-share document); queuing the same entry again adds nothing."""
     rows = [
         {
             "session_id": session_id,

@@ -1,5 +1,6 @@
 """Book a settlement plan (``domain.settlement.plan``) in the caller's transaction: the entry, the hold
-capture, the two invoices (numbers last) and the payout queue, then the session's settlement generation.
+capture, the two invoices and the partner's revenue-share line (numbers last) and the payout queue, then the
+session's settlement generation.
 
 Idempotent by the plan's keys: the ledger returns an entry already posted under its key, the invoices
 are found by session (or correction), a captured hold stays captured and the queue adds nothing twice.
@@ -36,6 +37,8 @@ def book_settlement(db: Session, plan: SettlementPlan, *, now: datetime) -> Sett
     # Numbers last: the series rows stay locked from here to the commit.
     self_billed = None if plan.self_billed is None else _issue(db, plan.self_billed, plan.generation, now=now)
     sold = None if plan.sold is None else _issue(db, plan.sold, plan.generation, now=now)
+    if plan.revenue_share is not None:
+        _issue(db, plan.revenue_share, plan.generation, now=now)
     # Stage 9's hand-off: the payables join their payees' payout queues in this same transaction.
     payouts.enqueue(db, plan.session_id, plan.entry_key, plan.payables, now=now)
     if plan.generation > 0:

@@ -1,6 +1,6 @@
 """What a session's settlement is planned from (``domain.settlement.plan.SettlementFacts``), read from its
 rows as domain values: its frozen contracts' terms (checked as they are read), its parties, its supply,
-and the reference rates its invoice lines state their VAT in."""
+and the reference rates its invoice lines (the revenue share's included) state their VAT in."""
 
 from __future__ import annotations
 
@@ -50,13 +50,22 @@ def settlement_facts(
     partner = db.get_one(DemandPartnerRow, session.demand_partner_id)
     supply = session_supply(db, session, cdr)
     national = national_currency(session.country, supply.supplied_on)
+    partner_tax = invoiced_partner_party(partner, invoicing)
+    share_vat_currency = national_currency(platform.country, supply.supplied_on)
+    # Only a partner established where the platform is charges VAT on its share (the share pays for a service
+    # supplied there, Art. 44; any other partner's is reverse-charged): only its share needs a rate to state it.
+    share_vat_rate = (
+        reference_rate(db, conversion.from_currency, share_vat_currency, supply.supplied_on, max_age=fx_max_age)
+        if partner_tax.country == platform.country and conversion.from_currency != share_vat_currency
+        else None
+    )
     return SettlementFacts(
         generation=generation,
         supply=supply,
         cpo=as_cpo(cpo),
         cpo_tax=cpo_party(cpo),
         demand_partner_id=partner.id,
-        partner_tax=invoiced_partner_party(partner, invoicing),
+        partner_tax=partner_tax,
         platform=platform,
         commission=commission,
         revenue_share=revenue_share,
@@ -71,4 +80,6 @@ def settlement_facts(
             other: reference_rate(db, other, national, supply.supplied_on, max_age=fx_max_age)
             for other in {conversion.from_currency, conversion.to_currency} - {national}
         },
+        share_vat_currency=share_vat_currency,
+        share_vat_rate=share_vat_rate,
     )

@@ -606,7 +606,7 @@ class InvoiceSeriesRow(Base):
     __tablename__ = "invoice_series"
 
     issuer: Mapped[str] = mapped_column(String(80), primary_key=True)
-    series: Mapped[str] = mapped_column(String(40), primary_key=True)
+    series: Mapped[str] = mapped_column(String(80), primary_key=True)
     last_number: Mapped[int] = mapped_column(BigInteger)
 
 
@@ -638,10 +638,10 @@ class InvoiceRow(Base):
     )
 
     key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
-    issuer: Mapped[str] = mapped_column(String(80))  # "platform" or "cpo:<id>" (self-billed)
-    series: Mapped[str] = mapped_column(String(40))
+    issuer: Mapped[str] = mapped_column(String(80))  # "platform", "cpo:<id>" or "dp:<id>" (self-billed)
+    series: Mapped[str] = mapped_column(String(80))  # RS-<partner id>: up to 67 characters
     sequence: Mapped[int | None] = mapped_column(BigInteger)
-    number: Mapped[str | None] = mapped_column(String(60), unique=True)
+    number: Mapped[str | None] = mapped_column(String(80), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(8))
     recipient: Mapped[str] = mapped_column(String(80))  # "dp:<id>" or "platform"
@@ -685,13 +685,14 @@ OPEN_PAYOUT_STATES = ("INSTRUCTED", "SENT")
 
 class PayoutItemRow(Base):
     """A settled session's payable to one payee (stage 9), queued for that payee's next payout batch.
-    Written in the settlement's transaction, once per session and payee."""
+    Written in the settlement's transaction, once per entry and payee; the VAT of a self-billed
+    revenue-share document is queued when it is issued, with no session."""
 
     __tablename__ = "payout_items"
     __table_args__ = (UniqueConstraint("entry_key", "payee"), Index(None, "payee", "currency", "batch_key"))
 
     key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
-    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id"))
     entry_key: Mapped[str] = mapped_column(String(200))  # the ledger entry that credited (or debited) the payable
     payee: Mapped[str] = mapped_column(String(80))  # "cpo:<id>" or "dp:<id>"
     currency: Mapped[str] = mapped_column(String(3))

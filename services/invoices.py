@@ -1,4 +1,5 @@
-"""Invoices to their recipients: a demand partner's list and documents, and those carrying given sessions."""
+"""Invoices to their recipients: a demand partner's list and documents (the self-billed revenue-share invoices
+issued in its name among them), and those carrying given sessions."""
 
 from __future__ import annotations
 
@@ -17,24 +18,26 @@ class InvoiceNotFound(Exception):
 
 @dataclass(frozen=True, slots=True)
 class PartnerInvoices:
-    issued: list[IssuedInvoice]  # newest first
+    issued: list[IssuedInvoice]  # newest first; its revenue-share invoices too
     open_statements: list[OpenStatement]
 
 
-def _recipient(demand_partner_id: str) -> str:
+def _party(demand_partner_id: str) -> str:
     return f"dp:{demand_partner_id}"
 
 
 def partner_invoices(reads: SessionFactory, demand_partner_id: str) -> PartnerInvoices:
-    recipient = _recipient(demand_partner_id)
+    party = _party(demand_partner_id)
     with reads() as db:
-        return PartnerInvoices(invoice_reads.issued_to(db, recipient), invoice_reads.open_statements_of(db, recipient))
+        return PartnerInvoices(
+            invoice_reads.issued_documents_of(db, party), invoice_reads.open_statements_of(db, party)
+        )
 
 
 def partner_invoice_document(reads: SessionFactory, demand_partner_id: str, number: str) -> dict[str, Any]:
     """The invoice as issued (served from the document stored then, never rebuilt)."""
     with reads() as db:
-        document = invoice_reads.document_of(db, _recipient(demand_partner_id), number)
+        document = invoice_reads.document_of(db, _party(demand_partner_id), number)
     if document is None:
         raise InvoiceNotFound(number)
     return document

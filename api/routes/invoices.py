@@ -1,4 +1,5 @@
-"""GET /v1/invoices: the calling demand partner's invoices, as JSON, an HTML page or a PDF.
+"""GET /v1/invoices: the calling demand partner's invoices, as JSON, an HTML page or a PDF: those we issued to
+it, and the self-billed ones we issued in its name for its revenue share.
 
 Invoices are served from the document stored when they were issued; draft statements have no number
 and are not invoices yet (their lines show under ``open_statements``)."""
@@ -20,7 +21,7 @@ from persistence.invoice_reads import IssuedInvoice
 from services import invoices as service
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
-InvoiceNumberPath = Annotated[str, Path(max_length=64, pattern=PRINTABLE_ASCII)]
+InvoiceNumberPath = Annotated[str, Path(max_length=80, pattern=PRINTABLE_ASCII)]
 NOT_FOUND = refusals(401, 404, 422, why={404: "No such invoice of yours"})
 
 
@@ -59,6 +60,7 @@ def _summary(invoice: IssuedInvoice) -> InvoiceSummary:
         vat=from_minor(invoice.vat_minor, invoice.currency),
         total=from_minor(invoice.net_minor + invoice.vat_minor, invoice.currency),
         notes=list(invoice.notes),
+        self_billed=invoice.self_billed,
         due_date=invoice.due_date,
         payment_reference=invoice.payment_reference,
         links={"self": base, "html": f"{base}.html", "pdf": f"{base}.pdf"},

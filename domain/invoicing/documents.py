@@ -3,7 +3,8 @@ stored once (never edited) and served as is. Amounts are decimal strings with th
 
 Numbers are ``<series>-<sequence>``, gap-free per issuer and series: the platform's own invoices are
 ``NC-000001``…; the self-billed invoices the platform issues in a CPO's name are per CPO
-(``SB-DESTR-000001``…), so each CPO's series is its own and continuous.
+(``SB-DESTR-000001``…), so each CPO's series is its own and continuous, and so are those it issues in a
+demand partner's name for its revenue share (``RS-DP-ROAMLY-000001``…; ``docs/revenue-share.md``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,21 @@ def cpo_issuer(cpo_id: str) -> str:
 
 def self_billing_series(ocpi_country_code: str, ocpi_party_id: str) -> str:
     return f"SB-{ocpi_country_code}{ocpi_party_id}".upper()
+
+
+def demand_partner_issuer(partner_id: str) -> str:
+    """The issuer of the self-billed invoices for a demand partner's revenue share."""
+    return f"dp:{partner_id}"
+
+
+def revenue_share_series(partner_id: str) -> str:
+    return f"RS-{partner_id}".upper()
+
+
+def revenue_share_partner(issuer: str) -> str | None:
+    """The demand partner in whose name ``issuer`` issues (its revenue-share documents); None for others."""
+    prefix = demand_partner_issuer("")
+    return issuer.removeprefix(prefix) if issuer.startswith(prefix) else None
 
 
 def statement_period(on: date) -> str:

@@ -58,9 +58,12 @@ def vat_minor(net_minor: int, currency: str, decision: VatDecision) -> int:
 
 
 def national_vat(vat: int, currency: str, national_currency: str, rate: FxRate | None) -> NationalVat:
-    """``vat`` minor units of ``currency`` stated in ``national_currency`` (converted and rounded once)."""
+    """``vat`` minor units of ``currency`` stated in ``national_currency`` (converted and rounded once). No VAT
+    needs no rate: it is nothing in any currency."""
     if currency == national_currency:
         return NationalVat(currency, vat, None)
+    if vat == 0 and rate is None:
+        return NationalVat(national_currency, 0, None)
     converted = convert(from_minor(vat, currency), currency, national_currency, rate)
     return NationalVat(national_currency, to_minor(converted.amount, national_currency), rate)
 

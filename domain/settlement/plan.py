@@ -1,8 +1,9 @@
 """Stages 7 and 8, pure: everything a session's settlement books, decided before anything is written.
 
 From the settlement's facts (loaded by the caller as domain values) the plan holds the revenue split, the
-two chain invoice lines and the documents they go on, the balanced journal entry, what the credit hold
-captures and what each payee is queued. Booking it (``persistence.settlement_booking``) only writes it.
+two chain invoice lines and the documents they go on, the line of the partner's self-billed revenue-share
+invoice, the balanced journal entry, what the credit hold captures and what each payee is queued. Booking
+it (``persistence.settlement_booking``) only writes it.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from domain.invoicing.documents import (
     PLATFORM_SERIES,
     Cadence,
     cpo_issuer,
+    demand_partner_issuer,
+    revenue_share_series,
     self_billing_series,
     statement_period,
 )
 from domain.invoicing.lines import InvoiceLine
+from domain.invoicing.revenue_share import revenue_share_line
 from domain.ledger.entries import JournalEntry
 from domain.parties import Cpo
 from domain.payouts.batches import Payee, PayeeKind
@@ -57,6 +61,10 @@ class SettlementFacts:
     vat_rates: VatRateTable
     national_currency: str  # of the charging country, on the supply date
     national_rates: Mapping[str, FxRate]  # per invoice currency other than the national one, into it
+    # The revenue share's VAT is stated in the currency of the platform's country (where the partner's
+    # service is supplied), converted from the tariff currency at this rate where VAT is charged on it.
+    share_vat_currency: str
+    share_vat_rate: FxRate | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +102,7 @@ class SettlementPlan:
     hold_capture_minor: int | None  # what the credit hold captures; None: a correction bills without one
     self_billed: PlannedInvoice | None  # the CPO's line, self-billed in its name
     sold: PlannedInvoice | None  # the partner's line
+    revenue_share: PlannedInvoice | None  # the partner's share, self-billed in its name; None: no share
     payables: tuple[Payable, ...]
 
 
@@ -133,6 +142,7 @@ def plan_settlement(facts: SettlementFacts) -> SettlementPlan:
         hold_capture_minor=lines.platform_to_partner.gross_minor if facts.generation == 0 else None,
         self_billed=_self_billed(facts, lines.cpo_to_platform) if booked else None,
         sold=_sold(facts, lines.platform_to_partner) if booked else None,
+        revenue_share=_revenue_share(facts, split) if booked else None,
         payables=_payables(facts, split, lines.cpo_to_platform) if booked else (),
     )
 
@@ -161,6 +171,32 @@ def _sold(facts: SettlementFacts, sold: InvoiceLine) -> PlannedInvoice:
         line=sold,
         self_billing=False,
         statement_period=None if on_its_own else statement_period(facts.supply.supplied_on),
+    )
+
+
+def _revenue_share(facts: SettlementFacts, split: RevenueSplit) -> PlannedInvoice | None:
+    line = revenue_share_line(
+        facts.supply,
+        partner=facts.partner_tax,
+        platform=facts.platform,
+        currency=split.currency,
+        share_minor=split.demand_partner_minor,
+        rates=facts.vat_rates,
+        vat_currency=facts.share_vat_currency,
+        vat_rate=facts.share_vat_rate,
+    )
+    if line is None:
+        return None
+    # Monthly per partner and currency; a correction on its own, as the partner's invoice is.
+    return PlannedInvoice(
+        issuer=demand_partner_issuer(facts.demand_partner_id),
+        series=revenue_share_series(facts.demand_partner_id),
+        recipient=PLATFORM_ISSUER,
+        supplier=facts.partner_tax,
+        customer=facts.platform,
+        line=line,
+        self_billing=True,
+        statement_period=None if facts.generation > 0 else statement_period(facts.supply.supplied_on),
     )
 
 

@@ -1,5 +1,6 @@
 """Stage 8, pure: split a session's net price between the CPO, the platform and the demand partner, and
-the one balanced journal entry that books the session as its two invoice lines say (stage 7).
+the one balanced journal entry that books the session as its two invoice lines say (stage 7); and the
+entry that books the VAT of the partner's self-billed revenue-share invoice when it is issued.
 
 The demand partner pays the official price. The platform's commission is carved out of the net price
 (the CPO sells the electricity to the platform for the rest) and the demand partner's revenue share out
@@ -9,10 +10,11 @@ payable, input VAT on the purchase from the CPO is recoverable.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from domain.invoicing.lines import InvoiceLine
+from domain.invoicing.lines import InvoiceLine, invoice_totals
 from domain.ledger import accounts
 from domain.ledger.accounts import AccountKind
 from domain.ledger.entries import JournalEntry, Posting
@@ -116,7 +118,39 @@ def settlement_entry(
             -split.demand_partner_minor,
         ),
     ]
-    postings += _through_trading(postings)
+    return _entry(key, postings)
+
+
+def revenue_share_vat_key(number: str) -> str:
+    """The idempotency key of the entry that books the VAT of a revenue-share document (and the key of the
+    payout item that pays it)."""
+    return f"revenue-share-{number}:vat"
+
+
+def revenue_share_vat_entry(
+    key: str, *, demand_partner_id: str, currency: str, lines: Sequence[InvoiceLine]
+) -> JournalEntry | None:
+    """What a self-billed revenue-share document (or its credit note: negative lines) books when it is
+    issued: the VAT it charges, as input VAT the platform recovers in its country (that country's currency),
+    owed to the partner on top of its share, so that its payout pays both. ``None`` when it charges none:
+    a reverse-charged share books nothing (the platform self-accounts for it in its VAT return)."""
+    totals = invoice_totals(currency, lines)
+    postings = [
+        Posting(accounts.vat_recoverable(group.place_of_supply), group.national_currency, group.national_vat_minor)
+        for group in totals.groups
+    ]
+    postings.append(
+        Posting(
+            accounts.demand_partner(demand_partner_id, AccountKind.REVENUE_SHARE_PAYABLE), currency, -totals.vat_minor
+        )
+    )
+    return _entry(key, postings)
+
+
+def _entry(key: str, postings: list[Posting]) -> JournalEntry | None:
+    """The balanced entry of ``postings`` (through FX trading where currencies differ), zero postings left
+    out; ``None`` when nothing is left."""
+    postings = postings + _through_trading(postings)
     nonzero = tuple(p for p in postings if p.amount_minor != 0)
     return JournalEntry(key, nonzero) if nonzero else None
 

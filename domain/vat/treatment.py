@@ -13,6 +13,10 @@ Rules, in order, for one supply of electricity from ``supplier`` to ``customer``
    accounts for it (reverse charge: Art. 194-196; Swiss Bezugsteuer, Art. 45 MWSTG).
 5. A supplier not established there but registered there charges the country's VAT under that registration.
 6. Otherwise nobody could lawfully invoice the supply: refused (``VAT_REGISTRATION_MISSING``).
+
+A service between businesses (the demand partner's service to the platform, paid by its revenue share;
+``docs/revenue-share.md``) is supplied where the customer is established (Art. 44) and, under rules 2 to 6,
+carries that country's standard rate.
 """
 
 from __future__ import annotations
@@ -109,20 +113,34 @@ def decide_vat(
     model: SettlementModel = SettlementModel.CHAIN,
 ) -> VatDecision:
     assert model == SettlementModel.CHAIN, "the chain is the only settlement model so far"
-    charger_country = charger_country.upper()
-    place = charger_country
+    place = charger_country.upper()
     if customer.taxable_dealer and customer.vat_id_in(customer.country):
         place = customer.country
+    return _decide_at(place, supplier, customer, supplied_on=supplied_on, rates=rates, service=False)
+
+
+def decide_service_vat(
+    supplier: TaxParty, customer: TaxParty, *, supplied_on: date, rates: VatRateTable
+) -> VatDecision:
+    """A service from one business to another (a demand partner's, paid by its revenue share): supplied where
+    the customer is established (Art. 44), at that country's standard rate; then rules 2 to 6 as above."""
+    return _decide_at(customer.country.upper(), supplier, customer, supplied_on=supplied_on, rates=rates, service=True)
+
+
+def _decide_at(
+    place: str, supplier: TaxParty, customer: TaxParty, *, supplied_on: date, rates: VatRateTable, service: bool
+) -> VatDecision:
+    """Rules 2 to 6 for a supply taxed in ``place``: electricity at its rate, else a service at the standard rate."""
     customer_id_here = customer.vat_id_in(place)
     if not rates.covers(place):
         return VatDecision(VatTreatment.OUT_OF_SCOPE, place, None, supplier.vat_id_in(supplier.country), None)
     supplier_id_here = supplier.vat_id_in(place)
+    rate = rates.rate if service else rates.electricity_rate
     if supplier.country == place:
         if supplier_id_here is None:
             raise VatRegistrationMissing(f"{supplier.name} is established in {place} but has no valid VAT id there")
-        rate = rates.electricity_rate(place, supplied_on)
         customer_id = customer_id_here or customer.vat_id_in(customer.country)
-        return VatDecision(VatTreatment.DOMESTIC, place, rate, supplier_id_here, customer_id)
+        return VatDecision(VatTreatment.DOMESTIC, place, rate(place, supplied_on), supplier_id_here, customer_id)
     if customer_id_here is not None:
         return VatDecision(
             VatTreatment.REVERSE_CHARGE,
@@ -132,9 +150,15 @@ def decide_vat(
             customer_id_here,
         )
     if supplier_id_here is not None:
-        rate = rates.electricity_rate(place, supplied_on)
-        return VatDecision(VatTreatment.DOMESTIC, place, rate, supplier_id_here, customer.vat_id_in(customer.country))
+        return VatDecision(
+            VatTreatment.DOMESTIC,
+            place,
+            rate(place, supplied_on),
+            supplier_id_here,
+            customer.vat_id_in(customer.country),
+        )
+    supply = "its services" if service else "electricity"
     raise VatRegistrationMissing(
-        f"{supplier.name} supplies electricity in {place} to {customer.name}, who is not VAT-registered there, "
+        f"{supplier.name} supplies {supply} in {place} to {customer.name}, who is not VAT-registered there, "
         f"and {supplier.name} has no VAT registration in {place}: add the registration before invoicing"
     )

@@ -22,6 +22,7 @@ from persistence.tables import InvoiceRow
 from tests.e2e.conftest import ALPENFLOTTE, FAHRWERK, MOTORBRIT, VOYAGEO, Stack
 from tests.e2e.test_settlement import expected_split, half_up, partner, settle
 from workers.main import ensure_statement_schedule
+from workflows.statements import MonthlyStatementWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -246,3 +247,45 @@ async def test_a_chf_invoice_carries_a_swiss_qr_bill_with_its_reference(stack: S
     pdf = await stack.http.get(f"/v1/invoices/{sold['number']}.pdf", headers=stack.headers(swiss.api_key))
     assert pdf.status_code == 200
     assert pdf.content.startswith(b"%PDF-")
+
+
+async def test_a_partners_revenue_share_is_a_self_billed_invoice_in_its_name_per_month_and_currency(
+    stack: Stack,
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    german = DemoPartner(f"dp-rs-{suffix}", "Rheinflotte GmbH", "DE", "DE281045677", "EUR", f"key-{suffix}")
+    terms = {
+        "billing_currency": "EUR",
+        "revenue_share": {"percent": "15", "basis": "COMMISSION"},
+        "credit": {"limit": "1000.00", "session_cap": "80.00", "hold_days": 7},
+    }
+    with stack.writes.begin() as db:
+        ensure_demand_partner(db, german, terms, now=datetime.now(UTC))
+    sessions = {evse: await settle(stack, evse, german) for evse in ("DE*STN*E3001", "CH*VSW*E1001")}
+    issued = await stack.temporal.execute_workflow(
+        MonthlyStatementWorkflow.run,
+        StatementRun(before_period="9999-12", recipient="platform"),
+        id=f"revenue-share-statements-{suffix}",
+        task_queue=stack.task_queue,
+    )
+    series = f"RS-{german.id.upper()}"
+    mine = sorted(number for number in issued.issued if number.startswith(f"{series}-"))
+    assert mine == [f"{series}-000001", f"{series}-000002"]  # one per currency: EUR and CHF
+    listed = (await stack.http.get("/v1/invoices", headers=stack.headers(german.api_key))).json()
+    self_billed_ = {entry["number"]: entry for entry in listed["invoices"] if entry["self_billed"]}
+    assert set(self_billed_) == set(mine)
+    for number in mine:
+        document = await invoice(stack, german, number)
+        assert (document["self_billing"], document["notes"], document["payment"]) == (True, ["Self-billing"], None)
+        assert (document["supplier"]["vat_id"], document["customer"]["vat_id"]) == ("DE281045677", PLATFORM_DE)
+        [line] = document["lines"]
+        session = sessions["CH*VSW*E1001" if document["currency"] == "CHF" else "DE*STN*E3001"]
+        share = expected_split(Decimal(session["clearing"]["total_cost"]["excl_vat"]))["share"]
+        assert line["description"] == f"Revenue share, session {session['id']}"
+        assert (Decimal(line["net"]), Decimal(line["vat"])) == (share, half_up(share * Decimal("0.19")))
+        assert (line["vat_treatment"], line["place_of_supply"], line["vat_rate"]["percent"]) == ("DOMESTIC", "DE", "19")
+        assert line["national_vat"]["currency"] == "EUR"  # a CHF share's German VAT, stated in euros too
+        assert (line["national_vat"]["fx_rate"] is None) == (document["currency"] == "EUR")
+        assert self_billed_[number]["due_date"] is None
+    with stack.writes() as db:
+        assert check_ledger(db).problems == []

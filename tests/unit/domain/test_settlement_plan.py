@@ -66,6 +66,8 @@ def facts(
         vat_rates=VAT_RATES,
         national_currency=national,
         national_rates={other: fx_rate(other, national) for other in {currency, billing} - {national}},
+        share_vat_currency="EUR",
+        share_vat_rate=None if currency == "EUR" else fx_rate(currency, "EUR"),
     )
 
 
@@ -102,7 +104,7 @@ def test_a_plan_books_what_its_invoices_total_and_queues_what_it_books(planned: 
     captured = plan.lines.platform_to_partner.gross_minor if planned.generation == 0 else None
     assert plan.hold_capture_minor == captured
     if plan.entry is None:
-        assert (plan.self_billed, plan.sold, plan.payables) == (None, None, ())
+        assert (plan.self_billed, plan.sold, plan.revenue_share, plan.payables) == (None, None, None, ())
         return
     assert all(total == 0 for total in balances(plan.entry.postings).values())
     assert booked(plan, "dp:dp:receivable", billing) == invoiced_gross(plan.sold)
@@ -115,6 +117,8 @@ def test_a_plan_books_what_its_invoices_total_and_queues_what_it_books(planned: 
     assert {p.currency for p in plan.payables} == {currency}
     assert queued["cpo:cpo"].amount_minor == -booked(plan, "cpo:cpo:payable", currency)
     assert queued["dp:dp"].amount_minor == -booked(plan, "dp:dp:revenue_share_payable", currency)
+    share = plan.revenue_share  # the partner's self-billed line is the share its payable is credited
+    assert (0 if share is None else share.line.net_minor) == -booked(plan, "dp:dp:revenue_share_payable", currency)
 
 
 def test_the_self_billed_invoice_is_in_the_cpos_series_and_a_monthly_partner_gets_a_statement() -> None:
