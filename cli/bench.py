@@ -1,7 +1,7 @@
 """``networkcore bench``: sessions per second end to end on the embedded default (stages 1-8), against
 bare Temporal workflows with the same number of activities in the same run, plus the API's latency and
 the billable actions per session counted from the histories, and real-time token authorisations/s with
-their p99."""
+their p99; the ledger's transfers/s, and an authorisation's credit hold with and without a long history."""
 
 from __future__ import annotations
 
@@ -26,7 +26,16 @@ from adapters.cpo import ocpi_token_header
 from adapters.temporal_client import connect_temporal
 from cli.actions import LOCAL_ACTIVITY_MARKER, count_actions
 from cli.bench_bank import ENTRIES, TARGET_ENTRIES_PER_S, bank_rates
-from cli.bench_ledger import BATCH, TARGET_TRANSFERS_PER_S, ledger_rates
+from cli.bench_ledger import (
+    BATCH,
+    HISTORY_HOLDS,
+    HISTORY_POSTINGS,
+    TARGET_HISTORY_RATIO,
+    TARGET_TRANSFERS_PER_S,
+    hold_latencies,
+    ledger_rates,
+    percentile,
+)
 from cli.bench_workflows import BareLocalWorkflow, BareRemoteWorkflow, bare_step
 from cli.devstack import SIMULATOR_STATE, DevStack
 from cli.processes import free_port
@@ -219,11 +228,6 @@ async def _payout_actions(client: Client, settings: Settings) -> tuple[int, int]
     return total, batches
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
 async def _measure(stack: DevStack, sessions: int, concurrency: int) -> dict[str, object]:
     client = await connect_temporal(stack.settings.temporal_address)
     elapsed, post_ms, ids, finals = await _sessions(stack.api_url, sessions, concurrency)
@@ -240,7 +244,7 @@ async def _measure(stack: DevStack, sessions: int, concurrency: int) -> dict[str
         "bare_remote_per_s": sessions / remote_s,
         "bare_local_per_s": sessions / local_s,
         "post_p50_ms": statistics.median(post_ms),
-        "post_p99_ms": _percentile(post_ms, 0.99),
+        "post_p99_ms": percentile(post_ms, 0.99),
         "actions_mean": statistics.mean(totals),
         "actions_max": max(totals),
         "actions_by_kind": {k: round(v / len(ids), 2) for k, v in sorted(kinds.items())},
@@ -249,7 +253,7 @@ async def _measure(stack: DevStack, sessions: int, concurrency: int) -> dict[str
         "authorised_per_s": authorisations.capacity_per_s,
         "authorise_steady_per_s": authorisations.steady_per_s,
         "authorise_p50_ms": statistics.median(authorisations.steady_ms),
-        "authorise_p99_ms": _percentile(authorisations.steady_ms, 0.99),
+        "authorise_p99_ms": percentile(authorisations.steady_ms, 0.99),
         "authorised": dict(authorisations.answers),
     }
 
@@ -288,6 +292,7 @@ def run_bench(*, sessions: int, concurrency: int) -> int:
     rated_per_s = _rating_rate()
     with tempfile.TemporaryDirectory(prefix="networkcore-ledger-bench-") as workdir:
         transfers = ledger_rates(Path(workdir))
+        hold_ms = hold_latencies(Path(workdir))
         statement_entries = bank_rates(Path(workdir))
     with tempfile.TemporaryDirectory(prefix="networkcore-bench-") as workdir:
         settings = _settings(Path(workdir))
@@ -339,6 +344,14 @@ def run_bench(*, sessions: int, concurrency: int) -> int:
             "not reachable" if per_s is None else f"{per_s:,.0f}",
             f">= {TARGET_TRANSFERS_PER_S:,}" if backend == "postgresql" else "",
         )
+    history = f"{HISTORY_POSTINGS:,} postings and {HISTORY_HOLDS:,} settled holds on the partner's accounts"
+    for backend, latency in hold_ms.items():
+        for name, share in (("p50", 0.5), ("p99", 0.99)):
+            table.add_row(
+                f"credit hold at authorisation {name} ms on {backend}: empty ledger / {history}",
+                "not reachable" if latency is None else latency.shown(share),
+                f"<= x{TARGET_HISTORY_RATIO:.2f}",
+            )
     for backend, per_s in statement_entries.items():
         table.add_row(
             f"bank statement entries matched and booked/s on {backend} (one camt.053 of {ENTRIES:,} payments)",

@@ -1,6 +1,7 @@
 """Balanced transfers per second into the ledger, on SQLite and on PostgreSQL: settlement entries like
 stage 8's (cross-currency, eight postings), booked in batches through ``post_batch``, each batch one
-transaction with the database's own balance check at commit."""
+transaction with the database's own balance check at commit. And the latency of an authorisation's credit
+hold on an empty ledger against one where the partner has a long history: balances are kept, not summed."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,12 +20,14 @@ import psycopg
 
 from domain.fx.rates import FxRate
 from domain.invoicing.chain import SessionSupply, chain_lines
+from domain.ledger import accounts
+from domain.ledger.accounts import AccountKind
 from domain.ledger.entries import JournalEntry
 from domain.settlement.contracts import CommissionTerms, RevenueShareTerms, ShareBasis
 from domain.settlement.revenue_share import settlement_entry, split_revenue
 from domain.vat.treatment import TaxParty
-from persistence import ledger
-from persistence.db import open_database
+from persistence import holds, ledger, ledger_bench
+from persistence.db import Database, open_database
 from persistence.migrate import upgrade
 from persistence.vat_rates import vat_rate_table
 
@@ -109,3 +114,106 @@ def ledger_rates(workdir: Path, count: int = 20_000) -> dict[str, float | None]:
     with scratch_postgres() as url:
         rates["postgresql"] = None if url is None else transfers_per_second(url, count)
     return rates
+
+
+HISTORY_POSTINGS = 1_000_000
+HISTORY_HOLDS = 20_000
+TIMED_HOLDS = 500
+TARGET_HISTORY_RATIO = 1.10  # a long history costs an authorisation at most 10 % more than none
+BENCH_PARTNER = "dp-bench"
+HOLD_MINOR = 5_000
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+@dataclass(frozen=True, slots=True)
+class HoldLatency:
+    """Milliseconds of one authorisation's credit hold (``place_hold`` and its commit), on an empty ledger and,
+    taken in turn with it so that a shared machine's noise falls on both alike, on one where the partner's
+    receivable has ``HISTORY_POSTINGS`` postings and its credit-hold account ``HISTORY_HOLDS`` settled holds."""
+
+    empty_ms: list[float]
+    history_ms: list[float]
+    load_s: float  # booking the history through the database's triggers, alongside the other backend's
+
+    def shown(self, share: float) -> str:
+        """The ``share`` percentile on both ledgers, and their ratio."""
+        empty, history = percentile(self.empty_ms, share), percentile(self.history_ms, share)
+        return f"{empty:.2f} / {history:.2f} (x{history / empty:.2f})"
+
+
+def _book_history(url: str) -> float:
+    """The partner's long history; returns how long it took to book."""
+    now = datetime.now(UTC)
+    began = time.perf_counter()
+    with open_database(url) as database:
+        with database.writes.begin() as db:
+            receivable = accounts.demand_partner(BENCH_PARTNER, AccountKind.RECEIVABLE)
+            ledger_bench.book_history(db, receivable, "EUR", HISTORY_POSTINGS, prefix="bench-history-", now=now)
+            hold_account = accounts.demand_partner(BENCH_PARTNER, AccountKind.CREDIT_HOLD)
+            ledger_bench.settle_holds(
+                db, hold_account, "EUR", HISTORY_HOLDS, amount_minor=HOLD_MINOR, prefix="bench-hold-", now=now
+            )
+        loaded = time.perf_counter() - began
+        with database.reads() as db:
+            assert ledger.account_balance(db, receivable, "EUR") == 0, "the history charges and pays back alike"
+    return loaded
+
+
+def _hold_ms(database: Database) -> float:
+    """One credit hold in its own transaction, timed. It stays pending, as a session still charging."""
+    now = datetime.now(UTC)
+    request = holds.HoldRequest(
+        session_id=str(uuid.uuid4()),
+        demand_partner_id=BENCH_PARTNER,
+        currency="EUR",
+        amount_minor=HOLD_MINOR,
+        limit_minor=10**12,
+        expires_at=now + timedelta(days=1),
+    )
+    began = time.perf_counter()
+    with database.writes.begin() as db:
+        holds.place_hold(db, request, now=now)
+    return (time.perf_counter() - began) * 1000
+
+
+def _time_holds(empty_url: str, history_url: str, count: int) -> tuple[list[float], list[float]]:
+    with open_database(empty_url) as empty, open_database(history_url) as history:
+        for _ in range(count // 10):  # statements prepared and caches warm on both before timing
+            _hold_ms(empty)
+            _hold_ms(history)
+        empty_ms: list[float] = []
+        history_ms: list[float] = []
+        for i in range(count):
+            # Each goes first half the time, so that neither gains from following the other.
+            for database, latencies in ((empty, empty_ms), (history, history_ms))[:: 1 if i % 2 else -1]:
+                latencies.append(_hold_ms(database))
+    return empty_ms, history_ms
+
+
+def hold_latencies(workdir: Path, count: int = TIMED_HOLDS) -> dict[str, HoldLatency | None]:
+    """Per backend, an empty ledger against a partner's long history. Both backends' histories are booked at
+    once (one core each), then the holds are timed one backend after the other."""
+    with scratch_postgres() as empty_postgres, scratch_postgres() as history_postgres:
+        pairs = {"sqlite": (f"sqlite:///{workdir / 'holds-empty.db'}", f"sqlite:///{workdir / 'holds-history.db'}")}
+        if empty_postgres is not None and history_postgres is not None:
+            pairs["postgresql"] = (empty_postgres, history_postgres)
+        urls = [url for pair in pairs.values() for url in pair]
+        now = datetime.now(UTC)
+        for url in urls:
+            upgrade(url)  # one at a time: Alembic's context is global
+            with open_database(url) as database, database.writes.begin() as db:
+                ledger_bench.add_partner(db, BENCH_PARTNER, "EUR", now=now)
+        with ThreadPoolExecutor(len(pairs)) as pool:
+            loads = {backend: pool.submit(_book_history, history) for backend, (_, history) in pairs.items()}
+            load_s = {backend: load.result() for backend, load in loads.items()}
+        for url in urls:
+            with open_database(url) as database:
+                ledger_bench.vacuum(database.engine)
+        latencies: dict[str, HoldLatency | None] = {"sqlite": None, "postgresql": None}
+        for backend, (empty, history) in pairs.items():
+            latencies[backend] = HoldLatency(*_time_holds(empty, history, count), load_s[backend])
+        return latencies

@@ -14,7 +14,7 @@ from domain.ledger import accounts
 from domain.ledger.accounts import AccountKind
 from domain.ledger.holds import HoldState, check_credit, posted_amount, resolve
 from persistence.ledger import account_balance, account_key
-from persistence.tables import DemandPartnerRow, LedgerHoldResolutionRow, LedgerHoldRow
+from persistence.tables import DemandPartnerRow, LedgerHoldResolutionRow, LedgerHoldRow, LedgerPendingHoldRow
 
 
 def hold_key(session_id: str) -> str:
@@ -65,22 +65,28 @@ def place_hold(db: Session, request: HoldRequest, *, now: datetime) -> LedgerHol
 
 
 def pending_holds() -> Select[LedgerHoldRow]:
-    """Holds not yet posted, voided or expired."""
-    resolved = select(LedgerHoldResolutionRow.hold_key).where(LedgerHoldResolutionRow.hold_key == LedgerHoldRow.key)
-    return select(LedgerHoldRow).where(~resolved.exists())
+    """Holds not yet posted, voided or expired, read from the pending ones alone (``LedgerPendingHoldRow``:
+    filter on its columns, which are indexed by account and expiry)."""
+    return select(LedgerHoldRow).join(LedgerPendingHoldRow, LedgerPendingHoldRow.hold_key == LedgerHoldRow.key)
 
 
 def held_minor(db: Session, account: int) -> int:
     """What the account's pending holds reserve."""
-    pending = pending_holds().where(LedgerHoldRow.account_key == account).subquery()
-    return int(db.scalar(select(func.coalesce(func.sum(pending.c.amount_minor), 0))) or 0)
+    return int(
+        db.scalar(
+            select(func.coalesce(func.sum(LedgerPendingHoldRow.amount_minor), 0)).where(
+                LedgerPendingHoldRow.account_key == account
+            )
+        )
+        or 0
+    )
 
 
 def expire_holds(db: Session, *, now: datetime, account: int | None = None) -> int:
     """Release pending holds past their expiry (of one account, or all); returns how many."""
-    query = pending_holds().where(LedgerHoldRow.expires_at <= now)
+    query = pending_holds().where(LedgerPendingHoldRow.expires_at <= now)
     if account is not None:
-        query = query.where(LedgerHoldRow.account_key == account)
+        query = query.where(LedgerPendingHoldRow.account_key == account)
     expired = db.scalars(query).all()
     db.add_all(
         LedgerHoldResolutionRow(hold_key=h.key, state=HoldState.EXPIRED.value, posted_minor=0, resolved_at=now)
@@ -88,6 +94,44 @@ def expire_holds(db: Session, *, now: datetime, account: int | None = None) -> i
     )
     db.flush()
     return len(expired)
+
+
+def pending_hold_problems(db: Session) -> list[str]:
+    """Holds listed as pending that are resolved or listed wrong, and unresolved holds not listed: none, if the
+    triggers held. Reads every hold: for ``ledger check``, never on a hot path."""
+    resolved = select(LedgerHoldResolutionRow.hold_key).where(LedgerHoldResolutionRow.hold_key == LedgerHoldRow.key)
+    unresolved = {
+        key: (session_id, (account, amount, expires_at))
+        for key, session_id, account, amount, expires_at in db.execute(
+            select(
+                LedgerHoldRow.key,
+                LedgerHoldRow.session_id,
+                LedgerHoldRow.account_key,
+                LedgerHoldRow.amount_minor,
+                LedgerHoldRow.expires_at,
+            ).where(~resolved.exists())
+        )
+    }
+    listed = {
+        key: (account, amount, expires_at)
+        for key, account, amount, expires_at in db.execute(
+            select(
+                LedgerPendingHoldRow.hold_key,
+                LedgerPendingHoldRow.account_key,
+                LedgerPendingHoldRow.amount_minor,
+                LedgerPendingHoldRow.expires_at,
+            )
+        )
+    }
+    problems = []
+    for key in sorted(unresolved.keys() | listed.keys()):
+        if key not in listed:
+            problems.append(f"hold {key} of session {unresolved[key][0]} is pending but not listed as pending")
+        elif key not in unresolved:
+            problems.append(f"hold {key} is listed as pending but is resolved")
+        elif listed[key] != unresolved[key][1]:
+            problems.append(f"hold {key} of session {unresolved[key][0]} is listed as pending with other amounts")
+    return problems
 
 
 def hold_state(db: Session, hold: LedgerHoldRow) -> HoldState:

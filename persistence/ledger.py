@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import ColumnElement, case, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from domain.ledger.entries import JournalEntry
 from persistence.db import copy_rows, dialect_insert, insert_new, is_postgresql
-from persistence.tables import LedgerAccountRow, LedgerEntryRow, LedgerPostingRow
+from persistence.tables import LedgerAccountRow, LedgerAccountTotalRow, LedgerEntryRow, LedgerPostingRow
 
 
 class IdempotencyConflict(Exception):
@@ -116,11 +116,17 @@ def post(db: Session, entry: JournalEntry, *, now: datetime) -> tuple[int, bool]
     return post_batch(db, [entry], now=now)[0]
 
 
+def _kept_balance() -> ColumnElement[int]:
+    """An account's balance from its kept total rows (see ``LedgerAccountTotalRow``)."""
+    return func.coalesce(func.sum(LedgerAccountTotalRow.debits_minor - LedgerAccountTotalRow.credits_minor), 0)
+
+
 def account_balance(db: Session, code: str, currency: str) -> int:
+    """The account's debits less its credits, read from its few kept total rows whatever its history."""
     return int(
         db.scalar(
-            select(func.coalesce(func.sum(LedgerPostingRow.amount_minor), 0))
-            .join(LedgerAccountRow, LedgerAccountRow.key == LedgerPostingRow.account_key)
+            select(_kept_balance())
+            .join(LedgerAccountRow, LedgerAccountRow.key == LedgerAccountTotalRow.account_key)
             .where(LedgerAccountRow.code == code, LedgerAccountRow.currency == currency)
         )
         or 0
@@ -128,9 +134,11 @@ def account_balance(db: Session, code: str, currency: str) -> int:
 
 
 def currency_totals(db: Session) -> dict[str, int]:
-    """Every currency's postings summed over the whole ledger: all zero when the books balance."""
+    """Every currency's accounts summed over the whole ledger: all zero when the books balance."""
     rows = db.execute(
-        select(LedgerPostingRow.currency, func.sum(LedgerPostingRow.amount_minor)).group_by(LedgerPostingRow.currency)
+        select(LedgerAccountRow.currency, _kept_balance())
+        .join(LedgerAccountTotalRow, LedgerAccountTotalRow.account_key == LedgerAccountRow.key)
+        .group_by(LedgerAccountRow.currency)
     ).all()
     return {currency: int(total) for currency, total in rows}
 
@@ -138,14 +146,58 @@ def currency_totals(db: Session) -> dict[str, int]:
 def balances(db: Session, party: str | None = None) -> list[tuple[str, str, int]]:
     """(account code, currency, balance) of every account with postings, or of one party's (``dp:<id>``)."""
     query = (
-        select(LedgerAccountRow.code, LedgerAccountRow.currency, func.sum(LedgerPostingRow.amount_minor))
-        .join(LedgerPostingRow, LedgerPostingRow.account_key == LedgerAccountRow.key)
+        select(LedgerAccountRow.code, LedgerAccountRow.currency, _kept_balance())
+        .join(LedgerAccountTotalRow, LedgerAccountTotalRow.account_key == LedgerAccountRow.key)
         .group_by(LedgerAccountRow.code, LedgerAccountRow.currency)
         .order_by(LedgerAccountRow.code, LedgerAccountRow.currency)
     )
     if party is not None:
         query = query.where(LedgerAccountRow.code.startswith(f"{party}:", autoescape=True))
     return [(code, currency, int(total)) for code, currency, total in db.execute(query)]
+
+
+def kept_total_problems(db: Session) -> list[str]:
+    """Accounts whose kept debits or credits differ from the sums of their postings: none, if the triggers held.
+    Reads every posting: for ``ledger check``, never on a hot path."""
+    positive = case((LedgerPostingRow.amount_minor > 0, LedgerPostingRow.amount_minor), else_=0)
+    negative = case((LedgerPostingRow.amount_minor < 0, -LedgerPostingRow.amount_minor), else_=0)
+    posted = {
+        account: (int(debits), int(credits))
+        for account, debits, credits in db.execute(
+            select(LedgerPostingRow.account_key, func.sum(positive), func.sum(negative)).group_by(
+                LedgerPostingRow.account_key
+            )
+        )
+    }
+    kept = {
+        account: (int(debits), int(credits))
+        for account, debits, credits in db.execute(
+            select(
+                LedgerAccountTotalRow.account_key,
+                func.sum(LedgerAccountTotalRow.debits_minor),
+                func.sum(LedgerAccountTotalRow.credits_minor),
+            ).group_by(LedgerAccountTotalRow.account_key)
+        )
+    }
+    nothing = (0, 0)
+    wrong = sorted(a for a in posted.keys() | kept.keys() if posted.get(a, nothing) != kept.get(a, nothing))
+    if not wrong:
+        return []
+    names = dict(
+        db.execute(
+            select(LedgerAccountRow.key, LedgerAccountRow.code + " " + LedgerAccountRow.currency).where(
+                LedgerAccountRow.key.in_(wrong)
+            )
+        ).all()
+    )
+    problems = []
+    for account in wrong:
+        (kept_debits, kept_credits), (debits, credits) = kept.get(account, nothing), posted.get(account, nothing)
+        problems.append(
+            f"account {names[account]}: kept totals debits {kept_debits}, credits {kept_credits}; "
+            f"its postings sum to debits {debits}, credits {credits}"
+        )
+    return problems
 
 
 def unbalanced_entries(db: Session) -> list[tuple[str, str, int]]:

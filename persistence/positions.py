@@ -15,8 +15,7 @@ from domain.ledger.holds import limit_minor
 from domain.sessions.authorisation import in_force
 from domain.settlement.contracts import ContractTermsInvalid, credit_terms
 from persistence import ledger, repositories
-from persistence.holds import pending_holds
-from persistence.tables import ContractRow, LedgerAccountRow
+from persistence.tables import ContractRow, LedgerAccountRow, LedgerPendingHoldRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +36,12 @@ def partner_positions(db: Session, partner_id: str, billing_currency: str, *, no
     for code, currency, balance in ledger.balances(db, f"dp:{partner_id}"):
         amounts[(currency, AccountCode.parse(code).kind)] = balance
     hold_code = accounts.demand_partner(partner_id, AccountKind.CREDIT_HOLD)
-    pending = pending_holds().subquery()
     held = dict(
         db.execute(
-            select(pending.c.currency, func.sum(pending.c.amount_minor))
-            .join(LedgerAccountRow, LedgerAccountRow.key == pending.c.account_key)
-            .where(LedgerAccountRow.code == hold_code, pending.c.expires_at > now)
-            .group_by(pending.c.currency)
+            select(LedgerAccountRow.currency, func.sum(LedgerPendingHoldRow.amount_minor))
+            .join(LedgerAccountRow, LedgerAccountRow.key == LedgerPendingHoldRow.account_key)
+            .where(LedgerAccountRow.code == hold_code, LedgerPendingHoldRow.expires_at > now)
+            .group_by(LedgerAccountRow.currency)
         ).all()
     )
     limit = _credit_limit_minor(db, partner_id, billing_currency, now)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     Numeric,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -537,6 +538,21 @@ class LedgerPostingRow(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
 
 
+class LedgerAccountTotalRow(Base):
+    """An account's posted debits (positive amounts) and credits (negative ones, negated), kept by the database
+    in the transaction of the postings (migration 0030). On PostgreSQL an account is spread over a few shard
+    rows, so that transactions booking a hot account at once lock different rows; its balance is the sum of
+    its rows' debits less credits."""
+
+    __tablename__ = "ledger_account_totals"
+    __table_args__ = (CheckConstraint("debits_minor >= 0 AND credits_minor >= 0", name="unsigned"),)
+
+    account_key: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.key"), primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    debits_minor: Mapped[int] = mapped_column(BigInteger)
+    credits_minor: Mapped[int] = mapped_column(BigInteger)
+
+
 class FxRateRow(Base):
     """A reference rate as published: one per base, quote and publication date."""
 
@@ -577,6 +593,19 @@ class LedgerHoldResolutionRow(Base):
     posted_minor: Mapped[int] = mapped_column(BigInteger)
     entry_key: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.key"))
     resolved_at: Mapped[datetime]
+
+
+class LedgerPendingHoldRow(Base):
+    """A hold not yet posted, voided or expired: listed with the hold and struck off with its resolution by
+    the database (migration 0030), so that what is held is read from the pending holds alone."""
+
+    __tablename__ = "ledger_pending_holds"
+    __table_args__ = (Index(None, "account_key", "expires_at"),)
+
+    hold_key: Mapped[int] = mapped_column(ForeignKey("ledger_holds.key"), primary_key=True)
+    account_key: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.key"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime]
 
 
 class FxConversionRow(Base):
