@@ -217,7 +217,7 @@ async def test_a_failed_clearing_is_reset_to_its_cdr_after_the_fix_and_settles_o
     with stack.writes() as db:
         assert db.scalar(select(func.count()).where(LedgerEntryRow.idempotency_key == key)) == 1
         assert db.scalar(select(func.count()).where(ClearingRow.session_id == session_id)) == 1
-        assert db.scalar(select(func.count()).where(InvoiceLineRow.session_id == session_id)) == 2  # NC and SB
+        assert db.scalar(select(func.count()).where(InvoiceLineRow.session_id == session_id)) == 3  # NC, SB and RS
         assert stopped_settlements(db, RetryFilter(session_id=session_id)) == []
         assert error_types(db, {session_id}) == [None]
         assert check_ledger(db).ok
