@@ -4,6 +4,9 @@
 PostgreSQL; SQLite has one writer anyway): the number is used by the invoice stored in that transaction,
 or, if the transaction rolls back, released with it. A number is never burnt, never given twice. Callers
 allocate last, just before the insert, to hold the lock as briefly as possible.
+
+Every document is issued with its EN 16931 e-invoice, validated first (``persistence.einvoices``): one that
+fails is not issued, and its number goes back with the transaction.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from domain.einvoice.issuing import EInvoiceIssuing
 from domain.invoicing.documents import (
     PLATFORM_ISSUER,
     DocumentKind,
@@ -27,6 +31,7 @@ from domain.invoicing.documents import (
 )
 from domain.invoicing.lines import InvoiceLine, credited, invoice_totals
 from domain.vat.treatment import TaxParty
+from persistence import einvoices
 from persistence.db import dialect_insert
 from persistence.tables import InvoiceLineRow, InvoiceRow, InvoiceSeriesRow
 
@@ -135,6 +140,7 @@ def issue_invoice(
     line: InvoiceLine,
     self_billing: bool,
     now: datetime,
+    issuing: EInvoiceIssuing,
     generation: int = 0,
 ) -> InvoiceRow:
     """A numbered invoice of one session's line; the one already issued for it when there is one. A
@@ -147,7 +153,15 @@ def issue_invoice(
         row.session_id = None
         row.correction_key = correction_key(issuer, line.session_id, DocumentKind.INVOICE, generation)
     return _issue(
-        db, row, [line], supplier=supplier, customer=customer, self_billing=self_billing, now=now, generation=generation
+        db,
+        row,
+        [line],
+        supplier=supplier,
+        customer=customer,
+        self_billing=self_billing,
+        now=now,
+        issuing=issuing,
+        generation=generation,
     )
 
 
@@ -160,6 +174,7 @@ def issue_credit_note(
     supplier: TaxParty,
     customer: TaxParty,
     now: datetime,
+    issuing: EInvoiceIssuing,
 ) -> InvoiceRow:
     """The numbered credit note that cancels the session's ``line`` (of ``generation``) on ``original``, in
     the original's series; the one already issued when there is one. A line on a statement not issued yet
@@ -183,6 +198,7 @@ def issue_credit_note(
         customer=customer,
         self_billing=original.issuer != PLATFORM_ISSUER,
         now=now,
+        issuing=issuing,
         generation=generation,
         corrects=corrects,
     )
@@ -221,6 +237,7 @@ def _issue(
     customer: TaxParty,
     self_billing: bool,
     now: datetime,
+    issuing: EInvoiceIssuing,
     generation: int = 0,
     corrects: str | None = None,
 ) -> InvoiceRow:
@@ -258,12 +275,14 @@ def _issue(
     row.due_date = None if payment is None else payment.due_date
     row.payment_reference = None if payment is None else payment.reference
     row.issued_at = now
+    einvoices.attach_einvoice(db, row, issuing)  # before the row is written: issued rows are immutable
     if new:
         db.add(row)
         db.flush()
         for line in lines:
             _add_line(db, row, line, generation)
     db.flush()
+    einvoices.queue_delivery(db, row)
     return row
 
 
@@ -312,7 +331,9 @@ def drafts_before(db: Session, period: str, *, recipient: str | None = None) -> 
     return list(db.scalars(query.order_by(InvoiceRow.period, InvoiceRow.key)))
 
 
-def issue_statement(db: Session, key: int, *, supplier: TaxParty, customer: TaxParty, now: datetime) -> InvoiceRow:
+def issue_statement(
+    db: Session, key: int, *, supplier: TaxParty, customer: TaxParty, now: datetime, issuing: EInvoiceIssuing
+) -> InvoiceRow:
     """Number and issue a draft statement with the lines it holds (a no-op for one already issued)."""
     row = db.get_one(InvoiceRow, key, with_for_update=True)
     if row.status == ISSUED:
@@ -323,4 +344,4 @@ def issue_statement(db: Session, key: int, *, supplier: TaxParty, customer: TaxP
             select(InvoiceLineRow).where(InvoiceLineRow.invoice_key == key).order_by(InvoiceLineRow.key)
         )
     ]
-    return _issue(db, row, lines, supplier=supplier, customer=customer, self_billing=False, now=now)
+    return _issue(db, row, lines, supplier=supplier, customer=customer, self_billing=False, now=now, issuing=issuing)

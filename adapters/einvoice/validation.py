@@ -112,16 +112,25 @@ class Schematron:
         self._lock = threading.Lock()
         self._executable: PyXsltExecutable | None = None
 
+    def _compiled(self, processor: PySaxonProcessor) -> PyXsltExecutable:
+        """The executable, compiled on first use (the caller holds the lock)."""
+        if self._executable is None:
+            if not self.path.exists():
+                raise ValidationRulesMissing(f"{self.path} is not installed")
+            compiler = processor.new_xslt30_processor()
+            self._executable = compiler.compile_stylesheet(stylesheet_file=str(self.path))
+        return self._executable
+
+    def compile(self) -> None:
+        with self._lock:
+            self._compiled(_Saxon.processor())
+
     def failures(self, xml: bytes) -> list[RuleFailure]:
         with self._lock:
             processor = _Saxon.processor()
-            if self._executable is None:
-                if not self.path.exists():
-                    raise ValidationRulesMissing(f"{self.path} is not installed")
-                compiler = processor.new_xslt30_processor()
-                self._executable = compiler.compile_stylesheet(stylesheet_file=str(self.path))
+            executable = self._compiled(processor)
             document = processor.parse_xml(xml_text=xml.decode("utf-8"))
-            report = self._executable.transform_to_string(xdm_node=document)
+            report = executable.transform_to_string(xdm_node=document)
         return [
             RuleFailure(
                 rule=failed.get("id") or "",
@@ -149,13 +158,21 @@ class Schema:
         self._lock = threading.Lock()
         self._schema: etree.XMLSchema | None = None
 
+    def _loaded(self) -> etree.XMLSchema:
+        """The schema, loaded on first use (the caller holds the lock)."""
+        if self._schema is None:
+            self._schema = etree.XMLSchema(etree.parse(str(self.path), _safe_parser()))
+        return self._schema
+
+    def load(self) -> None:
+        with self._lock:
+            self._loaded()
+
     def failures(self, document: etree._Element) -> list[RuleFailure]:
         """The first way ``document`` breaks the schema (its message names the line), or none."""
         with self._lock:
-            if self._schema is None:
-                self._schema = etree.XMLSchema(etree.parse(str(self.path), _safe_parser()))
             try:
-                self._schema.assertValid(document)
+                self._loaded().assertValid(document)
             except etree.DocumentInvalid as error:
                 return [RuleFailure(XSD_RULE, Flag.FATAL, str(error), self.path.name)]
         return []
@@ -200,6 +217,15 @@ def _stylesheets(root: etree._Element, fmt: EInvoiceFormat) -> list[Schematron]:
         if type_code in _PEPPOL_SELF_BILLING_TYPES:
             raise ValidationRulesMissing("the Peppol BIS Self-Billing 3.0 rules are not installed")
     return [_SCHEMATRONS[path] for path in (base, *_CIUS[fmt])]
+
+
+def warm_up() -> None:
+    """Load every XSD and compile every stylesheet now (seconds, once per process), so that the first
+    documents issued do not wait for it in their transactions (and their series' locks)."""
+    for schema in _SCHEMAS.values():
+        schema.load()
+    for stylesheet in _SCHEMATRONS.values():
+        stylesheet.compile()
 
 
 def validate(xml: bytes, fmt: EInvoiceFormat) -> list[RuleFailure]:
