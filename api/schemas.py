@@ -218,6 +218,10 @@ class InvoiceSummary(BaseModel):
         description="The ISO 11649 creditor reference (RF) to quote with the payment; null with no due date",
         examples=["RF05NC000123"],
     )
+    einvoice_format: EInvoiceFormat | None = Field(
+        default=None,
+        description="Its EN 16931 e-invoice's format (links.xml; FACTURX: links.pdf carries it too); null: none",
+    )
     links: dict[str, str]
 
 

@@ -26,6 +26,7 @@ class IssuedInvoice:
     notes: tuple[str, ...]  # legal mentions, such as "Reverse charge"
     due_date: date | None = None  # an open item to pay (None: a credit note, or issued before 0024)
     payment_reference: str | None = None  # the ISO 11649 RF its payment quotes
+    einvoice_format: str | None = None  # its e-invoice's (None: issued before e-invoices were)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,8 @@ class SessionsInvoice:
     period: str | None
     sessions: int
     document: dict[str, Any] | None
+    einvoice_format: str | None = None  # once issued: its e-invoice's format and XML
+    einvoice_xml: str | None = None
 
 
 def _issued(row: InvoiceRow) -> IssuedInvoice:
@@ -68,6 +71,7 @@ def _issued(row: InvoiceRow) -> IssuedInvoice:
         notes=tuple(row.document["notes"]),
         due_date=row.due_date,
         payment_reference=row.payment_reference,
+        einvoice_format=row.einvoice_format,
     )
 
 
@@ -124,6 +128,8 @@ def invoices_carrying(db: Session, session_ids: Sequence[str]) -> list[SessionsI
             period=invoice.period,
             sessions=lines,
             document=invoice.document,
+            einvoice_format=invoice.einvoice_format,
+            einvoice_xml=invoice.einvoice_xml,
         )
         for invoice, lines in rows
     ]
