@@ -4,7 +4,7 @@ contract terms, each checked with the field named, so a typo is refused before a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -92,7 +92,7 @@ class DemandPartnerTerms:
     taxable_dealer: bool = False
     payment_terms_days: int = DEFAULT_PAYMENT_TERMS_DAYS
     collection_method: CollectionMethod = CollectionMethod.TRANSFER
-    einvoice: EInvoiceTerms = EInvoiceTerms()  # nothing stated: the defaults for its country
+    einvoice: EInvoiceTerms = field(default_factory=EInvoiceTerms)  # nothing stated: its country's defaults
 
     def contract(self, billing_currency: str) -> dict[str, Any]:
         """The contract's JSON (``domain.settlement.contracts``), amounts as strings."""

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from domain.einvoice.build import einvoice_group
 from domain.einvoice.issuing import EInvoiceIssuing
 from domain.invoicing.documents import (
     PLATFORM_ISSUER,
@@ -289,27 +290,31 @@ def _issue(
 def add_to_statement(
     db: Session, *, issuer: str, series: str, recipient: str, period: str, line: InvoiceLine, now: datetime
 ) -> InvoiceRow:
-    """Put the session's line on the recipient's open draft statement for ``period`` (opened on first use).
-    A line that is already on a statement stays where it is."""
+    """Put the session's line on the recipient's open draft statement for ``period`` (opened on first use),
+    the one of the lines its e-invoice can state with it (``einvoice_group``: a month's sessions taxed in
+    another currency, or outside the scope of VAT, have statements of their own). A line that is already on a
+    statement stays where it is."""
     existing = issued_for_session(db, issuer, line.session_id)
     if existing is not None:
         return existing
-    draft = _open_draft(db, issuer, recipient, line.currency, period)
+    group = einvoice_group(line)
+    draft = _open_draft(db, issuer, recipient, line.currency, period, group)
     if draft is None:
         try:
             with db.begin_nested():
                 draft = _unnumbered(issuer, series, recipient, line.currency, period=period, session_id=None, now=now)
+                draft.einvoice_group = group
                 db.add(draft)
         except IntegrityError:
             # Another worker opened it first: use theirs.
-            draft = _open_draft(db, issuer, recipient, line.currency, period)
+            draft = _open_draft(db, issuer, recipient, line.currency, period, group)
             assert draft is not None
     _add_line(db, draft, line, 0)
     db.flush()
     return draft
 
 
-def _open_draft(db: Session, issuer: str, recipient: str, currency: str, period: str) -> InvoiceRow | None:
+def _open_draft(db: Session, issuer: str, recipient: str, currency: str, period: str, group: str) -> InvoiceRow | None:
     return db.scalar(
         select(InvoiceRow)
         .where(
@@ -318,6 +323,7 @@ def _open_draft(db: Session, issuer: str, recipient: str, currency: str, period:
             InvoiceRow.recipient == recipient,
             InvoiceRow.currency == currency,
             InvoiceRow.period == period,
+            InvoiceRow.einvoice_group == group,
         )
         .with_for_update()
     )

@@ -624,13 +624,14 @@ class InvoiceRow(Base):
         Index(None, "recipient", "due_date"),  # a partner's overdue items, asked at every authorisation
         Index(None, "corrects_key"),  # the credit notes of an invoice (its open amount)
         Index("uq_invoices_payment_reference", "payment_reference", unique=True),
-        # At most one open draft statement per recipient, currency and month.
+        # At most one open draft statement per recipient, currency, month and e-invoice group.
         Index(
             "uq_invoices_open_draft",
             "issuer",
             "recipient",
             "currency",
             "period",
+            "einvoice_group",
             unique=True,
             sqlite_where=text("status = 'DRAFT'"),
             postgresql_where=text("status = 'DRAFT'"),
@@ -664,6 +665,9 @@ class InvoiceRow(Base):
     # it was made in (domain.einvoice.model.EInvoiceFormat; Factur-X: the XML the PDF carries).
     einvoice_format: Mapped[str | None] = mapped_column(String(16))
     einvoice_xml: Mapped[str | None] = mapped_column(Text)
+    # A draft statement collects the lines one e-invoice can state together (domain.einvoice.build.einvoice_group:
+    # "" most, a foreign VAT currency's code, "O" out of scope of VAT).
+    einvoice_group: Mapped[str] = mapped_column(String(8), default="", server_default="")
 
 
 class EInvoiceDeliveryRow(Base):

@@ -30,11 +30,13 @@ from adapters.einvoice.validation import validate
 from cli.seed import DemoPartner, ensure_demand_partner
 from domain.einvoice.issuing import EInvoiceInvalid, EInvoiceIssuing
 from domain.einvoice.model import Contact, EInvoiceFormat, Profile, Syntax
+from domain.fx.rates import FxRate
 from domain.invoicing.documents import PLATFORM_ISSUER, cpo_issuer
-from domain.invoicing.lines import InvoiceLine, invoice_line
+from domain.invoicing.lines import InvoiceLine, NationalVat, invoice_line
 from domain.partners import PostalAddress
 from domain.settlement.contracts import EInvoiceTerms
-from domain.vat.treatment import TaxParty, decide_vat
+from domain.vat.rates import VatCategory, VatRate
+from domain.vat.treatment import TaxParty, VatDecision, VatTreatment, decide_vat
 from persistence import einvoices, invoices
 from persistence.contracts import ensure_contract
 from persistence.db import make_engine, make_session_factory
@@ -53,6 +55,8 @@ HAMBURG = PostalAddress("Spaldingstrasse", "20097", "Hamburg", building_number="
 CONTACT = {"name": "Accounts", "telephone": "+49 89 2000 4711", "email": "ap@example.com"}
 PARTNER_VAT_ID, CPO_VAT_ID = "DE281045677", "DE276543216"
 CPO_IBAN = "DE89370400440532013000"
+SWISS_RATE = VatRate("CH", VatCategory.STANDARD, Decimal("8.1"), date(2024, 1, 1), "test", date(2024, 1, 1))
+EUR_CHF = FxRate("EUR", "CHF", Decimal("0.9400"), date(2026, 5, 29), "ECB reference rate")
 CII = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"}
 CII_RAM = "{urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100}"
 UBL_CBC = "{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}"
@@ -280,6 +284,47 @@ def test_a_contract_made_before_the_checks_is_refused_at_issue_naming_its_field(
             now=NOW,
             issuing=ISSUING,
         )
+
+
+def test_a_months_lines_taxed_in_another_currency_get_a_statement_of_their_own(writes: sessionmaker[Session]) -> None:
+    """EN 16931 states VAT in one currency besides the document's (BT-6): a EUR partner's German sessions and
+    its Swiss ones (VAT in CHF) are two statements, each a valid e-invoice."""
+    partner_id, customer = partner(writes, EInvoiceFormat.UBL)
+    series = f"S{uuid.uuid4().hex[:6].upper()}"
+    swiss_vat = VatDecision(VatTreatment.DOMESTIC, "CH", SWISS_RATE, "CHE301845272MWST", None)
+    german, swiss = new_session(writes, partner_id), new_session(writes, partner_id)
+    with writes.begin() as db:
+        drafts = [
+            invoices.add_to_statement(
+                db,
+                issuer=PLATFORM_ISSUER,
+                series=series,
+                recipient=f"dp:{partner_id}",
+                period="2026-05",
+                line=sold,
+                now=NOW,
+            )
+            for sold in (
+                line(german, PLATFORM, customer),
+                replace(
+                    line(swiss, PLATFORM, customer),
+                    vat=swiss_vat,
+                    vat_minor=162,
+                    national=NationalVat("CHF", 152, EUR_CHF),
+                ),
+            )
+        ]
+        assert drafts[0].key != drafts[1].key
+        assert [draft.einvoice_group for draft in drafts] == ["", "CHF"]
+        keys = [draft.key for draft in drafts]
+    with writes.begin() as db:
+        issued = [
+            invoices.issue_statement(db, key, supplier=PLATFORM, customer=customer, now=NOW, issuing=ISSUING)
+            for key in keys
+        ]
+        for row in issued:
+            checked(row, EInvoiceFormat.UBL)
+        assert "<cbc:TaxCurrencyCode>CHF</cbc:TaxCurrencyCode>" in (issued[1].einvoice_xml or "")
 
 
 class OutboxDied(Exception):

@@ -1,6 +1,7 @@
 """Every document type and VAT case, in every format, passes its XSD and the official rules with no fatal
-assert (EN 16931 v1.3.16; the Factur-X EN 16931 profile; XRechnung 3.0 and Peppol BIS Billing 3.0); a document whose sums are broken fails with the rule that says so, and is
-rejected naming it. Each stylesheet is compiled once for the whole run."""
+assert (EN 16931 v1.3.16; the Factur-X EN 16931 profile; XRechnung 3.0 and Peppol BIS Billing 3.0); a document
+whose sums are broken fails with the rule that says so, and is rejected naming it. Each stylesheet is compiled
+once for the whole run."""
 
 from __future__ import annotations
 
