@@ -1,19 +1,26 @@
 """E-invoices end to end: each settled session's documents are issued with their EN 16931 e-invoice in the
 format of the party's contract (or its country's default), served to the partner whose document it is and to
 no one else; a document whose e-invoice fails a rule is not issued, its session waits in needs-attention
-with the rule named and settles once ops fixed the contract and retried, the number series without a gap."""
+with the rule named and settles once ops fixed the contract and retried, the number series without a gap; the
+delivery Schedule writes them to the outbox."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from datetime import UTC, datetime
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from facturx import get_xml_from_pdf
 from lxml import etree
 from sqlalchemy import select
+from temporalio.service import RPCError
+from temporalio.worker import Worker
 
+from activities.einvoices import EInvoiceDeliveryActivities
 from adapters.einvoice.validation import validate
 from cli.seed import DemoPartner, ensure_demand_partner
 from domain.einvoice.model import EInvoiceFormat
@@ -25,6 +32,8 @@ from persistence.ledger_check import check_ledger
 from persistence.tables import InvoiceRow
 from tests.e2e.conftest import FAHRWERK, MOTORBRIT, ROAMLY, VOYAGEO, Stack
 from tests.e2e.test_settlement import parked_settlement, settle
+from workers.main import ensure_einvoice_schedule
+from workflows.einvoices import EInvoiceDeliveryWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -116,3 +125,36 @@ async def test_a_document_failing_a_rule_parks_its_session_until_the_contract_is
     assert b'<cbc:EndpointID schemeID="0208">0403019261</cbc:EndpointID>' in served.content
     with stack.writes() as db:
         assert check_ledger(db).problems == []
+
+
+async def test_the_delivery_schedule_writes_new_einvoices_to_the_outbox(stack: Stack, tmp_path: Path) -> None:
+    """A worker with an outbox, as ``NETWORKCORE_EINVOICE_OUTBOX`` gives one: its Schedule writes the e-invoices
+    issued since, per recipient; without an outbox the Schedule is removed."""
+    session = await settle(stack, "DE*STN*E3001", MOTORBRIT)  # British: CII
+    expected = tmp_path / "dp" / MOTORBRIT.id / f"{session['billing']['invoice']}.xml"
+    schedule_id, task_queue = f"einvoices-{uuid.uuid4().hex[:8]}", f"einvoices-{uuid.uuid4()}"
+    delivery = EInvoiceDeliveryActivities(stack.writes, outbox=tmp_path)
+    with ThreadPoolExecutor(2) as executor:
+        async with Worker(
+            stack.temporal,
+            task_queue=task_queue,
+            workflows=[EInvoiceDeliveryWorkflow],
+            activities=[delivery.deliver_einvoices],
+            activity_executor=executor,
+        ):
+            await ensure_einvoice_schedule(
+                stack.temporal, task_queue, every=timedelta(seconds=1), schedule_id=schedule_id
+            )
+            try:
+                for _ in range(600):
+                    if expected.exists():
+                        break
+                    await asyncio.sleep(0.1)
+            finally:
+                await ensure_einvoice_schedule(stack.temporal, task_queue, every=None, schedule_id=schedule_id)
+    served = await stack.http.get(
+        f"/v1/invoices/{session['billing']['invoice']}.xml", headers=stack.headers(MOTORBRIT.api_key)
+    )
+    assert expected.read_bytes() == served.content
+    with pytest.raises(RPCError):
+        await stack.temporal.get_schedule_handle(schedule_id).describe()
