@@ -18,6 +18,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.clock import utcnow
+from activities.errors import EINVOICE_INVALID, refusal
+from domain.einvoice.issuing import EInvoiceInvalid, EInvoiceIssuing
 from domain.invoicing.documents import PLATFORM_ISSUER, line_from_json, revenue_share_partner
 from domain.ledger.entries import JournalEntry, Posting
 from domain.payouts.batches import Payee
@@ -35,9 +37,10 @@ NOTHING_TO_REVERSE = "NothingToReverse"
 
 
 class CorrectionActivities:
-    def __init__(self, writes: sessionmaker[Session], *, platform: TaxParty) -> None:
+    def __init__(self, writes: sessionmaker[Session], *, platform: TaxParty, einvoicing: EInvoiceIssuing) -> None:
         self._writes = writes
         self._platform = platform
+        self._einvoicing = einvoicing
 
     @activity.defn
     def reverse_settlement(self, request: ReversalInput) -> ReversalOutcome:
@@ -53,10 +56,12 @@ class CorrectionActivities:
                     non_retryable=True,
                 )
             now = utcnow()
-            outcome = ReversalOutcome(
-                entry_id=self._reverse_entry(db, session.id, request.generation, now=now),
-                credit_notes=self._credit_notes(db, session, request.generation, now=now),
-            )
+            entry_id = self._reverse_entry(db, session.id, request.generation, now=now)
+            try:
+                credit_notes = self._credit_notes(db, session, request.generation, now=now)
+            except EInvoiceInvalid as invalid:  # the correction stops until ops fix its cause
+                raise refusal(invalid, EINVOICE_INVALID) from invalid
+            outcome = ReversalOutcome(entry_id=entry_id, credit_notes=credit_notes)
             if request.generation == session.settlement_generation:
                 session.credited = True
                 session.reason = (
@@ -112,6 +117,7 @@ class CorrectionActivities:
                 supplier=supplier,
                 customer=customer,
                 now=now,
+                issuing=self._einvoicing,
             )
             assert note.number is not None, "a credit note is issued with its number"
             numbers.append(note.number)

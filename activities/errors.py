@@ -20,6 +20,7 @@ VAT_RATE_MISSING = "VatRateMissing"
 VAT_REGISTRATION_MISSING = "VatRegistrationMissing"
 COUNTRY_UNKNOWN = "CountryUnknown"
 CONTRACT_TERMS_INVALID = "ContractTermsInvalid"
+EINVOICE_INVALID = "EInvoiceInvalid"  # a document's e-invoice fails a rule: it is not issued
 IDEMPOTENCY_CONFLICT = "IdempotencyConflict"
 # Refusals that stop a settlement until ops fix the cause (a rate, a contract, a VAT registration) and
 # retry it.
@@ -31,6 +32,7 @@ SETTLEMENT_REFUSALS = (
     COUNTRY_UNKNOWN,
     CONTRACT_TERMS_INVALID,
     IDEMPOTENCY_CONFLICT,
+    EINVOICE_INVALID,
 )
 NON_RETRYABLE_TYPES = (
     AUTHORISATION_REFUSED,

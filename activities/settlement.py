@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 from activities import metrics
 from activities.clock import utcnow
 from activities.errors import IDEMPOTENCY_CONFLICT, refusal
+from domain.einvoice.issuing import EInvoiceInvalid, EInvoiceIssuing
 from domain.fx.rates import FxRateMissing, FxRateStale, convert
 from domain.money import from_minor, quantize, to_minor
 from domain.settlement.contracts import ContractTermsInvalid
@@ -44,6 +45,7 @@ SETTLEMENT_ERRORS = (
     VatRegistrationMissing,
     CountryUnknown,
     ContractTermsInvalid,
+    EInvoiceInvalid,
 )
 
 
@@ -55,11 +57,13 @@ class SettlementActivities:
         fx_max_age: timedelta,
         platform: TaxParty,
         vat_rates: VatRateTable,
+        einvoicing: EInvoiceIssuing,
     ) -> None:
         self._writes = writes
         self._fx_max_age = fx_max_age
         self._platform = platform
         self._vat_rates = vat_rates
+        self._einvoicing = einvoicing
 
     # --- stage 6 ----------------------------------------------------------------------------------
 
@@ -149,7 +153,7 @@ class SettlementActivities:
             fx_max_age=self._fx_max_age,
         )
         plan = plan_settlement(facts)
-        booking = book_settlement(db, plan, now=utcnow())
+        booking = book_settlement(db, plan, now=utcnow(), issuing=self._einvoicing)
         return _settlement_outcome(plan, booking), (cdr.received_at if booking.booked_now else None)
 
 

@@ -71,6 +71,18 @@ PDF_FILE: Final[Responses] = {
 }
 
 
+XML_FILE: Final[Responses] = {
+    200: {"description": "The XML", "content": {"application/xml": {"schema": {"type": "string"}}}}
+}
+
+
+def xml_response(content: bytes, name: str) -> Response:
+    """An XML file, saved as ``name``.xml."""
+    return Response(
+        content, media_type="application/xml", headers={"Content-Disposition": f'attachment; filename="{name}.xml"'}
+    )
+
+
 def pdf_response(content: bytes, name: str) -> Response:
     """A PDF to show in the browser, saved as ``name``.pdf."""
     return Response(

@@ -18,6 +18,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from domain.einvoice.model import EInvoiceFormat
 from domain.invoicing.documents import Cadence
 from domain.invoicing.payment import DEFAULT_PAYMENT_TERMS_DAYS, MAX_PAYMENT_TERMS_DAYS
 from domain.sessions.lifecycle import SessionStage
@@ -221,6 +222,10 @@ class InvoiceSummary(BaseModel):
         description="The ISO 11649 creditor reference (RF) to quote with the payment; null with no due date",
         examples=["RF05NC000123"],
     )
+    einvoice_format: EInvoiceFormat | None = Field(
+        default=None,
+        description="Its EN 16931 e-invoice's format (links.xml; FACTURX: links.pdf carries it too); null: none",
+    )
     links: dict[str, str]
 
 
@@ -416,6 +421,49 @@ class PostalAddressIn(BaseModel):
     city: str = Field(min_length=1, max_length=35, examples=["Amsterdam"], description="The town")
 
 
+class ElectronicAddressIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scheme: str = Field(
+        min_length=2,
+        max_length=4,
+        examples=["9944"],
+        description="Its EAS scheme (CEF EAS code list): 99xx a VAT id, 0208 a Belgian enterprise number, EM an e-mail",
+    )
+    id: str = Field(min_length=1, max_length=200, examples=["NL812345678B01"])
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    telephone: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=200)
+
+
+class EInvoiceTermsIn(BaseModel):
+    """How the partner receives its EN 16931 e-invoices; what is left out takes the defaults of its country."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: EInvoiceFormat | None = Field(default=None, description="Without: Factur-X, Peppol or CII by its country")
+    buyer_reference: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="BT-10, quoted on its documents; required for XRECHNUNG_* (a public buyer's Leitweg-ID)",
+    )
+    electronic_address: ElectronicAddressIn | None = Field(
+        default=None, description="BT-49; without: derived from its VAT id where an EAS scheme identifies it"
+    )
+    contact: ContactIn | None = Field(
+        default=None, description="Its contact on the revenue-share invoices issued in its name (XRechnung: required)"
+    )
+    legal_registration: str | None = Field(
+        default=None, min_length=1, max_length=200, description="Its commercial register entry, e.g. KvK 12345678"
+    )
+
+
 class ContractTermsIn(BaseModel):
     """Amounts in the partner's billing currency."""
 
@@ -433,6 +481,7 @@ class ContractTermsIn(BaseModel):
         le=MAX_PAYMENT_TERMS_DAYS,
         description="Its invoices are due this many days after their issue date",
     )
+    einvoice: EInvoiceTermsIn | None = Field(default=None, description="Without: the defaults of its country")
 
 
 class PartnerCreate(BaseModel):

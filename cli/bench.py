@@ -1,7 +1,8 @@
 """``networkcore bench``: sessions per second end to end on the embedded default (stages 1-8), against
 bare Temporal workflows with the same number of activities in the same run, plus the API's latency and
 the billable actions per session counted from the histories, and real-time token authorisations/s with
-their p99; the ledger's transfers/s, and an authorisation's credit hold with and without a long history."""
+their p99; the ledger's transfers/s, an authorisation's credit hold with and without a long history, and
+e-invoices built and validated per second."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from adapters.cpo import ocpi_token_header
 from adapters.temporal_client import connect_temporal
 from cli.actions import LOCAL_ACTIVITY_MARKER, count_actions
 from cli.bench_bank import ENTRIES, TARGET_ENTRIES_PER_S, bank_rates
+from cli.bench_einvoice import einvoice_rates
 from cli.bench_ledger import (
     BATCH,
     HISTORY_HOLDS,
@@ -290,6 +292,7 @@ def _rating_rate() -> float:
 def run_bench(*, sessions: int, concurrency: int) -> int:
     console = Console()
     rated_per_s = _rating_rate()
+    einvoices = einvoice_rates()
     with tempfile.TemporaryDirectory(prefix="networkcore-ledger-bench-") as workdir:
         transfers = ledger_rates(Path(workdir))
         hold_ms = hold_latencies(Path(workdir))
@@ -338,6 +341,15 @@ def run_bench(*, sessions: int, concurrency: int) -> int:
         f"<= {TARGET_AUTHORISE_P99_MS:.0f}",
     )
     table.add_row("CDRs rated per second, one core (3-period CDR)", f"{rated_per_s:,.0f}", f">= {TARGET_RATED_PER_S:,}")
+    for document, documents_per_s in einvoices.per_second.items():
+        table.add_row(
+            f"e-invoices built and validated per second, one thread: {document} ({1000 / documents_per_s:.0f} ms each)",
+            f"{documents_per_s:,.1f}",
+            "",
+        )
+    table.add_row(
+        "e-invoice rules compiled once per process (every XSD and stylesheet), s", f"{einvoices.compile_s:.1f}", ""
+    )
     for backend, per_s in transfers.items():
         table.add_row(
             f"ledger: balanced transfers/s on {backend} (batches of {BATCH}, 8 postings)",

@@ -20,6 +20,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from adapters.einvoice.issue import delivered_file
+from adapters.einvoice.validation import validate
 from adapters.invoice_documents import render_html, render_pdf, title
 from adapters.temporal_client import connect_temporal
 from cli.demo_collections import (
@@ -40,6 +42,7 @@ from cli.payouts import export_files, print_payouts, report_json
 from cli.processes import http_ok, wait_for_interrupt
 from cli.seed import DEMO_TOKENS, PARTNERS, DemoToken
 from config.settings import DATA_DIR, Settings
+from domain.einvoice.model import EInvoiceFormat
 from domain.invoicing.documents import PLATFORM_ISSUER
 from domain.money import from_minor
 from domain.sessions.lifecycle import SessionStage, is_final
@@ -318,7 +321,8 @@ class RunSummary:
 
 @dataclass(frozen=True, slots=True)
 class WrittenInvoice:
-    """An issued invoice of the run, written out as an HTML page and a PDF."""
+    """An issued invoice of the run, written out as an HTML page, a PDF (Factur-X: carrying its e-invoice) and
+    its e-invoice's XML."""
 
     number: str
     title: str
@@ -331,6 +335,10 @@ class WrittenInvoice:
     pdf: str
     api: str | None  # where its recipient fetches it, for a demand partner's invoice
     due: str | None  # when it is due, for a demand partner's invoice
+    party: str = ""  # whom the platform deals with on it: dp:<id> or cpo:<id>
+    xml: str | None = None  # its e-invoice (None: issued without one)
+    einvoice_format: str | None = None
+    einvoice_valid: bool | None = None  # validated again here: no fatal rule fails
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,8 +467,8 @@ def ledger_books(settings: Settings) -> Books:
 
 
 def issued_invoices(settings: Settings, session_ids: list[str], api_url: str) -> RunInvoices:
-    """The invoices of this run's sessions, each written out as an HTML page and a PDF under
-    ``.data/invoices/``, and the open monthly statements that carry some of them."""
+    """The invoices of this run's sessions, each written out as an HTML page, a PDF and its e-invoice's XML
+    (validated again) under ``.data/invoices/``, and the open monthly statements that carry some of them."""
     out = DATA_DIR / "invoices"
     out.mkdir(parents=True, exist_ok=True)
     with open_database(settings.database_url) as database:
@@ -472,9 +480,19 @@ def issued_invoices(settings: Settings, session_ids: list[str], api_url: str) ->
             continue
         document = invoice.document
         assert invoice.number is not None  # issued: it has its document, so its number
-        html, pdf = out / f"{invoice.number}.html", out / f"{invoice.number}.pdf"
+        html, pdf, xml = (out / f"{invoice.number}.{extension}" for extension in ("html", "pdf", "xml"))
         html.write_text(render_html(document), encoding="utf-8")
-        pdf.write_bytes(render_pdf(document))
+        fmt = None if invoice.einvoice_format is None else EInvoiceFormat(invoice.einvoice_format)
+        valid = None
+        if fmt is None or invoice.einvoice_xml is None:
+            pdf.write_bytes(render_pdf(document))
+        else:
+            content = invoice.einvoice_xml.encode("utf-8")
+            xml.write_bytes(content)
+            pdf.write_bytes(
+                delivered_file(document, fmt, content)[0] if fmt == EInvoiceFormat.FACTURX else render_pdf(document)
+            )
+            valid = not any(failure.fatal for failure in validate(content, fmt))
         issued.append(
             WrittenInvoice(
                 number=invoice.number,
@@ -488,6 +506,10 @@ def issued_invoices(settings: Settings, session_ids: list[str], api_url: str) ->
                 pdf=str(pdf),
                 api=f"{api_url}/v1/invoices/{invoice.number}" if invoice.recipient.startswith("dp:") else None,
                 due=(document.get("payment") or {}).get("due_date"),
+                party=invoice.recipient if document["issuer"] == PLATFORM_ISSUER else document["issuer"],
+                xml=None if valid is None else str(xml),
+                einvoice_format=None if fmt is None else fmt.value,
+                einvoice_valid=valid,
             )
         )
     return RunInvoices(issued, drafts, str(out))
@@ -612,7 +634,12 @@ def print_invoices(console: Console, invoices: RunInvoices) -> None:
             "issued on the 1st by the networkcore-monthly-statements Schedule",
             soft_wrap=True,
         )
-    console.print(f"Every invoice as an HTML page and a PDF: {invoices.folder}/", soft_wrap=True)
+    print_einvoices(console, issued)
+    xml_files = sum(1 for invoice in issued if invoice.xml)
+    console.print(
+        f"Every invoice as an HTML page, a PDF ({len(issued)}) and its EN 16931 XML ({xml_files}): {invoices.folder}/",
+        soft_wrap=True,
+    )
     example = next((invoice for invoice in issued if invoice.api), None)
     if example is not None:
         console.print(f"  open one: {example.pdf}", soft_wrap=True)
@@ -621,6 +648,21 @@ def print_invoices(console: Console, invoices: RunInvoices) -> None:
             f"{example.api}.pdf -o invoice.pdf",
             soft_wrap=True,
         )
+
+
+def print_einvoices(console: Console, issued: list[WrittenInvoice]) -> None:
+    """Per partner and CPO, the e-invoice formats its documents were issued in and how many pass the rules
+    (validated at issue, and again here from the stored XML)."""
+    table = Table(title="E-invoices (EN 16931; Factur-X, XRechnung and Peppol rules where they apply)")
+    for column in ("partner or CPO", "documents", "formats", "passed validation"):
+        table.add_column(column, justify="right" if column in ("documents", "passed validation") else "left")
+    for party in sorted({invoice.party for invoice in issued}):
+        own = [invoice for invoice in issued if invoice.party == party]
+        formats = Counter(invoice.einvoice_format or "none" for invoice in own)
+        passed = sum(1 for invoice in own if invoice.einvoice_valid)
+        verdict = f"{passed}/{len(own)}" if passed == len(own) else f"[red]{passed}/{len(own)}[/]"
+        table.add_row(party, str(len(own)), ", ".join(f"{f} x{n}" for f, n in sorted(formats.items())), verdict)
+    console.print(table)
 
 
 def _borneo_iban() -> str:
@@ -723,10 +765,12 @@ def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: 
             and report.books.check.ok
             and all(report.collections.agrees.values())
             and report.direct_debits.settled
+            and all(invoice.einvoice_valid for invoice in report.invoices.issued)
         )
         if not ok:
             console.print(
-                "[red]some sessions did not end as expected, or the books or the bank do not check; see .data/logs/[/]"
+                "[red]some sessions did not end as expected, the books or the bank do not check, or an e-invoice is "
+                "missing or invalid; see .data/logs/[/]"
             )
         stay = keep_running if keep_running is not None else (sys.stdin.isatty() and not as_json)
         if stay and not reuse:

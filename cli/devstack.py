@@ -132,6 +132,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that gives child processes these same settings."""
     env = {"DATABASE_URL": settings.database_url}
     for name, value in settings.model_dump(mode="json", exclude={"database_url"}).items():
+        if value is None:  # unset (an optional path): the child's default, not the text "None"
+            continue
         env[f"NETWORKCORE_{name.upper()}"] = json.dumps(value) if isinstance(value, dict | list) else str(value)
     return env
 

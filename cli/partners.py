@@ -19,12 +19,13 @@ from decimal import Decimal, InvalidOperation
 from adapters.temporal_client import connect_temporal
 from cli.direct_debits import mandate_arguments, run_mandate
 from domain.collections.methods import CollectionMethod
+from domain.einvoice.model import Contact, EInvoiceFormat, ElectronicAddress
 from domain.invoicing.documents import Cadence
 from domain.invoicing.payment import DEFAULT_PAYMENT_TERMS_DAYS
 from domain.partners import DemandPartnerTerms, FieldInvalid, PostalAddress
 from domain.payouts.funding import FundingMode
 from domain.payouts.schedule import PayoutFrequency, Weekday
-from domain.settlement.contracts import ShareBasis
+from domain.settlement.contracts import EInvoiceTerms, ShareBasis
 from messages.cpo_sync import CpoSyncInput, CpoSyncResult
 from persistence.db import SessionFactory
 from persistence.partners import StoredKey
@@ -82,6 +83,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         default=CollectionMethod.TRANSFER.value,
         help="how it pays its invoices: by transfer (default) or collected by SEPA Direct Debit (add a mandate)",
     )
+    _einvoice_options(add)
     mandate_arguments(actions)
     keys = actions.add_parser("keys", help="issue, revoke or list a partner's API keys")
     key_actions = keys.add_subparsers(dest="key_action", required=True)
@@ -115,6 +117,19 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     sync.add_argument("--json", action="store_true", help="print the counts per module as JSON")
 
 
+def _einvoice_options(parser: argparse.ArgumentParser) -> None:
+    """How the party receives its EN 16931 e-invoices; left out: the defaults of its country (README)."""
+    parser.add_argument("--einvoice-format", choices=[f.value for f in EInvoiceFormat])
+    parser.add_argument("--buyer-reference", help="BT-10 its documents quote; required for XRECHNUNG_*")
+    parser.add_argument(
+        "--electronic-address", help="SCHEME:ID, e.g. 9930:DE281045677 (default: derived from its VAT id)"
+    )
+    parser.add_argument("--einvoice-contact-name", help="with the telephone and email: its contact as a seller")
+    parser.add_argument("--einvoice-contact-telephone")
+    parser.add_argument("--einvoice-contact-email")
+    parser.add_argument("--legal-registration", help="its commercial register entry, e.g. HRB 123456")
+
+
 def _cpo_options(parser: argparse.ArgumentParser) -> None:
     """A CPO's company details and contract terms, all optional (left as they are when not given)."""
     parser.add_argument("--vat-id", help="with its country prefix, e.g. DE276543216")
@@ -143,6 +158,7 @@ def _cpo_options(parser: argparse.ArgumentParser) -> None:
         type=_amount,
         help="GUARANTEED: at most this released for it and not yet paid by partners, in its payout currency",
     )
+    _einvoice_options(parser)
 
 
 def run(writes: SessionFactory, args: argparse.Namespace, ours: OurPlatform, temporal: TemporalTarget) -> int:
@@ -291,6 +307,7 @@ def _terms(args: argparse.Namespace) -> cpo_onboarding.CpoTerms:
         payout_minimum=args.payout_minimum,
         payout_funding=args.payout_funding,
         exposure_limit=args.exposure_limit,
+        einvoice=_einvoice_terms(args),
     )
 
 
@@ -313,8 +330,29 @@ def _application(args: argparse.Namespace) -> partners.Application:
             taxable_dealer=args.taxable_dealer,
             payment_terms_days=args.payment_terms_days,
             collection_method=CollectionMethod(args.collection_method),
+            einvoice=_einvoice_terms(args) or EInvoiceTerms(),
         ),
     )
+
+
+def _einvoice_terms(args: argparse.Namespace) -> EInvoiceTerms | None:
+    """The e-invoice terms given on the command line; None: none given."""
+    address = None
+    if args.electronic_address is not None:
+        scheme, _, value = args.electronic_address.partition(":")
+        address = ElectronicAddress(scheme, value)
+    parts = (args.einvoice_contact_name, args.einvoice_contact_telephone, args.einvoice_contact_email)
+    if any(part is not None for part in parts) and None in parts:
+        raise FieldInvalid("einvoice", "give --einvoice-contact-name, -telephone and -email together")
+    contact = None if None in parts else Contact(*parts)
+    terms = EInvoiceTerms(
+        format=None if args.einvoice_format is None else EInvoiceFormat(args.einvoice_format),
+        buyer_reference=args.buyer_reference,
+        electronic_address=address,
+        contact=contact,
+        legal_registration=args.legal_registration,
+    )
+    return None if terms == EInvoiceTerms() else terms
 
 
 def _address(args: argparse.Namespace) -> PostalAddress:

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.fx_ecb import embedded_history
-from domain.partners import NewDemandPartner, PostalAddress
+from domain.partners import NewDemandPartner, PostalAddress, einvoice_party
 from domain.payouts.bank import bank_account
+from domain.settlement.contracts import party_einvoicing, revenue_share_terms
 from domain.tokens import TokenType, WhitelistType
 from domain.vat.parties import validate_vat_id
 from persistence import tokens
@@ -44,6 +45,7 @@ class DemoPartner:
     iban: str | None = None  # where its revenue share is paid
     bic: str | None = None
     payout: dict[str, Any] = field(default_factory=dict)  # the contract's payout terms; {} takes the defaults
+    einvoice: dict[str, Any] = field(default_factory=dict)  # its e-invoice terms; {} takes its country's defaults
 
 
 # VAT ids are fictitious but pass their country's check digits (python-stdnum).
@@ -79,6 +81,15 @@ PARTNERS = (
         "nc_dev_fahrwerk_51c7e0b9a3d24f61",
         address=PostalAddress("Leopoldstrasse", "80802", "München", building_number="12"),
         iban="DE75512108001245126199",
+        einvoice={
+            "format": "XRECHNUNG_CII",
+            "buyer_reference": "FW-AP-2026",
+            "contact": {
+                "name": "Fahrwerk Buchhaltung",
+                "telephone": "+49 89 2000 4711",
+                "email": "ap@fahrwerk.example",
+            },
+        },
     ),
     DemoPartner(
         "dp-voyageo",
@@ -102,6 +113,7 @@ PARTNERS = (
         cadence="MONTHLY",
         iban="AT611904300234573201",
         bic="BKAUATWWXXX",
+        einvoice={"format": "UBL"},
     ),
     DemoPartner(
         "dp-dormant",
@@ -163,7 +175,7 @@ def demand_partner_terms(partner: DemoPartner) -> dict[str, Any]:
         "credit": {"limit": "50000.00", "session_cap": "80.00", "hold_days": 7},
         "invoicing": {"model": "CHAIN", "cadence": partner.cadence, "taxable_dealer": partner.taxable_dealer},
         "payout": partner.payout,
-    }
+    } | ({"einvoice": partner.einvoice} if partner.einvoice else {})
 
 
 def _bank_details(holder: str, country: str, iban: str | None, bic: str | None) -> tuple[str | None, str | None]:
@@ -178,18 +190,21 @@ def ensure_demand_partner(db: Session, partner: DemoPartner, terms: dict[str, An
     """The partner, its API key and its contract on ``terms`` (tests add partners of their own with it)."""
     iban, bic = _bank_details(partner.name, partner.country, partner.iban, partner.bic)
     existing = db.get(DemandPartnerRow, partner.id)
+    new = NewDemandPartner(
+        id=partner.id,
+        legal_entity=partner.name,
+        country=partner.country,
+        vat_id=validate_vat_id(partner.country, partner.vat_id),
+        billing_currency=partner.currency,
+        address=partner.address,
+        iban=iban,
+        bic=bic,
+        active=partner.active,
+    )
+    # Checked now, as onboarding checks them, so that a seed lacking what a format needs fails here.
+    sells = "revenue_share" in terms and revenue_share_terms(terms).percent > 0
+    party_einvoicing(terms, einvoice_party(new, issues_in_its_name=sells))
     if existing is None:
-        new = NewDemandPartner(
-            id=partner.id,
-            legal_entity=partner.name,
-            country=partner.country,
-            vat_id=validate_vat_id(partner.country, partner.vat_id),
-            billing_currency=partner.currency,
-            address=partner.address,
-            iban=iban,
-            bic=bic,
-            active=partner.active,
-        )
         add_demand_partner(db, new, terms, now=EPOCH)
         register_api_key(db, partner.id, partner.api_key, now=EPOCH, expires_at=None)
         return

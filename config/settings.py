@@ -9,6 +9,9 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.einvoice.build import PartyDetails
+from domain.einvoice.model import Contact, ElectronicAddress
+from domain.einvoice.recipients import EAS_CODES, electronic_address_from_vat_id
 from domain.partners import PostalAddress, checked_address, checked_country
 from domain.payouts.bank import BankAccount, bank_account
 from domain.vat.parties import validate_vat_id
@@ -68,6 +71,20 @@ class Settings(BaseSettings):
         "FR": "FR44732829320",
         "CH": "CHE-301.845.272 MWST",
     }
+
+    # What the platform's e-invoices state about it besides the above (EN 16931 BT-30, BG-6, BT-34): its
+    # commercial register entry (identifies it where no VAT id may be stated, BR-CO-26), the contact XRechnung
+    # asks for (BR-DE-2/5/6/7), and its electronic address as "<EAS scheme>:<id>" (empty: derived from its VAT
+    # id where it is established, 9930:DE... for a German one).
+    platform_legal_registration: str = "HRB 000000 B"
+    platform_contact_name: str = "NetworkCore Billing"
+    platform_contact_telephone: str = "+49 30 0000000"
+    platform_contact_email: str = "billing@networkcore.example"
+    platform_electronic_address: str = ""
+    # Every issued document's e-invoice is also written here, one folder per recipient (unset: no delivery;
+    # Peppol transport is an access point's job), by a Schedule every einvoice_delivery_s.
+    einvoice_outbox: Path | None = None
+    einvoice_delivery_s: int = 60
 
     # A reference rate older than this (days before the charging day) parks the settlement for ops.
     # Five days cover a weekend plus the TARGET Easter holidays.
@@ -185,3 +202,33 @@ def bank_floors(settings: Settings) -> dict[str, Decimal]:
         if not floor.is_finite() or floor < 0:
             raise ValueError(f"NETWORKCORE_BANK_FLOOR: the {currency} floor must be 0 or more, not {floor}")
     return floors
+
+
+def platform_einvoice_details(settings: Settings) -> PartyDetails:
+    """What the platform's e-invoices state about it beyond its documents, checked at start."""
+    country = checked_country(settings.platform_country)
+    if settings.platform_electronic_address:
+        scheme, _, value = settings.platform_electronic_address.partition(":")
+        if scheme not in EAS_CODES or not value:
+            raise ValueError(
+                "NETWORKCORE_PLATFORM_ELECTRONIC_ADDRESS must be <EAS scheme>:<id>, e.g. 9930:DE312987657, not "
+                f"{settings.platform_electronic_address!r}"
+            )
+        address: ElectronicAddress | None = ElectronicAddress(scheme, value)
+    else:
+        home = settings.platform_vat_ids.get(country)
+        address = electronic_address_from_vat_id(None if home is None else validate_vat_id(country, home))
+    if address is None:
+        raise ValueError("NETWORKCORE_PLATFORM_ELECTRONIC_ADDRESS is needed: none derives from the platform's VAT id")
+    contact = Contact(
+        settings.platform_contact_name, settings.platform_contact_telephone, settings.platform_contact_email
+    )
+    if not all(part.strip() for part in (contact.name, contact.telephone, contact.email)):
+        raise ValueError("the platform's e-invoice contact needs a name, a telephone and an email (XRechnung BR-DE-2)")
+    if not settings.platform_legal_registration.strip():
+        raise ValueError("NETWORKCORE_PLATFORM_LEGAL_REGISTRATION is needed (out-of-scope invoices, BR-CO-26)")
+    return PartyDetails(
+        legal_registration_id=settings.platform_legal_registration.strip(),
+        electronic_address=address,
+        contact=contact,
+    )

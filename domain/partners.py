@@ -4,7 +4,7 @@ contract terms, each checked with the field named, so a typo is refused before a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -18,9 +18,12 @@ from domain.money import minor_unit_places
 from domain.payouts.bank import BankDetailsInvalid, bank_account
 from domain.settlement.contracts import (
     ContractTermsInvalid,
+    EInvoiceParty,
+    EInvoiceTerms,
     ShareBasis,
     credit_terms,
     invoicing_terms,
+    party_einvoicing,
     revenue_share_terms,
 )
 from domain.vat.parties import CountryUnknown, VatIdInvalid, country_name, validate_vat_id
@@ -89,9 +92,11 @@ class DemandPartnerTerms:
     taxable_dealer: bool = False
     payment_terms_days: int = DEFAULT_PAYMENT_TERMS_DAYS
     collection_method: CollectionMethod = CollectionMethod.TRANSFER
+    einvoice: EInvoiceTerms = field(default_factory=EInvoiceTerms)  # nothing stated: its country's defaults
 
     def contract(self, billing_currency: str) -> dict[str, Any]:
         """The contract's JSON (``domain.settlement.contracts``), amounts as strings."""
+        einvoice = self.einvoice.to_json()
         return {
             "billing_currency": billing_currency,
             "revenue_share": {"percent": str(self.share_percent), "basis": self.share_basis.value},
@@ -103,7 +108,7 @@ class DemandPartnerTerms:
                 "payment_terms_days": self.payment_terms_days,
             },
             "collection": {"method": self.collection_method.value},
-        }
+        } | ({"einvoice": einvoice} if einvoice else {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +196,10 @@ def checked_amount(field: str, amount: Decimal, currency: str) -> Decimal:
     return amount
 
 
-def checked_terms(terms: DemandPartnerTerms, currency: str) -> DemandPartnerTerms:
-    """The terms, if the contract readers accept them and the session cap fits in the credit limit."""
+def checked_terms(terms: DemandPartnerTerms, partner: NewDemandPartner) -> DemandPartnerTerms:
+    """The terms, if the contract readers accept them, the session cap fits in the credit limit and the
+    partner has what its e-invoice format needs."""
+    currency = partner.billing_currency
     checked_amount("credit_limit", terms.credit_limit, currency)
     checked_amount("session_cap", terms.session_cap, currency)
     if terms.session_cap > terms.credit_limit:
@@ -209,7 +216,24 @@ def checked_terms(terms: DemandPartnerTerms, currency: str) -> DemandPartnerTerm
         invoicing_terms(contract)
     except ContractTermsInvalid as error:
         raise FieldInvalid("payment_terms_days", str(error)) from error
+    try:
+        party_einvoicing(contract, einvoice_party(partner, issues_in_its_name=terms.share_percent > 0))
+    except ContractTermsInvalid as error:
+        raise FieldInvalid("einvoice", str(error)) from error
     return terms
+
+
+def einvoice_party(partner: NewDemandPartner, *, issues_in_its_name: bool) -> EInvoiceParty:
+    """The partner as its e-invoicing terms are checked: documents are self-billed in its name when it is
+    paid a revenue share."""
+    return EInvoiceParty(
+        id=partner.id,
+        country=partner.country,
+        vat_id=partner.vat_id,
+        issues_in_its_name=issues_in_its_name,
+        structured_address=partner.address is not None,
+        payout_account=partner.iban is not None,
+    )
 
 
 def new_demand_partner(

@@ -20,3 +20,4 @@ class StatementRun(Payload):
 
 class StatementRunResult(Payload):
     issued: list[str]  # the statements' numbers, in the order issued
+    refused: list[str] = []  # drafts whose e-invoice failed (they stay drafts), each with the rule

@@ -29,3 +29,14 @@ def latest_terms_by_party(db: Session, party_kind: PartyKind) -> dict[str, dict[
         .where(ContractRow.party_kind == party_kind)
     )
     return {party_id: terms for party_id, terms in rows}
+
+
+def latest_terms(db: Session, party_kind: PartyKind, party_id: str) -> dict[str, Any]:
+    """The terms of the party's highest contract version; none without a contract."""
+    terms = db.scalar(
+        select(ContractRow.terms)
+        .where(ContractRow.party_kind == party_kind, ContractRow.party_id == party_id)
+        .order_by(ContractRow.version.desc())
+        .limit(1)
+    )
+    return terms or {}

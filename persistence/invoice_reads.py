@@ -27,6 +27,7 @@ class IssuedInvoice:
     self_billed: bool  # issued by the platform in its supplier's name (a CPO's, a partner's revenue share)
     due_date: date | None = None  # an open item to pay (None: a credit note, or issued before 0024)
     payment_reference: str | None = None  # the ISO 11649 RF its payment quotes
+    einvoice_format: str | None = None  # its e-invoice's (None: issued before e-invoices were)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,8 @@ class SessionsInvoice:
     period: str | None
     sessions: int
     document: dict[str, Any] | None
+    einvoice_format: str | None = None  # once issued: its e-invoice's format and XML
+    einvoice_xml: str | None = None
 
 
 def _issued(row: InvoiceRow) -> IssuedInvoice:
@@ -70,6 +73,7 @@ def _issued(row: InvoiceRow) -> IssuedInvoice:
         self_billed=bool(row.document["self_billing"]),
         due_date=row.due_date,
         payment_reference=row.payment_reference,
+        einvoice_format=row.einvoice_format,
     )
 
 
@@ -131,6 +135,8 @@ def invoices_carrying(db: Session, session_ids: Sequence[str]) -> list[SessionsI
             period=invoice.period,
             sessions=lines,
             document=invoice.document,
+            einvoice_format=invoice.einvoice_format,
+            einvoice_xml=invoice.einvoice_xml,
         )
         for invoice, lines in rows
     ]

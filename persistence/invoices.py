@@ -4,6 +4,9 @@
 PostgreSQL; SQLite has one writer anyway): the number is used by the invoice stored in that transaction,
 or, if the transaction rolls back, released with it. A number is never burnt, never given twice. Callers
 allocate last, just before the insert, to hold the lock as briefly as possible.
+
+Every document is issued with its EN 16931 e-invoice, validated first (``persistence.einvoices``): one that
+fails is not issued, and its number goes back with the transaction.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from domain.einvoice.build import einvoice_group
+from domain.einvoice.issuing import EInvoiceIssuing
 from domain.invoicing.documents import (
     PLATFORM_ISSUER,
     DocumentKind,
@@ -28,6 +33,7 @@ from domain.invoicing.documents import (
 )
 from domain.invoicing.lines import InvoiceLine, credited, invoice_totals
 from domain.vat.treatment import TaxParty
+from persistence import einvoices
 from persistence.db import dialect_insert
 from persistence.revenue_share import book_revenue_share_vat
 from persistence.tables import InvoiceLineRow, InvoiceRow, InvoiceSeriesRow
@@ -137,6 +143,7 @@ def issue_invoice(
     line: InvoiceLine,
     self_billing: bool,
     now: datetime,
+    issuing: EInvoiceIssuing,
     generation: int = 0,
 ) -> InvoiceRow:
     """A numbered invoice of one session's line; the one already issued for it when there is one. A
@@ -149,7 +156,15 @@ def issue_invoice(
         row.session_id = None
         row.correction_key = correction_key(issuer, line.session_id, DocumentKind.INVOICE, generation)
     return _issue(
-        db, row, [line], supplier=supplier, customer=customer, self_billing=self_billing, now=now, generation=generation
+        db,
+        row,
+        [line],
+        supplier=supplier,
+        customer=customer,
+        self_billing=self_billing,
+        now=now,
+        issuing=issuing,
+        generation=generation,
     )
 
 
@@ -162,6 +177,7 @@ def issue_credit_note(
     supplier: TaxParty,
     customer: TaxParty,
     now: datetime,
+    issuing: EInvoiceIssuing,
 ) -> InvoiceRow:
     """The numbered credit note that cancels the session's ``line`` (of ``generation``) on ``original``, in
     the original's series; the one already issued when there is one. A line on a statement not issued yet
@@ -185,6 +201,7 @@ def issue_credit_note(
         customer=customer,
         self_billing=original.issuer != PLATFORM_ISSUER,
         now=now,
+        issuing=issuing,
         generation=generation,
         corrects=corrects,
     )
@@ -223,6 +240,7 @@ def _issue(
     customer: TaxParty,
     self_billing: bool,
     now: datetime,
+    issuing: EInvoiceIssuing,
     generation: int = 0,
     corrects: str | None = None,
 ) -> InvoiceRow:
@@ -261,6 +279,7 @@ def _issue(
     row.due_date = None if payment is None else payment.due_date
     row.payment_reference = None if payment is None else payment.reference
     row.issued_at = now
+    einvoices.attach_einvoice(db, row, issuing)  # before the row is written: issued rows are immutable
     if new:
         db.add(row)
         db.flush()
@@ -270,33 +289,38 @@ def _issue(
     partner_id = revenue_share_partner(row.issuer)
     if partner_id is not None:
         book_revenue_share_vat(db, partner_id=partner_id, number=number, currency=row.currency, lines=lines, now=now)
+    einvoices.queue_delivery(db, row)
     return row
 
 
 def add_to_statement(
     db: Session, *, issuer: str, series: str, recipient: str, period: str, line: InvoiceLine, now: datetime
 ) -> InvoiceRow:
-    """Put the session's line on the recipient's open draft statement for ``period`` (opened on first use).
-    A line that is already on a statement stays where it is."""
+    """Put the session's line on the recipient's open draft statement for ``period`` (opened on first use),
+    the one of the lines its e-invoice can state with it (``einvoice_group``: a month's sessions taxed in
+    another currency, or outside the scope of VAT, have statements of their own). A line that is already on a
+    statement stays where it is."""
     existing = issued_for_session(db, issuer, line.session_id)
     if existing is not None:
         return existing
-    draft = _open_draft(db, issuer, recipient, line.currency, period)
+    group = einvoice_group(line)
+    draft = _open_draft(db, issuer, recipient, line.currency, period, group)
     if draft is None:
         try:
             with db.begin_nested():
                 draft = _unnumbered(issuer, series, recipient, line.currency, period=period, session_id=None, now=now)
+                draft.einvoice_group = group
                 db.add(draft)
         except IntegrityError:
             # Another worker opened it first: use theirs.
-            draft = _open_draft(db, issuer, recipient, line.currency, period)
+            draft = _open_draft(db, issuer, recipient, line.currency, period, group)
             assert draft is not None
     _add_line(db, draft, line, 0)
     db.flush()
     return draft
 
 
-def _open_draft(db: Session, issuer: str, recipient: str, currency: str, period: str) -> InvoiceRow | None:
+def _open_draft(db: Session, issuer: str, recipient: str, currency: str, period: str, group: str) -> InvoiceRow | None:
     return db.scalar(
         select(InvoiceRow)
         .where(
@@ -305,6 +329,7 @@ def _open_draft(db: Session, issuer: str, recipient: str, currency: str, period:
             InvoiceRow.recipient == recipient,
             InvoiceRow.currency == currency,
             InvoiceRow.period == period,
+            InvoiceRow.einvoice_group == group,
         )
         .with_for_update()
     )
@@ -318,7 +343,9 @@ def drafts_before(db: Session, period: str, *, recipient: str | None = None) -> 
     return list(db.scalars(query.order_by(InvoiceRow.period, InvoiceRow.key)))
 
 
-def issue_statement(db: Session, key: int, *, supplier: TaxParty, customer: TaxParty, now: datetime) -> InvoiceRow:
+def issue_statement(
+    db: Session, key: int, *, supplier: TaxParty, customer: TaxParty, now: datetime, issuing: EInvoiceIssuing
+) -> InvoiceRow:
     """Number and issue a draft statement with the lines it holds (a no-op for one already issued)."""
     row = db.get_one(InvoiceRow, key, with_for_update=True)
     if row.status == ISSUED:
@@ -330,4 +357,6 @@ def issue_statement(db: Session, key: int, *, supplier: TaxParty, customer: TaxP
         )
     ]
     self_billing = row.issuer != PLATFORM_ISSUER
-    return _issue(db, row, lines, supplier=supplier, customer=customer, self_billing=self_billing, now=now)
+    return _issue(
+        db, row, lines, supplier=supplier, customer=customer, self_billing=self_billing, now=now, issuing=issuing
+    )

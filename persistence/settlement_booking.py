@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from domain.einvoice.issuing import EInvoiceIssuing
 from domain.settlement.plan import PlannedInvoice, SettlementPlan
 from persistence import holds, invoices, ledger, payouts
 from persistence.tables import InvoiceRow, SessionRow
@@ -27,7 +28,7 @@ class SettlementBooking:
     self_billed_invoice: str | None
 
 
-def book_settlement(db: Session, plan: SettlementPlan, *, now: datetime) -> SettlementBooking:
+def book_settlement(db: Session, plan: SettlementPlan, *, now: datetime, issuing: EInvoiceIssuing) -> SettlementBooking:
     entry_id, booked_now = (None, False) if plan.entry is None else ledger.post(db, plan.entry, now=now)
     hold = (
         None
@@ -35,10 +36,12 @@ def book_settlement(db: Session, plan: SettlementPlan, *, now: datetime) -> Sett
         else holds.capture_hold(db, plan.session_id, captured_minor=plan.hold_capture_minor, entry=entry_id, now=now)
     )
     # Numbers last: the series rows stay locked from here to the commit.
-    self_billed = None if plan.self_billed is None else _issue(db, plan.self_billed, plan.generation, now=now)
-    sold = None if plan.sold is None else _issue(db, plan.sold, plan.generation, now=now)
+    self_billed = (
+        None if plan.self_billed is None else _issue(db, plan.self_billed, plan.generation, now=now, issuing=issuing)
+    )
+    sold = None if plan.sold is None else _issue(db, plan.sold, plan.generation, now=now, issuing=issuing)
     if plan.revenue_share is not None:
-        _issue(db, plan.revenue_share, plan.generation, now=now)
+        _issue(db, plan.revenue_share, plan.generation, now=now, issuing=issuing)
     # Stage 9's hand-off: the payables join their payees' payout queues in this same transaction.
     payouts.enqueue(db, plan.session_id, plan.entry_key, plan.payables, now=now)
     if plan.generation > 0:
@@ -54,7 +57,9 @@ def book_settlement(db: Session, plan: SettlementPlan, *, now: datetime) -> Sett
     )
 
 
-def _issue(db: Session, planned: PlannedInvoice, generation: int, *, now: datetime) -> InvoiceRow:
+def _issue(
+    db: Session, planned: PlannedInvoice, generation: int, *, now: datetime, issuing: EInvoiceIssuing
+) -> InvoiceRow:
     if planned.statement_period is not None:
         return invoices.add_to_statement(
             db,
@@ -75,5 +80,6 @@ def _issue(db: Session, planned: PlannedInvoice, generation: int, *, now: dateti
         line=planned.line,
         self_billing=planned.self_billing,
         now=now,
+        issuing=issuing,
         generation=generation,
     )

@@ -653,13 +653,14 @@ class InvoiceRow(Base):
         Index(None, "recipient", "due_date"),  # a partner's overdue items, asked at every authorisation
         Index(None, "corrects_key"),  # the credit notes of an invoice (its open amount)
         Index("uq_invoices_payment_reference", "payment_reference", unique=True),
-        # At most one open draft statement per recipient, currency and month.
+        # At most one open draft statement per recipient, currency, month and e-invoice group.
         Index(
             "uq_invoices_open_draft",
             "issuer",
             "recipient",
             "currency",
             "period",
+            "einvoice_group",
             unique=True,
             sqlite_where=text("status = 'DRAFT'"),
             postgresql_where=text("status = 'DRAFT'"),
@@ -689,6 +690,33 @@ class InvoiceRow(Base):
     document: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
     issued_at: Mapped[datetime | None]
+    # Its EN 16931 e-invoice, validated and stored as it is issued (None: issued before 0031), in the format
+    # it was made in (domain.einvoice.model.EInvoiceFormat; Factur-X: the XML the PDF carries).
+    einvoice_format: Mapped[str | None] = mapped_column(String(16))
+    einvoice_xml: Mapped[str | None] = mapped_column(Text)
+    # A draft statement collects the lines one e-invoice can state together (domain.einvoice.build.einvoice_group:
+    # "" most, a foreign VAT currency's code, "O" out of scope of VAT).
+    einvoice_group: Mapped[str] = mapped_column(String(8), default="", server_default="")
+
+
+class EInvoiceDeliveryRow(Base):
+    """An issued e-invoice's delivery to the outbox: queued as it is issued, ``delivered_at`` set once its file
+    is written (the invoice row itself is immutable by then)."""
+
+    __tablename__ = "einvoice_deliveries"
+    __table_args__ = (
+        Index(
+            "ix_einvoice_deliveries_pending",
+            "invoice_key",
+            sqlite_where=text("delivered_at IS NULL"),
+            postgresql_where=text("delivered_at IS NULL"),
+        ),
+    )
+
+    invoice_key: Mapped[int] = mapped_column(ForeignKey("invoices.key"), primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(80))  # "dp:<id>" or "cpo:<id>": whose folder it goes to
+    queued_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
 
 
 class InvoiceLineRow(Base):

@@ -20,9 +20,17 @@ from domain.partners import (
     checked_currency,
     checked_vat_id,
 )
-from domain.settlement.contracts import ContractTermsInvalid, commission_terms, funding_terms, payout_schedule
+from domain.settlement.contracts import (
+    ContractTermsInvalid,
+    EInvoiceParty,
+    EInvoiceTerms,
+    commission_terms,
+    funding_terms,
+    party_einvoicing,
+    payout_schedule,
+)
 from persistence import ocpi_connections as connections
-from persistence.contract_terms import latest_terms_by_party
+from persistence.contract_terms import latest_terms
 from persistence.contracts import ensure_contract
 from persistence.locations import published_counts
 from persistence.parties import set_postal_address
@@ -51,7 +59,8 @@ class CpoTerms:
     """Its contract terms, as far as ops gave them (None: as in its contract). Commission amounts are in the
     tariff's currency, the payout minimum and exposure limit in its payout currency; the payout fields are
     ``domain.payouts.schedule``'s (frequency, UTC time HH:MM, weekday, day of the month), the funding
-    ``domain.payouts.funding``'s (PAY_WHEN_PAID or GUARANTEED, with an exposure limit)."""
+    ``domain.payouts.funding``'s (PAY_WHEN_PAID or GUARANTEED, with an exposure limit); its e-invoice terms
+    replace those of the contract that they state."""
 
     commission_percent: Decimal | None = None
     commission_minimum: Decimal | None = None
@@ -63,6 +72,7 @@ class CpoTerms:
     payout_minimum: Decimal | None = None
     payout_funding: str | None = None
     exposure_limit: Decimal | None = None
+    einvoice: EInvoiceTerms | None = None
 
     @property
     def given(self) -> bool:
@@ -90,6 +100,8 @@ class CpoTerms:
         funding = self._funding(contract.get("payout_funding", {}), payout_currency)
         if funding:
             terms["payout_funding"] = funding
+        if self.einvoice is not None:
+            terms["einvoice"] = dict(contract.get("einvoice", {})) | self.einvoice.to_json()
         try:
             commission_terms(terms)
         except ContractTermsInvalid as error:
@@ -160,9 +172,29 @@ def set_cpo_terms(db: Session, cpo_id: str, company: CpoCompany, terms: CpoTerms
         cpo.payout_currency = checked.payout_currency
     if checked.iban is not None:
         cpo.iban, cpo.bic = checked.iban, checked.bic
+    contract = latest_terms(db, "CPO", cpo_id)
     if terms.given:
-        contract = latest_terms_by_party(db, "CPO").get(cpo_id, {})
-        ensure_contract(db, "CPO", cpo_id, terms.applied_to(contract, cpo.payout_currency), now=now, first_from=now)
+        contract = terms.applied_to(contract, cpo.payout_currency)
+    _check_einvoicing(cpo, contract)
+    if terms.given:
+        ensure_contract(db, "CPO", cpo_id, contract, now=now, first_from=now)
+
+
+def _check_einvoicing(cpo: CpoRow, contract: dict[str, Any]) -> None:
+    """The CPO has what its e-invoice format needs: it is the seller of the self-billed documents issued in its
+    name, and receives them."""
+    party = EInvoiceParty(
+        id=cpo.id,
+        country=cpo.country,
+        vat_id=cpo.vat_id,
+        issues_in_its_name=True,
+        structured_address=bool(cpo.city and cpo.postal_code),
+        payout_account=bool(cpo.iban),
+    )
+    try:
+        party_einvoicing(contract, party)
+    except ContractTermsInvalid as error:
+        raise FieldInvalid("einvoice", str(error)) from error
 
 
 def registered_catalogue(db: Session, cpo_id: str) -> RegisteredCatalogue:

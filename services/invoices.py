@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from persistence import invoice_reads
+from persistence import einvoices, invoice_reads
 from persistence.db import SessionFactory
+from persistence.einvoices import StoredEInvoice
 from persistence.invoice_reads import IssuedInvoice, OpenStatement, SessionsInvoice
 
 
@@ -41,6 +42,16 @@ def partner_invoice_document(reads: SessionFactory, demand_partner_id: str, numb
     if document is None:
         raise InvoiceNotFound(number)
     return document
+
+
+def partner_einvoice(reads: SessionFactory, demand_partner_id: str, number: str) -> StoredEInvoice:
+    """The invoice's e-invoice as issued; ``InvoiceNotFound`` when the invoice is not the partner's or was
+    issued without one."""
+    with reads() as db:
+        einvoice = einvoices.einvoice_of(db, _party(demand_partner_id), number)
+    if einvoice is None:
+        raise InvoiceNotFound(number)
+    return einvoice
 
 
 def invoices_of_sessions(reads: SessionFactory, session_ids: Sequence[str]) -> list[SessionsInvoice]:

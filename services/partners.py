@@ -84,7 +84,7 @@ def onboard_demand_partner(db: UnitOfWork, application: Application, *, now: dat
         iban=application.iban,
         bic=application.bic,
     )
-    terms = checked_terms(application.terms, partner.billing_currency)
+    terms = checked_terms(application.terms, partner)
     add_demand_partner(db, partner, terms.contract(partner.billing_currency), now=now)
     return partner
 

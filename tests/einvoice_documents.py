@@ -9,7 +9,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from adapters.einvoice.issue import validated_xml
 from domain.einvoice.build import CreditTransfer, DirectDebit, EInvoiceContext, PartyDetails
+from domain.einvoice.issuing import EInvoiceIssuing
 from domain.einvoice.model import Contact, ElectronicAddress
 from domain.fx.rates import FxRate
 from domain.invoicing.documents import (
@@ -62,6 +64,8 @@ PLATFORM_DETAILS = PartyDetails(
     electronic_address=ElectronicAddress("9930", PLATFORM_VAT_ID),
     contact=Contact("Billing team", "+49 30 1234567", "billing@networkcore.example"),
 )
+# Documents issued in the tests are issued as in production: each with its e-invoice, validated.
+ISSUING = EInvoiceIssuing(PLATFORM_DETAILS, validated_xml)
 CPO_DETAILS = PartyDetails(
     legal_registration_id="HRB 98765",
     electronic_address=ElectronicAddress("9930", "DE136695976"),

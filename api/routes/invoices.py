@@ -1,5 +1,6 @@
-"""GET /v1/invoices: the calling demand partner's invoices, as JSON, an HTML page or a PDF: those we issued to
-it, and the self-billed ones we issued in its name for its revenue share.
+"""GET /v1/invoices: the calling demand partner's invoices, as JSON, an HTML page, a PDF or their EN 16931
+e-invoice (XML; a Factur-X document's PDF carries it): those we issued to it, and the self-billed ones we
+issued in its name for its revenue share.
 
 Invoices are served from the document stored when they were issued; draft statements have no number
 and are not invoices yet (their lines show under ``open_statements``)."""
@@ -12,10 +13,12 @@ from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from adapters.einvoice.issue import delivered_file
 from adapters.invoice_documents import render_html, render_pdf
 from api.deps import ContextDep, DemandPartnerDep
-from api.responses import HTML_PAGE, PDF_FILE, pdf_response, refusals
+from api.responses import HTML_PAGE, PDF_FILE, XML_FILE, pdf_response, refusals, xml_response
 from api.schemas import PRINTABLE_ASCII, InvoiceList, InvoiceSummary, OpenStatement
+from domain.einvoice.model import EInvoiceFormat
 from domain.money import from_minor
 from persistence.invoice_reads import IssuedInvoice
 from services import invoices as service
@@ -63,7 +66,9 @@ def _summary(invoice: IssuedInvoice) -> InvoiceSummary:
         self_billed=invoice.self_billed,
         due_date=invoice.due_date,
         payment_reference=invoice.payment_reference,
-        links={"self": base, "html": f"{base}.html", "pdf": f"{base}.pdf"},
+        einvoice_format=None if invoice.einvoice_format is None else EInvoiceFormat(invoice.einvoice_format),
+        links={"self": base, "html": f"{base}.html", "pdf": f"{base}.pdf"}
+        | ({} if invoice.einvoice_format is None else {"xml": f"{base}.xml"}),
     )
 
 
@@ -89,12 +94,33 @@ async def invoice_html(number: InvoiceNumberPath, partner: DemandPartnerDep, con
     "/{number}.pdf",
     response_class=Response,
     responses={**NOT_FOUND, **PDF_FILE},
-    summary="An invoice, as a printable PDF",
+    summary="An invoice, as a printable PDF (a Factur-X one with its e-invoice inside)",
 )
 async def invoice_pdf(number: InvoiceNumberPath, partner: DemandPartnerDep, context: ContextDep) -> Response:
     document = await _document(number, partner.id, context)
-    pdf = await run_in_threadpool(render_pdf, document)
+    try:
+        einvoice = await run_in_threadpool(service.partner_einvoice, context.reads, partner.id, number)
+    except service.InvoiceNotFound:
+        einvoice = None
+    if einvoice is not None and einvoice.format == EInvoiceFormat.FACTURX:
+        pdf, _, _ = await run_in_threadpool(delivered_file, document, einvoice.format, einvoice.xml)
+    else:
+        pdf = await run_in_threadpool(render_pdf, document)
     return pdf_response(pdf, number)
+
+
+@router.get(
+    "/{number}.xml",
+    response_class=Response,
+    responses={**NOT_FOUND, **XML_FILE},
+    summary="An invoice's EN 16931 e-invoice, as issued and validated (in the format of your contract)",
+)
+async def invoice_xml(number: InvoiceNumberPath, partner: DemandPartnerDep, context: ContextDep) -> Response:
+    try:
+        einvoice = await run_in_threadpool(service.partner_einvoice, context.reads, partner.id, number)
+    except service.InvoiceNotFound as error:
+        raise HTTPException(404, "no such invoice of yours, or it was issued without an e-invoice") from error
+    return xml_response(einvoice.xml, number)
 
 
 @router.get("/{number}", responses=NOT_FOUND, summary="An invoice, as issued (every Art. 226 field)")

@@ -12,8 +12,19 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ContextDep, OperatorDep
 from api.responses import OPERATORS_401, refusals
-from api.schemas import MAX_KEY, PRINTABLE_ASCII, ApiKeyCreate, ApiKeyIssued, ApiKeyRead, PartnerCreate, PartnerRead
+from api.schemas import (
+    MAX_KEY,
+    PRINTABLE_ASCII,
+    ApiKeyCreate,
+    ApiKeyIssued,
+    ApiKeyRead,
+    EInvoiceTermsIn,
+    PartnerCreate,
+    PartnerRead,
+)
+from domain.einvoice.model import Contact, ElectronicAddress
 from domain.partners import DemandPartnerTerms, FieldInvalid, PostalAddress
+from domain.settlement.contracts import EInvoiceTerms
 from services import partners as service
 
 PartnerIdPath = Annotated[str, Path(max_length=64, pattern=PRINTABLE_ASCII)]
@@ -53,6 +64,7 @@ async def add_partner(body: PartnerCreate, _: OperatorDep, context: ContextDep) 
             cadence=body.terms.cadence,
             taxable_dealer=body.terms.taxable_dealer,
             payment_terms_days=body.terms.payment_terms_days,
+            einvoice=_einvoice_terms(body.terms.einvoice),
         ),
     )
 
@@ -74,6 +86,20 @@ async def add_partner(body: PartnerCreate, _: OperatorDep, context: ContextDep) 
         raise HTTPException(422, str(invalid)) from invalid
     except service.PartnerExists as exists:
         raise HTTPException(409, str(exists)) from exists
+
+
+def _einvoice_terms(body: EInvoiceTermsIn | None) -> EInvoiceTerms:
+    """As written; onboarding checks them (``FieldInvalid`` on the field ``einvoice``)."""
+    if body is None:
+        return EInvoiceTerms()
+    address, contact = body.electronic_address, body.contact
+    return EInvoiceTerms(
+        format=body.format,
+        buyer_reference=body.buyer_reference,
+        electronic_address=None if address is None else ElectronicAddress(address.scheme, address.id),
+        contact=None if contact is None else Contact(contact.name, contact.telephone, contact.email),
+        legal_registration=body.legal_registration,
+    )
 
 
 @router.get("/{partner_id}/keys", response_model=list[ApiKeyRead], responses=NOT_FOUND, summary="A partner's keys")

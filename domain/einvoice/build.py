@@ -40,6 +40,7 @@ from domain.einvoice.model import (
 from domain.errors import DomainError
 from domain.invoicing.creditor_reference import printed
 from domain.invoicing.documents import DocumentKind, InvoiceDocument
+from domain.invoicing.lines import InvoiceLine
 from domain.money import from_minor, minor_unit_places, to_minor
 from domain.partners import PostalAddress
 from domain.vat.treatment import LEGAL_NOTES, VatTreatment
@@ -190,6 +191,21 @@ def _not_subject(items: Sequence[Mapping[str, Any]]) -> bool:
             "reverse-charged ones: issue them on documents of their own"
         )
     return True
+
+
+NOT_SUBJECT_GROUP = "O"
+
+
+def einvoice_group(line: InvoiceLine) -> str:
+    """What a line shares with every other line one EN 16931 document can state: lines outside the scope of
+    VAT stand apart (BR-O-11), lines taxed in a currency other than the document's name it (one BT-6 per
+    document); all other lines (VAT in the document's currency, reverse charge) are ``""``. A monthly
+    statement collects the lines of one group, so that it is one e-invoice."""
+    if line.vat.treatment == VatTreatment.OUT_OF_SCOPE:
+        return NOT_SUBJECT_GROUP
+    if line.vat.treatment == VatTreatment.DOMESTIC and line.national.currency != line.currency:
+        return line.national.currency
+    return ""
 
 
 def vat_category(treatment: VatTreatment, percent: Decimal) -> tuple[VatCategory, Decimal | None]:

@@ -24,10 +24,20 @@ funded, ``"payout_funding": {"mode": "PAY_WHEN_PAID"}`` or ``{"mode": "GUARANTEE
 ``cadence`` is PER_SESSION (an invoice per session) or MONTHLY (one statement per month and currency);
 ``taxable_dealer`` is the partner's status under Art. 38 of the VAT Directive (reselling electricity is its
 main activity), which moves the place of supply to where it is established.
+
+Both kinds may say how the party receives e-invoices (``party_einvoicing``; the defaults by country are
+``domain.einvoice.recipients``')::
+
+    {"einvoice": {"format": "XRECHNUNG_CII",         # FACTURX, XRECHNUNG_CII, XRECHNUNG_UBL, PEPPOL_UBL, CII, UBL
+                  "buyer_reference": "04011000-12345-67",  # BT-10 its documents quote (a Leitweg-ID ...)
+                  "electronic_address": {"scheme": "9930", "id": "DE281045677"},  # BT-34/BT-49, EAS scheme
+                  "contact": {"name": "Accounts", "telephone": "+49 89 123456", "email": "ap@example.com"},
+                  "legal_registration": "HRB 123456"}}   # BT-30 of documents issued in its name
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal, InvalidOperation
@@ -46,6 +56,8 @@ from domain.collections.dunning import (
     Level,
     default_recovery_fee,
 )
+from domain.einvoice.model import Contact, EInvoiceFormat, ElectronicAddress, Profile
+from domain.einvoice.recipients import EAS_CODES, default_format, electronic_address_from_vat_id
 from domain.errors import DomainError
 from domain.invoicing.documents import Cadence
 from domain.invoicing.payment import DEFAULT_PAYMENT_TERMS_DAYS, MAX_PAYMENT_TERMS_DAYS
@@ -321,3 +333,163 @@ def _ladder(section: dict[str, Any]) -> tuple[LadderStep, ...]:
             raise ContractTermsInvalid(f"dunning.ladder: each step needs whole days and a level, not {step!r}")
         steps.append(LadderStep(days, _choice(step, "level", Level.FRIENDLY, "dunning.ladder")))
     return tuple(steps)
+
+
+# Free-text e-invoice terms (a buyer reference, a contact's name): what EN 16931 receivers are sure to keep.
+EINVOICE_TEXT_MAX = 200
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class EInvoiceTerms:
+    """A contract's ``einvoice`` section as written; None: not stated (the defaults apply)."""
+
+    format: EInvoiceFormat | None = None
+    buyer_reference: str | None = None  # BT-10 of the party's documents
+    electronic_address: ElectronicAddress | None = None  # BT-34/BT-49
+    contact: Contact | None = None  # BG-6 of documents issued in the party's name (XRechnung: required)
+    legal_registration: str | None = None  # BT-30 of documents issued in its name (e.g. "HRB 12345")
+
+    def to_json(self) -> dict[str, Any]:
+        """The section's JSON, leaving out what is not stated."""
+        section: dict[str, Any] = {}
+        if self.format is not None:
+            section["format"] = self.format.value
+        if self.buyer_reference is not None:
+            section["buyer_reference"] = self.buyer_reference
+        if self.electronic_address is not None:
+            section["electronic_address"] = {
+                "scheme": self.electronic_address.scheme,
+                "id": self.electronic_address.value,
+            }
+        if self.contact is not None:
+            section["contact"] = {
+                "name": self.contact.name,
+                "telephone": self.contact.telephone,
+                "email": self.contact.email,
+            }
+        if self.legal_registration is not None:
+            section["legal_registration"] = self.legal_registration
+        return section
+
+
+def _text(section: dict[str, Any], field: str, path: str) -> str | None:
+    raw = section.get(field)
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not raw.strip() or len(raw) > EINVOICE_TEXT_MAX or not raw.isprintable():
+        raise ContractTermsInvalid(f"{path}.{field} must be 1 to {EINVOICE_TEXT_MAX} printable characters")
+    return raw.strip()
+
+
+def _object(section: dict[str, Any], field: str, path: str, example: str) -> dict[str, Any] | None:
+    raw = section.get(field)
+    if raw is not None and not isinstance(raw, dict):
+        raise ContractTermsInvalid(f"{path}.{field} must be an object, e.g. {example}")
+    return raw
+
+
+def einvoice_terms(terms: dict[str, Any]) -> EInvoiceTerms:
+    """The contract's ``einvoice`` section, each field checked; without one, nothing stated."""
+    section = terms.get("einvoice", {})
+    if not isinstance(section, dict):
+        raise ContractTermsInvalid("einvoice must be an object")
+    unknown = set(section) - {"format", "buyer_reference", "electronic_address", "contact", "legal_registration"}
+    if unknown:
+        raise ContractTermsInvalid(f"einvoice has no field {', '.join(sorted(unknown))}")
+    fmt = None
+    if section.get("format") is not None:
+        fmt = _choice(section, "format", EInvoiceFormat.FACTURX, "einvoice")
+    address = None
+    raw_address = _object(section, "electronic_address", "einvoice", '{"scheme": "9930", "id": "DE123456789"}')
+    if raw_address is not None:
+        scheme = raw_address.get("scheme")
+        if scheme not in EAS_CODES:
+            raise ContractTermsInvalid(
+                f"einvoice.electronic_address.scheme must be a code of the CEF EAS list (BR-CL-25), e.g. 9930 for a "
+                f"German VAT id or EM for an e-mail address, not {scheme!r}"
+            )
+        value = _text(raw_address, "id", "einvoice.electronic_address")
+        if value is None:
+            raise ContractTermsInvalid("einvoice.electronic_address.id is required")
+        address = ElectronicAddress(scheme, value)
+    contact = None
+    raw_contact = _object(section, "contact", "einvoice", '{"name": ..., "telephone": ..., "email": ...}')
+    if raw_contact is not None:
+        name, telephone, email = (
+            _text(raw_contact, field, "einvoice.contact") for field in ("name", "telephone", "email")
+        )
+        if name is None or telephone is None or email is None:
+            raise ContractTermsInvalid("einvoice.contact needs a name, a telephone and an email (BR-DE-5/6/7)")
+        if not EMAIL.fullmatch(email):
+            raise ContractTermsInvalid(f"einvoice.contact.email is not an e-mail address: {email!r}")
+        contact = Contact(name, telephone, email)
+    return EInvoiceTerms(
+        format=fmt,
+        buyer_reference=_text(section, "buyer_reference", "einvoice"),
+        electronic_address=address,
+        contact=contact,
+        legal_registration=_text(section, "legal_registration", "einvoice"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EInvoiceParty:
+    """What the e-invoice checks know of the party a contract is with."""
+
+    id: str
+    country: str  # where it is established
+    vat_id: str | None  # compact, prefix included
+    issues_in_its_name: bool  # documents are self-billed in its name (a CPO; a partner paid a revenue share)
+    structured_address: bool = True  # its city and postcode are on file
+    payout_account: bool = True  # an IBAN its self-billed documents can say they are paid into
+
+
+@dataclass(frozen=True, slots=True)
+class PartyEInvoicing:
+    """How the party's e-invoices are made: its format and what they state about it."""
+
+    format: EInvoiceFormat
+    buyer_reference: str | None
+    electronic_address: ElectronicAddress | None
+    contact: Contact | None
+    legal_registration: str | None
+
+
+def party_einvoicing(terms: dict[str, Any], party: EInvoiceParty) -> PartyEInvoicing:
+    """The party's e-invoicing under its contract, the defaults filled in (format by country, electronic
+    address from the VAT id); refuses a contract whose format needs data the party lacks, naming the field."""
+    stated = einvoice_terms(terms)
+    address = stated.electronic_address or electronic_address_from_vat_id(party.vat_id)
+    fmt = stated.format or default_format(party.country, has_electronic_address=address is not None)
+    without_address = (
+        f"einvoice.electronic_address is required for {fmt}: both parties' electronic addresses are (PEPPOL-"
+        f"EN16931-R010/R020), and no EAS scheme derives one from {party.id}'s VAT id {party.vat_id or '(none)'}"
+    )
+    reference = stated.buyer_reference
+    if fmt.profile == Profile.XRECHNUNG:
+        if reference is None:
+            raise ContractTermsInvalid(
+                f"einvoice.buyer_reference is required for {fmt} (BR-DE-15: the Leitweg-ID of a public buyer, "
+                "otherwise the reference agreed with the party)"
+            )
+        if address is None:
+            raise ContractTermsInvalid(without_address)
+        if not party.structured_address:
+            raise ContractTermsInvalid(f"{fmt} needs {party.id}'s city and postcode (BR-DE-3/4/8/9): set its address")
+        if party.issues_in_its_name and stated.contact is None:
+            raise ContractTermsInvalid(
+                f"einvoice.contact (name, telephone, email) is required for {fmt}: the documents issued in "
+                f"{party.id}'s name state it as the seller's contact (BR-DE-2)"
+            )
+        if party.issues_in_its_name and not party.payout_account:
+            raise ContractTermsInvalid(
+                f"{fmt} needs {party.id}'s IBAN: the documents issued in its name say the account they are paid "
+                "into (BR-DE-1)"
+            )
+    if fmt == EInvoiceFormat.PEPPOL_UBL:
+        if address is None:
+            raise ContractTermsInvalid(without_address)
+        # PEPPOL-EN16931-R003 wants a buyer or order reference: without one, the party's account with us.
+        reference = reference or party.id
+    return PartyEInvoicing(fmt, reference, address, stated.contact, stated.legal_registration)

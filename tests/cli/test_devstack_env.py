@@ -14,8 +14,13 @@ from cli.devstack import settings_env
 from config.settings import Settings
 
 
-def test_every_setting_reads_back_from_the_environment_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = Settings(platform_vat_ids={"DE": "DE312987657", "CH": "CHE-301.845.272 MWST"}, api_port=8123)
+@pytest.mark.parametrize("outbox", [None, Path("/srv/einvoices")])  # an optional setting, unset and set
+def test_every_setting_reads_back_from_the_environment_it_is_given(
+    monkeypatch: pytest.MonkeyPatch, outbox: Path | None
+) -> None:
+    settings = Settings(
+        platform_vat_ids={"DE": "DE312987657", "CH": "CHE-301.845.272 MWST"}, api_port=8123, einvoice_outbox=outbox
+    )
     for name, value in settings_env(settings).items():
         monkeypatch.setenv(name, value)
     assert Settings() == settings

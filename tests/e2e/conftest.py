@@ -26,13 +26,15 @@ from temporalio.worker import Worker
 
 from activities.sessions import OcpiIdentity
 from adapters.cpo import OcpiCpoAdapter
+from adapters.einvoice.issue import validated_xml
 from adapters.token_cipher import TokenCipher
 from api.app import create_app
 from api.context import ApiContext
 from cli.devstack import demo_cpo_onboarding
 from cli.processes import free_port
 from cli.seed import PARTNERS, seed_database
-from config.settings import Settings, platform_bank_accounts, platform_party
+from config.settings import Settings, platform_bank_accounts, platform_einvoice_details, platform_party
+from domain.einvoice.issuing import EInvoiceIssuing
 from domain.sessions.lifecycle import SessionStage, is_final
 from messages.sessions import ChargingSessionResult, SessionTimeouts
 from messages.workflow_ids import session_workflow_id
@@ -210,6 +212,7 @@ async def running_stack(
                 rail=bank,
                 debtor_accounts=platform_bank_accounts(settings),
                 token_cipher=token_cipher,
+                einvoicing=EInvoiceIssuing(platform_einvoice_details(settings), validated_xml),
             )
 
         settings = Settings()

@@ -26,11 +26,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities import metrics as worker_metrics
 from activities.settlement import SettlementActivities
+from adapters.einvoice.issue import validated_xml
 from adapters.structured_logs import JsonFormatter, SessionContext
 from api.app import create_app
 from api.context import ApiContext
 from cli.processes import free_port
-from config.settings import Settings, platform_party
+from config.settings import Settings, platform_einvoice_details, platform_party
+from domain.einvoice.issuing import EInvoiceIssuing
 from domain.fx.rates import FxRate
 from domain.sessions.lifecycle import SessionStage
 from messages.sessions import SettlementInput, SettlementRetry
@@ -116,7 +118,11 @@ async def test_the_worker_times_a_settlement_once_and_not_its_replay(stack: Stac
     assert after >= before + 1
     # The same settlement again (a retry after a lost reply): it finds the entry booked and is not counted.
     settlement = SettlementActivities(
-        stack.writes, fx_max_age=timedelta(days=3650), platform=platform_party(Settings()), vat_rates=vat_rate_table()
+        stack.writes,
+        fx_max_age=timedelta(days=3650),
+        platform=platform_party(Settings()),
+        vat_rates=vat_rate_table(),
+        einvoicing=EInvoiceIssuing(platform_einvoice_details(Settings()), validated_xml),
     )
     replayed = await asyncio.to_thread(settlement.post_settlement, SettlementInput(session_id=session_id))
     assert replayed.entry_id is not None

@@ -34,6 +34,7 @@ from persistence.tables import BankEntryRow, BankMatchRow, BankStatementFileRow,
 from services import bank
 from tests.camt import Ntry, Tx, camt053, camt054
 from tests.conftest import _fresh_postgres
+from tests.einvoice_documents import ISSUING
 from tests.integration.test_holds import new_session
 from tests.integration.test_invoices import CPO, PLATFORM, line_for
 
@@ -92,6 +93,7 @@ def invoice(writes: sessionmaker[Session], partner_id: str, net_minor: int, at: 
             line=line_for(session_id, net_minor),
             self_billing=False,
             now=at,
+            issuing=ISSUING,
         )
         assert row.number is not None
         assert row.net_minor is not None

@@ -106,6 +106,9 @@ def test_cpo_terms_makes_a_new_contract_version_and_keeps_what_it_does_not_chang
         (["--commission-minimum", "0.20"], "commission"),  # a new contract needs its percentage
         (["--commission-percent", "8", "--payout-time", "25:00"], "payout"),
         (["--commission-percent", "8", "--payout-day", "31"], "payout"),
+        (["--commission-percent", "8", "--einvoice-format", "XRECHNUNG_UBL"], "einvoice"),  # no buyer reference
+        (["--commission-percent", "8", "--electronic-address", "1234:DE276543216"], "einvoice"),  # no EAS scheme
+        (["--einvoice-contact-name", "Accounts"], "einvoice"),  # without its telephone and email
     ],
 )
 def test_a_refused_field_is_named_and_nothing_is_written(
@@ -130,3 +133,23 @@ def test_cpo_terms_refuses_a_bad_vat_id_and_an_unknown_cpo(
         assert db.get_one(CpoRow, cpo_id).vat_id == "DE276543216"
     assert _cli(writes, "cpo-terms", "--cpo", "cpo-xx-nobody", "--commission-percent", "8") == 1
     assert "no CPO cpo-xx-nobody" in capsys.readouterr().err
+
+
+def test_a_cpo_on_xrechnung_needs_its_contact_as_the_seller_of_its_self_billed_invoices(
+    writes: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    party_id = fresh_party_id()
+    xrechnung = ["--einvoice-format", "XRECHNUNG_CII", "--buyer-reference", "SB-4711"]
+    assert _invite(writes, party_id, *COMPANY, *TERMS, *xrechnung) == 2
+    assert capsys.readouterr().err.startswith(
+        "refused: einvoice: einvoice.contact (name, telephone, email) is required for XRECHNUNG_CII"
+    )
+    contact = ["--einvoice-contact-name", "Accounts", "--einvoice-contact-telephone", "+49 40 7654321"]
+    assert _invite(writes, party_id, *COMPANY, *TERMS, *xrechnung, *contact, "--einvoice-contact-email", "ap@x.de") == 0
+    with writes() as db:
+        (contract,) = _contracts(db, f"cpo-de-{party_id.lower()}")
+    assert contract.terms["einvoice"] == {
+        "format": "XRECHNUNG_CII",
+        "buyer_reference": "SB-4711",
+        "contact": {"name": "Accounts", "telephone": "+49 40 7654321", "email": "ap@x.de"},
+    }

@@ -32,6 +32,7 @@ from persistence.positions import partner_positions
 from persistence.tables import Base, ContractRow, DemandPartnerRow, InvoiceRow, ReminderItemRow, ReminderRow
 from services import bank
 from tests.camt import Ntry, Tx, camt053
+from tests.einvoice_documents import ISSUING
 from tests.integration.test_bank_statements import invoice, money, new_iban, ref
 from tests.integration.test_error_type_migration import database_at
 from tests.integration.test_invoices import CPO, PLATFORM, line_for
@@ -120,6 +121,7 @@ def test_a_credit_note_counts_against_what_is_open(writes: sessionmaker[Session]
             supplier=PLATFORM,
             customer=CPO,
             now=ISSUED_AT + timedelta(days=2),
+            issuing=ISSUING,
         )
     assert refusal(writes, partner_id, DUE + timedelta(days=1)) is None
 

@@ -26,6 +26,7 @@ from persistence.db import make_engine, make_session_factory
 from persistence.ledger_check import check_ledger
 from persistence.tables import InvoiceLineRow, InvoiceRow, InvoiceSeriesRow
 from persistence.vat_rates import vat_rate_table
+from tests.einvoice_documents import ISSUING
 from tests.integration.test_holds import new_session, partner_id  # noqa: F401 (a fixture)
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -64,6 +65,7 @@ def self_bill(db: Session, issuer: str, series: str, line: InvoiceLine) -> Invoi
         line=line,
         self_billing=True,
         now=NOW,
+        issuing=ISSUING,
     )
 
 
@@ -180,6 +182,7 @@ def test_invoices_and_statements_to_a_partner_are_open_items_with_a_due_date_and
             line=line_for(sold, 1000),
             self_billing=False,
             now=NOW,
+            issuing=ISSUING,
         )
         credit = invoices.issue_credit_note(
             db,
@@ -189,6 +192,7 @@ def test_invoices_and_statements_to_a_partner_are_open_items_with_a_due_date_and
             supplier=platform,
             customer=customer,
             now=NOW,
+            issuing=ISSUING,
         )
         draft = invoices.add_to_statement(
             db,
@@ -200,7 +204,9 @@ def test_invoices_and_statements_to_a_partner_are_open_items_with_a_due_date_and
             now=NOW,
         )
         assert (draft.due_date, draft.payment_reference) == (None, None)  # a draft is no open item yet
-        statement = invoices.issue_statement(db, draft.key, supplier=platform, customer=customer, now=NOW)
+        statement = invoices.issue_statement(
+            db, draft.key, supplier=platform, customer=customer, now=NOW, issuing=ISSUING
+        )
         self_bill(db, f"cpo:test-{suffix}", f"SB-T{suffix}", line_for(self_billed, 3000))
     with writes() as db:
         rows = {

@@ -36,6 +36,7 @@ from services import bank
 from services.payouts import payout_report
 from simulator.bank import SimulatedBank
 from tests.camt import Ntry, Tx, camt053
+from tests.einvoice_documents import ISSUING
 from tests.integration.test_bank_statements import private_writes
 from tests.integration.test_holds import new_session
 from tests.integration.test_invoices import CPO, PLATFORM, line_for
@@ -125,6 +126,7 @@ class Books:
                     line=line,
                     self_billing=False,
                     now=NOW,
+                    issuing=ISSUING,
                 )
                 assert (row.net_minor, row.vat_minor) == (10000, 1900)
                 assert row.number is not None
@@ -145,7 +147,7 @@ class Books:
 
     def issue_statement(self, key: str) -> str:
         with self.writes.begin() as db:
-            row = invoices.issue_statement(db, int(key), supplier=PLATFORM, customer=CPO, now=NOW)
+            row = invoices.issue_statement(db, int(key), supplier=PLATFORM, customer=CPO, now=NOW, issuing=ISSUING)
             assert (row.net_minor, row.vat_minor) == (20000, 3800)
             assert row.number is not None
             return row.number

@@ -39,6 +39,7 @@ from persistence.settlement_booking import book_settlement
 from persistence.tables import InvoiceLineRow, InvoiceRow, InvoiceSeriesRow, PayoutItemRow
 from persistence.vat_rates import vat_rate_table
 from services.invoices import InvoiceNotFound, partner_invoice_document, partner_invoices
+from tests.einvoice_documents import ISSUING
 from tests.integration.test_error_type_migration import database_at
 from tests.integration.test_holds import new_session
 from tests.integration.test_invoices import CPO, PLATFORM
@@ -88,13 +89,13 @@ def settle(writes: sessionmaker[Session], partner_id: str, net_minor: int, suppl
             share_vat_currency="EUR",
             share_vat_rate=None,
         )
-        book_settlement(db, plan_settlement(facts), now=NOW)
+        book_settlement(db, plan_settlement(facts), now=NOW, issuing=ISSUING)
     return session_id
 
 
 def run_statements(writes: sessionmaker[Session], before: str) -> list[str]:
     """The monthly run of the revenue-share statements, as the Schedule starts it."""
-    activities = StatementActivities(writes, platform=PLATFORM)
+    activities = StatementActivities(writes, platform=PLATFORM, einvoicing=ISSUING)
     run = StatementRun(before_period=before, recipient="platform")
     return ActivityEnvironment().run(activities.issue_due_statements, run).issued
 
@@ -155,7 +156,9 @@ def test_a_month_of_sessions_is_one_self_billed_statement_numbered_in_the_partne
     for _ in range(2):
         with writes.begin() as db:
             partner = latest_partner_party(db, partner_id)
-            again = invoices.issue_statement(db, issued.key, supplier=partner, customer=PLATFORM, now=NOW)
+            again = invoices.issue_statement(
+                db, issued.key, supplier=partner, customer=PLATFORM, now=NOW, issuing=ISSUING
+            )
             assert again.number == may
             rows = db.scalars(select(InvoiceLineRow).where(InvoiceLineRow.invoice_key == issued.key)).all()
             lines = [line_from_json(row.line) for row in rows]
@@ -183,6 +186,7 @@ def test_a_month_of_sessions_is_one_self_billed_statement_numbered_in_the_partne
             supplier=latest_partner_party(db, partner_id),
             customer=PLATFORM,
             now=NOW,
+            issuing=ISSUING,
         )
         note_number = note.number
     assert note_number == f"{series}-000003"

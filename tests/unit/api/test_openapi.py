@@ -24,7 +24,8 @@ def test_every_partner_route_documents_401_and_the_operators_routes_403() -> Non
     paths = _document()["paths"]
     partner = [("/v1/sessions", "post"), ("/v1/sessions", "get"), ("/v1/sessions/{session_id}", "get"),
                ("/v1/sessions/{session_id}/stop", "post"), ("/v1/balance", "get"), ("/v1/invoices", "get"),
-               ("/v1/invoices/{number}", "get"), ("/v1/payouts", "get"), ("/v1/tokens", "post"),
+               ("/v1/invoices/{number}", "get"), ("/v1/invoices/{number}.xml", "get"), ("/v1/payouts", "get"),
+               ("/v1/tokens", "post"),
                ("/v1/tokens", "get"), ("/v1/tokens/{uid}", "get"), ("/v1/tokens/{uid}", "patch"),
                ("/v1/locations", "get"), ("/v1/quotes", "post"), ("/v1/quotes/{quote_id}", "get"),
                ("/v1/reminders", "get"), ("/v1/reminders/{number}", "get"), ("/v1/reminders/{number}.html", "get"),
@@ -89,6 +90,9 @@ def test_refusals_carry_their_body_and_retry_after() -> None:
         assert set(page["404"]["content"]) == {"application/json"}
         pdf = paths[f"/v1/{kind}/{{number}}.pdf"]["get"]["responses"]
         assert set(pdf["200"]["content"]) == {"application/pdf"}
+    xml = paths["/v1/invoices/{number}.xml"]["get"]["responses"]
+    assert set(xml["200"]["content"]) == {"application/xml"}
+    assert set(xml["404"]["content"]) == {"application/json"}
     assert "400" in paths["/v1/reminders"]["get"]["responses"]
 
 

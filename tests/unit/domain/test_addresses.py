@@ -17,6 +17,7 @@ from domain.invoicing.payment import DEFAULT_PAYMENT_TERMS_DAYS, payment_instruc
 from domain.partners import (
     DemandPartnerTerms,
     FieldInvalid,
+    NewDemandPartner,
     PostalAddress,
     checked_address,
     checked_country,
@@ -98,9 +99,10 @@ def test_payment_terms_come_from_the_contract_with_a_default_of_fourteen_days() 
         cadence=Cadence.MONTHLY,
         payment_terms_days=30,
     )
-    assert invoicing_terms(checked_terms(terms, "EUR").contract("EUR")).payment_terms_days == 30
+    partner = NewDemandPartner("dp-test", "Test B.V.", "NL", "NL812345678B01", "EUR", KEIZERSGRACHT)
+    assert invoicing_terms(checked_terms(terms, partner).contract("EUR")).payment_terms_days == 30
     with pytest.raises(FieldInvalid, match=r"^payment_terms_days: "):
-        checked_terms(replace(terms, payment_terms_days=365), "EUR")
+        checked_terms(replace(terms, payment_terms_days=365), partner)
 
 
 @given(
