@@ -255,7 +255,10 @@ def test_a_line_whose_average_price_misses_its_net_by_more_than_a_cent_is_one_un
 
 # Property tests: generated documents of every kind and VAT case, checked against the BR-CO sums.
 
-CURRENCIES = ["EUR", "CHF", "GBP", "JPY"]
+# Currencies with cents: each line's VAT is rounded to the cent, so up to 50 lines drift at most 0.25 from the
+# breakdown's rounded VAT, inside BR-S-09's one unit. In a currency without minor units (JPY, ISK) the same
+# drift is up to half a unit per line: a statement of a few lines can miss BR-S-09 and stays a draft (README).
+CURRENCIES = ["EUR", "CHF", "GBP"]
 HUNDRED = D(100)
 
 
