@@ -139,11 +139,12 @@ async def running_peer(tmp_path: Path, party: tuple[str, str], *arguments: str) 
 
 
 def agree_terms(stack: Stack, cpo_id: str) -> None:
-    """Commercial terms are agreed outside OCPI (as `partners cpo-terms` sets them): without them no session
-    starts."""
+    """Commercial terms and company details are agreed outside OCPI (as `partners cpo-terms` sets them):
+    without terms no session starts, and without its VAT id no self-billed invoice can be issued in its name
+    (its e-invoice fails BR-AE-02 and the session waits for ops)."""
     terms = CpoTerms(commission_percent=Decimal(8), commission_minimum=Decimal("0.20"), commission_maximum=Decimal(5))
     with stack.writes.begin() as db:
-        set_cpo_terms(db, cpo_id, CpoCompany(), terms, now=datetime.now(UTC))
+        set_cpo_terms(db, cpo_id, CpoCompany(vat_id="NL853746333B01"), terms, now=datetime.now(UTC))
 
 
 def received(reply: dict[str, Any]) -> tuple[int, int]:
