@@ -8,7 +8,7 @@ from datetime import date
 
 from lxml import etree
 
-from adapters.einvoice.xmltext import child, number, serialised
+from adapters.einvoice.xmltext import INVOICED_OBJECT, VAT, child, in_namespace, number, serialised
 from domain.einvoice.model import (
     EInvoice,
     Line,
@@ -25,17 +25,8 @@ RAM_NS = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformati
 UDT_NS = "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100"
 QDT_NS = "urn:un:unece:uncefact:data:standard:QualifiedDataType:100"
 NAMESPACES = {"rsm": RSM_NS, "ram": RAM_NS, "udt": UDT_NS, "qdt": QDT_NS}
-# UNTDID 1153: the line's invoiced object (BT-128) is a reference of type 130.
-INVOICED_OBJECT = "130"
-VAT = "VAT"
-
-
-def rsm(name: str) -> str:
-    return f"{{{RSM_NS}}}{name}"
-
-
-def ram(name: str) -> str:
-    return f"{{{RAM_NS}}}{name}"
+rsm = in_namespace(RSM_NS)
+ram = in_namespace(RAM_NS)
 
 
 def _date(parent: etree._Element, tag: str, day: date, namespace: str = UDT_NS) -> None:

@@ -8,7 +8,7 @@ from datetime import date
 
 from lxml import etree
 
-from adapters.einvoice.xmltext import child, number, serialised
+from adapters.einvoice.xmltext import INVOICED_OBJECT, VAT, child, in_namespace, number, serialised
 from adapters.iso20022 import default_namespace
 from domain.einvoice.model import (
     EInvoice,
@@ -24,21 +24,14 @@ INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 CREDIT_NOTE_NS = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
 CAC_NS = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 CBC_NS = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
-# UNTDID 1153: the line's invoiced object (BT-128) is a reference of type 130.
-INVOICED_OBJECT = "130"
-VAT = "VAT"
 # BT-32's tax scheme: anything but VAT (XRechnung's examples use FC, the German Steuernummer).
 TAX_NUMBER_SCHEME = "FC"
 # BT-90 is the seller's (or payee's) identifier with this scheme (UBL-SR-29).
 SEPA_SCHEME = "SEPA"
 
 
-def cac(name: str) -> str:
-    return f"{{{CAC_NS}}}{name}"
-
-
-def cbc(name: str) -> str:
-    return f"{{{CBC_NS}}}{name}"
+cac = in_namespace(CAC_NS)
+cbc = in_namespace(CBC_NS)
 
 
 def _iso(day: date) -> str:

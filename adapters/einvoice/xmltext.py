@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from lxml import etree
+
+# UNTDID 1153: a line's invoiced object (BT-128) is a reference of type 130.
+INVOICED_OBJECT = "130"
+# UNTDID 5153: the tax scheme of every VAT element.
+VAT = "VAT"
+
+
+def in_namespace(namespace: str) -> Callable[[str], str]:
+    """The Clark-notation name maker of one namespace: ``in_namespace(NS)("ID")`` is ``{NS}ID``."""
+    return lambda name: f"{{{namespace}}}{name}"
 
 
 def child(parent: etree._Element, tag: str, text: str | None = None, **attributes: str) -> etree._Element:
