@@ -48,6 +48,7 @@ from tests.conftest import fresh_party_id
 from tests.einvoice_documents import ISSUING, PLATFORM, PLATFORM_DETAILS
 from tests.integration.test_error_type_migration import database_at
 from tests.integration.test_holds import new_session
+from tests.integration.test_invoices import issue_with_credit_note
 
 NOW = datetime(2026, 6, 1, 9, tzinfo=UTC)
 MUNICH = PostalAddress("Leopoldstrasse", "80802", "München", building_number="12")
@@ -145,7 +146,7 @@ def test_every_document_type_is_issued_with_a_valid_einvoice_in_its_partys_forma
     series, self_billed_series = (f"E{uuid.uuid4().hex[:6].upper()}" for _ in range(2))
     sold, bought, on_statement = (new_session(writes, partner_id) for _ in range(3))
     with writes.begin() as db:
-        invoice = invoices.issue_invoice(
+        invoice, credit = issue_with_credit_note(
             db,
             issuer=PLATFORM_ISSUER,
             series=series,
@@ -155,17 +156,6 @@ def test_every_document_type_is_issued_with_a_valid_einvoice_in_its_partys_forma
             line=line(sold, PLATFORM, customer),
             self_billing=False,
             now=NOW,
-            issuing=ISSUING,
-        )
-        credit = invoices.issue_credit_note(
-            db,
-            original=invoice,
-            line=line(sold, PLATFORM, customer),
-            generation=1,
-            supplier=PLATFORM,
-            customer=customer,
-            now=NOW,
-            issuing=ISSUING,
         )
         draft = invoices.add_to_statement(
             db,
@@ -179,7 +169,7 @@ def test_every_document_type_is_issued_with_a_valid_einvoice_in_its_partys_forma
         statement = invoices.issue_statement(
             db, draft.key, supplier=PLATFORM, customer=customer, now=NOW, issuing=ISSUING
         )
-        self_billed = invoices.issue_invoice(
+        self_billed, self_credit = issue_with_credit_note(
             db,
             issuer=cpo_issuer(cpo_id),
             series=self_billed_series,
@@ -189,17 +179,6 @@ def test_every_document_type_is_issued_with_a_valid_einvoice_in_its_partys_forma
             line=line(bought, seller, PLATFORM),
             self_billing=True,
             now=NOW,
-            issuing=ISSUING,
-        )
-        self_credit = invoices.issue_credit_note(
-            db,
-            original=self_billed,
-            line=line(bought, seller, PLATFORM),
-            generation=1,
-            supplier=seller,
-            customer=PLATFORM,
-            now=NOW,
-            issuing=ISSUING,
         )
         rows = [invoice, credit, statement, self_billed, self_credit]
         keys = [row.key for row in rows]

@@ -69,6 +69,44 @@ def self_bill(db: Session, issuer: str, series: str, line: InvoiceLine) -> Invoi
     )
 
 
+def issue_with_credit_note(
+    db: Session,
+    *,
+    issuer: str,
+    series: str,
+    recipient: str,
+    supplier: TaxParty,
+    customer: TaxParty,
+    line: InvoiceLine,
+    self_billing: bool,
+    now: datetime = NOW,
+) -> tuple[InvoiceRow, InvoiceRow]:
+    """An invoice for ``line`` and the credit note that reverses it (generation 1)."""
+    invoice = invoices.issue_invoice(
+        db,
+        issuer=issuer,
+        series=series,
+        recipient=recipient,
+        supplier=supplier,
+        customer=customer,
+        line=line,
+        self_billing=self_billing,
+        now=now,
+        issuing=ISSUING,
+    )
+    credit = invoices.issue_credit_note(
+        db,
+        original=invoice,
+        line=line,
+        generation=1,
+        supplier=supplier,
+        customer=customer,
+        now=now,
+        issuing=ISSUING,
+    )
+    return invoice, credit
+
+
 def test_two_workers_number_200_sessions_without_gap_or_duplicate(
     database_url: str,
     writes: sessionmaker[Session],
@@ -172,7 +210,7 @@ def test_invoices_and_statements_to_a_partner_are_open_items_with_a_due_date_and
     customer = replace(CPO, payment_terms_days=30)  # any party as the customer: its terms are what count
     sold, on_statement, self_billed = (new_session(writes, partner_id) for _ in range(3))
     with writes.begin() as db:
-        invoice = invoices.issue_invoice(
+        invoice, credit = issue_with_credit_note(
             db,
             issuer=PLATFORM_ISSUER,
             series=series,
@@ -181,18 +219,6 @@ def test_invoices_and_statements_to_a_partner_are_open_items_with_a_due_date_and
             customer=customer,
             line=line_for(sold, 1000),
             self_billing=False,
-            now=NOW,
-            issuing=ISSUING,
-        )
-        credit = invoices.issue_credit_note(
-            db,
-            original=invoice,
-            line=line_for(sold, 1000),
-            generation=1,
-            supplier=platform,
-            customer=customer,
-            now=NOW,
-            issuing=ISSUING,
         )
         draft = invoices.add_to_statement(
             db,
