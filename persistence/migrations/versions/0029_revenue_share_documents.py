@@ -27,16 +27,23 @@ WIDTH = 80
 NO_RELATED_TABLES = {"resolve_fks": False}
 
 
+def _resize_series_columns(*, widen: bool) -> None:
+    """SQLite does not enforce VARCHAR lengths: only PostgreSQL's columns change."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for table, column, before, nullable in WIDENED:
+        old, new = (before, WIDTH) if widen else (WIDTH, before)
+        op.alter_column(
+            table,
+            column,
+            type_=sa.String(length=new),
+            existing_type=sa.String(length=old),
+            existing_nullable=nullable,
+        )
+
+
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table, column, before, nullable in WIDENED:
-            op.alter_column(
-                table,
-                column,
-                type_=sa.String(length=WIDTH),
-                existing_type=sa.String(length=before),
-                existing_nullable=nullable,
-            )
+    _resize_series_columns(widen=True)
     with op.batch_alter_table("payout_items", reflect_kwargs=NO_RELATED_TABLES) as batch_op:
         batch_op.alter_column("session_id", existing_type=sa.String(length=36), nullable=True)
 
@@ -48,12 +55,4 @@ def downgrade() -> None:
         raise RuntimeError(f"{queued} payout item(s) of revenue-share VAT have no session: 0028 cannot hold them")
     with op.batch_alter_table("payout_items", reflect_kwargs=NO_RELATED_TABLES) as batch_op:
         batch_op.alter_column("session_id", existing_type=sa.String(length=36), nullable=False)
-    if op.get_bind().dialect.name == "postgresql":
-        for table, column, before, nullable in WIDENED:
-            op.alter_column(
-                table,
-                column,
-                type_=sa.String(length=before),
-                existing_type=sa.String(length=WIDTH),
-                existing_nullable=nullable,
-            )
+    _resize_series_columns(widen=False)
