@@ -20,6 +20,7 @@ from api.responses import HTML_PAGE, PDF_FILE, XML_FILE, pdf_response, refusals,
 from api.schemas import PRINTABLE_ASCII, InvoiceList, InvoiceSummary, OpenStatement
 from domain.einvoice.model import EInvoiceFormat
 from domain.money import from_minor
+from persistence.einvoices import StoredEInvoice
 from persistence.invoice_reads import IssuedInvoice
 from services import invoices as service
 
@@ -79,6 +80,14 @@ async def _document(number: str, partner_id: str, context: ContextDep) -> dict[s
         raise HTTPException(404, "no such invoice of yours") from error
 
 
+async def _einvoice(number: str, partner_id: str, context: ContextDep) -> StoredEInvoice | None:
+    """The partner's document's e-invoice; None when there is no such document of its or it has none."""
+    try:
+        return await run_in_threadpool(service.partner_einvoice, context.reads, partner_id, number)
+    except service.InvoiceNotFound:
+        return None
+
+
 @router.get(
     "/{number}.html",
     # Response (no media type of its own), so that the refusals are documented as the JSON they are.
@@ -98,10 +107,7 @@ async def invoice_html(number: InvoiceNumberPath, partner: DemandPartnerDep, con
 )
 async def invoice_pdf(number: InvoiceNumberPath, partner: DemandPartnerDep, context: ContextDep) -> Response:
     document = await _document(number, partner.id, context)
-    try:
-        einvoice = await run_in_threadpool(service.partner_einvoice, context.reads, partner.id, number)
-    except service.InvoiceNotFound:
-        einvoice = None
+    einvoice = await _einvoice(number, partner.id, context)
     if einvoice is not None and einvoice.format == EInvoiceFormat.FACTURX:
         pdf, _, _ = await run_in_threadpool(delivered_file, document, einvoice.format, einvoice.xml)
     else:
@@ -116,10 +122,9 @@ async def invoice_pdf(number: InvoiceNumberPath, partner: DemandPartnerDep, cont
     summary="An invoice's EN 16931 e-invoice, as issued and validated (in the format of your contract)",
 )
 async def invoice_xml(number: InvoiceNumberPath, partner: DemandPartnerDep, context: ContextDep) -> Response:
-    try:
-        einvoice = await run_in_threadpool(service.partner_einvoice, context.reads, partner.id, number)
-    except service.InvoiceNotFound as error:
-        raise HTTPException(404, "no such invoice of yours, or it was issued without an e-invoice") from error
+    einvoice = await _einvoice(number, partner.id, context)
+    if einvoice is None:
+        raise HTTPException(404, "no such invoice of yours, or it was issued without an e-invoice")
     return xml_response(einvoice.xml, number)
 
 
