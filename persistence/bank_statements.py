@@ -3,14 +3,16 @@
 Importing is two steps so that a process dying between them loses nothing: ``store_file`` keeps the file
 (by sha256, once) and its transaction commits; ``book_statement`` then books its new entries, their
 matches and ledger entries, and marks the file BOOKED, all in one transaction. A re-import of a STORED file
-books it; of a BOOKED one, nothing. An entry is inserted once by its idempotency key (a concurrent importer
-of the same entry waits on the unique index and then skips it), so the same entry in another file books
-nothing either.
+books it; of a BOOKED one, nothing. An entry is inserted once by its idempotency key, so the same entry in
+another file books nothing either. On PostgreSQL, bookings in one currency wait for each other (a
+transaction-level advisory lock): two files carrying the same entry, or paying the same open invoice, are
+booked one after the other, each seeing what the other booked.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,6 +45,8 @@ from persistence.tables import (
 STORED, BOOKED, REFUSED = "STORED", "BOOKED", "REFUSED"
 PAID, REJECTED = "PAID", "REJECTED"
 ISSUED = "ISSUED"
+# The first key of the two-key advisory locks that serialise statement bookings per currency.
+BOOKING_LOCK_SPACE = 20022
 
 
 @dataclass
@@ -228,33 +232,56 @@ def _insert_entries(
     if not unique:
         return {}
     statement_key = file_row.key if file_row.kind == STATEMENT else None
-    inserted = insert_new(
-        db,
-        BankEntryRow,
-        [
-            {
-                "idempotency_key": key,
-                "file_key": file_row.key,
-                "statement_file_key": statement_key,
-                "iban": file_row.iban,
-                "currency": currency,
-                "direction": e.direction.value,
-                "amount_minor": to_minor(e.amount, currency),
-                "booking_date": e.booking_date,
-                "value_date": e.value_date,
-                "account_servicer_reference": e.account_servicer_reference,
-                "entry_reference": e.entry_reference,
-                "bank_transaction_code": e.bank_transaction_code,
-                "reversal": e.reversal,
-                "details": _details(e),
-                "created_at": now,
-            }
-            for key, e in unique.items()
-        ],
-        unique="idempotency_key",
-        returning=("idempotency_key", "key"),
-    )
-    new = dict(inserted)
+
+    def row(key: str, e: Entry) -> dict[str, Any]:
+        return {
+            "idempotency_key": key,
+            "file_key": file_row.key,
+            "statement_file_key": statement_key,
+            "iban": file_row.iban,
+            "currency": currency,
+            "direction": e.direction.value,
+            "amount_minor": to_minor(e.amount, currency),
+            "booking_date": e.booking_date,
+            "value_date": e.value_date,
+            "account_servicer_reference": e.account_servicer_reference,
+            "entry_reference": e.entry_reference,
+            "bank_transaction_code": e.bank_transaction_code,
+            "reversal": e.reversal,
+            "details": _details(e),
+            "created_at": now,
+        }
+
+    if is_postgresql(db):
+        # Under the currency's booking lock no other import adds entries: the ones not booked yet go in
+        # by one COPY, with keys drawn from the sequence first.
+        booked = set(
+            db.scalars(
+                text("SELECT idempotency_key FROM bank_entries WHERE idempotency_key = ANY(:keys)"),
+                {"keys": list(unique)},
+            )
+        )
+        rows = [row(key, e) for key, e in unique.items() if key not in booked]
+        new = dict(zip((r["idempotency_key"] for r in rows), _new_keys(db, "bank_entries", len(rows)), strict=True))
+        if rows:
+            copy_rows(
+                db,
+                "bank_entries",
+                ("key", *rows[0]),
+                (
+                    [new[r["idempotency_key"]], *(json.dumps(v) if isinstance(v, dict) else v for v in r.values())]
+                    for r in rows
+                ),
+            )
+    else:
+        inserted = insert_new(
+            db,
+            BankEntryRow,
+            [row(key, e) for key, e in unique.items()],
+            unique="idempotency_key",
+            returning=("idempotency_key", "key"),
+        )
+        new = dict(inserted)
     earlier = [key for key in unique if key not in new]
     if statement_key is not None and earlier:  # entries a notification booked first are now on a statement too
         db.execute(
@@ -270,6 +297,7 @@ def book_statement(
     db: Session, file_row: BankStatementFileRow, statement: Statement, currency: str, *, now: datetime
 ) -> Booked:
     """Book the statement's new entries (the file is checked: ours, in its currency, adding up)."""
+    _wait_for_bookings_in(db, currency)
     result = Booked(warnings=_sequence_warning(db, statement, file_row.key))
     booked = statement.booked_entries()
     result.not_booked = len(statement.entries) - len(booked)
@@ -376,6 +404,15 @@ def _record(
         copy_rows(db, "bank_allocations", tuple(allocations[0]), (list(a.values()) for a in allocations))
     elif allocations:
         db.execute(dialect_insert(db, BankAllocationRow), allocations)
+
+
+def _wait_for_bookings_in(db: Session, currency: str) -> None:
+    """PostgreSQL: hold the currency's booking lock until this transaction ends (SQLite has one writer)."""
+    if is_postgresql(db):
+        db.execute(
+            text("SELECT pg_advisory_xact_lock(:space, hashtext(:currency))"),
+            {"space": BOOKING_LOCK_SPACE, "currency": currency},
+        )
 
 
 def _new_keys(db: Session, table: str, count: int) -> list[int]:

@@ -7,6 +7,7 @@ disagreement. Each test keeps to its own IBAN (and currency where whole balances
 from __future__ import annotations
 
 import random
+import threading
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cli.seed import DemoPartner, ensure_demand_partner
@@ -30,7 +31,15 @@ from persistence.bank_reconciliation import reconcile, reconciliation_problems
 from persistence.db import make_engine, make_session_factory
 from persistence.ledger_check import check_ledger
 from persistence.migrate import upgrade
-from persistence.tables import BankEntryRow, BankMatchRow, BankStatementFileRow, Base, DemandPartnerRow, PayoutBatchRow
+from persistence.tables import (
+    BankAllocationRow,
+    BankEntryRow,
+    BankMatchRow,
+    BankStatementFileRow,
+    Base,
+    DemandPartnerRow,
+    PayoutBatchRow,
+)
 from services import bank
 from tests.camt import Ntry, Tx, camt053, camt054
 from tests.conftest import _fresh_postgres
@@ -195,6 +204,76 @@ def test_several_invoices_by_payer_iban_and_the_same_entry_in_a_054_and_a_053(
     with writes() as db:
         row = db.scalars(select(BankEntryRow).where(BankEntryRow.iban == ours)).one()
         assert row.statement_file_key is not None
+
+
+def test_two_files_paying_the_same_invoices_imported_at_once_apply_each_payment_once(
+    database_url: str, writes: sessionmaker[Session], partner: tuple[str, str]
+) -> None:
+    """Two imports at the same moment: a notification and a statement carrying the same entries, and a
+    second account's statement paying the same invoices again. Each entry is booked once, each invoice is
+    paid exactly once, and what was paid twice waits as the partner's credit."""
+    partner_id, _ = partner
+    issued = [invoice(writes, partner_id, 1000 + 10 * i) for i in range(15)]
+    totals = sum(total for _, total in issued)
+    receivable = demand_partner(partner_id, AccountKind.RECEIVABLE)
+    credit = demand_partner(partner_id, AccountKind.CREDIT_BALANCE)
+    receivable_before, credit_before = balance(writes, receivable), balance(writes, credit)
+    ours, second_account = new_iban(), new_iban()
+
+    def payments() -> list[Ntry]:
+        return [
+            Ntry(money(total), ref(), txs=(Tx(amount=money(total), scor=(creditor_reference(number),)),))
+            for number, total in issued
+        ]
+
+    first_payments = payments()
+    files = [
+        (camt054(ours, "EUR", first_payments), ours),
+        (camt053(ours, "EUR", first_payments), ours),
+        (camt053(second_account, "EUR", payments()), second_account),
+    ]
+    engines = [make_engine(database_url) for _ in files]
+    start = threading.Barrier(len(files))
+    done: list[bank.Imported] = []
+    errors: list[BaseException] = []
+
+    def run(engine: Engine, content: bytes, iban: str) -> None:
+        try:
+            start.wait()
+            done.append(
+                bank.import_file(
+                    make_session_factory(engine), content, f"{uuid.uuid4().hex}.xml", {iban: "EUR"}, clock=clock
+                )
+            )
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [
+        threading.Thread(target=run, args=(engine, content, iban))
+        for engine, (content, iban) in zip(engines, files, strict=True)
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert errors == []
+    assert sorted((d.entries, d.already_booked) for d in done) == [(0, 15), (15, 0), (15, 0)]
+    assert all(open_minor(writes, partner_id, number) == 0 for number, _ in issued)
+    assert balance(writes, receivable) - receivable_before == -totals
+    assert balance(writes, credit) - credit_before == -totals
+    with writes() as db:
+        entries = db.scalars(select(BankEntryRow).where(BankEntryRow.iban.in_([ours, second_account]))).all()
+        allocated = db.scalar(
+            select(func.sum(BankAllocationRow.amount_minor)).where(
+                BankAllocationRow.entry_key.in_([e.key for e in entries])
+            )
+        )
+    assert len(entries) == 30
+    assert allocated == totals
 
 
 @pytest.mark.parametrize(
