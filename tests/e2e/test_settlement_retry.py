@@ -59,7 +59,7 @@ async def test_a_bulk_retry_after_the_rate_is_imported_settles_each_stopped_sess
     # The dry run lists exactly these, by any of the filters ops would use; it changes nothing. The API
     # shows a stop as the workflow sees it; the rows the dry run reads follow when its record activity ran.
     mine = RetryFilter(demand_partner=riyal.id, error_type="FxRateMissing")
-    deadline = asyncio.get_running_loop().time() + 180  # a hundred parked sessions on a busy 2-core machine (99 in 90 s seen)
+    deadline = asyncio.get_running_loop().time() + 180  # 100 parked sessions on a busy machine
     while True:
         with stack.writes() as db:
             stopped = stopped_settlements(db, mine)
