@@ -2,7 +2,7 @@
 
 * ``networkcore_http_requests_total`` and ``networkcore_http_request_duration_seconds`` by method, route
   template (``/v1/sessions/{session_id}``, never the path itself) and status;
-* ``networkcore_sessions{stage, needs_attention}``, counted in the database at scrape time;
+* ``networkcore_sessions{stage, needs_attention}``, read at scrape time from the counts the database keeps;
 * ``networkcore_ledger_check_ok`` (1 or 0), ``..._problems``, ``..._timestamp_seconds`` and
   ``..._duration_seconds`` of the last ``ledger check``, which the API runs every
   ``NETWORKCORE_LEDGER_CHECK_INTERVAL_S`` (absent before the first has run).
@@ -41,7 +41,8 @@ QUIET_ROUTES: Final = frozenset({"/metrics", "/health"})  # scraped and probed a
 
 class SessionsByStage(Collector):
     """``networkcore_sessions``: every stage, with and without needs-attention, zeros included so a series
-    never disappears. Runs a query per scrape: generate the exposition off the event loop."""
+    never disappears. Reads the kept counts (a few rows) per scrape: generate the exposition off the event
+    loop."""
 
     def __init__(self, reads: SessionFactory) -> None:
         self._reads = reads

@@ -538,6 +538,19 @@ class LedgerPostingRow(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
 
 
+class SessionStageCountRow(Base):
+    """How many sessions are in a stage, with or without needs-attention, kept by the database in the
+    transaction that moves them (migration 0032). On PostgreSQL a pair is spread over a few shard rows, so
+    that sessions moving at once lock different rows; its count is the sum of its rows."""
+
+    __tablename__ = "session_stage_counts"
+
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    needs_attention: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    sessions: Mapped[int] = mapped_column(BigInteger)
+
+
 class LedgerAccountTotalRow(Base):
     """An account's posted debits (positive amounts) and credits (negative ones, negated), kept by the database
     in the transaction of the postings (migration 0030). On PostgreSQL an account is spread over a few shard
