@@ -538,6 +538,21 @@ class LedgerPostingRow(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
 
 
+class LedgerCheckRunRow(Base):
+    """One periodic ``ledger check`` run by the worker, as the API's metrics show it (migration 0033)."""
+
+    __tablename__ = "ledger_check_runs"
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    problems: Mapped[int] = mapped_column(Integer)
+    first_problems: Mapped[list[str]] = mapped_column(JSON)  # the first few, as the check words them
+    entries: Mapped[int] = mapped_column(Integer)
+    settled_sessions: Mapped[int] = mapped_column(Integer)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+
+
 class SessionStageCountRow(Base):
     """How many sessions are in a stage, with or without needs-attention, kept by the database in the
     transaction that moves them (migration 0032). On PostgreSQL a pair is spread over a few shard rows, so
