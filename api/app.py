@@ -7,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,7 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.backpressure import BacklogReading, BackpressurePolicy, SessionStartBackpressure, watch_backlog
 from api.context import ApiContext
-from api.metrics import ApiMetrics, RequestMetrics, check_ledger_every
+from api.metrics import ApiMetrics, RequestMetrics
 from api.ocpi_transport import OcpiTransport, ocpi_ids
 from api.rate_limits import RateLimitPolicy, RateLimits
 from api.refusals import is_ocpi_path, unavailable
@@ -62,14 +61,11 @@ def create_app(
     context: ApiContext | None = None,
     *,
     context_factory: Callable[[], Awaitable[tuple[ApiContext, Callable[[], Awaitable[None]]]]] | None = None,
-    ledger_check_every: timedelta | None = None,
     rate_limits: RateLimitPolicy | None = None,
     backpressure: BackpressurePolicy | None = None,
 ) -> FastAPI:
     """Either hand in a ready ``context`` or a factory that builds one (and a closer) at startup. With
-    ``ledger_check_every`` the app runs ``ledger check`` that often and shows the result in ``/metrics``;
-    with ``rate_limits`` and ``backpressure`` it protects itself (``api/rate_limits.py``,
-    ``api/backpressure.py``)."""
+    ``rate_limits`` and ``backpressure`` it protects itself (``api/rate_limits.py``, ``api/backpressure.py``)."""
     assert (context is None) != (context_factory is None), "give exactly one of context or context_factory"
     metrics = ApiMetrics()
     backlog = BacklogReading()
@@ -83,21 +79,17 @@ def create_app(
             assert context_factory is not None
             built, close = await context_factory()
         app.state.context = built
-        metrics.watch_sessions(built.reads)
-        checks = None
-        if ledger_check_every is not None:
-            checks = asyncio.create_task(check_ledger_every(ledger_check_every, built.reads, metrics.ledger_check))
+        metrics.watch_database(built.reads)
         watcher = None
         if backpressure is not None:
             watcher = asyncio.create_task(watch_backlog(built, backpressure, backlog))
         try:
             yield
         finally:
-            for task in (checks, watcher):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
             if close is not None:
                 await close()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -64,10 +63,8 @@ def app_from_settings(settings: Settings) -> FastAPI:
 
         return context, close
 
-    every = settings.ledger_check_interval_s
     return create_app(
         context_factory=build,
-        ledger_check_every=timedelta(seconds=every) if every > 0 else None,
         rate_limits=rate_limits_from(settings),
         backpressure=backpressure_from(settings),
     )

@@ -2,34 +2,30 @@
 
 * ``networkcore_http_requests_total`` and ``networkcore_http_request_duration_seconds`` by method, route
   template (``/v1/sessions/{session_id}``, never the path itself) and status;
-* ``networkcore_sessions{stage, needs_attention}``, counted in the database at scrape time;
+* ``networkcore_sessions{stage, needs_attention}``, read at scrape time from the counts the database keeps;
 * ``networkcore_ledger_check_ok`` (1 or 0), ``..._problems``, ``..._timestamp_seconds`` and
-  ``..._duration_seconds`` of the last ``ledger check``, which the API runs every
-  ``NETWORKCORE_LEDGER_CHECK_INTERVAL_S`` (absent before the first has run).
+  ``..._duration_seconds`` of the last ``ledger check``, which the worker runs every
+  ``NETWORKCORE_LEDGER_CHECK_INTERVAL_S`` and records (absent before the first has run).
 
 Nothing in it names a partner, a driver, a session or a key: labels are routes, stages and statuses.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, PlatformCollector, ProcessCollector
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.structured_logs import bind_session
 from domain.sessions.lifecycle import SessionStage
 from persistence.db import SessionFactory
-from services.ledger import check_books
+from services.ledger import last_check
 from services.sessions import sessions_by_stage
 
 log = logging.getLogger(__name__)
@@ -41,7 +37,8 @@ QUIET_ROUTES: Final = frozenset({"/metrics", "/health"})  # scraped and probed a
 
 class SessionsByStage(Collector):
     """``networkcore_sessions``: every stage, with and without needs-attention, zeros included so a series
-    never disappears. Runs a query per scrape: generate the exposition off the event loop."""
+    never disappears. Reads the kept counts (a few rows) per scrape: generate the exposition off the event
+    loop."""
 
     def __init__(self, reads: SessionFactory) -> None:
         self._reads = reads
@@ -64,25 +61,17 @@ class SessionsByStage(Collector):
         )
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerCheckResult:
-    ok: bool
-    problems: int
-    checked_at: datetime
-    duration_s: float
-
-
 class LedgerCheckStatus(Collector):
-    """The last ``ledger check``'s result as gauges; none before the first check has run."""
+    """The worker's last ``ledger check`` as gauges, read at scrape time; none before the first has run."""
 
-    def __init__(self) -> None:
-        self.last: LedgerCheckResult | None = None
+    def __init__(self, reads: SessionFactory) -> None:
+        self._reads = reads
 
     def describe(self) -> Iterable[Metric]:
         return []
 
     def collect(self) -> Iterable[Metric]:
-        last = self.last
+        last = last_check(self._reads)
         if last is None:
             return []
         values = (
@@ -96,28 +85,6 @@ class LedgerCheckStatus(Collector):
             ("networkcore_ledger_check_duration_seconds", "How long the last ledger check took", last.duration_s),
         )
         return [GaugeMetricFamily(name, text, value=float(value)) for name, text, value in values]
-
-
-def run_ledger_check(reads: SessionFactory) -> LedgerCheckResult:
-    started, checked_at = time.perf_counter(), datetime.now(UTC)
-    report = check_books(reads)
-    result = LedgerCheckResult(report.ok, len(report.problems), checked_at, time.perf_counter() - started)
-    if report.ok:
-        log.info("ledger check: OK (%d entries, %d settled sessions)", report.entries, report.settled_sessions)
-    else:
-        log.error("ledger check: FAILED (%d problems)", len(report.problems), extra={"problems": report.problems[:50]})
-    return result
-
-
-async def check_ledger_every(every: timedelta, reads: SessionFactory, status: LedgerCheckStatus) -> None:
-    """Run the check now and then every ``every``, on a thread; a check that cannot run leaves the last
-    result (its timestamp ages, which is what to alert on)."""
-    while True:
-        try:
-            status.last = await run_in_threadpool(run_ledger_check, reads)
-        except Exception:
-            log.exception("ledger check could not run")
-        await asyncio.sleep(every.total_seconds())
 
 
 class ApiMetrics:
@@ -137,16 +104,15 @@ class ApiMetrics:
             ["method", "route", "status"],
             registry=self.registry,
         )
-        self.ledger_check = LedgerCheckStatus()
-        self.registry.register(self.ledger_check)
-        self._writes: SessionsByStage | None = None
+        self._database: list[Collector] = []
 
-    def watch_sessions(self, reads: SessionFactory) -> None:
-        """Count sessions in this database (once the app's context exists)."""
-        if self._writes is not None:
-            self.registry.unregister(self._writes)
-        self._writes = SessionsByStage(reads)
-        self.registry.register(self._writes)
+    def watch_database(self, reads: SessionFactory) -> None:
+        """Show this database's sessions by stage and last ledger check (once the app's context exists)."""
+        for collector in self._database:
+            self.registry.unregister(collector)
+        self._database = [SessionsByStage(reads), LedgerCheckStatus(reads)]
+        for collector in self._database:
+            self.registry.register(collector)
 
 
 class RequestMetrics:

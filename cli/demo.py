@@ -695,7 +695,7 @@ def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: 
     console = Console(stderr=as_json)
     # Payouts in the demo: new payees get their workflow within 2 s, INSTANT ones are released every
     # second; the simulated bank bounces the first transfer to Borneo's account (AC04), so that a rejection
-    # and its retry show. The API checks the books every 10 s, so /metrics shows the check during the run.
+    # and its retry show. The worker checks the books every 10 s, so /metrics shows the check during the run.
     settings = settings.model_copy(
         update={
             "payout_poll_s": 1,

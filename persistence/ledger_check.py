@@ -3,6 +3,7 @@
 * every currency sums to zero over the whole ledger, and every entry balances on its own;
 * every account's kept totals (what balances are read from) are the sums of its postings' debits and
   credits, and the holds listed as pending are exactly the holds not yet posted, voided or expired;
+* the kept session counts per stage (what the metrics read) are the sessions' own;
 * no credit hold is still pending for a session that has finished;
 * every settled session has its FX conversion, its two invoice lines (the partner's, whose net is what
   stage 6 converted, and the CPO's self-billed one) and its settlement entry, which books exactly what
@@ -42,6 +43,7 @@ from persistence.dunning import reminder_numbering
 from persistence.holds import pending_hold_problems, pending_holds
 from persistence.invoices import ISSUED, session_lines
 from persistence.payout_reconciliation import payout_problems
+from persistence.session_counts import session_count_problems
 from persistence.tables import (
     FxConversionRow,
     InvoiceLineRow,
@@ -76,6 +78,7 @@ def check_ledger(db: Session) -> LedgerReport:
         report.problems.append(f"entry {key} does not balance in {currency}: {total:+d}")
     report.problems += ledger.kept_total_problems(db)
     report.problems += pending_hold_problems(db)
+    report.problems += session_count_problems(db)
     finished = [stage.value for stage in FINAL_STAGES]
     open_holds = db.execute(
         pending_holds()

@@ -538,6 +538,34 @@ class LedgerPostingRow(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
 
 
+class LedgerCheckRunRow(Base):
+    """One periodic ``ledger check`` run by the worker, as the API's metrics show it (migration 0033)."""
+
+    __tablename__ = "ledger_check_runs"
+
+    key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    problems: Mapped[int] = mapped_column(Integer)
+    first_problems: Mapped[list[str]] = mapped_column(JSON)  # the first few, as the check words them
+    entries: Mapped[int] = mapped_column(Integer)
+    settled_sessions: Mapped[int] = mapped_column(Integer)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+
+
+class SessionStageCountRow(Base):
+    """How many sessions are in a stage, with or without needs-attention, kept by the database in the
+    transaction that moves them (migration 0032). On PostgreSQL a pair is spread over a few shard rows, so
+    that sessions moving at once lock different rows; its count is the sum of its rows."""
+
+    __tablename__ = "session_stage_counts"
+
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    needs_attention: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    sessions: Mapped[int] = mapped_column(BigInteger)
+
+
 class LedgerAccountTotalRow(Base):
     """An account's posted debits (positive amounts) and credits (negative ones, negated), kept by the database
     in the transaction of the postings (migration 0030). On PostgreSQL an account is spread over a few shard

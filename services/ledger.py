@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from persistence import holds, ledger
 from persistence.db import SessionFactory
 from persistence.ledger_check import LedgerReport, check_ledger
+from persistence.ledger_check_runs import LedgerCheckRun, latest_run
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,12 @@ def _balances(rows: list[tuple[str, str, int]]) -> list[AccountBalance]:
 def check_books(reads: SessionFactory) -> LedgerReport:
     with reads() as db:
         return check_ledger(db)
+
+
+def last_check(reads: SessionFactory) -> LedgerCheckRun | None:
+    """The worker's latest periodic check; None before the first."""
+    with reads() as db:
+        return latest_run(db)
 
 
 def account_balances(reads: SessionFactory, party: str | None = None) -> list[AccountBalance]:

@@ -35,6 +35,7 @@ from activities.corrections import CorrectionActivities
 from activities.cpo_sync import CpoSyncActivities
 from activities.einvoices import EInvoiceDeliveryActivities
 from activities.invoicing import StatementActivities
+from activities.ledger_check import LedgerCheckActivities
 from activities.payouts import PayoutActivities, PayoutSweepActivities
 from activities.reminders import ReminderActivities
 from activities.sessions import OcpiIdentity, SessionActivities
@@ -53,6 +54,7 @@ from domain.vat.treatment import TaxParty
 from messages.collections import CollectionRun
 from messages.einvoices import EInvoiceDelivery
 from messages.invoicing import StatementRun
+from messages.ledger_check import LedgerCheck
 from messages.payouts import PayoutSweep
 from messages.reminders import ReminderRun
 from persistence.db import Database
@@ -65,6 +67,7 @@ from workflows.collections import DailyCollectionWorkflow
 from workflows.corrections import SettlementCorrectionWorkflow
 from workflows.cpo_sync import CpoSyncWorkflow
 from workflows.einvoices import EINVOICE_SCHEDULE_ID, EInvoiceDeliveryWorkflow
+from workflows.ledger_check import LEDGER_CHECK_SCHEDULE_ID, LedgerCheckWorkflow
 from workflows.payouts import SWEEP_SCHEDULE_ID, SWEEP_WORKFLOW_ID, PayoutSweepWorkflow, PayoutWorkflow
 from workflows.reminders import DAILY_CRON as REMINDERS_CRON
 from workflows.reminders import REMINDER_SCHEDULE_ID, DailyReminderWorkflow
@@ -116,6 +119,7 @@ def build_worker(
     reminders = ReminderActivities(writes, platform=platform)
     corrections = CorrectionActivities(writes, platform=platform, einvoicing=einvoicing)
     einvoice_delivery = EInvoiceDeliveryActivities(writes, outbox=einvoice_outbox)
+    books = LedgerCheckActivities(writes)
     our_party = (identity.country_code, identity.party_id)
     collections = None if collector is None else CollectionActivities(collector)
     cpo_sync = CpoSyncActivities(
@@ -134,6 +138,7 @@ def build_worker(
             PayoutSweepWorkflow,
             CpoSyncWorkflow,
             EInvoiceDeliveryWorkflow,
+            LedgerCheckWorkflow,
             *([] if collections is None else [DailyCollectionWorkflow]),
         ],
         activities=[
@@ -155,6 +160,7 @@ def build_worker(
             sweep.start_payout_workflows,
             cpo_sync.pull_module,
             einvoice_delivery.deliver_einvoices,
+            books.check_books,
             *([] if collections is None else [collections.run_collections]),
         ],
         activity_executor=executor,
@@ -234,24 +240,42 @@ async def ensure_payout_sweep_schedule(
         return client.get_schedule_handle(schedule_id)
 
 
-async def ensure_einvoice_schedule(
-    client: Client, task_queue: str, *, every: timedelta | None, schedule_id: str = EINVOICE_SCHEDULE_ID
+async def _ensure_interval_schedule(
+    client: Client, schedule_id: str, action: ScheduleActionStartWorkflow, every: timedelta | None
 ) -> None:
-    """The Schedule that writes new e-invoices to the outbox every ``every``; None (no outbox): none, and one
-    made while there was an outbox is deleted."""
+    """A Schedule starting ``action`` every ``every`` (created once, run at once); None: none, and one made
+    before is deleted."""
     if every is None:
         with contextlib.suppress(RPCError):  # there was none
             await client.get_schedule_handle(schedule_id).delete()
         return
     schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            EInvoiceDeliveryWorkflow.run, EInvoiceDelivery(), id=f"{schedule_id}-run", task_queue=task_queue
-        ),
+        action=action,
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
     with contextlib.suppress(ScheduleAlreadyRunningError):
         await client.create_schedule(schedule_id, schedule, trigger_immediately=True)
+
+
+async def ensure_einvoice_schedule(
+    client: Client, task_queue: str, *, every: timedelta | None, schedule_id: str = EINVOICE_SCHEDULE_ID
+) -> None:
+    """The Schedule that writes new e-invoices to the outbox every ``every``; None (no outbox): none."""
+    action = ScheduleActionStartWorkflow(
+        EInvoiceDeliveryWorkflow.run, EInvoiceDelivery(), id=f"{schedule_id}-run", task_queue=task_queue
+    )
+    await _ensure_interval_schedule(client, schedule_id, action, every)
+
+
+async def ensure_ledger_check_schedule(
+    client: Client, task_queue: str, *, every: timedelta | None, schedule_id: str = LEDGER_CHECK_SCHEDULE_ID
+) -> None:
+    """The Schedule that checks the books every ``every`` for ``/metrics``; None (interval 0): none."""
+    action = ScheduleActionStartWorkflow(
+        LedgerCheckWorkflow.run, LedgerCheck(), id=f"{schedule_id}-run", task_queue=task_queue
+    )
+    await _ensure_interval_schedule(client, schedule_id, action, every)
 
 
 async def run_worker(settings: Settings) -> None:
@@ -305,6 +329,10 @@ async def run_worker(settings: Settings) -> None:
                 client,
                 settings.task_queue,
                 every=None if settings.einvoice_outbox is None else timedelta(seconds=settings.einvoice_delivery_s),
+            )
+            every_check = settings.ledger_check_interval_s
+            await ensure_ledger_check_schedule(
+                client, settings.task_queue, every=timedelta(seconds=every_check) if every_check > 0 else None
             )
             await ensure_payout_sweep_schedule(
                 client,

@@ -66,3 +66,9 @@ async def database_step(activity: Callable[[Any, Arg], Result], arg: Arg) -> Res
     return await workflow.execute_local_activity_method(
         activity, arg, start_to_close_timeout=DATABASE_STEP_TIMEOUT, retry_policy=DATABASE_RETRY
     )
+
+
+# The periodic ledger check: one read of the whole ledger; a run that cannot finish is tried again a few
+# times, and the Schedule's next run comes anyway (the metric's timestamp ages, which is what to alert on).
+LEDGER_CHECK_TIMEOUT = timedelta(minutes=30)
+LEDGER_CHECK_RETRY = RetryPolicy(initial_interval=timedelta(seconds=10), maximum_attempts=3)

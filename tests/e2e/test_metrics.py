@@ -18,18 +18,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities import metrics as worker_metrics
 from activities.settlement import SettlementActivities
 from adapters.einvoice.issue import validated_xml
 from adapters.structured_logs import JsonFormatter, SessionContext
-from api.app import create_app
-from api.context import ApiContext
 from cli.processes import free_port
 from config.settings import Settings, platform_einvoice_details, platform_party
 from domain.einvoice.issuing import EInvoiceIssuing
@@ -38,11 +36,11 @@ from domain.sessions.lifecycle import SessionStage
 from messages.sessions import SettlementInput, SettlementRetry
 from messages.workflow_ids import session_workflow_id
 from persistence import fx
-from persistence.db import make_read_session_factory
 from persistence.tables import SessionRow
 from persistence.vat_rates import vat_rate_table
-from tests.e2e.conftest import ROAMLY, TIMEOUTS, Stack, serve
+from tests.e2e.conftest import ROAMLY, Stack
 from tests.e2e.test_settlement import parked_settlement, partner
+from workers.main import ensure_ledger_check_schedule
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -130,32 +128,34 @@ async def test_the_worker_times_a_settlement_once_and_not_its_replay(stack: Stac
     assert (worker_metrics.REGISTRY.get_sample_value("networkcore_settlement_latency_seconds_sum") or 0) > 0
 
 
-async def test_the_api_shows_its_last_ledger_check(stack: Stack, engine: Engine) -> None:
-    port = free_port()
-    context = ApiContext(
-        stack.writes, make_read_session_factory(engine), stack.temporal, stack.task_queue, TIMEOUTS, stack.api_url
+async def test_the_api_shows_the_last_ledger_check_the_worker_ran(stack: Stack) -> None:
+    """The worker's Schedule checks the books and records each run; every API process shows the latest run in
+    ``/metrics`` (the check no longer runs in the API)."""
+    schedule_id = f"ledger-check-{uuid.uuid4().hex[:8]}"
+    started = time.time()
+    await ensure_ledger_check_schedule(
+        stack.temporal, stack.task_queue, every=timedelta(seconds=1), schedule_id=schedule_id
     )
-    server, task = await serve(create_app(context, ledger_check_every=timedelta(seconds=0.5)), port)
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            checked: dict[str, float] = {}
-            for _ in range(300):
-                text = (await http.get("/metrics")).text
-                checked = {
-                    name: value
-                    for name in ("ok", "problems", "timestamp_seconds")
-                    for value in samples(text, f"networkcore_ledger_check_{name}").values()
-                }
-                if len(checked) == 3 and checked["timestamp_seconds"] > time.time() - 5:
-                    break
-                await asyncio.sleep(0.1)
+        checked: dict[str, float] = {}
+        for _ in range(600):
+            text = (await stack.http.get("/metrics")).text
+            checked = {
+                name: value
+                for name in ("ok", "problems", "timestamp_seconds", "duration_seconds")
+                for value in samples(text, f"networkcore_ledger_check_{name}").values()
+            }
+            if len(checked) == 4 and checked["timestamp_seconds"] > started + 1:  # a run after the first
+                break
+            await asyncio.sleep(0.1)
     finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await ensure_ledger_check_schedule(stack.temporal, stack.task_queue, every=None, schedule_id=schedule_id)
     assert checked["ok"] == 1, "the books of the sessions above check out"
     assert checked["problems"] == 0
-    assert time.time() - 5 < checked["timestamp_seconds"] <= time.time(), "checked again and again"
+    assert started + 1 < checked["timestamp_seconds"] <= time.time(), "checked again and again"
+    assert checked["duration_seconds"] > 0
+    with pytest.raises(RPCError):  # interval 0: the Schedule is gone
+        await stack.temporal.get_schedule_handle(schedule_id).describe()
 
 
 async def test_the_sdk_counts_activity_failures_by_activity_type(dev_env: WorkflowEnvironment) -> None:
