@@ -144,6 +144,13 @@ class HoldLatency:
         empty, history = percentile(self.empty_ms, share), percentile(self.history_ms, share)
         return f"{empty:.2f} / {history:.2f} (x{history / empty:.2f})"
 
+    def as_json(self) -> dict[str, float]:
+        return {
+            f"{name}_{ledger}": percentile(values, share)
+            for name, share in (("p50", 0.5), ("p99", 0.99))
+            for ledger, values in (("empty", self.empty_ms), ("history", self.history_ms))
+        }
+
 
 def _book_history(url: str) -> float:
     """The partner's long history; returns how long it took to book."""

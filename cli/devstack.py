@@ -179,6 +179,7 @@ class DevStack:
     log_dir: Path = LOG_DIR
     report: Callable[[str], None] = print
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    roles: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # temporal, worker, api, simulator
 
     @property
     def api_url(self) -> str:
@@ -206,8 +207,7 @@ class DevStack:
             if port_open(h, p):
                 raise SystemExit(f"port {p} for {what} is taken: is another `networkcore dev` running?")
         settings.temporal_db_file.parent.mkdir(parents=True, exist_ok=True)
-        temporal = spawn(temporal_command(settings), log_file=self.log_dir / "temporal.log")
-        self.processes.append(temporal)
+        temporal = self._spawn("temporal", temporal_command(settings))
         upgrade(settings.database_url, ocpi_token_key=settings.ocpi_token_key)
         with open_database(settings.database_url) as database:
             seed_database(database.writes)
@@ -230,16 +230,12 @@ class DevStack:
         # start-dev registers its --search-attribute flags only when it creates its database: a database
         # from before an attribute existed gets it here.
         asyncio.run(register_search_attributes(settings.temporal_address, settings.temporal_namespace))
-        self.processes.append(spawn(python_module("cli.main", "worker"), log_file=self.log_dir / "worker.log", env=env))
-        api = spawn(python_module("cli.main", "api"), log_file=self.log_dir / "api.log", env=env)
-        self.processes.append(api)
+        self._spawn("worker", python_module("cli.main", "worker"), env)
+        api = self._spawn("api", python_module("cli.main", "api"), env)
         if self.with_simulator:
-            simulator = spawn(
-                python_module("cli.main", "simulator", "--config", str(simulator_file)),
-                log_file=self.log_dir / "simulator.log",
-                env=env,
+            simulator = self._spawn(
+                "simulator", python_module("cli.main", "simulator", "--config", str(simulator_file)), env
             )
-            self.processes.append(simulator)
             wait_until(
                 lambda: http_ok(f"{settings.simulator_url}/health"),
                 "the CPO simulator",
@@ -258,6 +254,13 @@ class DevStack:
             for line in registered:
                 self.report(line)
 
+    def _spawn(self, role: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        process = spawn(args, log_file=self.log_dir / f"{role}.log", env=env)
+        self.processes.append(process)
+        self.roles[role] = process
+        return process
+
     def stop(self) -> None:
         stop(self.processes)
         self.processes.clear()
+        self.roles.clear()

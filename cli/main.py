@@ -519,13 +519,14 @@ def cmd_healthcheck(settings: Settings, args: argparse.Namespace) -> int:
 def _bench_arguments(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("--sessions", type=int, default=200)
     bench.add_argument("--concurrency", type=int, default=50)
+    bench.add_argument("--json", action="store_true", help="one JSON object on stdout instead of the table")
 
 
 @command("bench", "sessions/s vs bare Temporal workflows, billable actions", _bench_arguments)
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     from cli.bench import run_bench
 
-    return run_bench(sessions=args.sessions, concurrency=args.concurrency)
+    return run_bench(sessions=args.sessions, concurrency=args.concurrency, as_json=args.json)
 
 
 def parser() -> argparse.ArgumentParser:

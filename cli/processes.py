@@ -108,3 +108,27 @@ def wait_for_interrupt() -> None:
         signal.sigwait(stop_signals)
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and all its descendants, living or reaped, from /proc (Linux):
+    what a process tree has cost so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                # The command name may hold spaces: fields are counted after its closing parenthesis.
+                stats[int(entry.name)] = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue  # gone meanwhile
+    children: dict[int, list[int]] = {}
+    for child, fields in stats.items():
+        children.setdefault(int(fields[1]), []).append(child)
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        if current in stats:
+            total += sum(int(value) for value in stats[current][11:15])  # utime, stime, cutime, cstime
+        todo += children.get(current, [])
+    return total / ticks
