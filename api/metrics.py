@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, PlatformCollector, ProcessCollector
@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from adapters.structured_logs import bind_session
 from domain.sessions.lifecycle import SessionStage
 from persistence.db import SessionFactory
+from persistence.ledger_check_runs import LedgerCheckRun
 from services.ledger import last_check
 from services.sessions import sessions_by_stage
 
@@ -62,16 +63,17 @@ class SessionsByStage(Collector):
 
 
 class LedgerCheckStatus(Collector):
-    """The worker's last ``ledger check`` as gauges, read at scrape time; none before the first has run."""
+    """The worker's last ``ledger check`` as gauges, read at scrape time (``latest``); none before the first
+    has run."""
 
-    def __init__(self, reads: SessionFactory) -> None:
-        self._reads = reads
+    def __init__(self, latest: Callable[[], LedgerCheckRun | None]) -> None:
+        self._latest = latest
 
     def describe(self) -> Iterable[Metric]:
         return []
 
     def collect(self) -> Iterable[Metric]:
-        last = last_check(self._reads)
+        last = self._latest()
         if last is None:
             return []
         values = (
@@ -110,7 +112,7 @@ class ApiMetrics:
         """Show this database's sessions by stage and last ledger check (once the app's context exists)."""
         for collector in self._database:
             self.registry.unregister(collector)
-        self._database = [SessionsByStage(reads), LedgerCheckStatus(reads)]
+        self._database = [SessionsByStage(reads), LedgerCheckStatus(lambda: last_check(reads))]
         for collector in self._database:
             self.registry.register(collector)
 

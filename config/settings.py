@@ -125,8 +125,9 @@ class Settings(BaseSettings):
     collection_inbox: Path = Path(".data/collections/inbox")
 
     # Metrics and logs. The API always serves /metrics on its own port, with the last `ledger check`, which
-    # the worker runs every ledger_check_interval_s (0: never) by a Schedule. The worker serves its metrics only on the ports given (0: off,
-    # so tests and several workers on one host never collide): ours, and the Temporal SDK's (activity
+    # the worker runs every ledger_check_interval_s (0: never) by a Schedule. The worker serves its metrics
+    # only on the ports given (0: off, so tests and several workers on one host never collide): ours, and
+    # the Temporal SDK's (activity
     # failures, task latencies), e.g. 9464 and 9465. "auto" logs JSON lines for `networkcore api|worker|
     # simulator` and text for the other commands.
     metrics_host: str = "127.0.0.1"

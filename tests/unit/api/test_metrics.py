@@ -1,5 +1,5 @@
 """The API's metrics without a database: requests counted by route template (never the path itself), and
-the ledger check's gauges, absent until a check has run."""
+the ledger check's gauges (the worker's latest recorded run), absent until a check has run."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
 from api.context import ApiContext
-from api.metrics import LedgerCheckResult, LedgerCheckStatus
+from api.metrics import LedgerCheckStatus
+from persistence.ledger_check_runs import LedgerCheckRun
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -68,15 +69,16 @@ async def test_requests_are_counted_by_route_template_and_status() -> None:
 
 
 def test_the_ledger_check_gauges_appear_once_a_check_has_run_and_say_when_it_failed() -> None:
-    status = LedgerCheckStatus()
+    latest: list[LedgerCheckRun] = []
+    status = LedgerCheckStatus(lambda: latest[-1] if latest else None)
     registry = CollectorRegistry()
     registry.register(status)
     assert registry.get_sample_value("networkcore_ledger_check_ok") is None, "no check yet: no answer, not 0"
     checked_at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    status.last = LedgerCheckResult(ok=False, problems=3, checked_at=checked_at, duration_s=0.25)
+    latest.append(LedgerCheckRun(ok=False, problems=3, checked_at=checked_at, duration_s=0.25))
     assert registry.get_sample_value("networkcore_ledger_check_ok") == 0
     assert registry.get_sample_value("networkcore_ledger_check_problems") == 3
     assert registry.get_sample_value("networkcore_ledger_check_timestamp_seconds") == checked_at.timestamp()
     assert registry.get_sample_value("networkcore_ledger_check_duration_seconds") == 0.25
-    status.last = LedgerCheckResult(ok=True, problems=0, checked_at=checked_at, duration_s=0.1)
+    latest.append(LedgerCheckRun(ok=True, problems=0, checked_at=checked_at, duration_s=0.1))
     assert registry.get_sample_value("networkcore_ledger_check_ok") == 1
