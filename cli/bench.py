@@ -102,19 +102,23 @@ class _Finals:
         return await future
 
     async def watch(self) -> None:
-        with open_database(self._database_url) as database:
-            while True:
-                await asyncio.sleep(0.5)
-                if not self._waiting:
-                    continue
+        try:
+            with open_database(self._database_url) as database:
 
                 def read(ids: list[str]) -> dict[str, str]:
                     with database.reads() as db:
                         return session_bench.stages(db, ids)
 
-                for session_id, stage in (await asyncio.to_thread(read, list(self._waiting))).items():
-                    if is_final(SessionStage(stage)):
-                        self._waiting.pop(session_id).set_result(stage)
+                while True:
+                    await asyncio.sleep(0.5)
+                    if self._waiting:
+                        for session_id, stage in (await asyncio.to_thread(read, list(self._waiting))).items():
+                            if is_final(SessionStage(stage)):
+                                self._waiting.pop(session_id).set_result(stage)
+        except Exception as error:  # the sessions waiting would never hear: they fail with it
+            for waiting in self._waiting.values():
+                waiting.set_exception(error)
+            raise
 
 
 async def _sessions(

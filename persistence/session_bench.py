@@ -12,7 +12,8 @@ from persistence.tables import CdrRow, SessionRow
 
 
 def stages(db: Session, session_ids: Sequence[str]) -> dict[str, str]:
-    return dict(db.execute(select(SessionRow.id, SessionRow.stage).where(SessionRow.id.in_(session_ids))).tuples())
+    rows = db.execute(select(SessionRow.id, SessionRow.stage).where(SessionRow.id.in_(session_ids))).tuples()
+    return {session_id: stage for session_id, stage in rows}
 
 
 def cdr_to_settled_ms(db: Session, session_ids: Sequence[str]) -> list[float]:
