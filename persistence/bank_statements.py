@@ -12,7 +12,6 @@ booked one after the other, each seeing what the other booked.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +29,7 @@ from domain.ledger.entries import JournalEntry, Posting, combined
 from domain.money import to_minor
 from domain.payouts.batches import Payee, paid_entry
 from persistence import direct_debits, ledger, payouts
-from persistence.db import copy_rows, dialect_insert, insert_new, is_postgresql
+from persistence.db import copy_keyed_rows, copy_rows, dialect_insert, insert_new, is_postgresql
 from persistence.tables import (
     OPEN_PAYOUT_STATES,
     BankAllocationRow,
@@ -262,17 +261,7 @@ def _insert_entries(
             )
         )
         rows = [row(key, e) for key, e in unique.items() if key not in booked]
-        new = dict(zip((r["idempotency_key"] for r in rows), _new_keys(db, "bank_entries", len(rows)), strict=True))
-        if rows:
-            copy_rows(
-                db,
-                "bank_entries",
-                ("key", *rows[0]),
-                (
-                    [new[r["idempotency_key"]], *(json.dumps(v) if isinstance(v, dict) else v for v in r.values())]
-                    for r in rows
-                ),
-            )
+        new = dict(zip((r["idempotency_key"] for r in rows), copy_keyed_rows(db, "bank_entries", rows), strict=True))
     else:
         inserted = insert_new(
             db,
@@ -380,9 +369,7 @@ def _record(
     ]
     keys: Sequence[int]
     if is_postgresql(db):
-        keys = _new_keys(db, "bank_matches", len(rows))
-        columns = ("key", *rows[0])
-        copy_rows(db, "bank_matches", columns, ([key, *row.values()] for key, row in zip(keys, rows, strict=True)))
+        keys = copy_keyed_rows(db, "bank_matches", rows)
     else:
         keys = (
             db.execute(dialect_insert(db, BankMatchRow).returning(BankMatchRow.key, sort_by_parameter_order=True), rows)
@@ -413,16 +400,6 @@ def _wait_for_bookings_in(db: Session, currency: str) -> None:
             text("SELECT pg_advisory_xact_lock(:space, hashtext(:currency))"),
             {"space": BOOKING_LOCK_SPACE, "currency": currency},
         )
-
-
-def _new_keys(db: Session, table: str, count: int) -> list[int]:
-    """PostgreSQL: ``count`` keys drawn from the table's key sequence, in one round trip."""
-    return list(
-        db.scalars(
-            text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'key')) FROM generate_series(1, :count)"),
-            {"count": count},
-        )
-    )
 
 
 def _apply(db: Session, bank_key: int, line: int, match: Match, currency: str, *, now: datetime) -> list[JournalEntry]:

@@ -159,6 +159,31 @@ def copy_rows(db: Session, table: str, columns: Sequence[str], rows: Iterable[Se
             copy.write_row(row)
 
 
+def _copied(value: Any) -> Any:
+    """A row value as COPY takes it: dict values are JSON columns."""
+    return json.dumps(value) if isinstance(value, dict) else value
+
+
+def copy_keyed_rows(db: Session, table: str, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """PostgreSQL: COPY ``rows`` (dicts of one shape) into ``table`` with keys drawn from its key sequence
+    first, in one round trip; the keys, in the rows' order."""
+    if not rows:
+        return []
+    keys = list(
+        db.scalars(
+            text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'key')) FROM generate_series(1, :count)"),
+            {"count": len(rows)},
+        )
+    )
+    copy_rows(
+        db,
+        table,
+        ("key", *rows[0]),
+        ([key, *map(_copied, row.values())] for key, row in zip(keys, rows, strict=True)),
+    )
+    return keys
+
+
 def insert_new(
     db: Session, table: type[Any], rows: Sequence[dict[str, Any]], *, unique: str, returning: Sequence[str]
 ) -> list[tuple[Any, ...]]:
@@ -183,7 +208,7 @@ def insert_new(
             f"AS SELECT {listed} FROM {name} WITH NO DATA"
         )
     )
-    copy_rows(db, staging, columns, ([json.dumps(v) if isinstance(v, dict) else v for v in r.values()] for r in rows))
+    copy_rows(db, staging, columns, ([_copied(v) for v in r.values()] for r in rows))
     inserted = db.execute(
         text(
             f"INSERT INTO {name} ({listed}) SELECT {listed} FROM {staging} "
