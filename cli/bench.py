@@ -132,9 +132,8 @@ async def _sessions(
     ids: list[str] = []
     finals: Counter[str] = Counter()
     gate = asyncio.Semaphore(concurrency or count)
-    limits = httpx.Limits(
-        max_connections=(concurrency or 100) + 10, max_keepalive_connections=(concurrency or 100) + 10
-    )
+    connections = (concurrency or 100) + 10
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(base_url=api_url, timeout=60, limits=limits) as http:
         headers = {"Authorization": f"Bearer {partner.api_key}"}
 
