@@ -38,6 +38,7 @@ def backpressure_from(settings: Settings) -> BackpressurePolicy:
         max_waiting_tasks=settings.max_session_backlog,
         retry_after_s=settings.backpressure_retry_after_s,
         every_s=settings.backlog_check_s,
+        start_latency_target_ms=settings.session_start_latency_target_ms,
     )
 
 

@@ -213,12 +213,19 @@ async def _tap(simulator: httpx.AsyncClient, session: DemoSession, tap: DemoTap)
 
 
 async def _start(http: httpx.AsyncClient, session: DemoSession, run_id: str, index: int) -> None:
-    reply = await http.post(
-        "/v1/sessions",
-        json={"evse_id": session.evse_id, "driver_reference": session.driver_reference}
-        | ({"max_amount": session.max_amount} if session.max_amount else {}),
-        headers={"Authorization": f"Bearer {session.api_key}", "Idempotency-Key": f"demo-{run_id}-{index}"},
-    )
+    """As a partner should: a start refused for load (503, or 429) is sent again, with the same idempotency
+    key, after the ``Retry-After`` it got, for up to a minute."""
+    deadline = time.monotonic() + 60
+    while True:
+        reply = await http.post(
+            "/v1/sessions",
+            json={"evse_id": session.evse_id, "driver_reference": session.driver_reference}
+            | ({"max_amount": session.max_amount} if session.max_amount else {}),
+            headers={"Authorization": f"Bearer {session.api_key}", "Idempotency-Key": f"demo-{run_id}-{index}"},
+        )
+        if reply.status_code not in (429, 503) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(float(reply.headers.get("Retry-After", "1")))
     reply.raise_for_status()
     session.id = reply.json()["id"]
 

@@ -151,6 +151,9 @@ class Settings(BaseSettings):
     max_session_backlog: int = 200
     backlog_check_s: float = 1.0
     backpressure_retry_after_s: int = 5
+    # Starts in flight per API process adapt to their latency: fewer while starts take longer than this (ms),
+    # more while they do not; past the limit a start gets 503 at once (api/backpressure.py). 0 turns it off.
+    session_start_latency_target_ms: float = 250
 
     @property
     def simulator_url(self) -> str:

@@ -71,9 +71,11 @@ def api_process(stack: Stack, database_url: str, log_file: Path) -> Iterator[str
         "NETWORKCORE_API_PORT": str(port),
         "NETWORKCORE_PUBLIC_BASE_URL": url,
         # Only the flood may slow the API: no ledger check, and no backpressure from the backlog the
-        # unpolled task queue builds up (test_backpressure's subject).
+        # unpolled task queue builds up or from slow starts (test_backpressure's and
+        # test_adaptive_start_limit's subjects).
         "NETWORKCORE_LEDGER_CHECK_INTERVAL_S": "0",
         "NETWORKCORE_MAX_SESSION_BACKLOG": str(10 * (FLOOD_REQUESTS + 2 * STARTS)),
+        "NETWORKCORE_SESSION_START_LATENCY_TARGET_MS": "0",
     }
     process = spawn(python_module("cli.main", "api"), log_file=log_file, env=env)
     try:
