@@ -28,6 +28,7 @@ from domain.tariffs.model import (
     WEEKDAYS,
     Dimension,
     PriceComponent,
+    PricedBy,
     Reservation,
     Restrictions,
     Tariff,
@@ -37,6 +38,7 @@ from domain.tariffs.model import (
 HOUR_S = Decimal(3600)
 WH_PER_KWH = Decimal(1000)
 ZERO = Decimal(0)
+ONE = Decimal(1)
 TIME_DIMENSIONS = ("TIME", "PARKING_TIME", "RESERVATION_TIME")
 
 
@@ -108,26 +110,21 @@ class RatedSession:
     max_price_applied: bool = False
 
 
-@dataclass
-class _Active:
-    component: PriceComponent
-    element_index: int
-
-
-@dataclass
+@dataclass(slots=True)
 class _Billable:
     period_index: int
     dimension: str
     volume: Decimal
-    active: _Active
+    component: PriceComponent
+    element_index: int
     bucket: str  # the session total it counts towards: fixed, energy, time, parking or reservation
     # step_size adds whole units (seconds, Wh) to the last billable; the cost divides by the unit last, so a
     # step of 48 s is 48/3600 h exactly where it matters, not a repeating decimal rounded at 28 digits.
-    unit: Decimal = Decimal(1)
+    unit: Decimal = ONE
     extra_units: Decimal = ZERO
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _Facts:
     local: datetime
     energy_before: Decimal
@@ -159,7 +156,7 @@ def _holds(r: Restrictions, facts: _Facts) -> bool:
         return False
     local_date = facts.local.date()
     checks = (
-        _time_ok(r, facts.local.time().replace(tzinfo=None)),
+        _time_ok(r, facts.local.time()),
         r.start_date is None or local_date >= r.start_date,
         r.end_date is None or local_date < r.end_date,
         r.min_kwh is None or facts.energy_before >= r.min_kwh,
@@ -175,18 +172,6 @@ def _holds(r: Restrictions, facts: _Facts) -> bool:
     return all(checks)
 
 
-def _active(tariff: Tariff, facts: _Facts, dimension: Dimension) -> list[_Active]:
-    """The active component for ``dimension`` (for FLAT: every matching element's FLAT components)."""
-    found: list[_Active] = []
-    for index, element in enumerate(tariff.elements):
-        components = [c for c in element.components if c.type == dimension]
-        if components and _holds(element.restrictions, facts):
-            found += [_Active(c, index) for c in components]
-            if dimension != Dimension.FLAT:
-                return found[:1]
-    return found
-
-
 def _cost(component: PriceComponent, quantity: Decimal, per: Decimal = Decimal(1)) -> Amount:
     """The price of ``quantity``, counted in ``per``-ths of the priced unit (seconds of an hour: 3600)."""
     excl = component.price * quantity / per
@@ -199,7 +184,7 @@ def _step(billables: list[_Billable], unit: Decimal) -> None:
     if not billables:
         return
     last = billables[-1]
-    step = last.active.component.step_size
+    step = last.component.step_size
     total = sum((b.volume for b in billables), ZERO)
     if step <= 0 or total <= 0:
         return
@@ -265,6 +250,56 @@ _PRICED_VOLUMES = (
 )
 
 
+class _PeriodConditions:
+    """Whether an element's restrictions hold for one period. The facts they read (local time, duration) are
+    worked out only for the first element that has restrictions: most elements have none."""
+
+    __slots__ = (
+        "_energy_before",
+        "_facts",
+        "_period_start",
+        "_session_start",
+        "_time_zone",
+        "_volumes",
+        "reservation",
+        "reservation_expired",
+    )
+
+    def __init__(
+        self,
+        period_start: datetime,
+        session_start: datetime,
+        time_zone: ZoneInfo,
+        volumes: dict[str, Decimal],
+        energy_before: Decimal,
+        reservation_expired: bool,
+    ) -> None:
+        self._period_start = period_start
+        self._session_start = session_start
+        self._time_zone = time_zone
+        self._volumes = volumes
+        self._energy_before = energy_before
+        self._facts: _Facts | None = None
+        self.reservation = "RESERVATION_TIME" in volumes
+        self.reservation_expired = reservation_expired
+
+    def allow(self, priced: PricedBy) -> bool:
+        if priced.restrictions is None:
+            return not self.reservation  # an element without restrictions prices everything but reservations
+        if self._facts is None:
+            volumes = self._volumes
+            self._facts = _Facts(
+                local=self._period_start.astimezone(self._time_zone),
+                energy_before=self._energy_before,
+                duration_before_s=_seconds(self._period_start - self._session_start),
+                current=volumes.get("MAX_CURRENT", volumes.get("MIN_CURRENT")),
+                power=volumes.get("MAX_POWER", volumes.get("MIN_POWER")),
+                reservation=self.reservation,
+                reservation_expired=self.reservation_expired,
+            )
+        return _holds(priced.restrictions, self._facts)
+
+
 def _billables(
     tariff: Tariff,
     periods: Sequence[RatingPeriod],
@@ -273,35 +308,37 @@ def _billables(
     time_zone: ZoneInfo,
     reservation_expired: bool,
 ) -> list[_Billable]:
-    """Phase 1: each period's volumes with the component active for them, and each FLAT component the
-    first time it is active, in the order they occur."""
+    """Phase 1: each period's volumes with the component active for them (the first of its dimension in the
+    first element that has the dimension and whose restrictions hold), and each FLAT component of every such
+    element the first time it is active, in the order they occur."""
     billables: list[_Billable] = []
     flat_charged: set[tuple[int, int]] = set()
+    priced_by = tariff.priced_by
     energy_before = ZERO
     for index, period in enumerate(periods):
         volumes = volumes_by_period[index]
-        facts = _Facts(
-            local=period.start.astimezone(time_zone),
-            energy_before=energy_before,
-            duration_before_s=_seconds(period.start - start),
-            current=volumes.get("MAX_CURRENT", volumes.get("MIN_CURRENT")),
-            power=volumes.get("MAX_POWER", volumes.get("MIN_POWER")),
-            reservation="RESERVATION_TIME" in volumes,
-            reservation_expired=reservation_expired,
-        )
+        conditions = _PeriodConditions(period.start, start, time_zone, volumes, energy_before, reservation_expired)
         for dimension, priced_as, bucket in _PRICED_VOLUMES:
             volume = volumes.get(dimension)
             if volume is None:
                 continue
-            active = _active(tariff, facts, priced_as)
-            if active:
-                billables.append(_Billable(index, dimension, volume, active[0], bucket))
-        for flat in _active(tariff, facts, Dimension.FLAT):
-            element = tariff.elements[flat.element_index]
-            key = (flat.element_index, element.components.index(flat.component))
-            if key not in flat_charged:
-                flat_charged.add(key)
-                billables.append(_Billable(index, "FLAT", Decimal(1), flat, _flat_bucket(element)))
+            for priced in priced_by[priced_as]:
+                if conditions.allow(priced):
+                    component = priced.components[0]
+                    billables.append(_Billable(index, dimension, volume, component, priced.element_index, bucket))
+                    break
+        for priced in priced_by[Dimension.FLAT]:
+            if not conditions.allow(priced):
+                continue
+            element = tariff.elements[priced.element_index]
+            for component in priced.components:
+                # Equal FLAT components of one element are one fee: keyed by the first of them.
+                key = (priced.element_index, element.components.index(component))
+                if key not in flat_charged:
+                    flat_charged.add(key)
+                    billables.append(
+                        _Billable(index, "FLAT", ONE, component, priced.element_index, _flat_bucket(element))
+                    )
         energy_before += volumes.get("ENERGY", ZERO)
     return billables
 
@@ -337,7 +374,7 @@ def _price(billables: list[_Billable]) -> tuple[list[RatedLine], dict[str, Amoun
     buckets = dict.fromkeys(("fixed", "energy", "time", "parking", "reservation"), NO_AMOUNT)
     for b in billables:
         units = b.volume * b.unit + b.extra_units
-        cost = _cost(b.active.component, units, b.unit)
+        cost = _cost(b.component, units, b.unit)
         buckets[b.bucket] = buckets[b.bucket] + cost
         lines.append(
             RatedLine(
@@ -345,9 +382,9 @@ def _price(billables: list[_Billable]) -> tuple[list[RatedLine], dict[str, Amoun
                 b.dimension,
                 b.volume,
                 units / b.unit,
-                b.active.component.price,
-                b.active.component.vat,
-                b.active.element_index,
+                b.component.price,
+                b.component.vat,
+                b.element_index,
                 cost,
             )
         )
