@@ -76,9 +76,6 @@ class Amount:
         return Amount(self.excl_vat + other.excl_vat, self.incl_vat + other.incl_vat)
 
 
-NO_AMOUNT = Amount(ZERO, ZERO)
-
-
 @dataclass(frozen=True, slots=True)
 class RatedLine:
     """One priced quantity: why a session costs what it costs."""
@@ -172,11 +169,12 @@ def _holds(r: Restrictions, facts: _Facts) -> bool:
     return all(checks)
 
 
-def _cost(component: PriceComponent, quantity: Decimal, per: Decimal = Decimal(1)) -> Amount:
-    """The price of ``quantity``, counted in ``per``-ths of the priced unit (seconds of an hour: 3600)."""
+def _cost(component: PriceComponent, quantity: Decimal, per: Decimal) -> tuple[Decimal, Decimal]:
+    """The price of ``quantity`` excl. and incl. VAT, counted in ``per``-ths of the priced unit (seconds of an
+    hour: 3600)."""
     excl = component.price * quantity / per
     incl = excl if component.vat is None else excl * (1 + component.vat / 100)
-    return Amount(excl, incl)
+    return excl, incl
 
 
 def _step(billables: list[_Billable], unit: Decimal) -> None:
@@ -194,9 +192,13 @@ def _step(billables: list[_Billable], unit: Decimal) -> None:
     last.extra_units = billed - units
 
 
+ONE_MICROSECOND = timedelta(microseconds=1)
+MICROSECONDS_PER_S = Decimal(1_000_000)
+
+
 def _seconds(span: timedelta) -> Decimal:
     """Exact seconds of a timedelta (no float on the way)."""
-    return Decimal(span // timedelta(microseconds=1)) / 1_000_000
+    return Decimal(span // ONE_MICROSECOND) / MICROSECONDS_PER_S
 
 
 def rate(
@@ -215,23 +217,28 @@ def rate(
     billables = _billables(tariff, periods, volumes_by_period, start, time_zone, reservation_expired)
     _apply_step_sizes(billables)
     lines, buckets = _price(billables)
-    total, min_applied, max_applied = _clamp(tariff, sum(buckets.values(), NO_AMOUNT))
+    # The session total adds the totals up in this order, each excl. and incl. VAT.
+    total_excl = total_incl = ZERO
+    for excl, incl in buckets.values():
+        total_excl, total_incl = total_excl + excl, total_incl + incl
+    total_excl, total_incl, min_applied, max_applied = _clamp(tariff, total_excl, total_incl)
     places = minor_unit_places(tariff.currency) if policy.places is None else policy.places
+    mode = policy.mode
 
-    def money(amount: Amount) -> Amount:
-        return Amount(round_to(amount.excl_vat, places, policy.mode), round_to(amount.incl_vat, places, policy.mode))
+    def money(excl: Decimal, incl: Decimal) -> Amount:
+        return Amount(round_to(excl, places, mode), round_to(incl, places, mode))
 
     def quantity(value: Decimal) -> Decimal:
         return round_to(value, 4, ROUND_HALF_UP)
 
     return RatedSession(
         currency=tariff.currency,
-        total_cost=money(total),
-        total_fixed_cost=money(buckets["fixed"]),
-        total_energy_cost=money(buckets["energy"]),
-        total_time_cost=money(buckets["time"]),
-        total_parking_cost=money(buckets["parking"]),
-        total_reservation_cost=money(buckets["reservation"]),
+        total_cost=money(total_excl, total_incl),
+        total_fixed_cost=money(*buckets["fixed"]),
+        total_energy_cost=money(*buckets["energy"]),
+        total_time_cost=money(*buckets["time"]),
+        total_parking_cost=money(*buckets["parking"]),
+        total_reservation_cost=money(*buckets["reservation"]),
         total_energy=quantity(sum((v.get("ENERGY", ZERO) for v in volumes_by_period), ZERO)),
         total_time=quantity(_seconds(end - start) / HOUR_S),
         total_parking_time=quantity(sum((v.get("PARKING_TIME", ZERO) for v in volumes_by_period), ZERO)),
@@ -356,26 +363,23 @@ def _flat_bucket(element: TariffElement) -> str:
 
 def _apply_step_sizes(billables: list[_Billable]) -> None:
     """Phase 2: step_size, once per session on the billable part (see the module's choices)."""
-
-    def of(dimension: str) -> list[_Billable]:
-        return [b for b in billables if b.dimension == dimension]
-
-    _step(of("ENERGY"), WH_PER_KWH)
-    if of("PARKING_TIME"):
-        _step(of("PARKING_TIME"), HOUR_S)
-    else:
-        _step(of("TIME"), HOUR_S)
-    _step(of("RESERVATION_TIME"), HOUR_S)
+    by_dimension: dict[str, list[_Billable]] = {}
+    for billable in billables:
+        by_dimension.setdefault(billable.dimension, []).append(billable)
+    _step(by_dimension.get("ENERGY", []), WH_PER_KWH)
+    _step(by_dimension.get("PARKING_TIME") or by_dimension.get("TIME", []), HOUR_S)
+    _step(by_dimension.get("RESERVATION_TIME", []), HOUR_S)
 
 
-def _price(billables: list[_Billable]) -> tuple[list[RatedLine], dict[str, Amount]]:
-    """Phase 3: each billable's line, unrounded, and the sum of each session total."""
+def _price(billables: list[_Billable]) -> tuple[list[RatedLine], dict[str, tuple[Decimal, Decimal]]]:
+    """Phase 3: each billable's line, unrounded, and the sum of each session total excl. and incl. VAT."""
     lines: list[RatedLine] = []
-    buckets = dict.fromkeys(("fixed", "energy", "time", "parking", "reservation"), NO_AMOUNT)
+    buckets = dict.fromkeys(("fixed", "energy", "time", "parking", "reservation"), (ZERO, ZERO))
     for b in billables:
         units = b.volume * b.unit + b.extra_units
-        cost = _cost(b.component, units, b.unit)
-        buckets[b.bucket] = buckets[b.bucket] + cost
+        excl, incl = _cost(b.component, units, b.unit)
+        bucket_excl, bucket_incl = buckets[b.bucket]
+        buckets[b.bucket] = (bucket_excl + excl, bucket_incl + incl)
         lines.append(
             RatedLine(
                 b.period_index,
@@ -385,16 +389,15 @@ def _price(billables: list[_Billable]) -> tuple[list[RatedLine], dict[str, Amoun
                 b.component.price,
                 b.component.vat,
                 b.element_index,
-                cost,
+                Amount(excl, incl),
             )
         )
     return lines, buckets
 
 
-def _clamp(tariff: Tariff, total: Amount) -> tuple[Amount, bool, bool]:
+def _clamp(tariff: Tariff, excl: Decimal, incl: Decimal) -> tuple[Decimal, Decimal, bool, bool]:
     """Phase 4: the total within min_price and max_price, excl. and incl. VAT each on its own; and
     whether the minimum or the maximum applied."""
-    excl, incl = total.excl_vat, total.incl_vat
     min_applied = max_applied = False
     if tariff.min_price is not None:
         if excl < tariff.min_price.excl_vat:
@@ -406,4 +409,4 @@ def _clamp(tariff: Tariff, total: Amount) -> tuple[Amount, bool, bool]:
             excl, max_applied = tariff.max_price.excl_vat, True
         if tariff.max_price.incl_vat is not None and incl > tariff.max_price.incl_vat:
             incl, max_applied = tariff.max_price.incl_vat, True
-    return Amount(excl, incl), min_applied, max_applied
+    return excl, incl, min_applied, max_applied
