@@ -121,7 +121,7 @@ class _Billable:
     extra_units: Decimal = ZERO
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Facts:
     local: datetime
     energy_before: Decimal
