@@ -40,6 +40,7 @@ WH_PER_KWH = Decimal(1000)
 ZERO = Decimal(0)
 ONE = Decimal(1)
 TIME_DIMENSIONS = ("TIME", "PARKING_TIME", "RESERVATION_TIME")
+MIDNIGHT = time(0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +137,7 @@ def _time_ok(r: Restrictions, at: time) -> bool:
     start, end = r.start_time, r.end_time
     if start is None and end is None:
         return True
-    midnight = time(0, 0)
-    if end is None or end == midnight:
+    if end is None or end == MIDNIGHT:
         return start is None or at >= start
     if start is None:
         return at < end
@@ -151,11 +151,10 @@ def _holds(r: Restrictions, facts: _Facts) -> bool:
         return False
     if r.reservation == Reservation.RESERVATION_EXPIRES and not facts.reservation_expired:
         return False
-    local_date = facts.local.date()
     checks = (
-        _time_ok(r, facts.local.time()),
-        r.start_date is None or local_date >= r.start_date,
-        r.end_date is None or local_date < r.end_date,
+        (r.start_time is None and r.end_time is None) or _time_ok(r, facts.local.time()),
+        r.start_date is None or facts.local.date() >= r.start_date,
+        r.end_date is None or facts.local.date() < r.end_date,
         r.min_kwh is None or facts.energy_before >= r.min_kwh,
         r.max_kwh is None or facts.energy_before < r.max_kwh,
         r.min_duration is None or facts.duration_before_s >= r.min_duration,
@@ -259,11 +258,13 @@ _PRICED_VOLUMES = (
 
 class _PeriodConditions:
     """Whether an element's restrictions hold for one period. The facts they read (local time, duration) are
-    worked out only for the first element that has restrictions: most elements have none."""
+    worked out only for the first element that has restrictions (most elements have none), and each element's
+    restrictions are checked once per period, though it may price several dimensions."""
 
     __slots__ = (
         "_energy_before",
         "_facts",
+        "_held",
         "_period_start",
         "_session_start",
         "_time_zone",
@@ -287,12 +288,19 @@ class _PeriodConditions:
         self._volumes = volumes
         self._energy_before = energy_before
         self._facts: _Facts | None = None
+        self._held: dict[int, bool] = {}  # by element index
         self.reservation = "RESERVATION_TIME" in volumes
         self.reservation_expired = reservation_expired
 
     def allow(self, priced: PricedBy) -> bool:
         if priced.restrictions is None:
             return not self.reservation  # an element without restrictions prices everything but reservations
+        held = self._held.get(priced.element_index)
+        if held is None:
+            held = self._held[priced.element_index] = _holds(priced.restrictions, self._facts_now())
+        return held
+
+    def _facts_now(self) -> _Facts:
         if self._facts is None:
             volumes = self._volumes
             self._facts = _Facts(
@@ -304,7 +312,7 @@ class _PeriodConditions:
                 reservation=self.reservation,
                 reservation_expired=self.reservation_expired,
             )
-        return _holds(priced.restrictions, self._facts)
+        return self._facts
 
 
 def _billables(
