@@ -5,7 +5,7 @@ element unconditional (ocpi.md §10.3)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -69,6 +69,19 @@ class TariffElement:
     restrictions: Restrictions
 
 
+NO_RESTRICTIONS = Restrictions()
+
+
+@dataclass(frozen=True, slots=True)
+class PricedBy:
+    """An element that prices a dimension: its index in the tariff, its components of that dimension in
+    list order, and its restrictions (None when it has none, so it holds outside reservations)."""
+
+    element_index: int
+    components: tuple[PriceComponent, ...]
+    restrictions: Restrictions | None
+
+
 @dataclass(frozen=True, slots=True)
 class PriceLimit:
     excl_vat: Decimal
@@ -84,6 +97,23 @@ class Tariff:
     max_price: PriceLimit | None = None
     start_date_time: datetime | None = None
     end_date_time: datetime | None = None
+    # Derived from the elements once, at construction (neither compared nor shown): for each dimension the
+    # elements that price it, in list order, so rating does not scan every element of the tariff per period.
+    priced_by: Mapping[Dimension, tuple[PricedBy, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "priced_by", _priced_by(self.elements))
+
+
+def _priced_by(elements: tuple[TariffElement, ...]) -> dict[Dimension, tuple[PricedBy, ...]]:
+    found: dict[Dimension, list[PricedBy]] = {dimension: [] for dimension in Dimension}
+    for index, element in enumerate(elements):
+        restrictions = None if element.restrictions == NO_RESTRICTIONS else element.restrictions
+        for dimension, priced in found.items():
+            components = tuple(c for c in element.components if c.type == dimension)
+            if components:
+                priced.append(PricedBy(index, components, restrictions))
+    return {dimension: tuple(priced) for dimension, priced in found.items()}
 
 
 TARIFF_KEYS = frozenset(

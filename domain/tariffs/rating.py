@@ -28,6 +28,7 @@ from domain.tariffs.model import (
     WEEKDAYS,
     Dimension,
     PriceComponent,
+    PricedBy,
     Reservation,
     Restrictions,
     Tariff,
@@ -37,7 +38,9 @@ from domain.tariffs.model import (
 HOUR_S = Decimal(3600)
 WH_PER_KWH = Decimal(1000)
 ZERO = Decimal(0)
+ONE = Decimal(1)
 TIME_DIMENSIONS = ("TIME", "PARKING_TIME", "RESERVATION_TIME")
+MIDNIGHT = time(0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +77,6 @@ class Amount:
         return Amount(self.excl_vat + other.excl_vat, self.incl_vat + other.incl_vat)
 
 
-NO_AMOUNT = Amount(ZERO, ZERO)
-
-
 @dataclass(frozen=True, slots=True)
 class RatedLine:
     """One priced quantity: why a session costs what it costs."""
@@ -108,26 +108,21 @@ class RatedSession:
     max_price_applied: bool = False
 
 
-@dataclass
-class _Active:
-    component: PriceComponent
-    element_index: int
-
-
-@dataclass
+@dataclass(slots=True)
 class _Billable:
     period_index: int
     dimension: str
     volume: Decimal
-    active: _Active
+    component: PriceComponent
+    element_index: int
     bucket: str  # the session total it counts towards: fixed, energy, time, parking or reservation
     # step_size adds whole units (seconds, Wh) to the last billable; the cost divides by the unit last, so a
     # step of 48 s is 48/3600 h exactly where it matters, not a repeating decimal rounded at 28 digits.
-    unit: Decimal = Decimal(1)
+    unit: Decimal = ONE
     extra_units: Decimal = ZERO
 
 
-@dataclass
+@dataclass(slots=True)
 class _Facts:
     local: datetime
     energy_before: Decimal
@@ -142,8 +137,7 @@ def _time_ok(r: Restrictions, at: time) -> bool:
     start, end = r.start_time, r.end_time
     if start is None and end is None:
         return True
-    midnight = time(0, 0)
-    if end is None or end == midnight:
+    if end is None or end == MIDNIGHT:
         return start is None or at >= start
     if start is None:
         return at < end
@@ -157,11 +151,10 @@ def _holds(r: Restrictions, facts: _Facts) -> bool:
         return False
     if r.reservation == Reservation.RESERVATION_EXPIRES and not facts.reservation_expired:
         return False
-    local_date = facts.local.date()
     checks = (
-        _time_ok(r, facts.local.time().replace(tzinfo=None)),
-        r.start_date is None or local_date >= r.start_date,
-        r.end_date is None or local_date < r.end_date,
+        (r.start_time is None and r.end_time is None) or _time_ok(r, facts.local.time()),
+        r.start_date is None or facts.local.date() >= r.start_date,
+        r.end_date is None or facts.local.date() < r.end_date,
         r.min_kwh is None or facts.energy_before >= r.min_kwh,
         r.max_kwh is None or facts.energy_before < r.max_kwh,
         r.min_duration is None or facts.duration_before_s >= r.min_duration,
@@ -175,23 +168,12 @@ def _holds(r: Restrictions, facts: _Facts) -> bool:
     return all(checks)
 
 
-def _active(tariff: Tariff, facts: _Facts, dimension: Dimension) -> list[_Active]:
-    """The active component for ``dimension`` (for FLAT: every matching element's FLAT components)."""
-    found: list[_Active] = []
-    for index, element in enumerate(tariff.elements):
-        components = [c for c in element.components if c.type == dimension]
-        if components and _holds(element.restrictions, facts):
-            found += [_Active(c, index) for c in components]
-            if dimension != Dimension.FLAT:
-                return found[:1]
-    return found
-
-
-def _cost(component: PriceComponent, quantity: Decimal, per: Decimal = Decimal(1)) -> Amount:
-    """The price of ``quantity``, counted in ``per``-ths of the priced unit (seconds of an hour: 3600)."""
+def _cost(component: PriceComponent, quantity: Decimal, per: Decimal) -> tuple[Decimal, Decimal]:
+    """The price of ``quantity`` excl. and incl. VAT, counted in ``per``-ths of the priced unit (seconds of an
+    hour: 3600)."""
     excl = component.price * quantity / per
     incl = excl if component.vat is None else excl * (1 + component.vat / 100)
-    return Amount(excl, incl)
+    return excl, incl
 
 
 def _step(billables: list[_Billable], unit: Decimal) -> None:
@@ -199,7 +181,7 @@ def _step(billables: list[_Billable], unit: Decimal) -> None:
     if not billables:
         return
     last = billables[-1]
-    step = last.active.component.step_size
+    step = last.component.step_size
     total = sum((b.volume for b in billables), ZERO)
     if step <= 0 or total <= 0:
         return
@@ -209,9 +191,13 @@ def _step(billables: list[_Billable], unit: Decimal) -> None:
     last.extra_units = billed - units
 
 
+ONE_MICROSECOND = timedelta(microseconds=1)
+MICROSECONDS_PER_S = Decimal(1_000_000)
+
+
 def _seconds(span: timedelta) -> Decimal:
     """Exact seconds of a timedelta (no float on the way)."""
-    return Decimal(span // timedelta(microseconds=1)) / 1_000_000
+    return Decimal(span // ONE_MICROSECOND) / MICROSECONDS_PER_S
 
 
 def rate(
@@ -230,23 +216,28 @@ def rate(
     billables = _billables(tariff, periods, volumes_by_period, start, time_zone, reservation_expired)
     _apply_step_sizes(billables)
     lines, buckets = _price(billables)
-    total, min_applied, max_applied = _clamp(tariff, sum(buckets.values(), NO_AMOUNT))
+    # The session total adds the totals up in this order, each excl. and incl. VAT.
+    total_excl = total_incl = ZERO
+    for excl, incl in buckets.values():
+        total_excl, total_incl = total_excl + excl, total_incl + incl
+    total_excl, total_incl, min_applied, max_applied = _clamp(tariff, total_excl, total_incl)
     places = minor_unit_places(tariff.currency) if policy.places is None else policy.places
+    mode = policy.mode
 
-    def money(amount: Amount) -> Amount:
-        return Amount(round_to(amount.excl_vat, places, policy.mode), round_to(amount.incl_vat, places, policy.mode))
+    def money(excl: Decimal, incl: Decimal) -> Amount:
+        return Amount(round_to(excl, places, mode), round_to(incl, places, mode))
 
     def quantity(value: Decimal) -> Decimal:
         return round_to(value, 4, ROUND_HALF_UP)
 
     return RatedSession(
         currency=tariff.currency,
-        total_cost=money(total),
-        total_fixed_cost=money(buckets["fixed"]),
-        total_energy_cost=money(buckets["energy"]),
-        total_time_cost=money(buckets["time"]),
-        total_parking_cost=money(buckets["parking"]),
-        total_reservation_cost=money(buckets["reservation"]),
+        total_cost=money(total_excl, total_incl),
+        total_fixed_cost=money(*buckets["fixed"]),
+        total_energy_cost=money(*buckets["energy"]),
+        total_time_cost=money(*buckets["time"]),
+        total_parking_cost=money(*buckets["parking"]),
+        total_reservation_cost=money(*buckets["reservation"]),
         total_energy=quantity(sum((v.get("ENERGY", ZERO) for v in volumes_by_period), ZERO)),
         total_time=quantity(_seconds(end - start) / HOUR_S),
         total_parking_time=quantity(sum((v.get("PARKING_TIME", ZERO) for v in volumes_by_period), ZERO)),
@@ -265,6 +256,65 @@ _PRICED_VOLUMES = (
 )
 
 
+class _PeriodConditions:
+    """Whether an element's restrictions hold for one period. The facts they read (local time, duration) are
+    worked out only for the first element that has restrictions (most elements have none), and each element's
+    restrictions are checked once per period, though it may price several dimensions."""
+
+    __slots__ = (
+        "_energy_before",
+        "_facts",
+        "_held",
+        "_period_start",
+        "_session_start",
+        "_time_zone",
+        "_volumes",
+        "reservation",
+        "reservation_expired",
+    )
+
+    def __init__(
+        self,
+        period_start: datetime,
+        session_start: datetime,
+        time_zone: ZoneInfo,
+        volumes: dict[str, Decimal],
+        energy_before: Decimal,
+        reservation_expired: bool,
+    ) -> None:
+        self._period_start = period_start
+        self._session_start = session_start
+        self._time_zone = time_zone
+        self._volumes = volumes
+        self._energy_before = energy_before
+        self._facts: _Facts | None = None
+        self._held: dict[int, bool] = {}  # by element index
+        self.reservation = "RESERVATION_TIME" in volumes
+        self.reservation_expired = reservation_expired
+
+    def allow(self, priced: PricedBy) -> bool:
+        if priced.restrictions is None:
+            return not self.reservation  # an element without restrictions prices everything but reservations
+        held = self._held.get(priced.element_index)
+        if held is None:
+            held = self._held[priced.element_index] = _holds(priced.restrictions, self._facts_now())
+        return held
+
+    def _facts_now(self) -> _Facts:
+        if self._facts is None:
+            volumes = self._volumes
+            self._facts = _Facts(
+                local=self._period_start.astimezone(self._time_zone),
+                energy_before=self._energy_before,
+                duration_before_s=_seconds(self._period_start - self._session_start),
+                current=volumes.get("MAX_CURRENT", volumes.get("MIN_CURRENT")),
+                power=volumes.get("MAX_POWER", volumes.get("MIN_POWER")),
+                reservation=self.reservation,
+                reservation_expired=self.reservation_expired,
+            )
+        return self._facts
+
+
 def _billables(
     tariff: Tariff,
     periods: Sequence[RatingPeriod],
@@ -273,35 +323,37 @@ def _billables(
     time_zone: ZoneInfo,
     reservation_expired: bool,
 ) -> list[_Billable]:
-    """Phase 1: each period's volumes with the component active for them, and each FLAT component the
-    first time it is active, in the order they occur."""
+    """Phase 1: each period's volumes with the component active for them (the first of its dimension in the
+    first element that has the dimension and whose restrictions hold), and each FLAT component of every such
+    element the first time it is active, in the order they occur."""
     billables: list[_Billable] = []
     flat_charged: set[tuple[int, int]] = set()
+    priced_by = tariff.priced_by
     energy_before = ZERO
     for index, period in enumerate(periods):
         volumes = volumes_by_period[index]
-        facts = _Facts(
-            local=period.start.astimezone(time_zone),
-            energy_before=energy_before,
-            duration_before_s=_seconds(period.start - start),
-            current=volumes.get("MAX_CURRENT", volumes.get("MIN_CURRENT")),
-            power=volumes.get("MAX_POWER", volumes.get("MIN_POWER")),
-            reservation="RESERVATION_TIME" in volumes,
-            reservation_expired=reservation_expired,
-        )
+        conditions = _PeriodConditions(period.start, start, time_zone, volumes, energy_before, reservation_expired)
         for dimension, priced_as, bucket in _PRICED_VOLUMES:
             volume = volumes.get(dimension)
             if volume is None:
                 continue
-            active = _active(tariff, facts, priced_as)
-            if active:
-                billables.append(_Billable(index, dimension, volume, active[0], bucket))
-        for flat in _active(tariff, facts, Dimension.FLAT):
-            element = tariff.elements[flat.element_index]
-            key = (flat.element_index, element.components.index(flat.component))
-            if key not in flat_charged:
-                flat_charged.add(key)
-                billables.append(_Billable(index, "FLAT", Decimal(1), flat, _flat_bucket(element)))
+            for priced in priced_by[priced_as]:
+                if conditions.allow(priced):
+                    component = priced.components[0]
+                    billables.append(_Billable(index, dimension, volume, component, priced.element_index, bucket))
+                    break
+        for priced in priced_by[Dimension.FLAT]:
+            if not conditions.allow(priced):
+                continue
+            element = tariff.elements[priced.element_index]
+            for component in priced.components:
+                # Equal FLAT components of one element are one fee: keyed by the first of them.
+                key = (priced.element_index, element.components.index(component))
+                if key not in flat_charged:
+                    flat_charged.add(key)
+                    billables.append(
+                        _Billable(index, "FLAT", ONE, component, priced.element_index, _flat_bucket(element))
+                    )
         energy_before += volumes.get("ENERGY", ZERO)
     return billables
 
@@ -319,45 +371,41 @@ def _flat_bucket(element: TariffElement) -> str:
 
 def _apply_step_sizes(billables: list[_Billable]) -> None:
     """Phase 2: step_size, once per session on the billable part (see the module's choices)."""
-
-    def of(dimension: str) -> list[_Billable]:
-        return [b for b in billables if b.dimension == dimension]
-
-    _step(of("ENERGY"), WH_PER_KWH)
-    if of("PARKING_TIME"):
-        _step(of("PARKING_TIME"), HOUR_S)
-    else:
-        _step(of("TIME"), HOUR_S)
-    _step(of("RESERVATION_TIME"), HOUR_S)
+    by_dimension: dict[str, list[_Billable]] = {}
+    for billable in billables:
+        by_dimension.setdefault(billable.dimension, []).append(billable)
+    _step(by_dimension.get("ENERGY", []), WH_PER_KWH)
+    _step(by_dimension.get("PARKING_TIME") or by_dimension.get("TIME", []), HOUR_S)
+    _step(by_dimension.get("RESERVATION_TIME", []), HOUR_S)
 
 
-def _price(billables: list[_Billable]) -> tuple[list[RatedLine], dict[str, Amount]]:
-    """Phase 3: each billable's line, unrounded, and the sum of each session total."""
+def _price(billables: list[_Billable]) -> tuple[list[RatedLine], dict[str, tuple[Decimal, Decimal]]]:
+    """Phase 3: each billable's line, unrounded, and the sum of each session total excl. and incl. VAT."""
     lines: list[RatedLine] = []
-    buckets = dict.fromkeys(("fixed", "energy", "time", "parking", "reservation"), NO_AMOUNT)
+    buckets = dict.fromkeys(("fixed", "energy", "time", "parking", "reservation"), (ZERO, ZERO))
     for b in billables:
         units = b.volume * b.unit + b.extra_units
-        cost = _cost(b.active.component, units, b.unit)
-        buckets[b.bucket] = buckets[b.bucket] + cost
+        excl, incl = _cost(b.component, units, b.unit)
+        bucket_excl, bucket_incl = buckets[b.bucket]
+        buckets[b.bucket] = (bucket_excl + excl, bucket_incl + incl)
         lines.append(
             RatedLine(
                 b.period_index,
                 b.dimension,
                 b.volume,
                 units / b.unit,
-                b.active.component.price,
-                b.active.component.vat,
-                b.active.element_index,
-                cost,
+                b.component.price,
+                b.component.vat,
+                b.element_index,
+                Amount(excl, incl),
             )
         )
     return lines, buckets
 
 
-def _clamp(tariff: Tariff, total: Amount) -> tuple[Amount, bool, bool]:
+def _clamp(tariff: Tariff, excl: Decimal, incl: Decimal) -> tuple[Decimal, Decimal, bool, bool]:
     """Phase 4: the total within min_price and max_price, excl. and incl. VAT each on its own; and
     whether the minimum or the maximum applied."""
-    excl, incl = total.excl_vat, total.incl_vat
     min_applied = max_applied = False
     if tariff.min_price is not None:
         if excl < tariff.min_price.excl_vat:
@@ -369,4 +417,4 @@ def _clamp(tariff: Tariff, total: Amount) -> tuple[Amount, bool, bool]:
             excl, max_applied = tariff.max_price.excl_vat, True
         if tariff.max_price.incl_vat is not None and incl > tariff.max_price.incl_vat:
             incl, max_applied = tariff.max_price.incl_vat, True
-    return Amount(excl, incl), min_applied, max_applied
+    return excl, incl, min_applied, max_applied
