@@ -511,9 +511,9 @@ def cmd_healthcheck(settings: Settings, args: argparse.Namespace) -> int:
         except httpx.HTTPError:
             ok = False
         return 0 if ok else 1
-    from cli.temporal_admin import task_queue_has_pollers
+    from cli.temporal_admin import task_queue_pollers
 
-    return 0 if asyncio.run(task_queue_has_pollers(settings)) else 1
+    return 0 if asyncio.run(task_queue_pollers(settings)) > 0 else 1
 
 
 def _bench_arguments(bench: argparse.ArgumentParser) -> None:
