@@ -400,7 +400,12 @@ def _end_to_end(
     ):
         settings = _settings(Path(workdir), database_url)
         stack = DevStack(
-            settings, charge_duration_s=0.2, patch_interval_s=0.5, log_dir=Path(workdir) / "logs", workers=workers
+            settings,
+            charge_duration_s=0.2,
+            patch_interval_s=0.5,
+            log_dir=Path(workdir) / "logs",
+            report=console.print,  # with --json, stdout is the JSON object's alone
+            workers=workers,
         )
         database = backend_name(database_url)
         console.print(f"Embedded stack in {workdir}: Temporal on SQLite, app DB on {database}, {workers} worker(s)")
