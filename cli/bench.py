@@ -1,4 +1,5 @@
-"""``networkcore bench``: sessions per second end to end on the embedded default (stages 1-8), against
+"""``networkcore bench``: sessions per second end to end on the embedded default (stages 1-8; its app database
+on SQLite, or on a scratch PostgreSQL database, with one or more workers), against
 bare Temporal workflows with the same number of activities in the same run, plus the API's latency and
 the billable actions per session counted from the histories, and real-time token authorisations/s with
 their p99; the ledger's transfers/s, an authorisation's credit hold with and without a long history, and
