@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 # Eight runs of 30 sessions in one hour, while the machine's load went from 3 to 6 and each process's CPU
-# per session by 1.6x, kept the ratio between 2.82 and 3.28 (docs/benchmarks.md): within 12 % of the
+# per session by 1.6x, kept the ratio between 2.82 and 3.28 (docs/benchmarks.md): within 13 % of the
 # baseline. Failing at 1.5x the baseline, four times that, CI fails on our processes doing half as much
 # work again per session (rules compiled per settlement, a query per posting), never on a slow day; smaller
 # drifts are for the recorded bench to show. A Temporal release that costs less per session raises the ratio too: record
