@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install bytecode demo run test lint typecheck bench clean
+.PHONY: install bytecode demo run test lint typecheck bench bench-check clean
 
 $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "NetworkCore needs Python 3.11")'
@@ -42,6 +42,10 @@ test: lint typecheck bytecode
 
 bench: bytecode
 	$(BIN)/networkcore bench
+
+# CI's guard against a large regression of billable actions or CPU per session (docs/benchmarks.md).
+bench-check: bytecode
+	$(BIN)/networkcore bench --sessions 30 --concurrency 10 --check docs/bench-baseline.json
 
 clean:
 	rm -rf .data .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -27,7 +27,7 @@ from domain.settlement.contracts import CommissionTerms, RevenueShareTerms, Shar
 from domain.settlement.revenue_share import settlement_entry, split_revenue
 from domain.vat.treatment import TaxParty
 from persistence import holds, ledger, ledger_bench
-from persistence.db import Database, open_database
+from persistence.db import Database, database_url_named, libpq_url, open_database
 from persistence.migrate import upgrade
 from persistence.vat_rates import vat_rate_table
 
@@ -93,19 +93,21 @@ def transfers_per_second(database_url: str, count: int) -> float:
 
 
 @contextmanager
-def scratch_postgres() -> Iterator[str | None]:
-    """A throw-away PostgreSQL database, or None when no server answers."""
+def scratch_postgres(server_url: str = POSTGRES_ADMIN_URL) -> Iterator[str | None]:
+    """A throw-away database on the PostgreSQL server ``server_url`` connects to (as SQLAlchemy or libpq
+    writes it), or None when no server answers. Its URL is ``server_url`` naming the new database."""
+    admin_url = libpq_url(server_url)
     try:
-        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=2, autocommit=True) as admin:
+        with psycopg.connect(admin_url, connect_timeout=2, autocommit=True) as admin:
             name = f"nc_bench_{uuid.uuid4().hex[:10]}"
             admin.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError:
         yield None
         return
     try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        yield database_url_named(server_url, name)
     finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

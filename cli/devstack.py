@@ -178,8 +178,10 @@ class DevStack:
     patch_interval_s: float = 0.5
     log_dir: Path = LOG_DIR
     report: Callable[[str], None] = print
+    workers: int = 1  # worker processes polling the one task queue, as replicas of a deployment would
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    roles: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # temporal, worker, api, simulator
+    # temporal, worker, api, simulator: the processes of each (several workers)
+    roles: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
 
     @property
     def api_url(self) -> str:
@@ -230,7 +232,8 @@ class DevStack:
         # start-dev registers its --search-attribute flags only when it creates its database: a database
         # from before an attribute existed gets it here.
         asyncio.run(register_search_attributes(settings.temporal_address, settings.temporal_namespace))
-        self._spawn("worker", python_module("cli.main", "worker"), env)
+        for _ in range(self.workers):
+            self._spawn("worker", python_module("cli.main", "worker"), env)
         api = self._spawn("api", python_module("cli.main", "api"), env)
         if self.with_simulator:
             simulator = self._spawn(
@@ -255,9 +258,11 @@ class DevStack:
                 self.report(line)
 
     def _spawn(self, role: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        process = spawn(args, log_file=self.log_dir / f"{role}.log", env=env)
+        started = self.roles.setdefault(role, [])
+        log_name = f"{role}-{len(started) + 1}.log" if started else f"{role}.log"  # worker.log, worker-2.log...
+        process = spawn(args, log_file=self.log_dir / log_name, env=env)
         self.processes.append(process)
-        self.roles[role] = process
+        started.append(process)
         return process
 
     def stop(self) -> None:

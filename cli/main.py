@@ -511,22 +511,55 @@ def cmd_healthcheck(settings: Settings, args: argparse.Namespace) -> int:
         except httpx.HTTPError:
             ok = False
         return 0 if ok else 1
-    from cli.temporal_admin import task_queue_has_pollers
+    from cli.temporal_admin import task_queue_pollers
 
-    return 0 if asyncio.run(task_queue_has_pollers(settings)) else 1
+    return 0 if asyncio.run(task_queue_pollers(settings)) > 0 else 1
 
 
 def _bench_arguments(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("--sessions", type=int, default=200)
     bench.add_argument("--concurrency", type=int, default=50)
-    bench.add_argument("--json", action="store_true", help="one JSON object on stdout instead of the table")
+    bench.add_argument("--workers", type=int, default=1, help="worker processes of the end-to-end stack")
+    bench.add_argument(
+        "--database-url",
+        help="a PostgreSQL server (e.g. postgresql://postgres@127.0.0.1:5432/postgres): the end-to-end part runs on "
+        "a scratch database created on it and dropped afterwards; default a SQLite file",
+    )
+    bench.add_argument(
+        "--end-to-end-only", action="store_true", help="leave out the single components' benchmarks (ledger, ...)"
+    )
+    output = bench.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="one JSON object on stdout instead of the table")
+    output.add_argument(
+        "--check",
+        metavar="BASELINE",
+        help="CI's guard: only the saturated sessions, checked against a recorded baseline "
+        "(docs/bench-baseline.json); exit 1 on a large regression",
+    )
 
 
 @command("bench", "sessions/s vs bare Temporal workflows, billable actions", _bench_arguments)
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
-    from cli.bench import run_bench
+    from pathlib import Path
 
-    return run_bench(sessions=args.sessions, concurrency=args.concurrency, as_json=args.json)
+    from cli.bench import run_bench, run_guard
+
+    if args.check is not None:
+        return run_guard(
+            Path(args.check),
+            sessions=args.sessions,
+            concurrency=args.concurrency,
+            workers=args.workers,
+            database_url=args.database_url,
+        )
+    return run_bench(
+        sessions=args.sessions,
+        concurrency=args.concurrency,
+        workers=args.workers,
+        database_url=args.database_url,
+        end_to_end_only=args.end_to_end_only,
+        as_json=args.json,
+    )
 
 
 def parser() -> argparse.ArgumentParser:

@@ -34,9 +34,10 @@ async def register_search_attributes(address: str, namespace: str) -> list[str]:
     return sorted(missing)
 
 
-async def task_queue_has_pollers(settings: Settings) -> bool:
+async def task_queue_pollers(settings: Settings) -> int:
+    """How many workers poll our task queue for workflow tasks (each process its own identity, pid@host)."""
     client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
     described = await client.workflow_service.describe_task_queue(
         DescribeTaskQueueRequest(namespace=settings.temporal_namespace, task_queue=TaskQueue(name=settings.task_queue))
     )
-    return len(described.pollers) > 0
+    return len(described.pollers)

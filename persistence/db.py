@@ -37,6 +37,21 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def backend_name(url: str) -> str:
+    """``postgresql`` or ``sqlite``: the database a URL names, whichever way it is written."""
+    return make_url(normalise_url(url)).get_backend_name()
+
+
+def libpq_url(url: str) -> str:
+    """A PostgreSQL URL as libpq (``psycopg.connect``) reads it: without SQLAlchemy's driver in the scheme."""
+    return make_url(normalise_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def database_url_named(url: str, database: str) -> str:
+    """The URL of another database on the same server, written as ``url`` is."""
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)
