@@ -727,6 +727,30 @@ class InvoiceRow(Base):
     einvoice_group: Mapped[str] = mapped_column(String(8), default="", server_default="")
 
 
+class InvoiceOpenAmountRow(Base):
+    """What a platform invoice, once issued with a due date, leaves open: its total less its issued credit
+    notes, the payments applied to it and what direct debits collected. Kept by the database in the
+    transaction of each change (migration 0034), since the issued invoice itself is immutable; the overdue
+    check every authorisation makes reads the rows with something open only (a partial index)."""
+
+    __tablename__ = "invoice_open_amounts"
+    __table_args__ = (
+        Index(
+            None,
+            "recipient",
+            "due_date",
+            "invoice_key",
+            sqlite_where=text("open_minor > 0"),
+            postgresql_where=text("open_minor > 0"),
+        ),
+    )
+
+    invoice_key: Mapped[int] = mapped_column(ForeignKey("invoices.key"), primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(80))  # the invoice's, copied for the index
+    due_date: Mapped[date] = mapped_column(Date)  # the invoice's, copied for the index
+    open_minor: Mapped[int] = mapped_column(BigInteger)
+
+
 class EInvoiceDeliveryRow(Base):
     """An issued e-invoice's delivery to the outbox: queued as it is issued, ``delivered_at`` set once its file
     is written (the invoice row itself is immutable by then)."""
