@@ -18,6 +18,12 @@ statement's sums per invoice (transition tables), locking the kept rows in key o
 for every writer); collections and invoices change a row at a time and have row triggers. SQLite has only
 row triggers. Backfilled from the source rows.
 
+An invoice paid leaves its old row version in the partial index until VACUUM removes it (measured: 100,000
+invoices of one partner paid in one transaction made the check visit 100,000 dead entries, 36 ms, until a
+vacuum brought it to 0.01 ms). On PostgreSQL autovacuum therefore visits this narrow table after 1 % of its
+rows changed (plus 1,000), not the default 20 %, so that the dead entries a partner's check steps over stay
+few however large the table grows.
+
 A SQLite table rebuilt by a later migration (invoices, bank_allocations, sdd_collections) loses its
 triggers: such a migration must create them again.
 
@@ -148,6 +154,10 @@ def upgrade() -> None:
         for trigger in ROW_TRIGGERS:
             _postgresql_row_trigger(trigger)
         _postgresql_allocation_triggers()
+        op.execute(
+            "ALTER TABLE invoice_open_amounts "
+            "SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000)"
+        )
     else:
         for trigger in (*ROW_TRIGGERS, *ALLOCATION_TRIGGERS):
             when = f" WHEN {trigger.when}" if trigger.when else ""
