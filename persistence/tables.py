@@ -678,7 +678,7 @@ class InvoiceRow(Base):
         Index(None, "recipient", "issued_at"),
         Index("uq_invoices_correction_key", "correction_key", unique=True),
         Index(None, "due_date"),
-        Index(None, "recipient", "due_date"),  # a partner's overdue items, asked at every authorisation
+        Index(None, "recipient", "due_date"),  # a partner's invoices by due date (overdue: invoice_open_amounts)
         Index(None, "corrects_key"),  # the credit notes of an invoice (its open amount)
         Index("uq_invoices_payment_reference", "payment_reference", unique=True),
         # At most one open draft statement per recipient, currency, month and e-invoice group.
