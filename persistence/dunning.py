@@ -1,9 +1,12 @@
 """Overdue invoices and payment reminders, in the caller's transaction.
 
-An invoice is open for what its total leaves after the credit notes that cancel its lines and the payments
-applied to it (``bank_allocations``); overdue once its due date has passed with something open. The check
-every authorisation makes is one indexed query (``invoices (recipient, due_date)``, the allocations and
-credit notes by invoice key), stopping at the first overdue invoice: paid in full, it unblocks at once.
+An invoice is open for what its total leaves after the credit notes that cancel its lines, the payments
+applied to it (``bank_allocations``) and what direct debits collected; overdue once its due date has passed
+with something open. The database keeps each issued platform invoice's open amount as those change
+(``invoice_open_amounts``, migration 0034), so that the check every authorisation makes is one range of an
+index of the invoices with something open, stopping at the first overdue one: its cost follows the open
+invoices, not the partner's history; paid in full, it unblocks at once. ``ledger check`` proves the kept
+amounts against the source rows.
 
 Reminders are numbered in their own gap-free series and stored with their document and items; an invoice
 gets at most one reminder per ladder level (a unique index), so a run repeated the same day issues nothing.
@@ -34,6 +37,7 @@ from persistence.tables import (
     BankAllocationRow,
     ContractRow,
     DemandPartnerRow,
+    InvoiceOpenAmountRow,
     InvoiceRow,
     ReminderItemRow,
     ReminderRow,
@@ -80,32 +84,66 @@ def _open_minor() -> Any:
 def overdue_invoices(
     db: Session, partner_id: str, *, due_before: date, limit: int | None = None
 ) -> list[OverdueInvoice]:
-    """The partner's invoices due before ``due_before`` with something still open, oldest due first."""
-    open_minor = _open_minor()
+    """The partner's invoices due before ``due_before`` with something still open, oldest due first: read from
+    the kept open amounts (which issued platform invoices with a due date have)."""
+    kept = InvoiceOpenAmountRow
     query = (
         select(
             InvoiceRow.key,
             InvoiceRow.number,
             InvoiceRow.currency,
-            InvoiceRow.due_date,
+            kept.due_date,
             InvoiceRow.payment_reference,
-            open_minor,
+            kept.open_minor,
         )
-        .where(
-            InvoiceRow.recipient == f"dp:{partner_id}",
-            InvoiceRow.due_date < due_before,
-            InvoiceRow.issuer == PLATFORM_ISSUER,
-            InvoiceRow.kind == DocumentKind.INVOICE.value,
-            InvoiceRow.status == ISSUED,
-            open_minor > 0,
-        )
-        .order_by(InvoiceRow.due_date, InvoiceRow.key)
+        .join(InvoiceRow, InvoiceRow.key == kept.invoice_key)
+        .where(kept.recipient == f"dp:{partner_id}", kept.due_date < due_before, kept.open_minor > 0)
+        .order_by(kept.due_date, kept.invoice_key)
         .limit(limit)
     )
     return [
         OverdueInvoice(key, number or "", currency, due, reference, int(amount))
         for key, number, currency, due, reference, amount in db.execute(query)
     ]
+
+
+def open_amount_problems(db: Session) -> list[str]:
+    """Issued platform invoices with a due date (open items) whose kept open amount, recipient or due date
+    differs from what their source rows give, and kept amounts of no such invoice: none, if the triggers
+    held. Reads every invoice: for ``ledger check``, never on a hot path."""
+    kept = InvoiceOpenAmountRow
+    computed = {
+        key: (number, recipient, due, int(amount))
+        for key, number, recipient, due, amount in db.execute(
+            select(InvoiceRow.key, InvoiceRow.number, InvoiceRow.recipient, InvoiceRow.due_date, _open_minor()).where(
+                InvoiceRow.issuer == PLATFORM_ISSUER,
+                InvoiceRow.kind == DocumentKind.INVOICE.value,
+                InvoiceRow.status == ISSUED,
+                InvoiceRow.due_date.is_not(None),
+            )
+        )
+    }
+    held = {
+        key: (recipient, due, amount)
+        for key, recipient, due, amount in db.execute(
+            select(kept.invoice_key, kept.recipient, kept.due_date, kept.open_minor)
+        )
+    }
+    problems = []
+    for key in sorted(computed.keys() | held.keys()):
+        if key not in computed:
+            problems.append(f"invoice {key} has a kept open amount but is no issued platform invoice with a due date")
+            continue
+        number, recipient, due, amount = computed[key]
+        if key not in held:
+            problems.append(f"invoice {number} has no kept open amount ({amount} minor units open)")
+        elif held[key] != (recipient, due, amount):
+            kept_recipient, kept_due, kept_amount = held[key]
+            problems.append(
+                f"invoice {number}: {kept_amount} minor units open as kept (for {kept_recipient}, due {kept_due}), "
+                f"{amount} from its credit notes, payments and direct debits (for {recipient}, due {due})"
+            )
+    return problems
 
 
 def terms_of(partner: DemandPartnerRow, terms: dict[str, Any]) -> DunningTerms:

@@ -39,7 +39,7 @@ from domain.settlement.plan import IMPLAUSIBLE_SESSION_AMOUNT
 from domain.settlement.revenue_share import revenue_share_vat_key, reversal_key, settlement_key
 from persistence import ledger
 from persistence.bank_reconciliation import reconciliation_problems
-from persistence.dunning import reminder_numbering
+from persistence.dunning import open_amount_problems, reminder_numbering
 from persistence.holds import pending_hold_problems, pending_holds
 from persistence.invoices import ISSUED, session_lines
 from persistence.payout_reconciliation import payout_problems
@@ -79,6 +79,7 @@ def check_ledger(db: Session) -> LedgerReport:
     report.problems += ledger.kept_total_problems(db)
     report.problems += pending_hold_problems(db)
     report.problems += session_count_problems(db)
+    report.problems += open_amount_problems(db)
     finished = [stage.value for stage in FINAL_STAGES]
     open_holds = db.execute(
         pending_holds()

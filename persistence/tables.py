@@ -678,7 +678,7 @@ class InvoiceRow(Base):
         Index(None, "recipient", "issued_at"),
         Index("uq_invoices_correction_key", "correction_key", unique=True),
         Index(None, "due_date"),
-        Index(None, "recipient", "due_date"),  # a partner's overdue items, asked at every authorisation
+        Index(None, "recipient", "due_date"),  # a partner's invoices by due date (overdue: invoice_open_amounts)
         Index(None, "corrects_key"),  # the credit notes of an invoice (its open amount)
         Index("uq_invoices_payment_reference", "payment_reference", unique=True),
         # At most one open draft statement per recipient, currency, month and e-invoice group.
@@ -725,6 +725,30 @@ class InvoiceRow(Base):
     # A draft statement collects the lines one e-invoice can state together (domain.einvoice.build.einvoice_group:
     # "" most, a foreign VAT currency's code, "O" out of scope of VAT).
     einvoice_group: Mapped[str] = mapped_column(String(8), default="", server_default="")
+
+
+class InvoiceOpenAmountRow(Base):
+    """What a platform invoice, once issued with a due date, leaves open: its total less its issued credit
+    notes, the payments applied to it and what direct debits collected. Kept by the database in the
+    transaction of each change (migration 0034), since the issued invoice itself is immutable; the overdue
+    check every authorisation makes reads the rows with something open only (a partial index)."""
+
+    __tablename__ = "invoice_open_amounts"
+    __table_args__ = (
+        Index(
+            None,
+            "recipient",
+            "due_date",
+            "invoice_key",
+            sqlite_where=text("open_minor > 0"),
+            postgresql_where=text("open_minor > 0"),
+        ),
+    )
+
+    invoice_key: Mapped[int] = mapped_column(ForeignKey("invoices.key"), primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(80))  # the invoice's, copied for the index
+    due_date: Mapped[date] = mapped_column(Date)  # the invoice's, copied for the index
+    open_minor: Mapped[int] = mapped_column(BigInteger)
 
 
 class EInvoiceDeliveryRow(Base):
