@@ -8,6 +8,7 @@ A file is parsed with entities and network access off, validated against the ISO
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -75,8 +76,22 @@ def _root(document: bytes) -> etree._Element:
 
 
 def read_statement(document: bytes) -> Statement:
-    """The statement or notification in the file, validated against its XSD first."""
-    root = _valid_root(document)
+    """The statement or notification in the file, if it is valid against its XSD. The validation runs on a
+    parse of its own in a thread while this one reads the file (lxml lets go of the GIL to parse and to
+    validate, so the two use two cores); what was read counts only once the file proved valid, and an
+    invalid file is refused as such whatever its reading raised."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        validated = pool.submit(_valid_root, document)
+        try:
+            statement = _statement(document, _root(document))
+        except Exception:
+            validated.result()
+            raise
+        validated.result()
+    return statement
+
+
+def _statement(document: bytes, root: etree._Element) -> Statement:
     namespace = etree.QName(root).namespace or ""
     kind, _, message_name, report_name = _MESSAGES[namespace]
     reader = _Reader(namespace)
