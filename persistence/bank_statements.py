@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -29,7 +30,15 @@ from domain.ledger.entries import JournalEntry, Posting, combined
 from domain.money import to_minor
 from domain.payouts.batches import Payee, paid_entry
 from persistence import direct_debits, ledger, payouts
-from persistence.db import copy_keyed_rows, copy_rows, dialect_insert, insert_new, is_postgresql
+from persistence.db import (
+    copy_keyed_rows,
+    copy_rows,
+    copying_keyed_rows,
+    dialect_insert,
+    draw_keys,
+    insert_new,
+    is_postgresql,
+)
 from persistence.tables import (
     OPEN_PAYOUT_STATES,
     BankAllocationRow,
@@ -225,11 +234,11 @@ def _sequence_warning(db: Session, statement: Statement, file_key: int) -> list[
 
 def _insert_entries(
     db: Session, file_row: BankStatementFileRow, unique: Mapping[str, Entry], currency: str, *, now: datetime
-) -> dict[str, int]:
-    """Insert the entries (by idempotency key) not booked yet; their keys by idempotency key (those already
-    booked are left out)."""
+) -> tuple[dict[str, int], AbstractContextManager[None]]:
+    """Insert the entries (by idempotency key) not booked yet: their keys by idempotency key (those already
+    booked are left out), and the insertion, a block by whose end they are in (on SQLite, before it)."""
     if not unique:
-        return {}
+        return {}, nullcontext()
     statement_key = file_row.key if file_row.kind == STATEMENT else None
 
     def row(key: str, e: Entry) -> dict[str, Any]:
@@ -251,17 +260,20 @@ def _insert_entries(
             "created_at": now,
         }
 
+    inserting: AbstractContextManager[None] = nullcontext()
     if is_postgresql(db):
-        # Under the currency's booking lock no other import adds entries: the ones not booked yet go in
-        # by one COPY, with keys drawn from the sequence first.
+        # Under the currency's booking lock no other import adds entries: the ones not booked yet get keys
+        # from the sequence now and go in by one COPY, made and taken in while the caller's block runs.
         booked = set(
             db.scalars(
                 text("SELECT idempotency_key FROM bank_entries WHERE idempotency_key = ANY(:keys)"),
                 {"keys": list(unique)},
             )
         )
-        rows = [row(key, e) for key, e in unique.items() if key not in booked]
-        new = dict(zip((r["idempotency_key"] for r in rows), copy_keyed_rows(db, "bank_entries", rows), strict=True))
+        fresh = [(key, e) for key, e in unique.items() if key not in booked]
+        keys = draw_keys(db, "bank_entries", len(fresh))
+        new = dict(zip((key for key, _ in fresh), keys, strict=True))
+        inserting = copying_keyed_rows(db, "bank_entries", keys, (row(key, e) for key, e in fresh))
     else:
         inserted = insert_new(
             db,
@@ -279,7 +291,7 @@ def _insert_entries(
             .values(statement_file_key=statement_key)
             .execution_options(synchronize_session=False)
         )
-    return new
+    return new, inserting
 
 
 def book_statement(
@@ -310,15 +322,16 @@ def book_statement(
                 )
             )
     unique = {e.idempotency_key(statement.iban): e for e in booked}  # the same booking twice in a file: once
-    new = _insert_entries(db, file_row, unique, currency, now=now)
-    result.entries = len(new)
-    result.already_booked = len(unique) - len(new)
-    todo = [(new[key], e) for key, e in unique.items() if key in new]
-    lines = [
-        (bank_key, i, entry, _line(entry, t, currency)) for bank_key, entry in todo for i, t in enumerate(entry.lines())
+    every_line = [
+        (key, i, entry, _line(entry, t, currency)) for key, entry in unique.items() for i, t in enumerate(entry.lines())
     ]
+    # What the lines can match is read first, none of it from bank entries: the new entries then go in while
+    # their lines are matched. The payouts the file's other lines refer to are in the book too, unasked for.
     references = {
-        r for _, _, _, line in lines for r in (line.end_to_end_id, line.message_id, line.payment_information_id) if r
+        r
+        for _, _, _, line in every_line
+        for r in (line.end_to_end_id, line.message_id, line.payment_information_id)
+        if r
     }
     book = Book.of(
         _payouts(db, currency, references),
@@ -326,7 +339,12 @@ def book_statement(
         _partners_by_iban(db),
         direct_debits.collection_refs(db, currency),
     )
-    matches = match_lines([line for *_, line in lines], book)
+    new, inserting = _insert_entries(db, file_row, unique, currency, now=now)
+    result.entries = len(new)
+    result.already_booked = len(unique) - len(new)
+    with inserting:
+        lines = [(new[key], i, entry, line) for key, i, entry, line in every_line if key in new]
+        matches = match_lines([line for *_, line in lines], book)
     _record(
         db,
         [(bank_key, line_no, match) for (bank_key, line_no, _, _), match in zip(lines, matches, strict=True)],
