@@ -26,7 +26,7 @@ from domain.collections import postings
 from domain.collections.matching import Book, Line, Match, OpenInvoice, Outcome, PayoutRef, match_lines
 from domain.collections.statements import STATEMENT, Entry, Statement, Transaction
 from domain.invoicing.documents import PLATFORM_ISSUER, DocumentKind
-from domain.ledger.entries import JournalEntry, Posting, combined
+from domain.ledger.entries import JournalEntry, combined
 from domain.money import to_minor
 from domain.payouts.batches import Payee, paid_entry
 from persistence import direct_debits, ledger, payouts
@@ -53,6 +53,8 @@ from persistence.tables import (
 STORED, BOOKED, REFUSED = "STORED", "BOOKED", "REFUSED"
 PAID, REJECTED = "PAID", "REJECTED"
 ISSUED = "ISSUED"
+# Money received from a partner or not matched yet: booked together, as one entry of the file's receipts.
+RECEIPT_OUTCOMES = (Outcome.PARTNER, Outcome.SUSPENSE)
 # The first key of the two-key advisory locks that serialise statement bookings per currency.
 BOOKING_LOCK_SPACE = 20022
 
@@ -239,14 +241,17 @@ def _insert_entries(
     booked are left out), and the insertion, a block by whose end they are in (on SQLite, before it)."""
     if not unique:
         return {}, nullcontext()
-    statement_key = file_row.key if file_row.kind == STATEMENT else None
+    # Read off the file's row here: on PostgreSQL the rows are made on the COPY's thread, which must not use
+    # the session (nor load an attribute through it).
+    file_key, iban = file_row.key, file_row.iban
+    statement_key = file_key if file_row.kind == STATEMENT else None
 
     def row(key: str, e: Entry) -> dict[str, Any]:
         return {
             "idempotency_key": key,
-            "file_key": file_row.key,
+            "file_key": file_key,
             "statement_file_key": statement_key,
-            "iban": file_row.iban,
+            "iban": iban,
             "currency": currency,
             "direction": e.direction.value,
             "amount_minor": to_minor(e.amount, currency),
@@ -342,22 +347,26 @@ def book_statement(
     new, inserting = _insert_entries(db, file_row, unique, currency, now=now)
     result.entries = len(new)
     result.already_booked = len(unique) - len(new)
-    with inserting:
+    receipts_key = postings.receipts_key(file_row.key)
+    with inserting:  # what needs no database is worked out while the new entries go in
         lines = [(new[key], i, entry, line) for key, i, entry, line in every_line if key in new]
         matches = match_lines([line for *_, line in lines], book)
+        receipts = [
+            posting
+            for (_, _, entry, _), match in zip(lines, matches, strict=True)
+            if match.outcome in RECEIPT_OUTCOMES
+            for posting in postings.receipt_postings(match, entry.direction, currency)
+        ]
+        collective = combined(receipts_key, receipts)
     _record(
         db,
         [(bank_key, line_no, match) for (bank_key, line_no, _, _), match in zip(lines, matches, strict=True)],
         now=now,
     )
-    receipts: list[Posting] = []
-    for (bank_key, line_no, entry, _), match in zip(lines, matches, strict=True):
-        if match.outcome in (Outcome.PARTNER, Outcome.SUSPENSE):
-            receipts += postings.receipt_postings(match, entry.direction, currency)
-        else:
+    for (bank_key, line_no, _, _), match in zip(lines, matches, strict=True):
+        if match.outcome not in RECEIPT_OUTCOMES:
             entries += _apply(db, bank_key, line_no, match, currency, now=now)
         result.by_outcome[match.outcome.value] = result.by_outcome.get(match.outcome.value, 0) + 1
-    collective = combined(postings.receipts_key(file_row.key), receipts)
     ledger.post_batch(db, [*entries, *([] if collective is None else [collective])], now=now)
     file_row.state, file_row.refusal, file_row.booked_at = BOOKED, None, now
     return result
