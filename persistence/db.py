@@ -175,15 +175,18 @@ def _copied(value: Any) -> Any:
 
 
 def draw_keys(db: Session, table: str, count: int) -> list[int]:
-    """PostgreSQL: ``count`` keys drawn from ``table``'s key sequence, in one round trip."""
+    """PostgreSQL: ``count`` keys drawn from ``table``'s key sequence, in one round trip, ascending (rows keyed
+    in order keep their order by key). One array, not ``count`` rows: no Python object per row to read."""
     if not count:
         return []
-    return list(
-        db.scalars(
-            text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'key')) FROM generate_series(1, :count)"),
-            {"count": count},
-        )
+    keys = db.scalar(
+        text(
+            f"SELECT array_agg(key ORDER BY key) FROM (SELECT nextval(pg_get_serial_sequence('{table}', 'key')) AS key"
+            " FROM generate_series(1, :count)) AS drawn"
+        ),
+        {"count": count},
     )
+    return list(keys)
 
 
 def _copy_keyed(
