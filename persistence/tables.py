@@ -532,7 +532,6 @@ class LedgerPostingRow(Base):
     __tablename__ = "ledger_postings"
 
     key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
-    # On PostgreSQL a statement trigger checks it for all of a statement's postings at once (migration 0034).
     entry_key: Mapped[int] = mapped_column(ForeignKey("ledger_entries.key"), index=True)
     account_key: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.key"), index=True)
     currency: Mapped[str] = mapped_column(String(3))
