@@ -8,6 +8,7 @@ A file is parsed with entities and network access off, validated against the ISO
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -54,11 +55,15 @@ def schema_errors(document: bytes) -> list[str]:
 def _valid_root(document: bytes) -> etree._Element:
     """The document's root once it is XML, a camt message we read and valid against its XSD."""
     root = _root(document)
+    _validate(root)
+    return root
+
+
+def _validate(root: etree._Element) -> None:
     try:
         _schema(_MESSAGES[etree.QName(root).namespace or ""][1]).assertValid(root)
     except etree.DocumentInvalid as error:
         raise StatementRefused(f"not a valid camt message: {error}") from error
-    return root
 
 
 def _root(document: bytes) -> etree._Element:
@@ -75,8 +80,31 @@ def _root(document: bytes) -> etree._Element:
 
 
 def read_statement(document: bytes) -> Statement:
-    """The statement or notification in the file, validated against its XSD first."""
-    root = _valid_root(document)
+    """The statement or notification in the file, if it is valid against its XSD. Its entries' fields come
+    from one XSLT pass (see ``_marked_entries``); the validation then runs in a thread while Python makes the
+    entries of that text (lxml lets go of the GIL to validate; nothing else touches the tree meanwhile). What
+    was read counts only once the file proved valid: an invalid file is refused as such, and whatever making
+    the entries raised is raised where reading them raised it before (after the header's checks)."""
+    root = _root(document)
+    failure: Exception | None = None
+    try:  # before the validation's thread has the tree
+        marked = None if _carries_marks(document, root) else _marked_entries(root)
+    except Exception as error:
+        marked, failure = None, error
+    entries: tuple[Entry, ...] | None = None
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        validated = thread.submit(_validate, root)
+        if marked is not None:
+            try:
+                entries = _entries_of(marked)
+            except Exception as error:
+                failure = error
+        validated.result()
+    return _statement(root, entries, failure)
+
+
+def _statement(root: etree._Element, entries: tuple[Entry, ...] | None, failure: Exception | None) -> Statement:
+    """The valid file's statement, with ``entries`` (None: read entry by entry) or raising ``failure``."""
     namespace = etree.QName(root).namespace or ""
     kind, _, message_name, report_name = _MESSAGES[namespace]
     reader = _Reader(namespace)
@@ -108,7 +136,7 @@ def read_statement(document: bytes) -> Statement:
         opening=None if opening is None else opening[0],
         closing=None if closing is None else closing[0],
         closing_date=None if closing is None else closing[1],
-        entries=_entries(document, root, report, reader),
+        entries=_entries(report, reader, entries, failure),
         balance_currencies=tuple(sorted({c for _, _, c in balances.values() if c})),
     )
 
@@ -239,14 +267,25 @@ def _transaction(
     )
 
 
-def _entries(document: bytes, root: etree._Element, report: etree._Element, reader: _Reader) -> tuple[Entry, ...]:
-    """The report's entries. Read by one XSLT pass over the file that writes every field as text between
-    private-use marks (a statement has thousands of entries: one pass instead of an XPath call for each
-    field of each); a file whose text carries such a mark itself is read entry by entry instead."""
-    if _carries_marks(document, root):
-        return tuple(reader.entry(e) for e in reader.all(report, "Ntry"))
-    text = str(_entry_fields(etree.QName(root).namespace or "")(root))
-    return tuple(_entry_from_marks(chunk) for chunk in text.split(_ENTRY_MARK)[1:])
+def _marked_entries(root: etree._Element) -> str:
+    """Every entry's fields written as text between private-use marks by one XSLT pass over the file (a
+    statement has thousands of entries: one pass instead of an XPath call for each field of each). Only for a
+    file that does not carry such a mark itself (``_carries_marks``)."""
+    return str(_entry_fields(etree.QName(root).namespace or "")(root))
+
+
+def _entries_of(marked: str) -> tuple[Entry, ...]:
+    return tuple(_entry_from_marks(chunk) for chunk in marked.split(_ENTRY_MARK)[1:])
+
+
+def _entries(
+    report: etree._Element, reader: _Reader, made: tuple[Entry, ...] | None, failure: Exception | None
+) -> tuple[Entry, ...]:
+    """The report's entries: ``made`` from the marked text, or what making them raised; read entry by entry
+    when the file carries the marks."""
+    if failure is not None:
+        raise failure
+    return made if made is not None else tuple(reader.entry(e) for e in reader.all(report, "Ntry"))
 
 
 def _text_of(value: str) -> str | None:
@@ -276,7 +315,10 @@ def _transaction_from_marks(chunk: str, batch_payment_information_id: str | None
 def _carries_marks(document: bytes, root: etree._Element) -> bool:
     """Whether the file may carry the mark in its text: written in UTF-8 or as a character reference (a file
     in another encoding, which ISO 20022 does not allow but XML does, counts as carrying it)."""
-    return (root.getroottree().docinfo.encoding or "").upper() != "UTF-8" or _MARK_IN_UTF8.search(document) is not None
+    if (root.getroottree().docinfo.encoding or "").upper() != "UTF-8" or _MARK_IN_UTF8 in document:
+        return True
+    # Byte searches run at memory speed; the expression only where a character reference is written at all.
+    return b"&#" in document and _MARK_AS_REFERENCE.search(document) is not None
 
 
 @cache
@@ -309,7 +351,8 @@ def _entry_fields(namespace: str) -> etree.XSLT:
 
 
 _MARK = "\ue000"  # private use: no bank's text should carry it (the readers cope if one does)
-_MARK_IN_UTF8 = re.compile(rb"\xee\x80\x80|&#([xX]0*[eE]000|0*57344);")
+_MARK_IN_UTF8 = _MARK.encode()
+_MARK_AS_REFERENCE = re.compile(rb"&#([xX]0*[eE]000|0*57344);")
 _ENTRY_MARK, _TRANSACTION_MARK, _REFERENCE_MARK, _UNSTRUCTURED_MARK, _FIELD_MARK = (_MARK + c for c in "ETRUF")
 _ENTRY_PATHS = (
     "Amt",

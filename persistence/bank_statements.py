@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -25,11 +26,19 @@ from domain.collections import postings
 from domain.collections.matching import Book, Line, Match, OpenInvoice, Outcome, PayoutRef, match_lines
 from domain.collections.statements import STATEMENT, Entry, Statement, Transaction
 from domain.invoicing.documents import PLATFORM_ISSUER, DocumentKind
-from domain.ledger.entries import JournalEntry, Posting, combined
+from domain.ledger.entries import JournalEntry, combined
 from domain.money import to_minor
 from domain.payouts.batches import Payee, paid_entry
 from persistence import direct_debits, ledger, payouts
-from persistence.db import copy_keyed_rows, copy_rows, dialect_insert, insert_new, is_postgresql
+from persistence.db import (
+    copy_keyed_rows,
+    copy_rows,
+    copying_keyed_rows,
+    dialect_insert,
+    draw_keys,
+    insert_new,
+    is_postgresql,
+)
 from persistence.tables import (
     OPEN_PAYOUT_STATES,
     BankAllocationRow,
@@ -44,6 +53,8 @@ from persistence.tables import (
 STORED, BOOKED, REFUSED = "STORED", "BOOKED", "REFUSED"
 PAID, REJECTED = "PAID", "REJECTED"
 ISSUED = "ISSUED"
+# Money received from a partner or not matched yet: booked together, as one entry of the file's receipts.
+RECEIPT_OUTCOMES = (Outcome.PARTNER, Outcome.SUSPENSE)
 # The first key of the two-key advisory locks that serialise statement bookings per currency.
 BOOKING_LOCK_SPACE = 20022
 
@@ -225,19 +236,22 @@ def _sequence_warning(db: Session, statement: Statement, file_key: int) -> list[
 
 def _insert_entries(
     db: Session, file_row: BankStatementFileRow, unique: Mapping[str, Entry], currency: str, *, now: datetime
-) -> dict[str, int]:
-    """Insert the entries (by idempotency key) not booked yet; their keys by idempotency key (those already
-    booked are left out)."""
+) -> tuple[dict[str, int], AbstractContextManager[None]]:
+    """Insert the entries (by idempotency key) not booked yet: their keys by idempotency key (those already
+    booked are left out), and the insertion, a block by whose end they are in (on SQLite, before it)."""
     if not unique:
-        return {}
-    statement_key = file_row.key if file_row.kind == STATEMENT else None
+        return {}, nullcontext()
+    # Read off the file's row here: on PostgreSQL the rows are made on the COPY's thread, which must not use
+    # the session (nor load an attribute through it).
+    file_key, iban = file_row.key, file_row.iban
+    statement_key = file_key if file_row.kind == STATEMENT else None
 
     def row(key: str, e: Entry) -> dict[str, Any]:
         return {
             "idempotency_key": key,
-            "file_key": file_row.key,
+            "file_key": file_key,
             "statement_file_key": statement_key,
-            "iban": file_row.iban,
+            "iban": iban,
             "currency": currency,
             "direction": e.direction.value,
             "amount_minor": to_minor(e.amount, currency),
@@ -251,17 +265,20 @@ def _insert_entries(
             "created_at": now,
         }
 
+    inserting: AbstractContextManager[None] = nullcontext()
     if is_postgresql(db):
-        # Under the currency's booking lock no other import adds entries: the ones not booked yet go in
-        # by one COPY, with keys drawn from the sequence first.
+        # Under the currency's booking lock no other import adds entries: the ones not booked yet get keys
+        # from the sequence now and go in by one COPY, made and taken in while the caller's block runs.
         booked = set(
             db.scalars(
                 text("SELECT idempotency_key FROM bank_entries WHERE idempotency_key = ANY(:keys)"),
                 {"keys": list(unique)},
             )
         )
-        rows = [row(key, e) for key, e in unique.items() if key not in booked]
-        new = dict(zip((r["idempotency_key"] for r in rows), copy_keyed_rows(db, "bank_entries", rows), strict=True))
+        fresh = [(key, e) for key, e in unique.items() if key not in booked]
+        keys = draw_keys(db, "bank_entries", len(fresh))
+        new = dict(zip((key for key, _ in fresh), keys, strict=True))
+        inserting = copying_keyed_rows(db, "bank_entries", keys, (row(key, e) for key, e in fresh))
     else:
         inserted = insert_new(
             db,
@@ -279,7 +296,7 @@ def _insert_entries(
             .values(statement_file_key=statement_key)
             .execution_options(synchronize_session=False)
         )
-    return new
+    return new, inserting
 
 
 def book_statement(
@@ -310,15 +327,16 @@ def book_statement(
                 )
             )
     unique = {e.idempotency_key(statement.iban): e for e in booked}  # the same booking twice in a file: once
-    new = _insert_entries(db, file_row, unique, currency, now=now)
-    result.entries = len(new)
-    result.already_booked = len(unique) - len(new)
-    todo = [(new[key], e) for key, e in unique.items() if key in new]
-    lines = [
-        (bank_key, i, entry, _line(entry, t, currency)) for bank_key, entry in todo for i, t in enumerate(entry.lines())
+    every_line = [
+        (key, i, entry, _line(entry, t, currency)) for key, entry in unique.items() for i, t in enumerate(entry.lines())
     ]
+    # What the lines can match is read first, none of it from bank entries: the new entries then go in while
+    # their lines are matched. The payouts the file's other lines refer to are in the book too, unasked for.
     references = {
-        r for _, _, _, line in lines for r in (line.end_to_end_id, line.message_id, line.payment_information_id) if r
+        r
+        for _, _, _, line in every_line
+        for r in (line.end_to_end_id, line.message_id, line.payment_information_id)
+        if r
     }
     book = Book.of(
         _payouts(db, currency, references),
@@ -326,20 +344,29 @@ def book_statement(
         _partners_by_iban(db),
         direct_debits.collection_refs(db, currency),
     )
-    matches = match_lines([line for *_, line in lines], book)
+    new, inserting = _insert_entries(db, file_row, unique, currency, now=now)
+    result.entries = len(new)
+    result.already_booked = len(unique) - len(new)
+    receipts_key = postings.receipts_key(file_row.key)
+    with inserting:  # what needs no database is worked out while the new entries go in
+        lines = [(new[key], i, entry, line) for key, i, entry, line in every_line if key in new]
+        matches = match_lines([line for *_, line in lines], book)
+        receipts = [
+            posting
+            for (_, _, entry, _), match in zip(lines, matches, strict=True)
+            if match.outcome in RECEIPT_OUTCOMES
+            for posting in postings.receipt_postings(match, entry.direction, currency)
+        ]
+        collective = combined(receipts_key, receipts)
     _record(
         db,
         [(bank_key, line_no, match) for (bank_key, line_no, _, _), match in zip(lines, matches, strict=True)],
         now=now,
     )
-    receipts: list[Posting] = []
-    for (bank_key, line_no, entry, _), match in zip(lines, matches, strict=True):
-        if match.outcome in (Outcome.PARTNER, Outcome.SUSPENSE):
-            receipts += postings.receipt_postings(match, entry.direction, currency)
-        else:
+    for (bank_key, line_no, _, _), match in zip(lines, matches, strict=True):
+        if match.outcome not in RECEIPT_OUTCOMES:
             entries += _apply(db, bank_key, line_no, match, currency, now=now)
         result.by_outcome[match.outcome.value] = result.by_outcome.get(match.outcome.value, 0) + 1
-    collective = combined(postings.receipts_key(file_row.key), receipts)
     ledger.post_batch(db, [*entries, *([] if collective is None else [collective])], now=now)
     file_row.state, file_row.refusal, file_row.booked_at = BOOKED, None, now
     return result

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -164,14 +166,22 @@ def is_postgresql(db: Session) -> bool:
     return db.get_bind().dialect.name == "postgresql"
 
 
-def copy_rows(db: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """PostgreSQL: COPY ``rows`` into ``table`` on the session's own connection and transaction (the
-    fastest way in, same commit; no per-row statement, no query to parse)."""
+def _driver_connection(db: Session) -> psycopg.Connection[Any]:
     driver = db.connection().connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
+    return driver
+
+
+def _copy(driver: psycopg.Connection[Any], table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     with driver.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def copy_rows(db: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """PostgreSQL: COPY ``rows`` into ``table`` on the session's own connection and transaction (the
+    fastest way in, same commit; no per-row statement, no query to parse)."""
+    _copy(_driver_connection(db), table, columns, rows)
 
 
 def _copied(value: Any) -> Any:
@@ -179,24 +189,55 @@ def _copied(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, dict) else value
 
 
+def draw_keys(db: Session, table: str, count: int) -> list[int]:
+    """PostgreSQL: ``count`` keys drawn from ``table``'s key sequence, in one round trip, ascending (rows keyed
+    in order keep their order by key). One array, not ``count`` rows: no Python object per row to read."""
+    if not count:
+        return []
+    keys = db.scalar(
+        text(
+            f"SELECT array_agg(key ORDER BY key) FROM (SELECT nextval(pg_get_serial_sequence('{table}', 'key')) AS key"
+            " FROM generate_series(1, :count)) AS drawn"
+        ),
+        {"count": count},
+    )
+    return list(keys)
+
+
+def _copy_keyed(
+    driver: psycopg.Connection[Any], table: str, keys: Sequence[int], rows: Iterable[dict[str, Any]]
+) -> None:
+    """COPY ``rows`` (dicts of one shape, as many as ``keys``) with ``keys``; the first row names the columns."""
+    remaining = iter(rows)
+    first = next(remaining, None)
+    if first is None:
+        return
+    _copy(
+        driver,
+        table,
+        ("key", *first),
+        ([key, *map(_copied, row.values())] for key, row in zip(keys, chain([first], remaining), strict=True)),
+    )
+
+
 def copy_keyed_rows(db: Session, table: str, rows: Sequence[dict[str, Any]]) -> list[int]:
     """PostgreSQL: COPY ``rows`` (dicts of one shape) into ``table`` with keys drawn from its key sequence
     first, in one round trip; the keys, in the rows' order."""
-    if not rows:
-        return []
-    keys = list(
-        db.scalars(
-            text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'key')) FROM generate_series(1, :count)"),
-            {"count": len(rows)},
-        )
-    )
-    copy_rows(
-        db,
-        table,
-        ("key", *rows[0]),
-        ([key, *map(_copied, row.values())] for key, row in zip(keys, rows, strict=True)),
-    )
+    keys = draw_keys(db, table, len(rows))
+    _copy_keyed(_driver_connection(db), table, keys, rows)
     return keys
+
+
+@contextmanager
+def copying_keyed_rows(db: Session, table: str, keys: Sequence[int], rows: Iterable[dict[str, Any]]) -> Iterator[None]:
+    """PostgreSQL: COPY ``rows`` (dicts of one shape, made as they are copied) into ``table`` with ``keys``
+    (from ``draw_keys``) on a thread of its own while the block runs, so that the database takes them in
+    while Python does work that needs no database. Meanwhile the COPY has the session's connection: psycopg
+    holds any statement of the block until it ends. The block ends once the COPY has, raising its error."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        copied = thread.submit(_copy_keyed, _driver_connection(db), table, keys, rows)
+        yield
+    copied.result()
 
 
 def insert_new(

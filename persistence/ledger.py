@@ -20,13 +20,22 @@ class IdempotencyConflict(Exception):
 def account_keys(db: Session, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """The accounts of (code, currency) pairs, opened on first use (concurrent openers agree on one)."""
     wanted = set(wanted)
-    if not wanted:
+    found = _existing_accounts(db, wanted)
+    missing = sorted(wanted - found.keys())
+    if missing:  # a running ledger has its accounts: most batches find them all and write nothing
+        rows = [{"code": code, "currency": currency} for code, currency in missing]
+        db.execute(dialect_insert(db, LedgerAccountRow).on_conflict_do_nothing(), rows)
+        found |= _existing_accounts(db, missing)
+    return found
+
+
+def _existing_accounts(db: Session, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    pairs = sorted(wanted)
+    if not pairs:
         return {}
-    rows = [{"code": code, "currency": currency} for code, currency in sorted(wanted)]
-    db.execute(dialect_insert(db, LedgerAccountRow).on_conflict_do_nothing(), rows)
     found = db.execute(
         select(LedgerAccountRow.code, LedgerAccountRow.currency, LedgerAccountRow.key).where(
-            tuple_(LedgerAccountRow.code, LedgerAccountRow.currency).in_(sorted(wanted))
+            tuple_(LedgerAccountRow.code, LedgerAccountRow.currency).in_(pairs)
         )
     )
     return {(code, currency): key for code, currency, key in found}
@@ -92,7 +101,7 @@ def post_batch(db: Session, entries: Sequence[JournalEntry], *, now: datetime) -
         if already
         else []
     )
-    booked = _postings_of(db, existing.values())
+    booked = _postings_of(db, existing.values()) if existing else {}
     for entry in entries:
         if entry.key not in new and booked.get(existing[entry.key]) != _wanted(entry):
             raise IdempotencyConflict(f"{entry.key} was booked with other postings")
