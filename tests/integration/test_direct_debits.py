@@ -8,13 +8,10 @@ of shared accounts are compared as differences."""
 from __future__ import annotations
 
 import uuid
-import warnings
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,11 +26,12 @@ from domain.partners import PostalAddress
 from persistence import bank_statements, ledger
 from persistence.bank_reconciliation import reconciliation_problems
 from persistence.ledger_check import check_ledger
-from persistence.tables import Base, InvoiceRow, PayoutBatchRow, SddCollectionRow, SddFileRow, SddMandateRow
+from persistence.tables import InvoiceRow, PayoutBatchRow, SddCollectionRow, SddFileRow, SddMandateRow
 from services import bank, direct_debits
 from simulator.direct_debits import SimulatedDirectDebitBank
 from tests.camt import Ntry, Tx, camt053
 from tests.integration.test_bank_statements import _batch, invoice, new_iban, private_writes, ref
+from tests.integration.test_error_type_migration import schema_differences
 from tests.unit.adapters.test_pain008 import CREDITOR
 
 __all__ = ["private_writes"]  # the fixture, used here too
@@ -402,10 +400,7 @@ def test_a_transfer_partner_is_never_debited(writes: sessionmaker[Session], tmp_
 
 @pytest.mark.parametrize("what", ["sdd_"])
 def test_the_direct_debit_tables_are_as_the_migration_made_them(engine: Engine, what: str) -> None:
-    with engine.connect() as connection, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
-    assert [d for d in differences if what in str(d) or "bank_matches" in str(d)] == []
+    assert [d for d in schema_differences(engine) if what in d or "bank_matches" in d] == []
 
 
 def test_the_simulated_bank_credits_on_the_date_returns_am04_once_and_is_paid_the_second_time(

@@ -7,7 +7,6 @@ them. Each test has partners of its own."""
 from __future__ import annotations
 
 import uuid
-import warnings
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -15,8 +14,6 @@ from typing import Any
 
 import pytest
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,12 +26,12 @@ from persistence.db import make_engine
 from persistence.ledger_check import check_ledger
 from persistence.migrate import alembic_config, upgrade
 from persistence.positions import partner_positions
-from persistence.tables import Base, ContractRow, DemandPartnerRow, InvoiceRow, ReminderItemRow, ReminderRow
+from persistence.tables import ContractRow, DemandPartnerRow, InvoiceRow, ReminderItemRow, ReminderRow
 from services import bank
 from tests.camt import Ntry, Tx, camt053
 from tests.einvoice_documents import ISSUING
 from tests.integration.test_bank_statements import invoice, money, new_iban, ref
-from tests.integration.test_error_type_migration import database_at
+from tests.integration.test_error_type_migration import database_at, schema_differences
 from tests.integration.test_invoices import CPO, PLATFORM, line_for
 
 ISSUED_AT = datetime(2026, 1, 5, 9, tzinfo=UTC)
@@ -250,10 +247,7 @@ def test_reminders_are_immutable(writes: sessionmaker[Session]) -> None:
 
 
 def test_the_reminder_tables_are_as_the_migration_made_them(engine: Engine) -> None:
-    with engine.connect() as connection, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
-    assert [d for d in differences if "reminder" in str(d) or "due_date" in str(d) or "corrects_key" in str(d)] == []
+    assert [d for d in schema_differences(engine) if "reminder" in d or "due_date" in d or "corrects_key" in d] == []
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -3,16 +3,20 @@ reason names; other reasons get none; the downgrade drops the columns again."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import Connection, column, inspect, select, table
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, Engine, column, inspect, select, table
 
 from persistence.db import make_engine
 from persistence.migrate import alembic_config, upgrade
+from persistence.tables import Base
 from tests.conftest import _fresh_postgres
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -74,6 +78,14 @@ def database_at(backend: str, tmp_path: Path, revision: str) -> Iterator[str]:
     for url in _fresh_postgres():
         upgrade(url, revision)
         yield url
+
+
+def schema_differences(engine: Engine) -> list[str]:
+    """How the migrated database differs from the ORM's tables (``Base.metadata``), one line per difference.
+    Expression-based indexes cannot be reflected on SQLite: warned about, not compared."""
+    with engine.connect() as connection, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [str(d) for d in compare_metadata(MigrationContext.configure(connection), Base.metadata)]
 
 
 def insert_partner(db: Connection) -> None:
