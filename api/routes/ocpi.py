@@ -123,7 +123,9 @@ def _held(load: Callable[[], str | None], unknown: str) -> Response:
 
 
 def ocpi_answer(result: IntakeResult) -> JSONResponse:
-    headers = {"Location": result.location} if result.location else None
+    headers = {"Location": result.location} if result.location else {}
+    if result.retry_after_s is not None:
+        headers["Retry-After"] = str(result.retry_after_s)
     return envelope(result.status, result.message, result.data, http_status=result.http_status, headers=headers)
 
 

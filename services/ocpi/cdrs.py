@@ -18,6 +18,7 @@ from domain.errors import CdrRejected
 from domain.parties import Cpo
 from domain.sessions.cdr_bounds import check_cdr_bounds
 from domain.sessions.cdr_checks import check_cdr
+from domain.sessions.lifecycle import FINAL_STAGES, SessionStage
 from domain.settlement.corrections import CorrectionBlock
 from messages.corrections import CorrectionCause
 from messages.ocpi import Cdr
@@ -126,6 +127,17 @@ def _settling_cdr(db: Session, inbox: Inbox, cpo: Cpo, received: _Received) -> I
         return inbox.reject(
             "unknown session: neither authorization_reference nor session_id names a session of ours",
             outcome=Outcome.UNKNOWN_SESSION,
+        )
+    if ours.evse_uid is None:
+        # A session a driver started at the charger learns its EVSE and tariff when its workflow authorises
+        # it, which may be after the CPO's Session PATCHes and CDR (a busy worker): that CDR is asked again, not
+        # refused, unless the session ended without an authorisation.
+        if SessionStage(ours.stage) not in FINAL_STAGES:
+            return inbox.too_early(
+                f"session {ours.id} is still being authorised; send the CDR again", our_session_id=ours.id
+            )
+        return inbox.reject(
+            f"session {ours.id} was never authorised ({ours.stage}): no CDR settles it", our_session_id=ours.id
         )
     held = repo.cdrs_for_session(db, ours.id)
     uncredited = _uncredited(held)

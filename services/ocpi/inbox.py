@@ -20,6 +20,8 @@ from messages.sessions import CdrArrived, ChargingSessionInput, CommandResultRep
 from persistence import repositories as repo
 from persistence.tables import OcpiInboxRow, SessionRow
 
+# A message that came too early is asked again this soon: what it waits for is a worker's next step.
+RETRY_EARLY_AFTER_S = 1
 Signal = CpoSessionReported | CommandResultReported | CdrArrived
 Message = TypeVar("Message", bound=BaseModel)
 
@@ -45,6 +47,7 @@ class Outcome(StrEnum):
     UNREADABLE = "UNREADABLE"  # not JSON we read: not UTF-8, not JSON, nested too deep
     TOO_LARGE = "TOO_LARGE"  # over the route's limit: stored as far as it was read
     FAILED = "FAILED"  # we failed on it (a bug, the database): stored, the CPO asked to retry
+    EARLY = "EARLY"  # came before what it needs of ours (a CDR before its session's authorisation): asked to retry
     UNKNOWN_SESSION = "UNKNOWN_SESSION"
     UNKNOWN_TARIFF = "UNKNOWN_TARIFF"
     UNKNOWN_LOCATION = "UNKNOWN_LOCATION"  # names a Location or EVSE the CPO never told us of
@@ -73,6 +76,7 @@ class IntakeResult:
     location: str | None = None
     repeat: bool = False  # a message we hold already: forwarded again in case it was lost, never news
     data: Any = None  # the answer's OCPI data (never stored: our credentials carry a token)
+    retry_after_s: int | None = None  # a 503's Retry-After
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +149,14 @@ class Inbox:
     ) -> IntakeResult:
         """A refusal (OCPI 2001), saying why."""
         return self.answer(outcome, IntakeResult(OcpiStatus.INVALID_PARAMETERS, message, our_session_id=our_session_id))
+
+    def too_early(self, message: str, *, our_session_id: str) -> IntakeResult:
+        """A message that arrived before we can read it against what it names (OCPI 3000, HTTP 503): stored,
+        and the CPO asked to send it again after ``Retry-After``."""
+        result = IntakeResult(
+            OcpiStatus.SERVER_ERROR, message, 503, our_session_id=our_session_id, retry_after_s=RETRY_EARLY_AFTER_S
+        )
+        return self.answer(Outcome.EARLY, result)
 
     def not_its_party(self, country_code: str, party_id: str) -> IntakeResult:
         """A push under a party that is not the sender's (ocpi-connect.md §3.5): 404, as an object it cannot

@@ -11,11 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from cli.demo import drive, taps
 from domain.sessions.lifecycle import SessionStage
 from domain.tokens import emaid_check_character
-from messages.ocpi import AllowedType
+from messages.ocpi import AllowedType, OcpiStatus
+from persistence.tables import OcpiInboxRow
 from tests.e2e.conftest import ROAMLY, STROMNETZ, Stack
 from tests.e2e.test_tokens import fresh_contract_id, register, rfid_uid
 
@@ -49,6 +51,43 @@ async def test_a_tapped_card_charges_to_a_settled_session(stack: Stack) -> None:
     session = await settled(stack, reference)  # our session id is the reference
     assert (session["cpo_id"], session["currency"]) == (STROMNETZ.id, "EUR")
     assert session["evse_id"] == "DE*STN*E3001"
+
+
+def cdr_answers(stack: Stack, session_id: str) -> list[tuple[str, int]]:
+    """What each CDR the CPO sent for the session was answered, in order."""
+    with stack.writes() as db:
+        rows = db.scalars(
+            select(OcpiInboxRow)
+            .where(OcpiInboxRow.our_session_id == session_id, OcpiInboxRow.kind == "CDR")
+            .order_by(OcpiInboxRow.key)
+        )
+        return [(row.outcome, row.status_code) for row in rows]
+
+
+async def test_a_cdr_before_the_tapped_sessions_authorisation_is_asked_again_and_settles(stack: Stack) -> None:
+    """The session of a tap learns its EVSE and tariff when the worker authorises it; a CDR that comes first
+    (a busy or stopped worker) is answered 503 with Retry-After, not refused, and settles once sent again."""
+    card = rfid_uid()
+    await register(stack, card)
+    await stack.stop_worker()
+    try:
+        answer = (await tap(stack, {"evse_uid": "BER-ALEX-1", "uid": card})).json()
+        assert (answer["status_code"], answer["allowed"]) == (1000, "ALLOWED"), answer
+        reference = answer["authorization_reference"]
+        for _ in range(300):
+            if cdr_answers(stack, reference):
+                break
+            await asyncio.sleep(0.1)
+        early = cdr_answers(stack, reference)
+        assert early, "the CPO sent no CDR"
+        assert set(early) == {("EARLY", OcpiStatus.SERVER_ERROR)}, early
+    finally:
+        await stack.start_worker()
+    session = await settled(stack, reference)
+    assert (session["evse_id"], session["currency"]) == ("DE*STN*E3001", "EUR")
+    answers = cdr_answers(stack, reference)
+    assert answers[-1] == ("ACCEPTED", OcpiStatus.SUCCESS), answers
+    assert ("REJECTED", OcpiStatus.INVALID_PARAMETERS) not in answers
 
 
 async def test_a_car_plugs_and_charges_on_its_contract_id(stack: Stack) -> None:
