@@ -50,6 +50,7 @@ from cli.bench_ledger import (
 from cli.bench_workflows import BareLocalWorkflow, BareRemoteWorkflow, bare_step
 from cli.devstack import SIMULATOR_STATE, DevStack
 from cli.ledger import run_check
+from cli.load_refusals import REFUSED_FOR_LOAD, retry_after_s
 from cli.processes import cpu_seconds, free_port
 from cli.seed import PARTNERS
 from cli.temporal_admin import task_queue_pollers
@@ -74,7 +75,6 @@ TARGET_AUTHORISE_P99_MS = 100.0
 # cannot take must be refused at once (429/503 with Retry-After), and what it takes must not wait seconds.
 OVERLOAD_FACTOR = 3.0
 OVERLOAD_S = 20.0
-REFUSED_FOR_LOAD = frozenset({429, 503})
 
 
 def _settings(workdir: Path, database_url: str) -> Settings:
@@ -175,7 +175,7 @@ async def _sessions(
                     missing_retry_after.append("Retry-After" not in reply.headers)
                     if per_s is not None:
                         return  # a driver turned away goes away; a closed-loop client waits as told and retries
-                    await asyncio.sleep(float(reply.headers.get("Retry-After", "1")))
+                    await asyncio.sleep(retry_after_s(reply))
                 reply.raise_for_status()
                 session_id = reply.json()["id"]
                 ids.append(session_id)

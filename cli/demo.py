@@ -38,6 +38,7 @@ from cli.demo_corrections import correct, print_corrections
 from cli.demo_direct_debits import DEBITED_PARTNER, RunDirectDebits, debit, enrol, print_direct_debits
 from cli.demo_funding import RunFunding, fund, pay_when_paid, print_funding, release
 from cli.devstack import DevStack
+from cli.load_refusals import REFUSED_FOR_LOAD, retry_after_s
 from cli.payouts import export_files, print_payouts, report_json
 from cli.processes import http_ok, wait_for_interrupt
 from cli.seed import DEMO_TOKENS, PARTNERS, DemoToken
@@ -223,9 +224,9 @@ async def _start(http: httpx.AsyncClient, session: DemoSession, run_id: str, ind
             | ({"max_amount": session.max_amount} if session.max_amount else {}),
             headers={"Authorization": f"Bearer {session.api_key}", "Idempotency-Key": f"demo-{run_id}-{index}"},
         )
-        if reply.status_code not in (429, 503) or time.monotonic() > deadline:
+        if reply.status_code not in REFUSED_FOR_LOAD or time.monotonic() > deadline:
             break
-        await asyncio.sleep(float(reply.headers.get("Retry-After", "1")))
+        await asyncio.sleep(retry_after_s(reply))
     reply.raise_for_status()
     session.id = reply.json()["id"]
 
