@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
-from sqlalchemy.orm import Mapped, Session
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session
 
 from domain.sessions.authorisation import EffectiveVersion
 from domain.sessions.lifecycle import SessionStage, can_move
@@ -208,15 +209,22 @@ def update_cpo_progress(
     ended_at: datetime | None,
     now: datetime,
 ) -> None:
+    # Once the session's CDR is here its figures are the session's: a Session report processed after it (sent
+    # again, or overtaken by the CDR) moves the CPO's status on, never the energy and times back.
+    has_cdr = select(CdrRow.key).where(CdrRow.our_session_id == session_id).exists()
+
+    def unless_cdr(column: InstrumentedAttribute[Any], reported: object) -> ColumnElement[Any]:
+        return case((has_cdr, column), else_=literal(reported, column.type))
+
     db.execute(
         update(SessionRow)
         .where(SessionRow.id == session_id)
         .values(
             cpo_session_id=cpo_session_id,
             cpo_status=cpo_status,
-            kwh=kwh,
-            started_at=started_at,
-            ended_at=ended_at,
+            kwh=unless_cdr(SessionRow.kwh, kwh),
+            started_at=unless_cdr(SessionRow.started_at, started_at),
+            ended_at=unless_cdr(SessionRow.ended_at, ended_at),
             updated_at=now,
         )
     )

@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -153,6 +154,29 @@ async def test_a_cdr_that_does_not_fit_its_session_is_refused_with_reasons(stack
     good = await post_cdr(stack, cdr_for(session))
     assert good.json()["status_code"] == 1000
     await stack.wait_for(session_id, SessionStage.SETTLED)
+
+
+async def test_a_session_report_after_the_cdr_never_takes_the_cdrs_energy_back(stack: Stack) -> None:
+    """A CPO's Session PATCH that we process after its CDR (sent again after a timeout, or overtaken) moves
+    the CPO's status on, but the session keeps the CDR's energy and times: the figures it was billed on."""
+    session_id = await stack.start("DE*STN*E3001", "sim-no-cdr-late-report")
+    session = await stack.wait_for(session_id, SessionStage.AWAITING_CDR)
+    cdr = cdr_for(session)
+    assert (await post_cdr(stack, cdr)).status_code == 201
+    settled = await stack.wait_for(session_id, SessionStage.SETTLED)
+    assert Decimal(settled["kwh"]) == Decimal("20.5")
+    late = {"kwh": 3.25, "status": "COMPLETED", "end_date_time": stamp(datetime.now(UTC) + timedelta(seconds=1))}
+    late["last_updated"] = stamp(datetime.now(UTC) + timedelta(minutes=1))
+    url = f"{OCPI}/sessions/DE/STN/{session['cpo_session_id']}"
+    reply = await stack.http.patch(url, content=json.dumps(late), headers=cpo_headers(stack))
+    assert reply.json()["status_code"] == 1000, reply.text
+    after = await stack.get(session_id)
+    assert Decimal(after["kwh"]) == Decimal("20.5")
+    assert (after["started_at"], after["ended_at"]) == (settled["started_at"], settled["ended_at"])
+    assert after["stage"] == "SETTLED"
+    with stack.writes() as db:
+        stored = db.scalars(select(OcpiSessionRow).where(OcpiSessionRow.our_session_id == session_id)).one()
+        assert Decimal(str(stored.body["kwh"])) == Decimal("3.25")  # the CPO's Session as it reported it
 
 
 async def test_session_messages_out_of_order_never_move_a_session_back(stack: Stack) -> None:
