@@ -9,22 +9,30 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from lxml import etree
 
+from adapters.einvoice import validation
 from adapters.einvoice.cii import NAMESPACES as CII
 from adapters.einvoice.render import render
 from adapters.einvoice.validation import (
+    EN16931_CII_XSLT,
+    EN16931_UBL_XSLT,
+    FACTURX_CODE_LISTS,
+    FACTURX_EN16931_XSLT,
     XSD_RULE,
     EInvoiceRejected,
     Flag,
     RuleFailure,
+    Schematron,
     ValidationRulesMissing,
     ensure_valid,
     validate,
+    without_idle_walks,
 )
 from domain.einvoice.build import CreditTransfer, EInvoiceContext, einvoice_from_document
 from domain.einvoice.model import EInvoice, EInvoiceFormat, TypeCode
@@ -118,13 +126,17 @@ def test_peppol_self_billing_cannot_be_declared_valid_without_its_rules() -> Non
         validate(xml, EInvoiceFormat.PEPPOL_UBL)
 
 
+def with_a_line_amount_changed(document: EInvoice) -> EInvoice:
+    """Five more on one line: the sums no longer agree (UBL's BR-S-08 tolerates one unit either way)."""
+    line = document.lines[3]
+    return replace(
+        document, lines=(*document.lines[:3], replace(line, net_amount=line.net_amount + 5), *document.lines[4:])
+    )
+
+
 @pytest.mark.parametrize("fmt", [EInvoiceFormat.CII, EInvoiceFormat.UBL])
 def test_a_line_amount_changed_breaks_the_sums_and_is_rejected_naming_the_rules(fmt: EInvoiceFormat) -> None:
-    document = einvoice("monthly statement")
-    line = document.lines[3]
-    # Five more on one line: UBL's BR-S-08 tolerates one unit either way.
-    lines = (*document.lines[:3], replace(line, net_amount=line.net_amount + 5), *document.lines[4:])
-    broken = replace(document, lines=lines)
+    broken = with_a_line_amount_changed(einvoice("monthly statement"))
     with pytest.raises(EInvoiceRejected) as rejected:
         ensure_valid(render(broken, fmt), fmt)
     assert set(rejected.value.rules) >= {"BR-CO-10", "BR-S-08"}
@@ -212,3 +224,31 @@ def test_generated_documents_pass_en16931_in_both_syntaxes(document: dict[str, A
     built = einvoice_from_document(document, context())
     for fmt in (EInvoiceFormat.CII, EInvoiceFormat.UBL):
         assert fatal(validate(render(built, fmt), fmt)) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "formats"),
+    [
+        (EN16931_CII_XSLT, [EInvoiceFormat.CII, EInvoiceFormat.FACTURX]),
+        (EN16931_UBL_XSLT, [EInvoiceFormat.UBL]),
+        (FACTURX_EN16931_XSLT, [EInvoiceFormat.FACTURX]),
+    ],
+)
+def test_a_stylesheet_without_its_idle_walks_reports_exactly_what_the_original_does(
+    path: Path, formats: list[EInvoiceFormat], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert without_idle_walks(text).count("<xsl:apply-templates />") < text.count("<xsl:apply-templates />")
+    lookups = FACTURX_CODE_LISTS if path == FACTURX_EN16931_XSLT else ()
+    lean = Schematron(path, lookups)
+    lean.compile()
+    monkeypatch.setattr(validation, "without_idle_walks", lambda stylesheet: stylesheet)
+    original = Schematron(path, lookups)
+    original.compile()
+    statement = einvoice("monthly statement")
+    documents = [einvoice("domestic S"), einvoice("self-billed 389"), statement, with_a_line_amount_changed(statement)]
+    reports = [
+        (lean.report(xml), original.report(xml)) for fmt in formats for xml in (render(d, fmt) for d in documents)
+    ]
+    assert all(ours == theirs for ours, theirs in reports)
+    assert any("BR-CO-10" in ours for ours, _ in reports)  # a failing document among them
