@@ -17,7 +17,7 @@ from cli.demo import drive, taps
 from domain.sessions.lifecycle import SessionStage
 from domain.tokens import emaid_check_character
 from messages.ocpi import AllowedType, OcpiStatus
-from persistence.tables import OcpiInboxRow
+from persistence.tables import DemandPartnerRow, OcpiInboxRow, SessionRow
 from tests.e2e.conftest import ROAMLY, STROMNETZ, Stack
 from tests.e2e.test_tokens import fresh_contract_id, register, rfid_uid
 
@@ -88,6 +88,50 @@ async def test_a_cdr_before_the_tapped_sessions_authorisation_is_asked_again_and
     answers = cdr_answers(stack, reference)
     assert answers[-1] == ("ACCEPTED", OcpiStatus.SUCCESS), answers
     assert ("REJECTED", OcpiStatus.INVALID_PARAMETERS) not in answers
+
+
+def set_active(stack: Stack, partner_id: str, active: bool) -> None:
+    with stack.writes.begin() as db:
+        db.get_one(DemandPartnerRow, partner_id).active = active
+
+
+async def test_a_cdr_of_a_tapped_session_whose_authorisation_was_refused_is_refused_saying_so(stack: Stack) -> None:
+    """Allowed at the charger, refused when the worker authorises it (the partner was deactivated between):
+    the session ends REJECTED without an EVSE of ours, and its CDR, asked again until then, is refused as
+    the CDR of a session never authorised."""
+    card = rfid_uid()
+    await register(stack, card)
+    await stack.stop_worker()
+    try:
+        answer = (await tap(stack, {"evse_uid": "BER-ALEX-1", "uid": card})).json()
+        assert (answer["status_code"], answer["allowed"]) == (1000, "ALLOWED"), answer
+        reference = answer["authorization_reference"]
+        for _ in range(300):
+            if cdr_answers(stack, reference):
+                break
+            await asyncio.sleep(0.1)
+        assert cdr_answers(stack, reference), "the CPO sent no CDR"
+        set_active(stack, ROAMLY.id, False)
+    finally:
+        await stack.start_worker()
+    try:
+        for _ in range(300):
+            if cdr_answers(stack, reference)[-1][0] == "REJECTED":
+                break
+            await asyncio.sleep(0.1)
+        with stack.writes() as db:
+            session = db.get_one(SessionRow, reference)
+            assert (session.stage, session.evse_uid) == (SessionStage.REJECTED, None)
+            last = db.scalars(
+                select(OcpiInboxRow)
+                .where(OcpiInboxRow.our_session_id == reference, OcpiInboxRow.kind == "CDR")
+                .order_by(OcpiInboxRow.key.desc())
+            ).first()
+        assert last is not None
+        assert (last.outcome, last.status_code) == ("REJECTED", OcpiStatus.INVALID_PARAMETERS)
+        assert last.message == f"session {reference} was never authorised (REJECTED): no CDR settles it"
+    finally:
+        set_active(stack, ROAMLY.id, True)
 
 
 async def test_a_car_plugs_and_charges_on_its_contract_id(stack: Stack) -> None:
