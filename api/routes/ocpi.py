@@ -248,6 +248,11 @@ async def get_ocpi_tariff(
     openapi_extra=OCPI_BODY,
     responses={
         **BODY_ANSWERS,
+        503: {
+            **BODY_ANSWERS[503],
+            "description": "Unavailable for now, or the CDR of a session a driver started that we are still "
+            "authorising (status 3000; the CDR is stored): send it again after Retry-After seconds",
+        },
         201: {
             "model": OcpiEnvelope,
             "description": "Accepted: stored, and the session is cleared with it",
