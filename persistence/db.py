@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -54,12 +57,45 @@ def database_url_named(url: str, database: str) -> str:
     return make_url(url).set(database=database).render_as_string(hide_password=False)
 
 
+class WriterLock:
+    """SQLite's one writer, taken in turn: by the threads of this process on a lock, and across processes
+    (the API, the workers) on an advisory lock of a file beside the database. Both hand over the moment the
+    holder lets go; SQLite's own busy handler, which writers of other processes met at ``BEGIN IMMEDIATE``
+    before, sleeps up to 100 ms between tries while the database is locked, so a writer could wait long after
+    the lock was free. ``BEGIN IMMEDIATE`` still guards the database itself against any other writer."""
+
+    def __init__(self, database: Path | None) -> None:
+        self._threads = threading.Lock()
+        self._path = None if database is None else database.with_name(database.name + "-writer.lock")
+        self._file: int | None = None
+
+    def acquire(self) -> None:
+        self._threads.acquire()
+        try:
+            if self._path is not None:
+                if self._file is None:
+                    self._file = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                    weakref.finalize(self, os.close, self._file)
+                fcntl.flock(self._file, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            if self._file is not None:
+                fcntl.flock(self._file, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        database = Path(parsed.database) if parsed.database and parsed.database != ":memory:" else None
+        if database is not None:
+            database.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 10}, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -71,9 +107,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                 cursor.execute(pragma)
             cursor.close()
 
-        # SQLite has one writer at a time. Writers of this process queue on a lock (instant hand-over)
-        # rather than in SQLite's busy handler, which sleeps up to 100 ms between tries.
-        writer = threading.Lock()
+        # SQLite has one writer at a time: writers queue on a lock with an instant hand-over.
+        writer = WriterLock(database)
 
         @event.listens_for(engine, "begin")
         def _begin(connection: Any) -> None:

@@ -7,9 +7,10 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, event, select, text, update
 from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Executable
@@ -172,3 +173,50 @@ def test_two_transactions_one_after_the_other_on_one_sqlite_connection(tmp_path:
     with engine.connect() as connection:
         assert connection.execute(text("SELECT x FROM t")).scalars().all() == [1]
     engine.dispose()
+
+
+def test_writers_of_two_processes_take_turns_on_the_writer_lock_not_in_sqlites_busy_handler(tmp_path: Path) -> None:
+    """Two engines on one file, as the API's and a worker's: the second writer waits for the lock the first
+    holds and writes the moment it is let go. Its SQLite busy timeout is 0 here, so had it reached ``BEGIN
+    IMMEDIATE`` while the first wrote (as before the shared lock), it would have failed at once."""
+    url = f"sqlite:///{tmp_path / 'turns.db'}"
+    api, worker = make_engine(url), make_engine(url)
+
+    @event.listens_for(worker, "connect")
+    def _no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=0")
+
+    with api.begin() as connection:
+        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    writing, done = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def hold_the_lock() -> None:
+        with api.begin() as connection:
+            connection.execute(text("INSERT INTO t VALUES (1)"))
+            writing.set()
+            done.wait(10)
+
+    def write_next() -> None:
+        try:
+            with worker.begin() as connection:
+                connection.execute(text("INSERT INTO t VALUES (2)"))
+        except BaseException as error:
+            failures.append(error)
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    assert writing.wait(10)
+    waiter = threading.Thread(target=write_next)
+    waiter.start()
+    waiter.join(0.3)
+    assert waiter.is_alive(), f"the second writer did not wait for its turn: {failures}"
+    done.set()
+    holder.join(10)
+    waiter.join(10)
+    assert failures == []
+    with api.connect() as connection:
+        assert connection.execute(text("SELECT x FROM t ORDER BY x")).scalars().all() == [1, 2]
+    assert (tmp_path / "turns.db-writer.lock").exists()
+    api.dispose()
+    worker.dispose()
