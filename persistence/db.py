@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import sqlite3
 import threading
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,7 +25,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 # WAL lets the API and the worker read while one of them writes; NORMAL is durable across app crashes.
 READ_ONLY = "networkcore_read_only"
-HOLDS_WRITER = "networkcore_holds_writer"
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -89,6 +89,36 @@ class WriterLock:
             self._threads.release()
 
 
+def _writer_connection_class(writer: WriterLock) -> type[sqlite3.Connection]:
+    class WriterConnection(sqlite3.Connection):
+        """A connection that lets the writer go once SQLite has ended its transaction, so that a second
+        transaction on it takes the writer again instead of waiting for itself. (SQLAlchemy's commit and
+        rollback events fire before the COMMIT or ROLLBACK runs: a writer let in then still met the lock.)"""
+
+        holds_writer = False
+
+        def take_writer(self) -> None:
+            writer.acquire()
+            self.holds_writer = True
+
+        def let_writer_go(self) -> None:
+            if self.holds_writer:
+                self.holds_writer = False
+                writer.release()
+
+        def commit(self) -> None:
+            super().commit()
+            self.let_writer_go()  # a COMMIT that failed left the transaction open: its ROLLBACK lets go
+
+        def rollback(self) -> None:
+            try:
+                super().rollback()
+            finally:
+                self.let_writer_go()
+
+    return WriterConnection
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)
@@ -96,7 +126,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         database = Path(parsed.database) if parsed.database and parsed.database != ":memory:" else None
         if database is not None:
             database.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 10}, **kwargs)
+        # SQLite has one writer at a time: writers queue on a lock with an instant hand-over.
+        writer = WriterLock(database)
+        engine = create_engine(url, connect_args={"timeout": 10, "factory": _writer_connection_class(writer)}, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -107,9 +139,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                 cursor.execute(pragma)
             cursor.close()
 
-        # SQLite has one writer at a time: writers queue on a lock with an instant hand-over.
-        writer = WriterLock(database)
-
         @event.listens_for(engine, "begin")
         def _begin(connection: Any) -> None:
             # Writers take the write lock up front (no deadlock-prone read-then-upgrade between
@@ -117,31 +146,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             if connection.get_execution_options().get(READ_ONLY, False):
                 connection.exec_driver_sql("BEGIN")
                 return
-            writer.acquire()
-            connection.info[HOLDS_WRITER] = True
+            dbapi_connection = connection.connection.dbapi_connection
+            dbapi_connection.take_writer()
             try:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
             except BaseException:
-                _release(connection)
+                dbapi_connection.let_writer_go()
                 raise
 
-        def _release(connection: Any) -> None:
-            if connection.info.pop(HOLDS_WRITER, False):
-                writer.release()
-
-        # The transaction's end hands the lock over, so a second transaction on the same connection takes it
-        # again instead of waiting for itself; back in the pool covers any path that skipped both.
-        @event.listens_for(engine, "commit")
-        def _commit(connection: Any) -> None:
-            _release(connection)
-
-        @event.listens_for(engine, "rollback")
-        def _rollback(connection: Any) -> None:
-            _release(connection)
-
+        # Back in the pool covers any path that ended neither way.
         @event.listens_for(engine, "checkin")
-        def _checkin(_dbapi_connection: Any, record: Any) -> None:
-            _release(record)
+        def _checkin(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.let_writer_go()
 
         return engine
     kwargs.setdefault("pool_size", 10)

@@ -21,6 +21,8 @@ from persistence.db import make_engine
 from persistence.tables import CdrRow, CpoRow, DemandPartnerRow, OcpiInboxRow, SessionRow
 from tests.registered_cpos import TEST_CPO, registered_cpo
 
+WRITES_EACH = 300  # transactions per writer in the two-engine test
+
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
@@ -176,47 +178,38 @@ def test_two_transactions_one_after_the_other_on_one_sqlite_connection(tmp_path:
 
 
 def test_writers_of_two_processes_take_turns_on_the_writer_lock_not_in_sqlites_busy_handler(tmp_path: Path) -> None:
-    """Two engines on one file, as the API's and a worker's: the second writer waits for the lock the first
-    holds and writes the moment it is let go. Its SQLite busy timeout is 0 here, so had it reached ``BEGIN
-    IMMEDIATE`` while the first wrote (as before the shared lock), it would have failed at once."""
+    """Two engines on one file, as the API's and a worker's, writing as fast as they can. Their SQLite busy
+    timeout is 0 here: a writer that reached ``BEGIN IMMEDIATE`` while the other's transaction was still
+    open (before the shared lock; or let in before the other's COMMIT had run) would fail at once."""
     url = f"sqlite:///{tmp_path / 'turns.db'}"
-    api, worker = make_engine(url), make_engine(url)
+    engines = [make_engine(url), make_engine(url)]
 
-    @event.listens_for(worker, "connect")
-    def _no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
+    def no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.execute("PRAGMA busy_timeout=0")
 
-    with api.begin() as connection:
-        connection.execute(text("CREATE TABLE t (x INTEGER)"))
-    writing, done = threading.Event(), threading.Event()
+    for engine in engines:
+        event.listen(engine, "connect", no_busy_wait)
+    with engines[0].begin() as connection:
+        connection.execute(text("CREATE TABLE t (writer INTEGER)"))
     failures: list[BaseException] = []
 
-    def hold_the_lock() -> None:
-        with api.begin() as connection:
-            connection.execute(text("INSERT INTO t VALUES (1)"))
-            writing.set()
-            done.wait(10)
-
-    def write_next() -> None:
+    def write(writer: int) -> None:
         try:
-            with worker.begin() as connection:
-                connection.execute(text("INSERT INTO t VALUES (2)"))
+            for _ in range(WRITES_EACH):
+                with engines[writer].begin() as connection:
+                    connection.execute(text("INSERT INTO t VALUES (:writer)"), {"writer": writer})
         except BaseException as error:
             failures.append(error)
 
-    holder = threading.Thread(target=hold_the_lock)
-    holder.start()
-    assert writing.wait(10)
-    waiter = threading.Thread(target=write_next)
-    waiter.start()
-    waiter.join(0.3)
-    assert waiter.is_alive(), f"the second writer did not wait for its turn: {failures}"
-    done.set()
-    holder.join(10)
-    waiter.join(10)
+    writers = [threading.Thread(target=write, args=(writer,)) for writer in (0, 1)]
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join(60)
     assert failures == []
-    with api.connect() as connection:
-        assert connection.execute(text("SELECT x FROM t ORDER BY x")).scalars().all() == [1, 2]
+    with engines[0].connect() as connection:
+        counts = connection.execute(text("SELECT writer, count(*) FROM t GROUP BY writer ORDER BY writer")).all()
+    assert [tuple(row) for row in counts] == [(0, WRITES_EACH), (1, WRITES_EACH)]
     assert (tmp_path / "turns.db-writer.lock").exists()
-    api.dispose()
-    worker.dispose()
+    for engine in engines:
+        engine.dispose()
