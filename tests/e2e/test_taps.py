@@ -64,6 +64,19 @@ def cdr_answers(stack: Stack, session_id: str) -> list[tuple[str, int]]:
         return [(row.outcome, row.status_code) for row in rows]
 
 
+async def tap_until_its_cdr_is_answered(stack: Stack, card: str) -> str:
+    """A tap at BER-ALEX-1, allowed; waits until the CPO's CDR of the session got a first answer. Returns the
+    authorisation reference, the session's id."""
+    answer = (await tap(stack, {"evse_uid": "BER-ALEX-1", "uid": card})).json()
+    assert (answer["status_code"], answer["allowed"]) == (1000, "ALLOWED"), answer
+    reference: str = answer["authorization_reference"]
+    for _ in range(300):
+        if cdr_answers(stack, reference):
+            break
+        await asyncio.sleep(0.1)
+    return reference
+
+
 async def test_a_cdr_before_the_tapped_sessions_authorisation_is_asked_again_and_settles(stack: Stack) -> None:
     """The session of a tap learns its EVSE and tariff when the worker authorises it; a CDR that comes first
     (a busy or stopped worker) is answered 503 with Retry-After, not refused, and settles once sent again."""
@@ -71,13 +84,7 @@ async def test_a_cdr_before_the_tapped_sessions_authorisation_is_asked_again_and
     await register(stack, card)
     await stack.stop_worker()
     try:
-        answer = (await tap(stack, {"evse_uid": "BER-ALEX-1", "uid": card})).json()
-        assert (answer["status_code"], answer["allowed"]) == (1000, "ALLOWED"), answer
-        reference = answer["authorization_reference"]
-        for _ in range(300):
-            if cdr_answers(stack, reference):
-                break
-            await asyncio.sleep(0.1)
+        reference = await tap_until_its_cdr_is_answered(stack, card)
         early = cdr_answers(stack, reference)
         assert early, "the CPO sent no CDR"
         assert set(early) == {("EARLY", OcpiStatus.SERVER_ERROR)}, early
@@ -103,13 +110,7 @@ async def test_a_cdr_of_a_tapped_session_whose_authorisation_was_refused_is_refu
     await register(stack, card)
     await stack.stop_worker()
     try:
-        answer = (await tap(stack, {"evse_uid": "BER-ALEX-1", "uid": card})).json()
-        assert (answer["status_code"], answer["allowed"]) == (1000, "ALLOWED"), answer
-        reference = answer["authorization_reference"]
-        for _ in range(300):
-            if cdr_answers(stack, reference):
-                break
-            await asyncio.sleep(0.1)
+        reference = await tap_until_its_cdr_is_answered(stack, card)
         assert cdr_answers(stack, reference), "the CPO sent no CDR"
         set_active(stack, ROAMLY.id, False)
     finally:
