@@ -66,16 +66,15 @@ class WriterLock:
 
     def __init__(self, database: Path | None) -> None:
         self._threads = threading.Lock()
-        self._path = None if database is None else database.with_name(database.name + "-writer.lock")
         self._file: int | None = None
+        if database is not None:
+            self._file = os.open(database.with_name(database.name + "-writer.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+            weakref.finalize(self, os.close, self._file)
 
     def acquire(self) -> None:
         self._threads.acquire()
         try:
-            if self._path is not None:
-                if self._file is None:
-                    self._file = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-                    weakref.finalize(self, os.close, self._file)
+            if self._file is not None:
                 fcntl.flock(self._file, fcntl.LOCK_EX)
         except BaseException:
             self._threads.release()
