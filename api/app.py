@@ -126,14 +126,14 @@ def create_app(
     @app.get(
         "/health/ready",
         tags=["ops"],
-        summary="Readiness: the database answers",
+        summary="Readiness: the database answers (and which it is: a digest of its name)",
         response_model=dict[str, str],
         responses=refusals(why={503: "The database is unavailable; retry after Retry-After seconds"}),
     )
     async def ready(request: Request) -> Response:
         context: ApiContext = request.app.state.context
         if await run_in_threadpool(database_reachable, context.reads):
-            return JSONResponse({"status": "ready"})
+            return JSONResponse({"status": "ready", "database": context.database})
         return unavailable(request.url.path, "database unavailable")
 
     @app.get(

@@ -28,6 +28,9 @@ class ApiContext:
     task_queue: str
     timeouts: SessionTimeouts
     public_base_url: str
+    # ``database_identity`` of the database served: ``/health/ready`` says it, so a tool reusing a running stack
+    # (``networkcore demo``) can tell that it is its own.
+    database: str = ""
     partners: CredentialCache[DemandPartner] = field(default_factory=CredentialCache)
     cpos: CredentialCache[OcpiCaller] = field(default_factory=CredentialCache)
     # Our party in OCPI credentials exchanges.

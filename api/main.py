@@ -14,7 +14,7 @@ from api.rate_limits import RateLimitPolicy
 from config.settings import Settings
 from domain.rate_limits import RateLimit
 from messages.sessions import SessionTimeouts
-from persistence.db import Database
+from persistence.db import Database, database_identity
 
 
 def timeouts_from(settings: Settings) -> SessionTimeouts:
@@ -55,6 +55,7 @@ def app_from_settings(settings: Settings) -> FastAPI:
             task_queue=settings.task_queue,
             timeouts=timeouts_from(settings),
             public_base_url=settings.public_base_url,
+            database=database_identity(settings.database_url),
             ocpi_role=settings_role(settings),
             peers=peers,
         )

@@ -49,7 +49,7 @@ from domain.money import from_minor
 from domain.sessions.lifecycle import SessionStage, is_final
 from messages.invoicing import StatementRun
 from messages.ocpi import AllowedType
-from persistence.db import open_database
+from persistence.db import database_identity, open_database
 from services.invoices import invoices_of_sessions
 from services.ledger import Books, books
 from services.payouts import Payouts, payout_report
@@ -699,6 +699,25 @@ def corrections(stack: DevStack, planned: list[DemoSession]) -> dict[str, Any]:
         )
 
 
+def running_stack_is_ours(api_url: str, settings: Settings) -> bool:
+    """Whether a NetworkCore stack already answers here on this demo's database: ``networkcore dev`` left
+    running, which the demo uses. One that serves another database (another checkout's) is refused: the
+    demo would seed its own file while the sessions it starts are booked in the other."""
+    try:
+        ready = httpx.get(f"{api_url}/health/ready", timeout=1.0)
+    except httpx.HTTPError:
+        return False
+    if ready.status_code != 200 or not http_ok(f"{settings.simulator_url}/health"):
+        return False
+    if ready.json().get("database") != database_identity(settings.database_url):
+        raise SystemExit(
+            f"The NetworkCore API answering at {api_url} serves another database than this demo's "
+            f"({settings.database_url}): stop that stack, or give the demo other ports "
+            "(NETWORKCORE_API_PORT, NETWORKCORE_SIMULATOR_PORT, NETWORKCORE_TEMPORAL_ADDRESS)."
+        )
+    return True
+
+
 def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: bool | None) -> int:
     console = Console(stderr=as_json)
     # Payouts in the demo: new payees get their workflow within 2 s, INSTANT ones are released every
@@ -713,7 +732,7 @@ def run_demo(settings: Settings, *, sessions: int, as_json: bool, keep_running: 
         }
     )
     stack = DevStack(settings, report=console.print)
-    reuse = http_ok(f"{stack.api_url}/health") and http_ok(f"{settings.simulator_url}/health")
+    reuse = running_stack_is_ours(stack.api_url, settings)
     if reuse:
         console.print("Using the NetworkCore stack that is already running.")
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import sqlite3
@@ -55,6 +56,18 @@ def libpq_url(url: str) -> str:
 def database_url_named(url: str, database: str) -> str:
     """The URL of another database on the same server, written as ``url`` is."""
     return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+def database_identity(url: str) -> str:
+    """A short digest naming the database ``url`` reaches (a SQLite file by its absolute path, a server's database
+    by host, port, name and user), so that two processes can tell whether they share one without showing it."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        file = parsed.database
+        named = str(Path(file).resolve()) if file and file != ":memory:" else ":memory:"
+    else:
+        named = f"{parsed.get_backend_name()}://{parsed.username}@{parsed.host}:{parsed.port or 5432}/{parsed.database}"
+    return hashlib.sha256(named.encode()).hexdigest()[:16]
 
 
 class WriterLock:

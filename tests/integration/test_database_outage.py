@@ -20,7 +20,7 @@ from api.context import ApiContext
 from cli.processes import free_port
 from cli.seed import PARTNERS
 from messages.sessions import SessionTimeouts
-from persistence.db import make_engine, make_read_session_factory, make_session_factory
+from persistence.db import database_identity, make_engine, make_read_session_factory, make_session_factory
 
 ROAMLY_KEY = PARTNERS[0].api_key
 
@@ -34,6 +34,7 @@ def app_on(engine: Engine) -> FastAPI:
         "unused",
         SessionTimeouts(start_confirmation_s=4, max_duration_s=300, cdr_wait_s=3),
         "http://api",
+        database=database_identity(str(engine.url)),
     )
     app = create_app(context)
     app.state.context = context  # ASGITransport runs no lifespan
@@ -83,4 +84,4 @@ async def test_ready_when_the_database_answers(engine: Engine) -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app_on(engine)), base_url="http://api") as http:
         ready = await http.get("/health/ready")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready"}
+    assert ready.json() == {"status": "ready", "database": database_identity(str(engine.url))}
