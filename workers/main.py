@@ -45,6 +45,7 @@ from adapters.einvoice.issue import validated_xml
 from adapters.einvoice.validation import warm_up
 from adapters.payout_rails import FileRail, PayoutRail
 from adapters.temporal_client import connect_temporal, prometheus_runtime
+from adapters.temporal_runner import workflow_runner
 from adapters.token_cipher import TokenCipher
 from config.settings import Settings, bank_floors, platform_bank_accounts, platform_einvoice_details, platform_party
 from domain.collections.direct_debit import checked_creditor_id
@@ -129,6 +130,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         interceptors=[metrics.RetryAlertInterceptor()],
+        workflow_runner=workflow_runner(client.data_converter),
         workflows=[
             ChargingSessionWorkflow,
             SettlementCorrectionWorkflow,

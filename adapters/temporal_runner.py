@@ -1,0 +1,94 @@
+"""The workflow runner: the SDK's sandbox, without its serialization-context question per payload.
+
+For every payload sequence of every activation and of its completion (six walks of each), the worker of
+temporalio 1.35 asks the workflow instance which serialization context applies, so that a payload codec or
+converter can encrypt per workflow or activity. In the sandbox each question runs code inside it: about a
+tenth of the worker's CPU in a bench profile. A converter that ignores the context (ours: pydantic's, no
+codec, no external storage) is the same whatever the answer, so its instances answer "none" (the converter
+as configured) without entering the sandbox. Workflow code still runs in the sandbox, with all its
+restrictions; a converter that does use the context gets the SDK's runner unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from temporalio.bridge.proto.workflow_activation import WorkflowActivation
+from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
+from temporalio.converter import (
+    ActivitySerializationContext,
+    DataConverter,
+    SerializationContext,
+    StorageDriverStoreContext,
+    WorkflowSerializationContext,
+)
+from temporalio.worker import (
+    WorkflowInstance,
+    WorkflowInstanceDetails,
+    WorkflowRunner,
+)
+from temporalio.worker._command_aware_visitor import CommandInfo
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.workflow import Info, _Definition
+
+# Contexts of each kind a converter could tell apart: one that answers any of them with another converter
+# (per-workflow keys, say) uses the context.
+_PROBES: tuple[SerializationContext, ...] = (
+    WorkflowSerializationContext(namespace="probe", workflow_id="probe-workflow"),
+    ActivitySerializationContext(
+        namespace="probe",
+        activity_id="probe-activity",
+        activity_type="probe",
+        activity_task_queue="probe",
+        workflow_id="probe-workflow",
+        workflow_type="probe",
+        is_local=False,
+    ),
+)
+
+
+def ignores_serialization_context(converter: DataConverter) -> bool:
+    """Whether ``converter`` encodes the same in every serialization context."""
+    return converter.external_storage is None and all(converter.with_context(probe) is converter for probe in _PROBES)
+
+
+def workflow_runner(converter: DataConverter) -> WorkflowRunner:
+    """The runner for workflows whose payloads ``converter`` encodes."""
+    sandbox = SandboxedWorkflowRunner()
+    return ContextFreeSandboxRunner(sandbox) if ignores_serialization_context(converter) else sandbox
+
+
+class ContextFreeSandboxRunner(WorkflowRunner):
+    """``sandbox``'s instances, answering the serialization-context question outside it (``None``)."""
+
+    def __init__(self, sandbox: SandboxedWorkflowRunner) -> None:
+        self.sandbox = sandbox
+
+    def prepare_workflow(self, defn: _Definition) -> None:
+        self.sandbox.prepare_workflow(defn)
+
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        return _ContextFreeInstance(self.sandbox.create_instance(det))
+
+    def set_worker_level_failure_exception_types(self, types: Sequence[type[BaseException]]) -> None:
+        self.sandbox.set_worker_level_failure_exception_types(types)
+
+
+class _ContextFreeInstance(WorkflowInstance):
+    def __init__(self, sandboxed: WorkflowInstance) -> None:
+        self.sandboxed = sandboxed
+
+    def activate(self, act: WorkflowActivation) -> WorkflowActivationCompletion:
+        return self.sandboxed.activate(act)
+
+    def get_serialization_context(self, command_info: CommandInfo | None) -> SerializationContext | None:
+        return None
+
+    def get_external_store_context(self, command_info: CommandInfo | None) -> StorageDriverStoreContext:
+        return self.sandboxed.get_external_store_context(command_info)
+
+    def get_info(self) -> Info:
+        return self.sandboxed.get_info()
+
+    def get_thread_id(self) -> int | None:
+        return self.sandboxed.get_thread_id()
