@@ -5,7 +5,8 @@ temporalio 1.35 asks the workflow instance which serialization context applies, 
 converter can encrypt per workflow or activity. In the sandbox each question runs code inside it: about a
 tenth of the worker's CPU in a bench profile. A converter that ignores the context (ours: pydantic's, no
 codec, no external storage) is the same whatever the answer, so its instances answer "none" (the converter
-as configured) without entering the sandbox. Workflow code still runs in the sandbox, with all its
+as configured) without entering the sandbox; likewise the question of where external storage would keep
+a payload, asked for every completion. Workflow code still runs in the sandbox, with all its
 restrictions; a converter that does use the context gets the SDK's runner unchanged.
 """
 
@@ -20,6 +21,7 @@ from temporalio.converter import (
     DataConverter,
     SerializationContext,
     StorageDriverStoreContext,
+    StorageDriverWorkflowInfo,
     WorkflowSerializationContext,
 )
 from temporalio.worker import (
@@ -85,7 +87,14 @@ class _ContextFreeInstance(WorkflowInstance):
         return None
 
     def get_external_store_context(self, command_info: CommandInfo | None) -> StorageDriverStoreContext:
-        return self.sandboxed.get_external_store_context(command_info)
+        # Asked for every completion too; with no external storage the answer is never used: the workflow
+        # itself, as the SDK answers for anything but a child workflow or an external signal's target.
+        info = self.sandboxed.get_info()
+        return StorageDriverStoreContext(
+            target=StorageDriverWorkflowInfo(
+                id=info.workflow_id, run_id=info.run_id, type=info.workflow_type, namespace=info.namespace
+            )
+        )
 
     def get_info(self) -> Info:
         return self.sandboxed.get_info()
