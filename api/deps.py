@@ -24,7 +24,9 @@ def sha256_hex(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def get_context(request: Request) -> ApiContext:
+async def get_context(request: Request) -> ApiContext:
+    # async though it awaits nothing: FastAPI runs a dependency written as a plain function on a worker
+    # thread, a thread hop for every request (a third of dependency solving in a profile of the API).
     context: ApiContext = request.app.state.context
     return context
 

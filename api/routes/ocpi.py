@@ -13,14 +13,13 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
-from anyio import to_thread
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.context import ApiContext
 from api.deps import ContextDep, CpoDep, OcpiCallerDep
-from api.limits import BodyTooLarge, json_problem, read_body
+from api.limits import BodyTooLarge, json_problem_of, read_body
 from api.responses import Responses, refusals
 from api.schemas import MAX_KEY, OcpiEnvelope
 from domain.parties import Cpo
@@ -148,7 +147,7 @@ async def receive_body(
             context, message, outcome=Outcome.TOO_LARGE, problem=str(too_large), http_status=413
         )
         return ocpi_answer(refusal)
-    problem = await to_thread.run_sync(json_problem, body)
+    problem = await json_problem_of(body)
     if problem is not None:
         message = CpoMessage(cpo, kind, object_id, body)
         refusal = await refuse_unread(context, message, outcome=Outcome.UNREADABLE, problem=problem, http_status=400)

@@ -28,9 +28,9 @@ MISUSE = {405: "POST when registered, PUT or DELETE when not (status 2000)"}
 EXCHANGE_ANSWERS = {**ANSWERED, **refusals(400, 401, 405, 413, 429, ocpi=True, why={**UNREAD, **MISUSE})}
 
 
-def credentials_caller(presented: OcpiCallerDep) -> PresentedToken:
+async def credentials_caller(presented: OcpiCallerDep) -> PresentedToken:
     """A CPO we know: a connection of ours still waiting for the reply of a CPO we register with has no
-    credentials to show or change."""
+    credentials to show or change (async: no worker thread for a dependency that awaits nothing)."""
     if presented.caller.cpo is None:
         raise HTTPException(401, "unknown OCPI credentials token")
     return presented
@@ -39,9 +39,9 @@ def credentials_caller(presented: OcpiCallerDep) -> PresentedToken:
 CredentialsCallerDep = Annotated[PresentedToken, Depends(credentials_caller)]
 
 
-def rotating_credentials_caller(presented: RotatingCallerDep) -> PresentedToken:
+async def rotating_credentials_caller(presented: RotatingCallerDep) -> PresentedToken:
     """As ``credentials_caller``, and the token a PUT replaced, which may repeat that PUT."""
-    return credentials_caller(presented)
+    return await credentials_caller(presented)
 
 
 RotatingCredentialsCallerDep = Annotated[PresentedToken, Depends(rotating_credentials_caller)]

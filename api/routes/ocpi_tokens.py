@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ContextDep
-from api.limits import BodyTooLarge, json_problem, read_body
+from api.limits import BodyTooLarge, json_problem_of, read_body
 from api.ocpi_pagination import Page, PageQuery, serve_page
 from api.responses import Responses, refusals
 from api.routes.ocpi import VERSION_PATH, RoutedCpoDep, envelope
@@ -113,7 +113,7 @@ async def authorize_ocpi_token(
         return envelope(OcpiStatus.CLIENT_ERROR, str(too_large), http_status=413)
     location = None
     if body.strip():
-        problem = json_problem(body)
+        problem = await json_problem_of(body)
         if problem is not None:
             return envelope(OcpiStatus.CLIENT_ERROR, problem, http_status=400)
         try:
