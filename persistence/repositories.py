@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, Select, Update, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session
 
 from domain.sessions.authorisation import EffectiveVersion
@@ -198,6 +198,33 @@ def move_session_stage(
     return moved
 
 
+def _cpo_progress_update() -> Update:
+    # Once the session's CDR is here its figures are the session's: a Session report processed after it (sent
+    # again, or overtaken by the CDR) moves the CPO's status on, never the energy and times back.
+    has_cdr = select(CdrRow.key).where(CdrRow.our_session_id == bindparam("session")).exists()
+
+    def unless_cdr(column: InstrumentedAttribute[Any]) -> ColumnElement[Any]:
+        return case((has_cdr, column), else_=bindparam(f"reported_{column.key}", type_=column.type))
+
+    return (
+        update(SessionRow)
+        .where(SessionRow.id == bindparam("session"))
+        .values(
+            cpo_session_id=bindparam("reported_cpo_session_id"),
+            cpo_status=bindparam("reported_cpo_status"),
+            kwh=unless_cdr(SessionRow.kwh),
+            started_at=unless_cdr(SessionRow.started_at),
+            ended_at=unless_cdr(SessionRow.ended_at),
+            updated_at=bindparam("now"),
+        )
+    )
+
+
+# Built once, as ``_OCPI_SESSION``: run for every Session report, where making the statement and its key in
+# SQLAlchemy's cache each time cost more CPU than running it.
+_CPO_PROGRESS = _cpo_progress_update()
+
+
 def update_cpo_progress(
     db: Session,
     session_id: str,
@@ -209,40 +236,44 @@ def update_cpo_progress(
     ended_at: datetime | None,
     now: datetime,
 ) -> None:
-    # Once the session's CDR is here its figures are the session's: a Session report processed after it (sent
-    # again, or overtaken by the CDR) moves the CPO's status on, never the energy and times back.
-    has_cdr = select(CdrRow.key).where(CdrRow.our_session_id == session_id).exists()
-
-    def unless_cdr(column: InstrumentedAttribute[Any], reported: object) -> ColumnElement[Any]:
-        return case((has_cdr, column), else_=literal(reported, column.type))
-
     db.execute(
-        update(SessionRow)
-        .where(SessionRow.id == session_id)
-        .values(
-            cpo_session_id=cpo_session_id,
-            cpo_status=cpo_status,
-            kwh=unless_cdr(SessionRow.kwh, kwh),
-            started_at=unless_cdr(SessionRow.started_at, started_at),
-            ended_at=unless_cdr(SessionRow.ended_at, ended_at),
-            updated_at=now,
-        )
+        _CPO_PROGRESS,
+        {
+            "session": session_id,
+            "reported_cpo_session_id": cpo_session_id,
+            "reported_cpo_status": cpo_status,
+            "reported_kwh": kwh,
+            "reported_started_at": started_at,
+            "reported_ended_at": ended_at,
+            "now": now,
+        },
     )
 
 
 # --- OCPI intake ---------------------------------------------------------------------------------
 
 
+def _ocpi_session_query() -> Select[OcpiSessionRow]:
+    # CiStrings compared upper case, as ``same_ci_string`` does; the values are upper-cased by the caller.
+    return select(OcpiSessionRow).where(
+        func.upper(OcpiSessionRow.country_code) == bindparam("country_code"),
+        func.upper(OcpiSessionRow.party_id) == bindparam("party_id"),
+        func.upper(OcpiSessionRow.session_id) == bindparam("session_id"),
+    )
+
+
+# Built once: every Session message and every CDR reads its Session, and a statement made per call cost
+# more CPU (made, then keyed for SQLAlchemy's statement cache) than the query itself.
+_OCPI_SESSION = _ocpi_session_query()
+_OCPI_SESSION_LOCKED = _OCPI_SESSION.with_for_update()
+
+
 def ocpi_session(
     db: Session, country_code: str, party_id: str, session_id: str, *, for_update: bool = True
 ) -> OcpiSessionRow | None:
     """The CPO's Session we hold; locked for the message that changes it unless only read."""
-    query = select(OcpiSessionRow).where(
-        same_ci_string(OcpiSessionRow.country_code, country_code),
-        same_ci_string(OcpiSessionRow.party_id, party_id),
-        same_ci_string(OcpiSessionRow.session_id, session_id),
-    )
-    return db.scalars(query.with_for_update() if for_update else query).first()
+    ids = {"country_code": country_code.upper(), "party_id": party_id.upper(), "session_id": session_id.upper()}
+    return db.scalars(_OCPI_SESSION_LOCKED if for_update else _OCPI_SESSION, ids).first()
 
 
 def record_inbox(db: Session, row: OcpiInboxRow) -> None:
