@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, cast, func, select
+from sqlalchemy import Numeric, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from messages.ocpi import format_ocpi_datetime
@@ -66,10 +66,25 @@ def connector_row(db: Session, evse: EvseRow, connector_id: str) -> ConnectorRow
     ).first()
 
 
+# Built once: every Session PUT and CDR asks it. One row's key, nothing locked: an EVSE is never deleted
+# (a removed one keeps its row, status REMOVED).
+_KNOWN_EVSE = (
+    select(EvseRow.key)
+    .join(LocationRow, LocationRow.key == EvseRow.location_key)
+    .where(
+        LocationRow.cpo_id == bindparam("cpo_id"),
+        func.upper(LocationRow.location_id) == bindparam("location_id"),
+        func.upper(EvseRow.evse_uid) == bindparam("evse_uid"),
+    )
+    .limit(1)
+)
+
+
 def known_evse(db: Session, cpo_id: str, location_id: str, evse_uid: str) -> bool:
-    """Whether this CPO told us of this EVSE at this Location (whatever its status now)."""
-    location = location_row(db, cpo_id, location_id)
-    return location is not None and evse_row(db, location, evse_uid) is not None
+    """Whether this CPO told us of this EVSE at this Location (whatever its status now). CiStrings compared
+    upper case, as ``same_ci_string`` does."""
+    ids = {"cpo_id": cpo_id, "location_id": location_id.upper(), "evse_uid": evse_uid.upper()}
+    return db.scalar(_KNOWN_EVSE, ids) is not None
 
 
 def evse_id_elsewhere(db: Session, evse_id: str, location: LocationRow | None, evse_uid: str) -> bool:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Update, and_, bindparam, case, func, or_, select, update
-from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session, defer
 
 from domain.sessions.authorisation import EffectiveVersion
 from domain.sessions.lifecycle import SessionStage, can_move
@@ -63,18 +63,32 @@ class Charger:
     connectors: Sequence[ConnectorRow]  # in the order the CPO first sent them
 
 
+# Built once: each start, authorisation and price asks it. The OCPI objects' bodies are not read from a
+# Charger (the columns hold what deciding needs), so they are not loaded (an attempt raises).
+_CHARGER = (
+    select(EvseRow, LocationRow, CpoRow)
+    .join(LocationRow, LocationRow.key == EvseRow.location_key)
+    .join(CpoRow, CpoRow.id == LocationRow.cpo_id)
+    .where(func.upper(EvseRow.evse_id) == bindparam("evse_id"))
+    .options(defer(EvseRow.body, raiseload=True), defer(LocationRow.body, raiseload=True))
+)
+_CONNECTORS = (
+    select(ConnectorRow)
+    .where(ConnectorRow.evse_key == bindparam("evse_key"))
+    .order_by(ConnectorRow.key)
+    .options(defer(ConnectorRow.body, raiseload=True))
+)
+
+
 def charger_by_evse_id(db: Session, evse_id: str) -> Charger | None:
-    row = db.execute(
-        select(EvseRow, LocationRow, CpoRow)
-        .join(LocationRow, LocationRow.key == EvseRow.location_key)
-        .join(CpoRow, CpoRow.id == LocationRow.cpo_id)
-        .where(same_ci_string(EvseRow.evse_id, evse_id))
-    ).first()
+    """The charger partners start sessions on by ``evse_id`` (a CiString: compared upper case, as
+    ``same_ci_string`` does)."""
+    row = db.execute(_CHARGER, {"evse_id": evse_id.upper()}).first()
     if row is None:
         return None
     evse, location, cpo = row
-    connectors = db.scalars(select(ConnectorRow).where(ConnectorRow.evse_key == evse.key).order_by(ConnectorRow.key))
-    return Charger(evse, location, cpo, connectors.all())
+    connectors = db.scalars(_CONNECTORS, {"evse_key": evse.key}).all()
+    return Charger(evse, location, cpo, connectors)
 
 
 def tariff_versions(db: Session, cpo_id: str, tariff_id: str) -> list[EffectiveVersion]:

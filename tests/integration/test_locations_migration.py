@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from persistence import repositories as repo
 from persistence.db import make_engine
 from persistence.locations import status_history
 from persistence.migrate import alembic_config, upgrade
+from persistence.tables import ConnectorRow, LocationRow
 from tests.integration.test_error_type_migration import database_at
 
 OLD_ROWS = (
@@ -52,12 +53,18 @@ def test_each_evse_becomes_a_connector_with_its_tariff_and_back(database_at_0018
         charger = repo.charger_by_evse_id(db, "DE*STN*E1")
         assert charger is not None
         assert (charger.location.country_code, charger.location.party_id) == ("DE", "STN")
-        assert charger.location.body["country"] == "DEU"
+        # A Charger carries no OCPI bodies (repositories.charger_by_evse_id): read the stored objects.
+        assert (
+            db.scalars(select(LocationRow.body).where(LocationRow.key == charger.location.key)).one()["country"]
+            == "DEU"
+        )
         assert charger.location.time_zone == "Europe/Berlin"
         assert charger.evse.status == "OUTOFORDER"
         [connector] = charger.connectors
         assert (connector.connector_id, connector.tariff_ids, connector.max_electric_power) == ("1", ["T-1"], 300000)
-        assert connector.body["tariff_ids"] == ["T-1"]
+        assert db.scalars(select(ConnectorRow.body).where(ConnectorRow.key == connector.key)).one()["tariff_ids"] == [
+            "T-1"
+        ]
         assert [row.status for row in status_history(db, charger.evse)] == ["OUTOFORDER"]
     engine.dispose()
 
