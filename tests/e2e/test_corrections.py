@@ -488,9 +488,10 @@ async def test_a_dispute_whose_correction_parked_is_decided_again_and_settles_at
     session = await overcharged_session(stack, who)
     session_id, url = session["id"], f"/v1/disputes/{session['id']}"
     with stack.writes.begin() as db:
-        # Billed in a currency we have no rate for (none is ever stored for SAR): the correction will stop
-        # before it converts the agreed price.
-        db.get_one(DemandPartnerRow, who.id).billing_currency = "SAR"
+        # Billed in a currency we have no rate for (the ECB publishes none for KES and no test stores one;
+        # test_settlement stores an old EUR/SAR rate): the correction will stop before it converts the agreed
+        # price.
+        db.get_one(DemandPartnerRow, who.id).billing_currency = "KES"
 
     accepted = await stack.http.post(url, json={"decision": "ACCEPT", "note": "meter replaced"}, headers=ops)
     assert accepted.status_code == 201, accepted.text
