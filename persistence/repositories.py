@@ -212,6 +212,9 @@ def move_session_stage(
     return moved
 
 
+_CPO_PROGRESS_COLUMNS = ("cpo_session_id", "cpo_status", "kwh", "started_at", "ended_at", "updated_at")
+
+
 def _cpo_progress_update() -> Update:
     # Once the session's CDR is here its figures are the session's: a Session report processed after it (sent
     # again, or overtaken by the CDR) moves the CPO's status on, never the energy and times back.
@@ -234,8 +237,9 @@ def _cpo_progress_update() -> Update:
     )
 
 
-# Built once, as ``_OCPI_SESSION``: run for every Session report, where making the statement and its key in
-# SQLAlchemy's cache each time cost more CPU than running it.
+# Built once, and run on the connection rather than through the ORM: run for every Session report, where
+# the ORM's update (keying the statement again, then matching it against the objects in the unit of work)
+# cost more CPU than the query. A row of that session already loaded is expired instead.
 _CPO_PROGRESS = _cpo_progress_update()
 
 
@@ -250,7 +254,8 @@ def update_cpo_progress(
     ended_at: datetime | None,
     now: datetime,
 ) -> None:
-    db.execute(
+    db.flush()  # what the unit of work holds goes first, as through the ORM
+    db.connection().execute(
         _CPO_PROGRESS,
         {
             "session": session_id,
@@ -262,6 +267,9 @@ def update_cpo_progress(
             "now": now,
         },
     )
+    loaded = db.identity_map.get(db.identity_key(SessionRow, session_id))
+    if loaded is not None:
+        db.expire(loaded, _CPO_PROGRESS_COLUMNS)
 
 
 # --- OCPI intake ---------------------------------------------------------------------------------

@@ -156,6 +156,42 @@ def test_a_stage_never_moves_back(seeded: sessionmaker[Session]) -> None:
         db.rollback()
 
 
+def test_the_cpos_progress_reaches_a_loaded_session_and_stops_at_its_cdr(seeded: sessionmaker[Session]) -> None:
+    later = datetime(2026, 6, 1, 10, 30, tzinfo=UTC)
+
+    def report(db: Session, session_id: str, kwh: str, status: str = "ACTIVE") -> None:
+        repo.update_cpo_progress(
+            db,
+            session_id,
+            cpo_session_id="c-1",
+            cpo_status=status,
+            kwh=Decimal(kwh),
+            started_at=NOW,
+            ended_at=None,
+            now=later,
+        )
+
+    with seeded() as db:  # rolled back: the database is shared
+        session = _session(db)
+        session.driver_reference = "changed before the report"  # pending: flushed first, not lost
+        report(db, session.id, "3.25")
+        # The row this unit of work holds shows the report (it is not left stale).
+        assert (session.cpo_status, session.kwh, session.started_at, session.ended_at) == (
+            "ACTIVE",
+            Decimal("3.25"),
+            NOW,
+            None,
+        )
+        assert session.driver_reference == "changed before the report"
+        db.add(_cdr(session.id))  # pending: the report's update sees it all the same
+        report(db, session.id, "1.00", status="COMPLETED")
+        # The CDR's figures are the session's: the status moves on, the energy and times do not go back.
+        assert (session.cpo_status, session.kwh, session.started_at) == ("COMPLETED", Decimal("3.25"), NOW)
+        db.expire_all()
+        assert db.get_one(SessionRow, session.id).driver_reference == "changed before the report"
+        db.rollback()
+
+
 def test_two_transactions_one_after_the_other_on_one_sqlite_connection(tmp_path: Path) -> None:
     """The process's SQLite write lock is handed over when a transaction ends, not only when its connection
     goes back to the pool: a second transaction on the same connection used to wait for itself forever."""
