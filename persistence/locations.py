@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from messages.ocpi import format_ocpi_datetime
 from messages.ocpi_locations import Connector, Evse, EvseFields, Location
-from persistence.repositories import same_ci_string
+from persistence.repositories import same_ci_parameter, same_ci_string
 from persistence.tables import ConnectorRow, CpoRow, EvseRow, EvseStatusRow, LocationRow, TariffRow
 
 Document = dict[str, Any]
@@ -73,16 +73,15 @@ _KNOWN_EVSE = (
     .join(LocationRow, LocationRow.key == EvseRow.location_key)
     .where(
         LocationRow.cpo_id == bindparam("cpo_id"),
-        func.upper(LocationRow.location_id) == bindparam("location_id"),
-        func.upper(EvseRow.evse_uid) == bindparam("evse_uid"),
+        same_ci_parameter(LocationRow.location_id, "location_id"),
+        same_ci_parameter(EvseRow.evse_uid, "evse_uid"),
     )
     .limit(1)
 )
 
 
 def known_evse(db: Session, cpo_id: str, location_id: str, evse_uid: str) -> bool:
-    """Whether this CPO told us of this EVSE at this Location (whatever its status now). CiStrings compared
-    upper case, as ``same_ci_string`` does."""
+    """Whether this CPO told us of this EVSE at this Location (whatever its status now)."""
     ids = {"cpo_id": cpo_id, "location_id": location_id.upper(), "evse_uid": evse_uid.upper()}
     return db.scalar(_KNOWN_EVSE, ids) is not None
 

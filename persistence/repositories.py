@@ -52,6 +52,11 @@ def same_ci_string(column: Mapped[str] | Mapped[str | None], value: str) -> Colu
     return func.upper(column) == value.upper()
 
 
+def same_ci_parameter(column: Mapped[str] | Mapped[str | None], name: str) -> ColumnElement[bool]:
+    """``same_ci_string`` in a statement built once: the value is bound as ``name``, passed upper-cased."""
+    return func.upper(column) == bindparam(name)
+
+
 # --- network -------------------------------------------------------------------------------------
 
 
@@ -69,7 +74,7 @@ _CHARGER = (
     select(EvseRow, LocationRow, CpoRow)
     .join(LocationRow, LocationRow.key == EvseRow.location_key)
     .join(CpoRow, CpoRow.id == LocationRow.cpo_id)
-    .where(func.upper(EvseRow.evse_id) == bindparam("evse_id"))
+    .where(same_ci_parameter(EvseRow.evse_id, "evse_id"))
     .options(defer(EvseRow.body, raiseload=True), defer(LocationRow.body, raiseload=True))
 )
 _CONNECTORS = (
@@ -81,8 +86,7 @@ _CONNECTORS = (
 
 
 def charger_by_evse_id(db: Session, evse_id: str) -> Charger | None:
-    """The charger partners start sessions on by ``evse_id`` (a CiString: compared upper case, as
-    ``same_ci_string`` does)."""
+    """The charger partners start sessions on by ``evse_id`` (a CiString)."""
     row = db.execute(_CHARGER, {"evse_id": evse_id.upper()}).first()
     if row is None:
         return None
@@ -276,11 +280,10 @@ def update_cpo_progress(
 
 
 def _ocpi_session_query() -> Select[OcpiSessionRow]:
-    # CiStrings compared upper case, as ``same_ci_string`` does; the values are upper-cased by the caller.
     return select(OcpiSessionRow).where(
-        func.upper(OcpiSessionRow.country_code) == bindparam("country_code"),
-        func.upper(OcpiSessionRow.party_id) == bindparam("party_id"),
-        func.upper(OcpiSessionRow.session_id) == bindparam("session_id"),
+        same_ci_parameter(OcpiSessionRow.country_code, "country_code"),
+        same_ci_parameter(OcpiSessionRow.party_id, "party_id"),
+        same_ci_parameter(OcpiSessionRow.session_id, "session_id"),
     )
 
 
