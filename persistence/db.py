@@ -221,7 +221,17 @@ def open_database(url: str) -> Iterator[Database]:
 
 def dialect_insert(db: Session, table: type[Any]) -> Any:
     """The session's dialect's INSERT, which speaks ON CONFLICT DO NOTHING and RETURNING on both."""
-    dialect = db.get_bind().dialect.name
+    return insert_in(dialect_of(db), table)
+
+
+def dialect_of(db: Session) -> str:
+    """``postgresql`` or ``sqlite``: the database the unit of work runs on."""
+    name: str = db.get_bind().dialect.name
+    return name
+
+
+def insert_in(dialect: str, table: type[Any]) -> Any:
+    """``dialect_insert`` for a statement built once per dialect."""
     return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 

@@ -11,10 +11,12 @@ fails is not issued, and its number goes back with the transaction.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,7 +36,7 @@ from domain.invoicing.documents import (
 from domain.invoicing.lines import InvoiceLine, credited, invoice_totals
 from domain.vat.treatment import TaxParty
 from persistence import einvoices
-from persistence.db import dialect_insert
+from persistence.db import dialect_of, insert_in
 from persistence.revenue_share import book_revenue_share_vat
 from persistence.tables import InvoiceLineRow, InvoiceRow, InvoiceSeriesRow
 
@@ -42,20 +44,27 @@ DRAFT = "DRAFT"
 ISSUED = "ISSUED"
 
 
-def allocate_number(db: Session, issuer: str, series: str) -> int:
-    """The next number of the series, held by this transaction until it commits or rolls back."""
-    db.execute(
-        dialect_insert(db, InvoiceSeriesRow)
-        .values(issuer=issuer, series=series, last_number=0)
-        .on_conflict_do_nothing(index_elements=["issuer", "series"])
-    )
-    allocated = db.execute(
-        update(InvoiceSeriesRow)
-        .where(InvoiceSeriesRow.issuer == issuer, InvoiceSeriesRow.series == series)
-        .values(last_number=InvoiceSeriesRow.last_number + 1)
+@functools.cache
+def _next_number(dialect: str) -> Any:
+    """One statement that takes a series' next number, creating the series at 1 the first time. Built once
+    per dialect: every settlement numbers two documents."""
+    return (
+        insert_in(dialect, InvoiceSeriesRow)
+        .on_conflict_do_update(
+            index_elements=["issuer", "series"], set_={"last_number": InvoiceSeriesRow.last_number + 1}
+        )
         .returning(InvoiceSeriesRow.last_number)
-    ).scalar_one()
-    return int(allocated)
+    )
+
+
+def allocate_number(db: Session, issuer: str, series: str) -> int:
+    """The next number of the series, held by this transaction until it commits or rolls back (the series'
+    row stays locked by the update until then: gap-free, in the order of the transactions)."""
+    db.flush()  # what the unit of work holds goes first, as through the ORM
+    allocated = db.connection().execute(
+        _next_number(dialect_of(db)), {"issuer": issuer, "series": series, "last_number": 1}
+    )
+    return int(allocated.scalar_one())
 
 
 def _header_party(party: TaxParty, lines: Sequence[InvoiceLine], *, supplier: bool) -> IssuedParty:
@@ -81,19 +90,23 @@ def _add_line(db: Session, invoice: InvoiceRow, line: InvoiceLine, generation: i
     )
 
 
+# Built once: every settlement asks it of both its invoices.
+_ISSUED_FOR_SESSION = (
+    select(InvoiceRow)
+    .join(InvoiceLineRow, InvoiceLineRow.invoice_key == InvoiceRow.key)
+    .where(
+        InvoiceRow.issuer == bindparam("issuer"),
+        InvoiceRow.kind == DocumentKind.INVOICE.value,
+        InvoiceLineRow.session_id == bindparam("session_id"),
+        InvoiceLineRow.generation == bindparam("generation"),
+    )
+)
+
+
 def issued_for_session(db: Session, issuer: str, session_id: str, generation: int = 0) -> InvoiceRow | None:
     """The issuer's invoice or statement (issued or draft) that carries the session's line of a settlement
     generation, if any."""
-    return db.scalar(
-        select(InvoiceRow)
-        .join(InvoiceLineRow, InvoiceLineRow.invoice_key == InvoiceRow.key)
-        .where(
-            InvoiceRow.issuer == issuer,
-            InvoiceRow.kind == DocumentKind.INVOICE.value,
-            InvoiceLineRow.session_id == session_id,
-            InvoiceLineRow.generation == generation,
-        )
-    )
+    return db.scalar(_ISSUED_FOR_SESSION, {"issuer": issuer, "session_id": session_id, "generation": generation})
 
 
 def session_lines(db: Session, session_id: str, generation: int) -> list[tuple[InvoiceLineRow, InvoiceRow]]:

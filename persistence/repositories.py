@@ -341,9 +341,11 @@ def clearing_of(db: Session, session_id: str, generation: int) -> ClearingRow | 
     )
 
 
+# Built once: asked by every settlement.
+_CONVERSION = select(FxConversionRow).where(
+    FxConversionRow.session_id == bindparam("session_id"), FxConversionRow.generation == bindparam("generation")
+)
+
+
 def conversion_of(db: Session, session_id: str, generation: int) -> FxConversionRow | None:
-    return db.scalar(
-        select(FxConversionRow).where(
-            FxConversionRow.session_id == session_id, FxConversionRow.generation == generation
-        )
-    )
+    return db.scalar(_CONVERSION, {"session_id": session_id, "generation": generation})
