@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from persistence.tables import ContractRow
@@ -31,12 +31,16 @@ def latest_terms_by_party(db: Session, party_kind: PartyKind) -> dict[str, dict[
     return {party_id: terms for party_id, terms in rows}
 
 
+# Built once: each authorisation and settlement asks it.
+_LATEST_TERMS = (
+    select(ContractRow.terms)
+    .where(ContractRow.party_kind == bindparam("party_kind"), ContractRow.party_id == bindparam("party_id"))
+    .order_by(ContractRow.version.desc())
+    .limit(1)
+)
+
+
 def latest_terms(db: Session, party_kind: PartyKind, party_id: str) -> dict[str, Any]:
     """The terms of the party's highest contract version; none without a contract."""
-    terms = db.scalar(
-        select(ContractRow.terms)
-        .where(ContractRow.party_kind == party_kind, ContractRow.party_id == party_id)
-        .order_by(ContractRow.version.desc())
-        .limit(1)
-    )
+    terms = db.scalar(_LATEST_TERMS, {"party_kind": party_kind, "party_id": party_id})
     return terms or {}
