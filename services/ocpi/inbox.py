@@ -18,7 +18,7 @@ from messages.corrections import CorrectionRequest
 from messages.ocpi import OcpiStatus
 from messages.sessions import CdrArrived, ChargingSessionInput, CommandResultReported, CpoSessionReported
 from persistence import repositories as repo
-from persistence.tables import OcpiInboxRow, SessionRow
+from persistence.tables import SessionRow
 
 # A message that came too early is asked again this soon: what it waits for is a worker's next step.
 RETRY_EARLY_AFTER_S = 1
@@ -103,18 +103,16 @@ class Inbox:
     def answer(self, outcome: Outcome, result: IntakeResult) -> IntakeResult:
         repo.record_inbox(
             self._db,
-            OcpiInboxRow(
-                received_at=datetime.now(UTC),
-                cpo_id=self._cpo.id,
-                kind=self._kind.value,
-                object_id=self._object_id[:64],
-                our_session_id=result.our_session_id,
-                outcome=outcome.value,
-                status_code=int(result.status),
-                message=result.message,
-                body=readable(self._body),
-                raw_body=self._body,
-            ),
+            received_at=datetime.now(UTC),
+            cpo_id=self._cpo.id,
+            kind=self._kind.value,
+            object_id=self._object_id[:64],
+            our_session_id=result.our_session_id,
+            outcome=outcome.value,
+            status_code=int(result.status),
+            message=result.message,
+            body=readable(self._body),
+            raw_body=self._body,
         )
         return result
 
