@@ -1,17 +1,19 @@
 """The workflow runner: the SDK's sandbox, without its serialization-context question per payload.
 
-For every payload sequence of every activation and of its completion (six walks of each), the worker of
-temporalio 1.35 asks the workflow instance which serialization context applies, so that a payload codec or
-converter can encrypt per workflow or activity. In the sandbox each question runs code inside it: about a
-tenth of the worker's CPU in a bench profile. A converter that ignores the context (ours: pydantic's, no
-codec, no external storage) is the same whatever the answer, so its instances answer "none" (the converter
-as configured) without entering the sandbox; likewise the question of where external storage would keep
-a payload, asked for every completion. Workflow code still runs in the sandbox, with all its
-restrictions; a converter that does use the context gets the SDK's runner unchanged.
+For every payload sequence of every activation and of its completion (each walked three times: to decode
+or encode, and twice for external storage), the worker of temporalio 1.35 asks the workflow instance which
+serialization context applies, so that a payload codec or converter can encrypt per workflow or activity.
+In the sandbox each question runs code inside it: about a tenth of the worker's CPU in a bench profile. A
+converter that ignores the context (ours: pydantic's, no codec, no external storage) is the same whatever
+the answer, so its instances answer "none" (the converter as configured) without entering the sandbox;
+likewise the question of where external storage would keep a payload, asked for every completion.
+Workflow code still runs in the sandbox, with all its restrictions; a converter that does use the context
+gets the SDK's runner unchanged.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from temporalio.bridge.proto.workflow_activation import WorkflowActivation
@@ -55,13 +57,17 @@ def ignores_serialization_context(converter: DataConverter) -> bool:
 
 
 def workflow_runner(converter: DataConverter) -> WorkflowRunner:
-    """The runner for workflows whose payloads ``converter`` encodes."""
+    """The runner for workflows whose payloads ``converter`` encodes. In the SDK's debug mode
+    (``TEMPORAL_DEBUG``), its own sandbox: it loosens only a runner that is one, to let a debugger in."""
     sandbox = SandboxedWorkflowRunner()
-    return ContextFreeSandboxRunner(sandbox) if ignores_serialization_context(converter) else sandbox
+    if os.environ.get("TEMPORAL_DEBUG") or not ignores_serialization_context(converter):
+        return sandbox
+    return ContextFreeSandboxRunner(sandbox)
 
 
 class ContextFreeSandboxRunner(WorkflowRunner):
-    """``sandbox``'s instances, answering the serialization-context question outside it (``None``)."""
+    """``sandbox``'s instances, answering the serialization-context question (``None``) and the
+    external-storage one (the workflow) outside it."""
 
     def __init__(self, sandbox: SandboxedWorkflowRunner) -> None:
         self.sandbox = sandbox
@@ -88,7 +94,8 @@ class _ContextFreeInstance(WorkflowInstance):
 
     def get_external_store_context(self, command_info: CommandInfo | None) -> StorageDriverStoreContext:
         # Asked for every completion too; with no external storage the answer is never used: the workflow
-        # itself, as the SDK answers for anything but a child workflow or an external signal's target.
+        # itself, as the SDK answers for anything but a child workflow (its own id, or the parent for a
+        # child's completion) or an external signal's target.
         info = self.sandboxed.get_info()
         return StorageDriverStoreContext(
             target=StorageDriverWorkflowInfo(

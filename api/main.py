@@ -55,7 +55,7 @@ def app_from_settings(settings: Settings) -> FastAPI:
             task_queue=settings.task_queue,
             timeouts=timeouts_from(settings),
             public_base_url=settings.public_base_url,
-            database=database_identity(settings.database_url),
+            database=database_identity(settings.database_url, settings.ocpi_token_key),
             ocpi_role=settings_role(settings),
             peers=peers,
         )

@@ -37,7 +37,7 @@ from cli.demo_collections import (
 from cli.demo_corrections import correct, print_corrections
 from cli.demo_direct_debits import DEBITED_PARTNER, RunDirectDebits, debit, enrol, print_direct_debits
 from cli.demo_funding import RunFunding, fund, pay_when_paid, print_funding, release
-from cli.devstack import DevStack
+from cli.devstack import DevStack, local_settings
 from cli.load_refusals import REFUSED_FOR_LOAD, retry_after_s
 from cli.payouts import export_files, print_payouts, report_json
 from cli.processes import http_ok, wait_for_interrupt
@@ -709,10 +709,16 @@ def running_stack_is_ours(api_url: str, settings: Settings) -> bool:
         return False
     if ready.status_code != 200 or not http_ok(f"{settings.simulator_url}/health"):
         return False
-    if ready.json().get("database") != database_identity(settings.database_url):
+    try:
+        answer = ready.json()
+    except ValueError:
+        answer = None
+    served = answer.get("database") if isinstance(answer, dict) else None
+    ours = database_identity(settings.database_url, local_settings(settings).ocpi_token_key)
+    if served != ours:
         raise SystemExit(
-            f"The NetworkCore API answering at {api_url} serves another database than this demo's "
-            f"({settings.database_url}): stop that stack, or give the demo other ports "
+            f"What answers at {api_url} is not a NetworkCore stack on this demo's database "
+            f"({settings.database_url}): stop it, or give the demo other ports "
             "(NETWORKCORE_API_PORT, NETWORKCORE_SIMULATOR_PORT, NETWORKCORE_TEMPORAL_ADDRESS)."
         )
     return True

@@ -138,7 +138,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def _local_settings(settings: Settings) -> Settings:
+def local_settings(settings: Settings) -> Settings:
     """What a stack on this machine needs without set-up: its simulator is a CPO on http://127.0.0.1, and
     the key tokens are encrypted with, when none is configured, is made once under .data (readable by
     this user only) and kept for the next start."""
@@ -199,7 +199,7 @@ class DevStack:
             raise
 
     def _start(self) -> None:
-        settings = self.settings = _local_settings(self.settings)
+        settings = self.settings = local_settings(self.settings)
         host, _, port = settings.temporal_address.rpartition(":")
         for what, (h, p) in {
             "Temporal": (host, int(port)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import hmac
 import json
 import os
 import sqlite3
@@ -58,16 +59,18 @@ def database_url_named(url: str, database: str) -> str:
     return make_url(url).set(database=database).render_as_string(hide_password=False)
 
 
-def database_identity(url: str) -> str:
+def database_identity(url: str, key: str) -> str:
     """A short digest naming the database ``url`` reaches (a SQLite file by its absolute path, a server's database
-    by host, port, name and user), so that two processes can tell whether they share one without showing it."""
+    by host, port, name and user), keyed with ``key`` (the OCPI token key every process serving that database
+    holds), so that two processes can tell whether they share one while no one without the key can guess
+    the name back from the digest."""
     parsed = make_url(normalise_url(url))
     if parsed.get_backend_name() == "sqlite":
         file = parsed.database
         named = str(Path(file).resolve()) if file and file != ":memory:" else ":memory:"
     else:
         named = f"{parsed.get_backend_name()}://{parsed.username}@{parsed.host}:{parsed.port or 5432}/{parsed.database}"
-    return hashlib.sha256(named.encode()).hexdigest()[:16]
+    return hmac.new(key.encode(), named.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 class WriterLock:

@@ -66,24 +66,25 @@ def connector_row(db: Session, evse: EvseRow, connector_id: str) -> ConnectorRow
     ).first()
 
 
-# Built once: every Session PUT and CDR asks it. One row's key, nothing locked: an EVSE is never deleted
-# (a removed one keeps its row, status REMOVED).
-_KNOWN_EVSE = (
-    select(EvseRow.key)
-    .join(LocationRow, LocationRow.key == EvseRow.location_key)
-    .where(
-        LocationRow.cpo_id == bindparam("cpo_id"),
-        same_ci_parameter(LocationRow.location_id, "location_id"),
-        same_ci_parameter(EvseRow.evse_uid, "evse_uid"),
-    )
-    .limit(1)
+# Built once: every Session PUT and CDR asks them. The Location is locked, as for a change of it: a Session
+# or CDR arriving while the CPO's PUT or PATCH of that Location is being stored waits for it, then sees the
+# EVSE it adds (the EVSE is looked for in a statement of its own, after the wait). Keys only: no bodies.
+_LOCATION_KEY = (
+    select(LocationRow.key)
+    .where(LocationRow.cpo_id == bindparam("cpo_id"), same_ci_parameter(LocationRow.location_id, "location_id"))
+    .with_for_update()
+)
+_EVSE_KEY = select(EvseRow.key).where(
+    EvseRow.location_key == bindparam("location_key"), same_ci_parameter(EvseRow.evse_uid, "evse_uid")
 )
 
 
 def known_evse(db: Session, cpo_id: str, location_id: str, evse_uid: str) -> bool:
     """Whether this CPO told us of this EVSE at this Location (whatever its status now)."""
-    ids = {"cpo_id": cpo_id, "location_id": location_id.upper(), "evse_uid": evse_uid.upper()}
-    return db.scalar(_KNOWN_EVSE, ids) is not None
+    location_key = db.scalar(_LOCATION_KEY, {"cpo_id": cpo_id, "location_id": location_id.upper()})
+    if location_key is None:
+        return False
+    return db.scalar(_EVSE_KEY, {"location_key": location_key, "evse_uid": evse_uid.upper()}) is not None
 
 
 def evse_id_elsewhere(db: Session, evse_id: str, location: LocationRow | None, evse_uid: str) -> bool:

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Update, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, String, Update, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session, defer
 
 from domain.sessions.authorisation import EffectiveVersion
@@ -54,7 +54,7 @@ def same_ci_string(column: Mapped[str] | Mapped[str | None], value: str) -> Colu
 
 def same_ci_parameter(column: Mapped[str] | Mapped[str | None], name: str) -> ColumnElement[bool]:
     """``same_ci_string`` in a statement built once: the value is bound as ``name``, passed upper-cased."""
-    return func.upper(column) == bindparam(name)
+    return func.upper(column) == bindparam(name, type_=String())
 
 
 # --- network -------------------------------------------------------------------------------------
@@ -279,17 +279,13 @@ def update_cpo_progress(
 # --- OCPI intake ---------------------------------------------------------------------------------
 
 
-def _ocpi_session_query() -> Select[OcpiSessionRow]:
-    return select(OcpiSessionRow).where(
-        same_ci_parameter(OcpiSessionRow.country_code, "country_code"),
-        same_ci_parameter(OcpiSessionRow.party_id, "party_id"),
-        same_ci_parameter(OcpiSessionRow.session_id, "session_id"),
-    )
-
-
 # Built once: every Session message and every CDR reads its Session, and a statement made per call cost
 # more CPU (made, then keyed for SQLAlchemy's statement cache) than the query itself.
-_OCPI_SESSION = _ocpi_session_query()
+_OCPI_SESSION = select(OcpiSessionRow).where(
+    same_ci_parameter(OcpiSessionRow.country_code, "country_code"),
+    same_ci_parameter(OcpiSessionRow.party_id, "party_id"),
+    same_ci_parameter(OcpiSessionRow.session_id, "session_id"),
+)
 _OCPI_SESSION_LOCKED = _OCPI_SESSION.with_for_update()
 
 

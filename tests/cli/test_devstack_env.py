@@ -31,12 +31,12 @@ def test_the_local_stack_makes_its_token_key_once_readable_by_its_user_only(
 ) -> None:
     key_file = tmp_path / ".data" / "ocpi-token.key"
     monkeypatch.setattr(devstack, "DEV_TOKEN_KEY", key_file)
-    first = devstack._local_settings(Settings(ocpi_token_key="", ocpi_allow_insecure_peers=False))
+    first = devstack.local_settings(Settings(ocpi_token_key="", ocpi_allow_insecure_peers=False))
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert first.ocpi_token_key == key_file.read_text()
     assert first.ocpi_allow_insecure_peers, "its simulator is a CPO on http://127.0.0.1"
     TokenCipher.configured(first.ocpi_token_key)  # a usable key
-    again = devstack._local_settings(Settings(ocpi_token_key=""))
+    again = devstack.local_settings(Settings(ocpi_token_key=""))
     assert again.ocpi_token_key == first.ocpi_token_key, "kept for the next start: sealed tokens stay readable"
     configured = new_token_key()
-    assert devstack._local_settings(Settings(ocpi_token_key=configured)).ocpi_token_key == configured
+    assert devstack.local_settings(Settings(ocpi_token_key=configured)).ocpi_token_key == configured

@@ -34,7 +34,7 @@ def app_on(engine: Engine) -> FastAPI:
         "unused",
         SessionTimeouts(start_confirmation_s=4, max_duration_s=300, cdr_wait_s=3),
         "http://api",
-        database=database_identity(str(engine.url)),
+        database=database_identity(str(engine.url), "test-key"),
     )
     app = create_app(context)
     app.state.context = context  # ASGITransport runs no lifespan
@@ -84,4 +84,4 @@ async def test_ready_when_the_database_answers(engine: Engine) -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app_on(engine)), base_url="http://api") as http:
         ready = await http.get("/health/ready")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "database": database_identity(str(engine.url))}
+    assert ready.json() == {"status": "ready", "database": database_identity(str(engine.url), "test-key")}

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
+import pytest
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import PayloadCodec, SerializationContext, WithSerializationContext
@@ -40,6 +41,13 @@ class KeyedCodec(PayloadCodec, WithSerializationContext):
 def test_our_converter_ignores_the_context_and_gets_the_context_free_runner() -> None:
     assert ignores_serialization_context(pydantic_data_converter)
     assert isinstance(workflow_runner(pydantic_data_converter), ContextFreeSandboxRunner)
+
+
+def test_in_the_sdks_debug_mode_the_worker_gets_its_sandbox_which_lets_a_debugger_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TEMPORAL_DEBUG", "1")
+    assert type(workflow_runner(pydantic_data_converter)) is SandboxedWorkflowRunner
 
 
 def test_a_converter_that_uses_the_context_keeps_the_sdk_runner() -> None:
