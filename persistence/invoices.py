@@ -36,7 +36,7 @@ from domain.invoicing.documents import (
 from domain.invoicing.lines import InvoiceLine, credited, invoice_totals
 from domain.vat.treatment import TaxParty
 from persistence import einvoices
-from persistence.db import dialect_of, insert_in
+from persistence.db import dialect_of, execute_built, insert_in
 from persistence.revenue_share import book_revenue_share_vat
 from persistence.tables import InvoiceLineRow, InvoiceRow, InvoiceSeriesRow
 
@@ -60,10 +60,7 @@ def _next_number(dialect: str) -> Any:
 def allocate_number(db: Session, issuer: str, series: str) -> int:
     """The next number of the series, held by this transaction until it commits or rolls back (the series'
     row stays locked by the update until then: gap-free, in the order of the transactions)."""
-    db.flush()  # what the unit of work holds goes first, as through the ORM
-    allocated = db.connection().execute(
-        _next_number(dialect_of(db)), {"issuer": issuer, "series": series, "last_number": 1}
-    )
+    allocated = execute_built(db, _next_number(dialect_of(db)), {"issuer": issuer, "series": series, "last_number": 1})
     return int(allocated.scalar_one())
 
 
