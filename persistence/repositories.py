@@ -242,8 +242,7 @@ def _cpo_progress_update() -> Update:
     )
 
 
-# Built once and run by ``execute_built`` (every Session report runs it); a row of that session already
-# loaded is expired after it.
+# Built once and run by ``execute_built`` (every Session report runs it); the row it changes is expired after it.
 _CPO_PROGRESS = _cpo_progress_update()
 
 
@@ -257,7 +256,11 @@ def update_cpo_progress(
     started_at: datetime | None,
     ended_at: datetime | None,
     now: datetime,
-) -> None:
+) -> SessionRow:
+    """The session's row, locked and showing the report."""
+    # Locked by a statement of its own first: on PostgreSQL an UPDATE that waits for a row lock re-reads the row
+    # but not its CDR lookup, so a report that waited for the CDR's transaction wrote its energy over the CDR's.
+    row = db.get_one(SessionRow, session_id, with_for_update=True)
     execute_built(
         db,
         _CPO_PROGRESS,
@@ -271,9 +274,8 @@ def update_cpo_progress(
             "now": now,
         },
     )
-    loaded = db.identity_map.get(db.identity_key(SessionRow, session_id))
-    if loaded is not None:
-        db.expire(loaded, _CPO_PROGRESS_COLUMNS)
+    db.expire(row, _CPO_PROGRESS_COLUMNS)
+    return row
 
 
 # --- OCPI intake ---------------------------------------------------------------------------------

@@ -250,7 +250,7 @@ def _apply(
 def _apply_to_read_model(db: Session, stored: OcpiSessionRow) -> None:
     body = OcpiSession.model_validate(stored.body)
     now = datetime.now(UTC)
-    repo.update_cpo_progress(
+    row = repo.update_cpo_progress(
         db,
         stored.our_session_id,
         cpo_session_id=stored.session_id,
@@ -260,7 +260,6 @@ def _apply_to_read_model(db: Session, stored: OcpiSessionRow) -> None:
         ended_at=body.end_date_time,
         now=now,
     )
-    row = db.get_one(SessionRow, stored.our_session_id)
     target = stage_for_cpo_status(SessionStage(row.stage), CpoSessionStatus(stored.status))
     # The read model follows the CPO into CHARGING and AWAITING_CDR; final stages are the workflow's.
     if target in (SessionStage.CHARGING, SessionStage.AWAITING_CDR):

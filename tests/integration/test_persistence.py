@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, event, select, text, update
+from sqlalchemy import Engine, delete, event, select, text, update
 from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Executable
@@ -190,6 +191,58 @@ def test_the_cpos_progress_reaches_a_loaded_session_and_stops_at_its_cdr(seeded:
         db.expire_all()
         assert db.get_one(SessionRow, session.id).driver_reference == "changed before the report"
         db.rollback()
+
+
+def test_a_session_report_waiting_on_the_cdrs_transaction_keeps_the_cdrs_energy(
+    seeded: sessionmaker[Session], engine: Engine
+) -> None:
+    """A Session report that had to wait for the CDR's transaction still sees the CDR once it goes on. On
+    PostgreSQL an UPDATE that waits for a row lock re-reads the row but not its statement's other reads: the
+    report's update, begun before the CDR committed, wrote the reported energy over the CDR's."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time: nothing waits inside a statement")
+    with seeded.begin() as db:
+        session_id = _session(db).id
+    reported = threading.Thread(target=_report_progress, args=(seeded, session_id, Decimal("2.9571")))
+    with seeded() as cdr_transaction:
+        cdr = _cdr(session_id)
+        cdr_transaction.add(cdr)
+        cdr_transaction.get_one(SessionRow, session_id).kwh = cdr.total_energy_kwh
+        cdr_transaction.flush()  # holds the session's row
+        reported.start()
+        _wait_until_waiting_for_a_lock(engine)
+        cdr_transaction.commit()
+    reported.join(timeout=10)
+    assert not reported.is_alive()
+    with seeded() as db:
+        row = db.get_one(SessionRow, session_id)
+        assert (row.kwh, row.cpo_status) == (Decimal("12.3456"), "COMPLETED")
+
+
+def _report_progress(writes: sessionmaker[Session], session_id: str, kwh: Decimal) -> None:
+    with writes.begin() as db:
+        repo.update_cpo_progress(
+            db,
+            session_id,
+            cpo_session_id="c-1",
+            cpo_status="COMPLETED",
+            kwh=kwh,
+            started_at=NOW,
+            ended_at=NOW,
+            now=NOW,
+        )
+
+
+def _wait_until_waiting_for_a_lock(engine: Engine) -> None:
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    for _ in range(200):
+        with engine.connect() as connection:
+            if connection.scalar(waiting):
+                return
+        time.sleep(0.02)
+    pytest.fail("the Session report never waited for the CDR's transaction")
 
 
 def test_two_transactions_one_after_the_other_on_one_sqlite_connection(tmp_path: Path) -> None:
