@@ -131,7 +131,7 @@ class Schematron:
                 raise ValidationRulesMissing(f"{self.path} is not installed")
             compiler = processor.new_xslt30_processor()
             original = self.path.read_text(encoding="utf-8")
-            text = without_idle_walks(original)
+            text = contexts_selected(without_idle_walks(original))
             if text == original and not self.lookups:
                 self._executable = compiler.compile_stylesheet(stylesheet_file=str(self.path))
                 return self._executable
@@ -192,6 +192,55 @@ def without_idle_walks(stylesheet: str) -> str:
     if frozenset(_DEFAULT_MODE_TEMPLATE.findall(stylesheet)) != _SKELETON_DEFAULT_MODE:
         return stylesheet
     return _IDLE_WALK.sub(r"\1", stylesheet)
+
+
+# Each pattern of the ISO skeleton walks the whole document in its own mode (``select="/"``, then every rule
+# and the mode's default template go on to ``@*|*``) so that each node meets the pattern's rules once, in
+# document order, taking the first (highest-priority) rule it matches. Where every rule's context is rooted
+# (``/..`` or ``//..``, no union) that is the same as selecting the union of the contexts, in document order,
+# with the templates as they are but without going on from a rule: Factur-X's 66 patterns, each a walk of
+# every node and attribute, were most of its run time. The walk meets elements, attributes and the root only,
+# so a context whose step tests for any other kind of node keeps its pattern's walk.
+_PATTERN_WALK = re.compile(r'<xsl:apply-templates mode="(M\d+)" select="/" />')
+_RULE = re.compile(r'(<xsl:template match="([^"]*)" mode="(M\d+)" priority="\d+">)(.*?)(</xsl:template>)', re.S)
+_OTHER_NODE_TEST = re.compile(r"(?:^|/|::)\s*(?:text|comment|processing-instruction|node|document-node)\s*\(")
+
+
+def _walk_on(mode: str) -> str:
+    return f'<xsl:apply-templates mode="{mode}" select="@*|*" />'
+
+
+def contexts_selected(stylesheet: str) -> str:
+    """The stylesheet with each pattern whose rule contexts are all rooted applying its rules to the union of
+    those contexts instead of walking the document (``_PATTERN_WALK``); any other pattern is left as it is."""
+    rules: dict[str, list[re.Match[str]]] = {}
+    for rule in _RULE.finditer(stylesheet):
+        rules.setdefault(rule[3], []).append(rule)
+    walks = {walk[1]: walk for walk in _PATTERN_WALK.finditer(stylesheet)}
+
+    def rewritable(mode: str) -> bool:
+        mode_rules = rules.get(mode, [])
+        # Its walk, each rule and its going on, the skeleton's two default templates and their going on:
+        # nothing else in the stylesheet uses the mode.
+        return (
+            bool(mode_rules)
+            and stylesheet.count(f'mode="{mode}"') == 1 + 2 * len(mode_rules) + 3
+            and all(r[2].startswith("/") and "|" not in r[2] and not _OTHER_NODE_TEST.search(r[2]) for r in mode_rules)
+            and all(r[4].rstrip().endswith(_walk_on(mode)) for r in mode_rules)
+        )
+
+    replacements: list[tuple[int, int, str]] = []
+    for mode, walk in walks.items():
+        if not rewritable(mode):
+            continue
+        contexts = " | ".join(r[2] for r in rules[mode])
+        replacements.append((walk.start(), walk.end(), f'<xsl:apply-templates mode="{mode}" select="{contexts}" />'))
+        for r in rules[mode]:
+            body = r[4].rstrip().removesuffix(_walk_on(mode))
+            replacements.append((r.start(), r.end(), f"{r[1]}{body}\n  {r[5]}"))
+    for start, end, text in sorted(replacements, reverse=True):
+        stylesheet = stylesheet[:start] + text + stylesheet[end:]
+    return stylesheet
 
 
 def _lookup_parameter(n: int) -> str:
