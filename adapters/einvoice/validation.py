@@ -196,14 +196,46 @@ def without_idle_walks(stylesheet: str) -> str:
 
 # Each pattern of the ISO skeleton walks the whole document in its own mode (``select="/"``, then every rule
 # and the mode's default template go on to ``@*|*``) so that each node meets the pattern's rules once, in
-# document order, taking the first (highest-priority) rule it matches. Where every rule's context is rooted
-# (``/..`` or ``//..``, no union) that is the same as selecting the union of the contexts, in document order,
-# with the templates as they are but without going on from a rule: Factur-X's 66 patterns, each a walk of
-# every node and attribute, were most of its run time. The walk meets elements, attributes and the root only,
-# so a context whose step tests for any other kind of node keeps its pattern's walk.
+# document order, taking the first (highest-priority) rule it matches. Where every rule's context can be said
+# as an expression from the root (``rooted``), that is the same as selecting the union of the contexts, in
+# document order, with the templates as they are but without going on from a rule: Factur-X's 66 patterns,
+# each a walk of every node and attribute, were most of its run time. The walk meets elements, attributes and
+# the root only, so a context whose step tests for any other kind of node keeps its pattern's walk.
 _PATTERN_WALK = re.compile(r'<xsl:apply-templates mode="(M\d+)" select="/" />')
 _RULE = re.compile(r'(<xsl:template match="([^"]*)" mode="(M\d+)" priority="\d+">)(.*?)(</xsl:template>)', re.S)
+# A pattern's alternative that is a path: from the root, or a name test, ``*`` or an attribute.
+_PATH_START = re.compile(r"/|@|\*|[A-Za-z_][\w.-]*:?[\w.*-]*\s*(?:$|[/\[])")
 _OTHER_NODE_TEST = re.compile(r"(?:^|/|::)\s*(?:text|comment|processing-instruction|node|document-node)\s*\(")
+
+
+def rooted(context: str) -> str | None:
+    """The expression selecting from the root what the match pattern ``context`` matches: each alternative
+    begun with ``//`` unless it begins with ``/``; None for a pattern it cannot say (one whose steps test for
+    text, comments or other nodes the walk never meets, or that begins with a function call)."""
+    if _OTHER_NODE_TEST.search(context):
+        return None
+    alternatives = [a.strip() for a in _top_level_alternatives(context)]
+    if not all(_PATH_START.match(a) for a in alternatives):
+        return None
+    return " | ".join(a if a.startswith("/") else f"//{a}" for a in alternatives)
+
+
+def _top_level_alternatives(pattern: str) -> list[str]:
+    """``pattern`` split at its ``|``s outside predicates, parentheses and strings."""
+    alternatives, depth, quote, start = [], 0, "", 0
+    for i, char in enumerate(pattern):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "[(":
+            depth += 1
+        elif char in "])":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            alternatives.append(pattern[start:i])
+            start = i + 1
+    return [*alternatives, pattern[start:]]
 
 
 def _walk_on(mode: str) -> str:
@@ -225,7 +257,7 @@ def contexts_selected(stylesheet: str) -> str:
         return (
             bool(mode_rules)
             and stylesheet.count(f'mode="{mode}"') == 1 + 2 * len(mode_rules) + 3
-            and all(r[2].startswith("/") and "|" not in r[2] and not _OTHER_NODE_TEST.search(r[2]) for r in mode_rules)
+            and all(rooted(r[2]) is not None for r in mode_rules)
             and all(r[4].rstrip().endswith(_walk_on(mode)) for r in mode_rules)
         )
 
@@ -233,14 +265,16 @@ def contexts_selected(stylesheet: str) -> str:
     for mode, walk in walks.items():
         if not rewritable(mode):
             continue
-        contexts = " | ".join(r[2] for r in rules[mode])
+        contexts = " | ".join(str(rooted(r[2])) for r in rules[mode])
         replacements.append((walk.start(), walk.end(), f'<xsl:apply-templates mode="{mode}" select="{contexts}" />'))
         for r in rules[mode]:
             body = r[4].rstrip().removesuffix(_walk_on(mode))
             replacements.append((r.start(), r.end(), f"{r[1]}{body}\n  {r[5]}"))
-    for start, end, text in sorted(replacements, reverse=True):
-        stylesheet = stylesheet[:start] + text + stylesheet[end:]
-    return stylesheet
+    pieces, done = [], 0
+    for start, end, text in sorted(replacements):
+        pieces += [stylesheet[done:start], text]
+        done = end
+    return "".join([*pieces, stylesheet[done:]])
 
 
 def _lookup_parameter(n: int) -> str:
