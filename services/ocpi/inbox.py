@@ -77,6 +77,9 @@ class IntakeResult:
     repeat: bool = False  # a message we hold already: forwarded again in case it was lost, never news
     data: Any = None  # the answer's OCPI data (never stored: our credentials carry a token)
     retry_after_s: int | None = None  # a 503's Retry-After
+    # Whether the session's cost may have reached its max_amount: False only where the intake saw that it has no
+    # max_amount or is not charging, so the check after the answer need not read the session again.
+    may_reach_max_amount: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +130,7 @@ class Inbox:
         correction: CorrectionRequest | None = None,
         session_start: SessionStart | None = None,
         location: str | None = None,
+        may_reach_max_amount: bool = True,
     ) -> IntakeResult:
         """A success (OCPI 1000), whether the message changed anything or not."""
         result = IntakeResult(
@@ -139,6 +143,7 @@ class Inbox:
             session_start,
             location,
             repeat=outcome is Outcome.DUPLICATE,
+            may_reach_max_amount=may_reach_max_amount,
         )
         return self.answer(outcome, result)
 

@@ -73,7 +73,7 @@ async def _receive(
         lambda db: intake(db, message.cpo, path, message.body),
         forwarded=lambda db, signal: _mark_forwarded(db, path, signal),
     )
-    if result.status == OcpiStatus.SUCCESS and result.our_session_id is not None:
+    if result.status == OcpiStatus.SUCCESS and result.our_session_id is not None and result.may_reach_max_amount:
         # Every applied report is checked, a repeated one too: a stop lost on its way is asked again.
         await stop_at_max_amount(context, result.our_session_id)
     return result
@@ -237,17 +237,18 @@ def _apply(
     db: Session, inbox: Inbox, stored: OcpiSessionRow, *, http_status: int, session_start: SessionStart | None = None
 ) -> IntakeResult:
     db.flush()
-    _apply_to_read_model(db, stored)
+    session = _apply_to_read_model(db, stored)
     return inbox.accept(
         Outcome.APPLIED,
         http_status=http_status,
         our_session_id=stored.our_session_id,
         signal=_owed_signal(stored),
         session_start=session_start,
+        may_reach_max_amount=session.max_amount is not None and session.stage == SessionStage.CHARGING.value,
     )
 
 
-def _apply_to_read_model(db: Session, stored: OcpiSessionRow) -> None:
+def _apply_to_read_model(db: Session, stored: OcpiSessionRow) -> SessionRow:
     body = OcpiSession.model_validate(stored.body)
     now = datetime.now(UTC)
     row = repo.update_cpo_progress(
@@ -264,6 +265,7 @@ def _apply_to_read_model(db: Session, stored: OcpiSessionRow) -> None:
     # The read model follows the CPO into CHARGING and AWAITING_CDR; final stages are the workflow's.
     if target in (SessionStage.CHARGING, SessionStage.AWAITING_CDR):
         repo.move_session_stage(db, row.id, target, now=now)
+    return row
 
 
 def _owed_signal(stored: OcpiSessionRow) -> CpoSessionReported | None:

@@ -21,7 +21,9 @@ from domain.tariffs.model import parse_tariff
 from domain.tariffs.partner_price import session_periods
 from domain.tariffs.rating import rate
 from messages.sessions import AuthoriseSessionInput
+from persistence.db import SessionFactory
 from persistence.tables import QuoteRow, SessionRow, TariffRow
+from services.ocpi import spending_caps
 from simulator.catalogue import CPOS
 from tests.conftest import TEST_TOKEN_KEY
 from tests.e2e import test_ocpi_locations as published_by
@@ -386,8 +388,22 @@ async def test_a_session_is_stopped_when_its_cost_so_far_reaches_the_partners_ma
     assert (await stack.http.post(f"/v1/sessions/{session_id}/stop", headers=stack.headers())).status_code == 202
 
 
-async def test_a_session_under_its_max_amount_is_not_stopped(stack: Stack) -> None:
+async def test_a_session_under_its_max_amount_is_not_stopped(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    checked: list[str] = []
+
+    def checking(reads: SessionFactory, session_id: str) -> object:
+        checked.append(session_id)
+        return capped_and_charging(reads, session_id)
+
+    capped_and_charging = spending_caps._capped_and_charging
+    monkeypatch.setattr(spending_caps, "_capped_and_charging", checking)
     session_id = await stack.start("DE*STN*E3001", "driver-under-cap", max_amount="1000.00")
+    uncapped_id = await stack.start("DE*STN*E3001", "driver-without-cap")
     await stack.wait_for(session_id, SessionStage.SETTLED)
+    await stack.wait_for(uncapped_id, SessionStage.SETTLED)
     history = await stack.handle(session_id).fetch_history()
     assert not [e for e in history.events if e.HasField("workflow_execution_update_accepted_event_attributes")]
+    # Its cost was read at the charging reports; a session without a max_amount is never read for one (the
+    # Session report's own transaction saw it has none).
+    assert session_id in checked
+    assert uncapped_id not in checked
