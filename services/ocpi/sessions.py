@@ -261,9 +261,11 @@ def _apply_to_read_model(db: Session, stored: OcpiSessionRow) -> SessionRow:
         ended_at=body.end_date_time,
         now=now,
     )
-    target = stage_for_cpo_status(SessionStage(row.stage), CpoSessionStatus(stored.status))
-    # The read model follows the CPO into CHARGING and AWAITING_CDR; final stages are the workflow's.
-    if target in (SessionStage.CHARGING, SessionStage.AWAITING_CDR):
+    current = SessionStage(row.stage)
+    target = stage_for_cpo_status(current, CpoSessionStatus(stored.status))
+    # The read model follows the CPO into CHARGING and AWAITING_CDR; final stages are the workflow's. Most
+    # reports come while charging and move nothing: the progress update above has already stamped the row.
+    if target != current and target in (SessionStage.CHARGING, SessionStage.AWAITING_CDR):
         repo.move_session_stage(db, row.id, target, now=now)
     return row
 
