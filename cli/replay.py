@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from adapters.temporal_client import DATA_CONVERTER
 from workflows.collections import DailyCollectionWorkflow
 from workflows.corrections import SettlementCorrectionWorkflow
 from workflows.cpo_sync import CpoSyncWorkflow
@@ -48,7 +48,7 @@ class ReplayReport:
 
 
 async def replay_history(history: WorkflowHistory) -> ReplayReport:
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     failure = result.replay_failure
     return ReplayReport(history.workflow_id, len(history.events), None if failure is None else _plainly(failure))

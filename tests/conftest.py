@@ -17,9 +17,9 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from adapters.temporal_client import DATA_CONVERTER
 from adapters.token_cipher import TokenCipher
 from persistence.db import make_engine, make_session_factory
 from persistence.migrate import upgrade
@@ -59,7 +59,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server (in memory), with our search attributes registered."""
     async with await WorkflowEnvironment.start_local(
         dev_server_existing_path=server_binary("temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         search_attributes=list(ALL),
         dev_server_extra_args=["--log-level", "error"],
     ) as env:

@@ -17,10 +17,10 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from adapters.temporal_client import DATA_CONVERTER
 from domain.sessions.lifecycle import CpoSessionStatus, SessionStage
 from messages.sessions import (
     AuthoriseSessionInput,
@@ -56,7 +56,7 @@ class Recorded:
 @pytest_asyncio.fixture(scope="module")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=server_binary("temporal-test-server"), data_converter=pydantic_data_converter
+        test_server_existing_path=server_binary("temporal-test-server"), data_converter=DATA_CONVERTER
     ) as env:
         await env.client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(

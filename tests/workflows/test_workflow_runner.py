@@ -12,12 +12,12 @@ from decimal import Decimal
 
 import pytest
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import PayloadCodec, SerializationContext, WithSerializationContext
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from adapters.temporal_client import DATA_CONVERTER
 from adapters.temporal_runner import ContextFreeSandboxRunner, ignores_serialization_context, workflow_runner
 from tests.workflows.sandbox_probe import Amount, SandboxProbeWorkflow, double
 
@@ -39,19 +39,19 @@ class KeyedCodec(PayloadCodec, WithSerializationContext):
 
 
 def test_our_converter_ignores_the_context_and_gets_the_context_free_runner() -> None:
-    assert ignores_serialization_context(pydantic_data_converter)
-    assert isinstance(workflow_runner(pydantic_data_converter), ContextFreeSandboxRunner)
+    assert ignores_serialization_context(DATA_CONVERTER)
+    assert isinstance(workflow_runner(DATA_CONVERTER), ContextFreeSandboxRunner)
 
 
 def test_in_the_sdks_debug_mode_the_worker_gets_its_sandbox_which_lets_a_debugger_in(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TEMPORAL_DEBUG", "1")
-    assert type(workflow_runner(pydantic_data_converter)) is SandboxedWorkflowRunner
+    assert type(workflow_runner(DATA_CONVERTER)) is SandboxedWorkflowRunner
 
 
 def test_a_converter_that_uses_the_context_keeps_the_sdk_runner() -> None:
-    keyed = dataclasses.replace(pydantic_data_converter, payload_codec=KeyedCodec())
+    keyed = dataclasses.replace(DATA_CONVERTER, payload_codec=KeyedCodec())
     assert not ignores_serialization_context(keyed)
     runner = workflow_runner(keyed)
     assert type(runner) is SandboxedWorkflowRunner
