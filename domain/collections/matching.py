@@ -17,7 +17,6 @@ else oldest first), each up to its open amount, and what is left is the partner'
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -150,6 +149,47 @@ def apply_payment(amount_minor: int, invoices: Sequence[OpenInvoice]) -> tuple[t
     return tuple(allocations), left
 
 
+_WORD_CHARACTERS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceNumbers:
+    """The book's invoice numbers, upper-cased, for finding them in a payment's text: a lookup per place a
+    number could start and per length the numbers have, instead of a search of the text per invoice."""
+
+    keys: Mapping[str, tuple[int, ...]]  # number -> its invoices' keys
+    lengths: tuple[int, ...]
+    position: Mapping[int, int]  # an invoice's key -> its place in the book, oldest first
+
+    @classmethod
+    def of(cls, invoices: Sequence[OpenInvoice]) -> InvoiceNumbers:
+        keys: dict[str, list[int]] = {}
+        for invoice in invoices:
+            if invoice.number:
+                keys.setdefault(invoice.number.upper(), []).append(invoice.key)
+        return cls(
+            {number: tuple(found) for number, found in keys.items()},
+            tuple(sorted({len(number) for number in keys})),
+            {invoice.key: place for place, invoice in enumerate(invoices)},
+        )
+
+    def found_in(self, text: str) -> list[int]:
+        """The keys of the invoices whose number is in ``text`` (upper-cased) with no letter or digit of ``A-Z``
+        and ``0-9`` right before or after it, in the book's order."""
+        found: set[int] = set()
+        for start in range(len(text)):
+            if start > 0 and text[start - 1] in _WORD_CHARACTERS:
+                continue
+            for length in self.lengths:
+                end = start + length
+                if end > len(text):
+                    break
+                if end < len(text) and text[end] in _WORD_CHARACTERS:
+                    continue
+                found.update(self.keys.get(text[start:end], ()))
+        return sorted(found, key=self.position.__getitem__)
+
+
 @dataclass(frozen=True, slots=True)
 class Book:
     """What a line can match: our payouts by message id, the open invoices of demand partners in the
@@ -159,6 +199,7 @@ class Book:
     invoices: Mapping[int, OpenInvoice]  # in order, oldest first
     partners_by_iban: Mapping[str, tuple[str, ...]]
     references: Mapping[str, int]  # an invoice's RF -> its key
+    numbers: InvoiceNumbers
     collections: tuple[CollectionRef, ...] = ()
 
     @classmethod
@@ -170,7 +211,14 @@ class Book:
         collections: Sequence[CollectionRef] = (),
     ) -> Book:
         references = {ref: i.key for i in invoices if (ref := _reference_of(i)) is not None}
-        return cls(payouts, {i.key: i for i in invoices}, partners_by_iban, references, tuple(collections))
+        return cls(
+            payouts,
+            {i.key: i for i in invoices},
+            partners_by_iban,
+            references,
+            InvoiceNumbers.of(invoices),
+            tuple(collections),
+        )
 
     def settled(self, match: Match) -> Book:
         """The book after ``match``: its allocations no longer open, its collections credited (or, returned,
@@ -343,12 +391,8 @@ def _invoices_by_number(line: Line, book: Book) -> Match | None:
     text = line.unstructured.upper()
     if not text:
         return None
-    found = [
-        i
-        for i in book.invoices.values()
-        if re.search(rf"(?<![0-9A-Z]){re.escape(i.number.upper())}(?![0-9A-Z])", text) is not None
-    ]
-    found.sort(key=lambda i: text.index(i.number.upper()))
+    found = [book.invoices[key] for key in book.numbers.found_in(text) if key in book.invoices]
+    found.sort(key=lambda i: text.index(i.number.upper()))  # stable: the book's order where two start together
     return _partner_payment(Rule.INVOICE_NUMBER_IN_TEXT, line, found) if found else None
 
 

@@ -3,6 +3,9 @@ accounted for in full: allocations never exceed the line, allocations + excess +
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -10,6 +13,7 @@ from hypothesis import strategies as st
 from domain.collections.matching import (
     Allocation,
     Book,
+    InvoiceNumbers,
     Line,
     Match,
     OpenInvoice,
@@ -286,6 +290,19 @@ def test_a_statement_matches_as_its_lines_one_after_the_other(lines: list[Line])
             payouts[match.payout] = PayoutRef(match.payout, payouts[match.payout].amount_minor, paid=True)
         elif match.payout is not None:
             del payouts[match.payout]
-        book = Book(payouts, book.settled(match).invoices, book.partners_by_iban, book.references)
+        book = replace(book, payouts=payouts, invoices=book.settled(match).invoices)
     assert match_lines(lines, BOOK) == expected
     assert BOOK.invoices[OLD.key].open_minor == OLD.open_minor  # the book given is left as it was
+
+
+_number_parts = st.text(alphabet="NC-0129/", min_size=1, max_size=6)
+
+
+@given(st.lists(_number_parts, max_size=8), st.text(alphabet="nNcC-0129/ xé,", max_size=40))
+def test_invoice_numbers_are_found_in_a_text_as_a_search_per_invoice_finds_them(numbers: list[str], text: str) -> None:
+    """The index finds what a search of the text for each invoice's number, standing alone, finds (as the
+    matcher did, one regular expression per invoice and line), in the book's order."""
+    invoices = [OpenInvoice(key, number, "fleet", 100) for key, number in enumerate(numbers)]
+    upper = text.upper()
+    searched = [i.key for i in invoices if re.search(rf"(?<![0-9A-Z]){re.escape(i.number.upper())}(?![0-9A-Z])", upper)]
+    assert InvoiceNumbers.of(invoices).found_in(upper) == searched
