@@ -43,7 +43,7 @@ from services.ocpi.inbox import (
     parse,
     same_ids,
 )
-from services.ocpi.spending_caps import CappedSessionContext, stop_at_max_amount
+from services.ocpi.spending_caps import CappedSessionContext, may_reach_max_amount, stop_at_max_amount
 from services.ocpi.tokens import authorise_whitelisted
 
 # The statuses the workflow acts on; PENDING and RESERVATION change nothing for it.
@@ -244,7 +244,7 @@ def _apply(
         our_session_id=stored.our_session_id,
         signal=_owed_signal(stored),
         session_start=session_start,
-        may_reach_max_amount=session.max_amount is not None and session.stage == SessionStage.CHARGING.value,
+        may_reach_max_amount=may_reach_max_amount(session),
     )
 
 

@@ -42,11 +42,17 @@ class _Capped:
     max_amount: Decimal
 
 
+def may_reach_max_amount(session: SessionRow) -> bool:
+    """Whether the session's cost can reach a cap: it has one and is charging."""
+    return session.max_amount is not None and session.stage == SessionStage.CHARGING.value
+
+
 def _capped_and_charging(reads: SessionFactory, session_id: str) -> _Capped | None:
     with reads() as db:
         session = db.get(SessionRow, session_id)
-        if session is None or session.max_amount is None or session.stage != SessionStage.CHARGING.value:
+        if session is None or not may_reach_max_amount(session):
             return None
+        assert session.max_amount is not None
         partner = db.get_one(DemandPartnerRow, session.demand_partner_id)
         currency = partner.billing_currency
         return _Capped(DemandPartner(partner.id, currency), quantize(session.max_amount, currency))
