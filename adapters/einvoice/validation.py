@@ -250,22 +250,26 @@ def contexts_selected(stylesheet: str) -> str:
         rules.setdefault(rule[3], []).append(rule)
     walks = {walk[1]: walk for walk in _PATTERN_WALK.finditer(stylesheet)}
 
-    def rewritable(mode: str) -> bool:
+    def selected(mode: str) -> str | None:
+        """The union of the mode's rule contexts from the root, or None if its walk must stay."""
         mode_rules = rules.get(mode, [])
+        contexts = [rooted(r[2]) for r in mode_rules]
         # Its walk, each rule and its going on, the skeleton's two default templates and their going on:
         # nothing else in the stylesheet uses the mode.
-        return (
-            bool(mode_rules)
-            and stylesheet.count(f'mode="{mode}"') == 1 + 2 * len(mode_rules) + 3
-            and all(rooted(r[2]) is not None for r in mode_rules)
-            and all(r[4].rstrip().endswith(_walk_on(mode)) for r in mode_rules)
-        )
+        if (
+            not mode_rules
+            or None in contexts
+            or stylesheet.count(f'mode="{mode}"') != 1 + 2 * len(mode_rules) + 3
+            or not all(r[4].rstrip().endswith(_walk_on(mode)) for r in mode_rules)
+        ):
+            return None
+        return " | ".join(c for c in contexts if c is not None)
 
     replacements: list[tuple[int, int, str]] = []
     for mode, walk in walks.items():
-        if not rewritable(mode):
+        contexts = selected(mode)
+        if contexts is None:
             continue
-        contexts = " | ".join(str(rooted(r[2])) for r in rules[mode])
         replacements.append((walk.start(), walk.end(), f'<xsl:apply-templates mode="{mode}" select="{contexts}" />'))
         for r in rules[mode]:
             body = r[4].rstrip().removesuffix(_walk_on(mode))
