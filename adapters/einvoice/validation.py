@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 
 from lxml import etree
-from saxonche import PySaxonProcessor, PyXsltExecutable
+from saxonche import PySaxonProcessor, PyXdmNode, PyXsltExecutable
 
 from adapters.einvoice.cius import CIUS_STYLESHEETS
 from domain.einvoice.model import EInvoiceFormat, Syntax
@@ -131,18 +132,12 @@ class Schematron:
                 raise ValidationRulesMissing(f"{self.path} is not installed")
             compiler = processor.new_xslt30_processor()
             original = self.path.read_text(encoding="utf-8")
-            text = contexts_selected(without_idle_walks(original))
+            text = without_progress(contexts_selected(without_idle_walks(original)))
             if text == original and not self.lookups:
                 self._executable = compiler.compile_stylesheet(stylesheet_file=str(self.path))
                 return self._executable
-            parameters = "".join(f'<xsl:param name="{_lookup_parameter(n)}"/>' for n in range(len(self.lookups)))
-            for n, name in enumerate(self.lookups):
-                call = f"document('{name}')"
-                assert call in text, f"{self.path.name} does not read {name}"
-                text = text.replace(call, f"${_lookup_parameter(n)}")
-            opening = _STYLESHEET_OPENING.search(text)
-            assert opening is not None, f"{self.path.name} is no XSLT stylesheet"
-            text = text[: opening.end()] + parameters + text[opening.end() :]
+            if self.lookups:
+                text = _with_lookup_parameters(text, self.path.name, self.lookups)
             compiler.set_cwd(str(self.path.parent))  # what the stylesheet names beside it is found there
             executable = compiler.compile_stylesheet(stylesheet_text=text)
             for n, name in enumerate(self.lookups):
@@ -156,27 +151,53 @@ class Schematron:
             self._compiled(_Saxon.processor())
 
     def report(self, xml: bytes) -> str:
-        """The SVRL report on ``xml``."""
+        """The SVRL report on ``xml``: its failed asserts and successful reports (``without_progress``)."""
         with self._lock:
-            processor = _Saxon.processor()
-            executable = self._compiled(processor)
-            document = processor.parse_xml(xml_text=xml.decode("utf-8"))
-            report: str = executable.transform_to_string(xdm_node=document)
+            return self.report_on(_Saxon.processor().parse_xml(xml_text=xml.decode("utf-8")))
+
+    def report_on(self, document: PyXdmNode) -> str:
+        """The SVRL report on a document Saxon has parsed."""
+        with self._lock:
+            report: str = self._compiled(_Saxon.processor()).transform_to_string(xdm_node=document)
         return report
 
     def failures(self, xml: bytes) -> list[RuleFailure]:
-        return [
-            RuleFailure(
-                rule=failed.get("id") or "",
-                flag=_flag(failed.get("flag")),
-                text=" ".join((failed.findtext("svrl:text", namespaces=SVRL) or "").split()),
-                location=failed.get("location") or "",
-            )
-            for failed in etree.fromstring(self.report(xml).encode("utf-8")).iterfind(".//svrl:failed-assert", SVRL)
-        ]
+        return _failures_in(self.report(xml))
 
 
-_STYLESHEET_OPENING = re.compile(r"<xsl:stylesheet\b[^>]*>")
+def schematron_failures(stylesheets: Sequence[Schematron], xml: bytes) -> list[RuleFailure]:
+    """Every rule of ``stylesheets`` that ``xml`` fails, in their order; Saxon parses it once for all."""
+    with _SAXON_LOCK:
+        document = _Saxon.processor().parse_xml(xml_text=xml.decode("utf-8"))
+        reports = [stylesheet.report_on(document) for stylesheet in stylesheets]
+    return [failure for report in reports for failure in _failures_in(report)]
+
+
+def _failures_in(report: str) -> list[RuleFailure]:
+    return [
+        RuleFailure(
+            rule=failed.get("id") or "",
+            flag=_flag(failed.get("flag")),
+            text=" ".join((failed.findtext("svrl:text", namespaces=SVRL) or "").split()),
+            location=failed.get("location") or "",
+        )
+        for failed in etree.fromstring(report.encode("utf-8")).iterfind(".//svrl:failed-assert", SVRL)
+    ]
+
+
+def _with_lookup_parameters(stylesheet: str, name: str, lookups: tuple[str, ...]) -> str:
+    """``stylesheet`` reading each of ``lookups`` from a global parameter instead of ``document('<lookup>')``."""
+    for n, lookup in enumerate(lookups):
+        call = f"document('{lookup}')"
+        assert call in stylesheet, f"{name} does not read {lookup}"
+        stylesheet = stylesheet.replace(call, f"${_lookup_parameter(n)}")
+    opening = _STYLESHEET_OPENING.search(stylesheet)
+    assert opening is not None, f"{name} is no XSLT stylesheet"
+    parameters = "".join(f'<xsl:param name="{_lookup_parameter(n)}"/>' for n in range(len(lookups)))
+    return stylesheet[: opening.end()] + parameters + stylesheet[opening.end() :]
+
+
+_STYLESHEET_OPENING = re.compile(r"<xsl:(?:stylesheet|transform)\b[^>]*>")
 # The ISO skeleton's stylesheets (EN 16931's, Factur-X's) put an ``<xsl:apply-templates />`` in the default
 # mode inside each pattern's SVRL element. That mode's only templates are the root's and one that drops
 # text, so each is a walk of the whole document that outputs nothing: once per pattern, a third of Factur-X's
@@ -279,6 +300,23 @@ def contexts_selected(stylesheet: str) -> str:
         pieces += [stylesheet[done:start], text]
         done = end
     return "".join([*pieces, stylesheet[done:]])
+
+
+# The SVRL elements that say which patterns ran and which rules fired (or were shadowed by another): nothing
+# reads them (a failure is a failed assert), yet writing them was a sixth of a stylesheet's run and most of its
+# report; Factur-X's 66 patterns each wrote theirs. Left out where they build nothing but their own attributes.
+_PROGRESS = re.compile(r"<svrl:(active-pattern|fired-rule|suppressed-rule)\b[^>]*?(?:/>|>(.*?)</svrl:\1>)", re.S)
+_ATTRIBUTES_ONLY = frozenset({"xsl:attribute", "xsl:variable", "xsl:if", "xsl:value-of", "xsl:text"})
+_TAG = re.compile(r"</?([\w:.-]+)")
+
+
+def without_progress(stylesheet: str) -> str:
+    """The stylesheet without its output of ``_PROGRESS`` elements."""
+
+    def left_out(element: re.Match[str]) -> str:
+        return "" if set(_TAG.findall(element[2] or "")) <= _ATTRIBUTES_ONLY else element[0]
+
+    return _PROGRESS.sub(left_out, stylesheet)
 
 
 def _lookup_parameter(n: int) -> str:
@@ -384,7 +422,7 @@ def validate(xml: bytes, fmt: EInvoiceFormat) -> list[RuleFailure]:
     invalid = [failure for schema in _schemas(root, fmt) for failure in schema.failures(root)]
     if invalid:
         return invalid
-    return [failure for stylesheet in _stylesheets(root, fmt) for failure in stylesheet.failures(xml)]
+    return schematron_failures(_stylesheets(root, fmt), xml)
 
 
 def ensure_valid(xml: bytes, fmt: EInvoiceFormat) -> list[RuleFailure]:
