@@ -30,6 +30,7 @@ from domain.settlement.revenue_share import reversal_key, settlement_key
 from domain.vat.treatment import TaxParty
 from messages.corrections import CorrectionRecord, CorrectionState, ReversalInput, ReversalOutcome
 from persistence import invoices, ledger, payouts
+from persistence import repositories as repo
 from persistence.parties import cpo_party, partner_party
 from persistence.tables import ContractRow, CpoRow, DemandPartnerRow, SessionRow, SettlementCorrectionRow
 
@@ -47,7 +48,7 @@ class CorrectionActivities:
         """Reverse settlement ``generation`` of the session: entry, credit notes, payout queue, in one
         transaction. Run again, it finds what it did and does nothing twice."""
         with self._writes.begin() as db:
-            session = db.get_one(SessionRow, request.session_id, with_for_update=True)
+            session = repo.locked_session(db, request.session_id)
             if session.stage != SessionStage.SETTLED.value or request.generation > session.settlement_generation:
                 raise ApplicationError(
                     f"session {session.id} has no settlement {request.generation} to reverse "

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, String, Update, and_, bindparam, case, fun
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session, defer
 
 from domain.sessions.authorisation import EffectiveVersion
-from domain.sessions.lifecycle import SessionStage, can_move
+from domain.sessions.lifecycle import CpoSessionStatus, SessionStage, can_move, cpo_status_advances
 from persistence.db import execute_built
 from persistence.tables import (
     CdrRow,
@@ -194,6 +194,16 @@ def list_sessions(
     return db.scalars(query.order_by(SessionRow.created_at.desc(), SessionRow.id.desc()).limit(limit)).all()
 
 
+# Built once: every Session report and stage change locks its session's row (``Session.get_one`` built and keyed
+# the statement anew each time, a quarter of the read's cost).
+_SESSION_LOCKED = select(SessionRow).where(SessionRow.id == bindparam("session")).with_for_update()
+
+
+def locked_session(db: Session, session_id: str) -> SessionRow:
+    """The session's row, locked until the transaction ends (``NoResultFound`` when there is none)."""
+    return db.scalars(_SESSION_LOCKED, {"session": session_id}).one()
+
+
 def move_session_stage(
     db: Session,
     session_id: str,
@@ -204,7 +214,7 @@ def move_session_stage(
     needs_attention: bool | None = None,
 ) -> bool:
     """Move the read model forward (never back); returns whether the stage moved."""
-    row = db.get_one(SessionRow, session_id, with_for_update=True)
+    row = locked_session(db, session_id)
     moved = can_move(SessionStage(row.stage), stage)
     if moved:
         row.stage = stage.value
@@ -260,7 +270,7 @@ def update_cpo_progress(
     """The session's row, locked and showing the report."""
     # Locked by a statement of its own first: on PostgreSQL an UPDATE that waits for a row lock re-reads the row
     # but not its CDR lookup, so a report that waited for the CDR's transaction wrote its energy over the CDR's.
-    row = db.get_one(SessionRow, session_id, with_for_update=True)
+    row = locked_session(db, session_id)
     execute_built(
         db,
         _CPO_PROGRESS,
@@ -297,6 +307,35 @@ def ocpi_session(
     """The CPO's Session we hold; locked for the message that changes it unless only read."""
     ids = {"country_code": country_code.upper(), "party_id": party_id.upper(), "session_id": session_id.upper()}
     return db.scalars(_OCPI_SESSION_LOCKED if for_update else _OCPI_SESSION, ids).first()
+
+
+# Built once: the statuses the workflow has been told (two a session) are recorded by one statement.
+_FORWARDED = (
+    update(OcpiSessionRow)
+    .where(
+        same_ci_parameter(OcpiSessionRow.country_code, "cpo_country_code"),
+        same_ci_parameter(OcpiSessionRow.party_id, "cpo_party_id"),
+        same_ci_parameter(OcpiSessionRow.session_id, "cpo_session_id"),
+        or_(
+            OcpiSessionRow.forwarded_status.is_(None),
+            OcpiSessionRow.forwarded_status.in_(bindparam("older", expanding=True)),
+        ),
+    )
+    .values(forwarded_status=bindparam("told"))
+)
+
+
+def record_forwarded_status(
+    db: Session, country_code: str, party_id: str, session_id: str, status: CpoSessionStatus
+) -> None:
+    """The workflow has been told ``status``: the same status again, or an older one, is no news for it."""
+    older = [known.value for known in CpoSessionStatus if cpo_status_advances(known, status)]
+    ids = {
+        "cpo_country_code": country_code.upper(),
+        "cpo_party_id": party_id.upper(),
+        "cpo_session_id": session_id.upper(),
+    }
+    execute_built(db, _FORWARDED, {**ids, "told": status.value, "older": older})
 
 
 # Built once: every message a CPO sends is stored, by ``execute_built`` rather than added to the unit of

@@ -217,7 +217,7 @@ def _credit_cdr(db: Session, inbox: Inbox, received: _Received) -> IntakeResult:
             f"a credit CDR cancels the whole CDR: total_cost.excl_vat must be {-claimed} {original.currency} "
             "(partial credits are not supported: credit in full, then send the corrected CDR)"
         )
-    session = db.get_one(SessionRow, session_id, with_for_update=True)
+    session = repo.locked_session(db, session_id)
     check = check_correction(db, session)
     if check.block is CorrectionBlock.NOT_SETTLED:
         return refuse(f"session {session_id} is {session.stage}, not settled: only a settled CDR can be credited")

@@ -287,13 +287,8 @@ def _owed_signal(stored: OcpiSessionRow) -> CpoSessionReported | None:
 
 
 def _mark_forwarded(db: Session, path: SessionPath, signal: Signal) -> None:
-    """The workflow has been told this status: the same status again is no news for it."""
     assert isinstance(signal, CpoSessionReported)
-    stored = repo.ocpi_session(db, *path)
-    assert stored is not None
-    previous = None if stored.forwarded_status is None else CpoSessionStatus(stored.forwarded_status)
-    if cpo_status_advances(previous, signal.status):
-        stored.forwarded_status = signal.status.value
+    repo.record_forwarded_status(db, *path, signal.status)
 
 
 def held_session(db: Session, cpo: Cpo, path: SessionPath) -> str | None:

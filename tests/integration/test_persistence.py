@@ -19,7 +19,7 @@ from sqlalchemy.sql import Executable
 from cli.seed import PARTNERS, seed_database
 from persistence import repositories as repo
 from persistence.db import make_engine
-from persistence.tables import CdrRow, CpoRow, DemandPartnerRow, OcpiInboxRow, SessionRow
+from persistence.tables import CdrRow, CpoRow, DemandPartnerRow, OcpiInboxRow, OcpiSessionRow, SessionRow
 from tests.registered_cpos import TEST_CPO, registered_cpo
 
 WRITES_EACH = 300  # transactions per writer in the two-engine test
@@ -154,6 +154,39 @@ def test_a_stage_never_moves_back(seeded: sessionmaker[Session]) -> None:
         row = db.get_one(SessionRow, session.id)
         assert row.stage == "SETTLED"
         assert row.needs_attention is True
+        db.rollback()
+
+
+def test_a_forwarded_status_is_recorded_only_when_it_is_news(seeded: sessionmaker[Session]) -> None:
+    from domain.sessions.lifecycle import CpoSessionStatus as Status
+
+    with seeded() as db:
+        session = _session(db)
+        cpo_session_id = f"cpo-{session.id[:30]}"
+        stored = OcpiSessionRow(
+            country_code="DE",
+            party_id="STN",
+            session_id=cpo_session_id,
+            our_session_id=session.id,
+            status="ACTIVE",
+            forwarded_status=None,
+            last_updated=NOW,
+            body={},
+        )
+        db.add(stored)
+        db.flush()
+
+        def forwarded_after(status: Status) -> str | None:
+            # The CPO's ids in another case: they are matched case-insensitively, as the CPO's messages are.
+            repo.record_forwarded_status(db, "de", "stn", cpo_session_id.upper(), status)
+            db.expire(stored)
+            return stored.forwarded_status
+
+        assert forwarded_after(Status.ACTIVE) == "ACTIVE"
+        assert forwarded_after(Status.PENDING) == "ACTIVE"  # older: no news
+        assert forwarded_after(Status.COMPLETED) == "COMPLETED"
+        assert forwarded_after(Status.ACTIVE) == "COMPLETED"
+        assert forwarded_after(Status.INVALID) == "COMPLETED"  # nothing comes after the end
         db.rollback()
 
 
