@@ -7,14 +7,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from domain.ledger import accounts
 from domain.ledger.accounts import AccountKind
 from domain.ledger.holds import HoldState, check_credit, posted_amount, resolve
+from persistence.db import execute_built
 from persistence.ledger import account_balance, account_key
 from persistence.tables import DemandPartnerRow, LedgerHoldResolutionRow, LedgerHoldRow, LedgerPendingHoldRow
+
+# Built once, and only a lock: the partner's row is loaded already (every authorisation took it through the ORM
+# again, bypassing the unit of work's copy).
+_LOCK_PARTNER = select(DemandPartnerRow.id).where(DemandPartnerRow.id == bindparam("partner")).with_for_update()
 
 
 def hold_key(session_id: str) -> str:
@@ -36,7 +41,7 @@ def place_hold(db: Session, request: HoldRequest, *, now: datetime) -> LedgerHol
     existing = hold_for_session(db, request.session_id)
     if existing is not None:
         return existing
-    db.get_one(DemandPartnerRow, request.demand_partner_id, with_for_update=True)
+    execute_built(db, _LOCK_PARTNER, {"partner": request.demand_partner_id}).one()
     hold_account = account_key(
         db, accounts.demand_partner(request.demand_partner_id, AccountKind.CREDIT_HOLD), request.currency
     )

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from cli.ledger import run_check
@@ -20,6 +21,7 @@ from domain.ledger.holds import HoldNotPending, HoldState
 from persistence import holds, ledger
 from persistence.ledger_check import check_ledger
 from persistence.tables import SessionRow
+from tests.integration.locks import wait_until_a_transaction_waits_for_a_lock
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -87,6 +89,35 @@ def test_two_sessions_authorised_at_once_cannot_both_take_the_last_credit(
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == [RefusalReason.CREDIT_LIMIT_EXCEEDED.value, "held"]
+
+
+def test_an_authorisation_waits_for_the_one_holding_the_partner_and_then_sees_its_hold(
+    writes: sessionmaker[Session], engine: Engine, partner_id: str
+) -> None:
+    """The partner's row is the lock: a second hold waits for the first's transaction, then counts its hold.
+    Without the lock both read the credit before either committed, and both were placed."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time: the second never begins before the first ends")
+    earlier, first, second = (new_session(writes, partner_id) for _ in range(3))
+    with writes.begin() as db:  # the partner's accounts exist: creating them is no lock of its own
+        holds.place_hold(db, hold(earlier, partner_id, 1000), now=NOW)
+    outcome: list[str] = []
+
+    def authorise_second() -> None:
+        try:
+            with writes.begin() as db:
+                holds.place_hold(db, hold(second, partner_id, 8000), now=NOW)
+            outcome.append("held")
+        except AuthorisationRefused as refused:
+            outcome.append(refused.reason.value)
+
+    waiting = threading.Thread(target=authorise_second)
+    with writes.begin() as db:
+        holds.place_hold(db, hold(first, partner_id, 8000), now=NOW)
+        waiting.start()
+        wait_until_a_transaction_waits_for_a_lock(engine, "the second authorisation never waited for the first")
+    waiting.join(timeout=10)
+    assert outcome == [RefusalReason.CREDIT_LIMIT_EXCEEDED.value]
 
 
 def test_a_hold_is_placed_once_and_resolved_once(writes: sessionmaker[Session], partner_id: str) -> None:

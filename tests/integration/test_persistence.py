@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -20,6 +19,7 @@ from cli.seed import PARTNERS, seed_database
 from persistence import repositories as repo
 from persistence.db import make_engine
 from persistence.tables import CdrRow, CpoRow, DemandPartnerRow, OcpiInboxRow, OcpiSessionRow, SessionRow
+from tests.integration.locks import wait_until_a_transaction_waits_for_a_lock
 from tests.registered_cpos import TEST_CPO, registered_cpo
 
 WRITES_EACH = 300  # transactions per writer in the two-engine test
@@ -243,7 +243,7 @@ def test_a_session_report_waiting_on_the_cdrs_transaction_keeps_the_cdrs_energy(
         cdr_transaction.get_one(SessionRow, session_id).kwh = cdr.total_energy_kwh
         cdr_transaction.flush()  # holds the session's row
         reported.start()
-        _wait_until_waiting_for_a_lock(engine)
+        wait_until_a_transaction_waits_for_a_lock(engine, "the Session report never waited for the CDR's transaction")
         cdr_transaction.commit()
     reported.join(timeout=10)
     assert not reported.is_alive()
@@ -264,18 +264,6 @@ def _report_progress(writes: sessionmaker[Session], session_id: str, kwh: Decima
             ended_at=NOW,
             now=NOW,
         )
-
-
-def _wait_until_waiting_for_a_lock(engine: Engine) -> None:
-    waiting = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-    )
-    for _ in range(200):
-        with engine.connect() as connection:
-            if connection.scalar(waiting):
-                return
-        time.sleep(0.02)
-    pytest.fail("the Session report never waited for the CDR's transaction")
 
 
 def test_two_transactions_one_after_the_other_on_one_sqlite_connection(tmp_path: Path) -> None:
