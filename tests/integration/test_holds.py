@@ -60,6 +60,16 @@ def hold(session_id: str, partner_id: str, amount_minor: int, expires_at: dateti
     return holds.HoldRequest(session_id, partner_id, "EUR", amount_minor, 10_000, expires_at or NOW + timedelta(days=7))
 
 
+def held_or_refused(writes: sessionmaker[Session], request: holds.HoldRequest) -> str:
+    """ "held", or the refusal's reason, for a hold placed in a transaction of its own."""
+    try:
+        with writes.begin() as db:
+            holds.place_hold(db, request, now=NOW)
+    except AuthorisationRefused as refused:
+        return refused.reason.value
+    return "held"
+
+
 def state_of(writes: sessionmaker[Session], session_id: str) -> HoldState:
     with writes() as db:
         row = holds.hold_for_session(db, session_id)
@@ -76,12 +86,7 @@ def test_two_sessions_authorised_at_once_cannot_both_take_the_last_credit(
 
     def authorise(session_id: str) -> None:
         start.wait()
-        try:
-            with writes.begin() as db:
-                holds.place_hold(db, hold(session_id, partner_id, 8000), now=NOW)
-            outcomes.append("held")
-        except AuthorisationRefused as refused:
-            outcomes.append(refused.reason.value)
+        outcomes.append(held_or_refused(writes, hold(session_id, partner_id, 8000)))
 
     threads = [threading.Thread(target=authorise, args=(s,)) for s in contenders]
     for thread in threads:
@@ -103,15 +108,7 @@ def test_an_authorisation_waits_for_the_one_holding_the_partner_and_then_sees_it
         holds.place_hold(db, hold(earlier, partner_id, 1000), now=NOW)
     outcome: list[str] = []
 
-    def authorise_second() -> None:
-        try:
-            with writes.begin() as db:
-                holds.place_hold(db, hold(second, partner_id, 8000), now=NOW)
-            outcome.append("held")
-        except AuthorisationRefused as refused:
-            outcome.append(refused.reason.value)
-
-    waiting = threading.Thread(target=authorise_second)
+    waiting = threading.Thread(target=lambda: outcome.append(held_or_refused(writes, hold(second, partner_id, 8000))))
     with writes.begin() as db:
         holds.place_hold(db, hold(first, partner_id, 8000), now=NOW)
         waiting.start()
