@@ -61,7 +61,7 @@ def hold(session_id: str, partner_id: str, amount_minor: int, expires_at: dateti
 
 
 def held_or_refused(writes: sessionmaker[Session], request: holds.HoldRequest) -> str:
-    """ "held", or the refusal's reason, for a hold placed in a transaction of its own."""
+    """What a hold placed in a transaction of its own came to: "held", or the refusal's reason."""
     try:
         with writes.begin() as db:
             holds.place_hold(db, request, now=NOW)
