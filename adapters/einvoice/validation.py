@@ -59,7 +59,9 @@ class Flag(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RuleFailure:
-    rule: str  # the schematron assert's id ("BR-CO-10", "BR-DE-15", "PEPPOL-EN16931-R120"), or "XSD"
+    # The schematron assert's or report's id ("BR-CO-10", "BR-DE-15", "PEPPOL-EN16931-R120"; a report without
+    # one: its test, "@schemeID"), or "XSD"
+    rule: str
     flag: Flag
     text: str
     location: str  # XPath of the failing node (XSD: the schema's file; the text names the line)
@@ -173,15 +175,21 @@ def schematron_failures(stylesheets: Sequence[Schematron], xml: bytes) -> list[R
     return [failure for report in reports for failure in _failures_in(report)]
 
 
+# What a schematron finds: an assert that failed, or a report whose condition held. Factur-X's rule set has
+# hundreds of reports without a flag or an id ("Attribute @schemeID marked as not used in the given context");
+# the official validators (FNFE's, the factur-x library's) block a document on any of them, as we do.
+_FINDINGS = (f"{{{SVRL['svrl']}}}failed-assert", f"{{{SVRL['svrl']}}}successful-report")
+
+
 def _failures_in(report: str) -> list[RuleFailure]:
     return [
         RuleFailure(
-            rule=failed.get("id") or "",
-            flag=_flag(failed.get("flag")),
-            text=" ".join((failed.findtext("svrl:text", namespaces=SVRL) or "").split()),
-            location=failed.get("location") or "",
+            rule=found.get("id") or found.get("test") or "",
+            flag=_flag(found.get("flag")),
+            text=" ".join((found.findtext("svrl:text", namespaces=SVRL) or "").split()),
+            location=found.get("location") or "",
         )
-        for failed in etree.fromstring(report.encode("utf-8")).iterfind(".//svrl:failed-assert", SVRL)
+        for found in etree.fromstring(report.encode("utf-8")).iter(*_FINDINGS)
     ]
 
 
@@ -303,8 +311,9 @@ def contexts_selected(stylesheet: str) -> str:
 
 
 # The SVRL elements that say which patterns ran and which rules fired (or were shadowed by another): nothing
-# reads them (a failure is a failed assert), yet writing them was a sixth of a stylesheet's run and most of its
-# report; Factur-X's 66 patterns each wrote theirs. Left out where they build nothing but their own attributes.
+# reads them (a failure is a failed assert or a successful report), yet writing them was a sixth of a
+# stylesheet's run and most of its report; Factur-X's 66 patterns each wrote theirs. Left out where they build
+# nothing but their own attributes.
 _PROGRESS = re.compile(r"<svrl:(active-pattern|fired-rule|suppressed-rule)\b[^>]*?(?:/>|>(.*?)</svrl:\1>)", re.S)
 _ATTRIBUTES_ONLY = frozenset({"xsl:attribute", "xsl:variable", "xsl:if", "xsl:value-of", "xsl:text"})
 _TAG = re.compile(r"</?([\w:.-]+)")

@@ -360,3 +360,21 @@ def test_only_output_that_says_what_ran_is_left_out(output: str, kept: bool) -> 
     stylesheet = f"<xsl:template match='/'>{output}<xsl:apply-templates mode='M1' select='/' /></xsl:template>"
     expected = stylesheet if kept else stylesheet.replace(output, "")
     assert without_progress(stylesheet) == expected
+
+
+def test_a_factur_x_report_that_holds_rejects_the_document_as_the_official_validators_do() -> None:
+    """Factur-X's reports carry no flag: FNFE's validator and the factur-x library block a document on them.
+    A list id on the buyer's postcode breaks no EN 16931 rule, only Factur-X's report on the attribute."""
+    xml = render(einvoice("domestic S"), EInvoiceFormat.FACTURX)
+    document = etree.fromstring(xml)
+    postcode = document.find(".//ram:BuyerTradeParty/ram:PostalTradeAddress/ram:PostcodeCode", CII)
+    assert postcode is not None
+    postcode.set("listID", "X")
+    marked = etree.tostring(document, xml_declaration=True, encoding="UTF-8")
+    assert fatal(validate(xml, EInvoiceFormat.FACTURX)) == []
+    failures = [failure for failure in validate(marked, EInvoiceFormat.FACTURX) if failure.fatal]
+    assert [failure.rule for failure in failures] == ["@listID"]
+    assert failures[0].text == "Attribute @listID' marked as not used in the given context."
+    assert failures[0].location.endswith("/*:PostcodeCode[namespace-uri()='" + CII["ram"] + "'][1]")
+    with pytest.raises(EInvoiceRejected, match="@listID"):
+        ensure_valid(marked, EInvoiceFormat.FACTURX)
