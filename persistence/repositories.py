@@ -195,12 +195,20 @@ def list_sessions(
 
 
 # Built once: every Session report and stage change locks its session's row (``Session.get_one`` built and keyed
-# the statement anew each time, a quarter of the read's cost).
-_SESSION_LOCKED = select(SessionRow).where(SessionRow.id == bindparam("session")).with_for_update()
+# the statement anew each time, a quarter of the read's cost). The locked read refreshes a row the unit of work
+# holds already (``populate_existing``): one read before the lock may be stale by the time the lock is granted
+# (a settlement committed meanwhile), and a stage decided on it moved a SETTLED session back.
+_SESSION_LOCKED = (
+    select(SessionRow)
+    .where(SessionRow.id == bindparam("session"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 def locked_session(db: Session, session_id: str) -> SessionRow:
-    """The session's row, locked until the transaction ends (``NoResultFound`` when there is none)."""
+    """The session's row, locked until the transaction ends and as it is now (what the unit of work holds
+    unflushed is flushed first); ``NoResultFound`` when there is none."""
     return db.scalars(_SESSION_LOCKED, {"session": session_id}).one()
 
 

@@ -190,6 +190,33 @@ def test_a_forwarded_status_is_recorded_only_when_it_is_news(seeded: sessionmake
         db.rollback()
 
 
+def test_a_stage_is_moved_from_what_the_row_says_once_locked_not_from_an_earlier_read(
+    seeded: sessionmaker[Session], engine: Engine
+) -> None:
+    """A transaction that read the session before another settled it (a late Session report, on PostgreSQL's
+    read committed) must not move it back once it holds the lock: the locked read is the one decided on."""
+    from domain.sessions.lifecycle import SessionStage
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time: nothing commits between a read and the lock")
+    with seeded.begin() as db:
+        session = _session(db)
+        session.stage = SessionStage.CHARGING.value
+        session_id = session.id
+    with seeded() as late:
+        held = late.get_one(SessionRow, session_id)  # read before the lock, and held (as an intake holds it)
+        assert held.stage == "CHARGING"
+        with seeded.begin() as settling:
+            settling.get_one(SessionRow, session_id).stage = SessionStage.SETTLED.value
+        assert not repo.move_session_stage(late, session_id, SessionStage.AWAITING_CDR, now=NOW)
+        assert held.stage == "SETTLED"
+        late.commit()
+    with seeded() as db:
+        assert db.get_one(SessionRow, session_id).stage == "SETTLED"
+        db.delete(db.get_one(SessionRow, session_id))  # no settled session without books: the database is shared
+        db.commit()
+
+
 def test_the_cpos_progress_reaches_a_loaded_session_and_stops_at_its_cdr(seeded: sessionmaker[Session]) -> None:
     later = datetime(2026, 6, 1, 10, 30, tzinfo=UTC)
 
