@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -18,7 +19,7 @@ from domain.sessions.authorisation import Authorisation, ConnectorFacts, DemandP
 from domain.settlement.contracts import ContractTermsInvalid, credit_terms
 from persistence import dunning, holds
 from persistence import repositories as repo
-from persistence.tables import ContractRow, DemandPartnerRow, LedgerHoldRow
+from persistence.tables import DemandPartnerRow, LedgerHoldRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class Decided:
     partner: DemandPartnerRow
     charger: repo.Charger
     authorisation: Authorisation
+    terms: dict[str, Any]  # of the partner's contract version in force, as stored (checked where used)
 
 
 def decide(db: Session, demand_partner_id: str, evse_id: str, *, at: datetime) -> Decided:
@@ -44,9 +46,9 @@ def decide(db: Session, demand_partner_id: str, evse_id: str, *, at: datetime) -
     )
     assert charger is not None  # authorise() refuses an unknown EVSE
     assert partner is not None  # and an unknown partner
-    terms = db.get_one(ContractRow, authorisation.demand_partner_contract.key).terms
+    terms = repo.contract_terms(db, authorisation.demand_partner_contract.key)
     dunning.refuse_if_overdue(db, partner, terms, on=at.astimezone(UTC).date())
-    return Decided(partner, charger, authorisation)
+    return Decided(partner, charger, authorisation, terms)
 
 
 def _connectors(db: Session, charger: repo.Charger) -> list[ConnectorFacts]:
@@ -67,7 +69,7 @@ def hold_credit(
     against the contract's credit limit, expiring after the contract's hold days. Idempotent per session;
     raises ``AuthorisationRefused`` (CREDIT_LIMIT_EXCEEDED, CONTRACT_TERMS_INVALID)."""
     try:
-        credit = credit_terms(db.get_one(ContractRow, decided.authorisation.demand_partner_contract.key).terms)
+        credit = credit_terms(decided.terms)
     except ContractTermsInvalid as invalid:
         raise AuthorisationRefused(RefusalReason.CONTRACT_TERMS_INVALID, str(invalid)) from invalid
     currency = decided.partner.billing_currency

@@ -22,6 +22,13 @@ from persistence.tables import DemandPartnerRow, LedgerHoldResolutionRow, Ledger
 _LOCK_PARTNER = select(DemandPartnerRow.id).where(DemandPartnerRow.id == bindparam("partner")).with_for_update()
 
 
+# Built once: every authorisation runs them (building and keying a statement cost more than running it).
+_HELD = select(func.coalesce(func.sum(LedgerPendingHoldRow.amount_minor), 0)).where(
+    LedgerPendingHoldRow.account_key == bindparam("account")
+)
+_HOLD_OF_SESSION = select(LedgerHoldRow).where(LedgerHoldRow.session_id == bindparam("session"))
+
+
 def hold_key(session_id: str) -> str:
     return f"session-{session_id}:hold"
 
@@ -75,24 +82,22 @@ def pending_holds() -> Select[LedgerHoldRow]:
     return select(LedgerHoldRow).join(LedgerPendingHoldRow, LedgerPendingHoldRow.hold_key == LedgerHoldRow.key)
 
 
+_EXPIRED_OF_ACCOUNT = pending_holds().where(
+    LedgerPendingHoldRow.expires_at <= bindparam("now"), LedgerPendingHoldRow.account_key == bindparam("account")
+)
+
+
 def held_minor(db: Session, account: int) -> int:
     """What the account's pending holds reserve."""
-    return int(
-        db.scalar(
-            select(func.coalesce(func.sum(LedgerPendingHoldRow.amount_minor), 0)).where(
-                LedgerPendingHoldRow.account_key == account
-            )
-        )
-        or 0
-    )
+    return int(db.scalar(_HELD, {"account": account}) or 0)
 
 
 def expire_holds(db: Session, *, now: datetime, account: int | None = None) -> int:
     """Release pending holds past their expiry (of one account, or all); returns how many."""
-    query = pending_holds().where(LedgerPendingHoldRow.expires_at <= now)
-    if account is not None:
-        query = query.where(LedgerPendingHoldRow.account_key == account)
-    expired = db.scalars(query).all()
+    if account is None:
+        expired = db.scalars(pending_holds().where(LedgerPendingHoldRow.expires_at <= now)).all()
+    else:
+        expired = db.scalars(_EXPIRED_OF_ACCOUNT, {"now": now, "account": account}).all()
     db.add_all(
         LedgerHoldResolutionRow(hold_key=h.key, state=HoldState.EXPIRED.value, posted_minor=0, resolved_at=now)
         for h in expired
@@ -145,7 +150,7 @@ def hold_state(db: Session, hold: LedgerHoldRow) -> HoldState:
 
 
 def hold_for_session(db: Session, session_id: str) -> LedgerHoldRow | None:
-    return db.scalar(select(LedgerHoldRow).where(LedgerHoldRow.session_id == session_id))
+    return db.scalar(_HOLD_OF_SESSION, {"session": session_id})
 
 
 def _resolve(

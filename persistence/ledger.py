@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, func, insert, select, tuple_
+from sqlalchemy import ColumnElement, bindparam, case, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from domain.ledger.entries import JournalEntry
@@ -33,12 +33,13 @@ def _existing_accounts(db: Session, wanted: Iterable[tuple[str, str]]) -> dict[t
     pairs = sorted(wanted)
     if not pairs:
         return {}
-    found = db.execute(
-        select(LedgerAccountRow.code, LedgerAccountRow.currency, LedgerAccountRow.key).where(
-            tuple_(LedgerAccountRow.code, LedgerAccountRow.currency).in_(pairs)
-        )
-    )
-    return {(code, currency): key for code, currency, key in found}
+    return {(code, currency): key for code, currency, key in db.execute(_ACCOUNTS, {"pairs": pairs})}
+
+
+# Built once: every authorisation and every booking looks its accounts up.
+_ACCOUNTS = select(LedgerAccountRow.code, LedgerAccountRow.currency, LedgerAccountRow.key).where(
+    tuple_(LedgerAccountRow.code, LedgerAccountRow.currency).in_(bindparam("pairs", expanding=True))
+)
 
 
 def account_key(db: Session, code: str, currency: str) -> int:
@@ -130,16 +131,17 @@ def _kept_balance() -> ColumnElement[int]:
     return func.coalesce(func.sum(LedgerAccountTotalRow.debits_minor - LedgerAccountTotalRow.credits_minor), 0)
 
 
+# Built once: every authorisation reads the partner's balance.
+_BALANCE = (
+    select(_kept_balance())
+    .join(LedgerAccountRow, LedgerAccountRow.key == LedgerAccountTotalRow.account_key)
+    .where(LedgerAccountRow.code == bindparam("code"), LedgerAccountRow.currency == bindparam("currency"))
+)
+
+
 def account_balance(db: Session, code: str, currency: str) -> int:
     """The account's debits less its credits, read from its few kept total rows whatever its history."""
-    return int(
-        db.scalar(
-            select(_kept_balance())
-            .join(LedgerAccountRow, LedgerAccountRow.key == LedgerAccountTotalRow.account_key)
-            .where(LedgerAccountRow.code == code, LedgerAccountRow.currency == currency)
-        )
-        or 0
-    )
+    return int(db.scalar(_BALANCE, {"code": code, "currency": currency}) or 0)
 
 
 def currency_totals(db: Session) -> dict[str, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from persistence.tables import QuoteRow, SessionRow
@@ -20,10 +20,14 @@ def partner_quote(db: Session, demand_partner_id: str, quote_id: str) -> QuoteRo
     ).first()
 
 
+# Built once: every authorisation asks.
+_QUOTED_TARIFF = (
+    select(QuoteRow.tariff_key)
+    .join(SessionRow, SessionRow.quote_id == QuoteRow.id)
+    .where(SessionRow.id == bindparam("session"))
+)
+
+
 def quoted_tariff_key(db: Session, session_id: str) -> int | None:
     """The tariff version of the quote the session started on; None when it started on none."""
-    return db.scalar(
-        select(QuoteRow.tariff_key)
-        .join(SessionRow, SessionRow.quote_id == QuoteRow.id)
-        .where(SessionRow.id == session_id)
-    )
+    return db.scalar(_QUOTED_TARIFF, {"session": session_id})

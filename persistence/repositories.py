@@ -40,11 +40,26 @@ def operator_for_key(db: Session, key_sha256: str) -> str | None:
     )
 
 
+# Built once, columns only: every authorisation reads both parties' versions and one version's terms (the
+# ORM's objects were dropped as soon as read, so each later read of the same contract loaded it again).
+_CONTRACT_VERSIONS = select(
+    ContractRow.key, ContractRow.version, ContractRow.effective_from, ContractRow.effective_to
+).where(ContractRow.party_kind == bindparam("party_kind"), ContractRow.party_id == bindparam("party_id"))
+_CONTRACT_TERMS = select(ContractRow.terms).where(ContractRow.key == bindparam("contract"))
+
+
 def contract_versions(db: Session, party_kind: str, party_id: str) -> list[EffectiveVersion]:
-    rows = db.scalars(
-        select(ContractRow).where(ContractRow.party_kind == party_kind, ContractRow.party_id == party_id)
-    ).all()
-    return [EffectiveVersion(r.key, r.version, r.effective_from, r.effective_to) for r in rows]
+    rows = db.execute(_CONTRACT_VERSIONS, {"party_kind": party_kind, "party_id": party_id})
+    return [
+        EffectiveVersion(key, version, effective_from, effective_to)
+        for key, version, effective_from, effective_to in rows
+    ]
+
+
+def contract_terms(db: Session, contract_key: int) -> dict[str, Any]:
+    """The stored terms of one contract version."""
+    terms: dict[str, Any] = db.execute(_CONTRACT_TERMS, {"contract": contract_key}).scalar_one()
+    return terms
 
 
 def same_ci_string(column: Mapped[str] | Mapped[str | None], value: str) -> ColumnElement[bool]:
@@ -96,14 +111,18 @@ def charger_by_evse_id(db: Session, evse_id: str) -> Charger | None:
     return Charger(evse, location, cpo, connectors)
 
 
+# Built once: every authorisation reads the versions of its connector's tariffs.
+_TARIFF_VERSIONS = (
+    select(TariffRow)
+    .where(TariffRow.cpo_id == bindparam("cpo"), same_ci_parameter(TariffRow.tariff_id, "tariff_id"))
+    .order_by(TariffRow.last_updated)
+)
+
+
 def tariff_versions(db: Session, cpo_id: str, tariff_id: str) -> list[EffectiveVersion]:
     """Each version is in force from its ``last_updated`` (or later start) until its own end or until
     the next version takes over; a deleted version is never in force (see ``in_force``)."""
-    rows = db.scalars(
-        select(TariffRow)
-        .where(TariffRow.cpo_id == cpo_id, same_ci_string(TariffRow.tariff_id, tariff_id))
-        .order_by(TariffRow.last_updated)
-    ).all()
+    rows = db.scalars(_TARIFF_VERSIONS, {"cpo": cpo_id, "tariff_id": tariff_id.upper()}).all()
 
     def begins(r: TariffRow) -> datetime:
         return r.last_updated if r.deleted else max(r.last_updated, r.start_date_time or r.last_updated)
