@@ -36,22 +36,30 @@ class ReplayReport:
     workflow_id: str
     events: int
     failure: str | None  # why replay failed (non-determinism, or a workflow error), None when clean
+    history_json: str | None = None  # the history that failed, as `--file` reads it; None when clean
 
-    def describe(self) -> str:
+    def describe(self, *, with_history: bool = False) -> str:
+        """One sentence; ``with_history``: a failing history follows it, for a test's failure to keep (a
+        workflow of a test run is gone with its dev server, and the history is what explains the failure)."""
         if self.failure is None:
             return f"{self.workflow_id}: {self.events} events replay cleanly against this code"
-        return (
+        described = (
             f"{self.workflow_id}: {self.events} events do NOT replay against this code:\n  {self.failure}\n"
             "Running workflows like this one would fail after a deploy: guard the change with "
             "workflow.patched(...) (see README)."
         )
+        if with_history and self.history_json is not None:
+            described += f"\nThe history (JSON; `networkcore replay --file` reads it):\n{self.history_json}"
+        return described
 
 
 async def replay_history(history: WorkflowHistory) -> ReplayReport:
     replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     failure = result.replay_failure
-    return ReplayReport(history.workflow_id, len(history.events), None if failure is None else _plainly(failure))
+    if failure is None:
+        return ReplayReport(history.workflow_id, len(history.events), None)
+    return ReplayReport(history.workflow_id, len(history.events), _plainly(failure), history.to_json())
 
 
 def _plainly(failure: Exception) -> str:

@@ -282,7 +282,7 @@ async def test_a_rejected_payout_returns_to_the_payable_and_the_next_release_pay
     ]
     # The workflow's live history replays against this code (what `networkcore replay` does).
     report = await replay_history(await fetch_history(stack.temporal, payout_workflow_id(payee, "EUR")))
-    assert report.failure is None, report.describe()
+    assert report.failure is None, report.describe(with_history=True)
     other = await stack.http.get("/v1/payouts", headers=stack.headers(payee_partner(stack, "EUR").api_key))
     assert other.json() == {"payouts": [], "positions": []}
     assert (await stack.http.get("/v1/payouts")).status_code == 401

@@ -229,4 +229,4 @@ async def test_a_failed_clearing_is_reset_to_its_cdr_after_the_fix_and_settles_o
     failed_history = await stack.temporal.get_workflow_handle(handle.id, run_id=first_run).fetch_history()
     for history in (failed_history, await handle.fetch_history()):
         report = await replay_history(history)
-        assert report.failure is None, report.describe()
+        assert report.failure is None, report.describe(with_history=True)

@@ -98,7 +98,7 @@ async def test_a_session_stopped_by_a_missing_rate_is_found_by_its_error_type_un
     await found(stack, MISSING_FX_RATE + mine, expected=[])
     await found(stack, SESSIONS_NEEDING_ATTENTION + mine, expected=[])
     report = await replay_history(await handle.fetch_history())
-    assert report.failure is None, report.describe()
+    assert report.failure is None, report.describe(with_history=True)
     with stack.writes() as db:
         assert check_ledger(db).ok
 
@@ -120,7 +120,7 @@ async def test_a_session_waiting_for_its_cdr_is_found_and_flagged_overdue_until_
     assert await error_type(handle) is None
     await found(stack, waiting + this_one, expected=[])
     report = await replay_history(await handle.fetch_history())
-    assert report.failure is None, report.describe()
+    assert report.failure is None, report.describe(with_history=True)
 
 
 async def test_a_rejected_payout_is_found_and_summarised_until_the_next_release_pays_it(stack: Stack) -> None:
@@ -154,6 +154,6 @@ async def test_a_rejected_payout_is_found_and_summarised_until_the_next_release_
     details = (await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)).current_details
     assert "Rejected by the bank" not in details
     report = await replay_history(await handle.fetch_history())
-    assert report.failure is None, report.describe()
+    assert report.failure is None, report.describe(with_history=True)
     with stack.writes() as db:
         assert check_ledger(db).ok

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHistory
 
-from cli.replay import replay_history
+from cli.replay import history_from_file, replay_history
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 RECORDED = {path.stem: json.loads(path.read_text()) for path in HISTORIES}
@@ -44,3 +44,20 @@ def test_every_representative_path_is_recorded() -> None:
 async def test_recorded_history_replays(path: Path) -> None:
     report = await replay_history(WorkflowHistory.from_json(f"recorded-{path.stem}", RECORDED[path.stem]))
     assert report.failure is None, report.describe()
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_history_that_does_not_replay_is_kept_with_its_report(tmp_path: Path) -> None:
+    """A test's failing replay says why and carries the history, which `networkcore replay --file` reads back."""
+    changed = json.dumps(RECORDED["payout_rejected_then_paid"]).replace('"send_payout"', '"renamed_activity"')
+    report = await replay_history(WorkflowHistory.from_json("changed", changed))
+    assert report.failure is not None
+    assert "renamed_activity" in report.failure
+    assert report.history_json is not None
+    assert report.history_json not in report.describe()
+    described = report.describe(with_history=True)
+    assert described.endswith(report.history_json)
+    kept = tmp_path / "changed.json"
+    kept.write_text(report.history_json)
+    again = await replay_history(history_from_file(kept))
+    assert (again.events, again.failure) == (report.events, report.failure)
