@@ -82,6 +82,7 @@ def pending_holds() -> Select[LedgerHoldRow]:
     return select(LedgerHoldRow).join(LedgerPendingHoldRow, LedgerPendingHoldRow.hold_key == LedgerHoldRow.key)
 
 
+# Built once: an authorisation releases its partner's expired holds first.
 _EXPIRED_OF_ACCOUNT = pending_holds().where(
     LedgerPendingHoldRow.expires_at <= bindparam("now"), LedgerPendingHoldRow.account_key == bindparam("account")
 )

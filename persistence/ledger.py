@@ -17,6 +17,12 @@ class IdempotencyConflict(Exception):
     """The idempotency key was already used for different postings: a bug upstream, never retried away."""
 
 
+# Built once: every authorisation and every booking looks its accounts up.
+_ACCOUNTS = select(LedgerAccountRow.code, LedgerAccountRow.currency, LedgerAccountRow.key).where(
+    tuple_(LedgerAccountRow.code, LedgerAccountRow.currency).in_(bindparam("pairs", expanding=True))
+)
+
+
 def account_keys(db: Session, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """The accounts of (code, currency) pairs, opened on first use (concurrent openers agree on one)."""
     wanted = set(wanted)
@@ -34,12 +40,6 @@ def _existing_accounts(db: Session, wanted: Iterable[tuple[str, str]]) -> dict[t
     if not pairs:
         return {}
     return {(code, currency): key for code, currency, key in db.execute(_ACCOUNTS, {"pairs": pairs})}
-
-
-# Built once: every authorisation and every booking looks its accounts up.
-_ACCOUNTS = select(LedgerAccountRow.code, LedgerAccountRow.currency, LedgerAccountRow.key).where(
-    tuple_(LedgerAccountRow.code, LedgerAccountRow.currency).in_(bindparam("pairs", expanding=True))
-)
 
 
 def account_key(db: Session, code: str, currency: str) -> int:
