@@ -204,67 +204,7 @@ class SessionActivities:
         """Rate the CDR against the tariff in force at session start, in the location's time zone, and
         compare with the CPO's claim. One clearing per session: a retry returns the stored one."""
         with self._writes.begin() as db:
-            existing = repo.clearing_of(db, request.session_id, request.generation)
-            if existing is None:
-                existing = self._clear(db, request)
-            return ClearingOutcome(
-                currency=existing.currency,
-                total_excl_vat=existing.total_excl_vat,
-                total_incl_vat=existing.total_incl_vat,
-                claimed_excl_vat=existing.claimed_excl_vat,
-                claimed_incl_vat=existing.claimed_incl_vat,
-                discrepancy=existing.discrepancy,
-                note=str(existing.report["note"]),
-            )
-
-    def _clear(self, db: Session, request: ClearingInput) -> ClearingRow:
-        """Rate the CDR and compare the rating with the CPO's claim: the clearing's row, written."""
-        session = db.get_one(SessionRow, request.session_id)
-        assert session.tariff_version_key is not None, "an authorised session holds its tariff"
-        cdr_row = db.get_one(CdrRow, request.cdr_key)
-        cdr = json.loads(cdr_row.body, parse_float=Decimal)
-        tariff_row = repo.tariff_version(db, session.tariff_version_key)
-        charger = repo.charger_by_evse_id(db, session.evse_id)
-        assert charger is not None
-        terms = db.get_one(ContractRow, session.cpo_contract_key).terms if session.cpo_contract_key else {}
-        try:
-            bounds = clearing_terms(terms)
-            tariff = parse_tariff(json.loads(tariff_row.body, parse_float=Decimal))
-            start, end, periods = rating_input(cdr)
-        except ContractTermsInvalid as invalid:
-            raise refusal(invalid, CONTRACT_TERMS_INVALID) from invalid
-        except TariffInvalid as invalid:
-            raise refusal(invalid, TARIFF_INVALID) from invalid
-        rated = rate(tariff, periods, start=start, end=end, time_zone=ZoneInfo(charger.location.time_zone))
-        try:
-            bounds.check_rated(rated.total_cost.excl_vat, rated.currency)
-        except PriceImplausible as implausible:
-            raise refusal(implausible, PRICE_IMPLAUSIBLE) from implausible
-        tolerance = bounds.tolerance
-        claimed = Amount(
-            Decimal(str(cdr["total_cost"]["excl_vat"])),
-            Decimal(str(cdr["total_cost"].get("incl_vat", cdr["total_cost"]["excl_vat"]))),
-        )
-        comparison = compare(rated.total_cost, claimed, tolerance)
-        report = rated_report(rated) | {"note": comparison.describe(rated.currency)}
-        row = ClearingRow(
-            session_id=session.id,
-            generation=request.generation,
-            cdr_key=cdr_row.key,
-            tariff_version_key=tariff_row.key,
-            currency=rated.currency,
-            total_excl_vat=rated.total_cost.excl_vat,
-            total_incl_vat=rated.total_cost.incl_vat,
-            claimed_excl_vat=claimed.excl_vat,
-            claimed_incl_vat=claimed.incl_vat,
-            tolerance=tolerance,
-            discrepancy=comparison.discrepancy,
-            report=report,
-            rated_at=utcnow(),
-        )
-        db.add(row)
-        db.flush()
-        return row
+            return cleared(db, request)
 
     # --- the read model ---------------------------------------------------------------------------
 
@@ -272,21 +212,93 @@ class SessionActivities:
     def record_stage(self, outcome: StageOutcome) -> None:
         """Write what the workflow decided into the read model (forward-only, so replays are harmless)."""
         with self._writes.begin() as db:
-            moved = repo.move_session_stage(
-                db,
-                outcome.session_id,
-                outcome.stage,
-                now=utcnow(),
-                reason=outcome.reason,
-                needs_attention=outcome.needs_attention,
-            )
-            row = db.get_one(SessionRow, outcome.session_id)
-            if moved or (outcome.needs_attention and outcome.reason is not None):
-                row.error_type = outcome.error_type  # written, or cleared, whenever the reason is
-            if outcome.cdr_key is not None:
-                row.cdr_key = outcome.cdr_key
-            if outcome.stage in UNBILLED_ENDINGS:
-                holds.void_hold(db, outcome.session_id, now=utcnow())
+            write_stage(db, outcome)
+
+
+def cleared(db: Session, request: ClearingInput) -> ClearingOutcome:
+    """The session's clearing: the stored one, or the CDR rated and compared now (and stored)."""
+    existing = repo.clearing_of(db, request.session_id, request.generation)
+    if existing is None:
+        existing = _clear(db, request)
+    return ClearingOutcome(
+        currency=existing.currency,
+        total_excl_vat=existing.total_excl_vat,
+        total_incl_vat=existing.total_incl_vat,
+        claimed_excl_vat=existing.claimed_excl_vat,
+        claimed_incl_vat=existing.claimed_incl_vat,
+        discrepancy=existing.discrepancy,
+        note=str(existing.report["note"]),
+    )
+
+
+def _clear(db: Session, request: ClearingInput) -> ClearingRow:
+    """Rate the CDR and compare the rating with the CPO's claim: the clearing's row, written."""
+    session = db.get_one(SessionRow, request.session_id)
+    assert session.tariff_version_key is not None, "an authorised session holds its tariff"
+    cdr_row = db.get_one(CdrRow, request.cdr_key)
+    cdr = json.loads(cdr_row.body, parse_float=Decimal)
+    tariff_row = repo.tariff_version(db, session.tariff_version_key)
+    charger = repo.charger_by_evse_id(db, session.evse_id)
+    assert charger is not None
+    terms = db.get_one(ContractRow, session.cpo_contract_key).terms if session.cpo_contract_key else {}
+    try:
+        bounds = clearing_terms(terms)
+        tariff = parse_tariff(json.loads(tariff_row.body, parse_float=Decimal))
+        start, end, periods = rating_input(cdr)
+    except ContractTermsInvalid as invalid:
+        raise refusal(invalid, CONTRACT_TERMS_INVALID) from invalid
+    except TariffInvalid as invalid:
+        raise refusal(invalid, TARIFF_INVALID) from invalid
+    rated = rate(tariff, periods, start=start, end=end, time_zone=ZoneInfo(charger.location.time_zone))
+    try:
+        bounds.check_rated(rated.total_cost.excl_vat, rated.currency)
+    except PriceImplausible as implausible:
+        raise refusal(implausible, PRICE_IMPLAUSIBLE) from implausible
+    tolerance = bounds.tolerance
+    claimed = Amount(
+        Decimal(str(cdr["total_cost"]["excl_vat"])),
+        Decimal(str(cdr["total_cost"].get("incl_vat", cdr["total_cost"]["excl_vat"]))),
+    )
+    comparison = compare(rated.total_cost, claimed, tolerance)
+    report = rated_report(rated) | {"note": comparison.describe(rated.currency)}
+    row = ClearingRow(
+        session_id=session.id,
+        generation=request.generation,
+        cdr_key=cdr_row.key,
+        tariff_version_key=tariff_row.key,
+        currency=rated.currency,
+        total_excl_vat=rated.total_cost.excl_vat,
+        total_incl_vat=rated.total_cost.incl_vat,
+        claimed_excl_vat=claimed.excl_vat,
+        claimed_incl_vat=claimed.incl_vat,
+        tolerance=tolerance,
+        discrepancy=comparison.discrepancy,
+        report=report,
+        rated_at=utcnow(),
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def write_stage(db: Session, outcome: StageOutcome) -> None:
+    """The read model's row of the session moved to the workflow's stage (forward only)."""
+    now = utcnow()
+    moved = repo.move_session_stage(
+        db,
+        outcome.session_id,
+        outcome.stage,
+        now=now,
+        reason=outcome.reason,
+        needs_attention=outcome.needs_attention,
+    )
+    row = db.get_one(SessionRow, outcome.session_id)
+    if moved or (outcome.needs_attention and outcome.reason is not None):
+        row.error_type = outcome.error_type  # written, or cleared, whenever the reason is
+    if outcome.cdr_key is not None:
+        row.cdr_key = outcome.cdr_key
+    if outcome.stage in UNBILLED_ENDINGS:
+        holds.void_hold(db, outcome.session_id, now=now)
 
 
 def refusal_reason(error: ApplicationError) -> RefusalReason | None:

@@ -12,6 +12,8 @@ leaves nothing behind, the numbers included.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,15 +23,26 @@ from temporalio.exceptions import ApplicationError
 from activities import metrics
 from activities.clock import utcnow
 from activities.errors import IDEMPOTENCY_CONFLICT, refusal
+from activities.sessions import cleared, write_stage
 from domain.einvoice.issuing import EInvoiceInvalid, EInvoiceIssuing
 from domain.fx.rates import FxRateMissing, FxRateStale, convert
 from domain.money import from_minor, quantize, to_minor
+from domain.sessions.lifecycle import SessionStage
 from domain.settlement.contracts import ContractTermsInvalid
 from domain.settlement.plan import SettlementPlan, plan_settlement
 from domain.vat.parties import CountryUnknown
 from domain.vat.rates import VatRateMissing, VatRateTable
 from domain.vat.treatment import TaxParty, VatRegistrationMissing
-from messages.sessions import FxOutcome, SettlementInput, SettlementOutcome
+from messages.sessions import (
+    PRICE_DISCREPANCY,
+    ClearingInput,
+    FxOutcome,
+    SessionSettled,
+    SettlementInput,
+    SettlementOutcome,
+    StageOutcome,
+    discrepancy_reason,
+)
 from persistence import ledger
 from persistence import repositories as repo
 from persistence.settlement_booking import SettlementBooking, book_settlement
@@ -73,14 +86,12 @@ class SettlementActivities:
         charging ended (the previous publication on weekends and holidays), rounded once: the net amount
         of the partner's invoice line. A missing rate, or one older than the allowed age, is a business
         refusal: ops import the rate and retry the settlement."""
-        with self._writes.begin() as db:
-            conversion = repo.conversion_of(db, request.session_id, request.generation)
-            if conversion is None:
-                try:
-                    conversion = self._convert(db, request.session_id, request.generation)
-                except SETTLEMENT_ERRORS as refused:
-                    raise refusal(refused, type(refused).__name__) from refused
-            return _fx_outcome(conversion)
+        with self._writes.begin() as db, _refusals():
+            return _fx_outcome(self._converted(db, request.session_id, request.generation))
+
+    def _converted(self, db: Session, session_id: str, generation: int) -> FxConversionRow:
+        conversion = repo.conversion_of(db, session_id, generation)
+        return self._convert(db, session_id, generation) if conversion is None else conversion
 
     def _convert(self, db: Session, session_id: str, generation: int) -> FxConversionRow:
         # A correction's price can still change until it is converted (a dispute decided again holds this
@@ -119,17 +130,39 @@ class SettlementActivities:
     def post_settlement(self, request: SettlementInput) -> SettlementOutcome:
         """Issue the session's invoices and book it (receivable, payables, VAT, commission, revenue share,
         FX legs), capturing its hold, all in one transaction."""
-        with self._writes.begin() as db:
-            try:
-                outcome, cdr_received_at = self._post(db, request.session_id, request.generation)
-            except SETTLEMENT_ERRORS as refused:
-                raise refusal(refused, type(refused).__name__) from refused
-            except ledger.IdempotencyConflict as conflict:
-                # The same key booked with other amounts: a bug to look at, never retried away.
-                raise ApplicationError(str(conflict), type=IDEMPOTENCY_CONFLICT, non_retryable=True) from conflict
-        if cdr_received_at is not None:  # booked by this call, and committed
-            metrics.observe_settlement(cdr_received_at=cdr_received_at, settled_at=utcnow())
+        with self._writes.begin() as db, _refusals():
+            outcome, cdr_received_at = self._post(db, request.session_id, request.generation)
+        _observe(cdr_received_at)
         return outcome
+
+    # --- stages 5 to 8 at once --------------------------------------------------------------------
+
+    @activity.defn
+    def settle_session(self, request: ClearingInput) -> SessionSettled:
+        """A session's clearing, conversion, invoices and booking, and its SETTLED record, in one transaction:
+        what ``clear_session``, ``convert_to_billing_currency``, ``post_settlement`` and ``record_stage`` do one
+        by one, for a quarter of the local activities, workflow activations and transactions. A refusal of any
+        of them rolls all back, and the workflow takes the stepwise path, which says and parks what refused.
+        Idempotent as each of them is: a retry finds the stored clearing, conversion and booking."""
+        with self._writes.begin() as db, _refusals():
+            # Locked first, as the stage record below would: in the order the session's other writers lock.
+            repo.locked_session(db, request.session_id)
+            clearing = cleared(db, request)
+            fx = _fx_outcome(self._converted(db, request.session_id, request.generation))
+            outcome, cdr_received_at = self._post(db, request.session_id, request.generation)
+            write_stage(
+                db,
+                StageOutcome(
+                    session_id=request.session_id,
+                    stage=SessionStage.SETTLED,
+                    reason=discrepancy_reason(clearing),
+                    cdr_key=request.cdr_key,
+                    needs_attention=clearing.discrepancy,
+                    error_type=PRICE_DISCREPANCY if clearing.discrepancy else None,
+                ),
+            )
+        _observe(cdr_received_at)
+        return SessionSettled(clearing=clearing, fx=fx, settlement=outcome)
 
     def _post(self, db: Session, session_id: str, generation: int) -> tuple[SettlementOutcome, datetime | None]:
         """The outcome, and the CDR's receipt time when this call booked the entry (None when it was
@@ -155,6 +188,23 @@ class SettlementActivities:
         plan = plan_settlement(facts)
         booking = book_settlement(db, plan, now=utcnow(), issuing=self._einvoicing)
         return _settlement_outcome(plan, booking), (cdr.received_at if booking.booked_now else None)
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Stages 6-8's business refusals as non-retryable activity errors of their class's name."""
+    try:
+        yield
+    except SETTLEMENT_ERRORS as refused:
+        raise refusal(refused, type(refused).__name__) from refused
+    except ledger.IdempotencyConflict as conflict:
+        # The same key booked with other amounts: a bug to look at, never retried away.
+        raise ApplicationError(str(conflict), type=IDEMPOTENCY_CONFLICT, non_retryable=True) from conflict
+
+
+def _observe(cdr_received_at: datetime | None) -> None:
+    if cdr_received_at is not None:  # booked by this call, and committed
+        metrics.observe_settlement(cdr_received_at=cdr_received_at, settled_at=utcnow())
 
 
 def _settlement_outcome(plan: SettlementPlan, booking: SettlementBooking) -> SettlementOutcome:

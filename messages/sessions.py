@@ -44,6 +44,9 @@ class ChargingSessionInput(Payload):
     # A driver's token the CPO authorised in real time and then started at the charger: no START_SESSION,
     # the CPO's Session is the start. Sessions started before decode as False and replay unchanged.
     started_by_cpo: bool = False
+    # Stages 5-8 and the SETTLED record in one local activity (``settle_session``), the stepwise path only
+    # after a refusal; False for sessions started before, which replay their stepwise histories.
+    settles_in_one_step: bool = False
 
 
 class AuthoriseSessionInput(Payload):
@@ -220,6 +223,22 @@ class SettlementOutcome(Payload):
     billed_vat: Decimal | None = None  # VAT on the partner's invoice, billing currency
     invoice: str | None = None  # the partner's invoice number; None while on a draft statement
     self_billed_invoice: str | None = None  # the CPO's self-billed invoice number
+
+
+PRICE_DISCREPANCY = "PriceDiscrepancy"  # ErrorType of a session whose CPO claimed another price
+
+
+def discrepancy_reason(clearing: ClearingOutcome) -> str | None:
+    """What a session says once cleared: a discrepancy with the CPO's claim is flagged, never blocking."""
+    return f"price discrepancy: {clearing.note}" if clearing.discrepancy else None
+
+
+class SessionSettled(Payload):
+    """Stages 5 to 8 done in one step, and SETTLED recorded with them."""
+
+    clearing: ClearingOutcome
+    fx: FxOutcome
+    settlement: SettlementOutcome
 
 
 class SettlementRetry(Payload):

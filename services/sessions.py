@@ -170,6 +170,7 @@ async def start_charging_session(
             timeouts=timeouts,
             clearing=True,
             settlement=True,
+            settles_in_one_step=True,
             max_amount=session.max_amount,
         ),
         cpo_id=cpo_id,

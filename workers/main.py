@@ -151,6 +151,7 @@ def build_worker(
             activities.clear_session,
             settlement.convert_to_billing_currency,
             settlement.post_settlement,
+            settlement.settle_session,
             corrections.reverse_settlement,
             corrections.record_correction,
             statements.issue_due_statements,

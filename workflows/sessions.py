@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.sessions.lifecycle import CpoSessionStatus, SessionStage, cpo_status_advances, is_final
     from messages.ocpi import CommandResultType, CommandType
     from messages.sessions import (
+        PRICE_DISCREPANCY,
         AuthoriseSessionInput,
         CdrArrived,
         ChargingSessionInput,
@@ -35,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         CpoSessionReported,
         FxOutcome,
         SessionAuthorised,
+        SessionSettled,
         SessionView,
         SettlementInput,
         SettlementOutcome,
@@ -43,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         StartCommandInput,
         StopCommandInput,
         StopRequest,
+        discrepancy_reason,
     )
     from workflows import search_attributes as sa
     from workflows.failures import ActivityFailure, application_error
@@ -55,7 +58,6 @@ STOP_REFUSED = "StopRefused"
 ERROR_TYPE_PATCH = "session-error-type"
 CDR_OVERDUE = "CdrOverdue"
 UNTYPED_CLEARING_FAILURE = "ClearingFailed"
-PRICE_DISCREPANCY = "PriceDiscrepancy"
 # How the reasons of the two stops ops can retry begin: ``<what> (<ErrorType>): <message>``.
 SETTLEMENT_STOPPED = "settlement stopped"
 CLEARING_FAILED = "clearing failed"
@@ -120,6 +122,16 @@ class ChargingSessionWorkflow:
     async def _clear(self, cdr: CdrArrived) -> ChargingSessionResult:
         """Rate at the official price (in the same workflow task as the final bookkeeping, so it costs
         no extra action) and compare with the CPO's claim; a discrepancy is flagged, never blocking."""
+        if self._request.settlement and self._request.settles_in_one_step:
+            try:
+                settled = await database_step(
+                    SettlementActivities.settle_session,
+                    ClearingInput(session_id=self._request.session_id, cdr_key=cdr.cdr_key),
+                )
+            except ActivityFailure:
+                pass  # refused, and nothing kept: step by step below, which says and parks what refused
+            else:
+                return await self._settled_in_one_step(cdr, settled)
         try:
             clearing = await database_step(
                 SessionActivities.clear_session,
@@ -133,16 +145,32 @@ class ChargingSessionWorkflow:
             return await self._finish(
                 SessionStage.CDR_RECEIVED, f"{CLEARING_FAILED}{named}: {_cause_message(failure)}", cdr=cdr
             )
-        reason = None
-        if clearing.discrepancy:
-            self._needs_attention = True
-            self._flag_error(PRICE_DISCREPANCY)
-            reason = f"price discrepancy: {clearing.note}"
+        reason = self._note_discrepancy(clearing)
         if not self._request.settlement:
             return await self._finish(SessionStage.CLEARED, reason, cdr=cdr, clearing=clearing)
         self._stage = SessionStage.CLEARED
         self._reason = reason
         return await self._settle(cdr, clearing)
+
+    def _note_discrepancy(self, clearing: ClearingOutcome) -> str | None:
+        reason = discrepancy_reason(clearing)
+        if reason is not None:
+            self._needs_attention = True
+            self._flag_error(PRICE_DISCREPANCY)
+        return reason
+
+    async def _settled_in_one_step(self, cdr: CdrArrived, settled: SessionSettled) -> ChargingSessionResult:
+        """The activity recorded SETTLED as ``_finish`` would have, from the same clearing."""
+        reason = self._note_discrepancy(settled.clearing)
+        return await self._finish(
+            SessionStage.SETTLED,
+            reason,
+            cdr=cdr,
+            clearing=settled.clearing,
+            fx=settled.fx,
+            settlement=settled.settlement,
+            recorded=True,
+        )
 
     # --- stages 6 to 8: FX, then invoices and the ledger in one transaction ------------------------
 
@@ -418,19 +446,22 @@ class ChargingSessionWorkflow:
         clearing: ClearingOutcome | None = None,
         fx: FxOutcome | None = None,
         settlement: SettlementOutcome | None = None,
+        recorded: bool = False,
     ) -> ChargingSessionResult:
+        """``recorded``: the read model says it already (the activity that did the work wrote it)."""
         self._stage = stage
         self._reason = reason
-        await self._record(
-            StageOutcome(
-                session_id=self._request.session_id,
-                stage=stage,
-                reason=reason,
-                cdr_key=None if cdr is None else cdr.cdr_key,
-                needs_attention=self._needs_attention,
-                error_type=self._error_type,
+        if not recorded:
+            await self._record(
+                StageOutcome(
+                    session_id=self._request.session_id,
+                    stage=stage,
+                    reason=reason,
+                    cdr_key=None if cdr is None else cdr.cdr_key,
+                    needs_attention=self._needs_attention,
+                    error_type=self._error_type,
+                )
             )
-        )
         self._publish()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return ChargingSessionResult(

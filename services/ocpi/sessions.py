@@ -190,6 +190,7 @@ def _start_owed(db: Session, cpo: Cpo, ours: SessionRow) -> SessionStart | None:
         requested_at=allowed.requested_at,
         clearing=True,
         settlement=True,
+        settles_in_one_step=True,
         started_by_cpo=True,
     )
     return SessionStart(session, cpo.id, ours.country)

@@ -1,9 +1,9 @@
 """The real session worker (`networkcore worker`), except that it dies like a killed process at the point
-``CRASH_AT`` names: ``after-commit``, right after stages 7-8 commit (before the workflow can take its next
-step); ``mid-invoice``, inside their transaction, once it holds the invoice numbers it allocated;
-``payout-before-send``, once a payout instruction is created, before the rail has it; ``payout-after-send``,
-once the rail has it, before the batch is marked sent. Run by ``test_worker_crash``; configured by the same
-environment variables as the real worker."""
+``CRASH_AT`` names: ``after-commit``, right after stages 7-8 commit (stages 5-8 when they run in one step),
+before the workflow can take its next step; ``mid-invoice``, inside their transaction, once it holds the
+invoice numbers it allocated; ``payout-before-send``, once a payout instruction is created, before the rail
+has it; ``payout-after-send``, once the rail has it, before the batch is marked sent. Run by
+``test_worker_crash``; configured by the same environment variables as the real worker."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from adapters.iso20022 import StatusReport
 from adapters.payout_rails import PayoutRail
 from config.settings import Settings
 from domain.invoicing.documents import PLATFORM_ISSUER
-from messages.sessions import SettlementInput, SettlementOutcome
+from messages.sessions import ClearingInput, SessionSettled, SettlementInput, SettlementOutcome
 from persistence import invoices
 
 CRASH_EXIT_CODE = 17
@@ -30,6 +30,11 @@ class DieAfterPosting(SettlementActivities):
     @activity.defn(name="post_settlement")
     def post_settlement(self, request: SettlementInput) -> SettlementOutcome:
         super().post_settlement(request)  # its transaction has committed when it returns
+        os._exit(CRASH_EXIT_CODE)
+
+    @activity.defn(name="settle_session")
+    def settle_session(self, request: ClearingInput) -> SessionSettled:
+        super().settle_session(request)
         os._exit(CRASH_EXIT_CODE)
 
 
