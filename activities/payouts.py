@@ -303,7 +303,7 @@ async def start_payout_workflows(
     for payee, currency in wanted:
         handle: WorkflowHandle[object, object] = await client.start_workflow(
             PAYOUT_WORKFLOW,
-            PayoutInput(payee=str(payee), currency=currency, poll_seconds=poll_seconds),
+            PayoutInput(payee=str(payee), currency=currency, poll_seconds=poll_seconds, patched_from_start=True),
             id=payout_workflow_id(str(payee), currency),
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

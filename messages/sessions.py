@@ -47,6 +47,9 @@ class ChargingSessionInput(Payload):
     # Stages 5-8 and the SETTLED record in one local activity (``settle_session``), the stepwise path only
     # after a refusal; False for sessions started before, which replay their stepwise histories.
     settles_in_one_step: bool = False
+    # Started with every change workflow.patched guards in this workflow so far: it takes them without asking
+    # (see workflows/failures.py for why asking can fail a replay). False for runs started before.
+    patched_from_start: bool = False
 
 
 class AuthoriseSessionInput(Payload):

@@ -31,6 +31,7 @@ def correction_request(
         reverses_generation=reverses_generation,
         settles_generation=settles_generation,
         cdr_key=cdr_key,
+        patched_from_start=True,
     )
 
 

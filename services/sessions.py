@@ -171,6 +171,7 @@ async def start_charging_session(
             clearing=True,
             settlement=True,
             settles_in_one_step=True,
+            patched_from_start=True,
             max_amount=session.max_amount,
         ),
         cpo_id=cpo_id,

@@ -45,14 +45,14 @@ class SettlementCorrectionWorkflow:
     @workflow.init
     def __init__(self, request: CorrectionRequest) -> None:
         self._request = request
-        self._parked = ParkedForRetry(CORRECTION_REFUSALS)
+        self._parked = ParkedForRetry(CORRECTION_REFUSALS, patched_from_start=request.patched_from_start)
         self._reason: str | None = None
 
     @workflow.run
     async def run(self, request: CorrectionRequest) -> CorrectionResult:
-        parks_every_refusal = workflow.patched(PARK_EVERY_REFUSAL)
+        parks_every_refusal = request.patched_from_start or workflow.patched(PARK_EVERY_REFUSAL)
         if parks_every_refusal:
-            self._parked = ParkedForRetry(None)
+            self._parked = ParkedForRetry(None, patched_from_start=request.patched_from_start)
         reversal: ReversalOutcome | None = None
         if request.reverses_generation is not None:
             reversal_input = ReversalInput(session_id=request.session_id, generation=request.reverses_generation)

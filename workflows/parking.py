@@ -18,10 +18,11 @@ Park = Callable[[str, str, Callable[[], bool]], Awaitable[None]]
 
 
 class ParkedForRetry:
-    def __init__(self, refusals: Collection[str] | None) -> None:
+    def __init__(self, refusals: Collection[str] | None, *, patched_from_start: bool = False) -> None:
         """``refusals``: the ErrorTypes that park the step; None: every business refusal (a non-retryable
-        ApplicationError with a type)."""
+        ApplicationError with a type). ``patched_from_start``: as ``application_error`` takes it."""
         self._refusals = refusals
+        self._patched_from_start = patched_from_start
         self._retries_requested = 0
 
     def retry_requested(self) -> None:
@@ -36,7 +37,7 @@ class ParkedForRetry:
             try:
                 return await attempt()
             except ActivityFailure as failure:
-                refused = application_error(failure)
+                refused = application_error(failure, patched_from_start=self._patched_from_start)
                 if refused is None or refused.type is None or not self._parks(refused.type, failure):
                     raise
                 await park(refused.type, refused.message, self._retry_requested_since(retries_seen))

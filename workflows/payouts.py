@@ -73,7 +73,7 @@ class PayoutWorkflow:
     async def run(self, request: PayoutInput) -> None:
         poll = timedelta(seconds=request.poll_seconds)
         # Payout workflows started before this change have no payee attributes; they keep replaying.
-        if workflow.patched(PAYEE_ATTRIBUTES_PATCH):
+        if request.patched_from_start or workflow.patched(PAYEE_ATTRIBUTES_PATCH):
             self._publish_payee()
         while True:
             if self._open_batch is None:
@@ -92,6 +92,7 @@ class PayoutWorkflow:
                         releases=self._releases,
                         poll_seconds=request.poll_seconds,
                         release_requested=self._release_requests > self._requests_served,
+                        patched_from_start=True,  # a new run: it has every patch from its start
                     )
                 )
 
@@ -163,7 +164,7 @@ class PayoutWorkflow:
             self._rejected = None
 
     def _flag(self, failure: BaseException) -> None:
-        refused = application_error(failure)
+        refused = application_error(failure, patched_from_start=self._request.patched_from_start)
         if refused is None or refused.type not in PAYOUT_REFUSALS:
             raise failure
         self._needs_attention = True
@@ -194,8 +195,8 @@ class PayoutWorkflow:
             updates.append(sa.NEEDS_ATTENTION.value_set(self._needs_attention))
         # Compared with what the workflow carries, so a run continued as new clears what it no longer has.
         error_type = self._error_type()
-        if error_type != workflow.info().typed_search_attributes.get(sa.ERROR_TYPE) and workflow.patched(
-            ERROR_TYPE_PATCH
+        if error_type != workflow.info().typed_search_attributes.get(sa.ERROR_TYPE) and (
+            self._request.patched_from_start or workflow.patched(ERROR_TYPE_PATCH)
         ):
             updates.append(sa.error_type_update(error_type))
         if updates:

@@ -63,11 +63,6 @@ SETTLEMENT_STOPPED = "settlement stopped"
 CLEARING_FAILED = "clearing failed"
 
 
-def _cause_message(failure: BaseException) -> str:
-    cause = application_error(failure)
-    return cause.message if cause is not None else str(failure)
-
-
 @workflow.defn
 class ChargingSessionWorkflow:
     @workflow.init
@@ -85,7 +80,7 @@ class ChargingSessionWorkflow:
         self._cdr: CdrArrived | None = None
         self._stop_request: StopRequest | None = None
         self._stop_outcome: CommandOutcome | None = None
-        self._parked = ParkedForRetry(SETTLEMENT_REFUSALS)
+        self._parked = ParkedForRetry(SETTLEMENT_REFUSALS, patched_from_start=request.patched_from_start)
 
     @workflow.run
     async def run(self, request: ChargingSessionInput) -> ChargingSessionResult:
@@ -101,10 +96,10 @@ class ChargingSessionWorkflow:
                 ),
             )
         except ActivityFailure as failure:
-            refused = application_error(failure)
+            refused = self._refusal(failure)
             if refused is None or refusal_reason(refused) is None:
                 raise
-            return await self._finish(SessionStage.REJECTED, _cause_message(failure))
+            return await self._finish(SessionStage.REJECTED, self._cause_message(failure))
         # Stage 1's credit hold was placed with the authorisation; every unbilled exit below voids it. A
         # session the CPO started is already under way: its Session brought the workflow.
         if not request.started_by_cpo and not await self._start(self._authorised):
@@ -139,11 +134,11 @@ class ChargingSessionWorkflow:
             )
         except ActivityFailure as failure:
             self._needs_attention = True
-            refused = application_error(failure)
+            refused = self._refusal(failure)
             error_type = (refused.type if refused is not None else None) or UNTYPED_CLEARING_FAILURE
             named = f" ({error_type})" if self._flag_error(error_type) else ""
             return await self._finish(
-                SessionStage.CDR_RECEIVED, f"{CLEARING_FAILED}{named}: {_cause_message(failure)}", cdr=cdr
+                SessionStage.CDR_RECEIVED, f"{CLEARING_FAILED}{named}: {self._cause_message(failure)}", cdr=cdr
             )
         reason = self._note_discrepancy(clearing)
         if not self._request.settlement:
@@ -234,7 +229,7 @@ class ChargingSessionWorkflow:
                 retry_policy=COMMAND_RETRY,
             )
         except ActivityFailure as failure:
-            self._reason = f"START_SESSION could not be delivered: {_cause_message(failure)}"
+            self._reason = f"START_SESSION could not be delivered: {self._cause_message(failure)}"
             return False
         if not outcome.accepted:
             self._reason = f"the CPO refused START_SESSION: {outcome.result}" + (
@@ -298,7 +293,7 @@ class ChargingSessionWorkflow:
                 retry_policy=COMMAND_RETRY,
             )
         except ActivityFailure as failure:
-            return CommandOutcome(accepted=False, result="NOT_DELIVERED", message=_cause_message(failure))
+            return CommandOutcome(accepted=False, result="NOT_DELIVERED", message=self._cause_message(failure))
 
     # --- stage 4: CDR receipt ---------------------------------------------------------------------
 
@@ -401,10 +396,17 @@ class ChargingSessionWorkflow:
             return False
         return True
 
+    def _refusal(self, failure: BaseException) -> ApplicationError | None:
+        return application_error(failure, patched_from_start=self._request.patched_from_start)
+
+    def _cause_message(self, failure: BaseException) -> str:
+        cause = self._refusal(failure)
+        return cause.message if cause is not None else str(failure)
+
     def _flag_error(self, error_type: str) -> bool:
         """Say why the session stopped or needs attention, for the UI's ErrorType filter. False (and
         nothing said) while replaying a session recorded before ErrorType existed."""
-        if not workflow.patched(ERROR_TYPE_PATCH):
+        if not (self._request.patched_from_start or workflow.patched(ERROR_TYPE_PATCH)):
             return False
         self._error_type = error_type
         return True

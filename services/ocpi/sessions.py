@@ -191,6 +191,7 @@ def _start_owed(db: Session, cpo: Cpo, ours: SessionRow) -> SessionStart | None:
         clearing=True,
         settlement=True,
         settles_in_one_step=True,
+        patched_from_start=True,
         started_by_cpo=True,
     )
     return SessionStart(session, cpo.id, ours.country)

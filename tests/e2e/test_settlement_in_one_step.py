@@ -106,9 +106,9 @@ async def test_a_session_is_settled_and_recorded_in_one_local_activity_which_boo
 
 
 async def test_a_refused_settlement_keeps_nothing_of_the_one_step_and_parks_step_by_step(stack: Stack) -> None:
-    dirham = partner(stack, "AED")  # the ECB publishes no EUR/AED reference rate
-    session_id = await stack.start("DE*STN*E3001", "driver-aed-one-step", api_key=dirham.api_key)
-    parked = await parked_settlement(stack, session_id, dirham)
+    shilling = partner(stack, "KES")  # the ECB publishes no EUR/KES reference rate, and no test stores one
+    session_id = await stack.start("DE*STN*E3001", "driver-kes-one-step", api_key=shilling.api_key)
+    parked = await parked_settlement(stack, session_id, shilling)
     assert parked["reason"].startswith("settlement stopped (FxRateMissing): ")
     # Refused as a whole, then cleared and converted step by step, where the refusal parks it.
     steps = await local_activities(stack, session_id)

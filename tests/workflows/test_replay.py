@@ -33,6 +33,7 @@ def test_every_representative_path_is_recorded() -> None:
         "settlement_parked_then_retried",
         "payout_rejected_then_paid",
         "payout_waiting_for_collection_then_paid",
+        "payout_patched_from_start_rejected_then_paid",
         "correction_credit_cdr",
         "correction_reissued_cdr",
         "correction_dispute_accepted",
