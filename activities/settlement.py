@@ -2,7 +2,9 @@
 at a recorded reference rate; then, in one database transaction, issue the session's invoices (gap-free
 numbers), book its balanced transfer set from them and capture its credit hold. Stages 7-8 load the
 session's facts as domain values, plan what to book (``domain.settlement.plan``, pure) and book the plan
-(``persistence.settlement_booking``).
+(``persistence.settlement_booking``). ``settle_session`` runs stage 5 (clearing) and these in one transaction
+with the SETTLED record, for sessions that settle in one step; corrections and refused sessions take them one
+by one.
 
 All are idempotent by session: stage 6 stores one conversion per session (a retry returns it); stages 7-8
 post under the idempotency key ``session-<id>:settlement`` and find invoices already issued for the

@@ -155,7 +155,9 @@ class ChargingSessionWorkflow:
         return reason
 
     async def _settled_in_one_step(self, cdr: CdrArrived, settled: SessionSettled) -> ChargingSessionResult:
-        """The activity recorded SETTLED as ``_finish`` would have, from the same clearing."""
+        """The activity recorded SETTLED as ``_finish`` would have: needing attention, with its ErrorType, only
+        for a price discrepancy (as ``_settle`` leaves it)."""
+        self._needs_attention, self._error_type = False, None
         reason = self._note_discrepancy(settled.clearing)
         return await self._finish(
             SessionStage.SETTLED,
