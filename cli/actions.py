@@ -10,6 +10,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
+PATCH_MARKER = "core_patch"  # a workflow.patched a run took (free itself; its TemporalChangeVersion upsert is not)
 
 ONE_EACH = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: "start",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -244,10 +244,12 @@ async def test_a_session_started_on_a_quote_is_rated_on_its_tariff_version_and_n
         quoted_price = quote.body["breakdown"]["cpo_price"]
     clearing = session["clearing"]
     assert clearing["quoted"] == {"excl_vat": quoted_price["excl_vat"], "incl_vat": quoted_price["incl_vat"]}
-    # The actual price is the CDR's energy at the quoted tariff's 0.59 EUR per kWh.
-    assert Decimal(clearing["total_cost"]["excl_vat"]) == (Decimal(session["kwh"]) * Decimal("0.59")).quantize(
-        Decimal("0.01")
-    )
+    # The actual price is the CDR's energy at the quoted tariff's 0.59 EUR per kWh, billed in whole Wh (its
+    # step_size 1: the energy is rounded up) and to the cent, half up. (Without the step a session whose
+    # energy ends in a fraction of a Wh, 3.0254 kWh, was expected at 1.78 and rated, rightly, 1.79.)
+    billed_kwh = (Decimal(session["kwh"]) * 1000).to_integral_value(ROUND_CEILING) / 1000
+    expected = (billed_kwh * Decimal("0.59")).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert Decimal(clearing["total_cost"]["excl_vat"]) == expected
     invoice = await stack.http.get(f"/v1/invoices/{session['billing']['invoice']}", headers=stack.headers())
     assert invoice.status_code == 200, invoice.text
     [line] = invoice.json()["lines"]

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from cli.actions import count_actions
+from cli.actions import PATCH_MARKER, count_actions
 from domain.sessions.lifecycle import SessionStage
 from messages.workflow_ids import session_workflow_id
 from persistence.tables import CdrRow, OcpiInboxRow, SessionRow
@@ -257,3 +257,7 @@ async def test_a_cpo_claim_beyond_tolerance_is_cleared_at_the_official_price_and
     assert session["reason"].startswith("price discrepancy: CPO claims")
     description = await stack.handle(session_id).describe()
     assert description.typed_search_attributes.get(sa.NEEDS_ATTENTION) is True
+    assert description.typed_search_attributes.get(sa.ERROR_TYPE) == "PriceDiscrepancy"
+    # Started with its patches (patched_from_start): flagging it asked workflow.patched nothing, and cost nothing.
+    history = await stack.handle(session_id).fetch_history()
+    assert [e for e in history.events if e.marker_recorded_event_attributes.marker_name == PATCH_MARKER] == []

@@ -22,7 +22,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from cli.actions import LOCAL_ACTIVITY_MARKER
+from cli.actions import LOCAL_ACTIVITY_MARKER, PATCH_MARKER
 from cli.replay import replay_history
 from messages.payouts import (
     BatchRef,
@@ -140,5 +140,5 @@ async def test_a_run_that_published_its_error_type_after_a_split_task_replays(de
         if list(split_tasks(events)):
             break
     assert list(split_tasks(events)), "the query did not split a workflow task: the race was not forced"
-    patches = [e for e in events if e.marker_recorded_event_attributes.marker_name == "core_patch"]
+    patches = [e for e in events if e.marker_recorded_event_attributes.marker_name == PATCH_MARKER]
     assert patches == []
