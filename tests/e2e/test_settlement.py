@@ -19,7 +19,7 @@ from domain.sessions.lifecycle import SessionStage
 from messages.sessions import SettlementRetry
 from persistence import fx, ledger
 from persistence.ledger_check import check_ledger
-from persistence.tables import FxRateRow, LedgerHoldResolutionRow, LedgerHoldRow, SessionRow
+from persistence.tables import FxRateRow, InvoiceSeriesRow, LedgerHoldResolutionRow, LedgerHoldRow, SessionRow
 from tests.e2e.conftest import MOTORBRIT, ROAMLY, Stack
 from workflows import search_attributes as sa
 
@@ -92,6 +92,12 @@ def hold_of(stack: Stack, session_id: str) -> tuple[int, str | None, int | None]
             None if resolution is None else resolution.state,
             (None if resolution is None else resolution.posted_minor),
         )
+
+
+def last_numbers(stack: Stack) -> dict[tuple[str, str], int]:
+    """The last invoice number issued in each series, by issuer and series."""
+    with stack.writes() as db:
+        return {(row.issuer, row.series): row.last_number for row in db.scalars(select(InvoiceSeriesRow))}
 
 
 async def parked_settlement(stack: Stack, session_id: str, who: DemoPartner) -> dict[str, Any]:

@@ -25,13 +25,12 @@ from persistence.tables import (
     ClearingRow,
     FxConversionRow,
     InvoiceLineRow,
-    InvoiceSeriesRow,
     LedgerEntryRow,
     SessionRow,
 )
 from persistence.vat_rates import vat_rate_table
 from tests.e2e.conftest import Stack
-from tests.e2e.test_settlement import parked_settlement, partner, postings
+from tests.e2e.test_settlement import last_numbers, parked_settlement, partner, postings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -72,11 +71,6 @@ def counts(stack: Stack, session_id: str) -> dict[str, int]:
             )
             or 0
         }
-
-
-def last_numbers(stack: Stack) -> dict[tuple[str, str], int]:
-    with stack.writes() as db:
-        return {(row.issuer, row.series): row.last_number for row in db.scalars(select(InvoiceSeriesRow))}
 
 
 async def test_a_session_is_settled_and_recorded_in_one_local_activity_which_books_nothing_when_run_again(

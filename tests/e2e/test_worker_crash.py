@@ -22,11 +22,20 @@ from domain.sessions.lifecycle import SessionStage
 from messages.payouts import ReleaseNow
 from persistence import ledger
 from persistence.ledger_check import check_ledger
-from persistence.tables import InvoiceLineRow, InvoiceRow, InvoiceSeriesRow
+from persistence.tables import InvoiceLineRow, InvoiceRow
 from tests.e2e.conftest import Stack
 from tests.e2e.crashing_worker import CRASH_EXIT_CODE
 from tests.e2e.test_payouts import balance, batches, payee_partner, share_minor, start_payouts
-from tests.e2e.test_settlement import expected_split, half_up, hold_of, minor, partner, postings, settle
+from tests.e2e.test_settlement import (
+    expected_split,
+    half_up,
+    hold_of,
+    last_numbers,
+    minor,
+    partner,
+    postings,
+    settle,
+)
 from workflows.payouts import PayoutWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -43,11 +52,6 @@ def numbers_of(stack: Stack, session_id: str) -> dict[str, str | None]:
             .where(InvoiceLineRow.session_id == session_id)
         ).all()
     return {issuer: number for issuer, number in rows}
-
-
-def last_numbers(stack: Stack) -> dict[tuple[str, str], int]:
-    with stack.writes() as db:
-        return {(row.issuer, row.series): row.last_number for row in db.scalars(select(InvoiceSeriesRow))}
 
 
 def crashing_worker(
