@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -32,7 +33,7 @@ from adapters.cpo import CpoAdapter, CpoEndpoint, CpoProtocolError
 from adapters.token_cipher import TokenCipher
 from domain.errors import AuthorisationRefused, RefusalReason
 from domain.money import from_minor
-from domain.sessions.lifecycle import SessionStage
+from domain.sessions.lifecycle import SessionStage, is_behind
 from domain.settlement.contracts import ContractTermsInvalid, PriceImplausible, clearing_terms
 from domain.tariffs.clearing import compare
 from domain.tariffs.model import TariffInvalid, parse_tariff
@@ -65,6 +66,8 @@ from persistence.tables import CdrRow, ClearingRow, ContractRow, CpoRow, Session
 OCPI_EMSP_PATH = "/ocpi/emsp/2.2.1"
 # Sessions that end without a bill release their credit hold.
 UNBILLED_ENDINGS = frozenset({SessionStage.START_FAILED, SessionStage.INVALID, SessionStage.REJECTED})
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,17 +285,20 @@ def _clear(db: Session, request: ClearingInput) -> ClearingRow:
 
 
 def write_stage(db: Session, outcome: StageOutcome) -> None:
-    """The read model's row of the session moved to the workflow's stage (forward only)."""
+    """The read model's row of the session moved to the workflow's stage (forward only).
+
+    A record of a stage the row has passed changes nothing, not even attention and reason: it is a late
+    attempt of an earlier record (its local activity timed out while it waited for a thread, a connection or a
+    lock, and the workflow went on with the retry), which would otherwise put back what a later record said
+    (a settlement's stop filed under CDR overdue, lost to ``settlement retry``)."""
+    row = repo.locked_session(db, outcome.session_id)
+    if is_behind(SessionStage(row.stage), outcome.stage):
+        log.warning("session %s: late record of %s ignored; it is %s", row.id, outcome.stage, row.stage)
+        return
     now = utcnow()
-    moved = repo.move_session_stage(
-        db,
-        outcome.session_id,
-        outcome.stage,
-        now=now,
-        reason=outcome.reason,
-        needs_attention=outcome.needs_attention,
+    moved = repo.move_locked_session_stage(
+        row, outcome.stage, now=now, reason=outcome.reason, needs_attention=outcome.needs_attention
     )
-    row = db.get_one(SessionRow, outcome.session_id)
     if moved or (outcome.needs_attention and outcome.reason is not None):
         row.error_type = outcome.error_type  # written, or cleared, whenever the reason is
     if outcome.cdr_key is not None:

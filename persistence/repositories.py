@@ -241,7 +241,20 @@ def move_session_stage(
     needs_attention: bool | None = None,
 ) -> bool:
     """Move the read model forward (never back); returns whether the stage moved."""
-    row = locked_session(db, session_id)
+    return move_locked_session_stage(
+        locked_session(db, session_id), stage, now=now, reason=reason, needs_attention=needs_attention
+    )
+
+
+def move_locked_session_stage(
+    row: SessionRow,
+    stage: SessionStage,
+    *,
+    now: datetime,
+    reason: str | None = None,
+    needs_attention: bool | None = None,
+) -> bool:
+    """``move_session_stage`` for a row the caller has locked (``locked_session``)."""
     moved = can_move(SessionStage(row.stage), stage)
     if moved:
         row.stage = stage.value

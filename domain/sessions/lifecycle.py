@@ -43,6 +43,12 @@ def is_final(stage: SessionStage) -> bool:
     return stage in FINAL_STAGES
 
 
+def is_behind(current: SessionStage, recorded: SessionStage) -> bool:
+    """Whether a record of ``recorded`` comes from before where the session is: only a late copy of an
+    earlier record can be (the workflow records its stages in order, and nothing else moves past them)."""
+    return _RANK[recorded] < _RANK[current]
+
+
 def can_move(current: SessionStage, new: SessionStage) -> bool:
     """A stage may only move forward, nothing leaves a final stage, and once a CDR is in hand only
     settlement follows (a billed session cannot turn into a rejected or invalid one)."""

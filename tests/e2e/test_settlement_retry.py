@@ -67,7 +67,7 @@ async def test_a_bulk_retry_after_the_rate_is_imported_settles_each_stopped_sess
             break
         await asyncio.sleep(0.2)
     with stack.writes() as db:
-        assert {s.id for s in stopped} == ids
+        assert {s.id for s in stopped} == ids, as_they_are(db, ids - {s.id for s in stopped})
         assert Counter(s.error_type for s in stopped) == {"FxRateMissing": SESSIONS}
         assert Counter(error_types(db, ids)) == {"FxRateMissing": SESSIONS}  # recorded by the parked workflows
         assert stopped_settlements(db, RetryFilter(demand_partner=riyal.id, error_type="VatRateMissing")) == []
@@ -104,6 +104,16 @@ async def test_a_bulk_retry_after_the_rate_is_imported_settles_each_stopped_sess
     with stack.writes() as db:
         assert db.scalar(select(func.count()).where(LedgerEntryRow.idempotency_key.in_(keys))) == SESSIONS
         assert check_ledger(db).ok
+
+
+def as_they_are(db: Session, session_ids: set[str]) -> list[tuple[str, str, bool, str | None, str | None]]:
+    """Stage, attention, ErrorType and reason of sessions the dry run missed: what a failure has to show."""
+    rows = db.execute(
+        select(
+            SessionRow.id, SessionRow.stage, SessionRow.needs_attention, SessionRow.error_type, SessionRow.reason
+        ).where(SessionRow.id.in_(session_ids))
+    )
+    return [row.tuple() for row in rows]
 
 
 def error_types(db: Session, session_ids: set[str]) -> list[str | None]:

@@ -157,6 +157,52 @@ def test_a_stage_never_moves_back(seeded: sessionmaker[Session]) -> None:
         db.rollback()
 
 
+def test_a_late_record_of_a_stage_the_session_has_passed_changes_nothing(seeded: sessionmaker[Session]) -> None:
+    """The CDR-overdue record's first attempt, timed out while it waited and retried, commits after the
+    settlement stopped: the stop stays as it was, listed for ``settlement retry`` under its own ErrorType."""
+    from activities.sessions import write_stage
+    from domain.sessions.lifecycle import SessionStage
+    from messages.sessions import StageOutcome
+
+    def as_it_is(db: Session, session_id: str) -> tuple[str, bool, str | None, str | None]:
+        db.flush()
+        db.expire_all()
+        row = db.get_one(SessionRow, session_id)
+        return row.stage, row.needs_attention, row.error_type, row.reason
+
+    stopped = "settlement stopped (FxRateMissing): no EUR/QAR reference rate on or before 2026-06-01"
+    late = "CDR overdue: none within 3 s of the session's end"
+    with seeded() as db:
+        session_id = _session(db).id
+        overdue = StageOutcome(
+            session_id=session_id,
+            stage=SessionStage.AWAITING_CDR,
+            reason=late,
+            needs_attention=True,
+            error_type="CdrOverdue",
+        )
+        parked = StageOutcome(
+            session_id=session_id,
+            stage=SessionStage.CLEARED,
+            reason=stopped,
+            needs_attention=True,
+            error_type="FxRateMissing",
+        )
+        write_stage(db, overdue)
+        assert as_it_is(db, session_id) == ("AWAITING_CDR", True, "CdrOverdue", late)
+        write_stage(db, parked)
+        write_stage(db, overdue)  # late
+        assert as_it_is(db, session_id) == ("CLEARED", True, "FxRateMissing", stopped)
+        write_stage(db, parked)  # the same record again (a retry): as it was
+        assert as_it_is(db, session_id) == ("CLEARED", True, "FxRateMissing", stopped)
+
+        write_stage(db, StageOutcome(session_id=session_id, stage=SessionStage.SETTLED))
+        write_stage(db, parked)  # late, after the retry settled it
+        write_stage(db, overdue)
+        assert as_it_is(db, session_id) == ("SETTLED", False, None, None)
+        db.rollback()  # a SETTLED session with no books would fail the other tests' ledger checks
+
+
 def test_a_forwarded_status_is_recorded_only_when_it_is_news(seeded: sessionmaker[Session]) -> None:
     from domain.sessions.lifecycle import CpoSessionStatus as Status
 

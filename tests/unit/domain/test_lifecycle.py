@@ -9,6 +9,7 @@ from domain.sessions.lifecycle import (
     SessionStage,
     can_move,
     cpo_status_advances,
+    is_behind,
     stage_for_cpo_status,
 )
 
@@ -16,16 +17,18 @@ stages = st.sampled_from(list(SessionStage))
 statuses = st.sampled_from(list(CpoSessionStatus))
 
 
+HAPPY_PATH = [
+    SessionStage.STARTING,
+    SessionStage.CHARGING,
+    SessionStage.AWAITING_CDR,
+    SessionStage.CDR_RECEIVED,
+    SessionStage.CLEARED,
+    SessionStage.SETTLED,
+]
+
+
 def test_a_session_moves_forward_through_the_happy_path() -> None:
-    path = [
-        SessionStage.STARTING,
-        SessionStage.CHARGING,
-        SessionStage.AWAITING_CDR,
-        SessionStage.CDR_RECEIVED,
-        SessionStage.CLEARED,
-        SessionStage.SETTLED,
-    ]
-    for current, following in itertools.pairwise(path):
+    for current, following in itertools.pairwise(HAPPY_PATH):
         assert can_move(current, following)
         assert not can_move(following, current)
 
@@ -41,6 +44,20 @@ def test_a_session_with_its_cdr_can_only_go_on_to_settle(new: SessionStage) -> N
     for current in (SessionStage.CDR_RECEIVED, SessionStage.CLEARED):
         if can_move(current, new):
             assert new in (SessionStage.CLEARED, SessionStage.SETTLED)
+
+
+@given(stages, stages)
+def test_a_record_the_row_could_still_move_to_or_of_its_own_stage_is_never_behind(
+    current: SessionStage, recorded: SessionStage
+) -> None:
+    if can_move(current, recorded) or recorded == current:
+        assert not is_behind(current, recorded)
+
+
+def test_every_earlier_stage_of_the_happy_path_is_behind_a_later_one() -> None:
+    for reached, current in enumerate(HAPPY_PATH):
+        behind = [is_behind(current, recorded) for recorded in HAPPY_PATH]
+        assert behind == [True] * reached + [False] * (len(HAPPY_PATH) - reached)
 
 
 @given(stages)
