@@ -77,8 +77,12 @@ from workflows.statements import MONTHLY_CRON, SCHEDULE_ID, MonthlyStatementWork
 
 log = logging.getLogger(__name__)
 
-# Database activities are synchronous and run on these threads; local activities share the pool.
+# Database activities are synchronous and run on these threads, local ones too. Every slot has its thread: an
+# activity the SDK has started but that waits for a thread runs its timeout down unseen, and once timed out and
+# retried it still runs when it gets one (the SDK cannot cancel an attempt that has no thread yet).
 ACTIVITY_THREADS = 32
+REMOTE_ACTIVITY_SLOTS = 8  # payouts, statements, reminders, e-invoice delivery, CPO pulls, ledger checks
+LOCAL_ACTIVITY_SLOTS = ACTIVITY_THREADS - REMOTE_ACTIVITY_SLOTS  # the sessions' and corrections' steps
 
 
 def payout_rail(settings: Settings, writes: sessionmaker[Session]) -> PayoutRail:
@@ -167,8 +171,8 @@ def build_worker(
             *([] if collections is None else [collections.run_collections]),
         ],
         activity_executor=executor,
-        max_concurrent_activities=ACTIVITY_THREADS,
-        max_concurrent_local_activities=ACTIVITY_THREADS,
+        max_concurrent_activities=REMOTE_ACTIVITY_SLOTS,
+        max_concurrent_local_activities=LOCAL_ACTIVITY_SLOTS,
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
