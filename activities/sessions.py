@@ -284,14 +284,15 @@ def _clear(db: Session, request: ClearingInput) -> ClearingRow:
     return row
 
 
-def write_stage(db: Session, outcome: StageOutcome) -> None:
-    """The read model's row of the session moved to the workflow's stage (forward only).
+def write_stage(db: Session, outcome: StageOutcome, *, locked: SessionRow | None = None) -> None:
+    """The read model's row of the session moved to the workflow's stage (forward only); ``locked``: the row,
+    when the caller has locked it already (``repo.locked_session``).
 
     A record of a stage the row has passed changes nothing, not even attention and reason: it is a late
     attempt of an earlier record (its local activity timed out while it waited for a thread, a connection or a
     lock, and the workflow went on with the retry), which would otherwise put back what a later record said
     (a settlement's stop filed under CDR overdue, lost to ``settlement retry``)."""
-    row = repo.locked_session(db, outcome.session_id)
+    row = repo.locked_session(db, outcome.session_id) if locked is None else locked
     if is_behind(SessionStage(row.stage), outcome.stage):
         log.warning("session %s: late record of %s ignored; it is %s", row.id, outcome.stage, row.stage)
         return

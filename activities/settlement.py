@@ -147,8 +147,8 @@ class SettlementActivities:
         of them rolls all back, and the workflow takes the stepwise path, which says and parks what refused.
         Idempotent as each of them is: a retry finds the stored clearing, conversion and booking."""
         with self._writes.begin() as db, _refusals():
-            # Locked first, as the stage record below would: in the order the session's other writers lock.
-            repo.locked_session(db, request.session_id)
+            # Locked first, for the stage record below: in the order the session's other writers lock.
+            session = repo.locked_session(db, request.session_id)
             clearing = cleared(db, request)
             fx = _fx_outcome(self._converted(db, request.session_id, request.generation))
             outcome, cdr_received_at = self._post(db, request.session_id, request.generation)
@@ -162,6 +162,7 @@ class SettlementActivities:
                     needs_attention=clearing.discrepancy,
                     error_type=PRICE_DISCREPANCY if clearing.discrepancy else None,
                 ),
+                locked=session,
             )
         _observe(cdr_received_at)
         return SessionSettled(clearing=clearing, fx=fx, settlement=outcome)
