@@ -87,6 +87,7 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
         port=settings.api_port,
         log_level="warning",
         log_config=None,
+        timeout_keep_alive=settings.http_keep_alive_s,
     )
     return 0
 
@@ -118,6 +119,7 @@ def cmd_simulator(settings: Settings, args: argparse.Namespace) -> int:
         port=settings.simulator_port,
         log_level="warning",
         log_config=None,
+        timeout_keep_alive=settings.http_keep_alive_s,
     )
     return 0
 

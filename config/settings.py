@@ -37,6 +37,10 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # How long the API (and the simulator) keep an idle connection open: longer than the idle timeout of a
+    # client's pool (httpx 5 s) or of a load balancer in front (often 60 s). Whichever side closes first must
+    # be the client's: a request sent on a connection the server is closing fails (httpx.ReadError, or a 502).
+    http_keep_alive_s: int = Field(default=75, gt=0)
     # Where CPOs reach our OCPI endpoints (response_url of commands is built from it).
     public_base_url: str = "http://127.0.0.1:8000"
 

@@ -70,9 +70,7 @@ async def serve(app: FastAPI, port: int) -> tuple[uvicorn.Server, asyncio.Task[N
             log_level="warning",
             lifespan="on",
             timeout_graceful_shutdown=2,
-            # Longer than any pause between two polls: a pooled connection the server closes just as the
-            # client reuses it is an httpx.ReadError (seen with 100 sessions polled at once).
-            timeout_keep_alive=60,
+            timeout_keep_alive=Settings().http_keep_alive_s,  # as `networkcore api` keeps them
         )
     )
     task = asyncio.create_task(server.serve())
