@@ -30,7 +30,7 @@ class CorrectionRequest(Payload):
     settles_generation: int | None = None  # the settlement to make, if any
     cdr_key: int  # the CDR the new settlement rates (a dispute keeps the one it disputed)
     # Started with every change workflow.patched guards in this workflow so far: it takes them without asking
-    # (see workflows/failures.py for why asking can fail a replay). False for runs started before.
+    # (see workflows/patches.py for why asking can fail a replay). False for runs started before.
     patched_from_start: bool = False
 
     @property

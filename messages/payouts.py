@@ -31,7 +31,7 @@ class PayoutInput(Payload):
     release_requested: bool = False  # a release_now not yet served
     poll_seconds: int = Field(default=60, ge=1)  # INSTANT payees and the rail's status are checked this often
     # Started with every change workflow.patched guards in this workflow so far: it takes them without asking
-    # (see workflows/failures.py for why asking can fail a replay). False for runs started before.
+    # (see workflows/patches.py for why asking can fail a replay). False for runs started before.
     patched_from_start: bool = False
 
 

@@ -48,7 +48,7 @@ class ChargingSessionInput(Payload):
     # after a refusal; False for sessions started before, which replay their stepwise histories.
     settles_in_one_step: bool = False
     # Started with every change workflow.patched guards in this workflow so far: it takes them without asking
-    # (see workflows/failures.py for why asking can fail a replay). False for runs started before.
+    # (see workflows/patches.py for why asking can fail a replay). False for runs started before.
     patched_from_start: bool = False
 
 

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from messages.sessions import ClearingInput, SettlementInput, SettlementOutcome, SettlementRetry
     from workflows import search_attributes as sa
     from workflows.parking import ParkedForRetry
+    from workflows.patches import patched
     from workflows.policies import database_step
 
 CORRECTION_REFUSALS = frozenset({TARIFF_INVALID, *SETTLEMENT_REFUSALS})
@@ -50,7 +51,7 @@ class SettlementCorrectionWorkflow:
 
     @workflow.run
     async def run(self, request: CorrectionRequest) -> CorrectionResult:
-        parks_every_refusal = request.patched_from_start or workflow.patched(PARK_EVERY_REFUSAL)
+        parks_every_refusal = patched(PARK_EVERY_REFUSAL, from_start=request.patched_from_start)
         if parks_every_refusal:
             self._parked = ParkedForRetry(None, patched_from_start=request.patched_from_start)
         reversal: ReversalOutcome | None = None

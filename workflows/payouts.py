@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import search_attributes as sa
     from workflows.failures import ActivityFailure, application_error
+    from workflows.patches import patched
     from workflows.policies import PAYOUT_RETRY, PAYOUT_STEP_TIMEOUT, PAYOUT_SWEEP_RETRY, PAYOUT_SWEEP_TIMEOUT
 
 PAYEE_ATTRIBUTES_PATCH = "payout-payee-search-attributes"
@@ -73,7 +74,7 @@ class PayoutWorkflow:
     async def run(self, request: PayoutInput) -> None:
         poll = timedelta(seconds=request.poll_seconds)
         # Payout workflows started before this change have no payee attributes; they keep replaying.
-        if request.patched_from_start or workflow.patched(PAYEE_ATTRIBUTES_PATCH):
+        if patched(PAYEE_ATTRIBUTES_PATCH, from_start=request.patched_from_start):
             self._publish_payee()
         while True:
             if self._open_batch is None:
@@ -195,8 +196,8 @@ class PayoutWorkflow:
             updates.append(sa.NEEDS_ATTENTION.value_set(self._needs_attention))
         # Compared with what the workflow carries, so a run continued as new clears what it no longer has.
         error_type = self._error_type()
-        if error_type != workflow.info().typed_search_attributes.get(sa.ERROR_TYPE) and (
-            self._request.patched_from_start or workflow.patched(ERROR_TYPE_PATCH)
+        if error_type != workflow.info().typed_search_attributes.get(sa.ERROR_TYPE) and patched(
+            ERROR_TYPE_PATCH, from_start=self._request.patched_from_start
         ):
             updates.append(sa.error_type_update(error_type))
         if updates:

@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.failures import ActivityFailure, application_error
     from workflows.parking import ParkedForRetry
+    from workflows.patches import patched
     from workflows.policies import COMMAND_RETRY, COMMAND_TIMEOUT, STOP_DEADLINE, database_step
 
 STOP_NOT_POSSIBLE = "SessionNotStoppable"
@@ -408,7 +409,7 @@ class ChargingSessionWorkflow:
     def _flag_error(self, error_type: str) -> bool:
         """Say why the session stopped or needs attention, for the UI's ErrorType filter. False (and
         nothing said) while replaying a session recorded before ErrorType existed."""
-        if not (self._request.patched_from_start or workflow.patched(ERROR_TYPE_PATCH)):
+        if not patched(ERROR_TYPE_PATCH, from_start=self._request.patched_from_start):
             return False
         self._error_type = error_type
         return True
