@@ -47,7 +47,7 @@ from cli.bench_ledger import (
     percentile,
     scratch_postgres,
 )
-from cli.bench_workflows import BareLocalWorkflow, BareRemoteWorkflow, bare_step
+from cli.bench_workflows import REPORTS, BareLocalWorkflow, BareRemoteWorkflow, BareSessionWorkflow, bare_step
 from cli.devstack import SIMULATOR_STATE, DevStack
 from cli.ledger import run_check
 from cli.load_refusals import REFUSED_FOR_LOAD, retry_after_s
@@ -275,9 +275,25 @@ async def _authorisations(stack: DevStack, count: int, concurrency: int) -> _Aut
     return _Authorisations(capacity, steady, steady_ms, answers)
 
 
-async def _bare(
-    client: Client, workflow: type[BareLocalWorkflow] | type[BareRemoteWorkflow], count: int, concurrency: int
-) -> float:
+@dataclass(frozen=True, slots=True)
+class _BareRun:
+    """Bare workflows at the sessions' concurrency: their rate, the billable actions of one, and the CPU per
+    workflow of the bench process (their client and their worker: what the SDK itself costs) and of Temporal."""
+
+    per_s: float
+    actions: int
+    sdk_cpu_ms: float
+    temporal_cpu_ms: float
+
+    def cpu(self) -> dict[str, float]:
+        return {"sdk": self.sdk_cpu_ms, "temporal": self.temporal_cpu_ms}
+
+
+BareWorkflow = type[BareLocalWorkflow] | type[BareRemoteWorkflow] | type[BareSessionWorkflow]
+REPORT_GAP_S = 0.05  # before each of a bare session's reports: a CPO's come while the session waits for them
+
+
+async def _bare(stack: DevStack, client: Client, workflow: BareWorkflow, count: int, concurrency: int) -> _BareRun:
     task_queue = f"bench-{uuid.uuid4()}"
     gate = asyncio.Semaphore(concurrency)
     with ThreadPoolExecutor(8) as executor:
@@ -287,13 +303,23 @@ async def _bare(
 
             async def one(index: int) -> None:
                 async with gate:
-                    await client.execute_workflow(
+                    handle = await client.start_workflow(
                         workflow.run, SESSION_ACTIVITIES, id=f"bare-{task_queue}-{index}", task_queue=task_queue
                     )
+                    if workflow is BareSessionWorkflow:
+                        for _ in range(REPORTS):
+                            await asyncio.sleep(REPORT_GAP_S)
+                            await handle.signal(BareSessionWorkflow.reported)
+                    await handle.result()
 
+            temporal_before, sdk_before = _cpu(stack)["temporal"], time.process_time()
             started = time.perf_counter()
             await asyncio.gather(*(one(i) for i in range(count)))
-            return time.perf_counter() - started
+            elapsed_s = time.perf_counter() - started
+            temporal_s, sdk_s = _cpu(stack)["temporal"] - temporal_before, time.process_time() - sdk_before
+    history = await client.get_workflow_handle(f"bare-{task_queue}-0").fetch_history()
+    actions = sum(count_actions(history).values())
+    return _BareRun(count / elapsed_s, actions, sdk_s * 1000 / count, temporal_s * 1000 / count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,15 +420,19 @@ async def _measure(stack: DevStack, sessions: int, concurrency: int) -> dict[str
         overload = await _sessions(stack.api_url, finals_of, round(OVERLOAD_S * overload_per_s), per_s=overload_per_s)
     with open_database(stack.settings.database_url) as database, database.reads() as db:
         cdr_to_settled_ms = session_bench.cdr_to_settled_ms(db, saturated.ids)
-    remote_s = await _bare(client, BareRemoteWorkflow, sessions, concurrency)
-    local_s = await _bare(client, BareLocalWorkflow, sessions, concurrency)
+    remote = await _bare(stack, client, BareRemoteWorkflow, sessions, concurrency)
+    local = await _bare(stack, client, BareLocalWorkflow, sessions, concurrency)
+    bare_session = await _bare(stack, client, BareSessionWorkflow, sessions, concurrency)
     authorisations = await _authorisations(stack, AUTHORISATIONS, concurrency)
     payout_actions, batches = await _payout_actions(client, stack.settings)
     return figures | {
         "finals": dict(saturated.finals + steady.finals + overload.finals),
         "started": len(saturated.ids) + len(steady.ids) + len(overload.ids),
-        "bare_remote_per_s": sessions / remote_s,
-        "bare_local_per_s": sessions / local_s,
+        "bare_remote_per_s": remote.per_s,
+        "bare_local_per_s": local.per_s,
+        "bare_session_per_s": bare_session.per_s,
+        "bare_session_actions": bare_session.actions,
+        "bare_cpu_ms_per_workflow": {"remote": remote.cpu(), "local": local.cpu(), "session": bare_session.cpu()},
         "post_p50_ms_saturated": statistics.median(saturated.post_ms),
         "post_p99_ms_saturated": percentile(saturated.post_ms, 0.99),
         "post_steady_per_s": sessions_per_s / 2,
@@ -614,6 +644,17 @@ def _end_to_end_rows(table: Table, result: dict[str, Any]) -> None:
         table.add_row(f"CPU ms per session: {role} (its process trees, over the {sessions} sessions)", f"{ms:.0f}", "")
     ours = cpu.get("api", 0.0) + cpu.get("worker", 0.0)
     table.add_row("CPU ms per session: API + worker", f"{ours:.0f}", f"<= {cpu.get('temporal', 0.0):.0f} (Temporal's)")
+    table.add_row(
+        f"bare workflows/s, a session's {result['bare_session_actions']} billable actions and nothing in them",
+        f"{result['bare_session_per_s']:.1f}",
+        "",
+    )
+    for kind, bare in result["bare_cpu_ms_per_workflow"].items():
+        table.add_row(
+            f"CPU ms per bare workflow ({kind}): the SDK's client and worker / Temporal",
+            f"{bare['sdk']:.1f} / {bare['temporal']:.1f}",
+            "",
+        )
     table.add_row(
         f"POST /v1/sessions p50 / p99 ms ({concurrency} clients, saturated)",
         f"{result['post_p50_ms_saturated']:.1f} / {result['post_p99_ms_saturated']:.1f}",
