@@ -277,11 +277,11 @@ async def _authorisations(stack: DevStack, count: int, concurrency: int) -> _Aut
 
 @dataclass(frozen=True, slots=True)
 class _BareRun:
-    """Bare workflows at the sessions' concurrency: their rate, the billable actions of one, and the CPU per
+    """Bare workflows at the sessions' concurrency: their rate, their billable actions, and the CPU per
     workflow of the bench process (their client and their worker: what the SDK itself costs) and of Temporal."""
 
     per_s: float
-    actions: int
+    actions: float  # mean over the first ``ACTIONS_SAMPLE``: whether a wait needs its timer depends on the load
     sdk_cpu_ms: float
     temporal_cpu_ms: float
 
@@ -290,6 +290,7 @@ class _BareRun:
 
 
 BareWorkflow = type[BareLocalWorkflow] | type[BareRemoteWorkflow] | type[BareSessionWorkflow]
+ACTIONS_SAMPLE = 10
 REPORT_GAP_S = 0.05  # before each of a bare session's reports: a CPO's come while the session waits for them
 
 
@@ -317,8 +318,9 @@ async def _bare(stack: DevStack, client: Client, workflow: BareWorkflow, count: 
             await asyncio.gather(*(one(i) for i in range(count)))
             elapsed_s = time.perf_counter() - started
             temporal_s, sdk_s = _cpu(stack)["temporal"] - temporal_before, time.process_time() - sdk_before
-    history = await client.get_workflow_handle(f"bare-{task_queue}-0").fetch_history()
-    actions = sum(count_actions(history).values())
+    sample = min(count, ACTIONS_SAMPLE)
+    histories = [await client.get_workflow_handle(f"bare-{task_queue}-{i}").fetch_history() for i in range(sample)]
+    actions = sum(sum(count_actions(history).values()) for history in histories) / sample
     return _BareRun(count / elapsed_s, actions, sdk_s * 1000 / count, temporal_s * 1000 / count)
 
 
@@ -645,7 +647,7 @@ def _end_to_end_rows(table: Table, result: dict[str, Any]) -> None:
     ours = cpu.get("api", 0.0) + cpu.get("worker", 0.0)
     table.add_row("CPU ms per session: API + worker", f"{ours:.0f}", f"<= {cpu.get('temporal', 0.0):.0f} (Temporal's)")
     table.add_row(
-        f"bare workflows/s, a session's {result['bare_session_actions']} billable actions and nothing in them",
+        f"bare workflows/s, a session's billable actions ({result['bare_session_actions']:.1f}) and nothing in them",
         f"{result['bare_session_per_s']:.1f}",
         "",
     )
