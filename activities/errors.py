@@ -2,11 +2,13 @@
 
 Business refusals become non-retryable ``ApplicationError``s whose ``type`` names the refusal, so the
 workflow (and ops in the UI) can tell them apart; anything else is a technical fault and is retried.
+A refusal that is a decision rather than something for ops to fix (an authorisation refused) is BENIGN:
+the SDK logs it at DEBUG instead of as a WARNING with its traceback, and leaves it out of its failure metrics.
 """
 
 from __future__ import annotations
 
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from domain.errors import DomainError
 
@@ -43,5 +45,10 @@ NON_RETRYABLE_TYPES = (
 )
 
 
+# Outcomes, not incidents: the session ends REJECTED with its reason, nothing waits for ops.
+BENIGN_TYPES = (AUTHORISATION_REFUSED,)
+
+
 def refusal(error: DomainError, type_: str) -> ApplicationError:
-    return ApplicationError(str(error), type=type_, non_retryable=True)
+    category = ApplicationErrorCategory.BENIGN if type_ in BENIGN_TYPES else ApplicationErrorCategory.UNSPECIFIED
+    return ApplicationError(str(error), type=type_, non_retryable=True, category=category)

@@ -4,6 +4,7 @@ on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from decimal import Decimal
 
@@ -127,10 +128,20 @@ async def test_a_retried_start_after_the_session_finished_returns_it(stack: Stac
 # (tests/e2e/test_partner_api.py); the workflow's own DEMAND_PARTNER_INACTIVE check replays in histories.
 @pytest.mark.parametrize(("evse_id", "api_key", "reason"), [("XX*NOPE*E0000", ROAMLY.api_key, "UNKNOWN_EVSE")])
 async def test_a_refused_authorisation_ends_the_session_with_its_reason(
-    stack: Stack, evse_id: str, api_key: str, reason: str
+    stack: Stack, evse_id: str, api_key: str, reason: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="temporalio.activity")
     session_id = await stack.start(evse_id, "driver-refused", api_key=api_key)
     result = await stack.result(session_id)
+    # An outcome, not an incident: the worker logs the refusal at DEBUG, not as a WARNING with its traceback.
+    failed = [
+        record.levelno
+        for record in caplog.records
+        if record.name == "temporalio.activity"
+        and record.getMessage().startswith("Completing activity as failed")
+        and session_workflow_id(session_id) in record.getMessage()
+    ]
+    assert failed == [logging.DEBUG]
     assert result.stage == SessionStage.REJECTED
     assert reason in (result.reason or "")
     session = await stack.get(session_id, api_key)
