@@ -10,6 +10,7 @@ from functools import partial
 from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
+    from domain.sessions.lifecycle import SessionStage
     from workflows.search_attributes import SESSION_STAGE
 
 STEP_TIMEOUT = timedelta(seconds=10)
@@ -65,8 +66,8 @@ class BareSessionWorkflow:
         total = 0
         for _ in range(steps - 1):
             total = await workflow.execute_local_activity(bare_step, total, start_to_close_timeout=STEP_TIMEOUT)
-        for stage, reports in (("CHARGING", REPORTS - 1), ("AWAITING_CDR", REPORTS)):
-            workflow.upsert_search_attributes([SESSION_STAGE.value_set(stage)])
+        for stage, reports in ((SessionStage.CHARGING, REPORTS - 1), (SessionStage.AWAITING_CDR, REPORTS)):
+            workflow.upsert_search_attributes([SESSION_STAGE.value_set(stage.value)])
             await workflow.wait_condition(partial(self._has, reports), timeout=REPORT_DEADLINE)
-        workflow.upsert_search_attributes([SESSION_STAGE.value_set("SETTLED")])
+        workflow.upsert_search_attributes([SESSION_STAGE.value_set(SessionStage.SETTLED.value)])
         return await workflow.execute_local_activity(bare_step, total, start_to_close_timeout=STEP_TIMEOUT)
